@@ -1,0 +1,33 @@
+# iadsim: the two commands a new user runs (Python 3.11+ and the package registries needed).
+#   make demo   set up, then run `iadsim demo` on the bundled real-terrain scenario
+#   make test   set up, then run the test suite
+PYTHON ?= python3
+VENV   := .venv
+UV     := .uv/bin/uv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test bench setup clean
+
+setup: $(VENV)/.installed
+
+# uv (pinned) in its own small venv, then the project's locked environment in .venv
+$(UV):
+	$(PYTHON) -c 'import sys; sys.exit("iadsim needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv .uv
+	.uv/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
+
+$(VENV)/.installed: $(UV) pyproject.toml uv.lock
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --extra test --python $(PYTHON)
+	touch $@
+
+demo: setup
+	$(BIN)/iadsim demo $(ARGS)
+
+test: setup
+	$(BIN)/python -m pytest $(ARGS)
+
+bench: setup
+	$(BIN)/python benchmarks/run.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) .uv iadsim-out

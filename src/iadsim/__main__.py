@@ -1,0 +1,3 @@
+from iadsim.cli import _entry
+
+_entry()

@@ -1,0 +1,1 @@
+"""Command and control: weapon-target assignment policies (see :mod:`iadsim.c2.wta`)."""

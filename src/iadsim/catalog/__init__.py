@@ -1,0 +1,97 @@
+"""System profiles (sensors, effectors, threats) built from public figures.
+
+Each profile is a YAML file in ``catalog/data``; every figure carries its source,
+confidence and range of disagreement (see :mod:`iadsim.catalog.models`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from iadsim.catalog.models import REQUIRED_FIGURES, Claim, Figure, System
+from iadsim.errors import InputError, Problem
+
+__all__ = ["Catalog", "Claim", "Figure", "System", "load_catalog", "REQUIRED_FIGURES"]
+
+
+def _format_loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+class Catalog(Mapping[str, System]):
+    """The systems known to a run, by name (``pantsir_s1``) or alias."""
+
+    def __init__(self, systems: dict[str, System]):
+        self._systems = dict(sorted(systems.items()))
+        self._alias = {}
+        for s in self._systems.values():
+            for a in [s.name, s.display_name, *s.aliases]:
+                self._alias[a.lower()] = s.name
+
+    def __getitem__(self, name: str) -> System:
+        key = self._alias.get(name.lower(), name)
+        return self._systems[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._systems)
+
+    def __len__(self) -> int:
+        return len(self._systems)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._alias
+
+    def of_kind(self, kind: str) -> list[System]:
+        return [s for s in self._systems.values() if s.kind == kind]
+
+
+def load_system_file(path: Path) -> System:
+    """Load and validate one catalog file; errors name the file and field path."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InputError.single(path, "", f"not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError.single(path, "", "expected a mapping at the top level")
+    try:
+        system = System.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(
+            [Problem(str(path), _format_loc(e["loc"]), e["msg"]) for e in exc.errors()]
+        ) from None
+    problems = []
+    for key, unit in REQUIRED_FIGURES[system.kind].items():
+        if key not in system.figures:
+            problems.append(Problem(str(path), f"figures.{key}", f"missing; a {system.kind} needs it [{unit}]"))
+        elif system.figures[key].unit != unit:
+            problems.append(
+                Problem(str(path), f"figures.{key}.unit", f"expected {unit!r}, got {system.figures[key].unit!r}")
+            )
+    if problems:
+        raise InputError(problems)
+    return system
+
+
+def builtin_dir() -> Path:
+    return Path(str(resources.files("iadsim.catalog") / "data"))
+
+
+def load_catalog(*extra_dirs: str | Path) -> Catalog:
+    """Load the bundled catalog, then any extra folders of ``*.yaml`` entries (which override)."""
+    systems: dict[str, System] = {}
+    for folder in (builtin_dir(), *map(Path, extra_dirs)):
+        for path in sorted(Path(folder).glob("*.yaml")):
+            s = load_system_file(path)
+            systems[s.name] = s
+    return Catalog(systems)

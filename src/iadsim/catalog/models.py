@@ -1,0 +1,129 @@
+"""Catalog data model: system profiles whose every figure carries provenance.
+
+A :class:`Figure` is one number the simulation uses, with the public source it
+came from, a confidence grade, and the range over which public sources disagree
+(``low`` .. ``high``). Figures for which no public number was found are still
+needed to run a model; they are marked ``confidence: estimate`` and their
+``source`` says what the estimate rests on.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Confidence = Literal["high", "medium", "low", "estimate"]
+
+
+class Claim(BaseModel):
+    """One public claim for a figure, as found in a source."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: Any
+    unit: str | None = None
+    source: str
+    confidence: Literal["high", "medium", "low"]
+    note: str | None = None
+
+
+class Figure(BaseModel):
+    """A number used by the models, with provenance and uncertainty.
+
+    ``value`` is the nominal value in ``unit``; ``low`` and ``high`` bound the
+    disagreement between sources (equal to ``value`` when only one figure is known).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: float
+    unit: str
+    low: float | None = None
+    high: float | None = None
+    source: str = Field(min_length=1)
+    confidence: Confidence
+    note: str | None = None
+    claims: list[Claim] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_range(self) -> "Figure":
+        if self.low is None:
+            self.low = self.value
+        if self.high is None:
+            self.high = self.value
+        if not (self.low <= self.value <= self.high):
+            raise ValueError(
+                f"expected low <= value <= high, got {self.low} <= {self.value} <= {self.high}"
+            )
+        return self
+
+    @property
+    def is_estimate(self) -> bool:
+        return self.confidence == "estimate"
+
+
+class System(BaseModel):
+    """A catalog entry: an air-defence system or a threat type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    display_name: str
+    kind: Literal["effector", "sensor", "threat"]
+    category: str = Field(description="e.g. 'SHORAD gun-missile', 'MALE UAV', 'cruise missile'")
+    aliases: list[str] = Field(default_factory=list)
+    description: str = ""
+    figures: dict[str, Figure]
+    not_found: list[str] = Field(default_factory=list)
+
+    def figure(self, key: str) -> Figure:
+        try:
+            return self.figures[key]
+        except KeyError:
+            raise KeyError(f"catalog entry {self.name!r} has no figure {key!r}") from None
+
+    def nominal(self, key: str) -> float:
+        return self.figure(key).value
+
+
+# Figures each kind must have, with the unit they must be given in. The engine
+# reads these names; the catalog tests check every data file against them.
+REQUIRED_FIGURES: dict[str, dict[str, str]] = {
+    "effector": {
+        # engagement envelope
+        "engagement_range_min_km": "km",
+        "engagement_range_max_km": "km",
+        "engagement_altitude_min_m": "m",
+        "engagement_altitude_max_m": "m",
+        # interceptor
+        "missile_speed_m_s": "m/s",
+        "pk_single_shot": "1",
+        # fire unit
+        "channels_per_vehicle": "1",
+        "ready_missiles_per_vehicle": "1",
+        "reload_time_s": "s",
+        "reaction_time_s": "s",
+        # organic radar, reference-range form: detects reference_rcs at detection_range with reference_pd
+        "radar_detection_range_km": "km",
+        "radar_reference_rcs_m2": "m2",
+        "radar_reference_pd": "1",
+        "radar_pfa": "1",
+        "radar_scan_period_s": "s",
+        "radar_antenna_height_m": "m",
+    },
+    "sensor": {
+        "radar_detection_range_km": "km",
+        "radar_reference_rcs_m2": "m2",
+        "radar_reference_pd": "1",
+        "radar_pfa": "1",
+        "radar_scan_period_s": "s",
+        "radar_antenna_height_m": "m",
+    },
+    "threat": {
+        "cruise_speed_m_s": "m/s",
+        "rcs_m2": "m2",
+        "typical_altitude_m": "m",
+        "value": "1",
+    },
+}

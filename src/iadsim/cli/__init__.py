@@ -1,0 +1,273 @@
+"""The ``iadsim`` command (typer + rich). Nothing imports this package."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from iadsim import __version__
+from iadsim.errors import IadsimError, InputError
+
+app = typer.Typer(
+    name="iadsim",
+    help="iadsim: open, reproducible integrated-air-defence simulation on real terrain "
+         "(analysis and education on public information).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+catalog_app = typer.Typer(help="Systems in the catalog, with every figure's source and confidence.",
+                          no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+# in a pipe or a log, rich would assume 80 columns; tables read better at 120
+console = Console(width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
+
+DEFAULT_OUT_ROOT = Path("iadsim-out")
+
+Replications = Annotated[Optional[int], typer.Option("-n", "--replications", min=1, max=10_000_000,
+                                                     help="replications (default: the scenario's)")]
+Seed = Annotated[Optional[int], typer.Option("--seed", min=0, help="random seed (default: the scenario's)")]
+Workers = Annotated[int, typer.Option("--workers", "-w", min=1, max=256,
+                                      help="local worker processes (1: this process, all cores)")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or tables")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"iadsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="print the version and exit")] = False) -> None:
+    pass
+
+
+def _txt(v) -> str:
+    """A table cell: '-' for missing values (None, NaN, NA)."""
+    import pandas as pd
+
+    return "-" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+
+def _fmt_p(p: float, lo: float, hi: float) -> str:
+    return f"{p:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def _print_summary(results, out: Path | None, elapsed: float) -> None:
+    tt = results.threat_table()
+    t = Table(title=f"{results.world.scenario.name}: {results.n} replications, seed {results.seed}, "
+                    f"fidelity {results.world.scenario.simulation.fidelity}", title_style="bold")
+    t.add_column("threat", no_wrap=True)
+    t.add_column("target", no_wrap=True)
+    for col in ("P(kill) [95% CI]", "P(leak) [95% CI]"):
+        t.add_column(col, justify="right", no_wrap=True)
+    t.add_column("P(det.)", justify="right", no_wrap=True)
+    t.add_column("shots", justify="right", no_wrap=True)
+    for r in tt.itertuples():
+        t.add_row(_txt(r.threat), _txt(r.target), _fmt_p(r.p_kill, r.p_kill_lo, r.p_kill_hi),
+                  _fmt_p(r.p_leak, r.p_leak_lo, r.p_leak_hi), f"{r.p_detected:.2f}", f"{r.mean_shots:.2f}")
+    console.print(t)
+    at = results.asset_table()
+    if len(at):
+        a = Table(title="defended assets")
+        for col in ("asset", "attackers", "P(survive) [95% CI]", "mean leakers"):
+            a.add_column(col)
+        for r in at.itertuples():
+            a.add_row(r.asset, str(r.attackers), _fmt_p(r.p_survive, r.lo, r.hi), f"{r.mean_leakers:.3f}")
+        console.print(a)
+    et = results.effector_table()
+    if len(et):
+        e = Table(title="missiles expended per fire unit")
+        for col in ("fire unit", "system", "ready", "mean [95% CI]", "max"):
+            e.add_column(col)
+        for r in et.itertuples():
+            e.add_row(r.effector, r.system, str(r.ready), f"{r.mean_missiles:.2f} [{r.lo:.2f}, {r.hi:.2f}]",
+                      str(r.max_missiles))
+        console.print(e)
+    if out is not None:
+        console.print(f"[green]wrote[/green] {out}  (report: {out / 'report.html'})  in {elapsed:.1f} s")
+
+
+def _run(path: Path | None, replications, seed, out: Path | None, workers: int, quiet: bool,
+         loaded=None, report: bool = True) -> None:
+    from iadsim.api import simulate
+    from iadsim.export.bundle import write_outputs
+    from iadsim.results.io import check_out_dir_writable
+    from iadsim.scenario import load_scenario
+
+    t0 = time.perf_counter()
+    ld = loaded if loaded is not None else load_scenario(path)
+    out = out if out is not None else DEFAULT_OUT_ROOT / ld.scenario.name
+    check_out_dir_writable(out)
+    n = replications if replications is not None else ld.scenario.simulation.replications
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=quiet,
+                  transient=False) as prog:
+        comp = prog.add_task("compile (terrain, coverage, envelopes)", total=5)
+        run = prog.add_task("replications", total=n)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage.startswith("compile"):
+                prog.update(comp, completed=done, description=stage)
+            else:
+                prog.update(run, completed=done)
+
+        results = simulate(ld, replications=replications, seed=seed, workers=workers, progress=progress)
+        files = prog.add_task("write outputs", total=None)
+        write_outputs(results, out, report=report, on_file=lambda name: prog.update(files, description=f"write {name}"))
+        prog.update(files, total=1, completed=1, description="outputs written")
+    if not quiet:
+        _print_summary(results, out, time.perf_counter() - t0)
+
+
+@app.command()
+def demo(
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output folder")] = None,
+    replications: Replications = None,
+    seed: Seed = None,
+    workers: Workers = 1,
+    quiet: Quiet = False,
+) -> None:
+    """Run the bundled scenario 'capital-whatif' on real SRTM terrain and write a report."""
+    from iadsim.api import DEMO_NAME, demo_scenario_path
+
+    _run(demo_scenario_path(), replications, seed, out or DEFAULT_OUT_ROOT / DEMO_NAME, workers, quiet)
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="scenario file (YAML)")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output folder")] = None,
+    replications: Replications = None,
+    seed: Seed = None,
+    workers: Workers = 1,
+    quiet: Quiet = False,
+) -> None:
+    """Run a scenario's Monte Carlo and write report, tables and rasters to a folder."""
+    _run(scenario, replications, seed, out, workers, quiet)
+
+
+@app.command()
+def validate(scenario: Annotated[Path, typer.Argument(help="scenario file (YAML)")]) -> None:
+    """Check a scenario file; report every problem with its field path (exit code 2 if any)."""
+    from iadsim.engine.world import build_grid
+    from iadsim.geo.terrain import load_terrain
+    from iadsim.scenario import load_scenario
+
+    ld = load_scenario(scenario)
+    grid = build_grid(ld)
+    load_terrain(ld.dem_path, grid, source=ld.source)
+    s = ld.scenario
+    console.print(f"[green]ok[/green] {scenario}: scenario {s.name!r}: {len(s.effectors)} fire units, "
+                  f"{len(s.sensors)} radars, {sum(t.count for t in s.threats)} threats, {len(s.assets)} assets; "
+                  f"grid {grid.nx} x {grid.ny} cells of {grid.res:g} m")
+
+
+@app.command()
+def schema(out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write to this file")] = None) -> None:
+    """Print the JSON Schema of scenario files (for editor completion)."""
+    from iadsim.results.io import write_text
+    from iadsim.scenario import json_schema
+
+    text = json_schema()
+    if out is None:
+        sys.stdout.write(text + "\n")
+    else:
+        write_text(out, text + "\n")
+
+
+@catalog_app.command("list")
+def catalog_list(json_out: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False) -> None:
+    """List the systems in the catalog."""
+    from iadsim.catalog import load_catalog
+
+    cat = load_catalog()
+    if json_out:
+        sys.stdout.write(json.dumps([{"name": s.name, "display_name": s.display_name, "kind": s.kind,
+                                      "category": s.category, "aliases": s.aliases} for s in cat.values()],
+                                    indent=2) + "\n")
+        return
+    t = Table(title="iadsim catalog")
+    for col in ("name", "system", "kind", "category", "figures", "estimates"):
+        t.add_column(col)
+    for s in cat.values():
+        est = sum(f.is_estimate for f in s.figures.values())
+        t.add_row(s.name, s.display_name, s.kind, s.category, str(len(s.figures)), str(est))
+    console.print(t)
+
+
+@catalog_app.command("show")
+def catalog_show(name: Annotated[str, typer.Argument(help="system name or alias")],
+                 json_out: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False) -> None:
+    """Show one system: every figure with its value, range, confidence and source."""
+    from iadsim.catalog import load_catalog
+
+    cat = load_catalog()
+    if name not in cat:
+        raise InputError.single("catalog", "name", f"unknown system {name!r}; expected one of: {', '.join(cat)}")
+    s = cat[name]
+    if json_out:
+        sys.stdout.write(json.dumps(s.model_dump(mode="json"), indent=2) + "\n")
+        return
+    console.print(f"[bold]{s.display_name}[/bold] ({s.name}) — {s.kind}, {s.category}")
+    if s.aliases:
+        console.print("aliases: " + ", ".join(s.aliases))
+    if s.description:
+        console.print(s.description)
+    t = Table(show_lines=True)
+    t.add_column("figure", no_wrap=True)
+    t.add_column("value", no_wrap=True)
+    t.add_column("range", no_wrap=True)
+    t.add_column("confidence", no_wrap=True)
+    t.add_column("source", overflow="fold", ratio=1)
+    t.add_column("claims", justify="right")
+    for key, f in s.figures.items():
+        conf = f"[yellow]{f.confidence}[/yellow]" if f.is_estimate else f.confidence
+        rng = f"{f.low:g} – {f.high:g}" if f.low != f.high else "-"
+        t.add_row(key, f"{f.value:g} {f.unit}", rng, conf, f.source, str(len(f.claims)))
+    console.print(t)
+    if s.not_found:
+        console.print("[dim]not found in public sources: " + ", ".join(s.not_found) + "[/dim]")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user mistakes print a clear message and exit with code 2, no traceback.
+
+    Usage errors (unknown command, missing argument) are click's, also exit code 2.
+    """
+    try:
+        app(args=argv)
+    except IadsimError as exc:
+        if isinstance(exc, InputError):
+            err.print(f"[bold red]error:[/bold red] {len(exc.problems)} problem(s):")
+            for p in exc.problems:
+                err.print(f"  {p}", markup=False, highlight=False, soft_wrap=True)
+        else:
+            err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.print("interrupted; finished files are complete, nothing half-written was kept")
+        return 130
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
+def _entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    _entry()

@@ -1,0 +1,54 @@
+"""The engine: compile a scenario to a World, then step replications in compiled code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from iadsim.engine.kernel import EVENT_NAMES, MAX_EVENTS, run_chunk
+from iadsim.engine.rng import replication_keys
+from iadsim.engine.world import MODELS_USED, World, compile_world
+
+__all__ = ["ChunkResult", "EVENT_NAMES", "MODELS_USED", "World", "compile_world", "simulate_chunk"]
+
+
+@dataclass
+class ChunkResult:
+    """Raw outcomes of replications first .. first+count-1 (steps; -1 = never)."""
+
+    first: int
+    count: int
+    det_step: np.ndarray     # [R, M]
+    firm_step: np.ndarray    # [R, M]
+    eng_step: np.ndarray     # [R, M]
+    shots: np.ndarray        # [R, M]
+    kill_step: np.ndarray    # [R, M]
+    killer: np.ndarray       # [R, M] fire unit index or -1
+    leak_step: np.ndarray    # [R, M]
+    expended: np.ndarray     # [R, E]
+    events: np.ndarray | None = None  # structured array of the recorded replication, if in chunk
+
+
+EVENT_DTYPE = np.dtype([("step", "i8"), ("type", "i8"), ("unit", "i8"), ("threat", "i8"), ("n", "i8")])
+
+
+def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: int = -1) -> ChunkResult:
+    """Run ``count`` replications starting at global index ``first``; pure function of its inputs."""
+    M = world.pos.shape[1]
+    E = len(world.effector_labels)
+    keys = replication_keys(seed, first, count)
+    out = {k: np.zeros((count, M), np.int64) for k in
+           ("det_step", "firm_step", "eng_step", "shots", "kill_step", "killer", "leak_step")}
+    expended = np.zeros((count, E), np.int64)
+    ev = [np.zeros(MAX_EVENTS, np.int64) for _ in range(5)]
+    local = record_rep - first if first <= record_rep < first + count else -1
+    n = run_chunk(keys, local, *world.kernel_inputs(),
+                  out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
+                  out["killer"], out["leak_step"], expended, *ev)
+    events = None
+    if local >= 0:
+        events = np.zeros(n, EVENT_DTYPE)
+        for name, arr in zip(EVENT_DTYPE.names, ev):
+            events[name] = arr[:n]
+    return ChunkResult(first, count, expended=expended, events=events, **out)

@@ -1,0 +1,257 @@
+"""The compiled time-step loop: detection -> track -> C2 -> launch -> intercept, per replication.
+
+Everything that does not depend on chance (threat motion, detection probabilities, engagement
+feasibility, flyout times) is computed once per run as arrays by :mod:`iadsim.engine.world`;
+this kernel only draws the random outcomes and runs the decision logic. It loops over
+replications in parallel (``numba.prange``); each replication uses only its own counter-based
+random stream (:mod:`iadsim.engine.rng`), so results do not depend on threads or chunking.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from iadsim.engine.rng import STREAM_DETECT, STREAM_KILL, uniform
+
+# event types (timeline of a recorded replication)
+EV_DETECT = 0   # first detection of a threat (by sensor e)
+EV_TRACK = 1    # firm track
+EV_LAUNCH = 2   # fire unit e launches at threat m (n missiles in field `n`)
+EV_KILL = 3     # intercept kills m
+EV_MISS = 4     # intercept misses m (or the target was already gone)
+EV_LEAK = 5     # m reached the end of its route alive
+EV_LOST = 6     # track dropped
+EVENT_NAMES = ("detect", "track", "launch", "kill", "miss", "leak", "lost")
+MAX_EVENTS = 8192
+
+FIRE_HOLD = 0
+FIRE_TIGHT = 1
+FIRE_FREE = 2
+
+
+@numba.njit(cache=True)
+def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
+             scan, pd, feasible, tof, pk,
+             channels, ready0, reloads0, reload_steps, reaction_steps,
+             salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
+             latency_steps, drop_steps, record,
+             det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
+             ev_step, ev_type, ev_e, ev_m, ev_n):
+    M = first_step.shape[0]
+    E = channels.shape[0]
+    S = scan.shape[1]
+    last_det = np.full(M, -10**9, np.int64)
+    alive = np.ones(M, np.bool_)
+    engaged_until = np.zeros(M, np.int64)
+    n_eng = np.zeros((E, M), np.int64)
+    missiles = ready0.copy()
+    stock = reloads0.copy()
+    reload_done = np.full(E, -1, np.int64)
+    last_launch = np.full(E, -10**9, np.int64)
+    busy = np.zeros(E, np.int64)
+    cap = 1
+    for e in range(E):
+        cap += channels[e]
+    f_e = np.zeros(cap, np.int64)
+    f_m = np.zeros(cap, np.int64)
+    f_step = np.full(cap, -1, np.int64)
+    f_n = np.zeros(cap, np.int64)
+    f_id = np.zeros(cap, np.int64)
+    f_pk = np.zeros(cap, np.float64)
+    launch_id = 0
+    nev = 0
+    order = np.empty(M, np.int64)
+    pr = np.empty(M, np.float64)
+    tracked = np.zeros(M, np.bool_)
+    for m in range(M):
+        det_step[m] = -1
+        firm_step[m] = -1
+        eng_step[m] = -1
+        shots[m] = 0
+        kill_step[m] = -1
+        killer[m] = -1
+        leak_step[m] = -1
+    for e in range(E):
+        expended[e] = 0
+
+    for t in range(nsteps):
+        # 1. intercepts due now
+        for i in range(cap):
+            if f_step[i] == t:
+                m = f_m[i]
+                e = f_e[i]
+                hit = False
+                if alive[m] and t < end_step[m]:
+                    for j in range(f_n[i]):
+                        if uniform(k0, k1, STREAM_KILL, f_id[i] + j, 0, 0) < f_pk[i]:
+                            hit = True
+                if hit:
+                    alive[m] = False
+                    kill_step[m] = t
+                    killer[m] = e
+                if record and nev < MAX_EVENTS:
+                    ev_step[nev] = t
+                    ev_type[nev] = EV_KILL if hit else EV_MISS
+                    ev_e[nev] = e
+                    ev_m[nev] = m
+                    ev_n[nev] = f_n[i]
+                    nev += 1
+                busy[e] -= 1
+                f_step[i] = -1
+        # 2. arrivals
+        done = True
+        for m in range(M):
+            if alive[m] and end_step[m] == t:
+                leak_step[m] = t
+                alive[m] = False
+                if record and nev < MAX_EVENTS:
+                    ev_step[nev] = t
+                    ev_type[nev] = EV_LEAK
+                    ev_e[nev] = -1
+                    ev_m[nev] = m
+                    ev_n[nev] = 0
+                    nev += 1
+            if alive[m] and t < end_step[m]:
+                done = False
+        if done:
+            break
+        # 3. reloads
+        for e in range(E):
+            if reload_done[e] == t:
+                n = stock[e] if stock[e] < ready0[e] else ready0[e]
+                missiles[e] += n
+                stock[e] -= n
+                reload_done[e] = -1
+            if missiles[e] == 0 and stock[e] > 0 and reload_done[e] < 0:
+                reload_done[e] = t + reload_steps[e]
+        # 4. detection on the radars that scan now
+        for s in range(S):
+            if not scan[t, s]:
+                continue
+            for m in range(M):
+                if not alive[m] or t < first_step[m] or t >= end_step[m]:
+                    continue
+                p = pd[t, s, m]
+                if p <= 0.0:
+                    continue
+                if uniform(k0, k1, STREAM_DETECT, t, s, m) < p:
+                    if det_step[m] < 0:
+                        det_step[m] = t
+                        firm_step[m] = t + latency_steps
+                        if record and nev < MAX_EVENTS:
+                            ev_step[nev] = t
+                            ev_type[nev] = EV_DETECT
+                            ev_e[nev] = s
+                            ev_m[nev] = m
+                            ev_n[nev] = 0
+                            nev += 1
+                    last_det[m] = t
+        # 5. tracks (truth-based, with latency and drop-out)
+        nt = 0
+        for m in range(M):
+            was = tracked[m]
+            now = (alive[m] and firm_step[m] >= 0 and t >= firm_step[m]
+                   and t - last_det[m] <= drop_steps and t >= first_step[m] and t < end_step[m])
+            tracked[m] = now
+            if record and nev < MAX_EVENTS and now != was and alive[m]:
+                ev_step[nev] = t
+                ev_type[nev] = EV_TRACK if now else EV_LOST
+                ev_e[nev] = -1
+                ev_m[nev] = m
+                ev_n[nev] = 0
+                nev += 1
+            if now:
+                order[nt] = m
+                pr[nt] = -priority[t, m]
+                nt += 1
+        if nt == 0:
+            continue
+        # 6. C2: most urgent tracks first, each given the feasible fire unit with the best Pk
+        idx = np.argsort(pr[:nt], kind="mergesort")
+        for q in range(nt):
+            m = order[idx[q]]
+            if t < engaged_until[m]:
+                continue
+            best = -1
+            best_pk = 0.0
+            for e in range(E):
+                if fire_mode[e] == FIRE_HOLD:
+                    continue
+                if fire_mode[e] == FIRE_TIGHT and target[m] < 0:
+                    continue
+                if busy[e] >= channels[e] or missiles[e] < salvo[e]:
+                    continue
+                if t - last_launch[e] < min_interval_steps[e]:
+                    continue
+                if t < firm_step[m] + reaction_steps[e] or n_eng[e, m] >= max_eng[e]:
+                    continue
+                if not feasible[t, e, m]:
+                    continue
+                # greatest kill probability; on a tie, the earliest intercept
+                if pk[t, e, m] > best_pk + 1e-12 or (
+                        best >= 0 and abs(pk[t, e, m] - best_pk) <= 1e-12 and tof[t, e, m] < tof[t, best, m]):
+                    best_pk = pk[t, e, m]
+                    best = e
+            if best < 0:
+                continue
+            e = best
+            n = salvo[e]
+            slot = -1
+            for i in range(cap):
+                if f_step[i] < 0:
+                    slot = i
+                    break
+            hit_step = t + tof[t, e, m]
+            f_e[slot] = e
+            f_m[slot] = m
+            f_step[slot] = hit_step
+            f_n[slot] = n
+            f_id[slot] = launch_id
+            f_pk[slot] = best_pk
+            launch_id += n
+            busy[e] += 1
+            missiles[e] -= n
+            expended[e] += n
+            shots[m] += n
+            n_eng[e, m] += 1
+            last_launch[e] = t
+            engaged_until[m] = hit_step + assess_steps[e]
+            if eng_step[m] < 0:
+                eng_step[m] = t
+            if record and nev < MAX_EVENTS:
+                ev_step[nev] = t
+                ev_type[nev] = EV_LAUNCH
+                ev_e[nev] = e
+                ev_m[nev] = m
+                ev_n[nev] = n
+                nev += 1
+    return nev
+
+
+@numba.njit(cache=True, parallel=True)
+def run_chunk(keys, record_local, nsteps, first_step, end_step, target, priority,
+              scan, pd, feasible, tof, pk,
+              channels, ready0, reloads0, reload_steps, reaction_steps,
+              salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
+              latency_steps, drop_steps,
+              det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
+              ev_step, ev_type, ev_e, ev_m, ev_n):
+    """Run replications keys[r] (r in 0..R-1); outputs are [R, M] / [R, E] arrays filled in place.
+    Events are recorded for the replication ``record_local`` (-1: none); returns their count."""
+    R = keys.shape[0]
+    nev = np.zeros(R, np.int64)
+    for r in numba.prange(R):
+        rec = r == record_local
+        nev[r] = _run_one(keys[r, 0], keys[r, 1], nsteps, first_step, end_step, target, priority,
+                          scan, pd, feasible, tof, pk,
+                          channels, ready0, reloads0, reload_steps, reaction_steps,
+                          salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
+                          latency_steps, drop_steps, rec,
+                          det_step[r], firm_step[r], eng_step[r], shots[r], kill_step[r], killer[r],
+                          leak_step[r], expended[r], ev_step, ev_type, ev_e, ev_m, ev_n)
+    total = 0
+    for r in range(R):
+        if r == record_local:
+            total = nev[r]
+    return total

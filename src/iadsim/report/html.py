@@ -1,0 +1,354 @@
+"""The offline HTML report: one self-contained file (plotly.js inline, maps as PNG data URIs).
+
+Nothing is fetched when the file is opened: no CDN, no web fonts, no external CSS. The
+tables are plain HTML and read without JavaScript; the charts need it.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
+
+from iadsim.report import maps, plots
+from iadsim.results.io import write_text
+
+__all__ = ["render_report", "write_report"]
+
+_URL = re.compile(r"https?://[^\s<>\"']+")
+_PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
+                  "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+MAX_EVENT_ROWS = 2000
+
+
+# ---------------------------------------------------------------- formatting helpers
+
+def _pct(v: Any, digits: int = 1) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "–"
+    return "–" if not np.isfinite(f) else f"{100 * f:.{digits}f}%"
+
+
+def _ci(p, lo, hi) -> str:
+    return f"{_pct(p)} ({_pct(lo)} – {_pct(hi)})"
+
+
+def _num(v: Any, fmt: str = ",.2f") -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "–"
+    return "–" if not np.isfinite(f) else format(f, fmt)
+
+
+def _mean(v: Any) -> str:
+    """A mean count: two decimals, three when it is small but not zero (0.001, not 0.00)."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "–"
+    if not np.isfinite(f):
+        return "–"
+    return f"{f:,.3f}" if 0 < abs(f) < 0.01 else f"{f:,.2f}"
+
+
+def _g(v: Any) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "–" if v is None else str(v)
+    if not np.isfinite(f):
+        return "–"
+    return f"{f:,.0f}" if f == round(f) and abs(f) < 1e15 else f"{f:.6g}"
+
+
+def _text(v: Any) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "–"
+    return str(v)
+
+
+def linkify(text: str | None, max_chars: int = 60) -> Markup:
+    """Escape ``text`` and turn the http(s) URLs in it into links (long ones shown shortened)."""
+    if not text:
+        return Markup("")
+    out, pos = [], 0
+    for m in _URL.finditer(text):
+        url = m.group(0).rstrip(".,;:)]")
+        end = m.start() + len(url)
+        shown = url.split("://", 1)[1]
+        if len(shown) > max_chars:
+            shown = shown[: max_chars - 1] + "…"
+        out.append(escape(text[pos:m.start()]))
+        out.append(Markup('<a href="{0}" title="{0}" rel="noopener noreferrer">{1}</a>').format(
+            url, shown))
+        pos = end
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
+
+
+def _png_uri(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _fig_html(fig, div_id: str) -> Markup:
+    return Markup(fig.to_html(full_html=False, include_plotlyjs=False, config=_PLOTLY_CONFIG,
+                              div_id=div_id, default_height=f"{fig.layout.height or 380}px"))
+
+
+# ---------------------------------------------------------------- content
+
+def key_findings(results) -> list[Markup]:
+    """A short list of auto-generated findings (HTML-safe)."""
+    w = results.world
+    s = w.scenario
+    df = results.replications
+    out: list[Markup] = []
+    n = results.n
+
+    from iadsim.results import wilson_interval
+
+    for thr in s.threats:
+        g = df[df["group"] == thr.name]
+        if g.empty:
+            continue
+        typ = str(g["type"].iloc[0])
+        target = thr.target
+        per_rep = g.groupby("replication")
+        if thr.count == 1:
+            k = int(g["killed"].sum())
+            lo, hi = wilson_interval(k, len(g))
+            text = Markup("<b>{}</b> ({}): killed in {} of replications (95% CI {} – {})").format(
+                thr.name, typ, _pct(k / len(g)), _pct(lo), _pct(hi))
+            if target:
+                lk = int(g["leaked"].sum())
+                llo, lhi = wilson_interval(lk, len(g))
+                text += Markup("; reached {} in {} (95% CI {} – {})").format(
+                    target, _pct(lk / len(g)), _pct(llo), _pct(lhi))
+        else:
+            all_k = int(per_rep["killed"].all().sum())
+            lo, hi = wilson_interval(all_k, n)
+            pk = g.groupby("threat")["killed"].mean()
+            text = Markup("<b>{}</b> ({} × {}{}): all {} killed in {} of replications "
+                          "(95% CI {} – {}); per member P(kill) {} – {}").format(
+                thr.name, thr.count, typ, f" → {target}" if target else "", thr.count,
+                _pct(all_k / n), _pct(lo), _pct(hi), _pct(pk.min()), _pct(pk.max()))
+            if target:
+                any_l = int(per_rep["leaked"].any().sum())
+                llo, lhi = wilson_interval(any_l, n)
+                text += Markup("; at least one reached {} in {} (95% CI {} – {})").format(
+                    target, _pct(any_l / n), _pct(llo), _pct(lhi))
+        out.append(text + Markup("."))
+
+    for a in results.asset_table().itertuples(index=False):
+        if a.attackers == 0:
+            out.append(Markup("<b>{}</b> was not targeted.").format(a.asset))
+            continue
+        out.append(Markup("<b>{}</b> survived (no threat reached it) in {} of replications "
+                          "(95% CI {} – {}); {} attacker(s).").format(
+            a.asset, _pct(a.p_survive), _pct(a.lo), _pct(a.hi), a.attackers))
+
+    e = results.effector_table()
+    if not e.empty and float(e["mean_missiles"].max()) > 0:
+        top = e.loc[e["mean_missiles"].idxmax()]
+        out.append(Markup("<b>{}</b> ({}) fired the most: {} missiles per replication on average "
+                          "(95% CI {} – {}), at most {}, with {} ready.").format(
+            top["effector"], top["system"], _num(top["mean_missiles"]), _num(top["lo"]),
+            _num(top["hi"]), int(top["max_missiles"]), int(top["ready"])))
+        ex = results.expenditure
+        ready = dict(zip(e["effector"], e["ready"]))
+        full = ex[ex["missiles"] >= ex["effector"].map(ready)].groupby("effector").size()
+        for unit, k in full.items():
+            out.append(Markup("<b>{}</b> fired its whole ready load ({}) in {} of replications.")
+                       .format(unit, int(ready[unit]), _pct(k / n)))
+        idle = e.loc[e["max_missiles"] == 0, "effector"].tolist()
+        if idle:
+            out.append(Markup("Never fired: {}.").format(", ".join(idle)))
+    elif not e.empty:
+        out.append(Markup("No fire unit fired a missile in any replication."))
+
+    t = results.threat_table()
+    und = t[t["p_detected"] < 1.0].sort_values("p_detected", kind="stable")
+    if len(und):
+        parts = [Markup("<b>{}</b> ({})").format(r.threat, _pct(1.0 - r.p_detected))
+                 for r in und.head(8).itertuples(index=False)]
+        more = Markup(" and {} more").format(len(und) - 8) if len(und) > 8 else Markup("")
+        out.append(Markup("Went undetected in some replications: ") + Markup(", ").join(parts)
+                   + more + Markup("."))
+
+    figs = w.figures
+    n_est = sum(1 for f in figs if f.figure.confidence == "estimate")
+    if figs:
+        out.append(Markup("{} of the {} catalog figures used are estimates rather than public "
+                          "figures (marked in the provenance table).").format(n_est, len(figs)))
+    return out
+
+
+def _threat_rows(results) -> list[dict]:
+    rows = []
+    for r in results.threat_table().itertuples(index=False):
+        rows.append({
+            "threat": r.threat, "type": r.type, "target": _text(r.target), "n": f"{r.n:,}",
+            "p_kill": _ci(r.p_kill, r.p_kill_lo, r.p_kill_hi),
+            "p_leak": _ci(r.p_leak, r.p_leak_lo, r.p_leak_hi) if isinstance(r.target, str) else "–",
+            "p_detected": _pct(r.p_detected), "detect_s": _num(r.mean_detect_time_s, ",.0f"),
+            "shots": _mean(r.mean_shots),
+        })
+    return rows
+
+
+def _asset_rows(results) -> list[dict]:
+    return [{"asset": a.asset, "attackers": a.attackers, "p_survive": _ci(a.p_survive, a.lo, a.hi),
+             "leakers": _mean(a.mean_leakers)}
+            for a in results.asset_table().itertuples(index=False)]
+
+
+def _effector_rows(results) -> list[dict]:
+    return [{"effector": e.effector, "system": e.system, "ready": e.ready,
+             "mean": f"{_mean(e.mean_missiles)} ({_mean(max(e.lo, 0.0))} – {_mean(e.hi)})",
+             "max": e.max_missiles}
+            for e in results.effector_table().itertuples(index=False)]
+
+
+def _event_rows(results) -> tuple[list[dict], int]:
+    ev = results.timeline
+    total = len(ev)
+    rows = []
+    for r in ev.head(MAX_EVENT_ROWS).itertuples(index=False):
+        rows.append({"time": _num(r.time_s, ",.0f"), "event": r.event, "unit": _text(r.unit),
+                     "threat": r.threat,
+                     "missiles": int(r.missiles) if r.event in ("launch", "kill", "miss") else "",
+                     "alt": _num(r.alt_m, ",.0f"), "lat": _num(r.lat, ".4f"),
+                     "lon": _num(r.lon, ".4f")})
+    return rows, total
+
+
+def _figure_groups(results) -> list[tuple[str, list[dict]]]:
+    """Catalog figures used, grouped by system (sorted), each row ready for the table."""
+    groups: dict[str, list[dict]] = {}
+    for fu in sorted(results.world.figures, key=lambda f: (f.system, f.key)):
+        f = fu.figure
+        rng = "–" if f.low == f.high else f"{_g(f.low)} – {_g(f.high)}"
+        groups.setdefault(fu.system, []).append({
+            "system": fu.system, "key": fu.key, "value": _g(f.value), "unit": f.unit, "range": rng,
+            "confidence": f.confidence, "estimate": f.confidence == "estimate",
+            "source": linkify(f.source), "note": linkify(f.note), "used_by": fu.used_by})
+    return list(groups.items())
+
+
+def _limits(results) -> list[str]:
+    s = results.world.scenario
+    fid = s.simulation.fidelity
+    out = []
+    if fid == "fast":
+        out.append("Fidelity “fast”: tracks are taken from the true threat positions after a "
+                   "fixed latency — no tracker, no false alarms, no mis-association, no jamming. "
+                   "Detection and tracking are therefore optimistic for the defence.")
+    else:
+        out.append(f"Fidelity “{fid}”: see the models section for what each model assumes.")
+    unc = getattr(s.simulation, "uncertainty", "nominal")
+    out.append(f"Uncertainty mode “{unc}”: the intervals shown reflect Monte Carlo sampling of "
+               "chance events only" + (", with every catalog figure fixed at its nominal value; "
+                                       "the low–high ranges in the provenance table are not "
+                                       "propagated." if unc == "nominal" else "."))
+    out.append("Catalog figures marked “estimate” are not public figures but analysts' estimates; "
+               "conclusions that hinge on them are illustrative.")
+    out.append("Coverage maps show terrain-masked line of sight (4/3-earth refraction) only; "
+               "whether a radar detects a target also depends on its radar cross section, range "
+               "and scan.")
+    out.append("iadsim is built for analysis and education on public information only; it "
+               "drives no hardware and is not a targeting or fire-control tool.")
+    return out
+
+
+def _meta(results) -> list[tuple[str, str]]:
+    w = results.world
+    s = w.scenario
+    g = w.grid
+    sim = s.simulation
+    return [
+        ("scenario", s.name),
+        ("iadsim version", str(results.version)),
+        ("fidelity", str(sim.fidelity)),
+        ("uncertainty", str(getattr(sim, "uncertainty", "–"))),
+        ("replications", f"{results.n:,}"),
+        ("seed", str(results.seed)),
+        ("time step · duration", f"{_g(w.dt)} s · {_g(w.nsteps * w.dt)} s"),
+        ("terrain", f"{Path(str(w.terrain.source)).name} · {g.nx} × {g.ny} cells of {_g(g.res)} m"),
+        ("grid centre", f"{g.lat0:.4f}, {g.lon0:.4f} (azimuthal equidistant)"),
+    ]
+
+
+def _env() -> Environment:
+    env = Environment(loader=PackageLoader("iadsim.report", "templates"),
+                      autoescape=select_autoescape(["html", "j2", "html.j2"], default=True),
+                      trim_blocks=True, lstrip_blocks=True)
+    return env
+
+
+def render_report(results, *, title: str | None = None,
+                  map_height_agl_m: float = maps.MAP_HEIGHT_AGL_M,
+                  coverage_heights_agl_m=maps.COVERAGE_HEIGHTS_AGL_M) -> str:
+    """The report as an HTML string (see :func:`write_report`)."""
+    import plotly.offline
+
+    w = results.world
+    s = w.scenario
+    events, n_events = _event_rows(results)
+    has_assets = len(s.assets) > 0
+    ctx = dict(
+        title=title or s.title or s.name,
+        scenario=s,
+        fidelity=s.simulation.fidelity,
+        version=results.version,
+        replications=results.n,
+        seed=results.seed,
+        meta=_meta(results),
+        findings=key_findings(results),
+        plotlyjs=Markup(plotly.offline.get_plotlyjs()),
+        map_uri=_png_uri(maps.coverage_map_png(results, map_height_agl_m)),
+        map_height=_g(map_height_agl_m),
+        multiples_uri=_png_uri(maps.coverage_multiples_png(results, coverage_heights_agl_m)),
+        coverage_heights=", ".join(_g(h) for h in coverage_heights_agl_m),
+        n_kills=int(results.replications["killed"].sum()),
+        fig_outcomes=_fig_html(plots.threat_outcomes_figure(results), "fig-outcomes"),
+        fig_detection=_fig_html(plots.detection_time_figure(results), "fig-detection"),
+        fig_assets=_fig_html(plots.asset_survival_figure(results), "fig-assets")
+        if has_assets else None,
+        fig_expenditure=_fig_html(plots.expenditure_figure(results), "fig-expenditure")
+        if w.effector_labels else None,
+        fig_timeline=_fig_html(plots.timeline_figure(results), "fig-timeline"),
+        threat_rows=_threat_rows(results),
+        asset_rows=_asset_rows(results) if has_assets else [],
+        effector_rows=_effector_rows(results),
+        events=events,
+        n_events=n_events,
+        timeline_replication=results.timeline_replication,
+        models=list(w.models.items()),
+        figure_groups=_figure_groups(results),
+        n_figures=len(w.figures),
+        n_estimates=sum(1 for f in w.figures if f.figure.confidence == "estimate"),
+        limits=_limits(results),
+        sensors=list(w.sensor_labels),
+    )
+    return _env().get_template("report.html.j2").render(**ctx)
+
+
+def write_report(results, path: str | Path, *, title: str | None = None) -> Path:
+    """Write the self-contained offline HTML report of ``results`` to ``path`` (atomically).
+
+    ``path`` may be a folder, in which case the file is ``report.html`` inside it. Returns the
+    path written.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "report.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_text(path, render_report(results, title=title))

@@ -1,0 +1,257 @@
+"""Interactive charts for the report (plotly ``go.Figure``).
+
+Every proportion is drawn with its 95% Wilson score interval and every mean with its Student t
+interval, as computed by :mod:`iadsim.results` (``threat_table``, ``effector_table``,
+``asset_table``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+__all__ = [
+    "EVENT_STYLE",
+    "asset_survival_figure",
+    "detection_time_figure",
+    "expenditure_figure",
+    "threat_outcomes_figure",
+    "timeline_figure",
+]
+
+FONT = ("system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, "
+        "'Noto Sans', sans-serif")
+KILL = "#2166ac"
+LEAK = "#d6604d"
+UNIT_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
+                "#666666", "#1f78b4", "#b15928")
+#: marker of each timeline event: (symbol, colour, size, row offset, description)
+EVENT_STYLE: dict[str, tuple[str, str, int, float, str]] = {
+    "detect": ("circle-open", "#4393c3", 9, 0.22, "first detection by a radar"),
+    "track": ("diamond-open", "#2166ac", 8, 0.22, "firm track"),
+    "lost": ("square-open", "#878787", 8, 0.22, "track dropped"),
+    "launch": ("triangle-up", "#1b9e77", 11, 0.0, "missile launch (colour: fire unit)"),
+    "miss": ("circle-x-open", "#8c510a", 11, -0.2, "missiles missed"),
+    "kill": ("x", "#b2182b", 13, -0.2, "threat killed"),
+    "leak": ("star", "#ff7f00", 14, -0.2, "threat reached its target"),
+}
+
+
+_AXIS = dict(gridcolor="#ebf0f8", linecolor="#c8d4e3", zerolinecolor="#dfe6ee", ticks="",
+             automargin=True)
+# a light template in the spirit of plotly_white, spelled out: loading a named template costs
+# a quarter of a second
+_TEMPLATE = dict(layout=dict(paper_bgcolor="white", plot_bgcolor="white", xaxis=_AXIS, yaxis=_AXIS,
+                             colorway=list(UNIT_COLOURS), hoverlabel=dict(align="left"),
+                             title=dict(x=0.01)))
+
+
+def _layout(fig: go.Figure, *, title: str, height: int = 380, **kw) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title, x=0.01, xanchor="left", font=dict(size=15)),
+        template=_TEMPLATE, height=height, font=dict(family=FONT, size=12),
+        margin=dict(l=60, r=20, t=60, b=50), hovermode="closest",
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        **kw,
+    )
+    return fig
+
+
+def _err(p, lo, hi) -> dict:
+    p, lo, hi = (np.asarray(v, dtype=float) for v in (p, lo, hi))
+    return dict(type="data", symmetric=False, array=np.nan_to_num(hi - p).tolist(),
+                arrayminus=np.nan_to_num(p - lo).tolist(), thickness=1.3, width=5, color="#333")
+
+
+def _pct(v) -> str:
+    return "–" if v is None or not np.isfinite(v) else f"{100 * v:.1f}%"
+
+
+def threat_outcomes_figure(results) -> go.Figure:
+    """Per threat: probability of kill and of leaking (reaching its target), with 95% CIs."""
+    t = results.threat_table()
+    names = t["threat"].astype(str).tolist()
+    fig = go.Figure()
+    for col, label, colour in (("p_kill", "P(kill)", KILL), ("p_leak", "P(leak)", LEAK)):
+        lo, hi = t[f"{col}_lo"], t[f"{col}_hi"]
+        hover = [f"<b>{n}</b><br>{label} = {_pct(p)}<br>95% CI {_pct(a)} – {_pct(b)}<br>"
+                 f"n = {k:,} replications" for n, p, a, b, k in zip(names, t[col], lo, hi, t["n"])]
+        fig.add_trace(go.Bar(x=names, y=t[col].tolist(), name=label, marker_color=colour,
+                             error_y=_err(t[col], lo, hi), hovertext=hover, hoverinfo="text"))
+    _layout(fig, title="Outcome per threat (95% Wilson intervals)", barmode="group")
+    fig.update_yaxes(title_text="probability", range=[0, 1.05], tickformat=".0%")
+    return fig
+
+
+def expenditure_figure(results) -> go.Figure:
+    """Missiles expended per fire unit: mean with 95% CI, maximum, and the ready load."""
+    e = results.effector_table()
+    names = e["effector"].astype(str).tolist()
+    hover = [f"<b>{n}</b> ({s})<br>mean {m:.2f} missiles<br>95% CI {a:.2f} – {b:.2f}<br>"
+             f"max {mx} · ready {r}" for n, s, m, a, b, mx, r in
+             zip(names, e["system"], e["mean_missiles"], e["lo"], e["hi"], e["max_missiles"],
+                 e["ready"])]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=names, y=e["mean_missiles"].tolist(), name="mean per replication",
+                         marker_color="#4d9221", hovertext=hover, hoverinfo="text",
+                         error_y=_err(e["mean_missiles"], e["lo"], e["hi"])))
+    fig.add_trace(go.Scatter(x=names, y=e["max_missiles"].tolist(), mode="markers",
+                             name="most in one replication",
+                             marker=dict(symbol="line-ew-open", size=22, color="#276419",
+                                         line=dict(width=2.5)), hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=names, y=e["ready"].tolist(), mode="markers",
+                             name="ready missiles (before reloads)",
+                             marker=dict(symbol="diamond-open", size=12, color="#b2182b",
+                                         line=dict(width=2)), hoverinfo="skip"))
+    _layout(fig, title="Missiles expended per fire unit")
+    fig.update_yaxes(title_text="missiles", rangemode="tozero")
+    return fig
+
+
+def asset_survival_figure(results) -> go.Figure:
+    """Per asset: probability that no threat reached it, with 95% CI."""
+    a = results.asset_table()
+    fig = go.Figure()
+    if a.empty:
+        return _layout(fig, title="Asset survival (no assets in the scenario)", height=200)
+    names = a["asset"].astype(str).tolist()
+    hover = [f"<b>{n}</b><br>P(survive) = {_pct(p)}<br>95% CI {_pct(lo)} – {_pct(hi)}<br>"
+             f"{k} attacker(s), {m:.2f} leakers on average"
+             for n, p, lo, hi, k, m in zip(names, a["p_survive"], a["lo"], a["hi"], a["attackers"],
+                                           a["mean_leakers"])]
+    fig.add_trace(go.Bar(x=names, y=a["p_survive"].tolist(), name="P(no leaker reaches it)",
+                         marker_color="#35978f", error_y=_err(a["p_survive"], a["lo"], a["hi"]),
+                         hovertext=hover, hoverinfo="text", width=0.5))
+    _layout(fig, title="Asset survival: no threat reached it (95% Wilson intervals)", height=340,
+            showlegend=False)
+    fig.update_yaxes(title_text="probability", range=[0, 1.05], tickformat=".0%")
+    return fig
+
+
+def _flight_spans(results) -> list[tuple[float, float]]:
+    """(start, end) [s] of each threat's flight in the recorded replication."""
+    w = results.world
+    df = results.replications
+    rec = df[df["replication"] == results.timeline_replication]
+    by = {str(r.threat): r for r in rec.itertuples(index=False)}
+    spans = []
+    for i, name in enumerate(w.threat_labels):
+        t0 = float(w.first_step[i]) * w.dt
+        t1 = float(w.end_step[i]) * w.dt
+        r = by.get(name)
+        if r is not None:
+            for v in (r.kill_time_s, r.leak_time_s):
+                if v is not None and np.isfinite(v):
+                    t1 = min(t1, float(v))
+        spans.append((t0, t1))
+    return spans
+
+
+def timeline_figure(results) -> go.Figure:
+    """Events of the recorded replication: time [s] against threat; launches coloured by unit."""
+    w = results.world
+    ev = results.timeline
+    labels = list(w.threat_labels)
+    row = {n: len(labels) - 1 - i for i, n in enumerate(labels)}  # first threat on top
+    fig = go.Figure()
+    xs, ys = [], []
+    for name, (t0, t1) in zip(labels, _flight_spans(results)):
+        if np.isfinite(t0) and np.isfinite(t1) and t1 >= t0:
+            xs += [t0, t1, None]
+            ys += [row[name], row[name], None]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="in flight",
+                             line=dict(color="rgba(120,120,120,0.25)", width=8), hoverinfo="skip"))
+    units = list(dict.fromkeys(ev.loc[ev["event"] == "launch", "unit"].dropna().astype(str)))
+    # a fixed colour per fire unit, in scenario order
+    order = [x for x in w.effector_labels if x in units] + \
+            [x for x in units if x not in w.effector_labels]
+    ucol = {u: UNIT_COLOURS[i % len(UNIT_COLOURS)] for i, u in enumerate(order)}
+
+    def hover(d: pd.DataFrame) -> list[str]:
+        out = []
+        for r in d.itertuples(index=False):
+            who = f" by {r.unit}" if isinstance(r.unit, str) else ""
+            n = f"<br>{int(r.missiles)} missile(s)" if r.event in ("launch", "kill", "miss") and \
+                r.missiles else ""
+            where = ""
+            if np.isfinite(r.alt_m):
+                where = f"<br>{r.alt_m:,.0f} m MSL · {r.lat:.4f}, {r.lon:.4f}"
+            out.append(f"<b>{r.event}</b> {r.threat}{who}<br>t = {r.time_s:,.0f} s{n}{where}")
+        return out
+
+    for kind, (symbol, colour, size, dy, _desc) in EVENT_STYLE.items():
+        d = ev[ev["event"] == kind]
+        if d.empty:
+            continue
+        groups = [(None, d)]
+        if kind == "launch":
+            groups = [(u, d[d["unit"].astype(str) == u]) for u in ucol if (d["unit"] == u).any()]
+        for unit, g in groups:
+            y = [row.get(str(t), np.nan) + dy for t in g["threat"]]
+            c = ucol[unit] if unit is not None else colour
+            edge = c if ("open" in symbol or symbol == "x") else "white"
+            name = f"launch · {unit}" if unit is not None else kind
+            fig.add_trace(go.Scatter(
+                x=g["time_s"].tolist(), y=y, mode="markers", name=name, legendgroup=kind,
+                marker=dict(symbol=symbol, color=c, size=size, line=dict(width=1.5, color=edge)),
+                hovertext=hover(g), hoverinfo="text"))
+    n = len(labels)
+    fig.update_yaxes(tickvals=list(range(n)), ticktext=labels[::-1], range=[-0.6, n - 0.4],
+                     title_text="", showgrid=True, zeroline=False)
+    fig.update_xaxes(title_text="time [s]", rangemode="tozero")
+    _layout(fig, title=f"Engagement timeline of replication {results.timeline_replication}",
+            height=int(min(max(200 + 42 * n, 320), 1400)))
+    fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.01),
+                      margin=dict(l=110, r=10, t=50, b=50))
+    return fig
+
+
+def _nice_step(span: float, target_bins: int, minimum: float) -> float:
+    raw = max(span / max(target_bins, 1), minimum, 1e-9)
+    mag = 10 ** np.floor(np.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if m * mag >= raw:
+            return float(m * mag)
+    return float(10 * mag)
+
+
+def detection_time_figure(results, max_series: int = 12) -> go.Figure:
+    """Distribution of the time of first detection [s], per threat (per threat group when more
+    than ``max_series`` threats), as the fraction of replications in each time bin."""
+    df = results.replications
+    key = "threat" if df["threat"].nunique() <= max_series else "group"
+    order = list(dict.fromkeys(df[key].astype(str)))
+    t = df["detected_at_s"].to_numpy(dtype=float)
+    fig = go.Figure()
+    finite = t[np.isfinite(t)]
+    if finite.size == 0:
+        return _layout(fig, title="Time of first detection: no threat was detected", height=220)
+    lo, hi = float(finite.min()), float(finite.max())
+    step = _nice_step(hi - lo, 80, results.world.dt)
+    start = np.floor(lo / step) * step
+    edges = np.arange(start, hi + step * 1.0001, step)
+    if edges.size < 2:
+        edges = np.array([start, start + step])
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    for i, name in enumerate(order):
+        sel = df[key].astype(str).to_numpy() == name
+        x = t[sel]
+        n = x.size
+        h, _ = np.histogram(x[np.isfinite(x)], bins=edges)
+        frac = h / max(n, 1)
+        nd = 1.0 - np.isfinite(x).sum() / max(n, 1)
+        keep = h > 0
+        label = name + (f" (never detected in {_pct(nd)})" if nd > 0 else "")
+        hover = [f"<b>{name}</b><br>{a:,.0f}–{b:,.0f} s: {_pct(f)} of replications"
+                 for a, b, f in zip(edges[:-1][keep], edges[1:][keep], frac[keep])]
+        fig.add_trace(go.Bar(x=centres[keep].tolist(), y=frac[keep].tolist(), width=step * 0.95,
+                             name=label, opacity=0.75, hovertext=hover, hoverinfo="text",
+                             marker_color=UNIT_COLOURS[i % len(UNIT_COLOURS)]))
+    _layout(fig, title=f"Time of first detection (bins of {step:g} s)", barmode="overlay",
+            height=360)
+    fig.update_xaxes(title_text="time since the start of the scenario [s]")
+    fig.update_yaxes(title_text="fraction of replications", tickformat=".0%", rangemode="tozero")
+    fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.01),
+                      margin=dict(r=10))
+    return fig

@@ -1,0 +1,225 @@
+"""Results of a run: per-replication tables (pandas, Parquet) and summary statistics."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from iadsim.engine import EVENT_NAMES, ChunkResult, World
+from iadsim.results.io import write_text, write_with
+from iadsim.results.stats import mean_interval, wilson_interval
+
+__all__ = ["Results", "mean_interval", "wilson_interval"]
+
+
+def _t(steps: np.ndarray, dt: float) -> np.ndarray:
+    return np.where(steps >= 0, steps * dt, np.nan)
+
+
+@dataclass
+class Results:
+    """Outcomes of a Monte Carlo run.
+
+    ``replications``: one row per replication x threat; ``expenditure``: one row per
+    replication x fire unit; ``timeline``: events of the recorded replication;
+    ``summary``: statistics with 95% intervals (also ``threat_table()`` etc. as DataFrames).
+    """
+
+    world: World
+    seed: int
+    n: int
+    raw: ChunkResult
+    version: str
+    timeline_replication: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    # ---------- tables
+    @property
+    def replications(self) -> pd.DataFrame:
+        if "_reps" not in self.__dict__:
+            self.__dict__["_reps"] = self._build_replications()
+        return self.__dict__["_reps"]
+
+    def _build_replications(self) -> pd.DataFrame:
+        w, r = self.world, self.raw
+        R, M = r.det_step.shape
+        dt = w.dt
+        kill = r.kill_step
+        ks = np.clip(kill, 0, w.nsteps - 1)
+        kpos = w.pos[ks, np.arange(M)[None, :]]  # [R, M, 3]
+        lon, lat = w.grid.to_lonlat(kpos[..., 0], kpos[..., 1])
+        killed = kill >= 0
+        units = np.array(w.effector_labels + [None], dtype=object)
+        assets = [a.name for a in w.scenario.assets] + [None]
+        df = pd.DataFrame({
+            "replication": np.repeat(np.arange(r.first, r.first + R), M),
+            "threat": np.tile(np.array(w.threat_labels, dtype=object), R),
+            "group": np.tile(np.array([w.scenario.threats[g].name for g in w.threat_group], dtype=object), R),
+            "type": np.tile(np.array(w.threat_type, dtype=object), R),
+            "target": np.tile(np.array([assets[t] for t in w.target], dtype=object), R),
+            "detected_at_s": _t(r.det_step, dt).ravel(),
+            "tracked_at_s": _t(np.where(r.firm_step < w.nsteps, r.firm_step, -1), dt).ravel(),
+            "first_engaged_at_s": _t(r.eng_step, dt).ravel(),
+            "shots": r.shots.ravel(),
+            "killed": killed.ravel(),
+            "killed_by": units[np.where(killed, r.killer, -1)].ravel(),
+            "kill_time_s": _t(kill, dt).ravel(),
+            "kill_lat": np.where(killed, lat, np.nan).ravel(),
+            "kill_lon": np.where(killed, lon, np.nan).ravel(),
+            "kill_alt_m": np.where(killed, kpos[..., 2], np.nan).ravel(),
+            "kill_x_m": np.where(killed, kpos[..., 0], np.nan).ravel(),
+            "kill_y_m": np.where(killed, kpos[..., 1], np.nan).ravel(),
+            "leaked": (r.leak_step >= 0).ravel(),
+            "leak_time_s": _t(r.leak_step, dt).ravel(),
+        })
+        return df
+
+    @property
+    def expenditure(self) -> pd.DataFrame:
+        w, r = self.world, self.raw
+        R, E = r.expended.shape
+        return pd.DataFrame({
+            "replication": np.repeat(np.arange(r.first, r.first + R), E),
+            "effector": np.tile(np.array(w.effector_labels, dtype=object), R),
+            "system": np.tile(np.array(w.effector_system, dtype=object), R),
+            "missiles": r.expended.ravel(),
+        })
+
+    @property
+    def timeline(self) -> pd.DataFrame:
+        w = self.world
+        ev = self.raw.events
+        if ev is None or len(ev) == 0:
+            return pd.DataFrame(columns=["time_s", "event", "unit", "threat", "missiles", "x_m", "y_m",
+                                         "alt_m", "lat", "lon"])
+        M = w.pos.shape[1]
+        steps = np.clip(ev["step"], 0, w.nsteps - 1)
+        thr = np.clip(ev["threat"], 0, M - 1)
+        p = w.pos[steps, thr]
+        lon, lat = w.grid.to_lonlat(p[:, 0], p[:, 1])
+        names = np.array(EVENT_NAMES, dtype=object)[ev["type"]]
+        unit = []
+        for kind, u in zip(ev["type"], ev["unit"]):
+            if u < 0:
+                unit.append(None)
+            elif kind == 0:
+                unit.append(w.sensor_labels[u])
+            else:
+                unit.append(w.effector_labels[u])
+        return pd.DataFrame({
+            "time_s": ev["step"] * w.dt, "event": names, "unit": unit,
+            "threat": np.array(w.threat_labels, dtype=object)[thr], "missiles": ev["n"],
+            "x_m": p[:, 0], "y_m": p[:, 1], "alt_m": p[:, 2], "lat": lat, "lon": lon,
+        })
+
+    # ---------- statistics
+    def threat_table(self) -> pd.DataFrame:
+        df = self.replications
+        g = df.groupby("threat", sort=False)
+        n = g.size().to_numpy()
+        kills = g["killed"].sum().to_numpy()
+        leaks = g["leaked"].sum().to_numpy()
+        det = g["detected_at_s"].apply(lambda s: s.notna().sum()).to_numpy()
+        klo, khi = wilson_interval(kills, n)
+        llo, lhi = wilson_interval(leaks, n)
+        return pd.DataFrame({
+            "threat": g.size().index,
+            "type": g["type"].agg(lambda c: c.iloc[0]).to_numpy(),
+            "target": g["target"].agg(lambda c: c.iloc[0]).to_numpy(),
+            "n": n,
+            "p_kill": kills / n, "p_kill_lo": klo, "p_kill_hi": khi,
+            "p_leak": leaks / n, "p_leak_lo": llo, "p_leak_hi": lhi,
+            "p_detected": det / n,
+            "mean_detect_time_s": g["detected_at_s"].mean().to_numpy(),
+            "mean_shots": g["shots"].mean().to_numpy(),
+        })
+
+    def effector_table(self) -> pd.DataFrame:
+        ex = self.expenditure
+        rows = []
+        w = self.world
+        for i, name in enumerate(w.effector_labels):
+            x = ex.loc[ex["effector"] == name, "missiles"].to_numpy()
+            m, lo, hi = mean_interval(x)
+            rows.append({"effector": name, "system": w.effector_system[i], "ready": int(w.ready[i]),
+                         "mean_missiles": m, "lo": lo, "hi": hi, "max_missiles": int(x.max())})
+        return pd.DataFrame(rows)
+
+    def asset_table(self) -> pd.DataFrame:
+        df = self.replications
+        rows = []
+        for a in self.world.scenario.assets:
+            hit = df[(df["target"] == a.name) & df["leaked"]].groupby("replication").size()
+            n_hit = len(hit)
+            attackers = int((self.world.target == [x.name for x in self.world.scenario.assets].index(a.name)).sum())
+            lo, hi = wilson_interval(self.n - n_hit, self.n)
+            rows.append({"asset": a.name, "attackers": attackers, "p_survive": (self.n - n_hit) / self.n,
+                         "lo": float(lo), "hi": float(hi),
+                         "mean_leakers": float(df[(df["target"] == a.name)].groupby("replication")["leaked"].sum().mean())
+                         if attackers else 0.0})
+        return pd.DataFrame(rows)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        s = self.world.scenario
+        return {
+            "iadsim_version": self.version,
+            "scenario": s.name,
+            "title": s.title,
+            "fidelity": s.simulation.fidelity,
+            "uncertainty": s.simulation.uncertainty,
+            "replications": self.n,
+            "seed": self.seed,
+            "timeline_replication": self.timeline_replication,
+            "confidence_level": 0.95,
+            "interval_method": "Wilson score (proportions), Student t (means)",
+            "threats": _records(self.threat_table()),
+            "effectors": _records(self.effector_table()),
+            "assets": _records(self.asset_table()),
+            "models": self.world.models,
+            **self.meta,
+        }
+
+    def __repr__(self) -> str:
+        return f"Results({self.world.scenario.name!r}, replications={self.n}, seed={self.seed})"
+
+    def _repr_html_(self) -> str:
+        return self.threat_table().to_html(index=False, float_format=lambda v: f"{v:.3f}")
+
+    # ---------- writing
+    def write_parquet(self, path: str | Path) -> Path:
+        table = pa.Table.from_pandas(self.replications, preserve_index=False)
+        meta = {b"iadsim": json.dumps({"scenario": self.world.scenario.name, "seed": self.seed,
+                                        "replications": self.n, "version": self.version,
+                                        "fidelity": self.world.scenario.simulation.fidelity}).encode()}
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
+        return write_with(path, lambda tmp: pq.write_table(table, tmp))
+
+    def write_summary(self, path: str | Path) -> Path:
+        return write_text(path, json.dumps(self.summary, indent=2, allow_nan=False, default=_json_default))
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for rec in df.to_dict(orient="records"):
+        out.append({k: (None if isinstance(v, float) and not np.isfinite(v) else _py(v)) for k, v in rec.items()})
+    return out
+
+
+def _py(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"not JSON serialisable: {type(o)}")

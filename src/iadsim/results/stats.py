@@ -1,0 +1,42 @@
+"""Statistics for Monte Carlo outcomes."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def wilson_interval(successes, n, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a binomial proportion [1].
+
+    Wilson, E. B. (1927), "Probable inference, the law of succession, and statistical
+    inference", JASA 22(158):209-212, doi:10.1080/01621459.1927.10502953; method 3 in
+    Newcombe (1998), Statistics in Medicine 17:857-872. Well behaved at 0 and n, unlike the
+    normal (Wald) interval. Returns (low, high); NaN where n == 0.
+    """
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(n, dtype=float)
+    z = stats.norm.ppf(0.5 + confidence / 2.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        denom = 1.0 + z * z / n
+        centre = (p + z * z / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+        low = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
+        high = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    # exact endpoints at the boundaries
+    low = np.where((k == 0) & (n > 0), 0.0, low)
+    high = np.where((k == n) & (n > 0), 1.0, high)
+    return low, high
+
+
+def mean_interval(x, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and its normal-approximation confidence interval (Student t) of a sample."""
+    x = np.asarray(x, dtype=float)
+    n = x.size
+    m = float(x.mean()) if n else float("nan")
+    if n < 2:
+        return m, m, m
+    se = float(x.std(ddof=1)) / np.sqrt(n)
+    t = stats.t.ppf(0.5 + confidence / 2.0, n - 1)
+    return m, m - t * se, m + t * se

@@ -1,0 +1,188 @@
+"""Pydantic models of a scenario file.
+
+Units are in the field names (``altitude_m``, ``speed_m_s``, ``radius_km``);
+angles are degrees at this edge and radians inside the engine.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SCHEMA_VERSION = 1
+
+Lat = Annotated[float, Field(ge=-90.0, le=90.0, description="latitude [deg], WGS84")]
+Lon = Annotated[float, Field(ge=-180.0, le=180.0, description="longitude [deg], WGS84")]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
+
+
+class Position(_Model):
+    """A point on the earth, with a height above ground (agl) or mean sea level (msl)."""
+
+    lat: Lat
+    lon: Lon
+    height_m: float = Field(0.0, ge=-500.0, le=100_000.0, description="height [m]")
+    height_ref: Literal["agl", "msl"] = Field("agl", description="height above ground or sea level")
+
+
+class Terrain(_Model):
+    dem: str = Field(
+        description="DEM file (GeoTIFF or SRTM .hgt), relative to the scenario file; "
+        "'bundled:NAME' names a DEM shipped with iadsim"
+    )
+    resolution_m: float = Field(
+        150.0, gt=10.0, le=5_000.0, description="cell size of the local analysis grid [m]"
+    )
+    margin_km: float = Field(
+        15.0, ge=0.0, le=500.0, description="grid margin around all sites and routes [km]"
+    )
+    refraction_k: float = Field(
+        4.0 / 3.0, gt=0.0, le=100.0, description="effective earth radius factor [1] (4/3 earth)"
+    )
+
+
+class Simulation(_Model):
+    duration_s: float = Field(3600.0, gt=0.0, le=7 * 86400.0, description="simulated time [s]")
+    dt_s: float = Field(1.0, gt=0.0, le=60.0, description="time step [s]")
+    replications: int = Field(1000, ge=1, le=10_000_000)
+    seed: int = Field(20261125, ge=0, lt=2**63)
+    fidelity: Literal["fast"] = Field(
+        "fast",
+        description="'fast': tracks from truth with a detection latency (the tracker comes with 'full')",
+    )
+    track_latency_s: float = Field(
+        4.0, ge=0.0, le=600.0, description="time from first detection to a firm track [s]"
+    )
+    track_drop_s: float = Field(
+        20.0, gt=0.0, le=3600.0, description="a track not updated for this long is dropped [s]"
+    )
+    uncertainty: Literal["nominal"] = Field(
+        "nominal", description="catalog figures at nominal values ('sample' comes later)"
+    )
+
+
+class Asset(_Model):
+    """A defended asset; leakers aimed at it damage it."""
+
+    name: Name
+    lat: Lat
+    lon: Lon
+    value: float = Field(1.0, gt=0.0, le=1e6, description="relative value [1]")
+    radius_m: float = Field(500.0, gt=0.0, le=50_000.0, description="footprint radius [m]")
+
+
+class Doctrine(_Model):
+    mode: Literal["shoot-look-shoot", "salvo"] = "shoot-look-shoot"
+    salvo_size: int = Field(1, ge=1, le=16, description="missiles per engagement [1]")
+    max_engagements: int = Field(
+        3, ge=1, le=100, description="engagements of one threat by one fire unit [1]"
+    )
+    kill_assessment_s: float = Field(
+        5.0, ge=0.0, le=600.0, description="delay after an intercept before the result is known [s]"
+    )
+    min_launch_interval_s: float = Field(
+        2.0, ge=0.0, le=600.0, description="minimum time between launches of one fire unit [s]"
+    )
+    fire: Literal["free", "tight", "hold"] = Field(
+        "free", description="hold: never fire; tight: fire only at threats aimed at an asset; free: any"
+    )
+
+
+class Effector(_Model):
+    """A fire unit: a catalog system at a site, with its organic radar."""
+
+    name: Name
+    system: str = Field(description="catalog name or alias, e.g. pantsir_s1")
+    site: Position
+    vehicles: int = Field(1, ge=1, le=64, description="launch vehicles in the fire unit [1]")
+    doctrine: Doctrine = Field(default_factory=Doctrine)
+    missiles: int | None = Field(
+        None, ge=0, le=10_000, description="ready missiles; default from the catalog per vehicle"
+    )
+    reloads: int = Field(0, ge=0, le=10_000, description="missiles held for reloading [1]")
+
+
+class Sensor(_Model):
+    """A stand-alone radar (the effectors' organic radars need no entry here)."""
+
+    name: Name
+    system: str
+    site: Position
+
+
+class Waypoint(_Model):
+    lat: Lat
+    lon: Lon
+    altitude_m: float | None = Field(
+        None, ge=-500.0, le=100_000.0, description="altitude [m]; default: the route's altitude"
+    )
+    speed_m_s: float | None = Field(
+        None, gt=0.0, le=10_000.0, description="speed to the next waypoint [m/s]"
+    )
+
+
+class Orbit(_Model):
+    """A racetrack-free circular orbit, flown clockwise after the route (if any)."""
+
+    lat: Lat
+    lon: Lon
+    radius_km: float = Field(gt=0.0, le=1000.0)
+    laps: float = Field(1.0, gt=0.0, le=1000.0)
+
+
+class Threat(_Model):
+    """A threat, or a salvo of ``count`` identical ones, flying a route and/or an orbit."""
+
+    name: Name
+    type: str = Field(description="catalog name or alias, e.g. mq_9_reaper")
+    count: int = Field(1, ge=1, le=10_000)
+    spacing_s: float = Field(0.0, ge=0.0, le=86400.0, description="time between salvo members [s]")
+    launch_time_s: float = Field(0.0, ge=0.0, le=7 * 86400.0)
+    altitude_m: float | None = Field(
+        None, ge=-500.0, le=100_000.0, description="default altitude [m]; catalog typical altitude"
+    )
+    altitude_ref: Literal["agl", "msl"] = "msl"
+    speed_m_s: float | None = Field(
+        None, gt=0.0, le=10_000.0, description="default speed [m/s]; catalog cruise speed"
+    )
+    route: list[Waypoint] = Field(default_factory=list)
+    orbit: Orbit | None = None
+    target: str | None = Field(None, description="name of the asset it attacks; none for ISR")
+
+    @model_validator(mode="after")
+    def _has_path(self) -> "Threat":
+        if self.orbit is None and len(self.route) < 2:
+            raise ValueError("needs a route of at least 2 waypoints, or an orbit")
+        if self.orbit is not None and len(self.route) == 0:
+            raise ValueError("an orbit needs a route of at least one waypoint to enter it")
+        return self
+
+
+class Scenario(_Model):
+    """An iadsim scenario: terrain, defence, assets, threats and run settings."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    name: Name
+    title: str = ""
+    description: str = ""
+    terrain: Terrain
+    simulation: Simulation = Field(default_factory=Simulation)
+    assets: list[Asset] = Field(default_factory=list)
+    effectors: list[Effector] = Field(default_factory=list)
+    sensors: list[Sensor] = Field(default_factory=list)
+    threats: list[Threat] = Field(min_length=1)
+
+    @field_validator("assets", "effectors", "sensors", "threats")
+    @classmethod
+    def _unique_names(cls, items: list) -> list:
+        seen: set[str] = set()
+        for item in items:
+            if item.name in seen:
+                raise ValueError(f"name {item.name!r} is used twice")
+            seen.add(item.name)
+        return items
