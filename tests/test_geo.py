@@ -4,7 +4,6 @@ DEM problems, synthetic terrain and bilinear height look-ups."""
 from __future__ import annotations
 
 import hashlib
-import platform
 from pathlib import Path
 
 import numpy as np
@@ -54,11 +53,15 @@ def _tif() -> Path:
 # --------------------------------------------------------------------------- LocalGrid
 
 
+# PROJ's aeqd uses EPS10 = 1e-10 rad (5.7e-9 deg, 0.6 mm): a centre that close to the equator is
+# put on it, and a point that close to the centre is put at it. Keep clear of those slivers
+# (or exactly on them); everywhere else the round trip holds to 1e-9 deg.
+_NOT_TINY = st.floats(-1.0, 1.0).filter(lambda v: v == 0.0 or abs(v) >= 1e-8)
+
+
 @settings(max_examples=60, deadline=None)
-# PROJ's aeqd switches to its equatorial aspect within 1e-10 rad (5.7e-9 deg) of the equator, which
-# moves the centre by up to 0.6 mm: keep lat0 outside that sliver (or exactly on the equator)
 @given(lat0=st.floats(-80, 80).filter(lambda v: v == 0.0 or abs(v) >= 1e-8),
-       lon0=st.floats(-179, 179), dlat=st.floats(-1.0, 1.0), dlon=st.floats(-1.0, 1.0))
+       lon0=st.floats(-179, 179), dlat=_NOT_TINY, dlon=_NOT_TINY)
 def test_round_trip_lonlat_local_lonlat(lat0, lon0, dlat, dlon):
     g = LocalGrid(lat0, lon0, -1000.0, 1000.0, 100.0, 20, 20)
     lat, lon = lat0 + dlat, lon0 + dlon
@@ -438,3 +441,13 @@ def test_height_at_on_a_plane_is_exact_everywhere():
     # outside the centres' hull it holds the edge value (no extrapolation)
     assert float(t.height_at(g.xmin, 0.0)) == pytest.approx(float(t.height_at(g.x_centers()[0], 0.0)))
     assert float(t.height_at(1e6, -1e6)) == pytest.approx(float(t.elevation_m[-1, -1]), abs=0.01)
+
+
+def test_height_at_nan_is_not_an_index_error():
+    t = _ramp_terrain()
+    try:
+        with np.errstate(invalid="ignore"):
+            v = t.height_at(np.array([np.nan, 0.0]), np.array([0.0, np.nan]))
+    except ValueError:
+        return
+    assert np.isnan(v).all()

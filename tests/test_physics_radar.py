@@ -238,3 +238,18 @@ def test_snr_required_roundtrip(pd, pfa, model):
     snr = snr_required(pd, pfa, model)
     assert snr >= 0
     assert detection_probability(snr, pfa, model) == pytest.approx(pd, rel=1e-8, abs=1e-12)
+
+
+def test_detection_range_inverts_the_reference_form():
+    from iadsim.physics.radar import detection_probability_reference_form, detection_range_m
+
+    # the quoted point itself: "detects 1 m2 at 40 km with Pd 0.9"
+    assert detection_range_m(1.0, 0.9, 40e3, 1.0, 0.9, 1e-6) == pytest.approx(40e3)
+    # R^4 law: 1/16 of the RCS halves the range for the same Pd (Skolnik 2001, eq. 2.1)
+    assert detection_range_m(1 / 16, 0.9, 40e3, 1.0, 0.9, 1e-6) == pytest.approx(20e3)
+    for model in ("swerling0", "swerling1"):
+        r = detection_range_m(0.1, 0.5, 40e3, 1.0, 0.9, 1e-6, model=model)
+        pd = detection_probability_reference_form(r, 0.1, 40e3, 1.0, 0.9, 1e-6, model=model)
+        assert pd == pytest.approx(0.5, abs=1e-9)
+        # a lower required Pd reaches further
+        assert r > detection_range_m(0.1, 0.9, 40e3, 1.0, 0.9, 1e-6, model=model)

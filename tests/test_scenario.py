@@ -470,6 +470,13 @@ def test_dem_path_unknown_home(small_dir):
     _assert_single(exc, "scn.yaml", "terrain.dem")
 
 
+def test_scenario_file_name_too_long(tmp_path):
+    p = tmp_path / ("s" * 300 + ".yaml")
+    with pytest.raises(InputError) as exc:
+        load_scenario(p)
+    _assert_single(exc, p, "")
+
+
 # --------------------------------------------------------------------------- JSON Schema
 
 

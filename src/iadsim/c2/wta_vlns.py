@@ -48,7 +48,7 @@ def _seed(seed):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True)
-def _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, full):  # pragma: no cover - numba
+def _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, full, touched):  # pragma: no cover - numba
     """Local search (relocate + swap) to a local optimum. ``dirty[j]``: target j changed since
     its moves were last priced; ``full``: price everything in the first round. Returns moves."""
     n = s.shape[0]
@@ -136,6 +136,8 @@ def _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, full):  # pragma: no 
         first = False
         for j in range(n):
             dirty[j] = newdirty[j]
+            if newdirty[j]:
+                touched[j] = True
     return moves
 
 
@@ -181,7 +183,126 @@ def _repair(q, p, allowed, limit, utype, utgt, s, cnt, freed, nf, dirty):  # pra
 
 
 @numba.njit(cache=True)
-def _ils(values, p, q, iq, allowed, limit, cand, K, utype, utgt, n_iter, max_destroy):  # pragma: no cover
+def _lap(C):  # pragma: no cover - numba
+    """Minimum-cost assignment of every row of C (nr <= nc) to a distinct column: shortest
+    augmenting paths with dual potentials (Jonker & Volgenant 1987; Crouse 2016, as in
+    scipy.optimize.linear_sum_assignment). Returns col4row."""
+    nr, nc = C.shape
+    u = np.zeros(nr)
+    v = np.zeros(nc)
+    col4row = np.full(nr, -1, np.int64)
+    row4col = np.full(nc, -1, np.int64)
+    shortest = np.empty(nc)
+    path = np.full(nc, -1, np.int64)
+    SR = np.zeros(nr, np.bool_)
+    SC = np.zeros(nc, np.bool_)
+    remaining = np.empty(nc, np.int64)
+    for cur in range(nr):
+        minval = 0.0
+        nrem = nc
+        for it in range(nc):
+            remaining[it] = nc - 1 - it
+        SR[:] = False
+        SC[:] = False
+        shortest[:] = np.inf
+        sink = -1
+        i = cur
+        while sink == -1:
+            index = -1
+            lowest = np.inf
+            SR[i] = True
+            for it in range(nrem):
+                j = remaining[it]
+                r = minval + C[i, j] - u[i] - v[j]
+                if r < shortest[j]:
+                    path[j] = i
+                    shortest[j] = r
+                if shortest[j] < lowest or (shortest[j] == lowest and row4col[j] == -1):
+                    lowest = shortest[j]
+                    index = it
+            minval = lowest
+            if index < 0 or minval == np.inf:
+                return col4row  # infeasible (cannot happen with finite costs)
+            j = remaining[index]
+            if row4col[j] == -1:
+                sink = j
+            else:
+                i = row4col[j]
+            SC[j] = True
+            nrem -= 1
+            remaining[index] = remaining[nrem]
+        u[cur] += minval
+        for i in range(nr):
+            if SR[i] and i != cur:
+                u[i] += minval - shortest[col4row[i]]
+        for j in range(nc):
+            if SC[j]:
+                v[j] -= minval - shortest[j]
+        j = sink
+        while True:
+            i = path[j]
+            row4col[j] = i
+            tmp = col4row[i]
+            col4row[i] = j
+            j = tmp
+            if i == cur:
+                break
+    return col4row
+
+
+@numba.njit(cache=True)
+def _lap_repair(q, allowed, limit, utype, utgt, s, cnt, freed, nf, dirty):  # pragma: no cover
+    """Reinsert the freed units optimally subject to at most one of them per target."""
+    n = s.shape[0]
+    C = np.zeros((nf, n + nf))
+    for t in range(nf):
+        i = utype[freed[t]]
+        for k in range(n):
+            if allowed[i, k] and cnt[k] < limit[k]:
+                C[t, k] = s[k] * (q[i, k] - 1.0)
+    col = _lap(C)
+    for t in range(nf):
+        k = col[t]
+        if k >= 0 and k < n and C[t, k] < 0.0:
+            u = freed[t]
+            utgt[u] = k
+            s[k] *= q[utype[u], k]
+            cnt[k] += 1
+            dirty[k] = True
+
+
+@numba.njit(cache=True)
+def _lap_construct(values, q, allowed, limit, utype, utgt):  # pragma: no cover - numba
+    """Rounds of optimal assignment: each round places the pool units, at most one per target,
+    to minimise the surviving value given the earlier rounds."""
+    n = values.shape[0]
+    U = utype.shape[0]
+    s = np.empty(n)
+    cnt = np.zeros(n, np.int64)
+    _recompute(values, q, utype, utgt, s, cnt)
+    freed = np.empty(U, np.int64)
+    dirty = np.zeros(n, np.bool_)
+    while True:
+        nf = 0
+        for u in range(U):
+            if utgt[u] < 0:
+                freed[nf] = u
+                nf += 1
+        if nf == 0:
+            break
+        before = nf
+        _lap_repair(q, allowed, limit, utype, utgt, s, cnt, freed[:nf].copy(), nf, dirty)
+        nf = 0
+        for u in range(U):
+            if utgt[u] < 0:
+                nf += 1
+        if nf == before:
+            break
+
+
+@numba.njit(cache=True)
+def _ils(values, p, q, iq, allowed, limit, cand, K, prune, utype, utgt, n_iter, max_destroy,
+         kinds_w, max_lap):  # pragma: no cover
     """n_iter perturb/repair/local-search iterations from (and into) the incumbent ``utgt``."""
     n = values.shape[0]
     U = utype.shape[0]
@@ -199,6 +320,9 @@ def _ils(values, p, q, iq, allowed, limit, cand, K, utype, utgt, n_iter, max_des
     on = np.empty(U, np.int64)
     accepted = 0
     improved = 0
+    wsum = 0.0
+    for t in range(5):
+        wsum += kinds_w[t]
     if U == 0 or n == 0:
         return cur, accepted, improved
     for it in range(n_iter):
@@ -207,8 +331,62 @@ def _ils(values, p, q, iq, allowed, limit, cand, K, utype, utgt, n_iter, max_des
         t_cnt[:] = cnt
         dirty[:] = False
         nf = 0
-        kind = np.random.randint(0, 3)
-        if kind == 0:
+        rr = np.random.random() * wsum
+        kind = 0
+        while kind < 4 and rr >= kinds_w[kind]:
+            rr -= kinds_w[kind]
+            kind += 1
+        if kind == 4:
+            # big LAP: one random unit off each target with probability frac
+            frac = 0.2 + 0.6 * np.random.random()
+            for u in range(U):
+                on[u] = u
+            for t in range(U - 1, 0, -1):
+                r = np.random.randint(0, t + 1)
+                tmp = on[t]
+                on[t] = on[r]
+                on[r] = tmp
+            picked = np.zeros(n, np.bool_)
+            for t in range(U):
+                u = on[t]
+                j = t_tgt[u]
+                if j < 0 or picked[j]:
+                    continue
+                picked[j] = True
+                if np.random.random() >= frac:
+                    continue
+                t_s[j] *= iq[utype[u], j]
+                t_cnt[j] -= 1
+                t_tgt[u] = -1
+                freed[nf] = u
+                nf += 1
+                dirty[j] = True
+            if nf > 0:
+                _lap_repair(q, allowed, limit, utype, t_tgt, t_s, t_cnt, freed, nf, dirty)
+                nf = 0
+        elif kind == 3:
+            # LAP: one random unit off each of r random targets, optimal reinsertion
+            r = 2 + np.random.randint(0, max_lap)
+            for _ in range(r):
+                j = np.random.randint(0, n)
+                non = 0
+                for u in range(U):
+                    if t_tgt[u] == j:
+                        on[non] = u
+                        non += 1
+                if non == 0:
+                    continue
+                u = on[np.random.randint(0, non)]
+                t_s[j] *= iq[utype[u], j]
+                t_cnt[j] -= 1
+                t_tgt[u] = -1
+                freed[nf] = u
+                nf += 1
+                dirty[j] = True
+            if nf > 0:
+                _lap_repair(q, allowed, limit, utype, t_tgt, t_s, t_cnt, freed, nf, dirty)
+                nf = 0
+        elif kind == 0:
             # destroy: all units on r random targets (r in 1..max_destroy)
             r = 1 + np.random.randint(0, max_destroy)
             for _ in range(r):
@@ -261,9 +439,9 @@ def _ils(values, p, q, iq, allowed, limit, cand, K, utype, utgt, n_iter, max_des
         if nf > 0:
             _repair(q, p, allowed, limit, utype, t_tgt, t_s, t_cnt, freed, nf, dirty)
         if K > 0:
-            _descend(values, q, iq, allowed, limit, cand, utype, t_tgt, t_s, t_cnt, dirty, False, K)
+            _descend(values, q, iq, allowed, limit, cand, utype, t_tgt, t_s, t_cnt, dirty, False, K, prune)
         else:
-            _ls(q, iq, allowed, limit, utype, t_tgt, t_s, t_cnt, dirty, False)
+            _ls(q, iq, allowed, limit, utype, t_tgt, t_s, t_cnt, dirty, False, dirty.copy())
         val = 0.0
         for j in range(n):
             val += t_s[j]
@@ -312,7 +490,7 @@ def local_search(problem: WTAProblem, x: np.ndarray) -> np.ndarray:
     _recompute(values, q, utype, utgt, s, cnt)
     dirty = np.ones(problem.n, np.bool_)
     if utype.size and problem.n:
-        _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, True)
+        _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, True, dirty.copy())
     return _to_x(problem, utype, utgt)
 
 
@@ -323,7 +501,8 @@ def default_iterations(problem: WTAProblem) -> int:
 
 def vlns(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int = 0,
          iterations: int | None = None, max_destroy: int = 4, K: int = 5,
-         L: int = 30) -> WTASolution:
+         L: int = 30, prune: bool = False, kinds=(1, 1, 1, 0, 0), max_lap: int = 20,
+         start: str = "lap") -> WTASolution:
     """Greedy maximum marginal return, local search, then iterated destroy/repair/local search.
 
     Deterministic for a given ``seed`` unless ``time_limit_s`` cuts the iteration budget short.
@@ -334,6 +513,10 @@ def vlns(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int = 
     iq = 1.0 / q
     x = greedy_assign(problem)
     utype, utgt = _units(problem, x)
+    if start == "lap":
+        utgt[:] = -1
+        _lap_construct(values, q, allowed, limit, utype, utgt)
+        x = _to_x(problem, utype, utgt)
     n = problem.n
     info: dict = {"stopped_by": "iterations"}
     if utype.size == 0 or n == 0:
@@ -343,11 +526,11 @@ def vlns(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int = 
     cnt = np.zeros(n, np.int64)
     _recompute(values, q, utype, utgt, s, cnt)
     cand = candidates(problem, p, allowed, L)
-    _ls(q, iq, allowed, limit, utype, utgt, s, cnt, np.ones(n, np.bool_), True)
+    _ls(q, iq, allowed, limit, utype, utgt, s, cnt, np.ones(n, np.bool_), True, np.ones(n, np.bool_))
     info["local_search_start"] = float(s.sum())
     if K > 0:
         _descend(values, q, iq, allowed, limit, cand, utype, utgt, s, cnt, np.ones(n, np.bool_),
-                 True, K)
+                 True, K, prune)
     info["vlns_start"] = float(s.sum())
     budget = default_iterations(problem) if iterations is None else int(iterations)
     _seed(int(seed) % (2**32))
@@ -358,7 +541,8 @@ def vlns(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int = 
             info["stopped_by"] = "time"
             break
         k = min(chunk, budget - done)
-        _val, a, b = _ils(values, p, q, iq, allowed, limit, cand, K, utype, utgt, k, max_destroy)
+        _val, a, b = _ils(values, p, q, iq, allowed, limit, cand, K, prune, utype, utgt, k, max_destroy,
+                             np.asarray(kinds, np.float64), max_lap)
         done += k
         acc += a
         imp += b
@@ -392,7 +576,7 @@ def _bucket(utgt, n, start, order):  # pragma: no cover - numba
 
 @numba.njit(cache=True)
 def _exchange_search(q, iq, allowed, limit, cand, utype, utgt, s, cnt, K, start, order,
-                     best_path, tol):  # pragma: no cover - numba
+                     best_path, tol, roots, prune_paths):  # pragma: no cover - numba
     """Heuristic label-correcting search for an improving subset-disjoint cyclic or path
     exchange of up to K units. Returns (delta, length, is_cycle, end_target); the units are
     written to best_path. delta >= 0 means none was found."""
@@ -408,6 +592,8 @@ def _exchange_search(q, iq, allowed, limit, cand, utype, utgt, s, cnt, K, start,
     cost = np.full((2, K, U), INF)
     path = np.empty((2, K, U, K), np.int64)
     for u in range(U):
+        if not roots[u]:
+            continue
         j = utgt[u]
         if j >= 0:
             cost[0, 0, u] = 0.0
@@ -420,13 +606,20 @@ def _exchange_search(q, iq, allowed, limit, cand, utype, utgt, s, cnt, K, start,
         for mode in range(2):
             for u in range(U):
                 cu = cost[mode, lev, u]
-                if cu == INF or (mode == 0 and lev > 0 and cu >= 0.0):
-                    # gain criterion: every improving cycle has a rotation whose partial sums
-                    # are all negative; paths are pruned the same way after their first arc
+                if cu == INF:
                     continue
                 i = utype[u]
                 first = path[mode, lev, u, 0]
                 jf = utgt[first]
+                if lev > 0:
+                    # gain criterion: every improving cycle has a rotation whose partial sums
+                    # are all negative; paths (heuristically) must gain along their arcs
+                    if mode == 0 and cu >= 0.0:
+                        continue
+                    if mode == 1 and prune_paths:
+                        hole = 0.0 if jf < 0 else s[jf] * (iq[utype[first], jf] - 1.0)
+                        if cu - hole >= 0.0:
+                            continue
                 for c in range(L):
                     g = cand[i, c]
                     if g < 0:
@@ -505,7 +698,7 @@ def _apply_exchange(q, iq, utype, utgt, s, cnt, bpath, blen, bcyc, bend, dirty):
 
 
 @numba.njit(cache=True)
-def _descend(values, q, iq, allowed, limit, cand, utype, utgt, s, cnt, dirty, full, K):  # pragma: no cover
+def _descend(values, q, iq, allowed, limit, cand, utype, utgt, s, cnt, dirty, full, K, prune):  # pragma: no cover
     """Local search, then exchanges, until neither improves. Returns the number of exchanges."""
     n = s.shape[0]
     U = utype.shape[0]
@@ -513,20 +706,34 @@ def _descend(values, q, iq, allowed, limit, cand, utype, utgt, s, cnt, dirty, fu
     order = np.empty(max(U, 1), np.int64)
     bpath = np.empty(K, np.int64)
     nex = 0
-    _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, full)
+    # targets changed since the exchange search last came up empty
+    touched = dirty.copy()
+    if full:
+        touched[:] = True
+    roots = np.zeros(U, np.bool_)
+    _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, full, touched)
     while True:
         tot = 0.0
         for j in range(n):
             tot += s[j]
         _bucket(utgt, n, start, order)
+        nr = 0
+        for u in range(U):
+            roots[u] = utgt[u] < 0 or touched[utgt[u]]
+            nr += roots[u]
+        if nr == 0:
+            break
         d, blen, bcyc, bend = _exchange_search(q, iq, allowed, limit, cand, utype, utgt, s, cnt,
-                                               K, start, order, bpath, _EPS * (1.0 + tot))
+                                               K, start, order, bpath, _EPS * (1.0 + tot), roots, prune)
         if blen == 0:
             break
         dirty[:] = False
         _apply_exchange(q, iq, utype, utgt, s, cnt, bpath, blen, bcyc, bend, dirty)
+        for j in range(n):
+            if dirty[j]:
+                touched[j] = True
         nex += 1
-        _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, False)
+        _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, False, touched)
     _recompute(values, q, utype, utgt, s, cnt)
     return nex
 

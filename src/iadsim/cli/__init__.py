@@ -159,6 +159,88 @@ def run(
     _run(scenario, replications, seed, out, workers, quiet)
 
 
+MULTI_VALUE_OPTIONS = ("--alt", "--rcs")
+
+
+def _expand_multi(argv: list[str]) -> list[str]:
+    """Let `--alt 100 500 3000` mean `--alt 100 --alt 500 --alt 3000` (and commas: `--alt 100,500`)."""
+    out: list[str] = []
+    current = None
+    for a in argv:
+        if a in MULTI_VALUE_OPTIONS:
+            current = a
+            continue
+        if current is not None and not a.startswith("-"):
+            for v in a.split(","):
+                if v:
+                    out += [current, v]
+            continue
+        if current is not None and a.startswith("-") and _is_number(a):
+            out += [current, a]  # a negative number: let validation reject it clearly
+            continue
+        current = None
+        out.append(a)
+    return out
+
+
+def _is_number(a: str) -> bool:
+    try:
+        float(a)
+        return True
+    except ValueError:
+        return False
+
+
+@app.command()
+def coverage(
+    scenario: Annotated[Path, typer.Argument(help="scenario file (YAML)")],
+    alt: Annotated[Optional[list[float]], typer.Option(
+        "--alt", help="target altitudes [m] (several: --alt 100 500 3000); above sea level unless --agl")] = None,
+    agl: Annotated[bool, typer.Option("--agl", help="altitudes are above ground level")] = False,
+    rcs: Annotated[Optional[list[float]], typer.Option("--rcs", help="target radar cross sections [m2] (several)")] = None,
+    pd: Annotated[float, typer.Option("--pd", help="detection probability threshold [1]")] = 0.5,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output folder")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Coverage maps: terrain-masked line of sight, detection, engagement and layered coverage
+    (GeoTIFF, PNG over hillshade, KMZ for Google Earth, GeoJSON polygons)."""
+    from iadsim.export.coverage import CoverageRequest, write_coverage
+    from iadsim.results.io import check_out_dir_writable
+    from iadsim.scenario import load_scenario
+
+    req = CoverageRequest(altitudes_m=tuple(alt) if alt else (100.0, 500.0, 3000.0), agl=agl,
+                          rcs_m2=tuple(rcs) if rcs else (0.1, 1.0), pd=pd)
+    try:
+        req.check()
+    except ValueError as exc:
+        raise InputError.single("command line", "", str(exc)) from None
+    ld = load_scenario(scenario)
+    out = out if out is not None else DEFAULT_OUT_ROOT / ld.scenario.name / "coverage"
+    check_out_dir_writable(out)
+    t0 = time.perf_counter()
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=err, disable=quiet) as prog:
+        task = prog.add_task("coverage", total=1)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            prog.update(task, description=stage, completed=done, total=total)
+
+        res = write_coverage(ld, out, req, progress=progress)
+    if quiet:
+        return
+    t = Table(title=f"coverage of {ld.scenario.name} (Pd >= {req.pd:g}, altitudes "
+                    f"{'above ground' if req.agl else 'above sea level'})")
+    for col in ("product", "RCS (m²)", "altitude (m)", "area covered (km²)", "by 2 or more (km²)"):
+        t.add_column(col, justify="right" if col != "product" else "left")
+    for row in res.summary["layered"]:
+        t.add_row(row["product"], f"{row['rcs_m2']:g}" if "rcs_m2" in row else "-", f"{row['altitude_m']:g}",
+                  f"{row['area_km2_any']:.0f}",
+                  f"{row['area_km2_two_or_more']:.0f}" if "area_km2_two_or_more" in row else "-")
+    console.print(t)
+    console.print(f"[green]wrote[/green] {len(res.files)} files to {out} in {time.perf_counter() - t0:.1f} s "
+                  f"(Google Earth: {out / 'coverage.kmz'})")
+
+
 @app.command()
 def validate(scenario: Annotated[Path, typer.Argument(help="scenario file (YAML)")]) -> None:
     """Check a scenario file; report every problem with its field path (exit code 2 if any)."""
@@ -248,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     Usage errors (unknown command, missing argument) are click's, also exit code 2.
     """
     try:
-        app(args=argv)
+        app(args=_expand_multi(list(sys.argv[1:] if argv is None else argv)))
     except IadsimError as exc:
         if isinstance(exc, InputError):
             err.print(f"[bold red]error:[/bold red] {len(exc.problems)} problem(s):")

@@ -15,14 +15,13 @@ import numpy as np
 
 from iadsim.catalog import Figure, System
 from iadsim.coverage.los import min_visible_altitude, visible_at
+from iadsim.coverage.specs import build_grid, effector_specs, in_envelope_xyz, radar_specs
 from iadsim.engine.trajectory import TERMINAL_DIVE_M, Path3D, orbit_points, sample_path
-from iadsim.errors import InputError, Problem
 from iadsim.geo.grid import LocalGrid
-from iadsim.geo.terrain import Terrain, dem_lonlat_bounds, load_terrain
+from iadsim.geo.terrain import Terrain, load_terrain
 from iadsim.physics.kinematics import intercept_time_s
 from iadsim.physics.radar import detection_probability_reference_form
 from iadsim.scenario.loader import LoadedScenario
-from iadsim.scenario.models import Position
 
 DETECTION_MODEL = "swerling1"
 FIRE_MODES = {"hold": 0, "tight": 1, "free": 2}
@@ -126,72 +125,6 @@ class _FigureLog:
         return fig.value
 
 
-def _site_alt(pos: Position, ground: float) -> float:
-    return ground + pos.height_m if pos.height_ref == "agl" else pos.height_m
-
-
-def _collect_points(ld: LoadedScenario) -> list[tuple[str, float, float]]:
-    s = ld.scenario
-    pts = [(f"assets[{i}]", a.lat, a.lon) for i, a in enumerate(s.assets)]
-    pts += [(f"effectors[{i}].site", e.site.lat, e.site.lon) for i, e in enumerate(s.effectors)]
-    pts += [(f"sensors[{i}].site", e.site.lat, e.site.lon) for i, e in enumerate(s.sensors)]
-    for i, t in enumerate(s.threats):
-        pts += [(f"threats[{i}].route[{j}]", w.lat, w.lon) for j, w in enumerate(t.route)]
-        if t.orbit is not None:
-            pts.append((f"threats[{i}].orbit", t.orbit.lat, t.orbit.lon))
-    return pts
-
-
-def build_grid(ld: LoadedScenario) -> LocalGrid:
-    """The local analysis grid: all sites, routes and orbits plus the margin, inside the DEM."""
-    s = ld.scenario
-    pts = _collect_points(ld)
-    west, south, east, north = dem_lonlat_bounds(ld.dem_path, source=ld.source)
-    problems = [
-        Problem(ld.source, f"{p}", f"({lat:.4f}, {lon:.4f}) lies outside the DEM "
-                f"{ld.dem_path.name} (lat {south:.3f}..{north:.3f}, lon {west:.3f}..{east:.3f})")
-        for p, lat, lon in pts
-        if not (south < lat < north and west < lon < east)
-    ]
-    if problems:
-        raise InputError(problems)
-    anchor = [(lat, lon) for p, lat, lon in pts if not p.startswith("threats")] or \
-             [(lat, lon) for _, lat, lon in pts]
-    lat0 = float(np.mean([a[0] for a in anchor]))
-    lon0 = float(np.mean([a[1] for a in anchor]))
-    probe = LocalGrid(lat0, lon0, 0.0, 0.0, 1.0, 1, 1)
-    x, y = probe.to_local([p[1] for p in pts], [p[2] for p in pts])
-    x = list(x)
-    y = list(y)
-    for t in s.threats:
-        if t.orbit is not None:
-            ox, oy = probe.to_local(t.orbit.lat, t.orbit.lon)
-            r = t.orbit.radius_km * 1000.0
-            x += [float(ox) - r, float(ox) + r]
-            y += [float(oy) - r, float(oy) + r]
-    margin = s.terrain.margin_km * 1000.0
-    # the DEM outline in local coordinates, shrunk by one cell, bounds the grid
-    lons = np.concatenate([np.linspace(west, east, 64), np.full(64, east), np.linspace(west, east, 64),
-                           np.full(64, west)])
-    lats = np.concatenate([np.full(64, north), np.linspace(south, north, 64), np.full(64, south),
-                           np.linspace(south, north, 64)])
-    dx, dy = probe.to_local(lats, lons)
-    res = s.terrain.resolution_m
-    # the largest axis-aligned box inside the outline (conservative: inner extremes)
-    bx0 = max(dx[192:].max(), dx[:64].min(), dx[128:192].min())
-    bx1 = min(dx[64:128].min(), dx[:64].max(), dx[128:192].max())
-    by0 = max(dy[128:192].max(), dy[64:128].min(), dy[192:].min())
-    by1 = min(dy[:64].min(), dy[64:128].max(), dy[192:].max())
-    bx0, bx1, by0, by1 = bx0 + res, bx1 - res, by0 + res, by1 - res
-    xr = (max(min(x) - margin, bx0), min(max(x) + margin, bx1))
-    yr = (max(min(y) - margin, by0), min(max(y) + margin, by1))
-    grid = LocalGrid.around(lat0, lon0, xr, yr, res)
-    # snapping may step outside; shrink by a cell where it does
-    if grid.xmin < bx0 or grid.xmax > bx1 or grid.ymin < by0 or grid.ymax > by1:
-        grid = LocalGrid.around(lat0, lon0, (xr[0] + res, xr[1] - res), (yr[0] + res, yr[1] - res), res)
-    return grid
-
-
 def _threat_path(ld, i, thr, sysm: System, grid: LocalGrid, log: _FigureLog, asset_xy) -> Path3D:
     cruise = thr.speed_m_s if thr.speed_m_s is not None else log.get(sysm, "cruise_speed_m_s", thr.name)
     alt_default = thr.altitude_m if thr.altitude_m is not None else log.get(sysm, "typical_altitude_m", thr.name)
@@ -286,46 +219,36 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
 
     # --- radars: each fire unit's organic radar, then stand-alone sensors
     step("radar coverage")
-    sensor_specs = [(e.name, cat[e.system], e.site, f"effectors[{i}]") for i, e in enumerate(s.effectors)]
-    sensor_specs += [(x.name, cat[x.system], x.site, f"sensors[{i}]") for i, x in enumerate(s.sensors)]
-    S = len(sensor_specs)
-    sensor_xyz = np.zeros((S, 3))
-    sensor_range = np.zeros(S)
-    sensor_ref = np.zeros(S)
+    radars = radar_specs(ld, grid, terrain, figure=log.get)
+    S = len(radars)
+    sensor_xyz = np.array([(r.x, r.y, r.z) for r in radars]).reshape(S, 3)
+    sensor_range = np.array([r.range_bound_m for r in radars])
+    sensor_ref = np.array([r.ref_range_m for r in radars])
     mvas = []
     scan = np.zeros((nsteps, S), dtype=bool)
     pd = np.zeros((nsteps, S, M), dtype=np.float32)
     tgrid = np.arange(nsteps) * dt
-    for si, (name, sysm, site, where) in enumerate(sensor_specs):
-        x, y = grid.to_local(site.lat, site.lon)
-        x, y = float(x), float(y)
-        ground = float(terrain.height_at(x, y))
-        mast = log.get(sysm, "radar_antenna_height_m", "line of sight")
-        z = _site_alt(site, ground) + mast
-        sensor_xyz[si] = (x, y, z)
-        r_ref = log.get(sysm, "radar_detection_range_km", "detection") * 1000.0
-        s_ref = log.get(sysm, "radar_reference_rcs_m2", "detection")
-        pd_ref = log.get(sysm, "radar_reference_pd", "detection")
-        pfa = log.get(sysm, "radar_pfa", "detection")
-        period = log.get(sysm, "radar_scan_period_s", "detection")
-        # a Swerling 1 target of the reference RCS at 2 x the reference range has Pd ~ 0.01 or less;
-        # beyond 3 x nothing is detected: bound the raster there
-        rmax = 3.0 * r_ref
-        sensor_range[si] = rmax
-        sensor_ref[si] = r_ref
-        mva = min_visible_altitude(terrain, x, y, z, k=k_ref, max_range_m=rmax)
+    for si, r in enumerate(radars):
+        # a Swerling 1 target of the reference RCS at 2 x the reference range has Pd ~ 0.01 or
+        # less; beyond 3 x nothing is detected: the raster stops there
+        mva = min_visible_altitude(terrain, r.x, r.y, r.z, k=k_ref, max_range_m=r.range_bound_m)
         mvas.append(mva)
         # scans: one look per period; a period shorter than dt gives a look every step
+        period = r.scan_period_s
         phase = (si * 0.37 * period) % period
         scan[:, si] = np.floor((tgrid + dt - phase) / period) > np.floor((tgrid - phase) / period)
-        rel = pos - np.array([x, y, z])
+        rel = pos - np.array([r.x, r.y, r.z])
         rng = np.sqrt(np.nansum(rel**2, axis=-1))
-        vis = visible_at(mva, terrain, pos[..., 0], pos[..., 1], pos[..., 2]) & flying & (rng <= rmax)
+        vis = visible_at(mva, terrain, pos[..., 0], pos[..., 1], pos[..., 2]) & flying & (rng <= r.range_bound_m)
+        if r.max_elevation_deg is not None:
+            ground_rng = np.hypot(rel[..., 0], rel[..., 1])
+            with np.errstate(invalid="ignore"):
+                vis &= np.degrees(np.arctan2(rel[..., 2], np.maximum(ground_rng, 1e-9))) <= r.max_elevation_deg
         p = np.zeros((nsteps, M))
         ok = vis & (rng > 0)
         if ok.any():
             p[ok] = detection_probability_reference_form(
-                rng[ok], np.broadcast_to(rcs, rng.shape)[ok], r_ref, s_ref, pd_ref, pfa,
+                rng[ok], np.broadcast_to(rcs, rng.shape)[ok], r.ref_range_m, r.ref_rcs_m2, r.ref_pd, r.pfa,
                 model=DETECTION_MODEL)
         pd[:, si, :] = p
 
@@ -338,17 +261,11 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     ints = {k: np.zeros(E, dtype=np.int64) for k in
             ("channels", "ready", "reloads", "reload_steps", "reaction_steps", "salvo", "max_eng",
              "assess_steps", "min_interval_steps", "fire_mode")}
-    eff_xyz = np.zeros((E, 3))
+    effs = effector_specs(ld, radars, figure=log.get)
+    eff_xyz = np.array([(f.x, f.y, f.ground) for f in effs]).reshape(E, 3)
     steps_of = lambda sec: int(np.ceil(sec / dt - 1e-9))  # noqa: E731
-    for ei, eff in enumerate(s.effectors):
+    for ei, (eff, spec) in enumerate(zip(s.effectors, effs)):
         sysm = cat[eff.system]
-        x, y, _ = sensor_xyz[ei]
-        ground = float(terrain.height_at(x, y))
-        eff_xyz[ei] = (x, y, ground)
-        rmin = log.get(sysm, "engagement_range_min_km", "engagement") * 1000.0
-        rmax = log.get(sysm, "engagement_range_max_km", "engagement") * 1000.0
-        hmin = log.get(sysm, "engagement_altitude_min_m", "engagement")
-        hmax = log.get(sysm, "engagement_altitude_max_m", "engagement")
         vm = log.get(sysm, "missile_speed_m_s", "flyout")
         p1 = log.get(sysm, "pk_single_shot", "kill")
         ints["channels"][ei] = int(log.get(sysm, "channels_per_vehicle", "fire unit")) * eff.vehicles
@@ -364,29 +281,21 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         ints["min_interval_steps"][ei] = steps_of(d.min_launch_interval_s)
         ints["fire_mode"][ei] = FIRE_MODES[d.fire]
 
-        def envelope(p3):
-            gr = np.hypot(p3[..., 0] - x, p3[..., 1] - y)
-            agl = p3[..., 2] - terrain.height_at(np.nan_to_num(p3[..., 0]), np.nan_to_num(p3[..., 1]))
-            above_site = p3[..., 2] - ground
-            with np.errstate(invalid="ignore"):
-                return ((gr >= rmin) & (gr <= rmax) & (agl >= hmin) & (above_site <= hmax)
-                        & np.isfinite(gr))
-
         with np.errstate(invalid="ignore"):
-            t_int = intercept_time_s(pos - np.array([x, y, ground]), vel, vm)
+            t_int = intercept_time_s(pos - np.array([spec.x, spec.y, spec.ground]), vel, vm)
         pip = pos + vel * t_int[..., None]
-        inside = np.isfinite(pip[..., 0])
-        ok_now = visible_at(mvas[ei], terrain, pos[..., 0], pos[..., 1], pos[..., 2]) & flying
-        fz = inside & envelope(np.where(inside[..., None], pip, np.nan)) & ok_now
+        has_pip = np.isfinite(pip[..., 0])
+        mva = mvas[spec.radar]
+        ok_now = visible_at(mva, terrain, pos[..., 0], pos[..., 1], pos[..., 2]) & flying
+        fz = has_pip & in_envelope_xyz(spec, terrain, pip[..., 0], pip[..., 1], pip[..., 2]) & ok_now
         n_tof = np.where(np.isfinite(t_int), np.ceil(t_int / dt - 1e-9), 1).astype(np.int64)
         n_tof = np.maximum(n_tof, 1)
         # where the target really is when the missile arrives
         hit_t = np.minimum(np.arange(nsteps)[:, None] + n_tof, nsteps - 1)
         actual = pos[hit_t, np.arange(M)[None, :]]
         reach = (np.arange(nsteps)[:, None] + n_tof) < nsteps
-        good = (envelope(actual)
-                & visible_at(mvas[ei], terrain, actual[..., 0], actual[..., 1], actual[..., 2])
-                & reach)
+        good = (in_envelope_xyz(spec, terrain, actual[..., 0], actual[..., 1], actual[..., 2])
+                & visible_at(mva, terrain, actual[..., 0], actual[..., 1], actual[..., 2]) & reach)
         feasible[:, ei, :] = fz & reach
         tof[:, ei, :] = n_tof
         pk[:, ei, :] = np.where(good & fz, p1, 0.0)
@@ -406,13 +315,13 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
 
     lat_steps = steps_of(s.simulation.track_latency_s)
     drop_steps = max(steps_of(s.simulation.track_drop_s), 1)
-    sensor_labels = [spec[0] for spec in sensor_specs]
+    sensor_labels = [r.name for r in radars]
     return World(
         loaded=ld, grid=grid, terrain=terrain, dt=dt, nsteps=nsteps,
         threat_labels=labels, threat_group=np.array(group), threat_type=types,
         pos=pos, vel=vel, first_step=first_step, end_step=end_step, target=target,
         priority=priority, route_lonlat=routes,
-        sensor_labels=sensor_labels, sensor_system=[spec[1].name for spec in sensor_specs],
+        sensor_labels=sensor_labels, sensor_system=[r.system for r in radars],
         sensor_ref_range_m=sensor_ref, sensor_xyz=sensor_xyz, sensor_range_m=sensor_range, mva=mvas,
         scan=scan, pd=pd,
         effector_labels=[e.name for e in s.effectors], effector_system=[cat[e.system].name for e in s.effectors],

@@ -33,19 +33,22 @@ class Terrain:
     source: str = "synthetic"
 
     def height_at(self, x, y) -> np.ndarray:
-        """Ground elevation [m] at local x, y [m], bilinear between cell centres."""
+        """Ground elevation [m] at local x, y [m], bilinear between cell centres (clamped to the
+        grid's edge outside it; NaN where x or y is NaN)."""
         g = self.grid
-        fx = (np.asarray(x, dtype=float) - g.xmin) / g.res - 0.5
-        fy = (g.ymax - np.asarray(y, dtype=float)) / g.res - 0.5
-        fx = np.clip(fx, 0, g.nx - 1.000001)
-        fy = np.clip(fy, 0, g.ny - 1.000001)
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        bad = ~(np.isfinite(x) & np.isfinite(y))
+        fx = np.clip(np.nan_to_num((x - g.xmin) / g.res - 0.5), 0, g.nx - 1.000001)
+        fy = np.clip(np.nan_to_num((g.ymax - y) / g.res - 0.5), 0, g.ny - 1.000001)
         c0 = np.floor(fx).astype(np.int64)
         r0 = np.floor(fy).astype(np.int64)
         tx = fx - c0
         ty = fy - r0
         e = self.elevation_m
-        return ((1 - ty) * ((1 - tx) * e[r0, c0] + tx * e[r0, c0 + 1])
-                + ty * ((1 - tx) * e[r0 + 1, c0] + tx * e[r0 + 1, c0 + 1]))
+        h = ((1 - ty) * ((1 - tx) * e[r0, c0] + tx * e[r0, c0 + 1])
+             + ty * ((1 - tx) * e[r0 + 1, c0] + tx * e[r0 + 1, c0 + 1]))
+        return np.where(bad, np.nan, h) if bad.any() else h
 
 
 def dem_lonlat_bounds(path: Path, field: str = "terrain.dem",

@@ -38,6 +38,7 @@ __all__ = [
     "snr_required",
     "albersheim_snr_db",
     "detection_probability_reference_form",
+    "detection_range_m",
 ]
 
 
@@ -369,3 +370,20 @@ def detection_probability_reference_form(
     ref_snr = snr_required(ref_pd, pfa, model)
     snr = snr_reference_form(range_m, rcs_m2, ref_range_m, ref_rcs_m2, ref_snr)
     return detection_probability(snr, pfa, model)
+
+
+def detection_range_m(rcs_m2, pd, ref_range_m, ref_rcs_m2, ref_pd, pfa, model: str = "swerling1"):
+    """Range [m] at which a target of ``rcs_m2`` [m2] is detected with probability ``pd`` [1],
+    for a radar quoted as "detects ``ref_rcs_m2`` at ``ref_range_m`` with ``ref_pd``".
+
+    Inverting the reference-form radar equation (Skolnik 2001, eq. 2.1):
+    ``R = ref_range * ((rcs / ref_rcs) * ref_snr / snr_required(pd))**(1/4)`` with
+    ``ref_snr = snr_required(ref_pd, pfa, model)``. Beyond this range Pd < ``pd``.
+    """
+    _check_model(model)
+    rcs = _positive(rcs_m2, "rcs_m2")
+    ref_r = _positive(ref_range_m, "ref_range_m")
+    ref_s = _positive(ref_rcs_m2, "ref_rcs_m2")
+    ref_snr = snr_required(ref_pd, pfa, model)
+    need = snr_required(pd, pfa, model)
+    return _out(ref_r * ((rcs / ref_s) * ref_snr / need) ** 0.25)

@@ -62,17 +62,22 @@ def _expected(err: dict[str, Any]) -> str:
 
 def read_yaml(path: Path) -> Any:
     """Read a YAML file safely: size limit, no object tags, alias budget."""
-    if not path.exists():
-        raise InputError.single(path, "", "file not found")
-    if not path.is_file():
-        raise InputError.single(path, "", "not a file")
-    size = path.stat().st_size
+    try:
+        if not path.exists():
+            raise InputError.single(path, "", "file not found")
+        if not path.is_file():
+            raise InputError.single(path, "", "not a file")
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError.single(path, "", f"cannot read: {exc.strerror or exc}") from None
     if size > MAX_FILE_BYTES:
         raise InputError.single(path, "", f"file is {size} bytes; scenario files are limited to {MAX_FILE_BYTES}")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise InputError.single(path, "", f"not UTF-8 text: {exc}") from None
+    except OSError as exc:
+        raise InputError.single(path, "", f"cannot read: {exc.strerror or exc}") from None
     try:
         return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - _SafeLoader derives from SafeLoader
     except yaml.YAMLError as exc:

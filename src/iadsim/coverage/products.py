@@ -1,0 +1,103 @@
+"""Coverage products built on the minimum-visible-altitude rasters: detection coverage for a
+target RCS and altitude, engagement coverage, and layered coverage of several systems.
+
+All functions work on arrays of the terrain grid ([ny, nx], row 0 north) and return boolean
+masks, counts or altitudes [m MSL]; NaN marks cells with no value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from iadsim.coverage.specs import EffectorSpec, RadarSpec
+from iadsim.geo.terrain import Terrain
+from iadsim.physics.radar import detection_range_m
+
+DETECTION_MODEL = "swerling1"
+
+
+def target_altitude(terrain: Terrain, altitude_m: float, agl: bool) -> np.ndarray:
+    """Altitude [m MSL] of a target at ``altitude_m`` above ground (agl) or sea level, per cell."""
+    if agl:
+        return terrain.elevation_m.astype(np.float64) + altitude_m
+    return np.full(terrain.grid.shape, float(altitude_m))
+
+
+def _cell_xy(terrain: Terrain) -> tuple[np.ndarray, np.ndarray]:
+    g = terrain.grid
+    return g.x_centers()[None, :], g.y_centers()[:, None]
+
+
+def line_of_sight(mva: np.ndarray, alt_msl: np.ndarray, terrain: Terrain | None = None) -> np.ndarray:
+    """Cells where a target at ``alt_msl`` [m MSL] is in line of sight [bool] (and above ground)."""
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(mva) & (alt_msl >= mva)
+    if terrain is not None:
+        ok &= alt_msl >= terrain.elevation_m
+    return ok
+
+
+def radar_detection_range_m(radar: RadarSpec, rcs_m2: float, pd: float) -> float:
+    """Slant range [m] at which the radar detects ``rcs_m2`` with probability ``pd``."""
+    return float(detection_range_m(rcs_m2, pd, radar.ref_range_m, radar.ref_rcs_m2, radar.ref_pd,
+                                   radar.pfa, model=DETECTION_MODEL))
+
+
+def detection_mask(radar: RadarSpec, mva: np.ndarray, terrain: Terrain, alt_msl: np.ndarray,
+                   rcs_m2: float, pd: float) -> np.ndarray:
+    """Cells where a target of ``rcs_m2`` at ``alt_msl`` is detected with Pd >= ``pd`` [bool]:
+    line of sight, slant range within the Pd range, and inside the elevation limits if known."""
+    x, y = _cell_xy(terrain)
+    dz = alt_msl - radar.z
+    ground = np.hypot(x - radar.x, y - radar.y)
+    slant = np.sqrt(ground**2 + dz**2)
+    ok = line_of_sight(mva, alt_msl, terrain) & (slant <= radar_detection_range_m(radar, rcs_m2, pd))
+    if radar.max_elevation_deg is not None:
+        ok &= np.degrees(np.arctan2(dz, np.maximum(ground, 1e-9))) <= radar.max_elevation_deg
+    return ok
+
+
+def engagement_mask(eff: EffectorSpec, mva: np.ndarray, terrain: Terrain, alt_msl: np.ndarray) -> np.ndarray:
+    """Cells where a target at ``alt_msl`` is inside the fire unit's envelope and in sight of its
+    radar [bool]."""
+    x, y = _cell_xy(terrain)
+    gr = np.hypot(x - eff.x, y - eff.y)
+    agl = alt_msl - terrain.elevation_m
+    env = ((gr >= eff.range_min_m) & (gr <= eff.range_max_m) & (agl >= eff.altitude_min_m)
+           & (alt_msl - eff.ground <= eff.altitude_max_m))
+    return env & line_of_sight(mva, alt_msl, terrain)
+
+
+def layered_count(masks: Sequence[np.ndarray]) -> np.ndarray:
+    """How many systems cover each cell [count, uint8]."""
+    if not masks:
+        raise ValueError("no masks to layer")
+    return np.sum(np.stack(masks), axis=0).astype(np.uint8)
+
+
+def lowest_detected_altitude(radars: Sequence[RadarSpec], mvas: Sequence[np.ndarray], terrain: Terrain,
+                             rcs_m2: float, pd: float) -> np.ndarray:
+    """Lowest altitude [m MSL] at which at least one radar detects ``rcs_m2`` with Pd >= ``pd``,
+    per cell; NaN where none does at any altitude.
+
+    For one radar, a target at altitude a is detected when a >= mva (line of sight) and its slant
+    range sqrt(d^2 + (a - z)^2) <= R_pd, i.e. z - sqrt(R^2 - d^2) <= a <= z + sqrt(R^2 - d^2)
+    (and below the elevation limit, if any). The lowest such a is max(mva, z - sqrt(R^2 - d^2))
+    when that is not above the upper bound.
+    """
+    x, y = _cell_xy(terrain)
+    best = np.full(terrain.grid.shape, np.inf)
+    for r, mva in zip(radars, mvas):
+        R = radar_detection_range_m(r, rcs_m2, pd)
+        d = np.hypot(x - r.x, y - r.y)
+        with np.errstate(invalid="ignore"):
+            half = np.sqrt(np.maximum(R * R - d * d, 0.0))
+            lo = np.maximum(np.maximum(mva, r.z - half), terrain.elevation_m)
+            hi = r.z + half
+            if r.max_elevation_deg is not None:
+                hi = np.minimum(hi, r.z + d * np.tan(np.radians(r.max_elevation_deg)))
+            ok = np.isfinite(mva) & (d <= R) & (lo <= hi)
+        best = np.where(ok & (lo < best), lo, best)
+    return np.where(np.isfinite(best), best, np.nan)

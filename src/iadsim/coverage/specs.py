@@ -1,0 +1,191 @@
+"""Radar and fire-unit descriptions for coverage and the engine, from a scenario and its catalog.
+
+Both the coverage products and the engine build their radars and envelopes here, so the maps a
+user sees and the run agree by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from iadsim.catalog import System
+from iadsim.errors import InputError, Problem
+from iadsim.geo.grid import LocalGrid
+from iadsim.geo.terrain import Terrain, dem_lonlat_bounds
+from iadsim.scenario.loader import LoadedScenario
+from iadsim.scenario.models import Position
+
+FigureGetter = Callable[[System, str, str], float]
+
+#: coverage rasters of a radar stop at this multiple of its quoted detection range
+RANGE_BOUND_FACTOR = 3.0
+
+
+def nominal(system: System, key: str, used_by: str) -> float:
+    return system.nominal(key)
+
+
+@dataclass(frozen=True)
+class RadarSpec:
+    """A radar at a site. Positions local [m]; ``z`` antenna altitude [m MSL]."""
+
+    name: str
+    system: str
+    where: str            # field path in the scenario, e.g. "effectors[2]"
+    x: float
+    y: float
+    z: float
+    ground: float         # ground elevation at the site [m MSL]
+    ref_range_m: float    # quoted detection range of the reference RCS [m]
+    ref_rcs_m2: float
+    ref_pd: float
+    pfa: float
+    scan_period_s: float
+    max_elevation_deg: float | None = None
+
+    @property
+    def range_bound_m(self) -> float:
+        return RANGE_BOUND_FACTOR * self.ref_range_m
+
+
+@dataclass(frozen=True)
+class EffectorSpec:
+    """A fire unit's engagement envelope. Ranges are ground ranges [m]; altitude minimum is above
+    the ground under the target, maximum above the site [m]."""
+
+    name: str
+    system: str
+    where: str
+    x: float
+    y: float
+    ground: float
+    range_min_m: float
+    range_max_m: float
+    altitude_min_m: float
+    altitude_max_m: float
+    radar: int            # index of its own radar in the radar list
+
+
+def _site_alt(pos: Position, ground: float) -> float:
+    return ground + pos.height_m if pos.height_ref == "agl" else pos.height_m
+
+
+def radar_specs(ld: LoadedScenario, grid: LocalGrid, terrain: Terrain,
+                figure: FigureGetter = nominal) -> list[RadarSpec]:
+    """Each fire unit's own radar (in scenario order), then the stand-alone radars."""
+    s = ld.scenario
+    cat = ld.catalog
+    items = [(e.name, cat[e.system], e.site, f"effectors[{i}]") for i, e in enumerate(s.effectors)]
+    items += [(x.name, cat[x.system], x.site, f"sensors[{i}]") for i, x in enumerate(s.sensors)]
+    out = []
+    for name, sysm, site, where in items:
+        x, y = grid.to_local(site.lat, site.lon)
+        x, y = float(x), float(y)
+        ground = float(terrain.height_at(x, y))
+        mast = figure(sysm, "radar_antenna_height_m", "line of sight")
+        max_el = sysm.figures.get("radar_max_elevation_deg")
+        out.append(RadarSpec(
+            name=name, system=sysm.name, where=where, x=x, y=y, z=_site_alt(site, ground) + mast,
+            ground=ground,
+            ref_range_m=figure(sysm, "radar_detection_range_km", "detection") * 1000.0,
+            ref_rcs_m2=figure(sysm, "radar_reference_rcs_m2", "detection"),
+            ref_pd=figure(sysm, "radar_reference_pd", "detection"),
+            pfa=figure(sysm, "radar_pfa", "detection"),
+            scan_period_s=figure(sysm, "radar_scan_period_s", "detection"),
+            max_elevation_deg=None if max_el is None else figure(sysm, "radar_max_elevation_deg", "detection"),
+        ))
+    return out
+
+
+def effector_specs(ld: LoadedScenario, radars: list[RadarSpec],
+                   figure: FigureGetter = nominal) -> list[EffectorSpec]:
+    out = []
+    for i, e in enumerate(ld.scenario.effectors):
+        sysm = ld.catalog[e.system]
+        r = radars[i]
+        out.append(EffectorSpec(
+            name=e.name, system=sysm.name, where=f"effectors[{i}]", x=r.x, y=r.y, ground=r.ground,
+            range_min_m=figure(sysm, "engagement_range_min_km", "engagement") * 1000.0,
+            range_max_m=figure(sysm, "engagement_range_max_km", "engagement") * 1000.0,
+            altitude_min_m=figure(sysm, "engagement_altitude_min_m", "engagement"),
+            altitude_max_m=figure(sysm, "engagement_altitude_max_m", "engagement"),
+            radar=i,
+        ))
+    return out
+
+
+def in_envelope_xyz(spec: EffectorSpec, terrain: Terrain, x, y, alt_msl) -> np.ndarray:
+    """Target positions [m] (local x, y; altitude MSL) inside a fire unit's envelope [bool]."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    alt = np.asarray(alt_msl, dtype=float)
+    gr = np.hypot(x - spec.x, y - spec.y)
+    agl = alt - terrain.height_at(np.nan_to_num(x), np.nan_to_num(y))
+    with np.errstate(invalid="ignore"):
+        return ((gr >= spec.range_min_m) & (gr <= spec.range_max_m) & (agl >= spec.altitude_min_m)
+                & (alt - spec.ground <= spec.altitude_max_m) & np.isfinite(gr) & np.isfinite(alt))
+
+
+def _collect_points(ld: LoadedScenario) -> list[tuple[str, float, float]]:
+    s = ld.scenario
+    pts = [(f"assets[{i}]", a.lat, a.lon) for i, a in enumerate(s.assets)]
+    pts += [(f"effectors[{i}].site", e.site.lat, e.site.lon) for i, e in enumerate(s.effectors)]
+    pts += [(f"sensors[{i}].site", e.site.lat, e.site.lon) for i, e in enumerate(s.sensors)]
+    for i, t in enumerate(s.threats):
+        pts += [(f"threats[{i}].route[{j}]", w.lat, w.lon) for j, w in enumerate(t.route)]
+        if t.orbit is not None:
+            pts.append((f"threats[{i}].orbit", t.orbit.lat, t.orbit.lon))
+    return pts
+
+
+def build_grid(ld: LoadedScenario) -> LocalGrid:
+    """The local analysis grid: all sites, routes and orbits plus the margin, inside the DEM."""
+    s = ld.scenario
+    pts = _collect_points(ld)
+    west, south, east, north = dem_lonlat_bounds(ld.dem_path, source=ld.source)
+    problems = [
+        Problem(ld.source, f"{p}", f"({lat:.4f}, {lon:.4f}) lies outside the DEM "
+                f"{ld.dem_path.name} (lat {south:.3f}..{north:.3f}, lon {west:.3f}..{east:.3f})")
+        for p, lat, lon in pts
+        if not (south < lat < north and west < lon < east)
+    ]
+    if problems:
+        raise InputError(problems)
+    anchor = [(lat, lon) for p, lat, lon in pts if not p.startswith("threats")] or \
+             [(lat, lon) for _, lat, lon in pts]
+    lat0 = float(np.mean([a[0] for a in anchor]))
+    lon0 = float(np.mean([a[1] for a in anchor]))
+    probe = LocalGrid(lat0, lon0, 0.0, 0.0, 1.0, 1, 1)
+    x, y = probe.to_local([p[1] for p in pts], [p[2] for p in pts])
+    x = list(x)
+    y = list(y)
+    for t in s.threats:
+        if t.orbit is not None:
+            ox, oy = probe.to_local(t.orbit.lat, t.orbit.lon)
+            r = t.orbit.radius_km * 1000.0
+            x += [float(ox) - r, float(ox) + r]
+            y += [float(oy) - r, float(oy) + r]
+    margin = s.terrain.margin_km * 1000.0
+    # the DEM outline in local coordinates, shrunk by one cell, bounds the grid
+    lons = np.concatenate([np.linspace(west, east, 64), np.full(64, east), np.linspace(west, east, 64),
+                           np.full(64, west)])
+    lats = np.concatenate([np.full(64, north), np.linspace(south, north, 64), np.full(64, south),
+                           np.linspace(south, north, 64)])
+    dx, dy = probe.to_local(lats, lons)
+    res = s.terrain.resolution_m
+    # the largest axis-aligned box inside the outline (conservative: inner extremes)
+    bx0 = max(dx[192:].max(), dx[:64].min(), dx[128:192].min())
+    bx1 = min(dx[64:128].min(), dx[:64].max(), dx[128:192].max())
+    by0 = max(dy[128:192].max(), dy[64:128].min(), dy[192:].min())
+    by1 = min(dy[:64].min(), dy[64:128].max(), dy[192:].max())
+    bx0, bx1, by0, by1 = bx0 + res, bx1 - res, by0 + res, by1 - res
+    xr = (max(min(x) - margin, bx0), min(max(x) + margin, bx1))
+    yr = (max(min(y) - margin, by0), min(max(y) + margin, by1))
+    grid = LocalGrid.around(lat0, lon0, xr, yr, res)
+    # snapping may step outside; shrink by a cell where it does
+    if grid.xmin < bx0 or grid.xmax > bx1 or grid.ymin < by0 or grid.ymax > by1:
+        grid = LocalGrid.around(lat0, lon0, (xr[0] + res, xr[1] - res), (yr[0] + res, yr[1] - res), res)
+    return grid
