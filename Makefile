@@ -17,7 +17,7 @@ $(UV):
 	.uv/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
 
 $(VENV)/.installed: $(UV) pyproject.toml uv.lock
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --extra test --python $(PYTHON)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --extra test --extra bench --python $(PYTHON)
 	touch $@
 
 demo: setup

@@ -353,3 +353,16 @@ def _entry() -> None:
 
 if __name__ == "__main__":
     _entry()
+
+
+def _register_subcommands() -> None:
+    """Commands that live in their own modules (``iadsim/cli/<name>.py``, each with ``register(app)``)."""
+    import importlib
+
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(f"iadsim.cli.{name}").register(app)
+
+
+#: modules of iadsim.cli that add commands to the app
+SUBCOMMAND_MODULES: tuple[str, ...] = ()
+_register_subcommands()
