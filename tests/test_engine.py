@@ -147,3 +147,57 @@ def test_magazine_limits_shots(small_dir):
     ld.scenario.effectors[0].missiles = 1
     res = iadsim.simulate(ld, replications=200, seed=2)
     assert res.replications.shots.max() == 1
+
+
+def _with_uncertainty(small_dir, mode: str):
+    data = yaml.safe_load((small_dir / "scenario.yaml").read_text())
+    data["simulation"]["uncertainty"] = mode
+    (small_dir / f"u_{mode}.yaml").write_text(yaml.safe_dump(data))
+    return iadsim.load_scenario(small_dir / f"u_{mode}.yaml")
+
+
+def test_sampled_figures_stay_in_their_ranges_and_do_not_depend_on_chunking(small_dir):
+    from iadsim.engine import compile_world
+    from iadsim.engine.parameters import sampled
+
+    ld = _with_uncertainty(small_dir, "sample")
+    world = compile_world(ld)
+    whole = sampled(world, 9, 0, 40)
+    part = sampled(world, 9, 25, 15)
+    for k, v in whole.draws.items():
+        np.testing.assert_array_equal(v[25:], part.draws[k])
+        fig = next(u.figure for u in world.figures if (u.system, u.key) == k)
+        assert np.all((fig.low <= v) & (v <= fig.high)), k
+        if fig.low < fig.high:
+            assert np.unique(v).size > 1, f"{k} was not sampled"
+    # the pk drawn for the Tor reaches the kernel's array for its fire unit
+    np.testing.assert_array_equal(whole.pk[:, 0], whole.draws[("tor_m2", "pk_single_shot")])
+
+
+def test_sampling_uncertainty_is_deterministic_and_moves_the_numbers(small_dir):
+    ld = _with_uncertainty(small_dir, "sample")
+    a = iadsim.simulate(ld, replications=48, seed=3, chunk_size=48)
+    b = iadsim.simulate(ld, replications=48, seed=3, chunk_size=5, workers=2)
+    pd.testing.assert_frame_equal(a.replications, b.replications)
+    nominal = iadsim.simulate(_with_uncertainty(small_dir, "nominal"), replications=48, seed=3)
+    assert not a.replications.equals(nominal.replications)
+    assert a.summary["uncertainty"] == "sample"
+
+
+def test_sampling_with_fixed_figures_reproduces_nominal(small_dir):
+    """Fixing every sampled figure at its nominal value gives exactly the nominal run."""
+    from iadsim.engine import compile_world, simulate_chunk
+    from iadsim.engine.parameters import sampled
+
+    world = compile_world(_with_uncertainty(small_dir, "sample"))
+    p = sampled(world, 1, 0, 16)
+    fixed = {k: np.full(16, next(u.figure.value for u in world.figures if (u.system, u.key) == k))
+             for k in p.draws}
+    p_fixed = sampled(world, 1, 0, 16, fixed=fixed)
+    got = simulate_chunk(world, 1, 0, 16, params=p_fixed)
+    from iadsim.engine.parameters import nominal
+
+    ref = simulate_chunk(world, 1, 0, 16, params=nominal(world, 16))
+    np.testing.assert_array_equal(got.kill_step, ref.kill_step)
+    np.testing.assert_array_equal(got.det_step, ref.det_step)
+    np.testing.assert_array_equal(got.expended, ref.expended)

@@ -1,25 +1,42 @@
-"""Fast heuristic: greedy start, then iterated large-neighbourhood local search ("vlns").
+"""Fast heuristic for large raids: "vlns", very large-scale neighbourhood search.
 
-The search works on units (one entry per unit of every weapon type) and keeps every target's
-expected surviving value ``s_j``, so a move is priced in O(1):
+Following Ahuja, Kumar, Jha & Orlin (2007), *Exact and heuristic algorithms for the
+weapon-target assignment problem*, Operations Research 55(6):1136-1146: a good construction,
+then a local search over cyclic and path exchanges of many units found in an improvement graph,
+here inside an iterated local search. The search works on units (one entry per unit of every
+weapon type) and keeps each target's expected surviving value ``s_j``, so a move is priced in
+O(1) with ``q = 1 - p``:
 
-* relocate: unit of type i from target j (or from the pool) to target k:
+* relocate (a unit of type i from target j, or from the pool, to k):
   ``s_j (1/q_ij - 1) + s_k (q_ik - 1)``;
-* swap: units of types i (on j) and k (on l) exchange targets:
-  ``s_j (q_kj/q_ij - 1) + s_l (q_il/q_kl - 1)``.
+* swap (units of types i on j and k on l exchange targets):
+  ``s_j (q_kj/q_ij - 1) + s_l (q_il/q_kl - 1)``;
+* cyclic exchange (u1 to the target of u2, u2 to that of u3, ..., uK to that of u1, all
+  targets distinct) and path exchange (u1 leaves its target unreplaced and the last unit enters
+  a target without displacing anyone). The change is additive over the targets involved, so
+  improving exchanges are found by a label-correcting search over units (one label per unit and
+  length, Ahuja et al.'s heuristic), restricted to each type's ``L`` targets of highest pk and
+  pruned by the gain criterion (an improving cycle has a rotation whose partial sums are all
+  negative).
 
-Local search applies the best move of each unit until none improves; only moves that touch a
-target whose ``s_j`` changed since it was last examined are re-priced ("don't-look" targets).
-The outer loop is an iterated local search in the spirit of the very-large-scale neighbourhood
-search of Ahuja, Kumar, Jha & Orlin (2007), *Exact and heuristic algorithms for the
-weapon-target assignment problem*, Operations Research 55(6):1136-1146: each iteration
-destroys part of the incumbent (all units on a few targets, or a few random relocations),
-repairs it by maximum marginal return, re-optimises with the local search and keeps the
-result when it is no worse. The kernels are compiled with numba (cached on disk).
+Algorithm:
 
-Deterministic for a given seed: the iteration budget is a count (``iterations``), not a time.
-``time_limit_s`` only caps it (checked between chunks of iterations), so a binding time limit
-makes the result depend on the machine; ``info["stopped_by"]`` says which one ended the run.
+1. construction: rounds of optimal assignment (each round places the remaining units, at most
+   one per target, by an exact shortest-augmenting-path assignment solver; optimal when no
+   target needs two units), then descent;
+2. descent: relocate/swap local search, then exchanges, until neither improves (only moves that
+   touch a target changed since it was last examined are re-priced);
+3. iterated local search: perturb the current assignment (destroy all units on a few targets
+   and repair by maximum marginal return; destroy a few random units likewise; move a few units
+   to random candidate targets; or take one unit off a random 20-80 % of the targets and put
+   them back by optimal assignment), descend, and accept the result if it is within ``accept``
+   (relative) of the best found so far (record-to-record travel).
+
+Deterministic for a given seed: the budget is counted in work units (moves priced), not
+seconds, so the answer does not depend on the machine. ``time_limit_s`` only caps it (checked
+between chunks of work), so a binding time limit makes the result machine-dependent;
+``info["stopped_by"]`` says which one ended the run. Kernels are compiled with numba and
+cached on disk.
 """
 
 from __future__ import annotations
@@ -37,9 +54,12 @@ from iadsim.c2.wta import (
     register_policy,
 )
 
-__all__ = ["vlns", "local_search"]
+__all__ = ["DEFAULT_WORK", "candidates", "descend", "local_search", "vlns"]
 
 _EPS = 1e-13  # a move must improve the objective by more than _EPS * (1 + objective)
+
+# default budget of vlns in work units (moves priced); about 0.5 s on a 200 x 400 x 3 raid
+DEFAULT_WORK = 60_000_000
 
 
 @numba.njit(cache=True)
@@ -49,11 +69,12 @@ def _seed(seed):  # pragma: no cover - numba
 
 @numba.njit(cache=True)
 def _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, full, touched):  # pragma: no cover - numba
-    """Local search (relocate + swap) to a local optimum. ``dirty[j]``: target j changed since
-    its moves were last priced; ``full``: price everything in the first round. Returns moves."""
+    """Relocate + swap local search to a local optimum. ``dirty[j]``: target j changed since its
+    moves were last priced; ``full``: price everything in the first round. Targets changed are
+    also marked in ``touched``. Returns the work done (moves priced)."""
     n = s.shape[0]
     U = utype.shape[0]
-    moves = 0
+    work = 0
     newdirty = np.zeros(n, np.bool_)
     dlist = np.empty(n, np.int64)
     first = full
@@ -78,6 +99,7 @@ def _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, full, touched):  # pr
             bd = -tol
             bk = -1
             if first or (j >= 0 and dirty[j]):
+                work += n
                 for k in range(n):
                     if k != j and allowed[i, k] and cnt[k] < limit[k]:
                         d = gain_out + s[k] * (q[i, k] - 1.0)
@@ -85,6 +107,7 @@ def _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, full, touched):  # pr
                             bd = d
                             bk = k
             else:
+                work += nd
                 for t in range(nd):
                     k = dlist[t]
                     if k != j and allowed[i, k] and cnt[k] < limit[k]:
@@ -101,7 +124,6 @@ def _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, full, touched):  # pr
                 cnt[bk] += 1
                 newdirty[bk] = True
                 utgt[u] = bk
-                moves += 1
         # ---- swap (pairs with at least one unit on a dirty target)
         for u in range(U):
             j = utgt[u]
@@ -110,6 +132,7 @@ def _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, full, touched):  # pr
             i = utype[u]
             bd = -tol
             bw = -1
+            work += U
             for w in range(U):
                 l = utgt[w]
                 k = utype[w]
@@ -132,13 +155,12 @@ def _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, full, touched):  # pr
                 utgt[bw] = j
                 newdirty[j] = True
                 newdirty[l] = True
-                moves += 1
         first = False
         for j in range(n):
             dirty[j] = newdirty[j]
             if newdirty[j]:
                 touched[j] = True
-    return moves
+    return work
 
 
 @numba.njit(cache=True)
@@ -301,263 +323,6 @@ def _lap_construct(values, q, allowed, limit, utype, utgt):  # pragma: no cover 
 
 
 @numba.njit(cache=True)
-def _ils(values, p, q, iq, allowed, limit, cand, K, prune, utype, utgt, n_iter, max_destroy,
-         kinds_w, max_lap):  # pragma: no cover
-    """n_iter perturb/repair/local-search iterations from (and into) the incumbent ``utgt``."""
-    n = values.shape[0]
-    U = utype.shape[0]
-    s = np.empty(n)
-    cnt = np.zeros(n, np.int64)
-    _recompute(values, q, utype, utgt, s, cnt)
-    dirty = np.zeros(n, np.bool_)
-    cur = 0.0
-    for j in range(n):
-        cur += s[j]
-    t_tgt = utgt.copy()
-    t_s = s.copy()
-    t_cnt = cnt.copy()
-    freed = np.empty(U, np.int64)
-    on = np.empty(U, np.int64)
-    accepted = 0
-    improved = 0
-    wsum = 0.0
-    for t in range(5):
-        wsum += kinds_w[t]
-    if U == 0 or n == 0:
-        return cur, accepted, improved
-    for it in range(n_iter):
-        t_tgt[:] = utgt
-        t_s[:] = s
-        t_cnt[:] = cnt
-        dirty[:] = False
-        nf = 0
-        rr = np.random.random() * wsum
-        kind = 0
-        while kind < 4 and rr >= kinds_w[kind]:
-            rr -= kinds_w[kind]
-            kind += 1
-        if kind == 4:
-            # big LAP: one random unit off each target with probability frac
-            frac = 0.2 + 0.6 * np.random.random()
-            for u in range(U):
-                on[u] = u
-            for t in range(U - 1, 0, -1):
-                r = np.random.randint(0, t + 1)
-                tmp = on[t]
-                on[t] = on[r]
-                on[r] = tmp
-            picked = np.zeros(n, np.bool_)
-            for t in range(U):
-                u = on[t]
-                j = t_tgt[u]
-                if j < 0 or picked[j]:
-                    continue
-                picked[j] = True
-                if np.random.random() >= frac:
-                    continue
-                t_s[j] *= iq[utype[u], j]
-                t_cnt[j] -= 1
-                t_tgt[u] = -1
-                freed[nf] = u
-                nf += 1
-                dirty[j] = True
-            if nf > 0:
-                _lap_repair(q, allowed, limit, utype, t_tgt, t_s, t_cnt, freed, nf, dirty)
-                nf = 0
-        elif kind == 3:
-            # LAP: one random unit off each of r random targets, optimal reinsertion
-            r = 2 + np.random.randint(0, max_lap)
-            for _ in range(r):
-                j = np.random.randint(0, n)
-                non = 0
-                for u in range(U):
-                    if t_tgt[u] == j:
-                        on[non] = u
-                        non += 1
-                if non == 0:
-                    continue
-                u = on[np.random.randint(0, non)]
-                t_s[j] *= iq[utype[u], j]
-                t_cnt[j] -= 1
-                t_tgt[u] = -1
-                freed[nf] = u
-                nf += 1
-                dirty[j] = True
-            if nf > 0:
-                _lap_repair(q, allowed, limit, utype, t_tgt, t_s, t_cnt, freed, nf, dirty)
-                nf = 0
-        elif kind == 0:
-            # destroy: all units on r random targets (r in 1..max_destroy)
-            r = 1 + np.random.randint(0, max_destroy)
-            for _ in range(r):
-                j = np.random.randint(0, n)
-                non = 0
-                for u in range(U):
-                    if t_tgt[u] == j:
-                        on[non] = u
-                        non += 1
-                for t in range(non):
-                    u = on[t]
-                    t_s[j] *= iq[utype[u], j]
-                    t_cnt[j] -= 1
-                    t_tgt[u] = -1
-                    freed[nf] = u
-                    nf += 1
-                dirty[j] = True
-        elif kind == 1:
-            # destroy: r random units (r in 2..max_destroy+1)
-            r = 2 + np.random.randint(0, max_destroy)
-            for _ in range(r):
-                u = np.random.randint(0, U)
-                j = t_tgt[u]
-                if j < 0:
-                    continue
-                t_s[j] *= iq[utype[u], j]
-                t_cnt[j] -= 1
-                t_tgt[u] = -1
-                freed[nf] = u
-                nf += 1
-                dirty[j] = True
-        else:
-            # kick: r random relocations of units to random allowed targets
-            r = 1 + np.random.randint(0, max_destroy)
-            for _ in range(r):
-                u = np.random.randint(0, U)
-                i = utype[u]
-                k = np.random.randint(0, n)
-                j = t_tgt[u]
-                if k == j or not allowed[i, k] or t_cnt[k] >= limit[k]:
-                    continue
-                if j >= 0:
-                    t_s[j] *= iq[i, j]
-                    t_cnt[j] -= 1
-                    dirty[j] = True
-                t_s[k] *= q[i, k]
-                t_cnt[k] += 1
-                t_tgt[u] = k
-                dirty[k] = True
-        if nf > 0:
-            _repair(q, p, allowed, limit, utype, t_tgt, t_s, t_cnt, freed, nf, dirty)
-        if K > 0:
-            _descend(values, q, iq, allowed, limit, cand, utype, t_tgt, t_s, t_cnt, dirty, False, K, prune)
-        else:
-            _ls(q, iq, allowed, limit, utype, t_tgt, t_s, t_cnt, dirty, False, dirty.copy())
-        val = 0.0
-        for j in range(n):
-            val += t_s[j]
-        if val <= cur * (1.0 + 1e-12):
-            if val < cur * (1.0 - 1e-12):
-                improved += 1
-            accepted += 1
-            utgt[:] = t_tgt
-            # recompute from scratch now and then so multiplicative updates cannot drift
-            _recompute(values, q, utype, utgt, s, cnt)
-            cur = 0.0
-            for j in range(n):
-                cur += s[j]
-    return cur, accepted, improved
-
-
-def _units(problem: WTAProblem, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unit arrays (type, target or -1) for assignment x; unused capacity becomes pool units."""
-    utype, utgt = [], []
-    for i in range(problem.m):
-        row = x[i]
-        for j in np.nonzero(row)[0]:
-            utype += [i] * int(row[j])
-            utgt += [int(j)] * int(row[j])
-        free = int(problem.capacity[i] - row.sum())
-        utype += [i] * free
-        utgt += [-1] * free
-    return np.array(utype, np.int64), np.array(utgt, np.int64)
-
-
-def _to_x(problem: WTAProblem, utype: np.ndarray, utgt: np.ndarray) -> np.ndarray:
-    x = np.zeros((problem.m, problem.n), np.int64)
-    on = utgt >= 0
-    np.add.at(x, (utype[on], utgt[on]), 1)
-    return x
-
-
-def local_search(problem: WTAProblem, x: np.ndarray) -> np.ndarray:
-    """Relocate/swap local search from assignment x to a local optimum (x is not modified)."""
-    values, p, allowed, _cap, limit = internal_arrays(problem)
-    q = 1.0 - p
-    iq = 1.0 / q
-    utype, utgt = _units(problem, np.asarray(x, np.int64))
-    s = np.empty(problem.n)
-    cnt = np.zeros(problem.n, np.int64)
-    _recompute(values, q, utype, utgt, s, cnt)
-    dirty = np.ones(problem.n, np.bool_)
-    if utype.size and problem.n:
-        _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, True, dirty.copy())
-    return _to_x(problem, utype, utgt)
-
-
-def default_iterations(problem: WTAProblem) -> int:
-    """Iteration budget of vlns: more for small instances, about 1 s on a 200 x 400 x 3 raid."""
-    return 3000
-
-
-def vlns(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int = 0,
-         iterations: int | None = None, max_destroy: int = 4, K: int = 5,
-         L: int = 30, prune: bool = False, kinds=(1, 1, 1, 0, 0), max_lap: int = 20,
-         start: str = "lap") -> WTASolution:
-    """Greedy maximum marginal return, local search, then iterated destroy/repair/local search.
-
-    Deterministic for a given ``seed`` unless ``time_limit_s`` cuts the iteration budget short.
-    """
-    t0 = time.perf_counter()
-    values, p, allowed, _cap, limit = internal_arrays(problem)
-    q = 1.0 - p
-    iq = 1.0 / q
-    x = greedy_assign(problem)
-    utype, utgt = _units(problem, x)
-    if start == "lap":
-        utgt[:] = -1
-        _lap_construct(values, q, allowed, limit, utype, utgt)
-        x = _to_x(problem, utype, utgt)
-    n = problem.n
-    info: dict = {"stopped_by": "iterations"}
-    if utype.size == 0 or n == 0:
-        return WTASolution.from_x(problem, x, policy="vlns", time_s=time.perf_counter() - t0,
-                                  info=info | {"iterations": 0})
-    s = np.empty(n)
-    cnt = np.zeros(n, np.int64)
-    _recompute(values, q, utype, utgt, s, cnt)
-    cand = candidates(problem, p, allowed, L)
-    _ls(q, iq, allowed, limit, utype, utgt, s, cnt, np.ones(n, np.bool_), True, np.ones(n, np.bool_))
-    info["local_search_start"] = float(s.sum())
-    if K > 0:
-        _descend(values, q, iq, allowed, limit, cand, utype, utgt, s, cnt, np.ones(n, np.bool_),
-                 True, K, prune)
-    info["vlns_start"] = float(s.sum())
-    budget = default_iterations(problem) if iterations is None else int(iterations)
-    _seed(int(seed) % (2**32))
-    done = acc = imp = 0
-    chunk = 100
-    while done < budget:
-        if time_limit_s is not None and time.perf_counter() - t0 >= time_limit_s:
-            info["stopped_by"] = "time"
-            break
-        k = min(chunk, budget - done)
-        _val, a, b = _ils(values, p, q, iq, allowed, limit, cand, K, prune, utype, utgt, k, max_destroy,
-                             np.asarray(kinds, np.float64), max_lap)
-        done += k
-        acc += a
-        imp += b
-    info.update(iterations=done, accepted=acc, improvements=imp)
-    x = _to_x(problem, utype, utgt)
-    return WTASolution.from_x(problem, x, policy="vlns", time_s=time.perf_counter() - t0, info=info)
-
-
-register_policy("vlns", vlns)
-
-
-# ---------------------------------------------------------------------------------------------
-# very large-scale neighbourhood: cyclic and path exchanges (Ahuja et al. 2007)
-
-@numba.njit(cache=True)
 def _bucket(utgt, n, start, order):  # pragma: no cover - numba
     """Counting sort of units by target: units on j are order[start[j]:start[j+1]]."""
     start[:] = 0
@@ -578,8 +343,8 @@ def _bucket(utgt, n, start, order):  # pragma: no cover - numba
 def _exchange_search(q, iq, allowed, limit, cand, utype, utgt, s, cnt, K, start, order,
                      best_path, tol, roots, prune_paths):  # pragma: no cover - numba
     """Heuristic label-correcting search for an improving subset-disjoint cyclic or path
-    exchange of up to K units. Returns (delta, length, is_cycle, end_target); the units are
-    written to best_path. delta >= 0 means none was found."""
+    exchange of up to K units starting at the ``roots`` units. Returns (delta, length, is_cycle,
+    end_target, work); the units are written to best_path; length 0 means none was found."""
     n = s.shape[0]
     U = utype.shape[0]
     L = cand.shape[1]
@@ -588,6 +353,7 @@ def _exchange_search(q, iq, allowed, limit, cand, utype, utgt, s, cnt, K, start,
     blen = 0
     bcyc = False
     bend = -1
+    work = 0
     # two label sets: mode 0 = cycle (first target gets the last unit), 1 = path (it loses one)
     cost = np.full((2, K, U), INF)
     path = np.empty((2, K, U, K), np.int64)
@@ -620,6 +386,7 @@ def _exchange_search(q, iq, allowed, limit, cand, utype, utgt, s, cnt, K, start,
                         hole = 0.0 if jf < 0 else s[jf] * (iq[utype[first], jf] - 1.0)
                         if cu - hole >= 0.0:
                             continue
+                work += L
                 for c in range(L):
                     g = cand[i, c]
                     if g < 0:
@@ -644,6 +411,7 @@ def _exchange_search(q, iq, allowed, limit, cand, utype, utgt, s, cnt, K, start,
                     if lev + 1 >= K:
                         continue
                     sg = s[g]
+                    work += start[g + 1] - start[g]
                     for r in range(start[g], start[g + 1]):
                         w = order[r]
                         k = utype[w]
@@ -666,7 +434,7 @@ def _exchange_search(q, iq, allowed, limit, cand, utype, utgt, s, cnt, K, start,
                             for t in range(lev + 1):
                                 path[mode, lev + 1, w, t] = path[mode, lev, u, t]
                             path[mode, lev + 1, w, lev + 1] = w
-    return best, blen, bcyc, bend
+    return best, blen, bcyc, bend, work
 
 
 @numba.njit(cache=True)
@@ -699,19 +467,20 @@ def _apply_exchange(q, iq, utype, utgt, s, cnt, bpath, blen, bcyc, bend, dirty):
 
 @numba.njit(cache=True)
 def _descend(values, q, iq, allowed, limit, cand, utype, utgt, s, cnt, dirty, full, K, prune):  # pragma: no cover
-    """Local search, then exchanges, until neither improves. Returns the number of exchanges."""
+    """Local search, then exchanges, until neither improves. Returns (exchanges, work)."""
     n = s.shape[0]
     U = utype.shape[0]
     start = np.zeros(n + 1, np.int64)
     order = np.empty(max(U, 1), np.int64)
-    bpath = np.empty(K, np.int64)
+    bpath = np.empty(max(K, 1), np.int64)
     nex = 0
+    work = 0
     # targets changed since the exchange search last came up empty
     touched = dirty.copy()
     if full:
         touched[:] = True
     roots = np.zeros(U, np.bool_)
-    _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, full, touched)
+    work += _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, full, touched)
     while True:
         tot = 0.0
         for j in range(n):
@@ -723,8 +492,12 @@ def _descend(values, q, iq, allowed, limit, cand, utype, utgt, s, cnt, dirty, fu
             nr += roots[u]
         if nr == 0:
             break
-        d, blen, bcyc, bend = _exchange_search(q, iq, allowed, limit, cand, utype, utgt, s, cnt,
-                                               K, start, order, bpath, _EPS * (1.0 + tot), roots, prune)
+        if K < 2:
+            break
+        d, blen, bcyc, bend, w = _exchange_search(q, iq, allowed, limit, cand, utype, utgt, s,
+                                                  cnt, K, start, order, bpath, _EPS * (1.0 + tot),
+                                                  roots, prune)
+        work += w + U
         if blen == 0:
             break
         dirty[:] = False
@@ -733,13 +506,173 @@ def _descend(values, q, iq, allowed, limit, cand, utype, utgt, s, cnt, dirty, fu
             if dirty[j]:
                 touched[j] = True
         nex += 1
-        _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, False, touched)
+        work += _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, False, touched)
     _recompute(values, q, utype, utgt, s, cnt)
-    return nex
+    return nex, work
 
 
-def candidates(problem: WTAProblem, p: np.ndarray, allowed: np.ndarray, L: int) -> np.ndarray:
-    """[m, L] for each type its L allowed targets of highest pk (-1 padded)."""
+
+
+@numba.njit(cache=True)
+def _ils(values, p, q, iq, allowed, limit, cand, ncand, K, prune, utype, utgt, best_tgt,
+         max_iter, work_budget, max_destroy, kinds_w, accept):  # pragma: no cover - numba
+    """Iterated local search from the current assignment ``utgt`` (best so far: ``best_tgt``)
+    for up to max_iter iterations or work_budget work units.
+    Returns (iterations, work, accepted, improved)."""
+    n = values.shape[0]
+    U = utype.shape[0]
+    s = np.empty(n)
+    cnt = np.zeros(n, np.int64)
+    _recompute(values, q, utype, best_tgt, s, cnt)
+    bestv = 0.0
+    for j in range(n):
+        bestv += s[j]
+    _recompute(values, q, utype, utgt, s, cnt)
+    dirty = np.zeros(n, np.bool_)
+    t_tgt = utgt.copy()
+    t_s = s.copy()
+    t_cnt = cnt.copy()
+    freed = np.empty(U, np.int64)
+    on = np.empty(U, np.int64)
+    picked = np.zeros(n, np.bool_)
+    accepted = 0
+    improved = 0
+    work = 0
+    wsum = 0.0
+    for t in range(4):
+        wsum += kinds_w[t]
+    it = 0
+    if U == 0 or n == 0 or wsum <= 0.0:
+        return it, work, accepted, improved
+    while it < max_iter and work < work_budget:
+        it += 1
+        t_tgt[:] = utgt
+        t_s[:] = s
+        t_cnt[:] = cnt
+        dirty[:] = False
+        nf = 0
+        rr = np.random.random() * wsum
+        kind = 0
+        while kind < 3 and rr >= kinds_w[kind]:
+            rr -= kinds_w[kind]
+            kind += 1
+        if kind == 0:
+            # destroy all units on r random targets (r in 1..max_destroy), repair greedily
+            r = 1 + np.random.randint(0, max_destroy)
+            for _ in range(r):
+                j = np.random.randint(0, n)
+                for u in range(U):
+                    if t_tgt[u] == j:
+                        t_s[j] *= iq[utype[u], j]
+                        t_cnt[j] -= 1
+                        t_tgt[u] = -1
+                        freed[nf] = u
+                        nf += 1
+                dirty[j] = True
+            work += U * r
+        elif kind == 1:
+            # destroy r random units (r in 2..max_destroy+1), repair greedily
+            r = 2 + np.random.randint(0, max_destroy)
+            for _ in range(r):
+                u = np.random.randint(0, U)
+                j = t_tgt[u]
+                if j < 0:
+                    continue
+                t_s[j] *= iq[utype[u], j]
+                t_cnt[j] -= 1
+                t_tgt[u] = -1
+                freed[nf] = u
+                nf += 1
+                dirty[j] = True
+        elif kind == 2:
+            # kick: r random units (r in 1..max_destroy) each to a random candidate target
+            r = 1 + np.random.randint(0, max_destroy)
+            for _ in range(r):
+                u = np.random.randint(0, U)
+                i = utype[u]
+                if ncand[i] == 0:
+                    continue
+                k = cand[i, np.random.randint(0, ncand[i])]
+                j = t_tgt[u]
+                if k == j or t_cnt[k] >= limit[k]:
+                    continue
+                if j >= 0:
+                    t_s[j] *= iq[i, j]
+                    t_cnt[j] -= 1
+                    dirty[j] = True
+                t_s[k] *= q[i, k]
+                t_cnt[k] += 1
+                t_tgt[u] = k
+                dirty[k] = True
+        else:
+            # one random unit off each target with probability frac; optimal reinsertion
+            frac = 0.2 + 0.6 * np.random.random()
+            for u in range(U):
+                on[u] = u
+            for t in range(U - 1, 0, -1):
+                r = np.random.randint(0, t + 1)
+                tmp = on[t]
+                on[t] = on[r]
+                on[r] = tmp
+            picked[:] = False
+            for t in range(U):
+                u = on[t]
+                j = t_tgt[u]
+                if j < 0 or picked[j]:
+                    continue
+                picked[j] = True
+                if np.random.random() >= frac:
+                    continue
+                t_s[j] *= iq[utype[u], j]
+                t_cnt[j] -= 1
+                t_tgt[u] = -1
+                freed[nf] = u
+                nf += 1
+                dirty[j] = True
+            if nf > 0:
+                _lap_repair(q, allowed, limit, utype, t_tgt, t_s, t_cnt, freed, nf, dirty)
+                work += nf * (n + nf) * 4
+                nf = 0
+        if nf > 0:
+            _repair(q, p, allowed, limit, utype, t_tgt, t_s, t_cnt, freed, nf, dirty)
+            work += nf * nf * n
+        _nex, w = _descend(values, q, iq, allowed, limit, cand, utype, t_tgt, t_s, t_cnt, dirty,
+                           False, K, prune)
+        work += w
+        val = 0.0
+        for j in range(n):
+            val += t_s[j]
+        if val < bestv * (1.0 - 1e-12):
+            improved += 1
+            bestv = val
+            best_tgt[:] = t_tgt
+        if val <= bestv * (1.0 + accept) + 1e-300:
+            accepted += 1
+            utgt[:] = t_tgt
+            s[:] = t_s  # t_s was recomputed from scratch by _descend
+            cnt[:] = t_cnt
+    return it, work, accepted, improved
+
+
+def _units(problem: WTAProblem, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit arrays (type, target or -1) for assignment x; unused capacity becomes pool units."""
+    used = x.sum(axis=1)
+    reps = np.concatenate([x, (problem.capacity - used)[:, None]], axis=1)  # [m, n + 1]
+    utype = np.repeat(np.repeat(np.arange(problem.m), problem.n + 1), reps.ravel())
+    tg = np.tile(np.append(np.arange(problem.n), -1), problem.m)
+    utgt = np.repeat(tg, reps.ravel())
+    return utype.astype(np.int64), utgt.astype(np.int64)
+
+
+def _to_x(problem: WTAProblem, utype: np.ndarray, utgt: np.ndarray) -> np.ndarray:
+    x = np.zeros((problem.m, problem.n), np.int64)
+    on = utgt >= 0
+    np.add.at(x, (utype[on], utgt[on]), 1)
+    return x
+
+
+def candidates(p: np.ndarray, allowed: np.ndarray, L: int) -> np.ndarray:
+    """[m, L] for each type its L allowed targets of highest pk, best first (-1 padded)."""
     m, n = p.shape
     L = max(1, min(L, n))
     key = np.where(allowed, p, -1.0)
@@ -748,98 +681,110 @@ def candidates(problem: WTAProblem, p: np.ndarray, allowed: np.ndarray, L: int) 
     return np.ascontiguousarray(np.where(ok, idx, -1).astype(np.int64))
 
 
-# ---------------------------------------------------------------------------------------------
-# simulated annealing over relocate / swap moves to candidate targets
+class _Search:
+    """The arrays the kernels share for one problem."""
 
-@numba.njit(cache=True)
-def _anneal(values, q, iq, allowed, limit, cand, ncand, utype, utgt, n_moves, t0, t1):  # pragma: no cover
-    n = values.shape[0]
-    U = utype.shape[0]
-    s = np.empty(n)
-    cnt = np.zeros(n, np.int64)
-    _recompute(values, q, utype, utgt, s, cnt)
-    maxc = 1
-    for j in range(n):
-        maxc = max(maxc, cnt[j])
-    cap = min(U, max(maxc, 1) + U) if U < 4096 else U
-    tl = np.full((n, cap), -1, np.int64)
-    pos = np.full(U, -1, np.int64)
-    for u in range(U):
-        j = utgt[u]
-        if j >= 0:
-            pos[u] = cnt[j] - 1  # placeholder, fixed below
-    fill = np.zeros(n, np.int64)
-    for u in range(U):
-        j = utgt[u]
-        if j >= 0:
-            tl[j, fill[j]] = u
-            pos[u] = fill[j]
-            fill[j] += 1
-    best = utgt.copy()
-    cur = 0.0
-    for j in range(n):
-        cur += s[j]
-    bestv = cur
-    lr = np.log(t1 / t0) / max(n_moves, 1)
-    T = t0
-    for it in range(n_moves):
-        if (it & 1023) == 0:
-            T = t0 * np.exp(lr * it)
-        u = np.random.randint(0, U)
-        i = utype[u]
-        nc = ncand[i]
-        if nc == 0:
-            continue
-        k = cand[i, np.random.randint(0, nc)]
-        j = utgt[u]
-        if k == j:
-            continue
-        if np.random.random() < 0.5 and cnt[k] < limit[k]:
-            # relocate u: j -> k
-            d = s[k] * (q[i, k] - 1.0)
-            if j >= 0:
-                d += s[j] * (iq[i, j] - 1.0)
-            if d < 0.0 or np.random.random() < np.exp(-d / T):
-                if j >= 0:
-                    s[j] *= iq[i, j]
-                    cnt[j] -= 1
-                    last = tl[j, cnt[j]]
-                    tl[j, pos[u]] = last
-                    pos[last] = pos[u]
-                s[k] *= q[i, k]
-                tl[k, cnt[k]] = u
-                pos[u] = cnt[k]
-                cnt[k] += 1
-                utgt[u] = k
-                cur += d
-        else:
-            if cnt[k] == 0 or j < 0:
-                continue
-            w = tl[k, np.random.randint(0, cnt[k])]
-            kk = utype[w]
-            if kk == i or not allowed[kk, j]:
-                continue
-            d = s[j] * (iq[i, j] * q[kk, j] - 1.0) + s[k] * (iq[kk, k] * q[i, k] - 1.0)
-            if d < 0.0 or np.random.random() < np.exp(-d / T):
-                s[j] *= iq[i, j] * q[kk, j]
-                s[k] *= iq[kk, k] * q[i, k]
-                pu = pos[u]
-                pw = pos[w]
-                tl[j, pu] = w
-                tl[k, pw] = u
-                pos[u] = pw
-                pos[w] = pu
-                utgt[u] = k
-                utgt[w] = j
-                cur += d
-        if cur < bestv - 1e-12 * (1.0 + bestv):
-            # recompute exactly before trusting the running sum
-            tot = 0.0
-            for jj in range(n):
-                tot += s[jj]
-            cur = tot
-            if cur < bestv:
-                bestv = cur
-                best[:] = utgt
-    utgt[:] = best
-    return bestv
+    def __init__(self, problem: WTAProblem, K: int, L: int, prune: bool):
+        self.problem = problem
+        self.values, self.p, self.allowed, _cap, self.limit = internal_arrays(problem)
+        self.q = 1.0 - self.p
+        self.iq = 1.0 / self.q
+        self.cand = candidates(self.p, self.allowed, L) if problem.n else np.zeros((problem.m, 1), np.int64) - 1
+        self.ncand = (self.cand >= 0).sum(axis=1).astype(np.int64)
+        self.K, self.prune = int(K), bool(prune)
+
+    def descend(self, utype, utgt) -> tuple[float, int]:
+        """Descend from utgt in place; returns (objective, work)."""
+        n = self.problem.n
+        s = np.empty(n)
+        cnt = np.zeros(n, np.int64)
+        _recompute(self.values, self.q, utype, utgt, s, cnt)
+        if utype.size == 0 or n == 0:
+            return float(s.sum()), 0
+        _nex, work = _descend(self.values, self.q, self.iq, self.allowed, self.limit, self.cand,
+                              utype, utgt, s, cnt, np.ones(n, np.bool_), True, self.K, self.prune)
+        return float(s.sum()), int(work)
+
+
+def descend(problem: WTAProblem, x, *, K: int = 5, L: int = 20) -> np.ndarray:
+    """Local search plus cyclic/path exchanges from assignment x to a local optimum (x is kept)."""
+    srch = _Search(problem, K, L, True)
+    utype, utgt = _units(problem, np.asarray(x, np.int64))
+    srch.descend(utype, utgt)
+    return _to_x(problem, utype, utgt)
+
+
+def local_search(problem: WTAProblem, x) -> np.ndarray:
+    """Relocate/swap local search from assignment x to a local optimum (x is kept)."""
+    return descend(problem, x, K=0)
+
+
+def lap_construct(problem: WTAProblem) -> np.ndarray:
+    """Rounds of optimal assignment (at most one new unit per target per round)."""
+    values, p, allowed, _cap, limit = internal_arrays(problem)
+    utype, utgt = _units(problem, np.zeros((problem.m, problem.n), np.int64))
+    if utype.size and problem.n:
+        _lap_construct(values, 1.0 - p, allowed, limit, utype, utgt)
+    return _to_x(problem, utype, utgt)
+
+
+def vlns(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int = 0,
+         effort: float = 1.0, K: int = 5, L: int = 20, prune: bool = True, accept: float = 0.0,
+         max_destroy: int = 4, kinds: tuple[float, float, float, float] = (1.0, 1.0, 2.0, 0.05),
+         start: str = "lap") -> WTASolution:
+    """Construction, descent, then iterated very-large-neighbourhood search.
+
+    effort       budget as a multiple of DEFAULT_WORK work units (deterministic)
+    K, L         longest exchange (units) and candidate targets per weapon type
+    accept       record-to-record threshold (0: accept only non-worsening)
+    kinds        weights of the perturbations: destroy targets, destroy units, kick, big LAP
+    start        "lap" (rounds of optimal assignment), "greedy" or "best" (both, keep better)
+    """
+    t0 = time.perf_counter()
+    if start not in ("lap", "greedy", "best"):
+        raise ValueError(f"start must be 'lap', 'greedy' or 'best', got {start!r}")
+    srch = _Search(problem, K, L, prune)
+    info: dict = {"stopped_by": "budget", "start": start}
+    starts = []
+    if start in ("lap", "best"):
+        starts.append(("lap", lap_construct(problem)))
+    if start in ("greedy", "best"):
+        starts.append(("greedy", greedy_assign(problem)))
+    best = None
+    work = 0
+    for label, x0 in starts:
+        utype, utgt = _units(problem, x0)
+        val, w = srch.descend(utype, utgt)
+        work += w
+        info[f"{label}_descent"] = val
+        if best is None or val < best[0]:
+            best = (val, utype, utgt)
+    _val, utype, utgt = best
+    budget = int(effort * DEFAULT_WORK)
+    it = acc = imp = 0
+    if utype.size and problem.n:
+        _seed(int(seed) % (2**32))
+        best_tgt = utgt.copy()
+        chunk = max(DEFAULT_WORK // 20, 1)
+        kw = np.asarray(kinds, np.float64)
+        while work < budget:
+            if time_limit_s is not None and time.perf_counter() - t0 >= time_limit_s:
+                info["stopped_by"] = "time"
+                break
+            a, w, b, c = _ils(srch.values, srch.p, srch.q, srch.iq, srch.allowed, srch.limit,
+                              srch.cand, srch.ncand, srch.K, srch.prune, utype, utgt, best_tgt,
+                              2**62, min(chunk, budget - work), max_destroy, kw, accept)
+            it += a
+            work += w
+            acc += b
+            imp += c
+            if a == 0:
+                break
+        utgt = best_tgt
+    info.update(iterations=it, work=work, accepted=acc, improvements=imp)
+    x = _to_x(problem, utype, utgt)
+    return WTASolution.from_x(problem, x, policy="vlns", time_s=time.perf_counter() - t0,
+                              info=info)
+
+
+register_policy("vlns", vlns)

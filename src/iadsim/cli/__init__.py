@@ -364,5 +364,5 @@ def _register_subcommands() -> None:
 
 
 #: modules of iadsim.cli that add commands to the app
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES: tuple[str, ...] = ("analysis",)
 _register_subcommands()

@@ -117,16 +117,25 @@ def effector_specs(ld: LoadedScenario, radars: list[RadarSpec],
     return out
 
 
-def in_envelope_xyz(spec: EffectorSpec, terrain: Terrain, x, y, alt_msl) -> np.ndarray:
-    """Target positions [m] (local x, y; altitude MSL) inside a fire unit's envelope [bool]."""
+def envelope_coordinates(spec: EffectorSpec, terrain: Terrain, x, y, alt_msl
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The coordinates an envelope is checked in, for targets at local x, y [m] and altitude [m MSL]:
+    ground range from the site [m], height above the ground below the target [m], height above
+    the site [m]. NaN positions give NaN."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     alt = np.asarray(alt_msl, dtype=float)
     gr = np.hypot(x - spec.x, y - spec.y)
-    agl = alt - terrain.height_at(np.nan_to_num(x), np.nan_to_num(y))
+    agl = alt - terrain.height_at(x, y)
+    return gr, agl, alt - spec.ground
+
+
+def in_envelope_xyz(spec: EffectorSpec, terrain: Terrain, x, y, alt_msl) -> np.ndarray:
+    """Target positions [m] (local x, y; altitude MSL) inside a fire unit's envelope [bool]."""
+    gr, agl, above = envelope_coordinates(spec, terrain, x, y, alt_msl)
     with np.errstate(invalid="ignore"):
         return ((gr >= spec.range_min_m) & (gr <= spec.range_max_m) & (agl >= spec.altitude_min_m)
-                & (alt - spec.ground <= spec.altitude_max_m) & np.isfinite(gr) & np.isfinite(alt))
+                & (above <= spec.altitude_max_m) & np.isfinite(gr) & np.isfinite(above))
 
 
 def _collect_points(ld: LoadedScenario) -> list[tuple[str, float, float]]:

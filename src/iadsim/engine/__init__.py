@@ -7,10 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from iadsim.engine.kernel import EVENT_NAMES, MAX_EVENTS, run_chunk
+from iadsim.engine.parameters import Parameters, nominal, sampled
 from iadsim.engine.rng import replication_keys
 from iadsim.engine.world import MODELS_USED, World, compile_world
 
-__all__ = ["ChunkResult", "EVENT_NAMES", "MODELS_USED", "World", "compile_world", "simulate_chunk"]
+__all__ = ["ChunkResult", "EVENT_NAMES", "MODELS_USED", "Parameters", "World", "chunk_parameters",
+           "compile_world", "simulate_chunk"]
 
 
 @dataclass
@@ -28,22 +30,38 @@ class ChunkResult:
     leak_step: np.ndarray    # [R, M]
     expended: np.ndarray     # [R, E]
     events: np.ndarray | None = None  # structured array of the recorded replication, if in chunk
+    draws: dict[tuple[str, str], np.ndarray] | None = None  # sampled figures (system, key) -> [R]
 
 
 EVENT_DTYPE = np.dtype([("step", "i8"), ("type", "i8"), ("unit", "i8"), ("threat", "i8"), ("n", "i8")])
 
 
-def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: int = -1) -> ChunkResult:
-    """Run ``count`` replications starting at global index ``first``; pure function of its inputs."""
+def chunk_parameters(world: World, seed: int, first: int, count: int) -> Parameters:
+    """The figures replications first .. first+count-1 run with (the scenario's uncertainty mode)."""
+    if world.scenario.simulation.uncertainty == "sample":
+        return sampled(world, seed, first, count)
+    return nominal(world, count)
+
+
+def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: int = -1,
+                   params: Parameters | None = None, keys: np.ndarray | None = None) -> ChunkResult:
+    """Run ``count`` replications starting at global index ``first``; pure function of its inputs.
+
+    ``params`` overrides the per-replication figures (default: :func:`chunk_parameters`);
+    ``keys`` [count, 2] overrides the replications' random keys (e.g. to reuse the same random
+    numbers across the design points of a sensitivity analysis)."""
     M = world.pos.shape[1]
     E = len(world.effector_labels)
-    keys = replication_keys(seed, first, count)
+    if keys is None:
+        keys = replication_keys(seed, first, count)
+    if params is None:
+        params = chunk_parameters(world, seed, first, count)
     out = {k: np.zeros((count, M), np.int64) for k in
            ("det_step", "firm_step", "eng_step", "shots", "kill_step", "killer", "leak_step")}
     expended = np.zeros((count, E), np.int64)
     ev = [np.zeros(MAX_EVENTS, np.int64) for _ in range(5)]
     local = record_rep - first if first <= record_rep < first + count else -1
-    n = run_chunk(keys, local, *world.kernel_inputs(),
+    n = run_chunk(keys, local, *world.kernel_inputs(), *params.kernel_inputs(),
                   out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
                   out["killer"], out["leak_step"], expended, *ev)
     events = None
@@ -51,4 +69,4 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
         events = np.zeros(n, EVENT_DTYPE)
         for name, arr in zip(EVENT_DTYPE.names, ev):
             events[name] = arr[:n]
-    return ChunkResult(first, count, expended=expended, events=events, **out)
+    return ChunkResult(first, count, expended=expended, events=events, draws=params.draws, **out)

@@ -32,10 +32,11 @@ FIRE_FREE = 2
 
 @numba.njit(cache=True)
 def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
-             scan, pd, feasible, tof, pk,
-             channels, ready0, reloads0, reload_steps, reaction_steps,
-             salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
-             latency_steps, drop_steps, record,
+             scan, snr, tof, pip_ok, pip_gr, pip_agl, pip_above, act_ok, act_gr, act_agl, act_above,
+             reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
+             latency_steps, drop_steps,
+             pk1, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale, pfa,
+             record,
              det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
              ev_step, ev_type, ev_e, ev_m, ev_n):
     M = first_step.shape[0]
@@ -132,9 +133,11 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
             for m in range(M):
                 if not alive[m] or t < first_step[m] or t >= end_step[m]:
                     continue
-                p = pd[t, s, m]
-                if p <= 0.0:
+                q = snr[t, s, m]
+                if q <= 0.0:
                     continue
+                # Swerling 1 single look: Pd = Pfa^(1 / (1 + SNR))
+                p = pfa[s] ** (1.0 / (1.0 + q * snr_scale[s, m]))
                 if uniform(k0, k1, STREAM_DETECT, t, s, m) < p:
                     if det_step[m] < 0:
                         det_step[m] = t
@@ -186,12 +189,18 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
                     continue
                 if t < firm_step[m] + reaction_steps[e] or n_eng[e, m] >= max_eng[e]:
                     continue
-                if not feasible[t, e, m]:
+                if not (pip_ok[t, e, m] and rmin[e] <= pip_gr[t, e, m] <= rmax[e]
+                        and pip_agl[t, e, m] >= hmin[e] and pip_above[t, e, m] <= hmax[e]):
                     continue
+                # the kill chance is zero if the target has left the envelope or sight at intercept
+                pke = 0.0
+                if (act_ok[t, e, m] and rmin[e] <= act_gr[t, e, m] <= rmax[e]
+                        and act_agl[t, e, m] >= hmin[e] and act_above[t, e, m] <= hmax[e]):
+                    pke = pk1[e]
                 # greatest kill probability; on a tie, the earliest intercept
-                if pk[t, e, m] > best_pk + 1e-12 or (
-                        best >= 0 and abs(pk[t, e, m] - best_pk) <= 1e-12 and tof[t, e, m] < tof[t, best, m]):
-                    best_pk = pk[t, e, m]
+                if pke > best_pk + 1e-12 or (
+                        best >= 0 and abs(pke - best_pk) <= 1e-12 and tof[t, e, m] < tof[t, best, m]):
+                    best_pk = pke
                     best = e
             if best < 0:
                 continue
@@ -231,23 +240,25 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
 
 @numba.njit(cache=True, parallel=True)
 def run_chunk(keys, record_local, nsteps, first_step, end_step, target, priority,
-              scan, pd, feasible, tof, pk,
-              channels, ready0, reloads0, reload_steps, reaction_steps,
-              salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
+              scan, snr, tof, pip_ok, pip_gr, pip_agl, pip_above, act_ok, act_gr, act_agl, act_above,
+              reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
               latency_steps, drop_steps,
+              pk1, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale, pfa,
               det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
               ev_step, ev_type, ev_e, ev_m, ev_n):
-    """Run replications keys[r] (r in 0..R-1); outputs are [R, M] / [R, E] arrays filled in place.
-    Events are recorded for the replication ``record_local`` (-1: none); returns their count."""
+    """Run replications keys[r] (r in 0..R-1) with their parameters (pk1 .. pfa, leading axis R);
+    outputs are [R, M] / [R, E] arrays filled in place. Events are recorded for the replication
+    ``record_local`` (-1: none); returns their count."""
     R = keys.shape[0]
     nev = np.zeros(R, np.int64)
     for r in numba.prange(R):
         rec = r == record_local
         nev[r] = _run_one(keys[r, 0], keys[r, 1], nsteps, first_step, end_step, target, priority,
-                          scan, pd, feasible, tof, pk,
-                          channels, ready0, reloads0, reload_steps, reaction_steps,
-                          salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
-                          latency_steps, drop_steps, rec,
+                          scan, snr, tof, pip_ok, pip_gr, pip_agl, pip_above, act_ok, act_gr, act_agl,
+                          act_above, reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
+                          latency_steps, drop_steps,
+                          pk1[r], rmin[r], rmax[r], hmin[r], hmax[r], channels[r], ready0[r],
+                          reload_steps[r], reaction_steps[r], snr_scale[r], pfa[r], rec,
                           det_step[r], firm_step[r], eng_step[r], shots[r], kill_step[r], killer[r],
                           leak_step[r], expended[r], ev_step, ev_type, ev_e, ev_m, ev_n)
     total = 0

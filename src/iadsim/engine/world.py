@@ -15,12 +15,12 @@ import numpy as np
 
 from iadsim.catalog import Figure, System
 from iadsim.coverage.los import min_visible_altitude, visible_at
-from iadsim.coverage.specs import build_grid, effector_specs, in_envelope_xyz, radar_specs
+from iadsim.coverage.specs import build_grid, effector_specs, envelope_coordinates, radar_specs
 from iadsim.engine.trajectory import TERMINAL_DIVE_M, Path3D, orbit_points, sample_path
 from iadsim.geo.grid import LocalGrid
 from iadsim.geo.terrain import Terrain, load_terrain
 from iadsim.physics.kinematics import intercept_time_s
-from iadsim.physics.radar import detection_probability_reference_form
+from iadsim.physics.radar import snr_reference_form, snr_required
 from iadsim.scenario.loader import LoadedScenario
 
 DETECTION_MODEL = "swerling1"
@@ -78,15 +78,27 @@ class World:
     sensor_range_m: np.ndarray      # [S] coverage rasters stop here (3 x the reference range) [m]
     mva: list[np.ndarray]           # S rasters of minimum visible altitude [m MSL]
     scan: np.ndarray                # [T, S] bool
-    pd: np.ndarray                  # [T, S, M] float32
+    snr: np.ndarray                 # [T, S, M] float32 nominal signal-to-noise ratio; 0: not in sight
+    pfa: np.ndarray                 # [S] false-alarm probability
     # fire units
     effector_labels: list[str]
     effector_system: list[str]
     effector_xyz: np.ndarray        # [E, 3] site x, y, ground MSL [m]
     effector_sensor: np.ndarray     # [E] index of its own radar
-    feasible: np.ndarray            # [T, E, M] bool
-    tof: np.ndarray                 # [T, E, M] int64 flyout time [steps]
-    pk: np.ndarray                  # [T, E, M] float32
+    tof: np.ndarray                 # [T, E, M] int32 flyout time to the PIP [steps]
+    pip_ok: np.ndarray              # [T, E, M] PIP exists, target in sight now, intercept within the run
+    pip_gr: np.ndarray              # [T, E, M] float32 ground range of the PIP [m]
+    pip_agl: np.ndarray             # [T, E, M] PIP height above the ground below it [m]
+    pip_above: np.ndarray           # [T, E, M] PIP height above the fire unit's site [m]
+    act_ok: np.ndarray              # [T, E, M] the target is flying and in sight at intercept time
+    act_gr: np.ndarray              # [T, E, M] the same three coordinates of the target at intercept
+    act_agl: np.ndarray
+    act_above: np.ndarray
+    range_min_m: np.ndarray         # [E] nominal engagement envelope and single-shot Pk
+    range_max_m: np.ndarray
+    altitude_min_m: np.ndarray
+    altitude_max_m: np.ndarray
+    pk: np.ndarray
     channels: np.ndarray
     ready: np.ndarray
     reloads: np.ndarray
@@ -107,12 +119,17 @@ class World:
     def scenario(self):
         return self.loaded.scenario
 
+    @property
+    def n_threats(self) -> int:
+        return self.pos.shape[1]
+
     def kernel_inputs(self) -> tuple:
+        """The run-wide arrays the kernel reads (per-replication parameters come separately)."""
         return (self.nsteps, self.first_step, self.end_step, self.target, self.priority,
-                self.scan, self.pd, self.feasible, self.tof, self.pk,
-                self.channels, self.ready, self.reloads, self.reload_steps, self.reaction_steps,
-                self.salvo, self.max_eng, self.assess_steps, self.min_interval_steps, self.fire_mode,
-                self.latency_steps, self.drop_steps)
+                self.scan, self.snr, self.tof, self.pip_ok, self.pip_gr, self.pip_agl, self.pip_above,
+                self.act_ok, self.act_gr, self.act_agl, self.act_above,
+                self.reloads, self.salvo, self.max_eng, self.assess_steps, self.min_interval_steps,
+                self.fire_mode, self.latency_steps, self.drop_steps)
 
 
 class _FigureLog:
@@ -226,7 +243,8 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     sensor_ref = np.array([r.ref_range_m for r in radars])
     mvas = []
     scan = np.zeros((nsteps, S), dtype=bool)
-    pd = np.zeros((nsteps, S, M), dtype=np.float32)
+    snr = np.zeros((nsteps, S, M), dtype=np.float32)
+    pfa = np.array([r.pfa for r in radars], dtype=np.float64)
     tgrid = np.arange(nsteps) * dt
     for si, r in enumerate(radars):
         # a Swerling 1 target of the reference RCS at 2 x the reference range has Pd ~ 0.01 or
@@ -244,30 +262,37 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
             ground_rng = np.hypot(rel[..., 0], rel[..., 1])
             with np.errstate(invalid="ignore"):
                 vis &= np.degrees(np.arctan2(rel[..., 2], np.maximum(ground_rng, 1e-9))) <= r.max_elevation_deg
-        p = np.zeros((nsteps, M))
+        q = np.zeros((nsteps, M))
         ok = vis & (rng > 0)
         if ok.any():
-            p[ok] = detection_probability_reference_form(
-                rng[ok], np.broadcast_to(rcs, rng.shape)[ok], r.ref_range_m, r.ref_rcs_m2, r.ref_pd, r.pfa,
-                model=DETECTION_MODEL)
-        pd[:, si, :] = p
+            ref_snr = snr_required(r.ref_pd, r.pfa, model=DETECTION_MODEL)
+            q[ok] = snr_reference_form(rng[ok], np.broadcast_to(rcs, rng.shape)[ok], r.ref_range_m,
+                                       r.ref_rcs_m2, ref_snr)
+        snr[:, si, :] = q
 
-    # --- fire units
+    # --- fire units: geometry of the predicted intercept point (PIP) and of the target at intercept
     step("engagement envelopes")
     E = len(s.effectors)
-    feasible = np.zeros((nsteps, E, M), dtype=bool)
-    tof = np.ones((nsteps, E, M), dtype=np.int64)
-    pk = np.zeros((nsteps, E, M), dtype=np.float32)
+    geo = {k: np.zeros((nsteps, E, M), dtype=np.float32) for k in
+           ("pip_gr", "pip_agl", "pip_above", "act_gr", "act_agl", "act_above")}
+    pip_ok = np.zeros((nsteps, E, M), dtype=bool)
+    act_ok = np.zeros((nsteps, E, M), dtype=bool)
+    tof = np.ones((nsteps, E, M), dtype=np.int32)
     ints = {k: np.zeros(E, dtype=np.int64) for k in
             ("channels", "ready", "reloads", "reload_steps", "reaction_steps", "salvo", "max_eng",
              "assess_steps", "min_interval_steps", "fire_mode")}
+    env = {k: np.zeros(E) for k in ("range_min_m", "range_max_m", "altitude_min_m", "altitude_max_m", "pk")}
     effs = effector_specs(ld, radars, figure=log.get)
     eff_xyz = np.array([(f.x, f.y, f.ground) for f in effs]).reshape(E, 3)
     steps_of = lambda sec: int(np.ceil(sec / dt - 1e-9))  # noqa: E731
+    idx_t = np.arange(nsteps)[:, None]
+    idx_m = np.arange(M)[None, :]
     for ei, (eff, spec) in enumerate(zip(s.effectors, effs)):
         sysm = cat[eff.system]
         vm = log.get(sysm, "missile_speed_m_s", "flyout")
-        p1 = log.get(sysm, "pk_single_shot", "kill")
+        env["pk"][ei] = log.get(sysm, "pk_single_shot", "kill")
+        for k in ("range_min_m", "range_max_m", "altitude_min_m", "altitude_max_m"):
+            env[k][ei] = getattr(spec, k)
         ints["channels"][ei] = int(log.get(sysm, "channels_per_vehicle", "fire unit")) * eff.vehicles
         per_vehicle = int(log.get(sysm, "ready_missiles_per_vehicle", "fire unit"))
         ints["ready"][ei] = eff.missiles if eff.missiles is not None else per_vehicle * eff.vehicles
@@ -284,21 +309,21 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         with np.errstate(invalid="ignore"):
             t_int = intercept_time_s(pos - np.array([spec.x, spec.y, spec.ground]), vel, vm)
         pip = pos + vel * t_int[..., None]
-        has_pip = np.isfinite(pip[..., 0])
         mva = mvas[spec.radar]
-        ok_now = visible_at(mva, terrain, pos[..., 0], pos[..., 1], pos[..., 2]) & flying
-        fz = has_pip & in_envelope_xyz(spec, terrain, pip[..., 0], pip[..., 1], pip[..., 2]) & ok_now
-        n_tof = np.where(np.isfinite(t_int), np.ceil(t_int / dt - 1e-9), 1).astype(np.int64)
-        n_tof = np.maximum(n_tof, 1)
+        n_tof = np.maximum(np.where(np.isfinite(t_int), np.ceil(t_int / dt - 1e-9), 1), 1).astype(np.int64)
+        reach = (idx_t + n_tof) < nsteps
+        seen_now = visible_at(mva, terrain, pos[..., 0], pos[..., 1], pos[..., 2]) & flying
+        pip_ok[:, ei, :] = np.isfinite(pip[..., 0]) & seen_now & reach
         # where the target really is when the missile arrives
-        hit_t = np.minimum(np.arange(nsteps)[:, None] + n_tof, nsteps - 1)
-        actual = pos[hit_t, np.arange(M)[None, :]]
-        reach = (np.arange(nsteps)[:, None] + n_tof) < nsteps
-        good = (in_envelope_xyz(spec, terrain, actual[..., 0], actual[..., 1], actual[..., 2])
-                & visible_at(mva, terrain, actual[..., 0], actual[..., 1], actual[..., 2]) & reach)
-        feasible[:, ei, :] = fz & reach
+        actual = pos[np.minimum(idx_t + n_tof, nsteps - 1), idx_m]
+        act_ok[:, ei, :] = reach & np.isfinite(actual[..., 0]) & visible_at(
+            mva, terrain, actual[..., 0], actual[..., 1], actual[..., 2])
+        for prefix, p3 in (("pip", pip), ("act", actual)):
+            gr, agl, above = envelope_coordinates(spec, terrain, p3[..., 0], p3[..., 1], p3[..., 2])
+            geo[f"{prefix}_gr"][:, ei, :] = np.nan_to_num(gr, nan=np.inf)
+            geo[f"{prefix}_agl"][:, ei, :] = np.nan_to_num(agl, nan=-np.inf)
+            geo[f"{prefix}_above"][:, ei, :] = np.nan_to_num(above, nan=np.inf)
         tof[:, ei, :] = n_tof
-        pk[:, ei, :] = np.where(good & fz, p1, 0.0)
 
     # --- threat evaluation: value over time-to-go to the asset (or to the nearest asset)
     step("threat evaluation")
@@ -323,9 +348,10 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         priority=priority, route_lonlat=routes,
         sensor_labels=sensor_labels, sensor_system=[r.system for r in radars],
         sensor_ref_range_m=sensor_ref, sensor_xyz=sensor_xyz, sensor_range_m=sensor_range, mva=mvas,
-        scan=scan, pd=pd,
+        scan=scan, snr=snr, pfa=pfa,
         effector_labels=[e.name for e in s.effectors], effector_system=[cat[e.system].name for e in s.effectors],
-        effector_xyz=eff_xyz, effector_sensor=np.arange(E), feasible=feasible, tof=tof, pk=pk,
+        effector_xyz=eff_xyz, effector_sensor=np.arange(E), tof=tof, pip_ok=pip_ok, act_ok=act_ok,
+        **geo, **env,
         latency_steps=lat_steps, drop_steps=drop_steps, asset_xy=asset_xy,
         figures=list(log.uses.values()), **ints,
     )

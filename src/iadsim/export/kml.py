@@ -1,13 +1,21 @@
-"""KML/KMZ for Google Earth (simplekml): coverage as ground overlays, sites as placemarks."""
+"""KML/KMZ for Google Earth: coverage as ground overlays, sites as placemarks.
+
+The documents are written with a small builder (:class:`KmlDoc`) that emits the elements in the
+order the OGC KML 2.2 schema requires and only OGC KML elements (no ``gx:`` extensions);
+``tests/test_exports.py`` validates them against ``ogckml22.xsd`` (the schema files shipped by the
+pykml package, checked with lxml) when those are installed. Everything a KMZ shows is inside it
+(overlay images and the site icons), so it opens offline.
+"""
 
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import numpy as np
-import simplekml
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 from rasterio.warp import Resampling
@@ -15,6 +23,11 @@ from rasterio.warp import Resampling
 from iadsim.export.georaster import to_crs
 from iadsim.geo.grid import LocalGrid
 from iadsim.results.io import write_with
+
+__all__ = ["ICON_COLOURS", "KML_NS", "KmlDoc", "Overlay", "icon_png", "kml_colour", "overlay_png",
+           "write_kmz"]
+
+KML_NS = "http://www.opengis.net/kml/2.2"
 
 
 @dataclass
@@ -30,58 +43,57 @@ class Overlay:
     visible: bool = False
 
 
-def overlay_png(values_ll: np.ndarray, kind: str, vmax: float) -> bytes:
-    """RGBA PNG of a geographic (lat/lon) array: counts in a sequential colour map, 0/NaN transparent."""
-    v = np.asarray(values_ll, dtype=float)
-    if kind == "count":
-        cmap = colormaps["viridis"].resampled(max(int(vmax), 1))
-        norm = np.clip((v - 1) / max(vmax - 1, 1), 0, 1)
-        rgba = cmap(np.nan_to_num(norm))
-        rgba[..., 3] = np.where(np.isfinite(v) & (v >= 1), 0.55, 0.0)
+#: icon of each kind of placemark: (shape, fill colour)
+ICON_COLOURS: dict[str, tuple[str, str]] = {
+    "asset": ("star", "#ffd92f"),
+    "fire unit": ("triangle", "#b2182b"),
+    "radar": ("square", "#08306b"),
+    "threat": ("diamond", "#d62728"),
+    "missile": ("circle", "#1b9e77"),
+    "launch": ("triangle", "#1b9e77"),
+    "kill": ("cross", "#3b0000"),
+    "miss": ("circle-open", "#8c510a"),
+    "leak": ("burst", "#ff7f00"),
+}
+
+
+def icon_png(kind: str, size: int = 32) -> bytes:
+    """A small RGBA PNG icon for a placemark kind (see :data:`ICON_COLOURS`)."""
+    from PIL import Image, ImageDraw
+
+    shape, colour = ICON_COLOURS.get(kind, ("circle", "#444444"))
+    s = size * 4  # draw large, then downsample (anti-aliasing)
+    img = Image.new("RGBA", (s, s), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    c = s / 2
+    r = s * 0.42
+    edge = (255, 255, 255, 255) if shape not in ("cross", "circle-open") else None
+    w = max(s // 14, 2)
+    if shape == "triangle":
+        pts = [(c, c - r), (c + r * 0.95, c + r * 0.75), (c - r * 0.95, c + r * 0.75)]
+        d.polygon(pts, fill=colour, outline=edge, width=w)
+    elif shape == "square":
+        d.rectangle([c - r * 0.75, c - r * 0.75, c + r * 0.75, c + r * 0.75], fill=colour, outline=edge, width=w)
+    elif shape == "diamond":
+        d.polygon([(c, c - r), (c + r * 0.7, c), (c, c + r), (c - r * 0.7, c)], fill=colour, outline=edge, width=w)
+    elif shape in ("star", "burst"):
+        n = 5 if shape == "star" else 8
+        inner = 0.45 if shape == "star" else 0.55
+        ang = np.linspace(-np.pi / 2, 1.5 * np.pi, 2 * n, endpoint=False)
+        rad = np.where(np.arange(2 * n) % 2 == 0, r, r * inner)
+        d.polygon([(c + a * np.cos(b), c + a * np.sin(b)) for a, b in zip(rad, ang)], fill=colour,
+                  outline=(0, 0, 0, 255), width=w)
+    elif shape == "cross":
+        for sgn in (1, -1):
+            d.line([(c - r, c - sgn * r), (c + r, c + sgn * r)], fill=(255, 255, 255, 255), width=3 * w)
+            d.line([(c - r, c - sgn * r), (c + r, c + sgn * r)], fill=colour, width=2 * w)
+    elif shape == "circle-open":
+        d.ellipse([c - r, c - r, c + r, c + r], outline=colour, width=2 * w)
     else:
-        cmap = colormaps["magma_r"]
-        rgba = cmap(np.clip(np.nan_to_num(v) / max(vmax, 1e-9), 0, 1))
-        rgba[..., 3] = np.where(np.isfinite(v), 0.6, 0.0)
-    fig = Figure(figsize=(v.shape[1] / 100, v.shape[0] / 100), dpi=100)
-    fig.figimage(rgba, origin="upper")
+        d.ellipse([c - r * 0.8, c - r * 0.8, c + r * 0.8, c + r * 0.8], fill=colour, outline=edge, width=w)
+    img = img.resize((size, size), Image.Resampling.LANCZOS)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, transparent=True)
+    img.save(buf, format="PNG", optimize=True)
     return buf.getvalue()
 
 
-def write_kmz(path: str | Path, grid: LocalGrid, overlays: list[Overlay],
-              points: list[tuple[str, str, float, float, str]], title: str) -> Path:
-    """Write a KMZ: one folder per overlay group (ground overlays on the terrain) and placemarks
-    (name, kind, lon, lat, description)."""
-    path = Path(path)
-    kml = simplekml.Kml(name=title)
-    work = path.parent / f".{path.stem}-images"
-    work.mkdir(exist_ok=True)
-    folders: dict[str, simplekml.Folder] = {}
-    try:
-        for i, ov in enumerate(overlays):
-            ll, transform, w, h = to_crs(grid, ov.values.astype(np.float32), "EPSG:4326",
-                                         Resampling.nearest)
-            img = work / f"overlay_{i:03d}.png"
-            img.write_bytes(overlay_png(ll, ov.kind, ov.vmax))
-            west, north = transform.c, transform.f
-            east, south = west + transform.a * w, north + transform.e * h
-            folder = folders.setdefault(ov.folder, kml.newfolder(name=ov.folder))
-            g = folder.newgroundoverlay(name=ov.name, description=ov.description)
-            g.icon.href = str(img)
-            g.latlonbox.north, g.latlonbox.south = float(north), float(south)
-            g.latlonbox.east, g.latlonbox.west = float(east), float(west)
-            g.visibility = 1 if ov.visible else 0
-        sites = kml.newfolder(name="sites")
-        for name, kind, lon, lat, desc in points:
-            p = sites.newpoint(name=name, coords=[(float(lon), float(lat))], description=desc)
-            p.style.iconstyle.icon.href = {
-                "asset": "http://maps.google.com/mapfiles/kml/shapes/star.png",
-                "fire unit": "http://maps.google.com/mapfiles/kml/shapes/triangle.png",
-            }.get(kind, "http://maps.google.com/mapfiles/kml/shapes/target.png")
-        write_with(path, lambda tmp: kml.savekmz(str(tmp), format=False))
-    finally:
-        for f in work.glob("*.png"):
-            f.unlink()
-        work.rmdir()
-    return path

@@ -84,4 +84,6 @@ def concat(results: list[ChunkResult]) -> ChunkResult:
         det_step=cat("det_step"), firm_step=cat("firm_step"), eng_step=cat("eng_step"),
         shots=cat("shots"), kill_step=cat("kill_step"), killer=cat("killer"),
         leak_step=cat("leak_step"), expended=cat("expended"), events=events,
+        draws=None if results[0].draws is None else
+        {k: np.concatenate([r.draws[k] for r in results]) for k in results[0].draws},
     )

@@ -79,6 +79,9 @@ class Results:
             "leaked": (r.leak_step >= 0).ravel(),
             "leak_time_s": _t(r.leak_step, dt).ravel(),
         })
+        # figures drawn for each replication (uncertainty: sample), one column each
+        for (system, key), values in sorted((r.draws or {}).items()):
+            df[f"figure.{system}.{key}"] = np.repeat(values, M)
         return df
 
     @property

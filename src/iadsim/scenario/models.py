@@ -61,8 +61,10 @@ class Simulation(_Model):
     track_drop_s: float = Field(
         20.0, gt=0.0, le=3600.0, description="a track not updated for this long is dropped [s]"
     )
-    uncertainty: Literal["nominal"] = Field(
-        "nominal", description="catalog figures at nominal values ('sample' comes later)"
+    uncertainty: Literal["nominal", "sample"] = Field(
+        "nominal",
+        description="'nominal': catalog figures at their nominal values; 'sample': each replication "
+        "draws the disputed figures from their ranges (triangular, mode at nominal)",
     )
 
 

@@ -1,0 +1,160 @@
+"""Per-replication values of catalog figures: nominal, or sampled from the range over which public
+sources disagree (``simulation.uncertainty: sample``).
+
+A figure is a property of a system, so one draw per replication and (system, figure) is shared by
+every unit of that system. A figure with a range [low, high] around its nominal value is drawn
+from the triangular distribution with mode at the nominal value (a common choice for expert
+ranges: Vose, "Risk Analysis", 3rd ed., Wiley 2008, sec. 9.1.4); figures without a range stay
+fixed. Replication i draws from ``SeedSequence(seed, spawn_key=(i, 1))``, a stream separate from
+the engine's, so its values do not depend on chunking or backend.
+
+Sampled here (they enter the compiled kernel directly): engagement envelope limits, single-shot
+Pk, fire channels, ready missiles, reload and reaction times, radar reference range, reference
+RCS, reference Pd and false-alarm probability, and threat RCS. Held at nominal because they set
+the precomputed geometry: speeds, altitudes, antenna heights and scan periods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from iadsim.catalog import Figure
+from iadsim.physics.radar import snr_required
+
+#: (figure key, what it changes) sampled per replication
+SAMPLED_FIGURES: dict[str, str] = {
+    "engagement_range_min_km": "envelope", "engagement_range_max_km": "envelope",
+    "engagement_altitude_min_m": "envelope", "engagement_altitude_max_m": "envelope",
+    "pk_single_shot": "kill", "channels_per_vehicle": "fire unit", "ready_missiles_per_vehicle": "fire unit",
+    "reload_time_s": "fire unit", "reaction_time_s": "fire unit",
+    "radar_detection_range_km": "detection", "radar_reference_rcs_m2": "detection",
+    "radar_reference_pd": "detection", "radar_pfa": "detection", "rcs_m2": "detection",
+}
+
+
+@dataclass
+class Parameters:
+    """Per-replication parameters of R replications ([R, E] fire units, [R, S] radars, [R, S, M])."""
+
+    pk: np.ndarray
+    range_min_m: np.ndarray
+    range_max_m: np.ndarray
+    altitude_min_m: np.ndarray
+    altitude_max_m: np.ndarray
+    channels: np.ndarray
+    ready: np.ndarray
+    reload_steps: np.ndarray
+    reaction_steps: np.ndarray
+    snr_scale: np.ndarray
+    pfa: np.ndarray
+    draws: dict[tuple[str, str], np.ndarray] | None = None  # (system, figure) -> [R] values drawn
+
+    def kernel_inputs(self) -> tuple:
+        return (self.pk, self.range_min_m, self.range_max_m, self.altitude_min_m, self.altitude_max_m,
+                self.channels, self.ready, self.reload_steps, self.reaction_steps, self.snr_scale, self.pfa)
+
+
+def nominal(world, count: int) -> Parameters:
+    """Every replication at the catalog's nominal values."""
+    S = len(world.sensor_labels)
+    M = world.n_threats
+
+    def rep(a, dtype=None):
+        a = np.asarray(a, dtype=dtype)
+        return np.ascontiguousarray(np.broadcast_to(a, (count, *a.shape)))
+
+    return Parameters(
+        pk=rep(world.pk, np.float64), range_min_m=rep(world.range_min_m, np.float64),
+        range_max_m=rep(world.range_max_m, np.float64), altitude_min_m=rep(world.altitude_min_m, np.float64),
+        altitude_max_m=rep(world.altitude_max_m, np.float64), channels=rep(world.channels, np.int64),
+        ready=rep(world.ready, np.int64), reload_steps=rep(world.reload_steps, np.int64),
+        reaction_steps=rep(world.reaction_steps, np.int64), snr_scale=np.ones((count, S, M)),
+        pfa=rep(world.pfa, np.float64),
+    )
+
+
+def _draw(rng: np.random.Generator, fig: Figure) -> float:
+    lo, hi, mode = float(fig.low), float(fig.high), float(fig.value)
+    if hi <= lo:
+        return mode
+    return float(rng.triangular(lo, mode, hi))
+
+
+def sampled(world, seed: int, first: int, count: int,
+            fixed: dict[tuple[str, str], np.ndarray] | None = None) -> Parameters:
+    """Replications first .. first+count-1 with disputed figures drawn from their ranges.
+
+    ``fixed`` maps (system, figure key) to [count] values to use instead of drawing (the
+    sensitivity analysis sets figures this way)."""
+    p = nominal(world, count)
+    figs = {(u.system, u.key): u.figure for u in world.figures if u.key in SAMPLED_FIGURES}
+    keys = sorted(figs)
+    draws = {k: np.empty(count) for k in keys}
+    for j in range(count):
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(first + j, 1))))
+        for k in keys:
+            draws[k][j] = _draw(rng, figs[k])
+    for k, v in (fixed or {}).items():
+        if k not in draws:
+            raise KeyError(f"{k[0]}.{k[1]} is not a figure this run uses")
+        draws[k] = np.asarray(v, dtype=float).reshape(count)
+    apply(world, p, draws)
+    p.draws = draws
+    return p
+
+
+def apply(world, p: Parameters, draws: dict[tuple[str, str], np.ndarray]) -> None:
+    """Write drawn figure values into the parameter arrays (in place)."""
+    dt = world.dt
+    scen = world.scenario
+    for ei, sysname in enumerate(world.effector_system):
+        eff = scen.effectors[ei]
+
+        def val(key: str):
+            return draws.get((sysname, key))
+
+        for key, attr, scale in (("engagement_range_min_km", "range_min_m", 1000.0),
+                                 ("engagement_range_max_km", "range_max_m", 1000.0),
+                                 ("engagement_altitude_min_m", "altitude_min_m", 1.0),
+                                 ("engagement_altitude_max_m", "altitude_max_m", 1.0),
+                                 ("pk_single_shot", "pk", 1.0)):
+            v = val(key)
+            if v is not None:
+                getattr(p, attr)[:, ei] = v * scale
+        v = val("channels_per_vehicle")
+        if v is not None:
+            p.channels[:, ei] = np.maximum(np.rint(v), 1).astype(np.int64) * eff.vehicles
+        v = val("ready_missiles_per_vehicle")
+        if v is not None and eff.missiles is None:
+            p.ready[:, ei] = np.maximum(np.rint(v), 0).astype(np.int64) * eff.vehicles
+        v = val("reload_time_s")
+        if v is not None:
+            p.reload_steps[:, ei] = np.maximum(np.ceil(v / dt - 1e-9), 1).astype(np.int64)
+        v = val("reaction_time_s")
+        if v is not None:
+            p.reaction_steps[:, ei] = np.maximum(np.ceil(v / dt - 1e-9), 0).astype(np.int64)
+    # detection: SNR scales as (R_ref^4 / sigma_ref) * ref_snr(Pd_ref, Pfa) and with target RCS
+    for si, sysname in enumerate(world.sensor_system):
+        nom = {u.key: u.figure.value for u in world.figures if u.system == sysname}
+        R = draws.get((sysname, "radar_detection_range_km"))
+        s_ref = draws.get((sysname, "radar_reference_rcs_m2"))
+        pd_ref = draws.get((sysname, "radar_reference_pd"))
+        pfa = draws.get((sysname, "radar_pfa"))
+        f = np.ones(p.snr_scale.shape[0])
+        if R is not None:
+            f *= (R / nom["radar_detection_range_km"]) ** 4
+        if s_ref is not None:
+            f *= nom["radar_reference_rcs_m2"] / s_ref
+        if pd_ref is not None or pfa is not None:
+            pd_r = pd_ref if pd_ref is not None else np.full_like(f, nom["radar_reference_pd"])
+            pfa_r = pfa if pfa is not None else np.full_like(f, nom["radar_pfa"])
+            f *= snr_required(pd_r, pfa_r) / snr_required(nom["radar_reference_pd"], nom["radar_pfa"])
+            p.pfa[:, si] = pfa_r
+        p.snr_scale[:, si, :] *= f[:, None]
+    for mi, sysname in enumerate(world.threat_type):
+        sig = draws.get((sysname, "rcs_m2"))
+        if sig is not None:
+            nom = next(u.figure.value for u in world.figures if u.system == sysname and u.key == "rcs_m2")
+            p.snr_scale[:, :, mi] *= (sig / nom)[:, None]
