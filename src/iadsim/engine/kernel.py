@@ -189,17 +189,17 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
                     continue
                 if t < firm_step[m] + reaction_steps[e] or n_eng[e, m] >= max_eng[e]:
                     continue
-                if not (pip_ok[t, e, m] and rmin[e] <= pip_gr[t, e, m] <= rmax[e]
-                        and pip_agl[t, e, m] >= hmin[e] and pip_above[t, e, m] <= hmax[e]):
+                if not (pip_ok[t, m, e] and rmin[e] <= pip_gr[t, m, e] <= rmax[e]
+                        and pip_agl[t, m, e] >= hmin[e] and pip_above[t, m, e] <= hmax[e]):
                     continue
                 # the kill chance is zero if the target has left the envelope or sight at intercept
                 pke = 0.0
-                if (act_ok[t, e, m] and rmin[e] <= act_gr[t, e, m] <= rmax[e]
-                        and act_agl[t, e, m] >= hmin[e] and act_above[t, e, m] <= hmax[e]):
+                if (act_ok[t, m, e] and rmin[e] <= act_gr[t, m, e] <= rmax[e]
+                        and act_agl[t, m, e] >= hmin[e] and act_above[t, m, e] <= hmax[e]):
                     pke = pk1[e]
                 # greatest kill probability; on a tie, the earliest intercept
                 if pke > best_pk + 1e-12 or (
-                        best >= 0 and abs(pke - best_pk) <= 1e-12 and tof[t, e, m] < tof[t, best, m]):
+                        best >= 0 and abs(pke - best_pk) <= 1e-12 and tof[t, m, e] < tof[t, m, best]):
                     best_pk = pke
                     best = e
             if best < 0:
@@ -211,7 +211,7 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
                 if f_step[i] < 0:
                     slot = i
                     break
-            hit_step = t + tof[t, e, m]
+            hit_step = t + tof[t, m, e]
             f_e[slot] = e
             f_m[slot] = m
             f_step[slot] = hit_step

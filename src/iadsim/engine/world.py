@@ -85,13 +85,13 @@ class World:
     effector_system: list[str]
     effector_xyz: np.ndarray        # [E, 3] site x, y, ground MSL [m]
     effector_sensor: np.ndarray     # [E] index of its own radar
-    tof: np.ndarray                 # [T, E, M] int32 flyout time to the PIP [steps]
-    pip_ok: np.ndarray              # [T, E, M] PIP exists, target in sight now, intercept within the run
-    pip_gr: np.ndarray              # [T, E, M] float32 ground range of the PIP [m]
-    pip_agl: np.ndarray             # [T, E, M] PIP height above the ground below it [m]
-    pip_above: np.ndarray           # [T, E, M] PIP height above the fire unit's site [m]
-    act_ok: np.ndarray              # [T, E, M] the target is flying and in sight at intercept time
-    act_gr: np.ndarray              # [T, E, M] the same three coordinates of the target at intercept
+    tof: np.ndarray                 # [T, M, E] int32 flyout time to the PIP [steps]
+    pip_ok: np.ndarray              # [T, M, E] PIP exists, target in sight now, intercept within the run
+    pip_gr: np.ndarray              # [T, M, E] float32 ground range of the PIP [m]
+    pip_agl: np.ndarray             # [T, M, E] PIP height above the ground below it [m]
+    pip_above: np.ndarray           # [T, M, E] PIP height above the fire unit's site [m]
+    act_ok: np.ndarray              # [T, M, E] the target is flying and in sight at intercept time
+    act_gr: np.ndarray              # [T, M, E] the same three coordinates of the target at intercept
     act_agl: np.ndarray
     act_above: np.ndarray
     range_min_m: np.ndarray         # [E] nominal engagement envelope and single-shot Pk
@@ -273,11 +273,11 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     # --- fire units: geometry of the predicted intercept point (PIP) and of the target at intercept
     step("engagement envelopes")
     E = len(s.effectors)
-    geo = {k: np.zeros((nsteps, E, M), dtype=np.float32) for k in
+    geo = {k: np.zeros((nsteps, M, E), dtype=np.float32) for k in
            ("pip_gr", "pip_agl", "pip_above", "act_gr", "act_agl", "act_above")}
-    pip_ok = np.zeros((nsteps, E, M), dtype=bool)
-    act_ok = np.zeros((nsteps, E, M), dtype=bool)
-    tof = np.ones((nsteps, E, M), dtype=np.int32)
+    pip_ok = np.zeros((nsteps, M, E), dtype=bool)
+    act_ok = np.zeros((nsteps, M, E), dtype=bool)
+    tof = np.ones((nsteps, M, E), dtype=np.int32)
     ints = {k: np.zeros(E, dtype=np.int64) for k in
             ("channels", "ready", "reloads", "reload_steps", "reaction_steps", "salvo", "max_eng",
              "assess_steps", "min_interval_steps", "fire_mode")}
@@ -313,17 +313,17 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         n_tof = np.maximum(np.where(np.isfinite(t_int), np.ceil(t_int / dt - 1e-9), 1), 1).astype(np.int64)
         reach = (idx_t + n_tof) < nsteps
         seen_now = visible_at(mva, terrain, pos[..., 0], pos[..., 1], pos[..., 2]) & flying
-        pip_ok[:, ei, :] = np.isfinite(pip[..., 0]) & seen_now & reach
+        pip_ok[:, :, ei] = np.isfinite(pip[..., 0]) & seen_now & reach
         # where the target really is when the missile arrives
         actual = pos[np.minimum(idx_t + n_tof, nsteps - 1), idx_m]
-        act_ok[:, ei, :] = reach & np.isfinite(actual[..., 0]) & visible_at(
+        act_ok[:, :, ei] = reach & np.isfinite(actual[..., 0]) & visible_at(
             mva, terrain, actual[..., 0], actual[..., 1], actual[..., 2])
         for prefix, p3 in (("pip", pip), ("act", actual)):
             gr, agl, above = envelope_coordinates(spec, terrain, p3[..., 0], p3[..., 1], p3[..., 2])
-            geo[f"{prefix}_gr"][:, ei, :] = np.nan_to_num(gr, nan=np.inf)
-            geo[f"{prefix}_agl"][:, ei, :] = np.nan_to_num(agl, nan=-np.inf)
-            geo[f"{prefix}_above"][:, ei, :] = np.nan_to_num(above, nan=np.inf)
-        tof[:, ei, :] = n_tof
+            geo[f"{prefix}_gr"][:, :, ei] = np.nan_to_num(gr, nan=np.inf)
+            geo[f"{prefix}_agl"][:, :, ei] = np.nan_to_num(agl, nan=-np.inf)
+            geo[f"{prefix}_above"][:, :, ei] = np.nan_to_num(above, nan=np.inf)
+        tof[:, :, ei] = n_tof
 
     # --- threat evaluation: value over time-to-go to the asset (or to the nearest asset)
     step("threat evaluation")

@@ -1,7 +1,11 @@
-"""Monte Carlo: replications in chunks, on a serial or a local-process backend.
+"""Monte Carlo: replications in chunks, on a serial, a local-process or a Ray backend.
 
 Replication *i* draws only from its own SeedSequence child, so the numbers are identical
 whatever the backend, chunk size or worker count.
+
+Parameter sweeps (many Monte Carlo runs of modified scenarios) are in
+:mod:`iadsim.montecarlo.sweep`; their Parquet datasets in :mod:`iadsim.montecarlo.dataset`;
+the Ray backend in :mod:`iadsim.montecarlo.ray_backend`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 from iadsim.engine import ChunkResult, World, simulate_chunk
 
 DEFAULT_CHUNK = 250
+BACKENDS = ("local", "ray")
 
 
 def chunks(n: int, size: int) -> list[tuple[int, int]]:
@@ -45,14 +50,37 @@ def _run_in_worker(args: tuple[int, int, int, int]) -> ChunkResult:
 
 def run_replications(world: World, replications: int, seed: int, workers: int = 1,
                      chunk_size: int = DEFAULT_CHUNK, record_rep: int = 0,
-                     on_chunk: Callable[[int], None] | None = None) -> list[ChunkResult]:
+                     on_chunk: Callable[[int], None] | None = None, backend: str = "local",
+                     ray_address: str | None = None,
+                     ray_connect_timeout_s: float | None = None) -> list[ChunkResult]:
     """Run all replications and return the chunk results in replication order.
 
-    ``workers == 1`` runs in this process (the compiled kernel still uses every core);
-    ``workers > 1`` uses that many local processes, one thread each.
+    ``backend="local"``: ``workers == 1`` runs in this process (the compiled kernel still uses
+    every core); ``workers > 1`` uses that many local processes, one thread each.
+
+    ``backend="ray"``: chunks run as Ray tasks (the World is put in the object store once).
+    ``ray_address`` None starts a local Ray instance with ``workers`` CPUs (all CPUs when
+    ``workers == 1``) and stops it afterwards; "auto", "HOST:PORT" or "ray://HOST:PORT" join a
+    cluster (an address that does not answer within ``ray_connect_timeout_s`` raises
+    :class:`iadsim.montecarlo.ray_backend.BackendError`, exit code 2 on the command line). A Ray
+    session already initialised in this process is used as it is.
+
+    The results are identical for every backend, worker count and chunk size.
     """
     if replications < 1:
         raise ValueError("replications must be >= 1")
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be >= 1")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+    if backend == "ray":
+        from iadsim.montecarlo import ray_backend
+
+        timeout = ray_backend.DEFAULT_CONNECT_TIMEOUT_S if ray_connect_timeout_s is None else ray_connect_timeout_s
+        with ray_backend.session(ray_address, num_cpus=workers if workers > 1 else None,
+                                 connect_timeout_s=timeout):
+            return ray_backend.run_replications_ray(world, replications, seed, chunk_size,
+                                                    record_rep=record_rep, on_chunk=on_chunk)
     parts = chunks(replications, chunk_size)
     results: list[ChunkResult] = []
     if workers <= 1:

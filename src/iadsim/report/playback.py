@@ -3,7 +3,7 @@ geographic coordinates, shared by the KML (Google Earth) and CZML (Cesium) expor
 
 Missiles are drawn as the engine models them: a straight flyout from the fire unit's site to
 the intercept point, at constant speed over the flyout time. A launch at step ``s`` by fire unit
-``e`` at threat ``m`` arrives at step ``s + World.tof[s, e, m]``, where the timeline has the
+``e`` at threat ``m`` arrives at step ``s + World.tof[s, m, e]``, where the timeline has the
 matching ``kill`` or ``miss``; the intercept point is the threat's position at that step (its
 last position in flight if it was already gone).
 
@@ -165,7 +165,7 @@ def replication_playback(results, max_samples: int = 600) -> Playback:
                 continue
             e, m = eff_index[r.unit], thr_index[r.threat]
             s = int(round(r.time_s / dt))
-            hit = s + int(w.tof[min(s, w.nsteps - 1), e, m])
+            hit = s + int(w.tof[min(s, w.nsteps - 1), m, e])  # tof: [T, M, E]
             outs = ends.get((hit, r.unit, r.threat))
             outcome = outs.pop(0) if outs else "open"
             p = _last_finite(w.pos, hit, m)

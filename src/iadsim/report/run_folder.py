@@ -148,6 +148,13 @@ def _raw_from_tables(world, reps: pd.DataFrame, exp: pd.DataFrame, events):
         expended[exp["replication"].to_numpy(dtype=np.int64), eu.to_numpy(dtype=np.int64)] = \
             exp["missiles"].to_numpy(dtype=np.int64)
     kill = _steps(reps["kill_time_s"], dt)
+    # figures drawn per replication (uncertainty "sample"): columns figure.<system>.<key>
+    draws = {}
+    first_rows = reps.drop_duplicates("replication").sort_values("replication")
+    for col in reps.columns:
+        if col.startswith("figure."):
+            system, _, key = col[len("figure."):].partition(".")
+            draws[(system, key)] = first_rows[col].to_numpy()
     return ChunkResult(
         first=0, count=n,
         det_step=grid(_steps(reps["detected_at_s"], dt)),
@@ -157,7 +164,7 @@ def _raw_from_tables(world, reps: pd.DataFrame, exp: pd.DataFrame, events):
         kill_step=grid(np.where(reps["killed"].to_numpy(dtype=bool), kill, -1)),
         killer=grid(killer.to_numpy(dtype=np.int64)),
         leak_step=grid(_steps(reps["leak_time_s"], dt)),
-        expended=expended, events=events)
+        expended=expended, events=events, draws=draws or None)
 
 
 def _events_from_csv(world, path: Path) -> np.ndarray:

@@ -182,7 +182,8 @@ def gnn_cost_matrix(n_tracks: int, n_meas: int, rows: np.ndarray, cols: np.ndarr
 
     Entry ``[t, j]`` is ``d2`` inside the gate and ``inf`` outside; column ``k + t`` is track
     ``t``'s "no measurement" option with cost ``gamma`` (``inf`` for the other tracks).
-    ``linear_sum_assignment`` on it gives the same assignment as :func:`gnn_assign`.
+    ``linear_sum_assignment`` on it gives the same assignment as :func:`gnn_assign` (up to
+    ties); the benchmark times it as the reference cost of the assignment.
     """
     C = np.full((n_tracks, n_meas + n_tracks), np.inf)
     C[rows, cols] = d2
@@ -191,7 +192,7 @@ def gnn_cost_matrix(n_tracks: int, n_meas: int, rows: np.ndarray, cols: np.ndarr
 
 
 def gnn_assign(n_tracks: int, n_meas: int, rows: np.ndarray, cols: np.ndarray, d2: np.ndarray,
-               gamma: float) -> tuple[np.ndarray, np.ndarray]:
+               gamma: float) -> np.ndarray:
     """Global-nearest-neighbour assignment of gated pairs (Blackman & Popoli 1999).
 
     Parameters
@@ -200,25 +201,25 @@ def gnn_assign(n_tracks: int, n_meas: int, rows: np.ndarray, cols: np.ndarray, d
     rows, cols, d2 : the gated pairs (track, measurement, squared Mahalanobis distance [1]).
     gamma : the gate, also the cost of leaving a track unassigned [1].
 
-    Returns ``(track, meas)``: the assigned pairs (each track and measurement at most once),
-    minimising ``sum d2 + gamma * (unassigned tracks)``.
+    Returns the indices of the chosen pairs (into ``rows``, ``cols``, ``d2``): each track and
+    each measurement at most once, minimising ``sum d2 + gamma * (unassigned tracks)``.
     """
-    if rows.shape[0] == 0:
-        e = np.empty(0, np.int64)
-        return e, e.copy()
+    npairs = rows.shape[0]
+    if npairs == 0:
+        return np.empty(0, np.int64)
     iso = _isolated(rows, cols, n_tracks, n_meas)
     if iso.all():
-        return rows, cols
-    con = ~iso
-    rc, cc, dc = rows[con], cols[con], d2[con]
+        return np.arange(npairs)
+    con = np.flatnonzero(~iso)
+    rc, cc = rows[con], cols[con]
     ur, ir = np.unique(rc, return_inverse=True)
     uc, ic = np.unique(cc, return_inverse=True)
     a, b = ur.shape[0], uc.shape[0]
     C = np.full((a, b + a), np.inf)
-    C[ir, ic] = dc
+    C[ir, ic] = d2[con]
     C[np.arange(a), b + np.arange(a)] = gamma
+    pair = np.empty((a, b), np.int64)
+    pair[ir, ic] = con
     ri, ci = linear_sum_assignment(C)
     hit = ci < b
-    tr = np.concatenate([rows[iso], ur[ri[hit]]])
-    ms = np.concatenate([cols[iso], uc[ci[hit]]])
-    return tr, ms
+    return np.concatenate([np.flatnonzero(iso), pair[ri[hit], ci[hit]]])

@@ -1,0 +1,171 @@
+"""Engine throughput and scaling (fast fidelity): replications per second, cost vs replications,
+threats and workers, and peak memory for a million replication x threat rows.
+
+    .venv/bin/python benchmarks/engine.py [--quick]
+
+Targets (this 2-core machine): 10,000 replications of the demo in under 60 s; cost growing no
+faster than linearly in replications and threats; 1,000,000 rows with peak memory under 2 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+console = Console()
+
+
+def _scenario(threat_factor: int = 1):
+    import iadsim
+    from iadsim.scenario import scenario_from_dict
+
+    path = iadsim.demo_scenario_path()
+    data = yaml.safe_load(path.read_text())
+    if threat_factor > 1:
+        extra = []
+        for k in range(1, threat_factor):
+            for t in data["threats"]:
+                c = dict(t)
+                c["name"] = f"{t['name']}-{k}"
+                c["launch_time_s"] = t.get("launch_time_s", 0) + 37 * k
+                extra.append(c)
+        data["threats"] = data["threats"] + extra
+    return scenario_from_dict(data, source=str(path), base_dir=path.parent)
+
+
+def _time(fn, repeat: int = 2) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _threat_steps(world, parts) -> int:
+    """Threat-steps flown (from launch to kill, arrival or the end of the run), summed over replications:
+    the work a saturated defence has to do grows with it."""
+    import numpy as np
+
+    from iadsim.montecarlo import concat
+
+    r = concat(parts)
+    stop = np.where(r.kill_step >= 0, r.kill_step, np.minimum(world.end_step, world.nsteps)[None, :])
+    return int(np.maximum(stop - world.first_step[None, :], 0).sum())
+
+
+def bench(quick: bool) -> dict:
+    import iadsim
+    from iadsim.engine import compile_world
+    from iadsim.montecarlo import run_replications
+
+    out: dict = {}
+    ld = _scenario(1)
+    t0 = time.perf_counter()
+    world = compile_world(ld)
+    out["compile_world_s"] = time.perf_counter() - t0
+    run_replications(world, 100, seed=1)  # numba warm-up (cache load), not timed
+    n = 2000 if quick else 10_000
+    t0 = time.perf_counter()
+    res = iadsim.simulate(ld, replications=n, seed=1)
+    _ = res.replications  # the result table is part of the job
+    out["fast_total_s"] = time.perf_counter() - t0
+    out["fast_replications"] = n
+    out["fast_target_s"] = 60.0 * n / 10_000
+    base = 500 if quick else 1000
+    rows = []
+    for f in (1, 4, 16):
+        t = _time(lambda f=f: run_replications(world, base * f, seed=1))
+        rows.append({"axis": "replications", "factor": f, "n": base * f, "seconds": t})
+    for f in (1, 4, 16):
+        w = compile_world(_scenario(f))
+        run_replications(w, 50, seed=1)
+        t = _time(lambda w=w: run_replications(w, base, seed=1))
+        rows.append({"axis": "threats", "factor": f, "n": w.n_threats, "seconds": t,
+                     "threat_steps": _threat_steps(w, run_replications(w, base, seed=1))})
+    for workers in (1, 2):
+        t = _time(lambda workers=workers: run_replications(world, base * 4, seed=1, workers=workers,
+                                                             chunk_size=base), repeat=1)
+        rows.append({"axis": "workers", "factor": workers, "n": base * 4, "seconds": t})
+    out["scaling"] = rows
+    out["memory"] = memory_probe(100_000 if quick else 1_000_000)
+    return out
+
+
+def memory_probe(rows: int) -> dict:
+    """Peak RSS of a fresh process that runs the demo for ``rows`` replication x threat rows and
+    writes replications.parquet (measured with getrusage of the child)."""
+    code = textwrap.dedent(f"""
+        import resource, sys, time, iadsim, pathlib, tempfile
+        ld = iadsim.load_scenario(iadsim.demo_scenario_path())
+        reps = -(-{rows} // 7)
+        t0 = time.perf_counter()
+        res = iadsim.simulate(ld, replications=reps, seed=1, chunk_size=5000)
+        with tempfile.TemporaryDirectory() as d:
+            res.write_parquet(pathlib.Path(d) / "r.parquet")
+        print(reps, time.perf_counter() - t0, len(res.replications))
+    """)
+    t0 = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    reps, secs, nrows = p.stdout.split()
+    return {"rows": int(nrows), "replications": int(reps), "seconds": float(secs),
+            "peak_rss_mib": peak_kib / 1024, "limit_mib": 2048, "met": peak_kib / 1024 < 2048,
+            "note": "peak resident set size of the child process (ru_maxrss); includes Python, numba, pyarrow"
+            + ("" if before == 0 else "; earlier children may raise the reading")}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    r = bench(args.quick)
+    r["machine"] = {"platform": platform.platform(), "cpu_count": os.cpu_count(),
+                    "python": platform.python_version()}
+    t = Table(title="iadsim engine (fast fidelity), demo scenario")
+    for c in ("measure", "value", "target", "met"):
+        t.add_column(c)
+    ok = r["fast_total_s"] < r["fast_target_s"]
+    t.add_row(f"{r['fast_replications']} replications incl. result table", f"{r['fast_total_s']:.2f} s "
+              f"({r['fast_replications'] / r['fast_total_s']:.0f}/s)", f"< {r['fast_target_s']:.0f} s",
+              "yes" if ok else "NO")
+    t.add_row("compile world (terrain, coverage, envelopes)", f"{r['compile_world_s']:.2f} s", "", "")
+    for row in r["scaling"]:
+        b = next(x for x in r["scaling"] if x["axis"] == row["axis"] and x["factor"] == 1)
+        ratio = row["seconds"] / b["seconds"]
+        lin = row["factor"] if row["axis"] != "workers" else 1
+        if row["axis"] == "threats":
+            # more threats also fly longer (the defence saturates): compare with the work to do
+            lin = row["threat_steps"] / b["threat_steps"]
+        t.add_row(f"{row['axis']} x{row['factor']} (n={row['n']})", f"{row['seconds']:.3f} s  ({ratio:.2f}x)",
+                  (f"<= {lin:.1f}x" + (" (threat-steps)" if row["axis"] == "threats" else ""))
+                  if row["axis"] != "workers" else "", "" if row["axis"] == "workers" else
+                  ("yes" if ratio <= lin * 1.15 else "NO"))
+    m = r["memory"]
+    t.add_row(f"{m['rows']:,} rows: run + Parquet, peak RSS", f"{m['peak_rss_mib']:.0f} MiB ({m['seconds']:.1f} s)",
+              "< 2048 MiB", "yes" if m["met"] else "NO")
+    console.print(t)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "engine.json").write_text(json.dumps(r, indent=2))
+    console.print(f"wrote {RESULTS / 'engine.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

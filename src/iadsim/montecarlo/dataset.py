@@ -1,0 +1,357 @@
+"""The on-disk layout of a sweep, crash-safe cell files, the summary table and DuckDB views.
+
+A sweep folder ``DIR`` holds::
+
+    DIR/sweep.json                              what was swept (written first, never changed)
+    DIR/dataset/cell=00000/part-0.parquet       replication table of cell 0 (+ parameter columns)
+    DIR/dataset/cell=00001/part-0.parquet       ...
+    DIR/summary.parquet                         per cell x threat: P(kill), P(leak) with Wilson CIs
+
+The dataset is Hive-partitioned by ``cell``: the cell id is in the folder name, not in the files.
+Every file is written under a temporary name, fsync'ed and renamed into place (then the folder
+is fsync'ed), so a cell is complete if and only if its ``part-0.parquet`` exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from iadsim.errors import IadsimError, OutputError
+
+SWEEP_JSON = "sweep.json"
+DATASET_DIR = "dataset"
+SUMMARY_FILE = "summary.parquet"
+PART_FILE = "part-0.parquet"
+LOCK_FILE = ".iadsim-sweep.lock"
+TMP_SUFFIX = ".tmp"
+META_KEY = b"iadsim"
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+class QueryError(IadsimError):
+    """A DuckDB query over a sweep failed (bad SQL, unknown column, ...)."""
+
+
+# ---------------------------------------------------------------- layout
+
+def cell_dir_name(cell: int, width: int) -> str:
+    return f"cell={cell:0{width}d}"
+
+
+def cell_file(out: Path, cell: int, width: int) -> Path:
+    return Path(out) / DATASET_DIR / cell_dir_name(cell, width) / PART_FILE
+
+
+def dataset_glob(out: Path) -> str:
+    return str(Path(out) / DATASET_DIR / "cell=*" / "part-*.parquet")
+
+
+# ---------------------------------------------------------------- durable writes
+
+def _fsync_path(path: Path, directory: bool = False) -> None:
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        if directory:  # some platforms cannot open folders; the rename is still atomic
+            return
+        raise
+    try:
+        os.fsync(fd)
+    except OSError:
+        if not directory:
+            raise
+    finally:
+        os.close(fd)
+
+
+def durable_write(path: str | Path, writer: Callable[[Path], None]) -> Path:
+    """Write ``path`` crash-safely: temporary name beside it, fsync, rename, fsync the folder."""
+    path = Path(path)
+    created = not path.parent.exists()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if created:
+        _fsync_path(path.parent.parent, directory=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    os.close(fd)
+    try:
+        writer(Path(tmp))
+        _fsync_path(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, path)
+        _fsync_path(path.parent, directory=True)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def write_json(path: Path, obj: Any) -> Path:
+    text = json.dumps(obj, indent=1, allow_nan=False, default=_json_default) + "\n"
+    return durable_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"not JSON serialisable: {type(o)}")
+
+
+def remove_stale_temps(out: Path) -> int:
+    """Delete temporary files a killed run left behind (ours only: hidden, ``.tmp`` suffix)."""
+    out = Path(out)
+    n = 0
+    candidates = list(out.glob(f".*{TMP_SUFFIX}"))
+    ds = out / DATASET_DIR
+    if ds.is_dir():
+        candidates += list(ds.glob(f"cell=*/.{PART_FILE}.*{TMP_SUFFIX}"))
+    for p in candidates:
+        if p.name.startswith((f".{PART_FILE}.", f".{SWEEP_JSON}.", f".{SUMMARY_FILE}.")):
+            try:
+                p.unlink()
+                n += 1
+            except FileNotFoundError:
+                pass
+    return n
+
+
+# ---------------------------------------------------------------- cell tables
+
+def arrow_type_of(values: list[Any]) -> pa.DataType:
+    """One Arrow type for a parameter's values (strings if they do not share a type)."""
+    try:
+        t = pa.array(values).type
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return pa.string()
+    return pa.string() if pa.types.is_null(t) else t
+
+
+def param_scalar(value: Any, typ: pa.DataType) -> pa.Scalar:
+    if pa.types.is_string(typ) and value is not None and not isinstance(value, str):
+        value = json.dumps(value)
+    return pa.scalar(value, type=typ)
+
+
+def cell_table(replications: pd.DataFrame, values: dict[str, Any], types: dict[str, pa.DataType],
+               meta: dict[str, Any]) -> pa.Table:
+    """The Arrow table of one cell: one column per varied parameter, then the replication table."""
+    table = pa.Table.from_pandas(replications, preserve_index=False)
+    # a column that is all None in this cell (no kills, no targets) must keep its string type,
+    # so that every cell file has the same schema
+    for i, f in enumerate(table.schema):
+        if pa.types.is_null(f.type):
+            table = table.set_column(i, pa.field(f.name, pa.string()), table.column(i).cast(pa.string()))
+    rows = table.num_rows
+    for k, (name, value) in enumerate(values.items()):
+        if name in table.column_names or name == "cell":
+            raise ValueError(f"parameter column {name!r} clashes with a replication column")
+        typ = types[name]
+        table = table.add_column(k, pa.field(name, typ), pa.repeat(param_scalar(value, typ), rows))
+    return table.replace_schema_metadata({META_KEY: json.dumps(meta, default=_json_default).encode()})
+
+
+def write_cell(out: Path, cell: int, width: int, table: pa.Table) -> Path:
+    return durable_write(cell_file(out, cell, width), lambda tmp: pq.write_table(table, tmp))
+
+
+def file_meta(path: Path) -> tuple[int, dict[str, Any]]:
+    """(rows, iadsim metadata) of a cell file, from its footer."""
+    md = pq.read_metadata(path)
+    kv = md.metadata or {}
+    try:
+        meta = json.loads(kv.get(META_KEY, b"{}"))
+    except ValueError:
+        meta = {}
+    return md.num_rows, meta
+
+
+def scan_cells(out: Path, ncells: int, width: int, sweep_id: str) -> set[int]:
+    """Cells whose final file exists; refuse files that do not belong to this sweep."""
+    ds = Path(out) / DATASET_DIR
+    done: set[int] = set()
+    if not ds.is_dir():
+        return done
+    problems: list[str] = []
+    for d in sorted(ds.iterdir()):
+        if d.name.startswith("."):
+            continue
+        name = d.name
+        if not (d.is_dir() and name.startswith("cell=") and name[5:].isdigit()):
+            problems.append(f"{d}: not a cell folder of a sweep")
+            continue
+        cell = int(name[5:])
+        if cell >= ncells or name != cell_dir_name(cell, width):
+            problems.append(f"{d}: no such cell in this sweep (it has {ncells} cells)")
+            continue
+        f = d / PART_FILE
+        if not f.exists():
+            continue  # folder made, file not yet renamed into place: the cell is not done
+        try:
+            rows, meta = file_meta(f)
+        except (OSError, pa.ArrowException) as exc:
+            problems.append(f"{f}: unreadable ({exc})")
+            continue
+        if meta.get("sweep_id") != sweep_id or meta.get("cell") != cell:
+            problems.append(f"{f}: written by another sweep")
+            continue
+        if rows <= 0 or rows % int(meta.get("replications", 0) or 1):
+            problems.append(f"{f}: has {rows} rows, not a whole number of replications")
+            continue
+        done.add(cell)
+    if problems:
+        shown = "\n  ".join(problems[:10]) + (f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else "")
+        raise OutputError(f"{ds} holds files that are not part of this sweep; nothing was changed:\n  {shown}")
+    return done
+
+
+# ---------------------------------------------------------------- summary
+
+def _read_parquet_sql(out: Path) -> str:
+    glob = dataset_glob(out).replace("'", "''")
+    return (f"read_parquet('{glob}', hive_partitioning = true, hive_types = {{'cell': INTEGER}}, "
+            f"file_row_number = true)")
+
+
+def cells_frame(manifest: dict[str, Any]) -> pd.DataFrame:
+    """One row per cell: cell, seed, one column per varied parameter."""
+    paths = [v["path"] for v in manifest["variations"]]
+    rows = [{"cell": c["cell"], **{p: c["values"][p] for p in paths}, "seed": c["seed"]}
+            for c in manifest["cells"]]
+    df = pd.DataFrame(rows, columns=["cell", *paths, "seed"])
+    df["cell"] = df["cell"].astype("int32")
+    df["seed"] = df["seed"].astype("int64")
+    return df
+
+
+def summarize(out: Path, manifest: dict[str, Any]) -> pd.DataFrame:
+    """Per cell x threat: n, kills, P(kill), P(leak) with 95% Wilson intervals, P(detected), means."""
+    import duckdb
+
+    from iadsim.results.stats import wilson_interval
+
+    sql = f"""
+        SELECT cell, threat, any_value("group") AS "group", any_value(type) AS type,
+               any_value(target) AS target, count(*) AS n,
+               sum(CAST(killed AS BIGINT)) AS kills, sum(CAST(leaked AS BIGINT)) AS leaks,
+               count(detected_at_s) AS detected,
+               avg(detected_at_s) AS mean_detect_time_s, avg(shots) AS mean_shots,
+               min(file_row_number) AS first_row
+        FROM {_read_parquet_sql(out)}
+        GROUP BY cell, threat ORDER BY cell, first_row
+    """
+    con = duckdb.connect()
+    try:
+        agg = con.execute(sql).fetch_df()
+    finally:
+        con.close()
+    agg = agg.drop(columns=["first_row"])
+    n = agg["n"].to_numpy(dtype=float)
+    kills = agg["kills"].to_numpy(dtype=float)
+    leaks = agg["leaks"].to_numpy(dtype=float)
+    klo, khi = wilson_interval(kills, n)
+    llo, lhi = wilson_interval(leaks, n)
+    agg = agg.assign(p_kill=kills / n, p_kill_lo=klo, p_kill_hi=khi,
+                     p_leak=leaks / n, p_leak_lo=llo, p_leak_hi=lhi,
+                     p_detected=agg["detected"].to_numpy(dtype=float) / n)
+    agg["cell"] = agg["cell"].astype("int32")
+    cells = cells_frame(manifest)
+    df = cells.merge(agg, on="cell", how="inner")
+    cols = [*cells.columns, "threat", "group", "type", "target", "n",
+            "kills", "p_kill", "p_kill_lo", "p_kill_hi", "leaks", "p_leak", "p_leak_lo", "p_leak_hi",
+            "detected", "p_detected", "mean_detect_time_s", "mean_shots"]
+    return df[cols].reset_index(drop=True)
+
+
+def write_summary(out: Path, summary: pd.DataFrame) -> Path:
+    table = pa.Table.from_pandas(summary, preserve_index=False)
+    for i, f in enumerate(table.schema):
+        if pa.types.is_null(f.type):
+            table = table.set_column(i, pa.field(f.name, pa.string()), table.column(i).cast(pa.string()))
+    table = table.replace_schema_metadata({})
+    return durable_write(Path(out) / SUMMARY_FILE, lambda tmp: pq.write_table(table, tmp))
+
+
+# ---------------------------------------------------------------- reading and DuckDB
+
+def read_manifest(out: Path) -> dict[str, Any] | None:
+    p = Path(out) / SWEEP_JSON
+    if not p.exists():
+        return None
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise OutputError(f"{p} is unreadable ({exc}); not a sweep folder this version can use") from None
+    if not isinstance(data, dict) or not str(data.get("format", "")).startswith("iadsim-sweep/"):
+        raise OutputError(f"{p} is not an iadsim sweep description")
+    return data
+
+
+def connect(out: str | Path):
+    """A DuckDB connection with views ``replications`` (the dataset, with its ``cell`` column),
+    ``summary`` (summary.parquet, once the sweep has finished) and ``cells`` (from sweep.json)."""
+    import duckdb
+
+    out = Path(out)
+    manifest = read_manifest(out)
+    if manifest is None:
+        raise OutputError(f"{out} is not a sweep folder (no {SWEEP_JSON}); run `iadsim sweep` first")
+    con = duckdb.connect()
+    if any((out / DATASET_DIR).glob("cell=*/part-*.parquet")):
+        con.execute(f"CREATE VIEW replications AS SELECT cell, * EXCLUDE (cell, file_row_number) "
+                    f"FROM {_read_parquet_sql(out)}")
+    if (out / SUMMARY_FILE).exists():
+        path = str(out / SUMMARY_FILE).replace("'", "''")
+        con.execute(f"CREATE VIEW summary AS SELECT * FROM read_parquet('{path}')")
+    con.register("cells", cells_frame(manifest))
+    return con
+
+
+def query(out: str | Path, sql: str) -> pd.DataFrame | None:
+    """Run SQL over a sweep folder; a DataFrame, or None for a statement without a result."""
+    import duckdb
+
+    con = connect(out)
+    try:
+        try:
+            cur = con.execute(sql)
+            if cur.description is None:
+                return None
+            return cur.fetch_df()
+        except duckdb.Error as exc:
+            msg = str(exc).strip()
+            if "replications" in msg and "does not exist" in msg and "replications" not in _views(con):
+                msg += "\n(no cell has finished yet: the replications view is empty)"
+            if "summary" in msg and "does not exist" in msg and not (Path(out) / SUMMARY_FILE).exists():
+                msg += f"\n(the sweep has not finished: {SUMMARY_FILE} is written at the end)"
+            raise QueryError(f"SQL: {msg}") from None
+    finally:
+        con.close()
+
+
+def _views(con) -> set[str]:
+    try:
+        return {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+    except Exception:  # pragma: no cover
+        return set()
+
+
+def read_replications(out: str | Path) -> pd.DataFrame:
+    """The whole dataset as one DataFrame (cell, parameters, replication columns), sorted."""
+    df = query(out, "SELECT * FROM replications ORDER BY cell, replication, threat")
+    assert df is not None
+    return df
