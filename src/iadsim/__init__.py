@@ -6,12 +6,33 @@ Analysis and education on public information; it drives no hardware.
 >>> scn = iadsim.load_scenario(iadsim.demo_scenario_path())
 >>> res = iadsim.simulate(scn, replications=100, seed=1)
 >>> res.threat_table()  # doctest: +SKIP
+
+The top-level names are imported on first use, so ``import iadsim.engine.kernel`` (a worker
+process) or ``iadsim --help`` does not pay for pandas, plotly or SciPy.
 """
 
 __version__ = "0.1.0"
 
-from iadsim.api import demo_scenario_path, simulate  # noqa: E402
-from iadsim.errors import IadsimError, InputError  # noqa: E402
-from iadsim.scenario import load_scenario  # noqa: E402
+_LAZY = {
+    "simulate": "iadsim.api",
+    "demo_scenario_path": "iadsim.api",
+    "load_scenario": "iadsim.scenario",
+    "IadsimError": "iadsim.errors",
+    "InputError": "iadsim.errors",
+}
 
 __all__ = ["IadsimError", "InputError", "__version__", "demo_scenario_path", "load_scenario", "simulate"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'iadsim' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

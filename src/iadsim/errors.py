@@ -43,5 +43,14 @@ class InputError(IadsimError):
         return cls(Problem(str(file), path, message))
 
 
+class ResourceError(InputError):
+    """A run or an input is larger than this machine (or iadsim's limits) allows.
+
+    Raised up front, before the work starts, instead of running out of memory part-way.
+    Each problem names the setting to change (``simulation.replications``,
+    ``terrain.resolution_m``, ...), so it prints like any other input problem.
+    """
+
+
 class OutputError(IadsimError):
-    """The output folder cannot be used (not writable, a file in the way, ...)."""
+    """The output folder cannot be used (not writable, a file in the way, the disk is full, ...)."""

@@ -364,5 +364,5 @@ def _register_subcommands() -> None:
 
 
 #: modules of iadsim.cli that add commands to the app
-SUBCOMMAND_MODULES: tuple[str, ...] = ("analysis",)
+SUBCOMMAND_MODULES: tuple[str, ...] = ("analysis", "sweep")
 _register_subcommands()

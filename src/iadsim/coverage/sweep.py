@@ -76,96 +76,25 @@ _NONE = -1.0e30  # "no horizon": a slope far below any real one
 _NO_LINE = -1    # occluder code: none; >= 0 a column line v; <= -2 the row line u = -code - 2
 
 
-@numba.njit(cache=True, inline="always")
-def _col_term(ef, rowoff, coloff, k, ou, ov, du, dv, inv_dv, d, zo, a):
-    """R3 term of the ray to local (ou + du, ov + dv) at the column line v = k: slope from the
-    antenna to the terrain where the ray crosses it (linear between the two cell centres)."""
-    if dv <= 0.0:
-        return _NONE
-    f = (k - ov) * inv_dv
-    if not (f > 0.0 and f < 1.0):
-        return _NONE
-    p = ou + f * du
-    i0 = int(p)
-    w = p - i0
-    cb = coloff[k]
-    h = ef[rowoff[i0] + cb]
-    if w > 0.0:
-        h = h + w * (ef[rowoff[i0 + 1] + cb] - h)
-    x = f * d
-    return (h - zo) / x - a * x
-
-
-@numba.njit(cache=True, inline="always")
-def _row_term(ef, rowoff, coloff, k, ou, ov, du, dv, inv_du, d, zo, a):
-    """As :func:`_col_term`, at the row line u = k."""
-    if du <= 0.0:
-        return _NONE
-    f = (k - ou) * inv_du
-    if not (f > 0.0 and f < 1.0):
-        return _NONE
-    p = ov + f * dv
-    j0 = int(p)
-    w = p - j0
-    rb = rowoff[k]
-    h = ef[rb + coloff[j0]]
-    if w > 0.0:
-        h = h + w * (ef[rb + coloff[j0 + 1]] - h)
-    x = f * d
-    return (h - zo) / x - a * x
-
-
-@numba.njit(cache=True, inline="always")
-def _line_term(ef, rowoff, coloff, code, ou, ov, du, dv, inv_du, inv_dv, d, zo, a):
-    if code >= 0:
-        return _col_term(ef, rowoff, coloff, code, ou, ov, du, dv, inv_dv, d, zo, a)
-    if code <= -2:
-        return _row_term(ef, rowoff, coloff, -code - 2, ou, ov, du, dv, inv_du, d, zo, a)
-    return _NONE
-
-
-@numba.njit(cache=True, inline="always")
-def _track(ef, rowoff, coloff, t_prev, line, ka, kb, ou, ov, du, dv, inv_du, inv_dv, d, zo, a):
-    """Occluder tracking: the best of the previous line's term and the terms at A's and B's
-    occluding lines. Returns (slope, line code). NaN terms never win."""
-    s = _NONE
-    k = _NO_LINE
-    if t_prev > s:
-        s = t_prev
-        k = line
-    if ka != _NO_LINE:
-        t = _line_term(ef, rowoff, coloff, ka, ou, ov, du, dv, inv_du, inv_dv, d, zo, a)
-        if t > s:
-            s = t
-            k = ka
-    if kb != ka and kb != _NO_LINE:
-        t = _line_term(ef, rowoff, coloff, kb, ou, ov, du, dv, inv_du, inv_dv, d, zo, a)
-        if t > s:
-            s = t
-            k = kb
-    return s, k
-
-
-@numba.njit(cache=True, inline="always")
-def _finish(ef, out, gidx, e, s, d, zo, a):
-    """Minimum visible altitude [m MSL] from the horizon slope s: the ray over the horizon,
-    raised by the curvature drop, or the ground if that is higher; NaN ground gives NaN."""
-    need = zo + s * d + a * d * d
-    out[gidx] = need if need > e else e
-
-
 @numba.njit(cache=True)
 def _quadrant(ef, out, nx, r0, sr, c0, sc, nu, nv, ou, ov, zo, res, a, rc, mode):
-    """Sweep one quadrant in local coordinates: global row r0 + sr*u, column c0 + sc*v; the antenna
-    at local (ou, ov), 0 <= ou, ov <= 1. Writes the cells it owns (u >= 1, v >= 1); rows and columns
-    outside the grid (only u = 0 or v = 0 can be) read the nearest edge cell, like the reference."""
+    """Sweep one quadrant in local coordinates: global row r0 + sr*u, column c0 + sc*v, the antenna
+    at local (ou, ov) with 0 <= ou, ov <= 1. Writes the cells it owns (u >= 1, v >= 1). Local rows
+    and columns outside the grid (only u = 0 or v = 0 can be) read the nearest edge cell, like the
+    reference. ``ef``, ``out``: the flattened terrain and output rasters.
+
+    Everything is written out in this one function on purpose: numba reference-counts arrays passed
+    to helper functions (an atomic increment and decrement per call), which cost 5x here."""
     ny = ef.size // nx
     # flat offsets of local rows / columns (clamped to the grid), one spare entry each
     rowoff = np.empty(nu + 1, np.int64)
+    inv_du = np.zeros(nu + 1)
     for u in range(nu + 1):
         r = r0 + sr * u
         r = 0 if r < 0 else (ny - 1 if r > ny - 1 else r)
         rowoff[u] = r * nx
+        if u - ou > 0.0:
+            inv_du[u] = 1.0 / (u - ou)
     coloff = np.empty(nv + 1, np.int64)
     inv_dv = np.zeros(nv + 1)
     for v in range(nv + 1):
@@ -173,176 +102,152 @@ def _quadrant(ef, out, nx, r0, sr, c0, sc, nu, nv, ou, ov, zo, res, a, rc, mode)
         coloff[v] = 0 if c < 0 else (nx - 1 if c > nx - 1 else c)
         if v - ov > 0.0:
             inv_dv[v] = 1.0 / (v - ov)
-    inv_du = np.zeros(nu + 1)
-    for u in range(nu + 1):
-        if u - ou > 0.0:
-            inv_du[u] = 1.0 / (u - ou)
     rc2 = rc * rc
     nan = np.float32(np.nan)
+    # state of two rows (slot = row & 1): occluder line codes (SWEEP) or horizon heights relative
+    # to the antenna (PLANES)
+    kst = np.full((2, nv + 1), _NO_LINE, np.int64)
+    zst = np.full((2, nv + 1), _NONE)
 
-    # state of two rows: occluder codes (SWEEP) or horizon heights relative to the antenna (PLANES)
-    k_prev = np.full(nv + 1, _NO_LINE, np.int64)
-    k_cur = np.full(nv + 1, _NO_LINE, np.int64)
-    z_prev = np.full(nv + 1, _NONE)
-    z_cur = np.full(nv + 1, _NONE)
-
-    # ---- the two rows around the antenna (u = 0, 1), column by column: row 0 in *_prev, row 1 in *_cur
-    for v in range(nv):
-        dv = v - ov
-        for u in range(2):
+    # "lines" of the sweep: line 0 is the pair of rows u = 0, 1 around the antenna, taken column by
+    # column (each cell there depends on both rows of the previous column); line L >= 1 is row L + 1
+    for line_no in range(nu - 1):
+        if line_no == 0:
+            count = 2 * nv
+        else:
+            u = line_no + 1
             du = u - ou
+            if du * du > rc2:
+                for v in range(1, nv):
+                    out[rowoff[u] + coloff[v]] = nan
+                continue
+            v_end = int(ov + math.sqrt(rc2 - du * du))
+            count = min(v_end + 1, nv)
+        for i in range(count):
+            if line_no == 0:
+                u = i & 1
+                v = i >> 1
+            else:
+                v = i
+            du = u - ou
+            dv = v - ov
             d2 = du * du + dv * dv
+            owned = u >= 1 and v >= 1
             gidx = rowoff[u] + coloff[v]
             if d2 > rc2:
-                if u == 1 and v >= 1:
+                if owned:
                     out[gidx] = nan
                 continue
             d = math.sqrt(d2) * res
             e = ef[gidx]
             s = _NONE
             k = _NO_LINE
-            if v >= 2 and dv > 0.0:
-                f = (v - 1 - ov) * inv_dv[v]
+            # -- the previous grid line the ray crosses, and the two cells A, B around the crossing
+            f = 0.0
+            if abs(dv) >= abs(du):      # nearer the east-west axis: column v - 1
+                if dv > 0.0:
+                    f = (v - 1 - ov) * inv_dv[v]
                 if f > 0.0:
-                    p = ou + f * du  # in [0, 1]
-                    w = p
-                    ha = ef[rowoff[0] + coloff[v - 1]]
-                    hb = ef[rowoff[1] + coloff[v - 1]]
-                    h = ha + w * (hb - ha) if w > 0.0 else ha
-                    if w >= 1.0:
-                        h = hb
-                    x = f * d
-                    t = (h - zo) / x - a * x
-                    if mode == SWEEP:
-                        s, k = _track(ef, rowoff, coloff, t, v - 1, k_prev[v - 1], k_cur[v - 1],
-                                      ou, ov, du, dv, 0.0, inv_dv[v], d, zo, a)
-                    else:
-                        za = z_prev[v - 1]
-                        zb = z_cur[v - 1]
-                        s = (za + w * (zb - za)) / x
-            if u == 0:
-                k_prev[v] = k
-            else:
-                k_cur[v] = k
-            if mode == PLANES:
-                zc = s * d
-                zt = e - a * d * d - zo
-                if zt > zc:
-                    zc = zt
-                if u == 0:
-                    z_prev[v] = zc
-                else:
-                    z_cur[v] = zc
-            if u == 1 and v >= 1:
-                _finish(ef, out, gidx, e, s, d, zo, a)
-    # row 1 becomes the previous row
-    k_prev, k_cur = k_cur, k_prev
-    z_prev, z_cur = z_cur, z_prev
-
-    # ---- rows u >= 2
-    for u in range(2, nu):
-        du = u - ou
-        rb = rowoff[u]
-        rbp = rowoff[u - 1]
-        if du * du > rc2:
-            for v in range(1, nv):
-                out[rb + coloff[v]] = nan
-            continue
-        v_end = int(ov + math.sqrt(rc2 - du * du))
-        if v_end > nv - 1:
-            v_end = nv - 1
-        idu = inv_du[u]
-        fy = (u - 1 - ou) * idu          # where rays of this row cross row u - 1 (y-major cells)
-        line_y = -(u - 1) - 2
-        v = 0
-        # -- cells nearer the north-south axis (|dv| < du): previous row
-        while v <= v_end:
-            dv = v - ov
-            if dv >= du:
-                break
-            d2 = du * du + dv * dv
-            if d2 <= rc2:
-                d = math.sqrt(d2) * res
-                gidx = rb + coloff[v]
-                e = ef[gidx]
-                s = _NONE
-                k = _NO_LINE
-                if fy > 0.0:
-                    p = ov + fy * dv
+                    p = ou + f * du
+                    i0 = int(p)
+                    lim = u - 1 if u >= 1 else 0
+                    if i0 > lim:
+                        i0 = lim
+                    w = p - i0
+                    ia = i0 & 1
+                    ib = (i0 + 1) & 1
+                    ja = v - 1
+                    jb = v - 1
+                    line = v - 1
+                    cb = coloff[v - 1]
+                    ha = ef[rowoff[i0] + cb]
+                    hb = ef[rowoff[i0 + 1] + cb]
+            else:                       # nearer the north-south axis: row u - 1
+                if du > 0.0:
+                    f = (u - 1 - ou) * inv_du[u]
+                if f > 0.0:
+                    p = ov + f * dv
                     j0 = int(p)
+                    lim = v - 1 if v >= 1 else 0
+                    if j0 > lim:
+                        j0 = lim
                     w = p - j0
-                    ha = ef[rbp + coloff[j0]]
-                    h = ha
-                    if w > 0.0:
-                        h = ha + w * (ef[rbp + coloff[j0 + 1]] - ha)
-                    x = fy * d
-                    t = (h - zo) / x - a * x
-                    if mode == SWEEP:
-                        kb = k_prev[j0 + 1] if w > 0.0 else _NO_LINE
-                        s, k = _track(ef, rowoff, coloff, t, line_y, k_prev[j0], kb,
-                                      ou, ov, du, dv, idu, inv_dv[v], d, zo, a)
-                    else:
-                        za = z_prev[j0]
-                        zb = z_prev[j0 + 1] if w > 0.0 else za
-                        s = (za + w * (zb - za)) / x
-                k_cur[v] = k
-                if mode == PLANES:
-                    zc = s * d
-                    zt = e - a * d * d - zo
-                    z_cur[v] = zt if zt > zc else zc
-                if v >= 1:
-                    _finish(ef, out, gidx, e, s, d, zo, a)
-            elif v >= 1:
-                out[rb + coloff[v]] = nan
-            v += 1
-        # -- cells nearer the east-west axis (|dv| >= du): previous column, rows u - 1 and u
-        while v <= v_end:
-            dv = v - ov
-            d2 = du * du + dv * dv
-            if d2 > rc2:
-                out[rb + coloff[v]] = nan
-                v += 1
-                continue
-            d = math.sqrt(d2) * res
-            gidx = rb + coloff[v]
-            e = ef[gidx]
-            s = _NONE
-            k = _NO_LINE
-            idv = inv_dv[v]
-            f = (v - 1 - ov) * idv
+                    ia = (u - 1) & 1
+                    ib = ia
+                    ja = j0
+                    jb = j0 + 1
+                    line = -(u - 1) - 2
+                    rb = rowoff[u - 1]
+                    ha = ef[rb + coloff[j0]]
+                    hb = ef[rb + coloff[j0 + 1]]
             if f > 0.0:
-                p = ou + f * du        # in [u - 1, u)
-                w = p - (u - 1)
-                if w < 0.0:
-                    w = 0.0
-                elif w > 1.0:
-                    w = 1.0
-                cb = coloff[v - 1]
-                ha = ef[rbp + cb]
                 h = ha
-                if w > 0.0:
-                    h = ha + w * (ef[rb + cb] - ha)
+                if w >= 1.0:
+                    h = hb
+                elif w > 0.0:
+                    h = ha + w * (hb - ha)
                 x = f * d
                 t = (h - zo) / x - a * x
                 if mode == SWEEP:
-                    kb = k_cur[v - 1] if w > 0.0 else _NO_LINE
-                    s, k = _track(ef, rowoff, coloff, t, v - 1, k_prev[v - 1], kb,
-                                  ou, ov, du, dv, idu, idv, d, zo, a)
+                    # occluder tracking: this line's term, then the terms of this ray at the lines
+                    # that hold A's and B's horizons; NaN terms (nodata) never win
+                    if t > s:
+                        s = t
+                        k = line
+                    ka = kst[ia, ja]
+                    kb = kst[ib, jb] if w > 0.0 else _NO_LINE
+                    for cand in range(2):
+                        code = ka if cand == 0 else kb
+                        if cand == 1 and kb == ka:
+                            break
+                        t2 = _NONE
+                        if code >= 0:               # column line v = code
+                            if dv > 0.0:
+                                f2 = (code - ov) * inv_dv[v]
+                                if f2 > 0.0 and f2 < 1.0:
+                                    p2 = ou + f2 * du
+                                    i2 = int(p2)
+                                    w2 = p2 - i2
+                                    c2 = coloff[code]
+                                    h2 = ef[rowoff[i2] + c2]
+                                    if w2 > 0.0:
+                                        h2 = h2 + w2 * (ef[rowoff[i2 + 1] + c2] - h2)
+                                    x2 = f2 * d
+                                    t2 = (h2 - zo) / x2 - a * x2
+                        elif code <= -2:            # row line u = -code - 2
+                            if du > 0.0:
+                                kk = -code - 2
+                                f2 = (kk - ou) * inv_du[u]
+                                if f2 > 0.0 and f2 < 1.0:
+                                    p2 = ov + f2 * dv
+                                    j2 = int(p2)
+                                    w2 = p2 - j2
+                                    r2 = rowoff[kk]
+                                    h2 = ef[r2 + coloff[j2]]
+                                    if w2 > 0.0:
+                                        h2 = h2 + w2 * (ef[r2 + coloff[j2 + 1]] - h2)
+                                    x2 = f2 * d
+                                    t2 = (h2 - zo) / x2 - a * x2
+                        if t2 > s:
+                            s = t2
+                            k = code
                 else:
-                    za = z_prev[v - 1]
-                    zb = z_cur[v - 1] if w > 0.0 else za
+                    # reference planes: the plane through the antenna and A's and B's horizons
+                    za = zst[ia, ja]
+                    zb = zst[ib, jb] if w > 0.0 else za
                     s = (za + w * (zb - za)) / x
-            k_cur[v] = k
-            if mode == PLANES:
+            slot = u & 1
+            kst[slot, v] = k
+            if mode != SWEEP:
                 zc = s * d
                 zt = e - a * d * d - zo
-                z_cur[v] = zt if zt > zc else zc
-            _finish(ef, out, gidx, e, s, d, zo, a)
-            v += 1
-        for v2 in range(max(v, 1), nv):
-            out[rb + coloff[v2]] = nan
-        k_prev, k_cur = k_cur, k_prev
-        z_prev, z_cur = z_cur, z_prev
+                zst[slot, v] = zt if zt > zc else zc
+            if owned:
+                need = zo + s * d + a * d * d
+                out[gidx] = need if need > e else e   # NaN ground stays NaN
+        if line_no >= 1:
+            for v in range(max(count, 1), nv):
+                out[rowoff[u] + coloff[v]] = nan
 
 
 @numba.njit(cache=True, parallel=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -47,14 +48,15 @@ from czml3.properties import (
     Rectangle,
     RectangleCoordinates,
     SolidColorMaterial,
+    Uri,
 )
-from czml3.types import TimeInterval
+from czml3.types import Cartesian2Value, TimeInterval
 
 from iadsim.export.kml import icon_png, overlay_png
 from iadsim.report.playback import SCENARIO_EPOCH, iso_time, replication_playback
 from iadsim.results.io import write_text
 
-__all__ = ["run_czml", "write_run_czml"]
+__all__ = ["czml_json", "run_czml", "write_run_czml"]
 
 MAX_KILLS = 1000
 ROUTE_COLOURS = ("#d62728", "#e377c2", "#ff7f0e", "#9467bd", "#8c564b", "#17becf", "#bcbd22",
@@ -118,7 +120,6 @@ def _folder(pid: str, name: str) -> Packet:
 
 def run_czml(results, heights_agl_m=None) -> Document:
     """The run's CZML document (see the module docstring)."""
-    from iadsim.coverage.specs import effector_specs, radar_specs  # noqa: F401 (envelopes below)
     from iadsim.export.kml_run import LAYER_HEIGHTS_AGL_M, coverage_overlays
     from iadsim.report.maps import _terrain_rgb
 
@@ -137,7 +138,7 @@ def run_czml(results, heights_agl_m=None) -> Document:
     png, wsen = _lonlat_image(w, _terrain_rgb(w.terrain), None)
     packets.append(Packet(id="terrain", name="terrain (hillshade of the DEM)", rectangle=Rectangle(
         coordinates=RectangleCoordinates(wsenDegrees=wsen),
-        material=Material(image=ImageMaterial(image=_data_uri(png))))))
+        material=Material(image=ImageMaterial(image=Uri(uri=_data_uri(png)))))))
     packets.append(_folder("coverage", "coverage: radars in line of sight"))
     for ov, h in zip(coverage_overlays(w, heights), heights):
         png, wsen = _lonlat_image(w, ov.values, ov.kind, ov.vmax)
@@ -145,7 +146,7 @@ def run_czml(results, heights_agl_m=None) -> Document:
             id=f"coverage/{h:g}m", name=f"coverage {h:g} m above ground", parent="coverage",
             description=ov.description, rectangle=Rectangle(
                 show=ov.visible, coordinates=RectangleCoordinates(wsenDegrees=wsen),
-                material=Material(image=ImageMaterial(image=_data_uri(png), transparent=True)))))
+                material=Material(image=ImageMaterial(image=Uri(uri=_data_uri(png)), transparent=True)))))
 
     # sites and envelopes
     packets.append(_folder("sites", "sites"))
@@ -158,7 +159,7 @@ def run_czml(results, heights_agl_m=None) -> Document:
             billboard=Billboard(image=icons[kind], verticalOrigin=VerticalOrigins.CENTER),
             label=Label(text=name, font="12px sans-serif", style=LabelStyles.FILL_AND_OUTLINE,
                         outlineWidth=2.0, fillColor=_rgba("#ffffff"), outlineColor=_rgba("#000000"),
-                        pixelOffset=[12.0, -12.0], horizontalOrigin=HorizontalOrigins.LEFT)))
+                        pixelOffset=Cartesian2Value(values=[12.0, -12.0]), horizontalOrigin=HorizontalOrigins.LEFT)))
 
     for a in s.assets:
         ax, ay = w.grid.to_local(a.lat, a.lon)
@@ -169,8 +170,10 @@ def run_czml(results, heights_agl_m=None) -> Document:
     lon, lat = np.atleast_1d(lon), np.atleast_1d(lat)
     ld = w.loaded
     for i, name in enumerate(w.effector_labels):
-        sysm = ld.catalog[ld.scenario.effectors[i].system]
-        rmax = sysm.nominal("engagement_range_max_km") * 1000.0
+        if getattr(w, "range_max_m", None) is not None:
+            rmax = float(w.range_max_m[i])
+        else:
+            rmax = ld.catalog[ld.scenario.effectors[i].system].nominal("engagement_range_max_km") * 1000.0
         ex, ey, ez = w.effector_xyz[i]
         site(f"site/{name}", name, lon[i], lat[i], ez, "fire unit",
              f"fire unit: {w.effector_system[i]}, {int(w.ready[i])} ready missiles, maximum engagement "
@@ -218,7 +221,7 @@ def run_czml(results, heights_agl_m=None) -> Document:
             point=Point(pixelSize=9.0, color=_rgba(col), outlineColor=_rgba("#ffffff"), outlineWidth=1.5),
             label=Label(text=tr.label, font="11px sans-serif", style=LabelStyles.FILL_AND_OUTLINE,
                         outlineWidth=2.0, fillColor=_rgba(col), outlineColor=_rgba("#000000"),
-                        pixelOffset=[10.0, 0.0], horizontalOrigin=HorizontalOrigins.LEFT),
+                        pixelOffset=Cartesian2Value(values=[10.0, 0.0]), horizontalOrigin=HorizontalOrigins.LEFT),
             path=CzPath(leadTime=0.0, trailTime=300.0, width=2.0, resolution=5.0,
                         material=PolylineMaterial(solidColor=SolidColorMaterial(color=_rgba(col, 200))))))
     packets.append(_folder("missiles", f"missiles, replication {pb.replication}"))
@@ -269,10 +272,34 @@ def run_czml(results, heights_agl_m=None) -> Document:
     return Document(packets=packets)
 
 
+def czml_json(doc: Document) -> str:
+    """The document as compact JSON that czml3 reads back.
+
+    czml3 writes an image material's URI as a bare string, which its own ``ImageMaterial`` model
+    does not accept when reading; CZML also allows the object form ``{"uri": ...}`` (Cesium reads
+    both), which round-trips, so image materials are written that way.
+    """
+    packets = doc.to_dict()
+
+    def fix(node):
+        if isinstance(node, dict):
+            mat = node.get("material")
+            if isinstance(mat, dict) and isinstance(mat.get("image"), dict) \
+                    and isinstance(mat["image"].get("image"), str):
+                mat["image"]["image"] = {"uri": mat["image"]["image"]}
+            for v in node.values():
+                fix(v)
+        elif isinstance(node, list):
+            for v in node:
+                fix(v)
+
+    fix(packets)
+    return json.dumps(packets, separators=(",", ":"), allow_nan=False)
+
+
 def write_run_czml(results, path: str | Path, heights_agl_m=None) -> Path:
     """Write the run's CZML (compact JSON) to ``path``, atomically."""
-    doc = run_czml(results, heights_agl_m)
-    return write_text(path, doc.model_dump_json(exclude_none=True))
+    return write_text(path, czml_json(run_czml(results, heights_agl_m)))
 
 
 # SCENARIO_EPOCH is re-exported for viewers written in Python

@@ -224,7 +224,7 @@ def scan_cells(out: Path, ncells: int, width: int, sweep_id: str) -> set[int]:
 def _read_parquet_sql(out: Path) -> str:
     glob = dataset_glob(out).replace("'", "''")
     return (f"read_parquet('{glob}', hive_partitioning = true, hive_types = {{'cell': INTEGER}}, "
-            f"file_row_number = true)")
+            f"file_row_number = true, union_by_name = true)")
 
 
 def cells_frame(manifest: dict[str, Any]) -> pd.DataFrame:
@@ -247,7 +247,8 @@ def summarize(out: Path, manifest: dict[str, Any]) -> pd.DataFrame:
     sql = f"""
         SELECT cell, threat, any_value("group") AS "group", any_value(type) AS type,
                any_value(target) AS target, count(*) AS n,
-               sum(CAST(killed AS BIGINT)) AS kills, sum(CAST(leaked AS BIGINT)) AS leaks,
+               CAST(sum(CAST(killed AS BIGINT)) AS BIGINT) AS kills,
+               CAST(sum(CAST(leaked AS BIGINT)) AS BIGINT) AS leaks,
                count(detected_at_s) AS detected,
                avg(detected_at_s) AS mean_detect_time_s, avg(shots) AS mean_shots,
                min(file_row_number) AS first_row

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.optimize import brentq
-from scipy.stats import ncx2
 
 __all__ = [
     "DETECTION_MODELS",
@@ -172,6 +170,8 @@ def pd_swerling0(snr: ArrayLike, pfa: ArrayLike):
     pfa_a = _open_unit(pfa, "pfa")
     threshold = -2.0 * np.log(pfa_a)
     finite = np.where(np.isinf(snr_a), 0.0, snr_a)
+    from scipy.stats import ncx2  # SciPy is imported where needed: it is slow to import
+
     pd = ncx2.sf(threshold, 2, 2.0 * finite)
     pd = np.where(np.isinf(snr_a), 1.0, pd)
     # Q1(a, b) >= Q1(0, b) = Pfa exactly; clipping removes last-ulp noise of the
@@ -252,6 +252,8 @@ def _snr_required_swerling0_scalar(pd: float, pfa: float) -> float:
     threshold = -2.0 * np.log(pfa)
 
     def f(snr: float) -> float:
+        from scipy.stats import ncx2
+
         return float(ncx2.sf(threshold, 2, 2.0 * snr)) - pd
 
     hi = max(1.0, threshold)  # Pd(SNR = threshold) >= 0.5 for the Rician statistic
@@ -259,6 +261,8 @@ def _snr_required_swerling0_scalar(pd: float, pfa: float) -> float:
         hi *= 2.0
         if hi > 1e12:  # pd indistinguishable from 1 in double precision
             return np.inf
+    from scipy.optimize import brentq
+
     return brentq(f, 0.0, hi, xtol=1e-13, rtol=4 * np.finfo(float).eps, maxiter=200)
 
 

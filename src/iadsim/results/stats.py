@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 
 def wilson_interval(successes, n, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -16,6 +15,8 @@ def wilson_interval(successes, n, confidence: float = 0.95) -> tuple[np.ndarray,
     """
     k = np.asarray(successes, dtype=float)
     n = np.asarray(n, dtype=float)
+    from scipy import stats
+
     z = stats.norm.ppf(0.5 + confidence / 2.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = k / n
@@ -38,5 +39,7 @@ def mean_interval(x, confidence: float = 0.95) -> tuple[float, float, float]:
     if n < 2:
         return m, m, m
     se = float(x.std(ddof=1)) / np.sqrt(n)
+    from scipy import stats
+
     t = stats.t.ppf(0.5 + confidence / 2.0, n - 1)
     return m, m - t * se, m + t * se

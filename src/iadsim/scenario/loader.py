@@ -1,13 +1,28 @@
-"""Safe loading of scenario files, with errors that name the file and field path."""
+"""Safe loading of scenario files, with errors that name the file and field path.
+
+Scenario files are untrusted input. Reading one is bounded in every dimension before any of
+it is used: the file size (:data:`MAX_FILE_BYTES`), the number of YAML nodes
+(:data:`MAX_NODES`), aliases (:data:`MAX_ALIASES`, against "billion laughs") and nesting levels
+(:data:`MAX_DEPTH`); only plain data is constructed (no tags that build Python objects), and
+duplicate keys are refused rather than silently dropped. Every failure is an
+:class:`~iadsim.errors.InputError` naming the file and, where there is one, the field path.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
+import yaml.reader
 from pydantic import ValidationError
+from yaml.composer import Composer, ComposerError
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.events import AliasEvent
+from yaml.nodes import ScalarNode
+from yaml.resolver import Resolver
 
 from iadsim.catalog import Catalog, load_catalog
 from iadsim.errors import InputError, Problem
@@ -15,34 +30,156 @@ from iadsim.scenario.models import Scenario
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ALIASES = 1000
+#: nesting levels of mappings and lists (a scenario needs about 5)
+MAX_DEPTH = 64
+#: YAML nodes (scalars, lists, mappings) in one file; about 100 per threat with a long route
+MAX_NODES = 250_000
+#: problems listed in one InputError; the rest are counted
+MAX_PROBLEMS = 50
 
 # DEMs shipped inside the package, addressable as "bundled:NAME"
 BUNDLED_PREFIX = "bundled:"
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
-class _SafeLoader(yaml.SafeLoader):
-    """PyYAML's SafeLoader (no object construction) with an alias budget against alias bombs."""
 
-    def __init__(self, stream):
-        super().__init__(stream)
+class _Refused(yaml.YAMLError):
+    """A YAML document over one of the budgets (not a syntax error)."""
+
+    def __init__(self, message: str, mark=None):
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+
+
+class _BudgetComposer(Composer):
+    """PyYAML's composer with budgets on nodes, aliases and depth, and no duplicate keys.
+
+    Composition builds the node graph without expanding aliases, so the budgets are enforced
+    before any Python object exists."""
+
+    def __init__(self) -> None:
+        Composer.__init__(self)
         self._aliases = 0
+        self._nodes = 0
+        self._depth = 0
+        self._duplicates: list[ComposerError] = []
 
     def compose_node(self, parent, index):  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
+        if self.check_event(AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_ALIASES:
-                raise yaml.YAMLError(f"more than {MAX_ALIASES} YAML aliases (alias bomb?)")
-        return super().compose_node(parent, index)
+                raise _Refused(f"more than {MAX_ALIASES} YAML aliases (an alias bomb?)",
+                               self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _Refused(f"more than {MAX_NODES} YAML values; scenario files are limited to that",
+                           self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(f"nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_mapping_node(self, anchor):  # type: ignore[override]
+        node = super().compose_mapping_node(anchor)
+        seen: dict[tuple[str, str], Any] = {}
+        for key, _ in node.value:
+            if not isinstance(key, ScalarNode) or key.tag == _MERGE_TAG:
+                continue
+            first = seen.setdefault((key.tag, key.value), key.start_mark)
+            if first is not key.start_mark and len(self._duplicates) < 1:
+                # reported after construction, so that a refused tag is named first
+                self._duplicates.append(ComposerError(
+                    "while reading a mapping", node.start_mark,
+                    f"found the key {_short(key.value)} twice (first on line {first.line + 1}); "
+                    "the first value would be lost", key.start_mark))
+        return node
+
+
+class _DataConstructor(SafeConstructor):
+    """SafeConstructor (plain data only), with bad scalar values reported as YAML errors.
+
+    PyYAML's own constructors raise ValueError, KeyError, ... for values such as
+    ``2020-13-45`` or ``!!int abc``; those become a ConstructorError with the line."""
+
+    def construct_object(self, node, deep=False):  # type: ignore[override]
+        try:
+            return super().construct_object(node, deep=deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+            what = _short(node.value) if isinstance(node, ScalarNode) else "this value"
+            tag = node.tag.rsplit(":", 1)[-1] if node.tag else "?"
+            raise ConstructorError(None, None, f"cannot read {what} as {tag} ({_short(str(exc), 80)})",
+                                   node.start_mark) from None
+
+
+if getattr(yaml, "__with_libyaml__", False):
+    from yaml._yaml import CParser as _CParser
+
+    class _Loader(_BudgetComposer, _CParser, _DataConstructor, Resolver):  # type: ignore[misc]
+        """libyaml's scanner and parser (fast), the Python composer with budgets."""
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            _BudgetComposer.__init__(self)
+            _DataConstructor.__init__(self)
+            Resolver.__init__(self)
+
+else:  # pragma: no cover - PyYAML without libyaml
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Loader(Reader, Scanner, Parser, _BudgetComposer, _DataConstructor, Resolver):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            _BudgetComposer.__init__(self)
+            _DataConstructor.__init__(self)
+            Resolver.__init__(self)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """repr() of a value a user wrote, cut to ``limit`` characters (never fails)."""
+    try:
+        shown = repr(value)
+    except ValueError:  # an int too long to print (sys.get_int_max_str_digits)
+        shown = f"<an integer of about {int(value.bit_length() * 0.30103)} digits>"
+    except Exception:  # noqa: BLE001 - a repr must never hide the real problem
+        shown = f"<{type(value).__name__}>"
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+def _printable(text: str) -> str:
+    """Text safe to print on any terminal: lone surrogates become backslash escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def format_loc(loc: tuple[Any, ...]) -> str:
-    """('effectors', 2, 'site', 'lat') -> 'effectors[2].site.lat'."""
+    """('effectors', 2, 'site', 'lat') -> 'effectors[2].site.lat'.
+
+    Keys that are not plain names (empty, with dots or spaces, not text) are quoted,
+    ('', 1) -> '[""][1]', so that a path is never empty and never ambiguous."""
     out = ""
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
+        elif isinstance(part, str) and len(part) <= 64 and _PLAIN_KEY.match(part):
+            out += ("." if out else "") + part
+        elif isinstance(part, str):
+            cut = part if len(part) <= 40 else part[:37] + "..."
+            out += "[" + _printable(json.dumps(cut, ensure_ascii=False)) + "]"
         else:
-            out += ("." if out else "") + str(part)
+            out += f"[{_short(part, 40)}]"
     return out
 
 
@@ -53,37 +190,81 @@ def _expected(err: dict[str, Any]) -> str:
     if err["type"] == "missing":
         return "required field is missing"
     if "input" in err and not isinstance(err["input"], (dict, list)):
-        shown = repr(err["input"])
-        if len(shown) > 60:
-            shown = shown[:57] + "..."
-        return f"{msg} (got {shown})"
+        return f"{msg} (got {_short(err['input'])})"
     return msg
 
 
+def _yaml_message(exc: yaml.YAMLError) -> str:
+    """A YAML error as one line with its line and column (not PyYAML's multi-line form)."""
+    if isinstance(exc, _Refused):
+        mark = exc.mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        return f"refused: {exc.message}{where}"
+    if isinstance(exc, yaml.reader.ReaderError):
+        ch = exc.character
+        code = ch if isinstance(ch, int) else (ord(ch) if isinstance(ch, str) and len(ch) == 1 else -1)
+        return (f"not valid YAML: unacceptable character #x{code:04x} ({exc.reason}) "
+                f"at position {exc.position}")
+    if isinstance(exc, yaml.MarkedYAMLError):
+        if exc.problem and "nesting depth" in exc.problem:  # libyaml's own limit (1000 levels)
+            return f"refused: nested too deeply ({exc.problem})"
+        parts = [p for p in (exc.context, exc.problem) if p]
+        mark = exc.problem_mark or exc.context_mark
+        text = "; ".join(parts) or type(exc).__name__
+        if mark is not None:
+            text += f" (line {mark.line + 1}, column {mark.column + 1})"
+        return "not valid YAML: " + text
+    return f"not valid YAML: {exc}"
+
+
+def parse_yaml_text(text: str, source: str | Path = "<yaml>") -> Any:
+    """Parse YAML text safely (node, alias and depth budgets; plain data only; no duplicate keys).
+
+    Raises :class:`InputError` (field path "") for text that is not acceptable YAML."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = None if node is None else loader.construct_document(node)
+        if loader._duplicates:
+            raise loader._duplicates[0]
+        return data
+    except yaml.YAMLError as exc:
+        raise InputError.single(source, "", _yaml_message(exc)) from None
+    except RecursionError:
+        raise InputError.single(source, "", "refused: YAML nested too deeply") from None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+        # belt and braces: the constructor converts these already
+        raise InputError.single(source, "", f"not valid YAML: {_short(str(exc), 120)}") from None
+    finally:
+        loader.dispose()
+
+
 def read_yaml(path: Path) -> Any:
-    """Read a YAML file safely: size limit, no object tags, alias budget."""
+    """Read a YAML file safely: size limit (read no more than it), UTF-8, :func:`parse_yaml_text`."""
+    path = Path(path)
     try:
         if not path.exists():
             raise InputError.single(path, "", "file not found")
         if not path.is_file():
             raise InputError.single(path, "", "not a file")
         size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError.single(path, "", f"file is {size} bytes; scenario files are limited to "
+                                    f"{MAX_FILE_BYTES} bytes")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)  # never more, even if the file grows meanwhile
     except OSError as exc:
         raise InputError.single(path, "", f"cannot read: {exc.strerror or exc}") from None
-    if size > MAX_FILE_BYTES:
-        raise InputError.single(path, "", f"file is {size} bytes; scenario files are limited to {MAX_FILE_BYTES}")
+    except ValueError as exc:  # e.g. an embedded NUL in the path
+        raise InputError.single(path, "", f"not a usable file path ({exc})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError.single(path, "", f"file is more than {MAX_FILE_BYTES} bytes; scenario files "
+                                f"are limited to {MAX_FILE_BYTES} bytes")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError.single(path, "", f"not UTF-8 text: {exc}") from None
-    except OSError as exc:
-        raise InputError.single(path, "", f"cannot read: {exc.strerror or exc}") from None
-    try:
-        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - _SafeLoader derives from SafeLoader
-    except yaml.YAMLError as exc:
-        raise InputError.single(path, "", f"not valid YAML: {exc}") from None
-    except RecursionError:
-        raise InputError.single(path, "", "YAML nested too deeply") from None
+    return parse_yaml_text(text, path)
 
 
 def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
@@ -93,9 +274,13 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise InputError(
-            [Problem(source, format_loc(e["loc"]), _expected(e)) for e in exc.errors()]
-        ) from None
+        errors = exc.errors(include_url=False)
+        problems = [Problem(source, format_loc(e["loc"]), _expected(e)) for e in errors[:MAX_PROBLEMS]]
+        if len(errors) > MAX_PROBLEMS:
+            problems.append(Problem(source, format_loc(errors[MAX_PROBLEMS]["loc"]),
+                                    f"... and {len(errors) - MAX_PROBLEMS} more problems "
+                                    f"(the first {MAX_PROBLEMS} are listed)"))
+        raise InputError(problems) from None
     except RecursionError:
         raise InputError.single(source, "", "nested too deeply") from None
 
@@ -107,10 +292,10 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
     def need(system: str, kinds: tuple[str, ...], path: str) -> None:
         if system not in catalog:
             names = ", ".join(s.name for s in catalog.values() if s.kind in kinds)
-            problems.append(Problem(source, path, f"unknown catalog system {system!r}; expected one of: {names}"))
+            problems.append(Problem(source, path, f"unknown catalog system {_short(system)}; expected one of: {names}"))
         elif catalog[system].kind not in kinds:
             problems.append(
-                Problem(source, path, f"{system!r} is a {catalog[system].kind}; expected a {' or '.join(kinds)}")
+                Problem(source, path, f"{_short(system)} is a {catalog[system].kind}; expected a {' or '.join(kinds)}")
             )
 
     for i, e in enumerate(scn.effectors):
@@ -132,7 +317,7 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
         if t.target is not None and t.target not in assets:
             problems.append(
                 Problem(source, f"threats[{i}].target",
-                        f"unknown asset {t.target!r}; expected one of: {', '.join(sorted(assets)) or '(no assets defined)'}")
+                        f"unknown asset {_short(t.target)}; expected one of: {', '.join(sorted(assets)) or '(no assets defined)'}")
             )
     if problems:
         raise InputError(problems)
@@ -148,17 +333,17 @@ def resolve_dem(scn: Scenario, base_dir: Path | None, source: str) -> Path:
             path = bundled_dem_path(dem[len(BUNDLED_PREFIX):])
             if path is None:
                 raise InputError.single(source, "terrain.dem",
-                                        f"no bundled DEM named {dem[len(BUNDLED_PREFIX):]!r}")
+                                        f"no bundled DEM named {_short(dem[len(BUNDLED_PREFIX):])}")
             return path
         path = Path(dem).expanduser()
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
         if not path.exists():
-            raise InputError.single(source, "terrain.dem", f"DEM file not found: {path}")
+            raise InputError.single(source, "terrain.dem", f"DEM file not found: {_printable(str(path))}")
         if not path.is_file():
-            raise InputError.single(source, "terrain.dem", f"DEM is not a file: {path}")
+            raise InputError.single(source, "terrain.dem", f"DEM is not a file: {_printable(str(path))}")
     except (OSError, RuntimeError, ValueError) as exc:
-        raise InputError.single(source, "terrain.dem", f"not a usable file path ({exc})") from None
+        raise InputError.single(source, "terrain.dem", f"not a usable file path ({_printable(str(exc))})") from None
     return path
 
 

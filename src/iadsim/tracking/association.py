@@ -65,8 +65,8 @@ def _upper_bound(a, v):  # pragma: no cover - numba
 @numba.njit(cache=True)
 def _gate_kernel(zp, Ppp, z, R, gamma):  # pragma: no cover - numba
     """All (t, j) with d2 < gamma: rows, cols, d2, ln|S|. zp [T, d], Ppp [T, d, d], z [k, d]."""
-    T, d = zp.shape
-    k = z.shape[0]
+    T = zp.shape[0]
+    k, d = z.shape
     order = np.argsort(z[:, 0])
     z0 = np.empty(k)
     r00 = 0.0
@@ -144,8 +144,10 @@ def gate_pairs(z_pred: np.ndarray, S_pred: np.ndarray, z: np.ndarray, R: np.ndar
 
     Parameters
     ----------
-    z_pred : predicted measurements ``H x`` of the tracks ``[T, d]`` [m].
-    S_pred : their covariances ``H P H^T`` ``[T, d, d]`` [m^2] (without ``R``).
+    z_pred : predicted measurements ``H x`` of the tracks ``[T, d]`` [m]; a positions-first
+        state ``[T, n]`` may be passed as is (only the first ``d`` columns are read).
+    S_pred : their covariances ``H P H^T`` ``[T, d, d]`` [m^2] (without ``R``); or the state
+        covariance ``[T, n, n]`` (only the leading ``d x d`` block is read).
     z : measurements ``[k, d]`` [m].
     R : measurement noise ``[k, d, d]`` [m^2].
     gamma : chi-square gate [1], > 0.
@@ -153,13 +155,12 @@ def gate_pairs(z_pred: np.ndarray, S_pred: np.ndarray, z: np.ndarray, R: np.ndar
     Returns ``(rows, cols, d2, logdet)``: track index, measurement index, squared Mahalanobis
     distance ``nu^T S^-1 nu`` [1] and ``ln |S|`` [ln m^(2d)] of each gated pair, ordered by track.
     """
-    zp = np.ascontiguousarray(z_pred, dtype=float)
-    z = np.ascontiguousarray(z, dtype=float)
-    if zp.shape[0] == 0 or z.shape[0] == 0:
+    if z_pred.shape[0] == 0 or z.shape[0] == 0:
         e = np.empty(0, np.int64)
         return e, e.copy(), np.empty(0), np.empty(0)
-    return _gate_kernel(zp, np.ascontiguousarray(S_pred, dtype=float), z,
-                        np.ascontiguousarray(R, dtype=float), float(gamma))
+    return _gate_kernel(np.asarray(z_pred, dtype=float), np.asarray(S_pred, dtype=float),
+                        np.ascontiguousarray(z, dtype=float), np.ascontiguousarray(R, dtype=float),
+                        float(gamma))
 
 
 @numba.njit(cache=True)

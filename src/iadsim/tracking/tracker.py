@@ -58,7 +58,7 @@ from numpy.typing import ArrayLike
 from iadsim.tracking.association import gate_pairs, gnn_assign
 from iadsim.tracking.imm import imm_combine, imm_mix, imm_mode_probabilities, markov_matrix
 from iadsim.tracking.jpda import jpda_weights, mixture_update
-from iadsim.tracking.kalman import gate_threshold, gaussian_loglik, kf_predict, kf_update
+from iadsim.tracking.kalman import gate_threshold, kf_predict_models, kf_update_models
 from iadsim.tracking.models import ConstantVelocity, CoordinatedTurn, converted_measurement
 
 __all__ = ["Tracker", "Tracks", "TrackHistory", "TENTATIVE", "CONFIRMED"]
@@ -416,7 +416,7 @@ class Tracker:
             F, Q = self._fq(dt)
             if M > 1:
                 xm, Pm, c = imm_mix(mu, self.Pi, xm, Pm)
-            xm, Pm = kf_predict(xm, Pm, F, Q)
+            xm, Pm = kf_predict_models(xm, Pm, F, Q)
             if M > 1:
                 x, P = imm_combine(c, xm, Pm)
             else:
@@ -431,7 +431,7 @@ class Tracker:
         dscore = np.full(T, self._log_miss)
 
         # 2. gate ----------------------------------------------------------------------
-        rows, cols, d2, ld = gate_pairs(x[:, :d], P[:, :d, :d], z, R, gamma)
+        rows, cols, d2, ld = gate_pairs(x, P, z, R, gamma)
         conf_pair = self._status[rows] == CONFIRMED
         loghit = self._log_hit0 - 0.5 * (ld + d2)          # ln(P_D N(nu; 0, S) / lambda)
 
@@ -459,11 +459,11 @@ class Tracker:
         if a.size:
             tr, ms = rows[a], cols[a]
             taken[ms] = True
-            xu, Pu, nu, S = kf_update(xm[tr], Pm[tr], z[ms][:, None, :], R[ms][:, None])
+            xu, Pu, ll = kf_update_models(xm[tr], Pm[tr], z[ms], R[ms])
             xm[tr] = xu
             Pm[tr] = Pu
             if M > 1:
-                mu[tr] = imm_mode_probabilities(c[tr], gaussian_loglik(nu, S))
+                mu[tr] = imm_mode_probabilities(c[tr], ll)
             hit[tr] = True
             dscore[tr] = loghit[a]
             self._sensor[tr] = sid[ms]
@@ -538,15 +538,14 @@ class Tracker:
         lr = np.exp(loghit)
         miss_w = math.exp(self._log_miss)
         beta, beta0 = jpda_weights(T, k, r, cidx, lr, miss_w, self.jpda_max_events)
-        xu, Pu, nu, S = kf_update(xm[r], Pm[r], z[cidx][:, None, :], R[cidx][:, None])
+        xu, Pu, ll = kf_update_models(xm[r], Pm[r], z[cidx], R[cidx])
         u = np.unique(r)
         pos = np.searchsorted(u, r)
         xn, Pn = mixture_update(xm[u], Pm[u], beta0[u], pos, beta, xu, Pu)
         if self.M > 1:
             # IMMPDAF model likelihood (Houles & Bar-Shalom 1989):
             # Lambda_j = 1 - P_D P_G + sum_i P_D N(nu_ij; 0, S_ij) / lambda
-            lrm = np.exp(self._log_hit0 + 0.5 * self.ndim * math.log(2.0 * math.pi)
-                         + gaussian_loglik(nu, S))          # [p, M]
+            lrm = np.exp(self._log_hit0 + 0.5 * self.ndim * math.log(2.0 * math.pi) + ll)  # [p, M]
             lam = np.full((u.size, self.M), miss_w)
             np.add.at(lam, pos, lrm)
             mu[u] = imm_mode_probabilities(c[u], np.log(lam))

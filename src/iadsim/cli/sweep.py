@@ -1,0 +1,177 @@
+"""``iadsim sweep`` (parameter sweeps, crash-safe, local or Ray) and ``iadsim query`` (DuckDB)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from iadsim.cli import DEFAULT_OUT_ROOT, Quiet, Replications, Seed, _txt, console, err
+from iadsim.errors import InputError
+
+
+class Backend(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+Vary = Annotated[Optional[list[str]], typer.Option(
+    "--vary", "-V", metavar="PATH=VALUES",
+    help="a scenario field and its values, e.g. 'effectors[pantsir].vehicles=1,2,3' or "
+         "'threats[reaper].altitude_m=3000:9000:1500' (start:stop:step); repeat for a cartesian product")]
+
+
+def sweep(
+    scenario: Annotated[Path, typer.Argument(help="scenario file (YAML)")],
+    vary: Vary = None,
+    replications: Replications = None,
+    seed: Seed = None,
+    seed_per_cell: Annotated[bool, typer.Option(
+        "--seed-per-cell", help="a different seed in every cell (default: the same seed everywhere, "
+                                "common random numbers)")] = False,
+    backend: Annotated[Backend, typer.Option("--backend", help="local processes or a Ray cluster")] = Backend.local,
+    workers: Annotated[int, typer.Option(
+        "--workers", "-w", min=1, max=4096,
+        help="local: cells at once in worker processes (1: this process, all cores); "
+             "ray: CPUs of the local Ray instance (1: all)")] = 1,
+    ray_address: Annotated[Optional[str], typer.Option(
+        "--ray-address", help="Ray cluster: auto, HOST:PORT or ray://HOST:PORT (default: start a local one)")] = None,
+    ray_timeout: Annotated[float, typer.Option(
+        "--ray-timeout", min=0.1, max=600.0, help="seconds to wait for a Ray address to answer")] = 10.0,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output folder")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="finish an interrupted sweep in --out (same scenario, variations, -n, seed)")] = False,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, max=1_000_000,
+                                            help="replications per task")] = 250,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="list the cells and stop; write nothing")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Parameter sweep: the cartesian product of --vary values, each cell a Monte Carlo run of the
+    modified scenario. Writes a Parquet dataset partitioned by cell, a summary table and sweep.json;
+    --resume finishes an interrupted sweep with exactly the rows of an uninterrupted one."""
+    from iadsim.montecarlo.sweep import plan_sweep, run_sweep
+    from iadsim.results.io import check_out_dir_writable
+    from iadsim.scenario import load_scenario
+
+    if backend is Backend.local and ray_address is not None:
+        raise InputError.single("command line", "--ray-address", "only with --backend ray")
+    t0 = time.perf_counter()
+    ld = load_scenario(scenario)
+    plan = plan_sweep(ld, list(vary or []), replications=replications, seed=seed, seed_per_cell=seed_per_cell)
+    if dry_run:
+        _print_cells(plan, None)
+        return
+    out = out if out is not None else DEFAULT_OUT_ROOT / f"{ld.scenario.name}-sweep"
+    check_out_dir_writable(out)
+    n = plan.replications
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=quiet,
+                  transient=False) as prog:
+        cells_task = prog.add_task("cells", total=plan.ncells)
+        reps_task = prog.add_task(f"replications ({plan.ncells} cells x {n})", total=plan.ncells * n)
+
+        def progress(cells_done: int, reps_done: int) -> None:
+            prog.update(cells_task, completed=cells_done)
+            prog.update(reps_task, completed=reps_done)
+
+        def on_start(already: int) -> None:
+            if already and not quiet:
+                err.print(f"resuming: {already} of {plan.ncells} cells already done")
+
+        res = run_sweep(plan, out, resume=resume, backend=backend.value, workers=workers,
+                        ray_address=ray_address, chunk_size=chunk_size, ray_connect_timeout_s=ray_timeout,
+                        progress=progress, on_start=on_start)
+    if quiet:
+        return
+    _print_cells(plan, res.summary)
+    console.print(f"[green]wrote[/green] {escape(str(out))}: {plan.ncells} cells x {n} replications "
+                  f"({res.cells_run} run, {res.cells_resumed} resumed) in {time.perf_counter() - t0:.1f} s; "
+                  f"dataset {escape(str(out / 'dataset'))}, summary {escape(str(out / 'summary.parquet'))}")
+    console.print(f"query it: iadsim query {out} \"SELECT cell, threat, p_kill FROM summary\"",
+                  markup=False, highlight=False)
+
+
+MAX_TABLE_CELLS = 30
+MAX_TABLE_GROUPS = 6
+
+
+def _print_cells(plan, summary) -> None:
+    """Cells with their parameters (and, after a run, P(kill) per threat group)."""
+    t = Table(title=f"{plan.loaded.scenario.name}: {plan.ncells} cells x {plan.replications} replications, "
+                    f"seed {plan.seed}{' per cell' if plan.seed_per_cell else ' (common random numbers)'}")
+    t.add_column("cell", justify="right")
+    for v in plan.variations:
+        t.add_column(escape(v.path), justify="right")
+    groups: list[str] = []
+    pk = None
+    if summary is not None and len(summary):
+        groups = list(dict.fromkeys(summary["group"]))[:MAX_TABLE_GROUPS]
+        pk = summary.groupby(["cell", "group"], sort=False)["p_kill"].mean()
+        for g in groups:
+            t.add_column(escape(f"P(kill) {g}"), justify="right")
+    for cell in plan.cells[:MAX_TABLE_CELLS]:
+        row = [str(cell.index)] + [escape(_txt(cell.values[v.path])) for v in plan.variations]
+        if pk is not None:
+            row += [f"{pk.get((cell.index, g), math.nan):.3f}" for g in groups]
+        t.add_row(*row)
+    console.print(t)
+    if plan.ncells > MAX_TABLE_CELLS:
+        console.print(f"... and {plan.ncells - MAX_TABLE_CELLS} more cells")
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def query(
+    folder: Annotated[Path, typer.Argument(help="sweep folder (with sweep.json and dataset/)")],
+    sql: Annotated[str, typer.Argument(help="SQL over the views replications, summary and cells")],
+    csv_out: Annotated[bool, typer.Option("--csv", help="write CSV to standard output")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="write JSON (a list of rows) to standard output")] = False,
+    max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="rows shown in the table")] = 200,
+) -> None:
+    """Run DuckDB SQL over a sweep: views `replications` (one row per cell x replication x threat,
+    with the cell's parameters), `summary` (P(kill) etc. per cell x threat) and `cells`."""
+    from iadsim.montecarlo.dataset import query as run_query
+
+    if csv_out and json_out:
+        raise InputError.single("command line", "", "--csv and --json exclude each other")
+    df = run_query(folder, sql)
+    if df is None:
+        if not (csv_out or json_out):
+            console.print("ok")
+        return
+    if csv_out:
+        df.to_csv(sys.stdout, index=False)
+        return
+    if json_out:
+        sys.stdout.write(json.dumps(json.loads(df.to_json(orient="records", date_format="iso")), indent=1) + "\n")
+        return
+    t = Table(title=f"{len(df)} row(s)" + (f", first {max_rows} shown" if len(df) > max_rows else ""))
+    for c in df.columns:
+        t.add_column(escape(str(c)), justify="right" if df[c].dtype.kind in "iuf" else "left")
+    for row in df.head(max_rows).itertuples(index=False):
+        t.add_row(*(_cell(v) for v in row))
+    console.print(t)
+
+
+def _cell(v) -> str:
+    if isinstance(v, float) and math.isfinite(v):
+        return f"{v:.6g}"
+    return escape(_txt(v))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sweep")(sweep)
+    app.command("query")(query)
