@@ -201,3 +201,39 @@ def test_sampling_with_fixed_figures_reproduces_nominal(small_dir):
     np.testing.assert_array_equal(got.kill_step, ref.kill_step)
     np.testing.assert_array_equal(got.det_step, ref.det_step)
     np.testing.assert_array_equal(got.expended, ref.expended)
+
+
+def test_policies_agree_where_the_choice_is_forced_and_differ_where_not(small_dir):
+    """With one fire unit and one threat every policy must fire the same shots; all respect
+    doctrine and magazines."""
+    ld = _crossing_scenario(small_dir, {"mode": "shoot-look-shoot", "max_engagements": 2})
+    runs = {p: iadsim.simulate(ld, replications=20, seed=5, policy=p).replications
+            for p in ("urgency", "greedy", "vlns")}
+    for p in ("greedy", "vlns"):
+        pd.testing.assert_frame_equal(runs["urgency"], runs[p])
+
+
+def test_user_registered_policy_is_used(small_scenario):
+    from iadsim.c2.wta import WTASolution, objective, register_policy, unregister_policy
+
+    calls = []
+
+    def hold_fire(problem, *, time_limit_s=None, seed=0):
+        calls.append(problem.m)
+        x = np.zeros((problem.m, problem.n), dtype=np.int64)
+        return WTASolution(x=x, objective=objective(problem, x), lower_bound=None, proven_optimal=False,
+                           time_s=0.0, policy="hold_fire")
+
+    register_policy("hold_fire", hold_fire)
+    try:
+        res = iadsim.simulate(small_scenario, replications=4, seed=1, policy="hold_fire")
+    finally:
+        unregister_policy("hold_fire")
+    assert calls, "the engine must consult the policy"
+    assert res.replications.shots.sum() == 0
+    assert res.summary["policy"] == "hold_fire"
+
+
+def test_unknown_policy_is_an_input_error(small_scenario):
+    with pytest.raises(iadsim.InputError, match="simulation.policy"):
+        iadsim.simulate(small_scenario, replications=2, policy="no-such-policy")

@@ -14,6 +14,18 @@ from iadsim.scenario import LoadedScenario, load_scenario
 DEMO_NAME = "capital-whatif"
 
 
+def check_policy(name: str, source: str = "--policy") -> None:
+    """Fail with an InputError naming simulation.policy when no such policy is registered."""
+    from iadsim.engine.kernel import use_policy
+    from iadsim.errors import InputError
+
+    try:
+        use_policy(name)
+    except ValueError as exc:
+        raise InputError.single(source, "simulation.policy",
+                                f"{exc}; built into the engine: urgency, greedy") from None
+
+
 def demo_scenario_path() -> Path:
     from importlib import resources
 
@@ -22,14 +34,20 @@ def demo_scenario_path() -> Path:
 
 def simulate(scenario: LoadedScenario | str | Path, replications: int | None = None,
              seed: int | None = None, workers: int = 1, chunk_size: int = 250,
-             timeline_replication: int = 0,
+             timeline_replication: int = 0, policy: str | None = None,
              progress: Callable[[str, int, int], None] | None = None) -> Results:
     """Run a scenario's Monte Carlo and return :class:`iadsim.results.Results`.
 
     ``replications`` and ``seed`` default to the scenario's ``simulation`` settings.
+    ``policy`` overrides the scenario's weapon-target assignment policy (``simulation.policy``).
     ``progress(stage, done, total)`` is called as work advances (stage "compile" or "run").
     """
     ld = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
+    if policy is not None and policy != ld.scenario.simulation.policy:
+        sim = ld.scenario.simulation.model_copy(update={"policy": policy})
+        ld = LoadedScenario(ld.scenario.model_copy(update={"simulation": sim}), ld.source, ld.base_dir,
+                            ld.catalog, ld.dem_path)
+    check_policy(ld.scenario.simulation.policy, ld.source)
     sim = ld.scenario.simulation
     n = int(replications if replications is not None else sim.replications)
     seed = int(seed if seed is not None else sim.seed)

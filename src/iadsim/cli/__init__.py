@@ -40,6 +40,10 @@ Seed = Annotated[Optional[int], typer.Option("--seed", min=0, help="random seed 
 Workers = Annotated[int, typer.Option("--workers", "-w", min=1, max=256,
                                       help="local worker processes (1: this process, all cores)")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or tables")]
+Policy = Annotated[Optional[str], typer.Option(
+    "--policy", help="weapon-target assignment: urgency, greedy, exact, vlns or a registered policy "
+                     "(default: the scenario's simulation.policy)")]
+JsonOut = Annotated[bool, typer.Option("--json", help="print the summary as JSON on stdout (for scripts)")]
 
 
 def _version(value: bool) -> None:
@@ -101,7 +105,7 @@ def _print_summary(results, out: Path | None, elapsed: float) -> None:
 
 
 def _run(path: Path | None, replications, seed, out: Path | None, workers: int, quiet: bool,
-         loaded=None, report: bool = True) -> None:
+         loaded=None, report: bool = True, policy: str | None = None, json_out: bool = False) -> None:
     from iadsim.api import simulate
     from iadsim.export.bundle import write_outputs
     from iadsim.results.io import check_out_dir_writable
@@ -124,11 +128,14 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
             else:
                 prog.update(run, completed=done)
 
-        results = simulate(ld, replications=replications, seed=seed, workers=workers, progress=progress)
+        results = simulate(ld, replications=replications, seed=seed, workers=workers, policy=policy,
+                           progress=progress)
         files = prog.add_task("write outputs", total=None)
         write_outputs(results, out, report=report, on_file=lambda name: prog.update(files, description=f"write {name}"))
         prog.update(files, total=1, completed=1, description="outputs written")
-    if not quiet:
+    if json_out:
+        sys.stdout.write(json.dumps({**results.summary, "output_folder": str(out)}, default=str) + "\n")
+    elif not quiet:
         _print_summary(results, out, time.perf_counter() - t0)
 
 
@@ -138,12 +145,15 @@ def demo(
     replications: Replications = None,
     seed: Seed = None,
     workers: Workers = 1,
+    policy: Policy = None,
     quiet: Quiet = False,
+    json_out: JsonOut = False,
 ) -> None:
     """Run the bundled scenario 'capital-whatif' on real SRTM terrain and write a report."""
     from iadsim.api import DEMO_NAME, demo_scenario_path
 
-    _run(demo_scenario_path(), replications, seed, out or DEFAULT_OUT_ROOT / DEMO_NAME, workers, quiet)
+    _run(demo_scenario_path(), replications, seed, out or DEFAULT_OUT_ROOT / DEMO_NAME, workers,
+         quiet or json_out, policy=policy, json_out=json_out)
 
 
 @app.command()
@@ -153,10 +163,12 @@ def run(
     replications: Replications = None,
     seed: Seed = None,
     workers: Workers = 1,
+    policy: Policy = None,
     quiet: Quiet = False,
+    json_out: JsonOut = False,
 ) -> None:
     """Run a scenario's Monte Carlo and write report, tables and rasters to a folder."""
-    _run(scenario, replications, seed, out, workers, quiet)
+    _run(scenario, replications, seed, out, workers, quiet or json_out, policy=policy, json_out=json_out)
 
 
 MULTI_VALUE_OPTIONS = ("--alt", "--rcs")
@@ -364,5 +376,5 @@ def _register_subcommands() -> None:
 
 
 #: modules of iadsim.cli that add commands to the app
-SUBCOMMAND_MODULES: tuple[str, ...] = ("analysis", "sweep")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("analysis", "sweep", "outputs")
 _register_subcommands()

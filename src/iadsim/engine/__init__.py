@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from iadsim.engine.kernel import EVENT_NAMES, MAX_EVENTS, run_chunk
+from iadsim.engine.kernel import (
+    EVENT_NAMES, MAX_EVENTS, POLICY_PYTHON, run_chunk, run_chunk_serial, use_policy,
+)
 from iadsim.engine.parameters import Parameters, nominal, sampled
 from iadsim.engine.rng import replication_keys
 from iadsim.engine.world import MODELS_USED, World, compile_world
@@ -44,12 +46,14 @@ def chunk_parameters(world: World, seed: int, first: int, count: int) -> Paramet
 
 
 def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: int = -1,
-                   params: Parameters | None = None, keys: np.ndarray | None = None) -> ChunkResult:
+                   params: Parameters | None = None, keys: np.ndarray | None = None,
+                   policy: str | None = None) -> ChunkResult:
     """Run ``count`` replications starting at global index ``first``; pure function of its inputs.
 
     ``params`` overrides the per-replication figures (default: :func:`chunk_parameters`);
     ``keys`` [count, 2] overrides the replications' random keys (e.g. to reuse the same random
-    numbers across the design points of a sensitivity analysis)."""
+    numbers across the design points of a sensitivity analysis); ``policy`` overrides the
+    scenario's weapon-target assignment policy."""
     M = world.pos.shape[1]
     E = len(world.effector_labels)
     if keys is None:
@@ -61,7 +65,9 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
     expended = np.zeros((count, E), np.int64)
     ev = [np.zeros(MAX_EVENTS, np.int64) for _ in range(5)]
     local = record_rep - first if first <= record_rep < first + count else -1
-    n = run_chunk(keys, local, *world.kernel_inputs(), *params.kernel_inputs(),
+    code = use_policy(policy or world.scenario.simulation.policy)
+    kernel = run_chunk_serial if code == POLICY_PYTHON else run_chunk
+    n = kernel(keys, local, code, *world.kernel_inputs(), *params.kernel_inputs(),
                   out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
                   out["killer"], out["leak_step"], expended, *ev)
     events = None

@@ -25,9 +25,72 @@ EV_LOST = 6     # track dropped
 EVENT_NAMES = ("detect", "track", "launch", "kill", "miss", "leak", "lost")
 MAX_EVENTS = 8192
 
+# C2 policies compiled into the kernel; any other registered policy runs in Python (objmode)
+POLICY_URGENCY = 0   # most urgent track first, best unit for it (the default)
+POLICY_GREEDY = 1    # greedy maximum marginal return over all (unit, track) pairs
+POLICY_PYTHON = 2    # a policy of iadsim.c2 (exact MIP, VLNS, or one a user registered)
+
 FIRE_HOLD = 0
 FIRE_TIGHT = 1
 FIRE_FREE = 2
+
+
+@numba.njit(cache=True)
+def _greedy_marginal_return(values, P, assign):
+    """Assign each unit (one engagement this step) to a candidate, greedily by the largest decrease
+    of expected surviving value sum_q v_q prod_e (1 - P[e, q]) (maximum marginal return: den Broeder,
+    Ellison & Emerling 1959, "On optimum target assignments", Operations Research 7(3):322-326)."""
+    E, nc = P.shape
+    surv = values.copy()
+    free = np.ones(E, np.bool_)
+    while True:
+        best_gain = 0.0
+        be = -1
+        bq = -1
+        for e in range(E):
+            if not free[e]:
+                continue
+            for q in range(nc):
+                g = surv[q] * P[e, q]
+                if g > best_gain + 1e-15:
+                    best_gain = g
+                    be = e
+                    bq = q
+        if be < 0:
+            return
+        assign[be] = bq
+        free[be] = False
+        surv[bq] *= 1.0 - P[be, bq]
+
+
+_PY_POLICY = {"fn": None}
+
+
+def _python_policy(values, P, assign):  # pragma: no cover - called from compiled code
+    """Solve one decision step with the registered Python policy set by :func:`use_policy`."""
+    from iadsim.c2.wta import WTAProblem
+
+    fn = _PY_POLICY["fn"]
+    prob = WTAProblem(values=np.asarray(values).copy(), pk=np.asarray(P).copy(),
+                      capacity=np.ones(P.shape[0], dtype=np.int64))
+    x = np.asarray(fn(prob, time_limit_s=1.0, seed=0).x)
+    for e in range(P.shape[0]):
+        hits = np.flatnonzero(x[e] > 0)
+        assign[e] = int(hits[0]) if hits.size else -1
+
+
+def use_policy(name: str) -> int:
+    """The kernel's policy code for a policy name, installing a Python policy for the callback."""
+    if name == "urgency":
+        return POLICY_URGENCY
+    if name == "greedy":
+        return POLICY_GREEDY
+    import iadsim.c2.wta_exact  # noqa: F401  (registers "exact")
+    import iadsim.c2.wta_vlns  # noqa: F401  (registers "vlns")
+    from iadsim.c2.wta import get_policy
+
+    _PY_POLICY["fn"] = get_policy(name)
+    return POLICY_PYTHON
 
 
 @numba.njit(cache=True)
@@ -36,7 +99,7 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
              reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
              latency_steps, drop_steps,
              pk1, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale, pfa,
-             record,
+             policy, record,
              det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
              ev_step, ev_type, ev_e, ev_m, ev_n):
     M = first_step.shape[0]
@@ -64,6 +127,11 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
     nev = 0
     order = np.empty(M, np.int64)
     pr = np.empty(M, np.float64)
+    cand = np.empty(M, np.int64)
+    vals = np.empty(M, np.float64)
+    P = np.zeros((E, M), np.float64)
+    assign = np.full(E, -1, np.int64)
+    used = np.zeros(E, np.bool_)
     tracked = np.zeros(M, np.bool_)
     for m in range(M):
         det_step[m] = -1
@@ -170,22 +238,28 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
                 nt += 1
         if nt == 0:
             continue
-        # 6. C2: most urgent tracks first, each given the feasible fire unit with the best Pk
+        # 6. C2. Candidate targets: tracks not being engaged, most urgent first. Weapons: fire units
+        #    with a free channel, missiles, and the launch interval elapsed. P[e, q]: the kill
+        #    probability unit e would achieve on candidate q (0 where it cannot engage it).
         idx = np.argsort(pr[:nt], kind="mergesort")
+        nc = 0
         for q in range(nt):
             m = order[idx[q]]
-            if t < engaged_until[m]:
-                continue
-            best = -1
-            best_pk = 0.0
-            for e in range(E):
-                if fire_mode[e] == FIRE_HOLD:
+            if t >= engaged_until[m]:
+                cand[nc] = m
+                nc += 1
+        if nc == 0:
+            continue
+        any_p = False
+        for e in range(E):
+            ok_e = (fire_mode[e] != FIRE_HOLD and busy[e] < channels[e] and missiles[e] >= salvo[e]
+                    and t - last_launch[e] >= min_interval_steps[e])
+            for q in range(nc):
+                P[e, q] = 0.0
+                if not ok_e:
                     continue
+                m = cand[q]
                 if fire_mode[e] == FIRE_TIGHT and target[m] < 0:
-                    continue
-                if busy[e] >= channels[e] or missiles[e] < salvo[e]:
-                    continue
-                if t - last_launch[e] < min_interval_steps[e]:
                     continue
                 if t < firm_step[m] + reaction_steps[e] or n_eng[e, m] >= max_eng[e]:
                     continue
@@ -193,18 +267,45 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
                         and pip_agl[t, m, e] >= hmin[e] and pip_above[t, m, e] <= hmax[e]):
                     continue
                 # the kill chance is zero if the target has left the envelope or sight at intercept
-                pke = 0.0
                 if (act_ok[t, m, e] and rmin[e] <= act_gr[t, m, e] <= rmax[e]
                         and act_agl[t, m, e] >= hmin[e] and act_above[t, m, e] <= hmax[e]):
-                    pke = pk1[e]
-                # greatest kill probability; on a tie, the earliest intercept
-                if pke > best_pk + 1e-12 or (
-                        best >= 0 and abs(pke - best_pk) <= 1e-12 and tof[t, m, e] < tof[t, m, best]):
-                    best_pk = pke
-                    best = e
-            if best < 0:
+                    P[e, q] = pk1[e]
+                    any_p = True
+        if not any_p:
+            continue
+        for e in range(E):
+            assign[e] = -1
+        if policy == POLICY_URGENCY:
+            # most urgent candidate first, given the unit with the greatest kill probability
+            # (on a tie, the earliest intercept); one engagement per candidate per step
+            for e in range(E):
+                used[e] = False
+            for q in range(nc):
+                m = cand[q]
+                best = -1
+                for e in range(E):
+                    if used[e] or P[e, q] <= 0.0:
+                        continue
+                    if best < 0 or P[e, q] > P[best, q] + 1e-12 or (
+                            abs(P[e, q] - P[best, q]) <= 1e-12 and tof[t, m, e] < tof[t, m, best]):
+                        best = e
+                if best >= 0:
+                    assign[best] = q
+                    used[best] = True
+        else:
+            for q in range(nc):
+                vals[q] = priority[t, cand[q]]
+            if policy == POLICY_GREEDY:
+                _greedy_marginal_return(vals[:nc], P[:, :nc], assign)
+            else:
+                with numba.objmode():
+                    _python_policy(vals[:nc], P[:, :nc], assign)
+        for e in range(E):
+            q = assign[e]
+            if q < 0 or q >= nc or P[e, q] <= 0.0:
                 continue
-            e = best
+            m = cand[q]
+            best_pk = P[e, q]
             n = salvo[e]
             slot = -1
             for i in range(cap):
@@ -225,7 +326,8 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
             shots[m] += n
             n_eng[e, m] += 1
             last_launch[e] = t
-            engaged_until[m] = hit_step + assess_steps[e]
+            if hit_step + assess_steps[e] > engaged_until[m]:
+                engaged_until[m] = hit_step + assess_steps[e]
             if eng_step[m] < 0:
                 eng_step[m] = t
             if record and nev < MAX_EVENTS:
@@ -238,8 +340,7 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
     return nev
 
 
-@numba.njit(cache=True, parallel=True)
-def run_chunk(keys, record_local, nsteps, first_step, end_step, target, priority,
+def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, target, priority,
               scan, snr, tof, pip_ok, pip_gr, pip_agl, pip_above, act_ok, act_gr, act_agl, act_above,
               reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
               latency_steps, drop_steps,
@@ -258,7 +359,7 @@ def run_chunk(keys, record_local, nsteps, first_step, end_step, target, priority
                           act_above, reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
                           latency_steps, drop_steps,
                           pk1[r], rmin[r], rmax[r], hmin[r], hmax[r], channels[r], ready0[r],
-                          reload_steps[r], reaction_steps[r], snr_scale[r], pfa[r], rec,
+                          reload_steps[r], reaction_steps[r], snr_scale[r], pfa[r], policy, rec,
                           det_step[r], firm_step[r], eng_step[r], shots[r], kill_step[r], killer[r],
                           leak_step[r], expended[r], ev_step, ev_type, ev_e, ev_m, ev_n)
     total = 0
@@ -266,3 +367,8 @@ def run_chunk(keys, record_local, nsteps, first_step, end_step, target, priority
         if r == record_local:
             total = nev[r]
     return total
+
+
+run_chunk = numba.njit(cache=True, parallel=True)(_run_chunk)
+#: the same kernel without threads, for policies that call back into Python
+run_chunk_serial = numba.njit(cache=True)(_run_chunk)

@@ -353,5 +353,24 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         effector_xyz=eff_xyz, effector_sensor=np.arange(E), tof=tof, pip_ok=pip_ok, act_ok=act_ok,
         **geo, **env,
         latency_steps=lat_steps, drop_steps=drop_steps, asset_xy=asset_xy,
-        figures=list(log.uses.values()), **ints,
+        figures=list(log.uses.values()), models=_models(s.simulation.policy), **ints,
     )
+
+
+C2_POLICIES = {
+    "urgency": "most urgent track first (threat value / time to go), given the feasible fire unit with the "
+               "highest kill probability (ties: earliest intercept)",
+    "greedy": "weapon-target assignment at each decision step by greedy maximum marginal return "
+              "(den Broeder et al. 1959) over all free fire units and unengaged tracks",
+    "exact": "weapon-target assignment at each decision step solved to optimality (outer approximation, "
+             "HiGHS MIP)",
+    "vlns": "weapon-target assignment at each decision step by very-large-neighbourhood search "
+            "(Ahuja et al. 2007)",
+}
+
+
+def _models(policy: str) -> dict[str, str]:
+    m = dict(MODELS_USED)
+    c2 = C2_POLICIES.get(policy, f"weapon-target assignment by the user-registered policy {policy!r}")
+    m["c2"] = f"{policy}: {c2}; shoot-look-shoot or salvo doctrine, fire discipline, kill assessment delay"
+    return m

@@ -178,6 +178,7 @@ class Results:
             "title": s.title,
             "fidelity": s.simulation.fidelity,
             "uncertainty": s.simulation.uncertainty,
+            "policy": s.simulation.policy,
             "replications": self.n,
             "seed": self.seed,
             "timeline_replication": self.timeline_replication,

@@ -61,6 +61,13 @@ class Simulation(_Model):
     track_drop_s: float = Field(
         20.0, gt=0.0, le=3600.0, description="a track not updated for this long is dropped [s]"
     )
+    policy: str = Field(
+        "urgency",
+        pattern=r"^[A-Za-z0-9_.\-]+$",
+        description="weapon-target assignment: 'urgency' (most urgent track first, best unit), "
+        "'greedy' (maximum marginal return), 'exact' (MIP, HiGHS), 'vlns', or a policy registered "
+        "with iadsim.c2.register_policy",
+    )
     uncertainty: Literal["nominal", "sample"] = Field(
         "nominal",
         description="'nominal': catalog figures at their nominal values; 'sample': each replication "
