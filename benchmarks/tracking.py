@@ -31,7 +31,14 @@
    density (the area grows with the count), cost per scan, against the reference: scipy's
    ``linear_sum_assignment`` alone on the same GNN cost matrices in their textbook form
    ``[T, k + T]`` (the gated squared distances, ``inf`` outside the gate, the gate for "no
-   measurement"), confirmed and tentative stages, as the tracker produced them.
+   measurement"), confirmed and tentative stages, as the tracker produced them. The growth
+   exponent of each cost per scan from 50 to 1,000 targets is compared (iadsim's must be no
+   larger); per-step exponents are printed too but are noisy on a shared machine.
+
+Settings (SETTINGS below): q = 1 m^2/s^3 for truth and filters, sigma = 20 m per axis,
+P_D = 0.9, on average 5 clutter detections per scan over a 110 km x 110 km region (50
+targets; the region and the clutter count scale with the number of targets), speeds 100-300
+m/s, gate probability 0.99 (chi-square 9.21), velocity prior 300 m/s, OSPA c = 100 m, p = 1.
 
 iadsim is timed in-process, Python overhead included, after one warm-up run (numba's
 compilation, cached on disk, is excluded); the median of several runs is reported.
@@ -155,7 +162,7 @@ def run_iadsim(sim: dict, repeats: int, s: dict = SETTINGS) -> tuple[Tracker, li
     return trk, walls
 
 
-def lsa_reference(sim: dict, s: dict = SETTINGS) -> dict:
+def lsa_reference(sim: dict, repeats: int = 3, s: dict = SETTINGS) -> dict:
     """Time linear_sum_assignment alone on the tracker's GNN cost matrices, textbook form."""
     R = np.eye(2) * s["sigma_m"] ** 2
     trk = make_iadsim(sim, s, history=False, keep_costs=True)
@@ -169,15 +176,15 @@ def lsa_reference(sim: dict, s: dict = SETTINGS) -> dict:
         cmap = np.full(max(int(col_ids.max(initial=0)) + 1, 1), -1)
         cmap[col_ids] = np.arange(col_ids.size)
         mats.append(gnn_cost_matrix(row_ids.size, col_ids.size, rmap[rows], cmap[cols], d2, gamma))
-    best = math.inf
-    for _ in range(3):
+    runs = []
+    for _ in range(repeats):
         t0 = time.perf_counter()
         for C in mats:
             linear_sum_assignment(C)
-        best = min(best, time.perf_counter() - t0)
+        runs.append(time.perf_counter() - t0)
     shapes = np.array([C.shape for C in mats])
-    return {"seconds": best, "matrices": len(mats), "mean_shape": shapes.mean(axis=0).round(1).tolist(),
-            "max_shape": shapes.max(axis=0).tolist()}
+    return {"seconds": float(np.median(runs)), "runs_s": runs, "matrices": len(mats),
+            "mean_shape": shapes.mean(axis=0).round(1).tolist(), "max_shape": shapes.max(axis=0).tolist()}
 
 
 # --------------------------------------------------------------------------- Stone Soup
@@ -323,8 +330,12 @@ def main() -> int:
     scaling = []
     for n in (50, 200, 1000):
         simn = sim if n == 50 else simulate(n, n_scans, s["seed"], s)
-        trk_n, w = run_iadsim(simn, max(3, repeats // 2) if n > 50 else repeats, s)
-        ref = lsa_reference(simn, s)
+        if n == 50:  # the run timed above, same detections
+            trk_n, w, reps_n = trk, walls, repeats
+        else:
+            reps_n = 3
+            trk_n, w = run_iadsim(simn, reps_n, s)
+        ref = lsa_reference(simn, reps_n, s)
         per = float(np.median(w)) / n_scans
         scaling.append({"targets": n, "scans": n_scans, "iadsim_s": float(np.median(w)),
                         "iadsim_ms_per_scan": 1e3 * per,
@@ -337,39 +348,49 @@ def main() -> int:
         f = math.log(b["targets"] / a["targets"])
         b["iadsim_growth_exponent"] = math.log(b["iadsim_ms_per_scan"] / a["iadsim_ms_per_scan"]) / f
         b["lsa_growth_exponent"] = math.log(b["lsa_ms_per_scan"] / a["lsa_ms_per_scan"]) / f
-    grow_ok = all(r["iadsim_growth_exponent"] <= r["lsa_growth_exponent"] + 0.05 for r in scaling[1:])
+    # growth over the whole range (per-step exponents are noisy on a shared machine)
+    a, b = scaling[0], scaling[-1]
+    f = math.log(b["targets"] / a["targets"])
+    growth = {"from_targets": a["targets"], "to_targets": b["targets"],
+              "iadsim_exponent": math.log(b["iadsim_ms_per_scan"] / a["iadsim_ms_per_scan"]) / f,
+              "lsa_exponent": math.log(b["lsa_ms_per_scan"] / a["lsa_ms_per_scan"]) / f}
+    grow_ok = growth["iadsim_exponent"] <= growth["lsa_exponent"]
 
     res = {"name": "tracking", "quick": args.quick, "settings": s, "side_by_side": side,
-           "scaling": scaling, "scaling_met": grow_ok,
+           "scaling": scaling, "growth": growth, "scaling_met": grow_ok,
            "timing_note": ("wall time of the tracking loop only; iadsim after a warm-up run "
-                           f"(numba compile excluded), median of {repeats}; Stone Soup one run"),
+                           f"(numba compile excluded), median of {repeats} runs (3 at 200 and "
+                           "1,000 targets, also for linear_sum_assignment); Stone Soup one run"),
            "machine": machine(), "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
     mc = res["machine"]
-    t = Table(title=f"tracking: iadsim vs Stone Soup {mc['stonesoup']} ({mc['cpu_count']} cores, "
-                    f"Python {mc['python']}){' [quick]' if args.quick else ''}")
+    t = Table(title=f"tracking: iadsim vs Stone Soup {mc['stonesoup']}, same detections "
+                    f"({mc['cpu_count']} cores, Python {mc['python']}){' [quick]' if args.quick else ''}")
     for c in ("measure", "Stone Soup", "iadsim", "ratio", "target", "met"):
         t.add_column(c)
     yes = lambda ok: "yes" if ok else "NO"  # noqa: E731
-    t.add_row(f"wall, 50 targets x {n_scans} scans", f"{t_ss:.2f} s", f"{1e3 * t_iad:.1f} ms",
-              f"{speedup:.0f}x faster", ">= 100x", yes(side["speedup_met"]))
-    t.add_row(f"mean OSPA (c={s['ospa_c_m']:g} m, p={s['ospa_p']})", f"{ospa_ss:.2f} m",
-              f"{ospa_iad:.2f} m", f"{ospa_ratio:.3f}", "<= 1.05", yes(side["ospa_met"]))
+    t.add_row(f"wall, 50 tgts x {n_scans} scans", f"{t_ss:.2f} s", f"{1e3 * t_iad:.1f} ms",
+              f"{speedup:.0f}x", ">= 100x", yes(side["speedup_met"]))
+    t.add_row(f"mean OSPA c={s['ospa_c_m']:g} m p={s['ospa_p']}", f"{ospa_ss:.3f} m",
+              f"{ospa_iad:.3f} m", f"{ospa_ratio:.4f}", "<= 1.05", yes(side["ospa_met"]))
     t.add_row("tracks ever confirmed", str(len(ss_tracks)), str(len(iad_tracks)), "", "", "")
     console.print(t)
-    t2 = Table(title="iadsim scaling (constant target and clutter density) vs linear_sum_assignment "
-                     "alone on the same GNN cost matrices")
-    for c in ("targets", "detections/scan", "iadsim ms/scan", "growth", "lsa ms/scan",
-              "lsa growth", "lsa matrix (mean, max)"):
+    t2 = Table(title="iadsim alone: cost per scan vs linear_sum_assignment alone on the same GNN "
+                     "cost matrices (constant target and clutter density)")
+    for c in ("targets", "dets/scan", "iadsim ms/scan", "growth", "lsa ms/scan", "growth",
+              "lsa matrix (mean)"):
         t2.add_column(c)
     for r in scaling:
-        t2.add_row(str(r["targets"]), f"{r['detections_per_scan']:.0f}", f"{r['iadsim_ms_per_scan']:.3f}",
+        t2.add_row(str(r["targets"]), f"{r['detections_per_scan']:.0f}",
+                   f"{r['iadsim_ms_per_scan']:.3f}",
                    f"n^{r['iadsim_growth_exponent']:.2f}" if "iadsim_growth_exponent" in r else "",
                    f"{r['lsa_ms_per_scan']:.3f}",
                    f"n^{r['lsa_growth_exponent']:.2f}" if "lsa_growth_exponent" in r else "",
-                   f"{r['lsa_mean_shape']}, {r['lsa_max_shape']}")
+                   "x".join(f"{v:.0f}" for v in r["lsa_mean_shape"]))
     console.print(t2)
-    console.print(f"iadsim grows no faster than the assignment: {yes(grow_ok)}")
+    console.print(f"cost per scan from {a['targets']} to {b['targets']} targets grows as "
+                  f"n^{growth['iadsim_exponent']:.2f} (iadsim) and n^{growth['lsa_exponent']:.2f} "
+                  f"(linear_sum_assignment alone): iadsim grows no faster: {yes(grow_ok)}")
     console.print(res["timing_note"])
     path = RESULTS / "tracking.json"
     path.write_text(json.dumps(res, indent=2))

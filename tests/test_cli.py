@@ -26,8 +26,8 @@ def test_run_writes_every_output(small_dir, tmp_path, capsys):
     for name in ("report.html", "replications.parquet", "summary.json", "scenario.yaml", "catalog.yaml",
                  "routes.geojson", "timeline.csv", "expenditure.parquet"):
         assert (out / name).is_file(), name
-    assert sorted(p.name for p in (out / "coverage").iterdir()) == [
-        "sam-1.min_visible_altitude.tif", "sam-2.min_visible_altitude.tif"]
+    assert {"sam-1.min_visible_altitude.tif", "sam-2.min_visible_altitude.tif"} <= {
+        p.name for p in (out / "coverage").iterdir()}
     table = pq.read_table(out / "replications.parquet")
     assert table.num_rows == 40 * 4
     summary = json.loads((out / "summary.json").read_text())

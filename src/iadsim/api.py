@@ -35,11 +35,15 @@ def demo_scenario_path() -> Path:
 def simulate(scenario: LoadedScenario | str | Path, replications: int | None = None,
              seed: int | None = None, workers: int = 1, chunk_size: int = 250,
              timeline_replication: int = 0, policy: str | None = None,
+             backend: str = "local", ray_address: str | None = None,
+             ray_connect_timeout_s: float | None = None,
              progress: Callable[[str, int, int], None] | None = None) -> Results:
     """Run a scenario's Monte Carlo and return :class:`iadsim.results.Results`.
 
     ``replications`` and ``seed`` default to the scenario's ``simulation`` settings.
     ``policy`` overrides the scenario's weapon-target assignment policy (``simulation.policy``).
+    ``backend`` is "local" (this process, or ``workers`` local processes) or "ray" (a Ray cluster at
+    ``ray_address``, or a local one); the numbers are the same on every backend.
     ``progress(stage, done, total)`` is called as work advances (stage "compile" or "run").
     """
     ld = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
@@ -72,7 +76,8 @@ def simulate(scenario: LoadedScenario | str | Path, replications: int | None = N
             progress("run", done["n"], n)
 
     parts = run_replications(world, n, seed, workers=workers, chunk_size=chunk_size,
-                             record_rep=timeline_replication, on_chunk=on_chunk)
+                             record_rep=timeline_replication, on_chunk=on_chunk, backend=backend,
+                             ray_address=ray_address, ray_connect_timeout_s=ray_connect_timeout_s)
     return Results(world=world, seed=seed, n=n, raw=concat(parts), version=__version__,
                    timeline_replication=timeline_replication)
 

@@ -43,6 +43,10 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or t
 Policy = Annotated[Optional[str], typer.Option(
     "--policy", help="weapon-target assignment: urgency, greedy, exact, vlns or a registered policy "
                      "(default: the scenario's simulation.policy)")]
+BackendOpt = Annotated[str, typer.Option(
+    "--backend", help="local (this machine) or ray (a Ray cluster; pip install 'iadsim[ray]')")]
+RayAddress = Annotated[Optional[str], typer.Option(
+    "--ray-address", help="Ray cluster: auto, HOST:PORT or ray://HOST:PORT (default: start a local one)")]
 JsonOut = Annotated[bool, typer.Option("--json", help="print the summary as JSON on stdout (for scripts)")]
 
 
@@ -105,13 +109,18 @@ def _print_summary(results, out: Path | None, elapsed: float) -> None:
 
 
 def _run(path: Path | None, replications, seed, out: Path | None, workers: int, quiet: bool,
-         loaded=None, report: bool = True, policy: str | None = None, json_out: bool = False) -> None:
+         loaded=None, report: bool = True, policy: str | None = None, json_out: bool = False,
+         backend: str = "local", ray_address: str | None = None) -> None:
     from iadsim.api import simulate
     from iadsim.export.bundle import write_outputs
     from iadsim.results.io import check_out_dir_writable
     from iadsim.scenario import load_scenario
 
     t0 = time.perf_counter()
+    if backend not in ("local", "ray"):
+        raise InputError.single("command line", "--backend", f"expected 'local' or 'ray', got {backend!r}")
+    if backend == "local" and ray_address is not None:
+        raise InputError.single("command line", "--ray-address", "only with --backend ray")
     ld = loaded if loaded is not None else load_scenario(path)
     out = out if out is not None else DEFAULT_OUT_ROOT / ld.scenario.name
     check_out_dir_writable(out)
@@ -129,7 +138,7 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
                 prog.update(run, completed=done)
 
         results = simulate(ld, replications=replications, seed=seed, workers=workers, policy=policy,
-                           progress=progress)
+                           backend=backend, ray_address=ray_address, progress=progress)
         files = prog.add_task("write outputs", total=None)
         write_outputs(results, out, report=report, on_file=lambda name: prog.update(files, description=f"write {name}"))
         prog.update(files, total=1, completed=1, description="outputs written")
@@ -164,11 +173,14 @@ def run(
     seed: Seed = None,
     workers: Workers = 1,
     policy: Policy = None,
+    backend: BackendOpt = "local",
+    ray_address: RayAddress = None,
     quiet: Quiet = False,
     json_out: JsonOut = False,
 ) -> None:
     """Run a scenario's Monte Carlo and write report, tables and rasters to a folder."""
-    _run(scenario, replications, seed, out, workers, quiet or json_out, policy=policy, json_out=json_out)
+    _run(scenario, replications, seed, out, workers, quiet or json_out, policy=policy, json_out=json_out,
+         backend=backend, ray_address=ray_address)
 
 
 MULTI_VALUE_OPTIONS = ("--alt", "--rcs")
@@ -349,7 +361,9 @@ def main(argv: list[str] | None = None) -> int:
             for p in exc.problems:
                 err.print(f"  {p}", markup=False, highlight=False, soft_wrap=True)
         else:
-            err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+            from rich.markup import escape
+
+            err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
         err.print("interrupted; finished files are complete, nothing half-written was kept")

@@ -26,8 +26,8 @@ class Backend(str, Enum):
 
 Vary = Annotated[Optional[list[str]], typer.Option(
     "--vary", "-V", metavar="PATH=VALUES",
-    help="a scenario field and its values, e.g. 'effectors[pantsir].vehicles=1,2,3' or "
-         "'threats[reaper].altitude_m=3000:9000:1500' (start:stop:step); repeat for a cartesian product")]
+    help="a scenario field and its values, e.g. 'effectors\\[pantsir].vehicles=1,2,3' or "
+         "'threats\\[reaper].altitude_m=3000:9000:1500' (start:stop:step); repeat for a cartesian product")]
 
 
 def sweep(

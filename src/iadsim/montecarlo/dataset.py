@@ -230,7 +230,12 @@ def _read_parquet_sql(out: Path) -> str:
 def cells_frame(manifest: dict[str, Any]) -> pd.DataFrame:
     """One row per cell: cell, seed, one column per varied parameter."""
     paths = [v["path"] for v in manifest["variations"]]
-    rows = [{"cell": c["cell"], **{p: c["values"][p] for p in paths}, "seed": c["seed"]}
+    as_text = {v["path"] for v in manifest["variations"] if v.get("type") == "string"}
+
+    def value(path: str, x: Any) -> Any:  # as in the dataset's parameter columns
+        return json.dumps(x) if path in as_text and x is not None and not isinstance(x, str) else x
+
+    rows = [{"cell": c["cell"], **{p: value(p, c["values"][p]) for p in paths}, "seed": c["seed"]}
             for c in manifest["cells"]]
     df = pd.DataFrame(rows, columns=["cell", *paths, "seed"])
     df["cell"] = df["cell"].astype("int32")

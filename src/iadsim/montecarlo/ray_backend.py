@@ -140,7 +140,10 @@ def session(address: str | None = None, num_cpus: int | None = None,
         if address == "auto":
             raise BackendError("--ray-address auto: no running Ray cluster on this machine "
                                "(start one with `ray start --head`)") from None
-        raise BackendError(f"cannot connect to the Ray cluster at {address}: {_first_line(exc)}") from None
+        hint = ("" if os.environ.get("RAY_AUTH_TOKEN") else
+                " (if the cluster uses token authentication, set RAY_AUTH_TOKEN to its token: "
+                "`ray get-auth-token` on the head node)")
+        raise BackendError(f"cannot connect to the Ray cluster at {address}: {_first_line(exc)}{hint}") from None
     except (ValueError, RuntimeError, OSError) as exc:
         raise BackendError(f"cannot start Ray ({address or 'local'}): {_first_line(exc)}") from None
     try:

@@ -37,7 +37,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -52,6 +52,7 @@ from iadsim.engine import World, compile_world
 from iadsim.errors import IadsimError, InputError, OutputError, Problem
 from iadsim.montecarlo import DEFAULT_CHUNK, concat, run_replications
 from iadsim.montecarlo import dataset as ds
+from iadsim.results.io import check_out_dir_writable, prepare_out_dir
 from iadsim.scenario.loader import LoadedScenario, format_loc, scenario_from_dict
 
 FORMAT = "iadsim-sweep/1"
@@ -210,7 +211,8 @@ def expand_values(text: str, limit: int = MAX_CELLS) -> list[Any]:
             raise ValueError(f"empty value in {text!r} (two commas, or a comma at the end?)")
         parts = t.split(":")
         nums = [_number(p) for p in parts]
-        if len(parts) > 1 and (all(n is not None for n in nums) or (len(parts) == 3 and any(n is not None for n in nums))):
+        numeric = [n is not None for n in nums]
+        if len(parts) > 1 and (all(numeric) or (len(parts) == 3 and any(numeric))):
             if len(parts) != 3 or any(n is None for n in nums):
                 raise ValueError(f"malformed range {t!r}: expected start:stop:step with three numbers")
             out += _expand_range(t, parts, nums, limit - len(out))
@@ -560,8 +562,6 @@ def _differences(old: dict[str, Any], plan: SweepPlan) -> list[str]:
 
 def prepare_sweep_dir(plan: SweepPlan, out: Path, resume: bool) -> bool:
     """Check ``out`` before anything is written; return True if an existing sweep is resumed."""
-    from iadsim.results.io import check_out_dir_writable
-
     check_out_dir_writable(out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"output folder {out} exists and is not a folder")
@@ -599,10 +599,6 @@ def run_sweep(plan: SweepPlan, out: str | Path, resume: bool = False, backend: s
         raise InputError.single("command line", "backend", f"expected one of {', '.join(BACKENDS)}; got {backend!r}")
     if chunk_size < 1:
         raise ValueError("chunk_size must be >= 1")
-    from contextlib import ExitStack
-
-    from iadsim.results.io import prepare_out_dir
-
     t0 = time.perf_counter()
     out = Path(out)
     resumed = prepare_sweep_dir(plan, out, resume)
@@ -615,6 +611,7 @@ def run_sweep(plan: SweepPlan, out: str | Path, resume: bool = False, backend: s
                                                     connect_timeout_s=timeout))
         prepare_out_dir(out)
         stack.enter_context(_locked(out))
+        resumed = prepare_sweep_dir(plan, out, resume)  # again, now that no other sweep can write here
         summary, ran, resumed_cells = _execute(plan, out, resumed, backend, workers, chunk_size,
                                                progress, on_start)
     return SweepResult(out=out, plan=plan, cells_run=ran, cells_resumed=resumed_cells,
@@ -658,18 +655,10 @@ def _execute(plan: SweepPlan, out: Path, resumed: bool, backend: str, workers: i
                 table = compute_cell(plan.cell_scenario(cell), cell, n, chunk_size,
                                      plan.column_types, meta, on_chunk=chunk_done)
                 cell_done(cell, table)
-                _test_pause()
     manifest = ds.read_manifest(out) or plan.manifest()
     summary = ds.summarize(out, manifest)
     ds.write_summary(out, summary)
     return summary, len(pending), len(done)
-
-
-def _test_pause() -> None:
-    """IADSIM_SWEEP_TEST_PAUSE_S: sleep after each cell (lets the crash test kill mid-sweep)."""
-    v = os.environ.get("IADSIM_SWEEP_TEST_PAUSE_S")
-    if v:
-        time.sleep(float(v))
 
 
 # ---------------------------------------------------------------- local worker processes

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 __all__ = ["gate_pairs", "gnn_assign", "gnn_cost_matrix"]
 
@@ -158,9 +157,9 @@ def gate_pairs(z_pred: np.ndarray, S_pred: np.ndarray, z: np.ndarray, R: np.ndar
     if z_pred.shape[0] == 0 or z.shape[0] == 0:
         e = np.empty(0, np.int64)
         return e, e.copy(), np.empty(0), np.empty(0)
-    return _gate_kernel(np.asarray(z_pred, dtype=float), np.asarray(S_pred, dtype=float),
-                        np.ascontiguousarray(z, dtype=float), np.ascontiguousarray(R, dtype=float),
-                        float(gamma))
+    c = np.ascontiguousarray
+    return _gate_kernel(c(z_pred, dtype=float), c(S_pred, dtype=float), c(z, dtype=float),
+                        c(R, dtype=float), float(gamma))
 
 
 @numba.njit(cache=True)
@@ -205,10 +204,12 @@ def gnn_assign(n_tracks: int, n_meas: int, rows: np.ndarray, cols: np.ndarray, d
     Returns the indices of the chosen pairs (into ``rows``, ``cols``, ``d2``): each track and
     each measurement at most once, minimising ``sum d2 + gamma * (unassigned tracks)``.
     """
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    cols = np.ascontiguousarray(cols, dtype=np.int64)
     npairs = rows.shape[0]
     if npairs == 0:
         return np.empty(0, np.int64)
-    iso = _isolated(rows, cols, n_tracks, n_meas)
+    iso = _isolated(rows, cols, int(n_tracks), int(n_meas))
     if iso.all():
         return np.arange(npairs)
     con = np.flatnonzero(~iso)
@@ -221,6 +222,8 @@ def gnn_assign(n_tracks: int, n_meas: int, rows: np.ndarray, cols: np.ndarray, d
     C[np.arange(a), b + np.arange(a)] = gamma
     pair = np.empty((a, b), np.int64)
     pair[ir, ic] = con
+    from scipy.optimize import linear_sum_assignment  # SciPy is imported where needed
+
     ri, ci = linear_sum_assignment(C)
     hit = ci < b
     return np.concatenate([np.flatnonzero(iso), pair[ri[hit], ci[hit]]])

@@ -108,7 +108,7 @@ def _jpda_kernel(n_tracks, n_meas, rows, cols, lr, miss_w, max_events):  # pragm
                 if cur[lvl] >= 1:
                     used[cols[order[start[t] + cur[lvl] - 1]]] = False
                 cur[lvl] += 1
-                while cur[lvl] >= 1 and cur[lvl] <= cnt[t] and used[cols[order[start[t] + cur[lvl] - 1]]]:
+                while 1 <= cur[lvl] <= cnt[t] and used[cols[order[start[t] + cur[lvl] - 1]]]:
                     cur[lvl] += 1
                 if cur[lvl] > cnt[t]:
                     cur[lvl] = -1
@@ -184,7 +184,8 @@ def jpda_weights(n_tracks: int, n_meas: int, rows: np.ndarray, cols: np.ndarray,
 
 
 def mixture_update(x_pred: np.ndarray, P_pred: np.ndarray, beta0: np.ndarray, rows: np.ndarray,
-                   beta: np.ndarray, x_upd: np.ndarray, P_upd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                   beta: np.ndarray, x_upd: np.ndarray, P_upd: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """Moment-matched combination of the prediction and the per-measurement updates (PDA/JPDA).
 
     Parameters

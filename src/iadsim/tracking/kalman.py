@@ -29,7 +29,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.stats import chi2
 
 __all__ = [
     "kf_predict",
@@ -155,6 +154,8 @@ def gate_threshold(probability: float, dim: int) -> float:
         raise ValueError(f"gate_probability must lie in the open interval (0, 1), got {probability!r}")
     if int(dim) < 1:
         raise ValueError(f"dim must be >= 1, got {dim!r}")
+    from scipy.stats import chi2  # SciPy is imported where needed: it is slow to import
+
     return float(chi2.ppf(probability, int(dim)))
 
 
@@ -170,8 +171,8 @@ def gate_threshold(probability: float, dim: int) -> float:
 def kf_predict_models(x, P, F, Q):  # pragma: no cover - numba
     """``x [T, M, n]``, ``P [T, M, n, n]``, per-model ``F, Q [M, n, n]`` -> predicted copies."""
     T, M, n = x.shape
-    xo = np.empty_like(x)
-    Po = np.empty_like(P)
+    xo = np.empty((T, M, n))
+    Po = np.empty((T, M, n, n))
     tmp = np.empty((n, n))
     for t in range(T):
         for m in range(M):
@@ -205,8 +206,8 @@ def kf_update_models(x, P, z, R):  # pragma: no cover - numba
     """
     a, M, n = x.shape
     d = z.shape[1]
-    xo = np.empty_like(x)
-    Po = np.empty_like(P)
+    xo = np.empty((a, M, n))
+    Po = np.empty((a, M, n, n))
     ll = np.empty((a, M))
     L = np.empty((d, d))
     Sinv = np.empty((d, d))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.optimize import linear_sum_assignment
 
 __all__ = ["ospa"]
 
@@ -44,5 +43,7 @@ def ospa(X: ArrayLike, Y: ArrayLike, c: float, p: float = 1.0) -> float:
     if m == 0 or n == 0:
         return float(c)
     D = np.minimum(np.linalg.norm(X[:, None, :] - Y[None, :, :], axis=-1), c) ** p
+    from scipy.optimize import linear_sum_assignment  # SciPy is imported where needed
+
     r, k = linear_sum_assignment(D)
     return float(((D[r, k].sum() + c**p * abs(n - m)) / max(m, n)) ** (1.0 / p))

@@ -20,7 +20,7 @@ References
 - Li, X. R. & Jilkov, V. P. (2003). Survey of maneuvering target tracking. Part I: dynamic
   models. *IEEE Trans. Aerosp. Electron. Syst.* 39(4), 1333-1364. doi:10.1109/TAES.2003.1261132
 - Lerro, D. & Bar-Shalom, Y. (1993). Tracking with debiased consistent converted measurements
-  versus EKF. *IEEE Trans. Aerosp. Electron. Syst.* 29(3), 1015-1022. doi:10.1109/7.220948
+  versus EKF. *IEEE Trans. Aerosp. Electron. Syst.* 29(3), 1015-1022.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def cv_process_noise(dt: ArrayLike, q: ArrayLike, ndim: int = 3) -> np.ndarray:
 
 
 def ct_transition_matrix(dt: ArrayLike, omega: ArrayLike, ndim: int = 3) -> np.ndarray:
-    """Coordinated-turn transition matrix with known turn rate ``omega`` (Li & Jilkov 2003 §V; BLK ch. 11).
+    """Coordinated-turn transition matrix, known turn rate ``omega`` (Li & Jilkov 2003 §V).
 
     The turn is in the horizontal (x, y) plane, counter-clockwise for ``omega > 0``; the
     vertical axis (ndim = 3) moves at constant velocity. With ``s = sin(w dt)``,

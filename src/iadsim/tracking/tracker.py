@@ -12,7 +12,9 @@ Each scan:
    confirmed tracks did not use (JPDA: that fall in no confirmed track's gate);
 4. **update**: Kalman update with the assigned measurement (GNN), or the moment-matched
    mixture of the per-measurement updates (JPDA, :func:`.jpda.mixture_update`); IMM mode
-   probabilities from the model likelihoods;
+   probabilities from the model likelihoods (GNN), or, with JPDA, the association-weighted
+   mixture of the per-measurement mode posteriors (for one track this is the IMMPDAF of
+   Houles & Bar-Shalom 1989);
 5. **track management** (Blackman & Popoli 1999): every measurement left over starts a
    *tentative* track (position from the measurement, velocity 0 with standard deviation
    ``init_velocity_std``); a tentative track is *confirmed* once it has ``init_m`` hits
@@ -25,22 +27,31 @@ Each scan:
 
 Tracks live in arrays (no Python object per track): ``id [T]``, per-model states
 ``xm [T, M, n]`` and covariances ``Pm [T, M, n, n]``, mode probabilities ``mu [T, M]``
-(``M = 1`` for the Kalman filter), the combined ``x [T, n]``, ``P [T, n, n]``, and ``status``,
-``hits``, ``age``, ``misses``, ``score`` ``[T]``. Deletion compacts the arrays; births append.
+(``M = 1`` for the Kalman filter; the combined ``x [T, n]``, ``P [T, n, n]`` are derived from
+them), and ``status``, ``hits``, ``age``, ``misses``, ``score``, ``sensor`` ``[T]``. One
+compiled pass (:func:`_manage_kernel`) updates the counters, applies M-of-N and deletion,
+appends the births and compacts the arrays. The per-scan Kalman prediction and update run in
+compiled kernels (:func:`.kalman.kf_predict_models`, :func:`.kalman.kf_update_models`) with the
+equations of the numpy functions :func:`.kalman.kf_predict`, :func:`.kalman.kf_update`, which
+the tests hold them to: on stacks of 4x4 or 6x6 matrices numpy's per-call overhead, not the
+arithmetic, would dominate.
 
-Batching replications (the engine's later need): every numeric step is a pure function that
-broadcasts over leading axes (:mod:`.kalman`, :mod:`.imm`, :mod:`.models`), so a batched
-tracker stores ``[R, T_max, ...]`` arrays with a ``live [R, T_max]`` mask instead of compacting,
-predicts and updates all replications with one call each, and loops over replications only for
-the assignment (``linear_sum_assignment`` solves one problem per call; the gating and the
-reduction kernels take one replication's arrays). This class is the single-scenario case.
+Batching replications (the engine's later need): every numeric function broadcasts over
+leading axes (:mod:`.kalman`, :mod:`.imm`, :mod:`.models`) and the compiled kernels take a
+flat track axis, so a batched tracker keeps ``[R, T_max, ...]`` arrays with a
+``live [R, T_max]`` mask instead of compacting, predicts and updates all replications in one
+call on the ``[R * T_max, ...]`` view, and loops over replications only for gating and
+assignment (``linear_sum_assignment`` solves one problem per call). This class is the
+single-scenario case.
 
 References
 ----------
 - Blackman, S. & Popoli, R. (1999). *Design and Analysis of Modern Tracking Systems*. Artech
   House. Track initiation (M-of-N), confirmation and deletion; track score (LLR).
+- Houles, A. & Bar-Shalom, Y. (1989). Multisensor tracking of a maneuvering target in clutter.
+  *IEEE Trans. Aerosp. Electron. Syst.* 25(2), 176-189 (the IMMPDAF).
 - Sittler, R. W. (1964). An optimal data association problem in surveillance theory. *IEEE
-  Trans. Mil. Electron.* 8(2), 125-139. doi:10.1109/TME.1964.4323129
+  Trans. Mil. Electron.* 8(2), 125-139.
 - Bar-Shalom, Y., Li, X. R. & Kirubarajan, T. (2001). *Estimation with Applications to
   Tracking and Navigation*. Wiley. §5.2 (Kalman filter), §11.6.6 (IMM).
 - See :mod:`.association`, :mod:`.jpda`, :mod:`.imm` for the association and IMM references.
@@ -52,6 +63,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -73,7 +85,8 @@ class Tracks:
 
     ``id [T]``, state ``x [T, n]`` [m, m/s] (positions first), covariance ``P [T, n, n]``,
     ``score [T]`` (log-likelihood ratio [1]), ``quality [T]`` in (0, 1), ``status [T]``
-    (``TENTATIVE`` or ``CONFIRMED``), ``mu [T, M]`` (IMM mode probabilities).
+    (``TENTATIVE`` or ``CONFIRMED``), ``mu [T, M]`` (IMM mode probabilities), ``sensor [T]``
+    (the radar whose measurement last updated the track).
     """
 
     t: float
@@ -83,9 +96,12 @@ class Tracks:
     score: np.ndarray
     status: np.ndarray
     mu: np.ndarray
+    sensor: np.ndarray
 
     @property
     def quality(self) -> np.ndarray:
+        """``1 / (1 + exp(-score))`` [1]: the probability that the track is a true target for
+        equal prior odds (Blackman & Popoli 1999, track score to probability)."""
         return 1.0 / (1.0 + np.exp(-self.score))
 
     def __len__(self) -> int:
@@ -158,6 +174,128 @@ def _pos_param(value, name: str, unit: str) -> float:
     return v
 
 
+def _check_covariance(R: np.ndarray) -> None:
+    """ValueError unless every ``R [k, d, d]`` (d <= 3) is finite, symmetric, positive definite."""
+    if R.shape[0] == 0:
+        return
+    if R.shape[0] == 1:  # a shared R: plain floats are cheaper than numpy calls
+        r = R[0].tolist()
+        d = len(r)
+        if not all(math.isfinite(v) for row in r for v in row):
+            raise ValueError("R must be finite")
+        if any(abs(r[i][j] - r[j][i]) > 1e-9 * (abs(r[i][j]) + abs(r[j][i]))
+               for i in range(d) for j in range(i)):
+            raise ValueError("R must be symmetric")
+        m = [r[0][0] > 0]
+        if d >= 2:
+            m.append(r[0][0] * r[1][1] - r[0][1] * r[1][0] > 0)
+        if d >= 3:
+            m.append(float(np.linalg.det(R[0])) > 0)
+        if not all(m):
+            raise ValueError("R must be positive definite (measurement noise variances > 0)")
+        return
+    if not np.isfinite(R).all():
+        raise ValueError("R must be finite")
+    if np.abs(R - np.swapaxes(R, -1, -2)).max() > 1e-9 * np.abs(R).max():
+        raise ValueError("R must be symmetric")
+    # Sylvester's criterion: all leading principal minors > 0
+    ok = R[:, 0, 0] > 0
+    if R.shape[1] >= 2:
+        ok &= R[:, 0, 0] * R[:, 1, 1] - R[:, 0, 1] * R[:, 1, 0] > 0
+    if R.shape[1] >= 3:
+        ok &= np.linalg.det(R) > 0
+    if not ok.all():
+        raise ValueError("R must be positive definite (measurement noise variances > 0)")
+
+
+@numba.njit(cache=True)
+def _manage_kernel(ids, xm, Pm, mu, status, hits, age, misses, score, max_score, sensor,
+                   hit, dscore, taken, z, R, sid, next_id, init_m, init_n, delete_after,
+                   score_drop, vel_var, mu0, birth_status):  # pragma: no cover - numba
+    """Counters, M-of-N confirmation, deletion, births and compaction in one pass.
+
+    Returns the new track arrays (kept tracks in order, then births), the status of the old
+    tracks after confirmation (before deletion), which old tracks were confirmed now, and the
+    number kept.
+    """
+    T, M, n = xm.shape
+    k, d = z.shape
+    st_pre = np.empty(T, np.int8)
+    newconf = np.zeros(T, np.bool_)
+    keep = np.zeros(T, np.bool_)
+    nh = np.empty(T, np.int32)
+    na = np.empty(T, np.int32)
+    nm = np.empty(T, np.int32)
+    ns = np.empty(T)
+    nx = np.empty(T)
+    nkeep = 0
+    for t in range(T):
+        a = age[t] + 1
+        h = hits[t] + (1 if hit[t] else 0)
+        m = 0 if hit[t] else misses[t] + 1
+        sc = score[t] + dscore[t]
+        mx = max(max_score[t], sc)
+        st = status[t]
+        drop = False
+        if st == 0:  # TENTATIVE
+            if h >= init_m:
+                st = 1
+                newconf[t] = True
+            elif h + (init_n - a) < init_m:
+                drop = True
+        if st == 1 and (m >= delete_after or mx - sc > score_drop):
+            drop = True
+        st_pre[t] = st
+        nh[t], na[t], nm[t], ns[t], nx[t] = h, a, m, sc, mx
+        if not drop:
+            keep[t] = True
+            nkeep += 1
+    nb = 0
+    for j in range(k):
+        if not taken[j]:
+            nb += 1
+    N = nkeep + nb
+    ids_o = np.empty(N, np.int64)
+    xm_o = np.zeros((N, M, n))
+    Pm_o = np.zeros((N, M, n, n))
+    mu_o = np.empty((N, M))
+    st_o = np.empty(N, np.int8)
+    h_o = np.empty(N, np.int32)
+    a_o = np.empty(N, np.int32)
+    m_o = np.empty(N, np.int32)
+    s_o = np.empty(N)
+    x_o = np.empty(N)
+    sen_o = np.empty(N, np.int32)
+    i = 0
+    for t in range(T):
+        if keep[t]:
+            ids_o[i] = ids[t]
+            xm_o[i] = xm[t]
+            Pm_o[i] = Pm[t]
+            mu_o[i] = mu[t]
+            st_o[i], h_o[i], a_o[i] = st_pre[t], nh[t], na[t]
+            m_o[i], s_o[i], x_o[i] = nm[t], ns[t], nx[t]
+            sen_o[i] = sensor[t]
+            i += 1
+    for j in range(k):
+        if taken[j]:
+            continue
+        ids_o[i] = next_id
+        next_id += 1
+        for m in range(M):
+            for a in range(d):
+                xm_o[i, m, a] = z[j, a]
+                for b in range(d):
+                    Pm_o[i, m, a, b] = R[j, a, b]
+                Pm_o[i, m, d + a, d + a] = vel_var
+            mu_o[i, m] = mu0[m]
+        st_o[i] = birth_status
+        h_o[i], a_o[i], m_o[i], s_o[i], x_o[i] = 1, 1, 0, 0.0, 0.0
+        sen_o[i] = sid[j]
+        i += 1
+    return (ids_o, xm_o, Pm_o, mu_o, st_o, h_o, a_o, m_o, s_o, x_o, sen_o, st_pre, newconf, nkeep)
+
+
 class Tracker:
     """Central multi-target tracker (GNN or JPDA association, Kalman filter or IMM).
 
@@ -205,7 +343,7 @@ class Tracker:
                  history: bool = True, keep_costs: bool = False, jpda_max_events: float = 1e5):
         if model is None:
             model = ConstantVelocity(q=1.0, ndim=3)
-        if not hasattr(model, "transition") or not hasattr(model, "noise") or not hasattr(model, "ndim"):
+        if not all(hasattr(model, a) for a in ("transition", "noise", "ndim")):
             raise ValueError(f"model must be a motion model such as ConstantVelocity, got {model!r}")
         if model.ndim not in (2, 3):
             raise ValueError(f"model.ndim must be 2 or 3 for the tracker, got {model.ndim!r}")
@@ -240,7 +378,8 @@ class Tracker:
         if sensor_positions is not None:
             sp = np.asarray(sensor_positions, dtype=float)
             if sp.ndim != 2 or sp.shape[1] != d or not np.all(np.isfinite(sp)):
-                raise ValueError(f"sensor_positions must be a finite [S, {d}] array [m], got shape {sp.shape}")
+                raise ValueError(f"sensor_positions must be a finite [S, {d}] array [m], "
+                                 f"got shape {sp.shape}")
             self.sensor_positions = sp
         elif measurement == "polar":
             raise ValueError("sensor_positions is required for measurement='polar'")
@@ -283,6 +422,8 @@ class Tracker:
         self.M = M
         self._log_miss = math.log(max(1.0 - self.pd * self.gate_probability, 1e-300))
         self._log_hit0 = math.log(self.pd / self.clutter_density) - 0.5 * d * math.log(2.0 * math.pi)
+        self._score_drop = math.inf if delete_score_drop is None else float(delete_score_drop)
+        self._birth_status = CONFIRMED if self.init_m == 1 else TENTATIVE
         self._keep_history = bool(history)
         self.cost_log: list | None = [] if keep_costs else None
         self._fq_cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
@@ -299,8 +440,7 @@ class Tracker:
         self._xm = np.empty((0, M, n))
         self._Pm = np.empty((0, M, n, n))
         self._mu = np.empty((0, M))
-        self._x = np.empty((0, n))
-        self._P = np.empty((0, n, n))
+        self._xP: tuple[np.ndarray, np.ndarray] | None = None
         self._status = np.empty(0, np.int8)
         self._hits = np.empty(0, np.int32)
         self._age = np.empty(0, np.int32)
@@ -311,18 +451,30 @@ class Tracker:
         self._hist: list[tuple] = []
         self._confirmed_ids: list[np.ndarray] = []
 
+    def _combined(self, xm, Pm, mu):
+        if self.M == 1:
+            return xm[:, 0], Pm[:, 0]
+        return imm_combine(mu, xm, Pm)
+
+    def _state(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._xP is None:
+            self._xP = self._combined(self._xm, self._Pm, self._mu)
+        return self._xP
+
     @property
     def tracks(self) -> Tracks:
         """All live tracks, tentative included."""
-        return Tracks(self.time if self.time is not None else math.nan, self._id, self._x, self._P,
-                      self._score, self._status, self._mu)
+        x, P = self._state()
+        return Tracks(self.time if self.time is not None else math.nan, self._id, x, P,
+                      self._score, self._status, self._mu, self._sensor)
 
     @property
     def confirmed(self) -> Tracks:
         """The live confirmed tracks."""
         c = self._status == CONFIRMED
-        return Tracks(self.time if self.time is not None else math.nan, self._id[c], self._x[c],
-                      self._P[c], self._score[c], self._status[c], self._mu[c])
+        x, P = self._state()
+        return Tracks(self.time if self.time is not None else math.nan, self._id[c], x[c],
+                      P[c], self._score[c], self._status[c], self._mu[c], self._sensor[c])
 
     def history(self) -> TrackHistory:
         """Every (scan, track) state held so far (needs ``history=True``)."""
@@ -331,7 +483,8 @@ class Tracker:
             return TrackHistory(np.empty(0), np.empty(0, np.int64), np.empty((0, n)),
                                 np.empty((0, n, n)), np.empty(0, np.int8), np.empty(0, np.int64))
         t = np.concatenate([np.full(h[1].shape[0], h[0]) for h in self._hist])
-        cid = np.unique(np.concatenate(self._confirmed_ids)) if self._confirmed_ids else np.empty(0, np.int64)
+        cid = (np.unique(np.concatenate(self._confirmed_ids)) if self._confirmed_ids
+               else np.empty(0, np.int64))
         return TrackHistory(t, np.concatenate([h[1] for h in self._hist]),
                             np.concatenate([h[2] for h in self._hist]),
                             np.concatenate([h[3] for h in self._hist]),
@@ -351,7 +504,7 @@ class Tracker:
 
     def _measurements(self, z, R, sensor_ids):
         d = self.ndim
-        z = np.asarray(z, dtype=float)
+        z = np.require(np.asarray(z, dtype=float), requirements=["C", "W"])
         if z.size == 0:
             z = z.reshape(0, d)
         if z.ndim != 2 or z.shape[1] != d:
@@ -359,27 +512,30 @@ class Tracker:
         k = z.shape[0]
         R = np.asarray(R, dtype=float)
         if R.shape == (d, d):
-            R = np.broadcast_to(R, (k, d, d))
-        elif R.shape != (k, d, d):
+            _check_covariance(R[None])
+            R = np.repeat(R[None], k, axis=0)
+        elif R.shape == (k, d, d):
+            _check_covariance(R)
+            R = np.require(R, float, ["C", "W"])
+        else:
             raise ValueError(f"R must have shape [{d}, {d}] or [k, {d}, {d}] with k={k}, got {R.shape}")
         if sensor_ids is None:
             sid = np.zeros(k, np.int32)
         else:
             sid = np.asarray(sensor_ids)
             if sid.ndim == 0:
-                sid = np.full(k, int(sid), np.int32)
-            if sid.shape != (k,) or (k and sid.min() < 0):
-                raise ValueError(f"sensor_ids must be {k} integers >= 0, got shape {sid.shape}")
+                sid = np.full(k, sid, np.int32)
+            if sid.shape != (k,) or not np.issubdtype(sid.dtype, np.integer) or (k and sid.min() < 0):
+                raise ValueError(f"sensor_ids must be {k} integers >= 0, got {sensor_ids!r}")
+            sid = sid.astype(np.int32, copy=False)
         if not np.isfinite(z).all():
             raise ValueError("measurements must be finite")
-        diag = np.diagonal(R, axis1=-2, axis2=-1)
-        if not (diag > 0).all() or not np.isfinite(R).all():
-            raise ValueError("R must be positive definite: finite, with variances > 0 on its diagonal")
         if self.measurement == "polar":
             if self.sensor_positions is None or (k and sid.max() >= self.sensor_positions.shape[0]):
                 raise ValueError("sensor_ids must index sensor_positions for polar measurements")
             z, R = converted_measurement(z, R, self.sensor_positions[sid])
-        return z, np.ascontiguousarray(R), sid
+            z, R = np.ascontiguousarray(z), np.ascontiguousarray(R)
+        return z, R, sid
 
     # ------------------------------------------------------------------ the scan
 
@@ -403,61 +559,59 @@ class Tracker:
         if self.time is not None and t < self.time:
             raise ValueError(f"t must not decrease: got {t} after {self.time} [s]")
         z, R, sid = self._measurements(measurements, R, sensor_ids)
-        d, M, gamma = self.ndim, self.M, self.gate
+        M, gamma = self.M, self.gate
         dt = 0.0 if self.time is None else t - self.time
         self.time = t
         k = z.shape[0]
         T = self._id.shape[0]
+        status = self._status
 
-        # 1. predict -------------------------------------------------------------------
-        xm, Pm, mu = self._xm, self._Pm, self._mu
-        c = mu
+        # 1. predict (IMM: mix first) --------------------------------------------------
         if T and dt > 0.0:
             F, Q = self._fq(dt)
             if M > 1:
-                xm, Pm, c = imm_mix(mu, self.Pi, xm, Pm)
-            xm, Pm = kf_predict_models(xm, Pm, F, Q)
-            if M > 1:
+                xm, Pm, c = imm_mix(self._mu, self.Pi, self._xm, self._Pm)
+                xm, Pm = kf_predict_models(np.ascontiguousarray(xm), np.ascontiguousarray(Pm), F, Q)
                 x, P = imm_combine(c, xm, Pm)
             else:
+                xm, Pm = kf_predict_models(self._xm, self._Pm, F, Q)
+                c = self._mu
                 x, P = xm[:, 0], Pm[:, 0]
         else:
-            xm, Pm = xm.copy(), Pm.copy()
-            x, P = self._x, self._P
-        mu = c.copy()
-        score = self._score.copy()
-        hit = np.zeros(T, bool)
-        taken = np.zeros(k, bool)
+            xm, Pm, c = self._xm.copy(), self._Pm.copy(), self._mu
+            x, P = self._combined(xm, Pm, c)
+        mu = c.copy() if M > 1 else c
+        hit = np.zeros(T, np.bool_)
+        taken = np.zeros(k, np.bool_)
         dscore = np.full(T, self._log_miss)
 
-        # 2. gate ----------------------------------------------------------------------
+        # 2. gate on the (combined) prediction -----------------------------------------
         rows, cols, d2, ld = gate_pairs(x, P, z, R, gamma)
-        conf_pair = self._status[rows] == CONFIRMED
+        conf_pair = status[rows] == CONFIRMED
         loghit = self._log_hit0 - 0.5 * (ld + d2)          # ln(P_D N(nu; 0, S) / lambda)
 
-        # 3.-4. confirmed tracks ---------------------------------------------------------
+        # 3.-4. associate and update: confirmed tracks first, then tentative ones ------
+        s1 = np.flatnonzero(conf_pair)
         if self.association == "gnn":
-            s1 = np.flatnonzero(conf_pair)
             a1 = s1[gnn_assign(T, k, rows[s1], cols[s1], d2[s1], gamma)] if s1.size else s1
             taken[cols[a1]] = True
             if self.cost_log is not None:
-                self.cost_log.append((np.flatnonzero(self._status == CONFIRMED), np.arange(k),
+                self.cost_log.append((np.flatnonzero(status == CONFIRMED), np.arange(k),
                                       rows[s1], cols[s1], d2[s1], gamma))
         else:
-            a1 = np.empty(0, np.int64)
-            s1 = np.flatnonzero(conf_pair)
+            a1 = s1[:0]
             if s1.size:
-                self._jpda_update(rows[s1], cols[s1], loghit[s1], z, R, xm, Pm, c, mu, hit, dscore, T, k)
+                self._jpda_update(rows[s1], cols[s1], loghit[s1], z, R, xm, Pm, c, mu, hit,
+                                  dscore, T, k)
                 taken[cols[s1]] = True
-        # tentative tracks: GNN on what is left
-        s2 = np.flatnonzero(~conf_pair & ~taken[cols])
+        s2 = np.flatnonzero(~(conf_pair | taken[cols]))
         a2 = s2[gnn_assign(T, k, rows[s2], cols[s2], d2[s2], gamma)] if s2.size else s2
         if self.cost_log is not None:
-            self.cost_log.append((np.flatnonzero(self._status == TENTATIVE), np.flatnonzero(~taken),
+            self.cost_log.append((np.flatnonzero(status == TENTATIVE), np.flatnonzero(~taken),
                                   rows[s2], cols[s2], d2[s2], gamma))
-        a = np.concatenate([a1, a2]) if a1.size else a2
-        if a.size:
-            tr, ms = rows[a], cols[a]
+        asg = np.concatenate([a1, a2]) if a1.size else a2
+        if asg.size:
+            tr, ms = rows[asg], cols[asg]
             taken[ms] = True
             xu, Pu, ll = kf_update_models(xm[tr], Pm[tr], z[ms], R[ms])
             xm[tr] = xu
@@ -465,72 +619,37 @@ class Tracker:
             if M > 1:
                 mu[tr] = imm_mode_probabilities(c[tr], ll)
             hit[tr] = True
-            dscore[tr] = loghit[a]
-            self._sensor[tr] = sid[ms]
-        if M > 1:
-            x, P = imm_combine(mu, xm, Pm)
+            dscore[tr] = loghit[asg]
+            sensor = self._sensor.copy()
+            sensor[tr] = sid[ms]
         else:
-            x, P = xm[:, 0], Pm[:, 0]
+            sensor = self._sensor
 
-        # 5. track management ---------------------------------------------------------------
-        age = self._age + 1
-        hits = self._hits + hit
-        misses = np.where(hit, 0, self._misses + 1).astype(np.int32)
-        score += dscore
-        max_score = np.maximum(self._max_score, score)
-        status = self._status.copy()
-        tent = status == TENTATIVE
-        confirm = tent & (hits >= self.init_m)
-        status[confirm] = CONFIRMED
-        drop = tent & ~confirm & (hits + (self.init_n - age) < self.init_m)
-        conf = status == CONFIRMED
-        drop |= conf & (misses >= self.delete_after)
-        if self.delete_score_drop is not None:
-            drop |= conf & (max_score - score > self.delete_score_drop)
-        # births from the measurements nobody used
-        new = np.flatnonzero(~taken)
-        ids = self._id
-        sensor = self._sensor
-        if new.size:
-            nb = new.size
-            n = self.n
-            bx = np.zeros((nb, n))
-            bx[:, :d] = z[new]
-            bP = np.zeros((nb, n, n))
-            bP[:, :d, :d] = R[new]
-            iv = np.arange(d, n)
-            bP[:, iv, iv] = self.init_velocity_std ** 2
-            bid = np.arange(self._next_id, self._next_id + nb, dtype=np.int64)
-            self._next_id += nb
-            bstat = np.full(nb, CONFIRMED if self.init_m == 1 else TENTATIVE, np.int8)
-            ids = np.concatenate([ids, bid])
-            x = np.concatenate([x, bx])
-            P = np.concatenate([P, bP])
-            xm = np.concatenate([xm, np.repeat(bx[:, None], M, axis=1)])
-            Pm = np.concatenate([Pm, np.repeat(bP[:, None], M, axis=1)])
-            mu = np.concatenate([mu, np.broadcast_to(self.mu0, (nb, M))])
-            status = np.concatenate([status, bstat])
-            hits = np.concatenate([hits, np.ones(nb, np.int32)])
-            age = np.concatenate([age, np.ones(nb, np.int32)])
-            misses = np.concatenate([misses, np.zeros(nb, np.int32)])
-            score = np.concatenate([score, np.zeros(nb)])
-            max_score = np.concatenate([max_score, np.zeros(nb)])
-            sensor = np.concatenate([sensor, sid[new].astype(np.int32)])
-            drop = np.concatenate([drop, np.zeros(nb, bool)])
+        # 5. track management: M-of-N, deletion, births, compaction (one compiled pass) --
+        old_id = self._id
+        (ids, xm2, Pm2, mu2, st2, hits2, age2, mis2, sc2, mx2, sen2, st_pre, newconf,
+         nkeep) = _manage_kernel(old_id, xm, Pm, mu, status, self._hits, self._age, self._misses,
+                                 self._score, self._max_score, sensor, hit, dscore, taken, z, R,
+                                 sid, self._next_id, self.init_m, self.init_n, self.delete_after,
+                                 self._score_drop, self.init_velocity_std ** 2, self.mu0,
+                                 self._birth_status)
+        nb = ids.shape[0] - nkeep
+        self._next_id += nb
         if self._keep_history:
-            self._hist.append((t, ids, x.copy(), P.copy(), status))
-        if confirm.any():
-            self._confirmed_ids.append(self._id[confirm])
-        if new.size and self.init_m == 1:
-            self._confirmed_ids.append(ids[T:])
-        if drop.any():
-            keep = ~drop
-            ids, x, P, xm, Pm, mu = ids[keep], x[keep], P[keep], xm[keep], Pm[keep], mu[keep]
-            status, hits, age, misses = status[keep], hits[keep], age[keep], misses[keep]
-            score, max_score, sensor = score[keep], max_score[keep], sensor[keep]
-        self._id, self._x, self._P, self._xm, self._Pm, self._mu = ids, x, P, xm, Pm, mu
-        self._status, self._hits, self._age, self._misses = status, hits, age, misses
-        self._score, self._max_score, self._sensor = score, max_score, sensor
+            if M > 1:
+                x, P = imm_combine(mu, xm, Pm)
+            if T:
+                self._hist.append((t, old_id, x, P, st_pre))
+            if nb:
+                self._hist.append((t, ids[nkeep:], xm2[nkeep:, 0], Pm2[nkeep:, 0], st2[nkeep:]))
+        if T and newconf.any():
+            self._confirmed_ids.append(old_id[newconf])
+        if nb and self._birth_status == CONFIRMED:
+            self._confirmed_ids.append(ids[nkeep:])
+        self._id, self._xm, self._Pm, self._mu = ids, xm2, Pm2, mu2
+        self._status, self._hits, self._age, self._misses = st2, hits2, age2, mis2
+        self._score, self._max_score, self._sensor = sc2, mx2, sen2
+        self._xP = None
         return self.confirmed
 
     def _jpda_update(self, r, cidx, loghit, z, R, xm, Pm, c, mu, hit, dscore, T, k):
@@ -543,12 +662,17 @@ class Tracker:
         pos = np.searchsorted(u, r)
         xn, Pn = mixture_update(xm[u], Pm[u], beta0[u], pos, beta, xu, Pu)
         if self.M > 1:
-            # IMMPDAF model likelihood (Houles & Bar-Shalom 1989):
-            # Lambda_j = 1 - P_D P_G + sum_i P_D N(nu_ij; 0, S_ij) / lambda
-            lrm = np.exp(self._log_hit0 + 0.5 * self.ndim * math.log(2.0 * math.pi) + ll)  # [p, M]
-            lam = np.full((u.size, self.M), miss_w)
-            np.add.at(lam, pos, lrm)
-            mu[u] = imm_mode_probabilities(c[u], np.log(lam))
+            # Mode probabilities: the association-weighted mixture of the per-hypothesis mode
+            # posteriors, mu_m = c_m (beta_0 + sum_j beta_j N_mj / sum_i c_i N_ij). With PDA's
+            # beta this is exactly the IMMPDAF of Houles & Bar-Shalom (1989); with JPDA's beta a
+            # measurement claimed by a neighbour no longer pulls this track's modes.
+            cm = c[r]                                        # [p, M]
+            top = ll.max(axis=1, keepdims=True)
+            w = cm * np.exp(ll - top)
+            ratio = w / w.sum(axis=1, keepdims=True)         # c_m N_mj / sum_i c_i N_ij
+            acc = c[u] * beta0[u][:, None]
+            np.add.at(acc, pos, beta[:, None] * ratio)
+            mu[u] = acc / acc.sum(axis=1, keepdims=True)
         xm[u] = xn
         Pm[u] = Pn
         hit[u] = True
