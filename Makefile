@@ -24,6 +24,7 @@ demo: setup
 	$(BIN)/iadsim demo $(ARGS)
 
 test: setup
+	@bash scripts/system-deps.sh
 	$(BIN)/python -m pytest $(ARGS)
 
 bench: setup

@@ -1,6 +1,10 @@
 """iadsim benchmarks: one command, a table on the terminal, JSON on disk.
 
-    make bench                    # or: .venv/bin/python benchmarks/run.py [--quick]
+    make bench                    # or: .venv/bin/python benchmarks/run.py [--quick] [--only demo engine ...]
+
+Suites: demo (`iadsim demo`, 1,000 replications, < 60 s), engine (throughput, scaling, memory),
+coverage (minimum-visible-altitude raster vs gdal_viewshed), tracking (vs Stone Soup), wta (the
+public weapon-target assignment instances).
 
 Timings include interpreter start, imports and setup (the whole `iadsim demo` command), as a
 user experiences them. Results go to benchmarks/results/<name>.json with the machine's description.
@@ -67,11 +71,38 @@ def bench_demo(replications: int, repeats: int) -> dict:
             "replications_per_s": replications / t_run, "output_bytes": size}
 
 
+SUITES = ("demo", "engine", "coverage", "tracking", "wta")
+
+
+def run_suite(name: str, quick: bool) -> int:
+    """Run benchmarks/<name>.py in its own process (it prints its table and writes its JSON)."""
+    script = HERE / f"{name}.py"
+    console.rule(f"[bold]{name}")
+    if not script.exists():
+        console.print(f"{script} is missing")
+        return 2
+    cmd = [sys.executable, str(script)] + (["--quick"] if quick else [])
+    return subprocess.run(cmd).returncode
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="fewer replications and one repeat")
+    ap.add_argument("--quick", action="store_true", help="smaller problems and one repeat")
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--only", nargs="*", choices=SUITES, help="run only these suites (default: all)")
     args = ap.parse_args()
+    chosen = args.only or list(SUITES)
+    codes = {}
+    for name in chosen:
+        codes[name] = demo_main(args) if name == "demo" else run_suite(name, args.quick)
+    console.rule("[bold]summary")
+    for name, code in codes.items():
+        console.print(f"{name:10s} {'ok' if code == 0 else 'target missed or failed (exit ' + str(code) + ')'}"
+                      f"   results: {RESULTS / (name + '.json')}")
+    return 0 if all(c == 0 for c in codes.values()) else 1
+
+
+def demo_main(args) -> int:
     reps = 200 if args.quick else 1000
     RESULTS.mkdir(exist_ok=True)
     res = bench_demo(reps, 1 if args.quick else args.repeats)
