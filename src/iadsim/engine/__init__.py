@@ -33,6 +33,9 @@ class ChunkResult:
     expended: np.ndarray     # [R, E]
     events: np.ndarray | None = None  # structured array of the recorded replication, if in chunk
     draws: dict[tuple[str, str], np.ndarray] | None = None  # sampled figures (system, key) -> [R]
+    #: full fidelity only: [R, 3] tracks created, tracks confirmed, mean position error of confirmed
+    #: tracks after their updates [m] (columns named by iadsim.engine.full.TRACK_STATS)
+    track_stats: np.ndarray | None = None
 
 
 EVENT_DTYPE = np.dtype([("step", "i8"), ("type", "i8"), ("unit", "i8"), ("threat", "i8"), ("n", "i8")])
@@ -66,13 +69,24 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
     ev = [np.zeros(MAX_EVENTS, np.int64) for _ in range(5)]
     local = record_rep - first if first <= record_rep < first + count else -1
     code = use_policy(policy or world.scenario.simulation.policy)
-    kernel = run_chunk_serial if code == POLICY_PYTHON else run_chunk
-    n = kernel(keys, local, code, *world.kernel_inputs(), *params.kernel_inputs(),
-                  out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
-                  out["killer"], out["leak_step"], expended, *ev)
+    stats = None
+    if world.full is not None:
+        from iadsim.engine.full import run_chunk_full, run_chunk_full_serial
+
+        stats = np.zeros((count, 3), np.float64)
+        kernel = run_chunk_full_serial if code == POLICY_PYTHON else run_chunk_full
+        n = kernel(keys, local, code, *world.full.kernel_inputs(world), *params.kernel_inputs(),
+                   out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
+                   out["killer"], out["leak_step"], expended, stats, *ev)
+    else:
+        kernel = run_chunk_serial if code == POLICY_PYTHON else run_chunk
+        n = kernel(keys, local, code, *world.kernel_inputs(), *params.kernel_inputs(),
+                   out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
+                   out["killer"], out["leak_step"], expended, *ev)
     events = None
     if local >= 0:
         events = np.zeros(n, EVENT_DTYPE)
         for name, arr in zip(EVENT_DTYPE.names, ev):
             events[name] = arr[:n]
-    return ChunkResult(first, count, expended=expended, events=events, draws=params.draws, **out)
+    return ChunkResult(first, count, expended=expended, events=events, draws=params.draws,
+                       track_stats=stats, **out)

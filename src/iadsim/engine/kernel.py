@@ -94,6 +94,39 @@ def use_policy(name: str) -> int:
 
 
 @numba.njit(cache=True)
+def c2_assign(policy, P, tofq, vals, nc, assign, used):
+    """The weapon-target assignment of one decision step, shared by both fidelities.
+
+    P[e, q]: kill probability unit e would achieve on candidate q (candidates in decreasing
+    urgency, 0 where it cannot engage); tofq[e, q] flyout steps; vals[q] the candidates' priority.
+    Fills assign[e] with a candidate index or -1."""
+    E = P.shape[0]
+    for e in range(E):
+        assign[e] = -1
+    if policy == POLICY_URGENCY:
+        # most urgent candidate first, given the unit with the greatest kill probability
+        # (on a tie, the earliest intercept); one engagement per candidate per step
+        for e in range(E):
+            used[e] = False
+        for q in range(nc):
+            best = -1
+            for e in range(E):
+                if used[e] or P[e, q] <= 0.0:
+                    continue
+                if best < 0 or P[e, q] > P[best, q] + 1e-12 or (
+                        abs(P[e, q] - P[best, q]) <= 1e-12 and tofq[e, q] < tofq[best, q]):
+                    best = e
+            if best >= 0:
+                assign[best] = q
+                used[best] = True
+    elif policy == POLICY_GREEDY:
+        _greedy_marginal_return(vals[:nc], P[:, :nc], assign)
+    else:
+        with numba.objmode():
+            _python_policy(vals[:nc], P[:, :nc], assign)
+
+
+@numba.njit(cache=True)
 def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
              scan, snr, tof, pip_ok, pip_gr, pip_agl, pip_above, act_ok, act_gr, act_agl, act_above,
              reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
@@ -130,6 +163,7 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
     cand = np.empty(M, np.int64)
     vals = np.empty(M, np.float64)
     P = np.zeros((E, M), np.float64)
+    tofq = np.zeros((E, M), np.int64)
     assign = np.full(E, -1, np.int64)
     used = np.zeros(E, np.bool_)
     tracked = np.zeros(M, np.bool_)
@@ -273,33 +307,11 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
                     any_p = True
         if not any_p:
             continue
-        for e in range(E):
-            assign[e] = -1
-        if policy == POLICY_URGENCY:
-            # most urgent candidate first, given the unit with the greatest kill probability
-            # (on a tie, the earliest intercept); one engagement per candidate per step
+        for q in range(nc):
+            vals[q] = priority[t, cand[q]]
             for e in range(E):
-                used[e] = False
-            for q in range(nc):
-                m = cand[q]
-                best = -1
-                for e in range(E):
-                    if used[e] or P[e, q] <= 0.0:
-                        continue
-                    if best < 0 or P[e, q] > P[best, q] + 1e-12 or (
-                            abs(P[e, q] - P[best, q]) <= 1e-12 and tof[t, m, e] < tof[t, m, best]):
-                        best = e
-                if best >= 0:
-                    assign[best] = q
-                    used[best] = True
-        else:
-            for q in range(nc):
-                vals[q] = priority[t, cand[q]]
-            if policy == POLICY_GREEDY:
-                _greedy_marginal_return(vals[:nc], P[:, :nc], assign)
-            else:
-                with numba.objmode():
-                    _python_policy(vals[:nc], P[:, :nc], assign)
+                tofq[e, q] = tof[t, cand[q], e]
+        c2_assign(policy, P, tofq, vals, nc, assign, used)
         for e in range(E):
             q = assign[e]
             if q < 0 or q >= nc or P[e, q] <= 0.0:

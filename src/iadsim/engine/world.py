@@ -17,6 +17,7 @@ from iadsim.catalog import Figure, System
 from iadsim.coverage.los import min_visible_altitude, visible_at
 from iadsim.coverage.specs import build_grid, effector_specs, envelope_coordinates, radar_specs
 from iadsim.engine.trajectory import TERMINAL_DIVE_M, Path3D, orbit_points, sample_path
+from iadsim.errors import InputError, Problem
 from iadsim.geo.grid import LocalGrid
 from iadsim.geo.terrain import Terrain, load_terrain
 from iadsim.physics.kinematics import intercept_time_s
@@ -40,6 +41,47 @@ MODELS_USED = {
             "left the envelope or line of sight at intercept",
     "random": "counter-based SplitMix64 streams keyed by each replication's SeedSequence child",
 }
+
+
+#: full fidelity: a measurement inside this chi-square gate of an existing track starts no new track
+INITIATION_GATE_PROBABILITY = 0.99999
+
+
+@dataclass
+class FullWorld:
+    """The extra arrays of full fidelity (noisy measurements, tracker, C2 on track estimates).
+
+    Shapes: T steps, S radars, M threats, E fire units, A assets; grids [ny, nx] as the terrain."""
+
+    meas_r: np.ndarray        # [T, S, M] float32 true range from each radar's antenna [m]
+    meas_az: np.ndarray       # [T, S, M] float32 true azimuth, clockwise from grid north [rad]
+    meas_el: np.ndarray       # [T, S, M] float32 true elevation above the antenna's horizontal [rad]
+    sigma: np.ndarray         # [S, 3] 1-sigma noise of range [m], azimuth [rad], elevation [rad]
+    min_el: np.ndarray        # [S] lowest elevation a radar covers [rad]
+    elev: np.ndarray          # [ny, nx] float32 terrain [m MSL]
+    mva: np.ndarray           # [S, ny, nx] float32 minimum visible altitude rasters [m MSL]
+    missile_speed: np.ndarray  # [E] mean missile speed [m/s]
+    values: np.ndarray        # [M] threat value (by type)
+    vmax: float               # speed bound for new tracks' velocity prior [m/s]
+
+    def kernel_inputs(self, world: "World") -> tuple:
+        sim = world.scenario.simulation
+        from scipy.stats import chi2
+
+        gamma = float(chi2.ppf(sim.gate_probability, 3))
+        delete_s = sim.delete_after_s if sim.delete_after_s is not None else sim.track_drop_s
+        g = world.terrain.grid
+        fpar = np.array([world.dt, g.xmin, g.ymax, g.xmax, g.ymin, float(g.res), sim.process_noise_m_s2 ** 2,
+                         gamma, sim.seeker_basket_m, self.vmax,
+                         max(float(chi2.ppf(INITIATION_GATE_PROBABILITY, 3)), gamma)], dtype=np.float64)
+        ipar = np.array([world.nsteps, sim.confirm_m, sim.confirm_n,
+                         max(int(np.ceil(delete_s / world.dt - 1e-9)), 1)], dtype=np.int64)
+        return (fpar, ipar, world.first_step, world.end_step, world.target, self.values, world.pos,
+                world.scan, world.snr, self.meas_r, self.meas_az, self.meas_el, world.sensor_xyz,
+                self.sigma, self.min_el, world.sensor_range_m, self.elev, self.mva, world.asset_xy,
+                world.effector_xyz, self.missile_speed,
+                world.reloads, world.salvo, world.max_eng, world.assess_steps, world.min_interval_steps,
+                world.fire_mode)
 
 
 @dataclass
@@ -114,6 +156,7 @@ class World:
     asset_xy: np.ndarray            # [A, 2]
     figures: list[FigureUse] = field(default_factory=list)
     models: dict[str, str] = field(default_factory=lambda: dict(MODELS_USED))
+    full: FullWorld | None = None   # fidelity 'full' only
 
     @property
     def scenario(self):
@@ -338,6 +381,13 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         ttg[:, ~has_t] = d / np.maximum(speed[:, ~has_t], 1.0)
     priority = values[None, :] / np.maximum(np.nan_to_num(ttg, nan=np.inf), dt)
 
+    full = None
+    if s.simulation.fidelity == "full":
+        step("measurement geometry")
+        full = _full_world(ld, radars, mvas, terrain, pos, vel, values, log)
+        full.missile_speed = np.array([log.get(cat[e.system], "missile_speed_m_s", "flyout")
+                                       for e in s.effectors], dtype=np.float64)
+
     lat_steps = steps_of(s.simulation.track_latency_s)
     drop_steps = max(steps_of(s.simulation.track_drop_s), 1)
     sensor_labels = [r.name for r in radars]
@@ -353,7 +403,53 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         effector_xyz=eff_xyz, effector_sensor=np.arange(E), tof=tof, pip_ok=pip_ok, act_ok=act_ok,
         **geo, **env,
         latency_steps=lat_steps, drop_steps=drop_steps, asset_xy=asset_xy,
-        figures=list(log.uses.values()), models=_models(s.simulation.policy), **ints,
+        figures=list(log.uses.values()), models=_models(s.simulation.policy, s.simulation.fidelity), **ints,
+        full=full,
+    )
+
+
+#: figures a radar needs for full fidelity (measurement noise and elevation coverage)
+FULL_RADAR_FIGURES = ("radar_range_sigma_m", "radar_azimuth_sigma_deg", "radar_elevation_sigma_deg",
+                      "radar_min_elevation_deg")
+
+
+def _full_world(ld, radars, mvas, terrain, pos, vel, values, log) -> FullWorld:
+    """True radar coordinates of every threat from every radar, and the rasters the tracker and C2
+    look up at estimated positions."""
+    cat = ld.catalog
+    problems = []
+    for r in radars:
+        sysm = cat[r.system]
+        for key in FULL_RADAR_FIGURES:
+            if key not in sysm.figures:
+                problems.append(Problem(ld.source, f"{r.where}.system",
+                                        f"catalog entry {sysm.name!r} has no figure {key!r}, which "
+                                        "simulation.fidelity 'full' needs"))
+    if problems:
+        raise InputError(problems)
+    S = len(radars)
+    T, M = pos.shape[:2]
+    meas = [np.zeros((T, S, M), dtype=np.float32) for _ in range(3)]
+    sigma = np.zeros((S, 3))
+    min_el = np.zeros(S)
+    for si, r in enumerate(radars):
+        sysm = cat[r.system]
+        sigma[si, 0] = log.get(sysm, "radar_range_sigma_m", "tracking")
+        sigma[si, 1] = np.radians(log.get(sysm, "radar_azimuth_sigma_deg", "tracking"))
+        sigma[si, 2] = np.radians(log.get(sysm, "radar_elevation_sigma_deg", "tracking"))
+        min_el[si] = np.radians(log.get(sysm, "radar_min_elevation_deg", "detection"))
+        rel = np.nan_to_num(pos - np.array([r.x, r.y, r.z]))
+        ground = np.hypot(rel[..., 0], rel[..., 1])
+        meas[0][:, si, :] = np.sqrt(ground ** 2 + rel[..., 2] ** 2)
+        meas[1][:, si, :] = np.arctan2(rel[..., 0], rel[..., 1])
+        meas[2][:, si, :] = np.arctan2(rel[..., 2], ground)
+    speed = np.linalg.norm(np.nan_to_num(vel), axis=-1)
+    return FullWorld(
+        meas_r=meas[0], meas_az=meas[1], meas_el=meas[2], sigma=sigma, min_el=min_el,
+        elev=np.ascontiguousarray(terrain.elevation_m, dtype=np.float32),
+        mva=np.ascontiguousarray(np.stack(mvas), dtype=np.float32),
+        missile_speed=np.zeros(0), values=np.asarray(values, dtype=np.float64),
+        vmax=float(max(speed.max() * 1.5, 50.0)),
     )
 
 
@@ -369,8 +465,28 @@ C2_POLICIES = {
 }
 
 
-def _models(policy: str) -> dict[str, str]:
+FULL_MODELS = {
+    "tracking": "full fidelity: radar measurements of range, azimuth and elevation with Gaussian noise, "
+                "converted to Cartesian with the linearised converted-measurement covariance "
+                "(Bar-Shalom, Li & Kirubarajan 2001, sec. 10.4); a central tracker with a nearly-"
+                "constant-velocity Kalman filter (continuous white-noise acceleration, ibid. sec. 6.2.2), "
+                "chi-square gating, global nearest neighbour by optimal assignment (Hungarian method), "
+                "two-point initiation, M-of-N confirmation and deletion after a time without update",
+    "flyout": "constant mean missile speed to the predicted intercept point of the track's estimated "
+              "constant-velocity state; the missile reaches the target if it is within the seeker "
+              "basket of that point at intercept time",
+    "kill": "Bernoulli kill per missile with the catalog's single-shot Pk when the true target is alive, "
+            "inside the envelope and in sight at intercept, and within the seeker basket of the PIP",
+}
+
+
+def _models(policy: str, fidelity: str = "fast") -> dict[str, str]:
     m = dict(MODELS_USED)
+    if fidelity == "full":
+        m.update(FULL_MODELS)
     c2 = C2_POLICIES.get(policy, f"weapon-target assignment by the user-registered policy {policy!r}")
     m["c2"] = f"{policy}: {c2}; shoot-look-shoot or salvo doctrine, fire discipline, kill assessment delay"
+    if fidelity == "full":
+        m["c2"] += ("; on confirmed tracks: priority from the track's estimated time to go and the value of "
+                    "its (correctly identified) type, feasibility from the track estimate")
     return m

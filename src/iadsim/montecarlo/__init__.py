@@ -114,4 +114,6 @@ def concat(results: list[ChunkResult]) -> ChunkResult:
         leak_step=cat("leak_step"), expended=cat("expended"), events=events,
         draws=None if results[0].draws is None else
         {k: np.concatenate([r.draws[k] for r in results]) for k in results[0].draws},
+        track_stats=None if results[0].track_stats is None else
+        np.concatenate([r.track_stats for r in results], axis=0),
     )

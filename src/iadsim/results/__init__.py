@@ -188,8 +188,17 @@ class Results:
             "effectors": _records(self.effector_table()),
             "assets": _records(self.asset_table()),
             "models": self.world.models,
+            **({"tracking": self._tracking_summary()} if self.raw.track_stats is not None else {}),
             **self.meta,
         }
+
+    def _tracking_summary(self) -> dict[str, float]:
+        """Full fidelity: tracks created and confirmed per replication, mean position error [m]."""
+        from iadsim.engine.full import TRACK_STATS
+
+        ts = np.asarray(self.raw.track_stats, dtype=float)
+        return {(name if name.startswith("mean_") else f"mean_{name}"):
+                float(np.nanmean(ts[:, i])) if len(ts) else None for i, name in enumerate(TRACK_STATS)}
 
     def __repr__(self) -> str:
         return f"Results({self.world.scenario.name!r}, replications={self.n}, seed={self.seed})"

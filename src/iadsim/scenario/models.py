@@ -51,15 +51,47 @@ class Simulation(_Model):
     dt_s: float = Field(1.0, gt=0.0, le=60.0, description="time step [s]")
     replications: int = Field(1000, ge=1, le=10_000_000)
     seed: int = Field(20261125, ge=0, lt=2**63)
-    fidelity: Literal["fast"] = Field(
+    fidelity: Literal["fast", "full"] = Field(
         "fast",
-        description="'fast': tracks from truth with a detection latency (the tracker comes with 'full')",
+        description="'fast': tracks from truth with a detection latency; 'full': noisy radar "
+        "measurements, a central Kalman-filter tracker (gating, global nearest neighbour, M-of-N "
+        "confirmation) and C2 on the track estimates",
     )
     track_latency_s: float = Field(
         4.0, ge=0.0, le=600.0, description="time from first detection to a firm track [s]"
     )
     track_drop_s: float = Field(
         20.0, gt=0.0, le=3600.0, description="a track not updated for this long is dropped [s]"
+    )
+    # --- tracker settings (fidelity 'full' only)
+    process_noise_m_s2: float = Field(
+        5.0, gt=0.0, le=1000.0,
+        description="full fidelity: RMS of the white-noise acceleration of the tracker's nearly-constant-"
+        "velocity model; its power spectral density is q = value^2 x 1 s [m^2/s^3]",
+    )
+    gate_probability: float = Field(
+        0.99, gt=0.0, lt=1.0,
+        description="full fidelity: probability that a target's own measurement falls inside the "
+        "association gate (chi-square, 3 degrees of freedom) [1]",
+    )
+    confirm_n: int = Field(
+        3, ge=1, le=32, description="full fidelity: M-of-N confirmation, the window of N looks [1]"
+    )
+    confirm_m: int = Field(
+        2, ge=1, le=32,
+        description="full fidelity: M-of-N confirmation, M hits within the last N looks [1] (M <= N)",
+    )
+    delete_after_s: float | None = Field(
+        None, gt=0.0, le=3600.0,
+        description="full fidelity: a track not updated for this long is deleted [s]; default track_drop_s",
+    )
+    seeker_basket_m: float = Field(
+        1000.0, gt=0.0, le=1_000_000.0,
+        description="full fidelity: an interceptor flown to a track's predicted intercept point can "
+        "still reach the target if it is within this distance of that point at intercept time [m]",
+    )
+    false_alarms: bool = Field(
+        False, description="full fidelity: radar false alarms (not implemented yet: must be false)"
     )
     policy: str = Field(
         "urgency",
@@ -73,6 +105,22 @@ class Simulation(_Model):
         description="'nominal': catalog figures at their nominal values; 'sample': each replication "
         "draws the disputed figures from their ranges (triangular, mode at nominal)",
     )
+
+    @field_validator("confirm_m")
+    @classmethod
+    def _m_of_n(cls, m: int, info) -> int:
+        n = info.data.get("confirm_n")
+        if n is not None and m > n:
+            raise ValueError(f"confirm_m ({m}) must not exceed confirm_n ({n})")
+        return m
+
+    @field_validator("false_alarms")
+    @classmethod
+    def _no_false_alarms_yet(cls, v: bool) -> bool:
+        if v:
+            raise ValueError("false alarms are not implemented yet in the full-fidelity tracker; "
+                             "set simulation.false_alarms to false")
+        return v
 
 
 class Asset(_Model):

@@ -1,0 +1,869 @@
+"""The full-fidelity kernel: noisy radar measurements, a central tracker, and C2 on track estimates.
+
+Per replication and time step (same order as the fast kernel of :mod:`iadsim.engine.kernel`):
+
+1. intercepts due now: the missile was flown to the predicted intercept point (PIP) of the track's
+   estimated state; it kills when the TRUE target is alive, inside the fire unit's envelope and in
+   its radar's sight at that step, within the seeker basket of the PIP, and a Bernoulli draw with
+   the single-shot Pk succeeds (the same draws as the fast kernel);
+2. arrivals, 3. reloads (as the fast kernel);
+4. detection with exactly the fast kernel's Swerling 1 draws (plus the radar's lower elevation
+   limit); each detection gives a measurement of range, azimuth and elevation with Gaussian noise
+   (Box-Muller on counter-based uniforms), converted to local Cartesian coordinates with the
+   linearised converted-measurement covariance R = J diag(sr^2, saz^2, sel^2) J^T
+   (Bar-Shalom, Li & Kirubarajan, "Estimation with Applications to Tracking and Navigation",
+   Wiley 2001, sec. 10.4);
+5. the central tracker, radar by radar (sequential): tracks predicted with the nearly-constant-
+   velocity model (continuous white-noise acceleration, ibid. sec. 6.2.2), chi-square gate (3 degrees
+   of freedom), global nearest neighbour by an optimal assignment of the gated Mahalanobis costs
+   (Hungarian method, shortest augmenting paths; a measurement left unassigned costs the gate
+   threshold: Blackman & Popoli, "Design and Analysis of Modern Tracking Systems", Artech House
+   1999, sec. 6.5), Kalman update, unassigned measurements start tentative tracks (two-point
+   velocity initiation at the second measurement), M-of-N confirmation on the track's looks (scans
+   of a radar that covers its predicted position), deletion after a time without update, and
+   deletion at kill assessment of its target or at its impact;
+6. C2 on confirmed tracks: priority = value of the type of the track's truth label (identification
+   is assumed correct) / estimated time to go (distance to the nearest asset over estimated speed);
+   feasibility from the track estimate (closed-form PIP with the unit's missile speed, envelope at
+   the PIP with a bilinear terrain look-up, line of sight from the unit's radar to the estimated
+   position, reaction time since confirmation); the same doctrine and policies as the fast kernel
+   (:func:`iadsim.engine.kernel.c2_assign`).
+
+Outputs are those of the fast kernel, indexed by truth threat (the engagement records which truth
+target the track followed at launch), plus per-replication track statistics.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from iadsim.engine.kernel import (
+    EV_DETECT, EV_KILL, EV_LAUNCH, EV_LEAK, EV_LOST, EV_MISS, EV_TRACK, FIRE_HOLD, FIRE_TIGHT,
+    MAX_EVENTS, c2_assign,
+)
+from iadsim.engine.rng import STREAM_DETECT, STREAM_KILL, uniform
+
+# random streams of the measurement noise (four uniforms per detection: two Box-Muller pairs)
+STREAM_NOISE_0 = 3
+STREAM_NOISE_1 = 4
+STREAM_NOISE_2 = 5
+STREAM_NOISE_3 = 6
+
+TRK_FREE = 0
+TRK_TENTATIVE = 1
+TRK_CONFIRMED = 2
+
+#: per-replication track statistics (columns of ``ChunkResult.track_stats``)
+TRACK_STATS = ("tracks_created", "tracks_confirmed", "mean_position_error_m")
+
+_BIG = 1e12
+
+
+@numba.njit(cache=True)
+def bilinear(a, xmin, ymax, res, x, y):
+    """Bilinear value of raster a [ny, nx] between cell centres at local x, y (clamped at the
+    edges, like :meth:`Terrain.height_at` and :func:`iadsim.coverage.los.visible_at`)."""
+    ny, nx = a.shape
+    fx = (x - xmin) / res - 0.5
+    fy = (ymax - y) / res - 0.5
+    if not (math.isfinite(fx) and math.isfinite(fy)):
+        return np.nan
+    fx = min(max(fx, 0.0), nx - 1.000001)
+    fy = min(max(fy, 0.0), ny - 1.000001)
+    c0 = int(fx)
+    r0 = int(fy)
+    tx = fx - c0
+    ty = fy - r0
+    return ((1.0 - ty) * ((1.0 - tx) * a[r0, c0] + tx * a[r0, c0 + 1])
+            + ty * ((1.0 - tx) * a[r0 + 1, c0] + tx * a[r0 + 1, c0 + 1]))
+
+
+@numba.njit(cache=True)
+def _visible(mva, fpar, x, y, z):
+    """Line of sight from the raster's antenna to (x, y, z MSL), as visible_at."""
+    if not (x >= fpar[1] and x < fpar[3] and y > fpar[4] and y <= fpar[2]):
+        return False
+    v = bilinear(mva, fpar[1], fpar[2], fpar[5], x, y)
+    return math.isfinite(v) and z >= v
+
+
+@numba.njit(cache=True)
+def converted_measurement(r, az, el, sr, saz, sel, z, R):
+    """Cartesian position z[3] (east, north, up relative to the antenna) of a measurement of
+    range r, azimuth az (clockwise from north) and elevation el, and its linearised covariance
+    R[3, 3] = J diag(sr^2, saz^2, sel^2) J^T, J the Jacobian at the measured values
+    (Bar-Shalom, Li & Kirubarajan 2001, sec. 10.4)."""
+    ca = math.cos(az)
+    sa = math.sin(az)
+    ce = math.cos(el)
+    se = math.sin(el)
+    z[0] = r * ce * sa
+    z[1] = r * ce * ca
+    z[2] = r * se
+    # columns: d/dr, d/daz, d/del
+    j00 = ce * sa
+    j01 = r * ce * ca
+    j02 = -r * se * sa
+    j10 = ce * ca
+    j11 = -r * ce * sa
+    j12 = -r * se * ca
+    j20 = se
+    j21 = 0.0
+    j22 = r * ce
+    a = sr * sr
+    b = saz * saz
+    c = sel * sel
+    R[0, 0] = j00 * j00 * a + j01 * j01 * b + j02 * j02 * c
+    R[0, 1] = j00 * j10 * a + j01 * j11 * b + j02 * j12 * c
+    R[0, 2] = j00 * j20 * a + j01 * j21 * b + j02 * j22 * c
+    R[1, 1] = j10 * j10 * a + j11 * j11 * b + j12 * j12 * c
+    R[1, 2] = j10 * j20 * a + j11 * j21 * b + j12 * j22 * c
+    R[2, 2] = j20 * j20 * a + j21 * j21 * b + j22 * j22 * c
+    R[1, 0] = R[0, 1]
+    R[2, 0] = R[0, 2]
+    R[2, 1] = R[1, 2]
+
+
+@numba.njit(cache=True)
+def _normal_pair(u1, u2):
+    """Two independent standard normals from two uniforms in [0, 1) (Box & Muller 1958)."""
+    rad = math.sqrt(-2.0 * math.log(1.0 - u1))
+    return rad * math.cos(2.0 * math.pi * u2), rad * math.sin(2.0 * math.pi * u2)
+
+
+@numba.njit(cache=True)
+def _predict(X, P, k, dts, q):
+    """Nearly-constant-velocity prediction of track k over dts seconds, continuous white-noise
+    acceleration of power spectral density q per axis (Bar-Shalom et al. 2001, sec. 6.2.2)."""
+    if dts <= 0.0:
+        return
+    for i in range(3):
+        X[k, i] += dts * X[k, i + 3]
+    # P' = F P F^T + Q with F = [[I, dt I], [0, I]]
+    for i in range(3):
+        for j in range(3):
+            P[k, i, j] += dts * (P[k, i + 3, j] + P[k, i, j + 3]) + dts * dts * P[k, i + 3, j + 3]
+            P[k, i, j + 3] += dts * P[k, i + 3, j + 3]
+    for i in range(3):
+        for j in range(3):
+            P[k, i + 3, j] = P[k, j, i + 3]
+    d3 = q * dts * dts * dts / 3.0
+    d2 = q * dts * dts / 2.0
+    d1 = q * dts
+    for i in range(3):
+        P[k, i, i] += d3
+        P[k, i, i + 3] += d2
+        P[k, i + 3, i] += d2
+        P[k, i + 3, i + 3] += d1
+
+
+@numba.njit(cache=True)
+def _inv3(S, Si):
+    """Inverse of a 3x3 matrix; returns the determinant (0: singular)."""
+    a, b, c = S[0, 0], S[0, 1], S[0, 2]
+    d, e, f = S[1, 0], S[1, 1], S[1, 2]
+    g, h, i = S[2, 0], S[2, 1], S[2, 2]
+    A = e * i - f * h
+    B = -(d * i - f * g)
+    C = d * h - e * g
+    det = a * A + b * B + c * C
+    if det == 0.0 or not math.isfinite(det):
+        return 0.0
+    inv = 1.0 / det
+    Si[0, 0] = A * inv
+    Si[1, 0] = B * inv
+    Si[2, 0] = C * inv
+    Si[0, 1] = -(b * i - c * h) * inv
+    Si[1, 1] = (a * i - c * g) * inv
+    Si[2, 1] = -(a * h - b * g) * inv
+    Si[0, 2] = (b * f - c * e) * inv
+    Si[1, 2] = -(a * f - c * d) * inv
+    Si[2, 2] = (a * e - b * d) * inv
+    return det
+
+
+@numba.njit(cache=True)
+def _mahalanobis(X, P, k, z, R, S, Si):
+    """Squared Mahalanobis distance of measurement z (covariance R) from track k's position."""
+    for i in range(3):
+        for j in range(3):
+            S[i, j] = P[k, i, j] + R[i, j]
+    if _inv3(S, Si) == 0.0:
+        return _BIG
+    d2 = 0.0
+    for i in range(3):
+        vi = z[i] - X[k, i]
+        for j in range(3):
+            d2 += vi * Si[i, j] * (z[j] - X[k, j])
+    return d2
+
+
+@numba.njit(cache=True)
+def _kf_update(X, P, k, z, R, S, Si, Kg, tmp):
+    """Kalman update of track k with a position measurement z (covariance R): H = [I 0]."""
+    for i in range(3):
+        for j in range(3):
+            S[i, j] = P[k, i, j] + R[i, j]
+    if _inv3(S, Si) == 0.0:
+        return
+    # K = P H^T S^-1  (6 x 3)
+    for i in range(6):
+        for j in range(3):
+            acc = 0.0
+            for l in range(3):
+                acc += P[k, i, l] * Si[l, j]
+            Kg[i, j] = acc
+    nu0 = z[0] - X[k, 0]
+    nu1 = z[1] - X[k, 1]
+    nu2 = z[2] - X[k, 2]
+    for i in range(6):
+        X[k, i] += Kg[i, 0] * nu0 + Kg[i, 1] * nu1 + Kg[i, 2] * nu2
+    # P = P - K H P  (then symmetrised)
+    for i in range(6):
+        for j in range(6):
+            tmp[i, j] = Kg[i, 0] * P[k, 0, j] + Kg[i, 1] * P[k, 1, j] + Kg[i, 2] * P[k, 2, j]
+    for i in range(6):
+        for j in range(6):
+            P[k, i, j] -= tmp[i, j]
+    for i in range(6):
+        for j in range(i + 1, 6):
+            v = 0.5 * (P[k, i, j] + P[k, j, i])
+            P[k, i, j] = v
+            P[k, j, i] = v
+
+
+@numba.njit(cache=True)
+def hungarian(C, n, m, row_to_col, u, v, p, way, minv, used):
+    """Minimum-cost assignment of n rows to distinct columns of C[:n, :m] (n <= m), shortest
+    augmenting paths with potentials (Kuhn 1955; Jonker & Volgenant 1987), O(n^2 m).
+    Work arrays of length >= m + 1; fills row_to_col[:n]."""
+    for j in range(m + 1):
+        v[j] = 0.0
+        p[j] = 0
+        way[j] = 0
+    for i in range(n + 1):
+        u[i] = 0.0
+    for i in range(1, n + 1):
+        p[0] = i
+        j0 = 0
+        for j in range(m + 1):
+            minv[j] = np.inf
+            used[j] = False
+        while True:
+            used[j0] = True
+            i0 = p[j0]
+            delta = np.inf
+            j1 = 0
+            for j in range(1, m + 1):
+                if not used[j]:
+                    cur = C[i0 - 1, j - 1] - u[i0] - v[j]
+                    if cur < minv[j]:
+                        minv[j] = cur
+                        way[j] = j0
+                    if minv[j] < delta:
+                        delta = minv[j]
+                        j1 = j
+            for j in range(m + 1):
+                if used[j]:
+                    u[p[j]] += delta
+                    v[j] -= delta
+                else:
+                    minv[j] -= delta
+            j0 = j1
+            if p[j0] == 0:
+                break
+        while True:
+            j1 = way[j0]
+            p[j0] = p[j1]
+            j0 = j1
+            if j0 == 0:
+                break
+    for j in range(1, m + 1):
+        if p[j] > 0:
+            row_to_col[p[j] - 1] = j - 1
+
+
+@numba.njit(cache=True)
+def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
+                  scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
+                  elev, mva, asset_xy, eff_xyz, vm,
+                  reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
+                  pk1, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps,
+                  snr_scale, pfa, policy, record,
+                  det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
+                  ev_step, ev_type, ev_e, ev_m, ev_n):
+    dt = fpar[0]
+    xmin = fpar[1]
+    ymax = fpar[2]
+    res = fpar[5]
+    qn = fpar[6]
+    gamma = fpar[7]
+    basket = fpar[8]
+    vmax = fpar[9]
+    gamma_init = fpar[10]
+    nsteps = ipar[0]
+    conf_m = ipar[1]
+    conf_n = ipar[2]
+    del_steps = ipar[3]
+    M = first_step.shape[0]
+    E = channels.shape[0]
+    S = scan.shape[1]
+    A = asset_xy.shape[0]
+    K = 4 * M + 8                    # track capacity
+
+    alive = np.ones(M, np.bool_)
+    known_dead = np.full(M, 2**62, np.int64)   # step at which a kill of m has been assessed
+    missiles = ready0.copy()
+    stock = reloads0.copy()
+    reload_done = np.full(E, -1, np.int64)
+    last_launch = np.full(E, -10**9, np.int64)
+    busy = np.zeros(E, np.int64)
+    cap = 1
+    for e in range(E):
+        cap += channels[e]
+    f_e = np.zeros(cap, np.int64)
+    f_m = np.zeros(cap, np.int64)
+    f_step = np.full(cap, -1, np.int64)
+    f_n = np.zeros(cap, np.int64)
+    f_id = np.zeros(cap, np.int64)
+    f_pk = np.zeros(cap, np.float64)
+    f_pip = np.zeros((cap, 3), np.float64)
+    launch_id = 0
+    nev = 0
+    # tracks
+    X = np.zeros((K, 6), np.float64)
+    Pc = np.zeros((K, 6, 6), np.float64)
+    st = np.zeros(K, np.int64)
+    tpred = np.zeros(K, np.int64)
+    hist = np.zeros(K, np.int64)
+    nlook = np.zeros(K, np.int64)
+    nhit = np.zeros(K, np.int64)
+    last_upd = np.zeros(K, np.int64)
+    lab = np.full(K, -1, np.int64)
+    conf_at = np.zeros(K, np.int64)
+    z0 = np.zeros((K, 3), np.float64)
+    R0 = np.zeros((K, 3, 3), np.float64)
+    t0 = np.zeros(K, np.int64)
+    vinit = np.zeros(K, np.bool_)
+    eng_until = np.zeros(K, np.int64)
+    n_eng = np.zeros((E, K), np.int64)
+    looked = np.zeros(K, np.bool_)
+    hitnow = np.zeros(K, np.bool_)
+    n_created = 0
+    n_confirmed = 0
+    err_sum = 0.0
+    err_n = 0
+    # measurements of one scan
+    zm = np.zeros((M, 3), np.float64)
+    Rm = np.zeros((M, 3, 3), np.float64)
+    zlab = np.zeros(M, np.int64)
+    zr = np.zeros(3, np.float64)
+    # gating and assignment work arrays
+    ncol_max = K + M
+    C = np.full((M, ncol_max), _BIG, np.float64)
+    cols = np.zeros(K, np.int64)
+    row_to_col = np.full(M, -1, np.int64)
+    hu = np.zeros(ncol_max + 1, np.float64)
+    hv = np.zeros(ncol_max + 1, np.float64)
+    hp = np.zeros(ncol_max + 1, np.int64)
+    hway = np.zeros(ncol_max + 1, np.int64)
+    hminv = np.zeros(ncol_max + 1, np.float64)
+    hused = np.zeros(ncol_max + 1, np.bool_)
+    rowdeg = np.zeros(M, np.int64)
+    coldeg = np.zeros(K, np.int64)
+    rowcol = np.zeros(M, np.int64)
+    near = np.zeros(M, np.float64)
+    Sx = np.zeros((3, 3), np.float64)
+    Si = np.zeros((3, 3), np.float64)
+    Kg = np.zeros((6, 3), np.float64)
+    tmp6 = np.zeros((6, 6), np.float64)
+    # C2
+    order = np.empty(K, np.int64)
+    pr = np.empty(K, np.float64)
+    cand = np.empty(K, np.int64)
+    vals = np.empty(K, np.float64)
+    P = np.zeros((E, K), np.float64)
+    tofq = np.zeros((E, K), np.int64)
+    pipq = np.zeros((E, K, 3), np.float64)
+    assign = np.full(E, -1, np.int64)
+    used = np.zeros(E, np.bool_)
+    nmask = (1 << conf_n) - 1
+
+    for m in range(M):
+        det_step[m] = -1
+        firm_step[m] = -1
+        eng_step[m] = -1
+        shots[m] = 0
+        kill_step[m] = -1
+        killer[m] = -1
+        leak_step[m] = -1
+    for e in range(E):
+        expended[e] = 0
+
+    for t in range(nsteps):
+        # 1. intercepts due now: the TRUE target must be alive, in the envelope and in sight, and
+        #    within the seeker basket of the PIP the missile was flown to
+        for i in range(cap):
+            if f_step[i] == t:
+                m = f_m[i]
+                e = f_e[i]
+                hit = False
+                if alive[m] and t < end_step[m]:
+                    x = pos[t, m, 0]
+                    y = pos[t, m, 1]
+                    z = pos[t, m, 2]
+                    if math.isfinite(x):
+                        gr = math.hypot(x - eff_xyz[e, 0], y - eff_xyz[e, 1])
+                        agl = z - bilinear(elev, xmin, ymax, res, x, y)
+                        above = z - eff_xyz[e, 2]
+                        dp = math.sqrt((x - f_pip[i, 0]) ** 2 + (y - f_pip[i, 1]) ** 2
+                                       + (z - f_pip[i, 2]) ** 2)
+                        if (rmin[e] <= gr <= rmax[e] and agl >= hmin[e] and above <= hmax[e]
+                                and dp <= basket and _visible(mva[e], fpar, x, y, z)):
+                            for j in range(f_n[i]):
+                                if uniform(k0, k1, STREAM_KILL, f_id[i] + j, 0, 0) < f_pk[i]:
+                                    hit = True
+                if hit:
+                    alive[m] = False
+                    kill_step[m] = t
+                    killer[m] = e
+                    if t + assess_steps[e] < known_dead[m]:
+                        known_dead[m] = t + assess_steps[e]
+                if record and nev < MAX_EVENTS:
+                    ev_step[nev] = t
+                    ev_type[nev] = EV_KILL if hit else EV_MISS
+                    ev_e[nev] = e
+                    ev_m[nev] = m
+                    ev_n[nev] = f_n[i]
+                    nev += 1
+                busy[e] -= 1
+                f_step[i] = -1
+        # 2. arrivals
+        done = True
+        for m in range(M):
+            if alive[m] and end_step[m] == t:
+                leak_step[m] = t
+                alive[m] = False
+                if record and nev < MAX_EVENTS:
+                    ev_step[nev] = t
+                    ev_type[nev] = EV_LEAK
+                    ev_e[nev] = -1
+                    ev_m[nev] = m
+                    ev_n[nev] = 0
+                    nev += 1
+            if alive[m] and t < end_step[m]:
+                done = False
+        if done:
+            break
+        # 3. reloads
+        for e in range(E):
+            if reload_done[e] == t:
+                n = stock[e] if stock[e] < ready0[e] else ready0[e]
+                missiles[e] += n
+                stock[e] -= n
+                reload_done[e] = -1
+            if missiles[e] == 0 and stock[e] > 0 and reload_done[e] < 0:
+                reload_done[e] = t + reload_steps[e]
+        # 4a. track deletion: no update for too long, the target's kill assessed, or its impact seen
+        for k in range(K):
+            if st[k] == TRK_FREE:
+                continue
+            m = lab[k]
+            if t - last_upd[k] > del_steps or t >= known_dead[m] or t >= end_step[m]:
+                if record and nev < MAX_EVENTS and st[k] == TRK_CONFIRMED and alive[m]:
+                    ev_step[nev] = t
+                    ev_type[nev] = EV_LOST
+                    ev_e[nev] = -1
+                    ev_m[nev] = m
+                    ev_n[nev] = 0
+                    nev += 1
+                st[k] = TRK_FREE
+        # 4b. detection and tracking, radar by radar
+        for s in range(S):
+            if not scan[t, s]:
+                continue
+            nz = 0
+            for m in range(M):
+                if not alive[m] or t < first_step[m] or t >= end_step[m]:
+                    continue
+                q = snr[t, s, m]
+                if q <= 0.0:
+                    continue
+                # Swerling 1 single look: Pd = Pfa^(1 / (1 + SNR)), the fast kernel's draw
+                p = pfa[s] ** (1.0 / (1.0 + q * snr_scale[s, m]))
+                if uniform(k0, k1, STREAM_DETECT, t, s, m) < p and meas_el[t, s, m] >= min_el[s]:
+                    if det_step[m] < 0:
+                        det_step[m] = t
+                        if record and nev < MAX_EVENTS:
+                            ev_step[nev] = t
+                            ev_type[nev] = EV_DETECT
+                            ev_e[nev] = s
+                            ev_m[nev] = m
+                            ev_n[nev] = 0
+                            nev += 1
+                    n1, n2 = _normal_pair(uniform(k0, k1, STREAM_NOISE_0, t, s, m),
+                                          uniform(k0, k1, STREAM_NOISE_1, t, s, m))
+                    n3, _n4 = _normal_pair(uniform(k0, k1, STREAM_NOISE_2, t, s, m),
+                                           uniform(k0, k1, STREAM_NOISE_3, t, s, m))
+                    r = meas_r[t, s, m] + sigma[s, 0] * n1
+                    if r < 1.0:
+                        r = 1.0
+                    converted_measurement(r, meas_az[t, s, m] + sigma[s, 1] * n2,
+                                          meas_el[t, s, m] + sigma[s, 2] * n3,
+                                          sigma[s, 0], sigma[s, 1], sigma[s, 2], zr, Rm[nz])
+                    for i in range(3):
+                        zm[nz, i] = zr[i] + sensor_xyz[s, i]
+                    zlab[nz] = m
+                    nz += 1
+            # predict the tracks to now; the tentative ones this radar covers get a look
+            nk = 0
+            for k in range(K):
+                if st[k] == TRK_FREE:
+                    continue
+                _predict(X, Pc, k, (t - tpred[k]) * dt, qn)
+                tpred[k] = t
+                cols[nk] = k
+                nk += 1
+                looked[k] = False
+                hitnow[k] = False
+                if st[k] == TRK_TENTATIVE:
+                    dx = X[k, 0] - sensor_xyz[s, 0]
+                    dy = X[k, 1] - sensor_xyz[s, 1]
+                    dz = X[k, 2] - sensor_xyz[s, 2]
+                    if (dx * dx + dy * dy + dz * dz <= sens_range[s] * sens_range[s]
+                            and _visible(mva[s], fpar, X[k, 0], X[k, 1], X[k, 2])):
+                        looked[k] = True
+            if nz > 0:
+                # gate: cost = squared Mahalanobis distance; leaving a measurement unassigned costs
+                # the gate threshold (its own dummy column)
+                ncol = nk + nz
+                trivial = True
+                for c in range(nk):
+                    coldeg[c] = 0
+                for i in range(nz):
+                    rowdeg[i] = 0
+                    rowcol[i] = -1
+                    near[i] = _BIG
+                    for c in range(ncol):
+                        C[i, c] = _BIG
+                    C[i, nk + i] = gamma
+                    for c in range(nk):
+                        k = cols[c]
+                        tr = 0.0
+                        d2n = 0.0
+                        for j in range(3):
+                            tr += Pc[k, j, j] + Rm[i, j, j]
+                            d2n += (zm[i, j] - X[k, j]) ** 2
+                        if d2n > gamma_init * tr:   # outside the gates for certain (lambda_max <= trace)
+                            continue
+                        d2 = _mahalanobis(X, Pc, k, zm[i], Rm[i], Sx, Si)
+                        if d2 < near[i]:
+                            near[i] = d2
+                        if d2 <= gamma:
+                            C[i, c] = d2
+                            rowdeg[i] += 1
+                            coldeg[c] += 1
+                            rowcol[i] = c
+                for i in range(nz):
+                    if rowdeg[i] > 1:
+                        trivial = False
+                for c in range(nk):
+                    if coldeg[c] > 1:
+                        trivial = False
+                if trivial:
+                    for i in range(nz):
+                        row_to_col[i] = rowcol[i] if rowcol[i] >= 0 else nk + i
+                else:
+                    hungarian(C, nz, ncol, row_to_col, hu, hv, hp, hway, hminv, hused)
+                for i in range(nz):
+                    c = row_to_col[i]
+                    if c < 0 or c >= nk or C[i, c] >= _BIG:
+                        continue
+                    k = cols[c]
+                    m = zlab[i]
+                    if st[k] == TRK_TENTATIVE and not vinit[k] and t > t0[k]:
+                        # two-point initiation: velocity from the first and this measurement
+                        dts = (t - t0[k]) * dt
+                        for a in range(3):
+                            X[k, a] = zm[i, a]
+                            X[k, a + 3] = (zm[i, a] - z0[k, a]) / dts
+                            for b in range(3):
+                                Pc[k, a, b] = Rm[i, a, b]
+                                Pc[k, a, b + 3] = Rm[i, a, b] / dts
+                                Pc[k, a + 3, b] = Rm[i, a, b] / dts
+                                Pc[k, a + 3, b + 3] = (Rm[i, a, b] + R0[k, a, b]) / (dts * dts)
+                        vinit[k] = True
+                    else:
+                        _kf_update(X, Pc, k, zm[i], Rm[i], Sx, Si, Kg, tmp6)
+                        if not vinit[k]:
+                            # a second radar in the same step: the fused position is the first point
+                            for a in range(3):
+                                z0[k, a] = X[k, a]
+                                for b in range(3):
+                                    R0[k, a, b] = Pc[k, a, b]
+                    last_upd[k] = t
+                    lab[k] = m
+                    hitnow[k] = True
+                    nhit[k] += 1
+                    if st[k] == TRK_CONFIRMED:
+                        err_sum += math.sqrt((X[k, 0] - pos[t, m, 0]) ** 2 + (X[k, 1] - pos[t, m, 1]) ** 2
+                                             + (X[k, 2] - pos[t, m, 2]) ** 2)
+                        err_n += 1
+            # M-of-N on the tentative tracks' looks
+            for c in range(nk):
+                k = cols[c]
+                if st[k] != TRK_TENTATIVE:
+                    continue
+                if not (looked[k] or hitnow[k]):
+                    continue
+                hist[k] = ((hist[k] << 1) | (1 if hitnow[k] else 0)) & nmask
+                nlook[k] += 1
+                hits = 0
+                h = hist[k]
+                while h:
+                    hits += h & 1
+                    h >>= 1
+                if hits >= conf_m:
+                    st[k] = TRK_CONFIRMED
+                    conf_at[k] = t
+                    n_confirmed += 1
+                    m = lab[k]
+                    if firm_step[m] < 0:
+                        firm_step[m] = t
+                    if record and nev < MAX_EVENTS:
+                        ev_step[nev] = t
+                        ev_type[nev] = EV_TRACK
+                        ev_e[nev] = -1
+                        ev_m[nev] = m
+                        ev_n[nev] = 0
+                        nev += 1
+                elif nlook[k] >= conf_n:
+                    st[k] = TRK_FREE
+            # unassigned measurements start tentative tracks, unless they lie inside the wider
+            # initiation gate of an existing track (a measurement of that track's target that fell
+            # just outside its gate, or lost the assignment to a closer one)
+            for i in range(nz):
+                c = row_to_col[i]
+                if c >= 0 and c < nk and C[i, c] < _BIG:
+                    continue
+                if near[i] <= gamma_init:
+                    continue
+                k = -1
+                for kk in range(K):
+                    if st[kk] == TRK_FREE:
+                        k = kk
+                        break
+                if k < 0:
+                    break
+                st[k] = TRK_TENTATIVE
+                for a in range(3):
+                    X[k, a] = zm[i, a]
+                    X[k, a + 3] = 0.0
+                    z0[k, a] = zm[i, a]
+                    for b in range(6):
+                        Pc[k, a, b] = 0.0
+                        Pc[k, a + 3, b] = 0.0
+                for a in range(3):
+                    for b in range(3):
+                        Pc[k, a, b] = Rm[i, a, b]
+                        R0[k, a, b] = Rm[i, a, b]
+                    Pc[k, a + 3, a + 3] = vmax * vmax
+                tpred[k] = t
+                t0[k] = t
+                vinit[k] = False
+                hist[k] = 1
+                nlook[k] = 1
+                nhit[k] = 1
+                last_upd[k] = t
+                lab[k] = zlab[i]
+                eng_until[k] = 0
+                for e in range(E):
+                    n_eng[e, k] = 0
+                n_created += 1
+                if conf_m <= 1:
+                    st[k] = TRK_CONFIRMED
+                    conf_at[k] = t
+                    n_confirmed += 1
+                    m = zlab[i]
+                    if firm_step[m] < 0:
+                        firm_step[m] = t
+                    if record and nev < MAX_EVENTS:
+                        ev_step[nev] = t
+                        ev_type[nev] = EV_TRACK
+                        ev_e[nev] = -1
+                        ev_m[nev] = m
+                        ev_n[nev] = 0
+                        nev += 1
+        # 5. C2 on the confirmed tracks, most urgent first (estimated time to go to the nearest asset)
+        nt = 0
+        for k in range(K):
+            if st[k] != TRK_CONFIRMED or t < eng_until[k]:
+                continue
+            dts = (t - tpred[k]) * dt
+            ex = X[k, 0] + dts * X[k, 3]
+            ey = X[k, 1] + dts * X[k, 4]
+            spd = math.sqrt(X[k, 3] ** 2 + X[k, 4] ** 2 + X[k, 5] ** 2)
+            if spd < 1.0:
+                spd = 1.0
+            ttg = np.inf
+            for a in range(A):
+                d = math.hypot(ex - asset_xy[a, 0], ey - asset_xy[a, 1]) / spd
+                if d < ttg:
+                    ttg = d
+            order[nt] = k
+            pr[nt] = -(values[lab[k]] / max(ttg, dt))
+            nt += 1
+        if nt == 0:
+            continue
+        idx = np.argsort(pr[:nt], kind="mergesort")
+        nc = 0
+        for q in range(nt):
+            cand[nc] = order[idx[q]]
+            vals[nc] = -pr[idx[q]]
+            nc += 1
+        any_p = False
+        for e in range(E):
+            ok_e = (fire_mode[e] != FIRE_HOLD and busy[e] < channels[e] and missiles[e] >= salvo[e]
+                    and t - last_launch[e] >= min_interval_steps[e])
+            for q in range(nc):
+                P[e, q] = 0.0
+                tofq[e, q] = 1
+                if not ok_e:
+                    continue
+                k = cand[q]
+                if fire_mode[e] == FIRE_TIGHT and target[lab[k]] < 0:
+                    continue
+                if t < conf_at[k] + reaction_steps[e] or n_eng[e, k] >= max_eng[e]:
+                    continue
+                dts = (t - tpred[k]) * dt
+                px = X[k, 0] + dts * X[k, 3] - eff_xyz[e, 0]
+                py = X[k, 1] + dts * X[k, 4] - eff_xyz[e, 1]
+                pz = X[k, 2] + dts * X[k, 5] - eff_xyz[e, 2]
+                # the unit's radar must see the estimated position
+                if not _visible(mva[e], fpar, px + eff_xyz[e, 0], py + eff_xyz[e, 1], pz + eff_xyz[e, 2]):
+                    continue
+                # closed-form intercept time (iadsim.physics.kinematics.intercept_time_s)
+                vx = X[k, 3]
+                vy = X[k, 4]
+                vz = X[k, 5]
+                qa = vx * vx + vy * vy + vz * vz - vm[e] * vm[e]
+                qb = px * vx + py * vy + pz * vz
+                qc = px * px + py * py + pz * pz
+                disc = qb * qb - qa * qc
+                if disc < 0.0:
+                    continue
+                root = math.sqrt(disc)
+                if qc == 0.0:
+                    tau = 0.0
+                elif qb <= 0.0:
+                    den = root - qb
+                    if den <= 0.0:
+                        continue
+                    tau = qc / den
+                else:
+                    if qa >= 0.0:
+                        continue
+                    tau = (qb + root) / (-qa)
+                if not (tau >= 0.0 and math.isfinite(tau)):
+                    continue
+                ntof = int(math.ceil(tau / dt - 1e-9))
+                if ntof < 1:
+                    ntof = 1
+                if t + ntof >= nsteps:
+                    continue
+                gx = px + vx * tau + eff_xyz[e, 0]
+                gy = py + vy * tau + eff_xyz[e, 1]
+                gz = pz + vz * tau + eff_xyz[e, 2]
+                gr = math.hypot(gx - eff_xyz[e, 0], gy - eff_xyz[e, 1])
+                agl = gz - bilinear(elev, xmin, ymax, res, gx, gy)
+                above = gz - eff_xyz[e, 2]
+                if not (rmin[e] <= gr <= rmax[e] and agl >= hmin[e] and above <= hmax[e]):
+                    continue
+                P[e, q] = pk1[e]
+                tofq[e, q] = ntof
+                pipq[e, q, 0] = gx
+                pipq[e, q, 1] = gy
+                pipq[e, q, 2] = gz
+                any_p = True
+        if not any_p:
+            continue
+        c2_assign(policy, P, tofq, vals, nc, assign, used)
+        for e in range(E):
+            q = assign[e]
+            if q < 0 or q >= nc or P[e, q] <= 0.0:
+                continue
+            k = cand[q]
+            m = lab[k]
+            n = salvo[e]
+            slot = -1
+            for i in range(cap):
+                if f_step[i] < 0:
+                    slot = i
+                    break
+            hit_step = t + tofq[e, q]
+            f_e[slot] = e
+            f_m[slot] = m
+            f_step[slot] = hit_step
+            f_n[slot] = n
+            f_id[slot] = launch_id
+            f_pk[slot] = P[e, q]
+            for a in range(3):
+                f_pip[slot, a] = pipq[e, q, a]
+            launch_id += n
+            busy[e] += 1
+            missiles[e] -= n
+            expended[e] += n
+            shots[m] += n
+            n_eng[e, k] += 1
+            last_launch[e] = t
+            if hit_step + assess_steps[e] > eng_until[k]:
+                eng_until[k] = hit_step + assess_steps[e]
+            if eng_step[m] < 0:
+                eng_step[m] = t
+            if record and nev < MAX_EVENTS:
+                ev_step[nev] = t
+                ev_type[nev] = EV_LAUNCH
+                ev_e[nev] = e
+                ev_m[nev] = m
+                ev_n[nev] = n
+                nev += 1
+    stats[0] = n_created
+    stats[1] = n_confirmed
+    stats[2] = err_sum / err_n if err_n > 0 else np.nan
+    return nev
+
+
+def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step, target, values, pos,
+                    scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
+                    elev, mva, asset_xy, eff_xyz, vm,
+                    reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
+                    pk1, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale, pfa,
+                    det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
+                    ev_step, ev_type, ev_e, ev_m, ev_n):
+    """Run replications keys[r] at full fidelity; arguments as the fast kernel's ``_run_chunk``
+    with the arrays of :class:`iadsim.engine.world.FullWorld`; ``stats`` [R, 3] track statistics."""
+    R = keys.shape[0]
+    nev = np.zeros(R, np.int64)
+    for r in numba.prange(R):
+        rec = r == record_local
+        nev[r] = _run_one_full(keys[r, 0], keys[r, 1], fpar, ipar, first_step, end_step, target, values, pos,
+                               scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
+                               elev, mva, asset_xy, eff_xyz, vm,
+                               reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
+                               pk1[r], rmin[r], rmax[r], hmin[r], hmax[r], channels[r], ready0[r],
+                               reload_steps[r], reaction_steps[r], snr_scale[r], pfa[r], policy, rec,
+                               det_step[r], firm_step[r], eng_step[r], shots[r], kill_step[r], killer[r],
+                               leak_step[r], expended[r], stats[r], ev_step, ev_type, ev_e, ev_m, ev_n)
+    total = 0
+    for r in range(R):
+        if r == record_local:
+            total = nev[r]
+    return total
+
+
+run_chunk_full = numba.njit(cache=True, parallel=True)(_run_chunk_full)
+#: the same kernel without threads, for policies that call back into Python
+run_chunk_full_serial = numba.njit(cache=True)(_run_chunk_full)
