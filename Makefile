@@ -23,7 +23,13 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 demo: setup
 	$(BIN)/iadsim demo $(ARGS)
 
-test: setup
+# the offline Cesium viewer the browser tests load exported CZML/KML into (skipped without npm)
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix web --no-audit --no-fund --loglevel=error \
+	  || echo "npm ci failed: the Cesium viewer test will be skipped"; \
+	else echo "npm not found: the Cesium viewer test will be skipped"; fi
+
+test: setup web/node_modules/.package-lock.json
 	@bash scripts/system-deps.sh
 	$(BIN)/python -m pytest $(ARGS)
 

@@ -151,7 +151,12 @@ def test_report_contents(small_results, report_html):
     n_est = sum(1 for f in w.figures if f.figure.confidence == "estimate")
     assert report_html.count('<tr class="estimate">') == n_est
     assert "<details>" in report_html
-    assert report_html.count('<img src="data:image/png;base64,iVBORw0KGgo') == 2
+    # the map: a base and transparent layers (one per coverage height, sites & routes, kills),
+    # and the coverage small multiples
+    from iadsim.report.maps import LAYER_HEIGHTS_AGL_M
+
+    n_layers = 1 + len(LAYER_HEIGHTS_AGL_M) + 1 + bool(small_results.replications["killed"].any())
+    assert len(re.findall(r'<img[^>]*src="data:image/png;base64,iVBORw0KGgo', report_html)) == n_layers + 1
     for section in ("findings", "map", "threats", "assets", "missiles", "timeline", "coverage",
                     "models", "provenance", "limits"):
         assert f'id="{section}"' in report_html
@@ -193,3 +198,206 @@ def test_report_is_deterministic(small_results, report_html):
     from iadsim.report import render_report
 
     assert render_report(small_results) == report_html
+
+
+# ---------------------------------------------------------------- the layered map
+
+def test_map_layers_line_up(small_results):
+    from PIL import Image
+    import io
+
+    from iadsim.report.maps import layered_map_pngs
+
+    d = layered_map_pngs(small_results, heights_agl_m=(50, 3000))
+    base = Image.open(io.BytesIO(d["base"]))
+    assert base.size == (d["width"], d["height"])
+    covered = []
+    for h, png in d["coverage"]:
+        im = Image.open(io.BytesIO(png)).convert("RGBA")
+        assert im.size == base.size  # the layers stack exactly
+        alpha = np.asarray(im)[..., 3]
+        assert alpha.min() == 0  # transparent where not covered
+        covered.append(int((alpha > 0).sum()))
+    assert covered[1] > covered[0]  # more is seen at 3000 m than at 50 m
+    sym = np.asarray(Image.open(io.BytesIO(d["symbols"])).convert("RGBA"))
+    assert (sym[..., 3] > 0).mean() < 0.2  # symbols only: mostly transparent
+
+
+def test_map_switches_work_without_javascript(report_html):
+    """The coverage layers are radio buttons styled with CSS: one is checked, each has a rule."""
+    radios = re.findall(r'<input type="radio" name="coverage-layer" id="(cov-[\w-]+)"[^>]*>', report_html)
+    from iadsim.report.maps import LAYER_HEIGHTS_AGL_M
+
+    assert len(radios) == len(LAYER_HEIGHTS_AGL_M) + 1  # + "off"
+    checked = re.findall(r'<input type="radio" name="coverage-layer" id="(cov-\d+)"[^>]* checked>', report_html)
+    assert len(checked) == 1
+    for r in radios:
+        if r != "cov-none":
+            assert f"#{r}:checked ~ .stack .{r}" in report_html
+            assert f'<img class="lyr {r}"' in report_html
+        assert f'<label for="{r}">' in report_html
+
+
+def test_report_sections_new(report_html):
+    text = htmllib.unescape(report_html)
+    assert "Per system" in text and "pantsir_s1" in text
+    assert 'id="fig-coverage-by-height"' in report_html
+    assert 'id="fig-expenditure-by-system"' in report_html
+    assert 'id="analysis"' not in report_html  # no sensitivity or sweep results for this run
+
+
+def test_system_expenditure_table(small_results):
+    from iadsim.report.plots import system_expenditure_table
+
+    t = system_expenditure_table(small_results)
+    ex = small_results.expenditure
+    for r in t.itertuples(index=False):
+        per = ex[ex["system"] == r.system].groupby("replication")["missiles"].sum()
+        assert r.mean_missiles == pytest.approx(per.mean())
+        assert r.lo <= r.mean_missiles <= r.hi
+        assert r.max_missiles == per.max()
+
+
+# ---------------------------------------------------------------- a run folder read back
+
+@pytest.fixture(scope="module")
+def run_dir(small_results, tmp_path_factory):
+    from iadsim.export.bundle import write_outputs
+
+    out = tmp_path_factory.mktemp("run")
+    write_outputs(small_results, out, report=False, exports=False)
+    return out
+
+
+def test_run_json(run_dir, small_results):
+    import json
+
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["format"] == "iadsim-run"
+    assert info["seed"] == small_results.seed and info["replications"] == small_results.n
+    assert info["dem_path"].endswith("dem.tif") and info["dem_path"].startswith("/")
+    assert info["scenario_source"].endswith("scenario.yaml")
+
+
+def test_load_run_round_trips_the_tables(run_dir, small_results):
+    import pandas as pd
+
+    from iadsim.report import load_run
+
+    res = load_run(run_dir)
+    pd.testing.assert_frame_equal(res.replications, small_results.replications, check_dtype=False)
+    pd.testing.assert_frame_equal(res.expenditure, small_results.expenditure, check_dtype=False)
+    pd.testing.assert_frame_equal(res.timeline.reset_index(drop=True),
+                                  small_results.timeline.reset_index(drop=True), check_dtype=False)
+    pd.testing.assert_frame_equal(res.threat_table(), small_results.threat_table())
+    assert res.timeline_replication == small_results.timeline_replication
+    assert res.version == small_results.version
+
+
+def test_load_run_another_replication(run_dir, small_results):
+    """Replication 5 re-simulated alone has exactly the stored outcomes, and its own timeline."""
+    import warnings
+
+    import iadsim
+    from iadsim.report import load_run
+    from iadsim.report.run_folder import RunMismatchWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RunMismatchWarning)
+        res = load_run(run_dir, replication=5)
+    assert res.timeline_replication == 5
+    ref = iadsim.simulate(small_results.world.loaded, replications=8, seed=small_results.seed,
+                          timeline_replication=5)
+    assert res.timeline.equals(ref.timeline)
+
+
+def test_load_run_finds_a_relative_dem_from_run_json(run_dir, tmp_path):
+    """The scenario copy says dem: dem.tif (relative to the original scenario's folder): a copy of
+    the run folder elsewhere still finds the DEM through run.json."""
+    import shutil
+
+    from iadsim.report import load_run
+
+    moved = tmp_path / "moved"
+    shutil.copytree(run_dir, moved)
+    assert "dem: dem.tif" in (moved / "scenario.yaml").read_text()
+    assert not (moved / "dem.tif").exists()
+    res = load_run(moved)
+    assert res.n == 64
+
+
+def test_load_run_rejects_incomplete_folders(tmp_path):
+    from iadsim.errors import OutputError
+    from iadsim.report import load_run
+
+    with pytest.raises(OutputError, match="missing"):
+        load_run(tmp_path)
+
+
+def test_report_command_rebuilds_and_writes_pngs(run_dir, capsys):
+    from iadsim.cli import main
+
+    assert main(["report", str(run_dir), "--png", "--replication", "2"]) == 0
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "Engagement timeline of replication 2" in html
+    figs = run_dir / "figures"
+    names = {p.name for p in figs.glob("*.png")}
+    for n in ("outcomes.png", "timeline.png", "expenditure.png", "expenditure_by_system.png",
+              "coverage_by_height.png", "map.png", "coverage_multiples.png", "assets.png", "detection.png"):
+        assert n in names, n
+        data = (figs / n).read_bytes()
+        w, h = png_size(data)
+        assert w >= 600 and h >= 250 and len(data) < 1_000_000
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_report_command_errors(tmp_path, capsys):
+    from iadsim.cli import main
+
+    assert main(["report", str(tmp_path / "nope")]) != 0
+    assert "not a folder" in capsys.readouterr().err
+
+
+def test_static_png_of_every_chart(small_results):
+    from iadsim.report.html import report_figures
+    from iadsim.report.static import figure_png
+
+    for name, fig in report_figures(small_results).items():
+        data = figure_png(fig)
+        assert data.startswith(PNG_SIGNATURE), name
+
+
+# ---------------------------------------------------------------- sensitivity and sweep hooks
+
+def test_report_shows_sensitivity_and_sweep_results(small_results, tmp_path):
+    """Results stored with a run (formats: docs/run-folder.md) are drawn in the report."""
+    import json
+
+    import pandas as pd
+
+    run = tmp_path / "small-synthetic"
+    (run / "sensitivity").mkdir(parents=True)
+    (run / "sensitivity" / "sensitivity.json").write_text(json.dumps({
+        "method": "sobol", "outcome": "pkill:owa", "baseline": 0.8, "n_points": 64, "reps_per_point": 10,
+        "indices": [{"factor": "tor_m2.pk_single_shot", "S1": 0.6, "ST": 0.7},
+                    {"factor": "shahed_136.rcs_m2", "S1": 0.1, "ST": 0.2}],
+        "tornado": [{"factor": "tor_m2.pk_single_shot", "low_value": 0.7, "high_value": 0.95,
+                     "outcome_at_low": 0.7, "outcome_at_high": 0.9},
+                    {"factor": "shahed_136.rcs_m2", "low_value": 0.05, "high_value": 0.2,
+                     "outcome_at_low": 0.78, "outcome_at_high": 0.82}]}))
+    sweep = tmp_path / "small-synthetic-sweep"
+    sweep.mkdir()
+    (sweep / "sweep.json").write_text(json.dumps({
+        "format": "iadsim-sweep/1", "variations": [{"path": "effectors[sam-1].vehicles"}],
+        "replications": 16, "seed_policy": "common", "cells": [{"cell": 0}, {"cell": 1}]}))
+    pd.DataFrame({"cell": [0, 0, 1, 1], "effectors[sam-1].vehicles": [1, 1, 2, 2],
+                  "threat": ["owa[0]", "drone", "owa[0]", "drone"], "target": ["base", None, "base", None],
+                  "p_kill": [0.5, 0.2, 0.7, 0.3], "p_kill_lo": [0.3, 0.1, 0.5, 0.1],
+                  "p_kill_hi": [0.7, 0.4, 0.85, 0.5], "p_leak": [0.5, 0.0, 0.3, 0.0],
+                  "p_leak_lo": [0.3, 0.0, 0.15, 0.0], "p_leak_hi": [0.7, 0.1, 0.5, 0.1]}
+                 ).to_parquet(sweep / "summary.parquet")
+    html = write_report(small_results, run / "report.html").read_text(encoding="utf-8")
+    assert 'id="analysis"' in html
+    assert 'id="fig-tornado"' in html and "tor_m2.pk_single_shot" in html
+    assert 'id="fig-sweep-1"' in html and 'id="fig-sweep-2"' in html
+    assert "effectors[sam-1].vehicles" in html

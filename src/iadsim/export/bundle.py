@@ -1,4 +1,19 @@
-"""Write everything a run produces into one folder (each file atomically)."""
+"""Write everything a run produces into one folder (each file atomically).
+
+The folder (see docs/run-folder.md):
+
+* ``run.json``: what the run was (scenario file, DEM, seed, replications, version) and the list
+  of files; ``iadsim report DIR`` and ``iadsim export DIR`` read the run back with it.
+* ``scenario.yaml``, ``catalog.yaml``: copies of the scenario and of the catalog entries used.
+* ``replications.parquet``, ``expenditure.parquet``, ``timeline.csv``, ``summary.json``: results.
+* ``report.html``: the offline report.
+* ``run.kmz`` (Google Earth) and ``run.czml`` (Cesium): sites, coverage per height, routes, the
+  recorded replication in time, kills and leaks.
+* ``routes.geojson``; ``coverage/``: per radar, minimum visible altitude (GeoTIFF);
+  ``line_of_sight.tif`` (radars in line of sight, one band per height above ground) and
+  ``line_of_sight.geojson`` (the covered areas as polygons), all in the run's local projection
+  (GeoTIFF) or WGS84 (GeoJSON).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +21,13 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from iadsim.export.geojson import scenario_geojson
 from iadsim.export.geotiff import write_geotiff
 from iadsim.results import Results
-from iadsim.results.io import prepare_out_dir, write_text, write_with
+from iadsim.results.io import ensure_dir, prepare_out_dir, write_text, write_with
 
 
 def _scenario_text(results: Results) -> str:
@@ -31,12 +47,85 @@ def _catalog_text(results: Results) -> str:
     return "# catalog entries used by this run\n" + yaml.safe_dump(entries, sort_keys=False, allow_unicode=True)
 
 
+#: what each file of a run folder holds (written into run.json)
+FILES = {
+    "run.json": "this file: what the run was and where its inputs were",
+    "scenario.yaml": "copy of the scenario (the first line names the original file)",
+    "catalog.yaml": "the catalog entries the run used",
+    "replications.parquet": "one row per replication x threat",
+    "expenditure.parquet": "one row per replication x fire unit",
+    "timeline.csv": "events of the recorded replication",
+    "summary.json": "statistics with 95% intervals",
+    "report.html": "the offline report",
+    "run.kmz": "Google Earth: sites, coverage per height, routes, the recorded replication in time, kills",
+    "run.czml": "Cesium: the same, time-dynamic",
+    "routes.geojson": "sites and planned routes (WGS84)",
+    "coverage/<radar>.min_visible_altitude.tif": "lowest altitude each radar sees (local projection)",
+    "coverage/line_of_sight.tif": "radars in line of sight, one band per height above ground",
+    "coverage/line_of_sight.geojson": "areas seen by at least one radar, per height above ground",
+}
+
+
+def run_info(results: Results) -> dict:
+    """The content of run.json (no timestamps: a run's folder is reproducible)."""
+    from iadsim.report.playback import SCENARIO_EPOCH, iso_time
+
+    ld = results.world.loaded
+    s = ld.scenario
+    src = Path(ld.source)
+    return {
+        "format": "iadsim-run",
+        "format_version": 1,
+        "iadsim_version": results.version,
+        "scenario": s.name,
+        "scenario_source": str(src.resolve()) if src.is_file() else None,
+        "dem": s.terrain.dem,
+        "dem_path": str(Path(ld.dem_path).resolve()),
+        "replications": results.n,
+        "seed": results.seed,
+        "timeline_replication": results.timeline_replication,
+        "fidelity": s.simulation.fidelity,
+        "uncertainty": s.simulation.uncertainty,
+        "scenario_epoch": iso_time(0, SCENARIO_EPOCH),
+        "coverage_heights_agl_m": list(_layer_heights()),
+        "files": FILES,
+    }
+
+
+def _layer_heights():
+    from iadsim.export.kml_run import LAYER_HEIGHTS_AGL_M
+
+    return LAYER_HEIGHTS_AGL_M
+
+
+def write_line_of_sight(results: Results, cov: Path, put) -> None:
+    """coverage/line_of_sight.tif (one band per height) and coverage/line_of_sight.geojson."""
+    from iadsim.export.georaster import mask_polygons
+    from iadsim.report.maps import coverage_count
+
+    w = results.world
+    bands, desc, feats = [], [], []
+    for h in _layer_heights():
+        c = coverage_count(w.mva, w.terrain.elevation_m, h)
+        bands.append(c.astype(np.float32))
+        desc.append(f"radars in line of sight of a target {h:g} m above ground")
+        feats += mask_polygons(w.grid, c >= 1, {"product": "line of sight", "height_agl_m": h,
+                                                "radars_at_least": 1})
+    p = write_geotiff(cov / "line_of_sight.tif", w.grid, bands, desc, units="count")
+    put(f"coverage/{p.name}", p)
+    gj = {"type": "FeatureCollection", "name": f"{w.scenario.name}: radar line of sight", "features": feats}
+    put("coverage/line_of_sight.geojson", write_text(cov / "line_of_sight.geojson", json.dumps(gj)))
+
+
 def write_outputs(results: Results, out: str | Path, report: bool = True,
-                  on_file: Callable[[str], None] | None = None) -> dict[str, Path]:
-    """Write the run's outputs into ``out``; returns name -> path of every file written."""
+                  on_file: Callable[[str], None] | None = None, exports: bool = True) -> dict[str, Path]:
+    """Write the run's outputs into ``out``; returns name -> path of every file written.
+
+    ``report``: write report.html; ``exports``: write run.kmz and run.czml."""
     from iadsim.report import write_report
 
-    out = prepare_out_dir(out)
+    # summary.json is written last, the mark of a complete folder: a rerun removes the old one first
+    out = prepare_out_dir(out, invalidate=("summary.json",))
     done: dict[str, Path] = {}
     note = on_file or (lambda name: None)
 
@@ -44,6 +133,7 @@ def write_outputs(results: Results, out: str | Path, report: bool = True,
         done[name] = path
         note(name)
 
+    put("run.json", write_text(out / "run.json", json.dumps(run_info(results), indent=2)))
     put("replications.parquet", results.write_parquet(out / "replications.parquet"))
     put("expenditure.parquet", write_with(out / "expenditure.parquet",
                                           lambda p: results.expenditure.to_parquet(p, index=False)))
@@ -51,8 +141,7 @@ def write_outputs(results: Results, out: str | Path, report: bool = True,
     put("scenario.yaml", write_text(out / "scenario.yaml", _scenario_text(results)))
     put("catalog.yaml", write_text(out / "catalog.yaml", _catalog_text(results)))
     put("routes.geojson", write_text(out / "routes.geojson", json.dumps(scenario_geojson(results))))
-    cov = out / "coverage"
-    cov.mkdir(exist_ok=True)
+    cov = ensure_dir(out / "coverage")
     w = results.world
     for name, mva in zip(w.sensor_labels, w.mva):
         agl = mva - w.terrain.elevation_m
@@ -60,6 +149,13 @@ def write_outputs(results: Results, out: str | Path, report: bool = True,
                           ["minimum visible altitude above mean sea level [m]",
                            "minimum visible height above ground [m]"])
         put(f"coverage/{p.name}", p)
+    write_line_of_sight(results, cov, put)
+    if exports:
+        from iadsim.export.czml import write_run_czml
+        from iadsim.export.kml_run import write_run_kmz
+
+        put("run.kmz", write_run_kmz(results, out / "run.kmz"))
+        put("run.czml", write_run_czml(results, out / "run.czml"))
     if report:
         put("report.html", write_report(results, out / "report.html"))
     put("summary.json", results.write_summary(out / "summary.json"))

@@ -182,7 +182,7 @@ def run_czml(results, heights_agl_m=None) -> Document:
             id=f"envelope/{name}", name=f"{name}: maximum engagement range", parent="sites",
             position=Position(cartographicDegrees=[float(lon[i]), float(lat[i]), 0.0]),
             ellipse=Ellipse(semiMajorAxis=rmax, semiMinorAxis=rmax, height=0.0, fill=True,
-                            material=Material(solidColor=SolidColorMaterial(color=_rgba("#b2182b", 28)))),
+                            material=Material(solidColor=SolidColorMaterial(color=_rgba("#b2182b", 12)))),
             polyline=Polyline(positions=PositionList(cartographicDegrees=_circle(w, ex, ey, rmax, 0.0)),
                               width=1.5, material=PolylineMaterial(
                                   solidColor=SolidColorMaterial(color=_rgba("#b2182b", 200))))))

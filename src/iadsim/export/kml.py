@@ -305,7 +305,13 @@ class KmlDoc:
                 for name, blob in self.files.items():
                     z.writestr(name, blob, compress_type=zipfile.ZIP_STORED)  # PNGs are compressed
 
-        return write_with(path, write)
+        def check(tmp: Path) -> None:
+            with zipfile.ZipFile(tmp) as z:
+                bad = z.testzip()
+            if bad is not None:
+                raise OSError(f"{bad} in the KMZ does not read back")
+
+        return write_with(path, write, check=check)
 
 
 def write_kmz(path: str | Path, grid: LocalGrid, overlays: list[Overlay],

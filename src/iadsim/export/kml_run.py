@@ -23,7 +23,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from markupsafe import escape
 
 from iadsim.export.kml import KmlDoc, Overlay
 from iadsim.report.playback import Playback, iso_time, replication_playback

@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from iadsim.report import maps, plots
-from iadsim.results.io import write_text
+from iadsim.results.io import ensure_dir, write_text
 
 __all__ = ["render_report", "write_report"]
 
@@ -293,16 +293,103 @@ def _env() -> Environment:
     return env
 
 
-def render_report(results, *, title: str | None = None,
-                  map_height_agl_m: float = maps.MAP_HEIGHT_AGL_M,
-                  coverage_heights_agl_m=maps.COVERAGE_HEIGHTS_AGL_M) -> str:
-    """The report as an HTML string (see :func:`write_report`)."""
+def _system_rows(results) -> list[dict]:
+    return [{"system": r.system, "units": r.fire_units, "ready": r.ready,
+             "mean": f"{_mean(r.mean_missiles)} ({_mean(max(r.lo, 0.0))} – {_mean(r.hi)})",
+             "max": r.max_missiles}
+            for r in plots.system_expenditure_table(results).itertuples(index=False)]
+
+
+def _read_analysis(run_folder: Path | None) -> dict[str, Any]:
+    """Sensitivity and sweep results stored with a run (formats: docs/run-folder.md)."""
+    import json
+
+    import pandas as pd
+
+    out: dict[str, Any] = {"sensitivity": None, "sweep": None, "sweep_meta": {}}
+    if run_folder is None:
+        return out
+    for p in (run_folder / "sensitivity" / "sensitivity.json", run_folder / "sensitivity.json"):
+        if p.is_file():
+            try:
+                out["sensitivity"] = json.loads(p.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                pass
+            break
+    # a parameter sweep (`iadsim sweep --out RUN/sweep`, or its default RUN-sweep beside the run)
+    for d in (run_folder / "sweep", run_folder.parent / f"{run_folder.name}-sweep"):
+        if (d / "sweep.json").is_file() and (d / "summary.parquet").is_file():
+            try:
+                meta = json.loads((d / "sweep.json").read_text(encoding="utf-8"))
+                out["sweep"] = pd.read_parquet(d / "summary.parquet")
+                out["sweep_meta"] = {"params": [v["path"] for v in meta.get("variations", [])],
+                                     "folder": str(d), "replications": meta.get("replications"),
+                                     "seed_policy": meta.get("seed_policy"), "cells": len(meta.get("cells", []))}
+            except (OSError, ValueError, KeyError, ImportError):
+                out["sweep"] = None
+            break
+    return out
+
+
+def report_figures(results, analysis: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The report's plotly charts by name (the names are the ``--png`` file names)."""
+    w = results.world
+    figs: dict[str, Any] = {
+        "outcomes": plots.threat_outcomes_figure(results),
+        "detection": plots.detection_time_figure(results),
+    }
+    if w.scenario.assets:
+        figs["assets"] = plots.asset_survival_figure(results)
+    if w.effector_labels:
+        figs["expenditure"] = plots.expenditure_figure(results)
+        figs["expenditure_by_system"] = plots.system_expenditure_figure(results)
+    figs["timeline"] = plots.timeline_figure(results)
+    if len(w.mva):
+        figs["coverage_by_height"] = plots.coverage_by_height_figure(results)
+    analysis = analysis or {}
+    if analysis.get("sensitivity"):
+        figs["tornado"] = plots.tornado_figure(analysis["sensitivity"])
+    if analysis.get("sweep") is not None:
+        for i, f in enumerate(plots.sweep_figures(analysis["sweep"], analysis["sweep_meta"].get("params", []))):
+            figs[f"sweep_{i + 1}"] = f
+    return figs
+
+
+def _sensitivity_rows(sens: dict) -> tuple[list[str], list[list[str]]]:
+    recs = sens.get("indices") or []
+    if not recs:
+        return [], []
+    cols = ["factor", *[c for c in recs[0] if c != "factor"]]
+    rows = [[r.get("factor", "")] + [_num(r.get(c), ".3f") for c in cols[1:]] for r in recs[:30]]
+    return cols, rows
+
+
+def render_report(results, *, title: str | None = None, run_folder: str | Path | None = None,
+                  map_heights_agl_m=maps.LAYER_HEIGHTS_AGL_M, default_map_height_agl_m: float = maps.MAP_HEIGHT_AGL_M,
+                  coverage_heights_agl_m=maps.COVERAGE_HEIGHTS_AGL_M, _figures: dict | None = None,
+                  _layers: dict | None = None) -> str:
+    """The report as an HTML string (see :func:`write_report`).
+
+    ``run_folder``: where the run's files are; sensitivity and sweep results stored there are shown.
+    """
     import plotly.offline
 
     w = results.world
     s = w.scenario
     events, n_events = _event_rows(results)
     has_assets = len(s.assets) > 0
+    analysis = _read_analysis(Path(run_folder) if run_folder is not None else None)
+    figs = _figures if _figures is not None else report_figures(results, analysis)
+    html_figs = {name: _fig_html(f, f"fig-{name.replace('_', '-')}") for name, f in figs.items()}
+    layers = _layers if _layers is not None else maps.layered_map_pngs(results, map_heights_agl_m)
+    heights = [h for h, _ in layers["coverage"]]
+    default = min(range(len(heights)), key=lambda i: abs(heights[i] - default_map_height_agl_m)) if heights else -1
+    map_layers = [{"id": f"cov-{i}", "label": f"{_g(h)} m", "uri": _png_uri(png), "checked": i == default,
+                   "height": _g(h)} for i, (h, png) in enumerate(layers["coverage"])]
+    sens = analysis.get("sensitivity")
+    sens_cols, sens_rows = _sensitivity_rows(sens) if sens else ([], [])
+    sweep = analysis.get("sweep")
+    sweep_figs = [html_figs[k] for k in html_figs if k.startswith("sweep_")]
     ctx = dict(
         title=title or s.title or s.name,
         scenario=s,
@@ -313,21 +400,27 @@ def render_report(results, *, title: str | None = None,
         meta=_meta(results),
         findings=key_findings(results),
         plotlyjs=Markup(plotly.offline.get_plotlyjs()),
-        map_uri=_png_uri(maps.coverage_map_png(results, map_height_agl_m)),
-        map_height=_g(map_height_agl_m),
+        map_base_uri=_png_uri(layers["base"]),
+        map_layers=map_layers,
+        map_symbols_uri=_png_uri(layers["symbols"]),
+        map_kills_uri=_png_uri(layers["kills"]) if layers["kills"] else None,
+        map_width=layers["width"], map_height_px=layers["height"],
+        map_default_height=map_layers[default]["height"] if map_layers else "",
         multiples_uri=_png_uri(maps.coverage_multiples_png(results, coverage_heights_agl_m)),
         coverage_heights=", ".join(_g(h) for h in coverage_heights_agl_m),
         n_kills=int(results.replications["killed"].sum()),
-        fig_outcomes=_fig_html(plots.threat_outcomes_figure(results), "fig-outcomes"),
-        fig_detection=_fig_html(plots.detection_time_figure(results), "fig-detection"),
-        fig_assets=_fig_html(plots.asset_survival_figure(results), "fig-assets")
-        if has_assets else None,
-        fig_expenditure=_fig_html(plots.expenditure_figure(results), "fig-expenditure")
-        if w.effector_labels else None,
-        fig_timeline=_fig_html(plots.timeline_figure(results), "fig-timeline"),
+        fig_outcomes=html_figs["outcomes"],
+        fig_detection=html_figs["detection"],
+        fig_assets=html_figs.get("assets") if has_assets else None,
+        fig_expenditure=html_figs.get("expenditure"),
+        fig_system_expenditure=html_figs.get("expenditure_by_system"),
+        fig_timeline=html_figs["timeline"],
+        fig_coverage_height=html_figs.get("coverage_by_height"),
+        fig_tornado=html_figs.get("tornado"),
         threat_rows=_threat_rows(results),
         asset_rows=_asset_rows(results) if has_assets else [],
         effector_rows=_effector_rows(results),
+        system_rows=_system_rows(results) if w.effector_labels else [],
         events=events,
         n_events=n_events,
         timeline_replication=results.timeline_replication,
@@ -337,18 +430,57 @@ def render_report(results, *, title: str | None = None,
         n_estimates=sum(1 for f in w.figures if f.figure.confidence == "estimate"),
         limits=_limits(results),
         sensors=list(w.sensor_labels),
+        sensitivity=sens,
+        sens_cols=sens_cols,
+        sens_rows=sens_rows,
+        sweep_figs=sweep_figs,
+        sweep_meta=analysis.get("sweep_meta") or {},
+        sweep_cols=list(sweep.columns) if sweep is not None else [],
+        sweep_rows=[[_g(v) if not isinstance(v, str) else v for v in row]
+                    for row in sweep.head(200).itertuples(index=False)] if sweep is not None else [],
+        n_sweep=len(sweep) if sweep is not None else 0,
     )
     return _env().get_template("report.html.j2").render(**ctx)
 
 
-def write_report(results, path: str | Path, *, title: str | None = None) -> Path:
+def write_report(results, path: str | Path, *, title: str | None = None, png: bool = False,
+                 run_folder: str | Path | None = None) -> Path:
     """Write the self-contained offline HTML report of ``results`` to ``path`` (atomically).
 
-    ``path`` may be a folder, in which case the file is ``report.html`` inside it. Returns the
-    path written.
+    ``path`` may be a folder, in which case the file is ``report.html`` inside it. Sensitivity and
+    sweep results in ``run_folder`` (default: the report's folder) are shown. ``png``: also write
+    a PNG of every chart and of the map into ``figures/`` beside the report (see
+    :mod:`iadsim.report.static`). Returns the path written.
     """
     path = Path(path)
     if path.is_dir():
         path = path / "report.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return write_text(path, render_report(results, title=title))
+    ensure_dir(path.parent)
+    folder = Path(run_folder) if run_folder is not None else path.parent
+    figs = report_figures(results, _read_analysis(folder))
+    layers = maps.layered_map_pngs(results)
+    out = write_text(path, render_report(results, title=title, run_folder=folder, _figures=figs,
+                                         _layers=layers))
+    if png:
+        write_report_pngs(results, path.parent / "figures", figs, layers)
+    return out
+
+
+def write_report_pngs(results, folder: str | Path, figs: dict | None = None, layers: dict | None = None
+                      ) -> dict[str, Path]:
+    """PNGs of the report's charts (matplotlib) and maps, for papers; name -> path."""
+    from iadsim.report.static import figure_png
+    from iadsim.results.io import write_with
+
+    folder = ensure_dir(folder)
+    figs = figs if figs is not None else report_figures(results)
+    layers = layers if layers is not None else maps.layered_map_pngs(results)
+    done: dict[str, Path] = {}
+    for name, fig in figs.items():
+        data = figure_png(fig)
+        done[name] = write_with(folder / f"{name}.png", lambda p, d=data: p.write_bytes(d))
+    map_png = maps.coverage_map_png(results)
+    done["map"] = write_with(folder / "map.png", lambda p: p.write_bytes(map_png))
+    mult = maps.coverage_multiples_png(results)
+    done["coverage_multiples"] = write_with(folder / "coverage_multiples.png", lambda p: p.write_bytes(mult))
+    return done

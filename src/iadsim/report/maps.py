@@ -445,3 +445,144 @@ def coverage_multiples_png(results, heights_agl_m: Sequence[float] = COVERAGE_HE
                             (bottom + (ah - ch) / 2) / fh, cbw / fw, ch / fh))
         _colorbar(fig, cax, n_rad, alpha, "radars in line of sight", 8)
     return _png_bytes(fig, quantize, [_EDGE, _UNIT, _ASSET])
+
+
+# ---------------------------------------------------------------- the layered map of the report
+
+#: heights above ground [m] of the switchable coverage layers of the report's map
+LAYER_HEIGHTS_AGL_M: tuple[float, ...] = (50.0, 150.0, 300.0, 1000.0, 3000.0)
+
+
+def _rgba_png(fig: Figure, colours: int = 128) -> bytes:
+    """Render ``fig`` (transparent background) to a palette PNG that keeps the alpha channel."""
+    from PIL import Image
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    img = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    img = img.quantize(colors=colours, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def layered_map_pngs(results, heights_agl_m: Sequence[float] = LAYER_HEIGHTS_AGL_M, *,
+                     width_in: float = 9.5, dpi: float = 110, max_kills: int = 2000) -> dict:
+    """The report's map as stacked layers, all the same size in pixels (they line up exactly).
+
+    Returns ``{"base": png, "coverage": [(height, png), ...], "symbols": png, "kills": png or None,
+    "n_kills": int, "width": px, "height": px}``: ``base`` is the opaque terrain with axes, legend
+    and colour bar; each coverage layer (transparent) shows the radars in line of sight at one height
+    above ground and the coverage edge; ``symbols`` the routes, sites and their labels; ``kills``
+    where threats were killed across the replications.
+    """
+    w = results.world
+    grid, terrain = w.grid, w.terrain
+    n_rad = len(w.mva)
+    alpha = 0.5
+    heights = [float(h) for h in heights_agl_m]
+    n_handles = 3 + len(w.route_lonlat) + 3 + bool(_sensor_only(w))
+    ncol = 4
+    legend_h = 0.2 + 0.2 * int(np.ceil(n_handles / ncol))
+    left, right, top, cbw, gap = 0.65, 0.75, 0.4, 0.16, 0.12
+    bottom = 0.55 + legend_h
+    aw = width_in - left - right - (cbw + gap if n_rad else 0.0)
+    ah = aw * grid.ny / grid.nx
+    fh = ah + bottom + top
+    fig = Figure(figsize=(width_in, fh), dpi=dpi)
+    ax = fig.add_axes((left / width_in, bottom / fh, aw / width_in, ah / fh))
+    ext = _extent_km(grid)
+    terrain_img = ax.imshow(_terrain_rgb(terrain), extent=ext, origin="upper", interpolation="bilinear",
+                            zorder=1)
+    cols = _count_cmap(n_rad)
+    cover: list[list] = []
+    for h in heights:
+        count = coverage_count(w.mva, terrain.elevation_m, h)
+        k = np.clip(count, 0, len(cols)).astype(np.int64)
+        rgba = np.zeros(count.shape + (4,))
+        hit = k >= 1
+        rgba[hit, :3] = cols[k[hit] - 1]
+        rgba[hit, 3] = alpha
+        arts = [ax.imshow(rgba, extent=ext, origin="upper", interpolation="nearest", zorder=2)]
+        if hit.any() and (~hit).any():
+            cs = ax.contour(grid.x_centers() / 1e3, grid.y_centers() / 1e3, hit.astype(np.float32),
+                            levels=[0.5], colors=_EDGE, linewidths=1.0, zorder=3)
+            arts.append(cs)
+        cover.append(arts)
+    labels: list = []
+    s0 = set(ax.get_children())
+    route_handles = _draw_routes(ax, w, labels)
+    _draw_sites(ax, w, labels=labels)
+    symbols = [a for a in ax.get_children() if a not in s0]
+    kx, ky, nk = _kill_xy_km(results, max_kills)
+    kills = None
+    if kx.size:
+        kills = ax.scatter(kx, ky, marker="x", s=9, c=_KILL, linewidths=0.6, alpha=0.6, zorder=6)
+    x0, x1, y0, y1 = ext
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("auto")
+    ax.set_xlabel("east [km]", fontsize=9, labelpad=2)
+    ax.set_ylabel("north [km]", fontsize=9, labelpad=2)
+    ax.tick_params(labelsize=8)
+    ax.set_title("Terrain, radars in line of sight, planned routes and kill positions", fontsize=11)
+    s2 = set(ax.get_children())
+    obstacles = _north_and_scale(ax, grid)
+    s3 = set(ax.get_children())
+    scale = [a for a in s3 if a not in s2]  # north arrow and scale bar: drawn with the base
+    _place_labels(ax, labels, FigureCanvasAgg(fig).get_renderer(), obstacles)
+    symbols += [a for a in ax.get_children() if a not in s3]  # the labels
+    handles = route_handles + [
+        Line2D([], [], ls="none", marker="*", ms=13, mfc=_ASSET, mec="black", label="asset"),
+        Line2D([], [], ls="none", marker="^", ms=8, mfc=_UNIT, mec="white", label="fire unit"),
+        Line2D([], [], ls="none", marker="o", ms=11, mfc="none", mec=_EDGE, label="radar"),
+        Line2D([], [], ls="none", marker="x", ms=5, color=_KILL,
+               label=f"kill positions ({min(nk, max_kills):,} of {nk:,})" if nk > max_kills
+               else f"kill positions ({nk:,})"),
+        Line2D([], [], color=_EDGE, lw=1.0, label="coverage edge"),
+    ]
+    if _sensor_only(w):
+        handles.append(Line2D([], [], ls="none", marker="s", ms=6, mfc=_EDGE, mec="white",
+                              label="stand-alone radar"))
+    legend = fig.legend(handles=handles, loc="upper left", ncol=ncol, fontsize=8, frameon=False,
+                        bbox_to_anchor=(left / width_in, (legend_h + 0.05) / fh), borderaxespad=0.0,
+                        handlelength=1.6, columnspacing=1.6)
+    cax = None
+    if n_rad:
+        ch = min(ah * 0.6, 4.0)
+        cax = fig.add_axes(((left + aw + gap) / width_in, (bottom + (ah - ch) / 2) / fh, cbw / width_in,
+                            ch / fh))
+        _colorbar(fig, cax, n_rad, alpha, "radars in line of sight", 9)
+
+    decor = [ax.title, ax.xaxis, ax.yaxis, *ax.spines.values(), legend, *scale]
+    groups = {"terrain": [terrain_img], "symbols": symbols, "kills": [kills] if kills is not None else []}
+
+    def show(only: list, base: bool) -> None:
+        for arts in [groups["terrain"], groups["symbols"], groups["kills"], *cover]:
+            for a in arts:
+                a.set_visible(False)
+        for a in only:
+            a.set_visible(True)
+        for a in decor:
+            a.set_visible(base)
+        if cax is not None:
+            cax.set_visible(base)
+        ax.patch.set_visible(base)
+        fig.patch.set_alpha(1.0 if base else 0.0)
+
+    show(groups["terrain"], True)
+    base_png = _png_bytes(fig, True, [_EDGE, _UNIT, _ASSET, _KILL, "#67000d",
+                                      *[_ROUTE_COLOURS[i % len(_ROUTE_COLOURS)] for i in range(len(w.route_lonlat))]])
+    cov_pngs = []
+    for h, arts in zip(heights, cover):
+        show(arts, False)
+        cov_pngs.append((h, _rgba_png(fig, max(n_rad + 2, 16))))
+    show(groups["symbols"], False)
+    sym_png = _rgba_png(fig, 255)
+    kill_png = None
+    if kills is not None:
+        show(groups["kills"], False)
+        kill_png = _rgba_png(fig, 32)
+    wpx, hpx = FigureCanvasAgg(fig).get_width_height()
+    return {"base": base_png, "coverage": cov_pngs, "symbols": sym_png, "kills": kill_png, "n_kills": nk,
+            "width": wpx, "height": hpx}

@@ -255,3 +255,151 @@ def detection_time_figure(results, max_series: int = 12) -> go.Figure:
     fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.01),
                       margin=dict(r=10))
     return fig
+
+
+def system_expenditure_table(results) -> pd.DataFrame:
+    """Missiles expended per system (all its fire units together) per replication: mean with its
+    95% Student t interval, the most in one replication and the ready load."""
+    from iadsim.results.stats import mean_interval
+
+    ex = results.expenditure
+    w = results.world
+    rows = []
+    if ex.empty:
+        return pd.DataFrame(columns=["system", "fire_units", "ready", "mean_missiles", "lo", "hi", "max_missiles"])
+    per = ex.groupby(["replication", "system"], sort=False)["missiles"].sum().unstack(fill_value=0)
+    for system in dict.fromkeys(w.effector_system):
+        x = per[system].to_numpy(dtype=float) if system in per else np.zeros(results.n)
+        m, lo, hi = mean_interval(x)
+        units = [u for u, s in zip(w.effector_labels, w.effector_system) if s == system]
+        ready = int(sum(int(w.ready[i]) for i, s in enumerate(w.effector_system) if s == system))
+        rows.append({"system": system, "fire_units": len(units), "ready": ready, "mean_missiles": m,
+                     "lo": lo, "hi": hi, "max_missiles": int(x.max()) if x.size else 0})
+    return pd.DataFrame(rows)
+
+
+def system_expenditure_figure(results) -> go.Figure:
+    """Missiles expended per system (sum over its fire units): mean with 95% CI, and the ready load."""
+    t = system_expenditure_table(results)
+    names = t["system"].astype(str).tolist()
+    hover = [f"<b>{n}</b> ({k} fire unit(s))<br>mean {m:.2f} missiles per replication<br>"
+             f"95% CI {a:.2f} – {b:.2f}<br>max {mx} · ready {r}"
+             for n, k, m, a, b, mx, r in zip(names, t["fire_units"], t["mean_missiles"], t["lo"], t["hi"],
+                                             t["max_missiles"], t["ready"])]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=names, y=t["mean_missiles"].tolist(), name="mean per replication",
+                         marker_color="#7570b3", hovertext=hover, hoverinfo="text",
+                         error_y=_err(t["mean_missiles"], t["lo"], t["hi"])))
+    fig.add_trace(go.Scatter(x=names, y=t["ready"].tolist(), mode="markers", name="ready missiles",
+                             marker=dict(symbol="diamond-open", size=12, color="#b2182b", line=dict(width=2)),
+                             hoverinfo="skip"))
+    _layout(fig, title="Missiles expended per system (95% Student t intervals)", height=340)
+    fig.update_yaxes(title_text="missiles per replication", rangemode="tozero")
+    return fig
+
+
+#: heights above ground [m] of the coverage-by-height chart
+COVERAGE_CURVE_HEIGHTS_M = (10, 25, 50, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 8000)
+
+
+def coverage_by_height_table(results, heights_m=COVERAGE_CURVE_HEIGHTS_M) -> pd.DataFrame:
+    """Area [km²] of the map in line of sight of at least 1 and at least 2 radars, and of each radar,
+    for a target at each height above ground."""
+    from iadsim.report.maps import coverage_count
+
+    w = results.world
+    cell = (w.grid.res / 1e3) ** 2
+    elev = w.terrain.elevation_m
+    rows = []
+    for h in heights_m:
+        c = coverage_count(w.mva, elev, h)
+        row = {"height_agl_m": float(h), "any_km2": float((c >= 1).sum() * cell),
+               "two_or_more_km2": float((c >= 2).sum() * cell)}
+        for name, mva in zip(w.sensor_labels, w.mva):
+            row[name] = float(coverage_count([mva], elev, h).sum() * cell)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def coverage_by_height_figure(results) -> go.Figure:
+    """Area in line of sight of the radars against the target's height above ground."""
+    t = coverage_by_height_table(results)
+    w = results.world
+    total = w.grid.nx * w.grid.ny * (w.grid.res / 1e3) ** 2
+    fig = go.Figure()
+    x = t["height_agl_m"].tolist()
+    for col, name, style in (("any_km2", "seen by ≥ 1 radar", dict(color="#08306b", width=3)),
+                             ("two_or_more_km2", "seen by ≥ 2 radars", dict(color="#08306b", width=2, dash="dash"))):
+        fig.add_trace(go.Scatter(x=x, y=t[col].tolist(), mode="lines+markers", name=name, line=style,
+                                 hovertemplate="%{x:,.0f} m above ground: %{y:,.0f} km²<extra>" + name + "</extra>"))
+    for i, name in enumerate(w.sensor_labels):
+        fig.add_trace(go.Scatter(x=x, y=t[name].tolist(), mode="lines", name=name, opacity=0.8,
+                                 line=dict(width=1.2, color=UNIT_COLOURS[i % len(UNIT_COLOURS)]),
+                                 hovertemplate="%{x:,.0f} m: %{y:,.0f} km²<extra>" + name + "</extra>"))
+    _layout(fig, title=f"Area in radar line of sight by target height (map: {total:,.0f} km²)", height=380)
+    fig.update_xaxes(title_text="target height above ground [m]", type="log")
+    fig.update_yaxes(title_text="area [km²]", rangemode="tozero")
+    fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.01),
+                      margin=dict(r=10))
+    return fig
+
+
+def tornado_figure(sens: dict) -> go.Figure:
+    """A tornado chart from a sensitivity.json (``iadsim sensitivity``): the outcome with each
+    figure at its low and at its high end, the others nominal."""
+    t = pd.DataFrame(sens.get("tornado") or [])
+    base = float(sens.get("baseline", 0.0))
+    outcome = str(sens.get("outcome", "outcome"))
+    fig = go.Figure()
+    if t.empty:
+        return _layout(fig, title=f"Tornado of {outcome}: no factors", height=200)
+    t = t.head(15).iloc[::-1]
+    for col, val, name, colour in (("outcome_at_low", "low_value", "figure at its low end", "#4c78a8"),
+                                   ("outcome_at_high", "high_value", "figure at its high end", "#f58518")):
+        hover = [f"<b>{f}</b><br>{name}: {v:.4g}<br>{outcome} = {o:.3f}" for f, v, o in
+                 zip(t["factor"], t[val], t[col])]
+        fig.add_trace(go.Bar(y=t["factor"].tolist(), x=(t[col] - base).tolist(), base=base, orientation="h",
+                             name=name, marker_color=colour, hovertext=hover, hoverinfo="text", opacity=0.85))
+    fig.add_vline(x=base, line_dash="dot", line_color="#333")
+    _layout(fig, title=f"Tornado: {outcome} (nominal {base:.3f})", height=int(140 + 28 * len(t)),
+            barmode="overlay")
+    fig.update_xaxes(title_text=outcome)
+    fig.update_layout(margin=dict(l=220))
+    return fig
+
+
+def sweep_figures(summary: pd.DataFrame, params: list[str], max_lines: int = 12) -> list[go.Figure]:
+    """Charts of a parameter sweep (``iadsim sweep``: its summary.parquet, one row per cell x threat
+    with the varied parameters as columns): P(kill) and P(leak) with 95% Wilson intervals against
+    the first varied parameter, one line per threat (and per value of the second parameter)."""
+    params = [p for p in params if p in summary.columns]
+    if not params or summary.empty:
+        return []
+    x = params[0]
+    keys = ["threat", *params[1:2]]
+    figs = []
+    for col, label in (("p_kill", "P(kill)"), ("p_leak", "P(leak)")):
+        if col not in summary:
+            continue
+        d = summary if col == "p_kill" else summary[summary["target"].notna()]
+        if d.empty:
+            continue
+        fig = go.Figure()
+        for i, (k, g) in enumerate(d.groupby(keys, sort=False)):
+            if i >= max_lines:
+                break
+            k = k if isinstance(k, tuple) else (k,)
+            name = str(k[0]) + (f", {params[1]} = {k[1]}" if len(k) > 1 else "")
+            g = g.sort_values(x)
+            fig.add_trace(go.Scatter(
+                x=g[x].tolist(), y=g[col].tolist(), mode="lines+markers", name=name,
+                error_y=_err(g[col], g[f"{col}_lo"], g[f"{col}_hi"]) if f"{col}_lo" in g else None,
+                line=dict(color=UNIT_COLOURS[i % len(UNIT_COLOURS)]),
+                hovertemplate=f"{name}<br>{x} = %{{x}}<br>{label} = %{{y:.3f}}<extra></extra>"))
+        _layout(fig, title=f"Sweep: {label} against {x} (95% Wilson intervals)", height=380)
+        fig.update_xaxes(title_text=x)
+        fig.update_yaxes(title_text=label, range=[0, 1.05], tickformat=".0%")
+        fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.01),
+                          margin=dict(r=10))
+        figs.append(fig)
+    return figs

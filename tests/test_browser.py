@@ -1,0 +1,212 @@
+"""What people look at, tested as they see it: the report and the CZML viewer in headless Chromium.
+
+Needs Debian's Chromium at /usr/bin/chromium (``apt-get install chromium chromium-driver``) and
+the playwright Python package (no browser download: it drives that Chromium). The viewer test
+also needs the Cesium npm package: ``npm ci --prefix web`` (Node >= 20.19).
+
+Nothing may be fetched from the network: every request other than file:// (the report) or the
+test's own server on 127.0.0.1 (the viewer) is aborted and fails the test.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import io
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--enable-unsafe-swiftshader"]
+
+pytestmark = pytest.mark.slow
+
+if not CHROMIUM.exists():
+    pytest.skip("no Chromium at /usr/bin/chromium: install the Debian packages chromium and "
+                "chromium-driver (apt-get install chromium chromium-driver)", allow_module_level=True)
+playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is needed")
+
+
+@pytest.fixture(scope="module")
+def browser_factory(tmp_path_factory):
+    """Opens a fresh persistent Chromium context (own user-data dir) per call; closes them all."""
+    pw = playwright_api.sync_playwright().start()
+    contexts = []
+
+    def new(**kw):
+        ctx = pw.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM), args=ARGS,
+            headless=True, viewport={"width": 1280, "height": 900}, **kw)
+        contexts.append(ctx)
+        return ctx
+
+    yield new
+    for ctx in contexts:
+        ctx.close()
+    pw.stop()
+
+
+class Watch:
+    """Console errors, page errors and outside requests of a page (outside ones are aborted)."""
+
+    def __init__(self, page, allowed_prefixes: tuple[str, ...]):
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+
+        def route(r):
+            url = r.request.url
+            if url.startswith(allowed_prefixes):
+                r.continue_()
+            else:
+                self.outside.append(url)
+                r.abort()
+
+        page.route("**/*", route)
+
+    def check(self) -> None:
+        assert not self.outside, f"requests outside the page's own files: {self.outside[:5]}"
+        assert not self.errors, self.errors[:5]
+
+
+def not_blank(png: bytes, min_colours: int = 40) -> None:
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    assert img.std() > 10, "the screenshot is (nearly) one colour"
+    assert len(np.unique(img.reshape(-1, 3)[::7], axis=0)) >= min_colours
+
+
+@pytest.fixture(scope="module")
+def run_dir(small_results, tmp_path_factory):
+    from iadsim.export.bundle import write_outputs
+
+    out = tmp_path_factory.mktemp("run")
+    write_outputs(small_results, out)
+    return out
+
+
+# ---------------------------------------------------------------- the report
+
+def _visible_layers(page) -> list[str]:
+    return page.evaluate("""Array.from(document.querySelectorAll('.stack img.lyr'))
+        .filter(i => getComputedStyle(i).display !== 'none').map(i => i.className)""")
+
+
+def test_report_draws_offline_without_errors(browser_factory, run_dir, small_results):
+    from iadsim.report.html import report_figures
+
+    ctx = browser_factory()
+    page = ctx.new_page()
+    watch = Watch(page, ("file://", "data:", "blob:"))
+    page.goto((run_dir / "report.html").as_uri())
+    page.wait_for_load_state("load")
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length > 0")
+    # every chart drew: each plotly div has its SVG layers and plotted marks
+    n_figs = len(report_figures(small_results))
+    drawn = page.evaluate("""Array.from(document.querySelectorAll('.js-plotly-plot')).map(d => ({
+        id: d.id, svg: d.querySelectorAll('svg.main-svg').length,
+        marks: d.querySelectorAll('.point, .trace path, .bars path, .scatterlayer path').length}))""")
+    assert len(drawn) == n_figs
+    for d in drawn:
+        assert d["svg"] >= 1 and d["marks"] > 0, d
+    # every map layer image decoded
+    sizes = page.evaluate("Array.from(document.querySelectorAll('.stack img')).map(i => i.naturalWidth)")
+    assert sizes and min(sizes) > 300
+    not_blank(page.screenshot(full_page=False))
+    not_blank(page.locator(".stack").screenshot(), min_colours=100)
+    not_blank(page.locator("#fig-outcomes").screenshot(), min_colours=5)
+    watch.check()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_report_layer_switches(browser_factory, run_dir, javascript):
+    ctx = browser_factory(java_script_enabled=javascript)
+    page = ctx.new_page()
+    watch = Watch(page, ("file://", "data:", "blob:"))
+    page.goto((run_dir / "report.html").as_uri())
+    page.wait_for_load_state("load")
+    stack = page.locator(".stack")
+    stack.scroll_into_view_if_needed()
+    first = _visible_layers(page)
+    assert sum(c.startswith("lyr cov-") for c in first) == 1  # one coverage height at a time
+    assert "lyr lyr-symbols" in first
+    shot_default = stack.screenshot()
+
+    page.click('label[for="cov-0"]')
+    after = _visible_layers(page)
+    assert "lyr cov-0" in after and sum(c.startswith("lyr cov-") for c in after) == 1
+    shot_low = stack.screenshot()
+    assert shot_low != shot_default  # what is shown changed
+
+    page.click('label[for="cov-none"]')
+    assert not any(c.startswith("lyr cov-") for c in _visible_layers(page))
+    page.click('label[for="lyr-symbols"]')
+    assert "lyr lyr-symbols" not in _visible_layers(page)
+    shot_bare = stack.screenshot()
+    assert shot_bare not in (shot_default, shot_low)
+    page.click('label[for="lyr-symbols"]')
+    assert "lyr lyr-symbols" in _visible_layers(page)
+    watch.check()
+
+
+# ---------------------------------------------------------------- the CZML viewer (web/)
+
+WEB = REPO / "web"
+
+
+@pytest.fixture(scope="module")
+def viewer_dir(run_dir, tmp_path_factory):
+    if not (WEB / "node_modules" / "cesium" / "Build" / "Cesium" / "Cesium.js").is_file():
+        pytest.skip("the Cesium npm package is not installed: run `npm ci --prefix web` (Node >= 20.19)")
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (Node >= 20.19 builds web/)")
+    out = tmp_path_factory.mktemp("viewer")
+    subprocess.run([node, str(WEB / "build.mjs"), str(out), str(run_dir / "run.czml"), str(run_dir / "run.kmz")],
+                   check=True, capture_output=True, timeout=300)
+    assert (out / "viewer.html").is_file() and (out / "Cesium" / "Cesium.js").is_file()
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(viewer_dir):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(viewer_dir)))
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.mark.parametrize("query, kind", [("czml=run.czml&t=120", "czml"), ("kml=run.kmz", "kml")])
+def test_viewer_loads_the_run_offline(browser_factory, server, small_results, query, kind):
+    ctx = browser_factory()
+    page = ctx.new_page()
+    watch = Watch(page, (server, "data:", "blob:"))
+    page.goto(f"{server}/viewer.html?{query}")
+    page.wait_for_function("window.iadsimReady === true", timeout=240_000)
+    assert page.locator("#status").inner_text() == ""
+    n = page.evaluate("window.iadsimViewer.dataSources.get(0).entities.values.length")
+    assert n > len(small_results.world.effector_labels)
+    if kind == "czml":
+        ids = page.evaluate("window.iadsimViewer.dataSources.get(0).entities.values.map(e => e.id)")
+        assert "terrain" in ids and any(i.startswith("threat/") for i in ids)
+        # the layer panel: a radio button per coverage height, one checked
+        radios = page.locator('input[name="coverage"]')
+        assert radios.count() >= 3
+    not_blank(page.screenshot(), min_colours=60)
+    watch.check()
