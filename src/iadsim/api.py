@@ -53,6 +53,9 @@ def simulate(scenario: LoadedScenario | str | Path, replications: int | None = N
                             ld.catalog, ld.dem_path)
     check_policy(ld.scenario.simulation.policy, ld.source)
     sim = ld.scenario.simulation
+    from iadsim.limits import check_run_size
+
+    check_run_size(ld, replications)  # refuse up front what would not fit in memory
     n = int(replications if replications is not None else sim.replications)
     seed = int(seed if seed is not None else sim.seed)
     if n < 1:

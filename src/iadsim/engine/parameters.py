@@ -63,7 +63,7 @@ def nominal(world, count: int) -> Parameters:
 
     def rep(a, dtype=None):
         a = np.asarray(a, dtype=dtype)
-        return np.ascontiguousarray(np.broadcast_to(a, (count, *a.shape)))
+        return np.broadcast_to(a, (count, *a.shape)).copy()  # writable, one row per replication
 
     return Parameters(
         pk=rep(world.pk, np.float64), range_min_m=rep(world.range_min_m, np.float64),

@@ -172,8 +172,10 @@ def pd_swerling0(snr: ArrayLike, pfa: ArrayLike):
     finite = np.where(np.isinf(snr_a), 0.0, snr_a)
     from scipy.stats import ncx2  # SciPy is imported where needed: it is slow to import
 
-    pd = ncx2.sf(threshold, 2, 2.0 * finite)
-    pd = np.where(np.isinf(snr_a), 1.0, pd)
+    with np.errstate(invalid="ignore"):
+        pd = ncx2.sf(threshold, 2, 2.0 * finite)
+    # SciPy's ncx2.sf gives NaN for a noncentrality above ~1e20, where Pd is 1 to double precision
+    pd = np.where(np.isinf(snr_a) | (finite > 1e15), 1.0, pd)
     # Q1(a, b) >= Q1(0, b) = Pfa exactly; clipping removes last-ulp noise of the
     # series near SNR = 0 so that Pd stays monotone in SNR.
     pd = np.where(snr_a == 0, pfa_a, np.clip(pd, pfa_a, 1.0))
