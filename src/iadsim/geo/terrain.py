@@ -11,11 +11,35 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.crs import CRS
-from rasterio.errors import RasterioIOError
+from rasterio.errors import CRSError, RasterioError, RasterioIOError
 from rasterio.warp import Resampling, reproject, transform_bounds
+from rasterio.windows import from_bounds
 
-from iadsim.errors import InputError
+from iadsim.errors import InputError, Problem, ResourceError
 from iadsim.geo.grid import LocalGrid
+
+try:  # GDAL errors surfaced by rasterio while reading (a truncated or corrupt file)
+    from rasterio._err import CPLE_BaseError
+except ImportError:  # pragma: no cover
+    CPLE_BaseError = RasterioError
+
+#: cells of the local analysis grid (5,000 x 5,000): each radar's line-of-sight raster is one
+#: float32 copy, and computing it costs cells x radius
+MAX_GRID_CELLS = 25_000_000
+#: float32 grid-sized rasters a run holds at once (terrain, one per radar, temporaries); the
+#: grid must fit this many times in the available memory
+GRID_COPIES = 16
+#: DEM pixels read to cover the grid (20,000 x 20,000); a finer or larger DEM must be
+#: resampled first (gdal_translate -tr / gdalwarp)
+MAX_SOURCE_PIXELS = 400_000_000
+#: plausible elevations [m]: below the deepest trench, above Everest means the file is not an
+#: elevation model in metres (or its nodata value is not declared)
+ELEVATION_RANGE_M = (-11_500.0, 9_000.0)
+
+
+def _shown(path) -> str:
+    """A path as text any terminal can print (undecodable bytes become backslash escapes)."""
+    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def bundled_dem_path(name: str) -> Path | None:
@@ -60,19 +84,60 @@ def dem_lonlat_bounds(path: Path, field: str = "terrain.dem",
 
 def _open(path: Path, field: str, source: str | None = None):
     """Open a DEM; errors name the scenario file and field (``source``, ``field``) and the DEM."""
-    where = (source, field) if source else (str(path), "")
+    where = (source, field) if source else (_shown(path), "")
     try:
         ds = rasterio.open(path)
     except RasterioIOError:
-        raise InputError.single(*where, f"{path} is not a raster file GDAL can read "
+        raise InputError.single(*where, f"{_shown(path)} is not a raster file GDAL can read "
                                 "(expected a GeoTIFF, an SRTM .hgt or another GDAL raster)") from None
     if ds.crs is None:
         ds.close()
-        raise InputError.single(*where, f"{path} has no coordinate reference system")
+        raise InputError.single(*where, f"{_shown(path)} has no coordinate reference system")
     if ds.count < 1:
         ds.close()
-        raise InputError.single(*where, f"{path} has no raster band")
+        raise InputError.single(*where, f"{_shown(path)} has no raster band")
     return ds
+
+
+def check_grid_size(grid: LocalGrid, field: str = "terrain.resolution_m", source: str | None = None,
+                    available: int | None = None) -> None:
+    """Refuse, before anything is allocated, an analysis grid too large for the limits or memory.
+
+    Raises :class:`ResourceError` naming ``terrain.resolution_m`` and ``terrain.margin_km``."""
+    from iadsim.limits import MEMORY_FRACTION, available_memory_bytes
+
+    cells = grid.nx * grid.ny
+    need = cells * 4 * GRID_COPIES
+    avail = available_memory_bytes() if available is None else available
+    limit = min(MAX_GRID_CELLS, int(avail * MEMORY_FRACTION) // (4 * GRID_COPIES))
+    if cells <= limit:
+        return
+    res_fit = grid.res * float(np.sqrt(cells / max(limit, 1))) * 1.01
+    why = (f"more than the {MAX_GRID_CELLS:,} cells iadsim allows" if cells > MAX_GRID_CELLS else
+           f"about {need / 1024**3:.1f} GiB for the terrain and line-of-sight rasters, "
+           f"{avail / 1024**3:.1f} GiB of memory is available")
+    raise ResourceError(Problem(source or "terrain", field if source else "", (
+        f"the analysis grid would be {grid.nx:,} x {grid.ny:,} cells of {grid.res:g} m "
+        f"({cells:,} cells), {why}: use a coarser terrain.resolution_m (at least about "
+        f"{np.ceil(res_fit):g} m) or a smaller terrain.margin_km")))
+
+
+def _check_source_window(ds, grid: LocalGrid, path: Path, where: tuple[str, str]) -> None:
+    """Refuse a DEM whose pixels covering the grid are too many to read (a very fine or huge DEM)."""
+    try:
+        b = transform_bounds(grid.crs, ds.crs, grid.xmin, grid.ymin, grid.xmax, grid.ymax)
+        win = from_bounds(*b, transform=ds.transform)
+        w = min(max(float(win.width), 0.0), float(ds.width))
+        h = min(max(float(win.height), 0.0), float(ds.height))
+    except Exception:  # noqa: BLE001 - odd CRS or transform: reproject reports those itself
+        return
+    if not (np.isfinite(w) and np.isfinite(h)):
+        return
+    if w * h > MAX_SOURCE_PIXELS:
+        raise ResourceError(Problem(*where, (
+            f"{_shown(path)}: covering the analysis area means reading {w:,.0f} x {h:,.0f} DEM pixels, more than "
+            f"the {MAX_SOURCE_PIXELS:,} iadsim reads; resample the DEM to a coarser resolution first "
+            "(e.g. gdalwarp -tr) or reduce terrain.margin_km")))
 
 
 def load_terrain(path: str | Path, grid: LocalGrid, field: str = "terrain.dem",
@@ -80,29 +145,43 @@ def load_terrain(path: str | Path, grid: LocalGrid, field: str = "terrain.dem",
     """Read a DEM and resample it (bilinear) onto ``grid``.
 
     Raises InputError when the file is not a georeferenced raster, or when the grid
-    reaches outside the DEM or into nodata holes.
+    reaches outside the DEM or into nodata holes; ResourceError (a kind of InputError), before
+    reading anything, when the grid or the DEM window it needs is too large.
     """
     path = Path(path)
-    dst = np.full(grid.shape, np.nan, dtype=np.float32)
+    check_grid_size(grid, source=source)
+    where = (source, field) if source else (_shown(path), "")
     with _open(path, field, source) as ds:
+        _check_source_window(ds, grid, path, where)
+        dst = np.full(grid.shape, np.nan, dtype=np.float32)
         src_nodata = ds.nodata
-        reproject(
-            source=rasterio.band(ds, 1),
-            destination=dst,
-            src_nodata=src_nodata,
-            dst_transform=grid.transform,
-            dst_crs=grid.crs.to_wkt(),
-            dst_nodata=np.nan,
-            resampling=Resampling.bilinear,
-        )
+        try:
+            reproject(
+                source=rasterio.band(ds, 1),
+                destination=dst,
+                src_nodata=src_nodata,
+                dst_transform=grid.transform,
+                dst_crs=grid.crs.to_wkt(),
+                dst_nodata=np.nan,
+                resampling=Resampling.bilinear,
+            )
+        except (RasterioError, CRSError, CPLE_BaseError, ValueError) as exc:
+            raise InputError.single(*where, f"{_shown(path)}: cannot read this DEM (is the file truncated or "
+                                    f"corrupt?): {exc}") from None
     holes = ~np.isfinite(dst)
     if holes.any():
         frac = holes.mean()
         raise InputError.single(
-            source or path, field if source else "",
-            f"{path}: the analysis area is not fully covered by this DEM ({frac:.1%} of cells outside it or nodata); "
+            source or _shown(path), field if source else "",
+            f"{_shown(path)}: the analysis area is not fully covered by this DEM ({frac:.1%} of cells outside it or nodata); "
             "move sites and routes inside the DEM or reduce terrain.margin_km",
         )
+    lo, hi = float(dst.min()), float(dst.max())
+    if lo < ELEVATION_RANGE_M[0] or hi > ELEVATION_RANGE_M[1]:
+        raise InputError.single(*where, (
+            f"{_shown(path)}: elevations from {lo:g} to {hi:g} m in the analysis area; expected "
+            f"{ELEVATION_RANGE_M[0]:g} to {ELEVATION_RANGE_M[1]:g} m. Is this an elevation model in "
+            "metres, and is its nodata value declared?"))
     return Terrain(grid=grid, elevation_m=dst, source=str(path))
 
 

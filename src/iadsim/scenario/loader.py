@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-import yaml.reader
 from pydantic import ValidationError
 from yaml.composer import Composer, ComposerError
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.events import AliasEvent
 from yaml.nodes import ScalarNode
+from yaml.parser import Parser
+from yaml.reader import Reader, ReaderError
 from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 from iadsim.catalog import Catalog, load_catalog
 from iadsim.errors import InputError, Problem
@@ -118,10 +120,23 @@ class _DataConstructor(SafeConstructor):
                                    node.start_mark) from None
 
 
+class _PyLoader(Reader, Scanner, Parser, _BudgetComposer, _DataConstructor, Resolver):
+    """PyYAML's pure-Python scanner and parser, the composer with budgets (used without libyaml)."""
+
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        _BudgetComposer.__init__(self)
+        _DataConstructor.__init__(self)
+        Resolver.__init__(self)
+
+
+_Loader: type = _PyLoader
 if getattr(yaml, "__with_libyaml__", False):
     from yaml._yaml import CParser as _CParser
 
-    class _Loader(_BudgetComposer, _CParser, _DataConstructor, Resolver):  # type: ignore[misc]
+    class _CLoader(_BudgetComposer, _CParser, _DataConstructor, Resolver):  # type: ignore[misc]
         """libyaml's scanner and parser (fast), the Python composer with budgets."""
 
         def __init__(self, stream: str) -> None:
@@ -130,19 +145,7 @@ if getattr(yaml, "__with_libyaml__", False):
             _DataConstructor.__init__(self)
             Resolver.__init__(self)
 
-else:  # pragma: no cover - PyYAML without libyaml
-    from yaml.parser import Parser
-    from yaml.reader import Reader
-    from yaml.scanner import Scanner
-
-    class _Loader(Reader, Scanner, Parser, _BudgetComposer, _DataConstructor, Resolver):  # type: ignore[no-redef]
-        def __init__(self, stream: str) -> None:
-            Reader.__init__(self, stream)
-            Scanner.__init__(self)
-            Parser.__init__(self)
-            _BudgetComposer.__init__(self)
-            _DataConstructor.__init__(self)
-            Resolver.__init__(self)
+    _Loader = _CLoader
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -200,7 +203,7 @@ def _yaml_message(exc: yaml.YAMLError) -> str:
         mark = exc.mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
         return f"refused: {exc.message}{where}"
-    if isinstance(exc, yaml.reader.ReaderError):
+    if isinstance(exc, ReaderError):
         ch = exc.character
         code = ch if isinstance(ch, int) else (ord(ch) if isinstance(ch, str) and len(ch) == 1 else -1)
         return (f"not valid YAML: unacceptable character #x{code:04x} ({exc.reason}) "
@@ -221,8 +224,9 @@ def parse_yaml_text(text: str, source: str | Path = "<yaml>") -> Any:
     """Parse YAML text safely (node, alias and depth budgets; plain data only; no duplicate keys).
 
     Raises :class:`InputError` (field path "") for text that is not acceptable YAML."""
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)  # (the pure-Python reader checks the characters here)
         node = loader.get_single_node()
         data = None if node is None else loader.construct_document(node)
         if loader._duplicates:
@@ -236,35 +240,54 @@ def parse_yaml_text(text: str, source: str | Path = "<yaml>") -> Any:
         # belt and braces: the constructor converts these already
         raise InputError.single(source, "", f"not valid YAML: {_short(str(exc), 120)}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_yaml(path: Path) -> Any:
     """Read a YAML file safely: size limit (read no more than it), UTF-8, :func:`parse_yaml_text`."""
     path = Path(path)
+    name = _printable(str(path))  # the file as named in messages (printable on any terminal)
     try:
         if not path.exists():
-            raise InputError.single(path, "", "file not found")
+            raise InputError.single(name, "", "file not found")
         if not path.is_file():
-            raise InputError.single(path, "", "not a file")
+            raise InputError.single(name, "", "not a file")
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise InputError.single(path, "", f"file is {size} bytes; scenario files are limited to "
+            raise InputError.single(name, "", f"file is {size} bytes; scenario files are limited to "
                                     f"{MAX_FILE_BYTES} bytes")
         with path.open("rb") as fh:
             raw = fh.read(MAX_FILE_BYTES + 1)  # never more, even if the file grows meanwhile
     except OSError as exc:
-        raise InputError.single(path, "", f"cannot read: {exc.strerror or exc}") from None
+        raise InputError.single(name, "", f"cannot read: {_printable(str(exc.strerror or exc))}") from None
     except ValueError as exc:  # e.g. an embedded NUL in the path
-        raise InputError.single(path, "", f"not a usable file path ({exc})") from None
+        raise InputError.single(name, "", f"not a usable file path ({_printable(str(exc))})") from None
     if len(raw) > MAX_FILE_BYTES:
-        raise InputError.single(path, "", f"file is more than {MAX_FILE_BYTES} bytes; scenario files "
+        raise InputError.single(name, "", f"file is more than {MAX_FILE_BYTES} bytes; scenario files "
                                 f"are limited to {MAX_FILE_BYTES} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError.single(path, "", f"not UTF-8 text: {exc}") from None
-    return parse_yaml_text(text, path)
+        raise InputError.single(name, "", f"not UTF-8 text: {exc}") from None
+    return parse_yaml_text(text, name)
+
+
+def _loc(data: Any, err: dict[str, Any]) -> tuple[Any, ...]:
+    """The error's location; for a key that is not valid text (a lone surrogate, which pydantic
+    reports at the mapping holding it), the key itself is added."""
+    loc = tuple(err["loc"])
+    bad = err.get("input")
+    if err["type"] == "string_unicode" and isinstance(bad, str):
+        node = data
+        try:
+            for part in loc:
+                node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return loc
+        if isinstance(node, dict) and bad in node:
+            return loc + (bad,)
+    return loc
 
 
 def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
@@ -275,7 +298,7 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        problems = [Problem(source, format_loc(e["loc"]), _expected(e)) for e in errors[:MAX_PROBLEMS]]
+        problems = [Problem(source, format_loc(_loc(data, e)), _expected(e)) for e in errors[:MAX_PROBLEMS]]
         if len(errors) > MAX_PROBLEMS:
             problems.append(Problem(source, format_loc(errors[MAX_PROBLEMS]["loc"]),
                                     f"... and {len(errors) - MAX_PROBLEMS} more problems "
@@ -369,7 +392,7 @@ def load_scenario(path: str | Path, catalog: Catalog | None = None) -> LoadedSce
     """
     path = Path(path)
     data = read_yaml(path)
-    return scenario_from_dict(data, source=str(path), base_dir=path.resolve().parent, catalog=catalog)
+    return scenario_from_dict(data, source=_printable(str(path)), base_dir=path.resolve().parent, catalog=catalog)
 
 
 def scenario_from_dict(data: Any, source: str = "<scenario>", base_dir: Path | None = None,
