@@ -369,7 +369,14 @@ def main(argv: list[str] | None = None) -> int:
         err.print("interrupted; finished files are complete, nothing half-written was kept")
         return 130
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if code == 130:  # typer turns Ctrl-C into exit code 130
+            err.print("interrupted; finished files are complete, nothing half-written was kept")
+        return code
+    except MemoryError:
+        err.print("[bold red]error:[/bold red] out of memory; use fewer replications (-n), a coarser "
+                  "terrain.resolution_m or a larger simulation.dt_s")
+        return 2
     return 0
 
 

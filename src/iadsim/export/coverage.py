@@ -240,5 +240,6 @@ def write_coverage(ld: LoadedScenario, out: str | Path, req: CoverageRequest | N
 
 
 def _ensure(p: Path) -> Path:
-    p.mkdir(exist_ok=True)
-    return p
+    from iadsim.results.io import ensure_dir
+
+    return ensure_dir(p)

@@ -444,6 +444,10 @@ def plan_sweep(scenario: LoadedScenario | str | Path, vary: list[str], replicati
                      column_types={v.path: ds.arrow_type_of(list(v.values)) for v in variations})
     if validate_cells and len(variations) > 1:
         _validate_cells(plan)
+    from iadsim.limits import check_run_size
+
+    # every cell holds the base scenario's arrays at most once plus its replications' rows
+    check_run_size(ld, n)
     return plan
 
 
