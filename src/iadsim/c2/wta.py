@@ -28,7 +28,7 @@ proves optimality). Register your own with :func:`register_policy`::
     ...     if problem.max_per_target is not None:
     ...         raise NotImplementedError("first_fit ignores max_per_target")
     ...     return WTASolution.from_x(problem, x, policy="first_fit")
-    >>> register_policy("first_fit", first_fit)
+    >>> _ = register_policy("first_fit", first_fit)
     >>> prob = WTAProblem(values=[10.0, 5.0], pk=[[0.5, 0.2], [0.1, 0.9]], capacity=[1, 1])
     >>> sol = solve(prob, "first_fit")
     >>> sol.x.tolist(), round(sol.objective, 6)
@@ -104,8 +104,8 @@ class WTAProblem:
             raise ValueError(f"values must be 1-D, got shape {values.shape}")
         n = values.shape[0]
         pk = np.array(self.pk, dtype=np.float64)
-        if pk.size == 0:
-            pk = pk.reshape(-1, n) if pk.ndim == 2 else np.zeros((0, n))
+        if pk.size == 0 and pk.ndim != 2:
+            pk = np.zeros((0, n))
         if pk.ndim != 2 or pk.shape[1] != n:
             raise ValueError(f"pk must have shape [m, {n}], got {pk.shape}")
         m = pk.shape[0]
@@ -204,7 +204,7 @@ class WTASolution:
     @classmethod
     def from_x(cls, problem: WTAProblem, x, *, policy: str, time_s: float = 0.0,
                lower_bound: float | None = None, proven_optimal: bool = False,
-               info: dict | None = None) -> "WTASolution":
+               info: dict | None = None) -> WTASolution:
         """Build a solution from an assignment, computing its objective exactly."""
         x = np.asarray(x, dtype=np.int64)
         return cls(x=x, objective=objective(problem, x), lower_bound=lower_bound,
@@ -239,9 +239,9 @@ def check_assignment(problem: WTAProblem, x) -> list[str]:
     if x.shape != (problem.m, problem.n):
         return [f"x has shape {x.shape}, expected {(problem.m, problem.n)}"]
     errs = []
-    if not np.issubdtype(x.dtype, np.integer):
-        if not np.all(np.isfinite(x)) or np.any(x != np.rint(x)):
-            return ["x is not integer"]
+    if not np.issubdtype(x.dtype, np.integer) and (not np.all(np.isfinite(x))
+                                                   or np.any(x != np.rint(x))):
+        return ["x is not integer"]
     if np.any(x < 0):
         errs.append("x has negative entries")
     used = x.sum(axis=1)

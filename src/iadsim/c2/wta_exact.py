@@ -24,6 +24,9 @@ objective cut-off passed to HiGHS.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import time
 import warnings
 
@@ -35,20 +38,45 @@ from iadsim.c2.wta import (
     PK_CLIP,
     WTAProblem,
     WTASolution,
+    check_assignment,
     greedy_assign,
     objective,
     register_policy,
 )
-from iadsim.c2.wta_vlns import local_search, vlns
+from iadsim.c2.wta_vlns import descend, vlns
 
 __all__ = ["exact"]
 
 _GRID = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.5, 8.0, 10.0)
 
 
+@contextlib.contextmanager
+def _quiet_fd1(enabled: bool):
+    """Silence the C-level stdout (file descriptor 1) for the duration: HiGHS as bundled with
+    some scipy versions prints a stray debug line ("HighsMipSolverData::
+    transformNewIntegerFeasibleSolution tmpSolver.run();", HiGHS issue #2783) whatever its
+    output options. Process-wide while active, so it is optional (``quiet_highs``)."""
+    if not enabled:
+        yield
+        return
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _milp(c, integrality, bounds, cons, time_limit, rel_gap, cutoff):
     opts = {"time_limit": max(time_limit, 0.01), "mip_rel_gap": rel_gap, "presolve": True,
-            "mip_abs_gap": 0.0, "threads": 1, "random_seed": 0}
+            "mip_abs_gap": 0.0, "threads": 1, "random_seed": 0, "output_flag": False}
     if cutoff is not None and np.isfinite(cutoff):
         opts["objective_bound"] = float(cutoff)
     with warnings.catch_warnings():
@@ -58,11 +86,15 @@ def _milp(c, integrality, bounds, cons, time_limit, rel_gap, cutoff):
 
 def exact(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int = 0,
           rel_gap: float = 1e-6, warm_start: str = "vlns", max_rounds: int = 500,
-          verbose: bool = False) -> WTASolution:
+          quiet_highs: bool = True, verbose: bool = False) -> WTASolution:
     """Outer approximation with HiGHS; ``proven_optimal`` when ``(UB - LB)/UB <= rel_gap``.
 
-    ``time_limit_s=None`` runs until proven (may take long on large instances); otherwise the
-    best assignment found and the best lower bound are returned at the limit.
+    time_limit_s  None runs until proven (can take long beyond ~100 x 200); otherwise the best
+                  assignment and the best lower bound (None if no MILP finished a bound) are
+                  returned at the limit (a MILP in progress is stopped by HiGHS's own limit)
+    warm_start    "vlns" (given up to 20 % of the time limit) or "greedy"
+    quiet_highs   silence HiGHS's stray stdout line during each MILP (see _quiet_fd1)
+    verbose       print one line per round
     """
     t0 = time.perf_counter()
     deadline = np.inf if time_limit_s is None else t0 + float(time_limit_s)
@@ -75,11 +107,14 @@ def exact(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int =
 
     # incumbent
     if warm_start == "vlns":
-        x_best = vlns(problem, seed=seed).x
-    else:
+        x_best = vlns(problem, seed=seed,
+                      time_limit_s=None if time_limit_s is None else 0.2 * time_limit_s).x
+    elif warm_start == "greedy":
         x_best = greedy_assign(problem)
+    else:
+        raise ValueError(f"warm_start must be 'vlns' or 'greedy', got {warm_start!r}")
     ub = objective(problem, x_best)
-    lb = 0.0
+    lb = -np.inf  # no bound yet
     info["warm_start_objective"] = ub
     if P == 0 or ub <= 0:
         return WTASolution.from_x(problem, x_best, policy="exact", lower_bound=ub,
@@ -156,11 +191,13 @@ def exact(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int =
             break
         info["rounds"] = rnd + 1
         ts = time.perf_counter()
-        res = _milp(c, integrality, bounds, rows + [cut_constraint()],
-                    min(left, 1e9), rel_gap / 4, ub * (1 + 1e-9) + 1e-12)
+        with _quiet_fd1(quiet_highs):
+            res = _milp(c, integrality, bounds, rows + [cut_constraint()],
+                        min(left, 1e9), rel_gap / 4, ub * (1 + 1e-9) + 1e-12)
         info["milp_time_s"] += time.perf_counter() - ts
         if res.status == 2:
-            # nothing below the cut-off: the relaxation cannot beat the incumbent
+            # nothing below the cut-off: the relaxation cannot beat the incumbent (numerically
+            # possible only when the incumbent is already optimal)
             lb = max(lb, ub)
             proven = True
             status = "cutoff"
@@ -170,16 +207,16 @@ def exact(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int =
         if res.x is None:
             break
         x = np.zeros((m, n), np.int64)
-        x[ii, jj] = np.rint(res.x[:P]).astype(np.int64)
+        x[ii, jj] = np.maximum(np.rint(res.x[:P]), 0).astype(np.int64)
+        if check_assignment(problem, x):
+            x = greedy_assign(problem)  # rounding broke a constraint (tolerances): ignore it
         f = objective(problem, x)
-        cand = [x]
         if f < ub:
             ub, x_best = f, x
-        xp = local_search(problem, x)
+        xp = descend(problem, x)
         fp = objective(problem, xp)
         if fp < ub:
             ub, x_best = fp, xp
-        cand.append(xp)
         if verbose:
             print(f"round {rnd + 1}: milp {res.fun:.6f} lb {lb:.6f} x {f:.6f} ls {fp:.6f} "
                   f"ub {ub:.6f} cuts {len(cut_j)} t {time.perf_counter() - t0:.1f}s")
@@ -209,8 +246,8 @@ def exact(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int =
                 proven = ub - lb <= rel_gap * ub
             break
     info.update(cuts=len(cut_j), stop=status, upper_bound=ub)
-    lb = min(lb, ub)
-    return WTASolution.from_x(problem, x_best, policy="exact", lower_bound=lb,
+    lower = None if not np.isfinite(lb) else float(min(max(lb, 0.0), ub))
+    return WTASolution.from_x(problem, x_best, policy="exact", lower_bound=lower,
                               proven_optimal=proven, time_s=time.perf_counter() - t0, info=info)
 
 

@@ -1,42 +1,46 @@
 """Fast heuristic for large raids: "vlns", very large-scale neighbourhood search.
 
-Following Ahuja, Kumar, Jha & Orlin (2007), *Exact and heuristic algorithms for the
-weapon-target assignment problem*, Operations Research 55(6):1136-1146: a good construction,
-then a local search over cyclic and path exchanges of many units found in an improvement graph,
-here inside an iterated local search. The search works on units (one entry per unit of every
-weapon type) and keeps each target's expected surviving value ``s_j``, so a move is priced in
-O(1) with ``q = 1 - p``:
+In the spirit of Ahuja, Kumar, Jha & Orlin (2007), *Exact and heuristic algorithms for the
+weapon-target assignment problem*, Operations Research 55(6):1136-1146: a construction by
+assignment problems, then local search over cyclic and path exchanges of many units found in
+an improvement graph, inside an iterated local search. The search works on units (one entry per
+unit of every weapon type) and keeps each target's expected surviving value ``s_j``, so with
+``q = 1 - p`` a move is priced in O(1):
 
 * relocate (a unit of type i from target j, or from the pool, to k):
   ``s_j (1/q_ij - 1) + s_k (q_ik - 1)``;
 * swap (units of types i on j and k on l exchange targets):
   ``s_j (q_kj/q_ij - 1) + s_l (q_il/q_kl - 1)``;
-* cyclic exchange (u1 to the target of u2, u2 to that of u3, ..., uK to that of u1, all
-  targets distinct) and path exchange (u1 leaves its target unreplaced and the last unit enters
-  a target without displacing anyone). The change is additive over the targets involved, so
-  improving exchanges are found by a label-correcting search over units (one label per unit and
-  length, Ahuja et al.'s heuristic), restricted to each type's ``L`` targets of highest pk and
-  pruned by the gain criterion (an improving cycle has a rotation whose partial sums are all
-  negative).
+* cyclic exchange (u1 takes the place of u2, u2 that of u3, ..., uK that of u1) and path
+  exchange (u1 leaves its target unreplaced, ..., the last unit enters a target without
+  displacing anyone). With distinct targets the change is additive over the arcs
+  ``s_g (q_{in,g}/q_{out,g} - 1)``, so improving exchanges are negative cycles of the
+  improvement graph over units (arcs only to each type's ``L`` targets of highest pk). Short
+  ones (up to ``K`` units) are found by Ahuja et al.'s label-correcting search (one label per
+  unit and length, pruned by the gain criterion: an improving cycle has a rotation whose partial
+  sums are all negative); long ones by a Bellman-Ford negative-cycle search (``bf_pass`` rounds)
+  with an extra "hole" node for paths. Cycles that reuse a target are evaluated exactly.
 
 Algorithm:
 
-1. construction: rounds of optimal assignment (each round places the remaining units, at most
-   one per target, by an exact shortest-augmenting-path assignment solver; optimal when no
-   target needs two units), then descent;
-2. descent: relocate/swap local search, then exchanges, until neither improves (only moves that
-   touch a target changed since it was last examined are re-priced);
-3. iterated local search: perturb the current assignment (destroy all units on a few targets
-   and repair by maximum marginal return; destroy a few random units likewise; move a few units
-   to random candidate targets; or take one unit off a random 20-80 % of the targets and put
-   them back by optimal assignment), descend, and accept the result if it is within ``accept``
-   (relative) of the best found so far (record-to-record travel).
+1. construction: rounds of the linear assignment problem (each round places the remaining
+   units, at most one per target, exactly; this alone is optimal when no target needs two
+   units), then descent;
+2. descent: relocate/swap local search, short exchanges, long exchanges, until none improves
+   (relocate/swap and short exchanges re-price only moves touching targets changed since they
+   were last examined);
+3. iterated local search: perturb (destroy the units on a few targets, or a few random units,
+   and repair by maximum marginal return; or move a few units to random candidate targets),
+   descend, keep the result if it is within ``accept`` (relative) of the best so far; every
+   ``lap_period`` iterations an assignment move takes one unit off each of a random 70-100 % of
+   the targets (a random unit, or the one of highest or lowest pk) and puts them back by the
+   assignment problem, then descends.
 
-Deterministic for a given seed: the budget is counted in work units (moves priced), not
-seconds, so the answer does not depend on the machine. ``time_limit_s`` only caps it (checked
-between chunks of work), so a binding time limit makes the result machine-dependent;
-``info["stopped_by"]`` says which one ended the run. Kernels are compiled with numba and
-cached on disk.
+Deterministic for a given seed: the budget is a number of iterations (default from the number
+of units: about 0.8 s of CPU on the 200 x 400 x 3 published instance, 600 units). A time
+limit only cuts it short (checked every few iterations), which makes the result depend on the
+machine; ``info["stopped_by"]`` says which ended the run. Kernels are compiled with numba and
+cached on disk (the first call in a fresh environment compiles for a few seconds).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ import time
 
 import numba
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from iadsim.c2.wta import (
     WTAProblem,
@@ -54,12 +59,12 @@ from iadsim.c2.wta import (
     register_policy,
 )
 
-__all__ = ["DEFAULT_WORK", "candidates", "descend", "local_search", "vlns"]
+__all__ = ["candidates", "default_iterations", "descend", "local_search", "vlns"]
 
 _EPS = 1e-13  # a move must improve the objective by more than _EPS * (1 + objective)
 
-# default budget of vlns in work units (moves priced); about 0.5 s on a 200 x 400 x 3 raid
-DEFAULT_WORK = 60_000_000
+# default iterations of vlns: ITERATION_SCALE / units, clipped to [300, 3000]
+ITERATION_SCALE = 300_000
 
 
 @numba.njit(cache=True)
@@ -68,7 +73,7 @@ def _seed(seed):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True)
-def _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, full, touched):  # pragma: no cover - numba
+def _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, full, touched):  # pragma: no cover
     """Relocate + swap local search to a local optimum. ``dirty[j]``: target j changed since its
     moves were last priced; ``full``: price everything in the first round. Targets changed are
     also marked in ``touched``. Returns the work done (moves priced)."""
@@ -91,6 +96,7 @@ def _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, full, touched):  # pr
             tot += s[j]
         tol = _EPS * (1.0 + tot)
         newdirty[:] = False
+        work += 3 * n
         # ---- relocate
         for u in range(U):
             i = utype[u]
@@ -134,27 +140,27 @@ def _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, full, touched):  # pr
             bw = -1
             work += U
             for w in range(U):
-                l = utgt[w]
+                lw = utgt[w]
                 k = utype[w]
-                if l < 0 or l == j or k == i:
+                if lw < 0 or lw == j or k == i:
                     continue
-                if not (allowed[k, j] and allowed[i, l]):
+                if not (allowed[k, j] and allowed[i, lw]):
                     continue
-                if (first or dirty[l]) and w < u:
+                if (first or dirty[lw]) and w < u:
                     continue  # already priced from w's side in this round
-                d = s[j] * (iq[i, j] * q[k, j] - 1.0) + s[l] * (iq[k, l] * q[i, l] - 1.0)
+                d = s[j] * (iq[i, j] * q[k, j] - 1.0) + s[lw] * (iq[k, lw] * q[i, lw] - 1.0)
                 if d < bd:
                     bd = d
                     bw = w
             if bw >= 0:
-                l = utgt[bw]
+                lw = utgt[bw]
                 k = utype[bw]
                 s[j] *= iq[i, j] * q[k, j]
-                s[l] *= iq[k, l] * q[i, l]
-                utgt[u] = l
+                s[lw] *= iq[k, lw] * q[i, lw]
+                utgt[u] = lw
                 utgt[bw] = j
                 newdirty[j] = True
-                newdirty[l] = True
+                newdirty[lw] = True
         first = False
         for j in range(n):
             dirty[j] = newdirty[j]
@@ -205,124 +211,6 @@ def _repair(q, p, allowed, limit, utype, utgt, s, cnt, freed, nf, dirty):  # pra
 
 
 @numba.njit(cache=True)
-def _lap(C):  # pragma: no cover - numba
-    """Minimum-cost assignment of every row of C (nr <= nc) to a distinct column: shortest
-    augmenting paths with dual potentials (Jonker & Volgenant 1987; Crouse 2016, as in
-    scipy.optimize.linear_sum_assignment). Returns col4row."""
-    nr, nc = C.shape
-    u = np.zeros(nr)
-    v = np.zeros(nc)
-    col4row = np.full(nr, -1, np.int64)
-    row4col = np.full(nc, -1, np.int64)
-    shortest = np.empty(nc)
-    path = np.full(nc, -1, np.int64)
-    SR = np.zeros(nr, np.bool_)
-    SC = np.zeros(nc, np.bool_)
-    remaining = np.empty(nc, np.int64)
-    for cur in range(nr):
-        minval = 0.0
-        nrem = nc
-        for it in range(nc):
-            remaining[it] = nc - 1 - it
-        SR[:] = False
-        SC[:] = False
-        shortest[:] = np.inf
-        sink = -1
-        i = cur
-        while sink == -1:
-            index = -1
-            lowest = np.inf
-            SR[i] = True
-            for it in range(nrem):
-                j = remaining[it]
-                r = minval + C[i, j] - u[i] - v[j]
-                if r < shortest[j]:
-                    path[j] = i
-                    shortest[j] = r
-                if shortest[j] < lowest or (shortest[j] == lowest and row4col[j] == -1):
-                    lowest = shortest[j]
-                    index = it
-            minval = lowest
-            if index < 0 or minval == np.inf:
-                return col4row  # infeasible (cannot happen with finite costs)
-            j = remaining[index]
-            if row4col[j] == -1:
-                sink = j
-            else:
-                i = row4col[j]
-            SC[j] = True
-            nrem -= 1
-            remaining[index] = remaining[nrem]
-        u[cur] += minval
-        for i in range(nr):
-            if SR[i] and i != cur:
-                u[i] += minval - shortest[col4row[i]]
-        for j in range(nc):
-            if SC[j]:
-                v[j] -= minval - shortest[j]
-        j = sink
-        while True:
-            i = path[j]
-            row4col[j] = i
-            tmp = col4row[i]
-            col4row[i] = j
-            j = tmp
-            if i == cur:
-                break
-    return col4row
-
-
-@numba.njit(cache=True)
-def _lap_repair(q, allowed, limit, utype, utgt, s, cnt, freed, nf, dirty):  # pragma: no cover
-    """Reinsert the freed units optimally subject to at most one of them per target."""
-    n = s.shape[0]
-    C = np.zeros((nf, n + nf))
-    for t in range(nf):
-        i = utype[freed[t]]
-        for k in range(n):
-            if allowed[i, k] and cnt[k] < limit[k]:
-                C[t, k] = s[k] * (q[i, k] - 1.0)
-    col = _lap(C)
-    for t in range(nf):
-        k = col[t]
-        if k >= 0 and k < n and C[t, k] < 0.0:
-            u = freed[t]
-            utgt[u] = k
-            s[k] *= q[utype[u], k]
-            cnt[k] += 1
-            dirty[k] = True
-
-
-@numba.njit(cache=True)
-def _lap_construct(values, q, allowed, limit, utype, utgt):  # pragma: no cover - numba
-    """Rounds of optimal assignment: each round places the pool units, at most one per target,
-    to minimise the surviving value given the earlier rounds."""
-    n = values.shape[0]
-    U = utype.shape[0]
-    s = np.empty(n)
-    cnt = np.zeros(n, np.int64)
-    _recompute(values, q, utype, utgt, s, cnt)
-    freed = np.empty(U, np.int64)
-    dirty = np.zeros(n, np.bool_)
-    while True:
-        nf = 0
-        for u in range(U):
-            if utgt[u] < 0:
-                freed[nf] = u
-                nf += 1
-        if nf == 0:
-            break
-        before = nf
-        _lap_repair(q, allowed, limit, utype, utgt, s, cnt, freed[:nf].copy(), nf, dirty)
-        nf = 0
-        for u in range(U):
-            if utgt[u] < 0:
-                nf += 1
-        if nf == before:
-            break
-
-
-@numba.njit(cache=True)
 def _bucket(utgt, n, start, order):  # pragma: no cover - numba
     """Counting sort of units by target: units on j are order[start[j]:start[j+1]]."""
     start[:] = 0
@@ -340,12 +228,11 @@ def _bucket(utgt, n, start, order):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True)
-def _exchange_search(q, iq, allowed, limit, cand, utype, utgt, s, cnt, K, start, order,
-                     best_path, tol, roots, prune_paths):  # pragma: no cover - numba
+def _exchange_search(q, iq, allowed, limit, cand, utype, utgt, s, cnt, K, Kp, start, order,
+                     best_path, tol, roots, prune_paths, beam):  # pragma: no cover - numba
     """Heuristic label-correcting search for an improving subset-disjoint cyclic or path
     exchange of up to K units starting at the ``roots`` units. Returns (delta, length, is_cycle,
     end_target, work); the units are written to best_path; length 0 means none was found."""
-    n = s.shape[0]
     U = utype.shape[0]
     L = cand.shape[1]
     INF = np.inf
@@ -353,7 +240,7 @@ def _exchange_search(q, iq, allowed, limit, cand, utype, utgt, s, cnt, K, start,
     blen = 0
     bcyc = False
     bend = -1
-    work = 0
+    work = 2 * K * U * (K + 1)
     # two label sets: mode 0 = cycle (first target gets the last unit), 1 = path (it loses one)
     cost = np.full((2, K, U), INF)
     path = np.empty((2, K, U, K), np.int64)
@@ -368,24 +255,48 @@ def _exchange_search(q, iq, allowed, limit, cand, utype, utgt, s, cnt, K, start,
             cost[1, 0, u] = 0.0
         path[0, 0, u, 0] = u
         path[1, 0, u, 0] = u
+    act = np.empty(U, np.int64)
+    key = np.empty(U)
     for lev in range(K):
         for mode in range(2):
+            if mode == 1 and lev >= Kp:
+                continue
+            na = 0
             for u in range(U):
                 cu = cost[mode, lev, u]
                 if cu == INF:
                     continue
-                i = utype[u]
-                first = path[mode, lev, u, 0]
-                jf = utgt[first]
                 if lev > 0:
                     # gain criterion: every improving cycle has a rotation whose partial sums
                     # are all negative; paths (heuristically) must gain along their arcs
                     if mode == 0 and cu >= 0.0:
                         continue
                     if mode == 1 and prune_paths:
+                        first = path[mode, lev, u, 0]
+                        jf = utgt[first]
                         hole = 0.0 if jf < 0 else s[jf] * (iq[utype[first], jf] - 1.0)
                         if cu - hole >= 0.0:
                             continue
+                        key[na] = cu - hole
+                    else:
+                        key[na] = cu
+                else:
+                    key[na] = cu
+                act[na] = u
+                na += 1
+            if beam > 0 and na > beam:
+                # beam: expand only the most promising labels of this level
+                keep = np.argsort(key[:na])[:beam]
+                sel = act[keep].copy()
+                na = beam
+                act[:na] = sel
+                work += na * 8
+            for a in range(na):
+                u = act[a]
+                cu = cost[mode, lev, u]
+                i = utype[u]
+                first = path[mode, lev, u, 0]
+                jf = utgt[first]
                 work += L
                 for c in range(L):
                     g = cand[i, c]
@@ -466,13 +377,163 @@ def _apply_exchange(q, iq, utype, utgt, s, cnt, bpath, blen, bcyc, bend, dirty):
 
 
 @numba.njit(cache=True)
-def _descend(values, q, iq, allowed, limit, cand, utype, utgt, s, cnt, dirty, full, K, prune):  # pragma: no cover
+def _bf_exchange(q, iq, allowed, limit, cand, utype, utgt, s, cnt, start, order, bpath, tol,
+                 max_pass):  # pragma: no cover - numba
+    """Bellman-Ford search for a negative cycle of any length in the improvement graph: nodes
+    are the units plus a hole node H; arc u -> w (u takes w's place) costs the change at w's
+    target, H -> u makes u's place a hole (path start), u -> H puts u on its best target with
+    room (path end). A cycle found in the predecessor graph is evaluated exactly (targets may
+    repeat) and returned if it improves. Returns (length, is_cycle, end_target, work)."""
+    U = utype.shape[0]
+    n = s.shape[0]
+    L = cand.shape[1]
+    H = U
+    dist = np.zeros(U + 1)
+    par = np.full(U + 1, -1, np.int64)
+    enter_c = np.zeros(U)
+    enter_g = np.full(U, -1, np.int64)
+    hole_c = np.zeros(U)
+    work = 0
+    for u in range(U):
+        i = utype[u]
+        j = utgt[u]
+        hole_c[u] = 0.0 if j < 0 else s[j] * (iq[i, j] - 1.0)
+        for c in range(L):
+            g = cand[i, c]
+            if g < 0:
+                break
+            if g != j and cnt[g] < limit[g]:
+                d = s[g] * (q[i, g] - 1.0)
+                if d < enter_c[u]:
+                    enter_c[u] = d
+                    enter_g[u] = g
+    mark = np.full(U + 1, -1, np.int64)
+    cyc = np.empty(U + 1, np.int64)
+    factor = np.ones(n)
+    act = np.ones(U + 1, np.bool_)
+    nxt = np.zeros(U + 1, np.bool_)
+    for ps in range(max_pass):
+        changed = False
+        nxt[:] = False
+        for u in range(U):
+            if not act[u]:
+                continue
+            du = dist[u]
+            i = utype[u]
+            j = utgt[u]
+            for c in range(L):
+                g = cand[i, c]
+                if g < 0:
+                    break
+                if g == j:
+                    continue
+                qig = q[i, g]
+                sg = s[g]
+                for r in range(start[g], start[g + 1]):
+                    w = order[r]
+                    k = utype[w]
+                    if k == i:
+                        continue
+                    nd = du + sg * (qig * iq[k, g] - 1.0)
+                    if nd < dist[w] - tol:
+                        dist[w] = nd
+                        par[w] = u
+                        changed = True
+                        nxt[w] = True
+            work += L * 2
+            if enter_g[u] >= 0 and du + enter_c[u] < dist[H] - tol:
+                dist[H] = du + enter_c[u]
+                par[H] = u
+                changed = True
+                nxt[H] = True
+        if act[H] or nxt[H]:
+            work += U
+            for u in range(U):
+                if utgt[u] >= 0 and dist[H] + hole_c[u] < dist[u] - tol:
+                    dist[u] = dist[H] + hole_c[u]
+                    par[u] = H
+                    changed = True
+                    nxt[u] = True
+        act[:] = nxt
+        if not changed:
+            return 0, False, -1, work
+        # a cycle in the predecessor graph?
+        for v0 in range(U + 1):
+            v = v0
+            while v >= 0 and mark[v] < ps * (U + 2):
+                mark[v] = ps * (U + 2) + v0 + 1  # unique stamp of this walk
+                v = par[v]
+            if v < 0 or mark[v] != ps * (U + 2) + v0 + 1:
+                continue
+            # v is on a cycle: collect it (predecessor order), then reverse to arc order
+            m = 0
+            x = v
+            while True:
+                cyc[m] = x
+                m += 1
+                x = par[x]
+                if x == v or m > U:
+                    break
+            for a in range(m // 2):
+                tmp = cyc[a]
+                cyc[a] = cyc[m - 1 - a]
+                cyc[m - 1 - a] = tmp
+            # rotate so that the hole node, if any, comes last
+            h = -1
+            for a in range(m):
+                if cyc[a] == H:
+                    h = a
+            is_cycle = h < 0
+            blen = 0
+            if is_cycle:
+                for a in range(m):
+                    bpath[blen] = cyc[a]
+                    blen += 1
+                end = -1
+            else:
+                for a in range(1, m):
+                    bpath[blen] = cyc[(h + a) % m]
+                    blen += 1
+                end = enter_g[bpath[blen - 1]]
+            if blen == 0 or blen > bpath.shape[0]:
+                continue
+            # exact change (targets may repeat)
+            for a in range(blen):
+                u = bpath[a]
+                j = utgt[u]
+                if j >= 0:
+                    factor[j] *= iq[utype[u], j]
+                if a + 1 < blen:
+                    g = utgt[bpath[a + 1]]
+                elif is_cycle:
+                    g = utgt[bpath[0]]
+                else:
+                    g = end
+                factor[g] *= q[utype[u], g]
+            delta = 0.0
+            for a in range(blen):
+                j = utgt[bpath[a]]
+                if j >= 0 and factor[j] != 1.0:
+                    delta += s[j] * (factor[j] - 1.0)
+                    factor[j] = 1.0
+            if not is_cycle and factor[end] != 1.0:
+                delta += s[end] * (factor[end] - 1.0)
+                factor[end] = 1.0
+            if delta < -tol:
+                return blen, is_cycle, end, work
+    return 0, False, -1, work
+
+
+@numba.njit(cache=True)
+def _descend(values, q, iq, allowed, limit, cand, utype, utgt, s, cnt, dirty, full, K, Kp, prune,
+             beam, bf, bf_pass):  # pragma: no cover
     """Local search, then exchanges, until neither improves. Returns (exchanges, work)."""
     n = s.shape[0]
     U = utype.shape[0]
     start = np.zeros(n + 1, np.int64)
     order = np.empty(max(U, 1), np.int64)
     bpath = np.empty(max(K, 1), np.int64)
+    bfpath = np.empty(U + 1, np.int64)
     nex = 0
     work = 0
     # targets changed since the exchange search last came up empty
@@ -490,14 +551,27 @@ def _descend(values, q, iq, allowed, limit, cand, utype, utgt, s, cnt, dirty, fu
         for u in range(U):
             roots[u] = utgt[u] < 0 or touched[utgt[u]]
             nr += roots[u]
-        if nr == 0:
-            break
-        if K < 2:
-            break
-        d, blen, bcyc, bend, w = _exchange_search(q, iq, allowed, limit, cand, utype, utgt, s,
-                                                  cnt, K, start, order, bpath, _EPS * (1.0 + tot),
-                                                  roots, prune)
-        work += w + U
+        blen = 0
+        if nr > 0 and K >= 2:
+            _d, blen, bcyc, bend, w = _exchange_search(q, iq, allowed, limit, cand, utype, utgt, s,
+                                                      cnt, K, Kp, start, order, bpath,
+                                                      _EPS * (1.0 + tot), roots, prune, beam)
+            work += w + 2 * (U + n)
+        if blen == 0 and bf:
+            bf = False  # at most once per call unless it finds something
+            blen, bcyc, bend, w = _bf_exchange(q, iq, allowed, limit, cand, utype, utgt, s, cnt,
+                                               start, order, bfpath, _EPS * (1.0 + tot), bf_pass)
+            work += w
+            if blen > 0:
+                dirty[:] = False
+                _apply_exchange(q, iq, utype, utgt, s, cnt, bfpath, blen, bcyc, bend, dirty)
+                for j in range(n):
+                    if dirty[j]:
+                        touched[j] = True
+                nex += 1
+                work += _ls(q, iq, allowed, limit, utype, utgt, s, cnt, dirty, False, touched)
+                bf = True
+                continue
         if blen == 0:
             break
         dirty[:] = False
@@ -510,12 +584,10 @@ def _descend(values, q, iq, allowed, limit, cand, utype, utgt, s, cnt, dirty, fu
     _recompute(values, q, utype, utgt, s, cnt)
     return nex, work
 
-
-
-
 @numba.njit(cache=True)
-def _ils(values, p, q, iq, allowed, limit, cand, ncand, K, prune, utype, utgt, best_tgt,
-         max_iter, work_budget, max_destroy, kinds_w, accept):  # pragma: no cover - numba
+def _ils(values, p, q, iq, allowed, limit, cand, ncand, K, Kp, prune, beam, bf_gate, bf_pass,
+         utype, utgt, best_tgt, max_iter, work_budget, max_destroy, kinds_w,
+         accept):  # pragma: no cover - numba
     """Iterated local search from the current assignment ``utgt`` (best so far: ``best_tgt``)
     for up to max_iter iterations or work_budget work units.
     Returns (iterations, work, accepted, improved)."""
@@ -533,13 +605,11 @@ def _ils(values, p, q, iq, allowed, limit, cand, ncand, K, prune, utype, utgt, b
     t_s = s.copy()
     t_cnt = cnt.copy()
     freed = np.empty(U, np.int64)
-    on = np.empty(U, np.int64)
-    picked = np.zeros(n, np.bool_)
     accepted = 0
     improved = 0
     work = 0
     wsum = 0.0
-    for t in range(4):
+    for t in range(3):
         wsum += kinds_w[t]
     it = 0
     if U == 0 or n == 0 or wsum <= 0.0:
@@ -553,7 +623,7 @@ def _ils(values, p, q, iq, allowed, limit, cand, ncand, K, prune, utype, utgt, b
         nf = 0
         rr = np.random.random() * wsum
         kind = 0
-        while kind < 3 and rr >= kinds_w[kind]:
+        while kind < 2 and rr >= kinds_w[kind]:
             rr -= kinds_w[kind]
             kind += 1
         if kind == 0:
@@ -584,7 +654,7 @@ def _ils(values, p, q, iq, allowed, limit, cand, ncand, K, prune, utype, utgt, b
                 freed[nf] = u
                 nf += 1
                 dirty[j] = True
-        elif kind == 2:
+        else:
             # kick: r random units (r in 1..max_destroy) each to a random candidate target
             r = 1 + np.random.randint(0, max_destroy)
             for _ in range(r):
@@ -604,44 +674,24 @@ def _ils(values, p, q, iq, allowed, limit, cand, ncand, K, prune, utype, utgt, b
                 t_cnt[k] += 1
                 t_tgt[u] = k
                 dirty[k] = True
-        else:
-            # one random unit off each target with probability frac; optimal reinsertion
-            frac = 0.2 + 0.6 * np.random.random()
-            for u in range(U):
-                on[u] = u
-            for t in range(U - 1, 0, -1):
-                r = np.random.randint(0, t + 1)
-                tmp = on[t]
-                on[t] = on[r]
-                on[r] = tmp
-            picked[:] = False
-            for t in range(U):
-                u = on[t]
-                j = t_tgt[u]
-                if j < 0 or picked[j]:
-                    continue
-                picked[j] = True
-                if np.random.random() >= frac:
-                    continue
-                t_s[j] *= iq[utype[u], j]
-                t_cnt[j] -= 1
-                t_tgt[u] = -1
-                freed[nf] = u
-                nf += 1
-                dirty[j] = True
-            if nf > 0:
-                _lap_repair(q, allowed, limit, utype, t_tgt, t_s, t_cnt, freed, nf, dirty)
-                work += nf * (n + nf) * 4
-                nf = 0
         if nf > 0:
             _repair(q, p, allowed, limit, utype, t_tgt, t_s, t_cnt, freed, nf, dirty)
             work += nf * nf * n
         _nex, w = _descend(values, q, iq, allowed, limit, cand, utype, t_tgt, t_s, t_cnt, dirty,
-                           False, K, prune)
+                           False, K, Kp, prune, beam, False, bf_pass)
         work += w
         val = 0.0
         for j in range(n):
             val += t_s[j]
+        if bf_gate > 0.0 and val < bestv * (1.0 + bf_gate):
+            # promising: also look for long exchanges (Bellman-Ford)
+            dirty[:] = False
+            _nex, w = _descend(values, q, iq, allowed, limit, cand, utype, t_tgt, t_s, t_cnt,
+                               dirty, False, K, Kp, prune, beam, True, bf_pass)
+            work += w
+            val = 0.0
+            for j in range(n):
+                val += t_s[j]
         if val < bestv * (1.0 - 1e-12):
             improved += 1
             bestv = val
@@ -657,10 +707,9 @@ def _ils(values, p, q, iq, allowed, limit, cand, ncand, K, prune, utype, utgt, b
 def _units(problem: WTAProblem, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unit arrays (type, target or -1) for assignment x; unused capacity becomes pool units."""
     used = x.sum(axis=1)
-    reps = np.concatenate([x, (problem.capacity - used)[:, None]], axis=1)  # [m, n + 1]
-    utype = np.repeat(np.repeat(np.arange(problem.m), problem.n + 1), reps.ravel())
-    tg = np.tile(np.append(np.arange(problem.n), -1), problem.m)
-    utgt = np.repeat(tg, reps.ravel())
+    reps = np.concatenate([x, (problem.capacity - used)[:, None]], axis=1).ravel()  # [m*(n+1)]
+    utype = np.repeat(np.repeat(np.arange(problem.m), problem.n + 1), reps)
+    utgt = np.repeat(np.tile(np.append(np.arange(problem.n), -1), problem.m), reps)
     return utype.astype(np.int64), utgt.astype(np.int64)
 
 
@@ -673,7 +722,7 @@ def _to_x(problem: WTAProblem, utype: np.ndarray, utgt: np.ndarray) -> np.ndarra
 
 def candidates(p: np.ndarray, allowed: np.ndarray, L: int) -> np.ndarray:
     """[m, L] for each type its L allowed targets of highest pk, best first (-1 padded)."""
-    m, n = p.shape
+    n = p.shape[1]
     L = max(1, min(L, n))
     key = np.where(allowed, p, -1.0)
     idx = np.argsort(-key, axis=1, kind="stable")[:, :L]
@@ -682,106 +731,201 @@ def candidates(p: np.ndarray, allowed: np.ndarray, L: int) -> np.ndarray:
 
 
 class _Search:
-    """The arrays the kernels share for one problem."""
+    """The arrays the kernels share for one problem, and the assignment-based moves."""
 
-    def __init__(self, problem: WTAProblem, K: int, L: int, prune: bool):
+    def __init__(self, problem: WTAProblem, K: int = 3, L: int = 20, prune: bool = True,
+                 Kp: int | None = None, beam: int = 0, bf: bool = True, bf_pass: int = 10):
         self.problem = problem
+        self.n = problem.n
         self.values, self.p, self.allowed, _cap, self.limit = internal_arrays(problem)
         self.q = 1.0 - self.p
         self.iq = 1.0 / self.q
-        self.cand = candidates(self.p, self.allowed, L) if problem.n else np.zeros((problem.m, 1), np.int64) - 1
+        if self.n:
+            self.cand = candidates(self.p, self.allowed, L)
+        else:
+            self.cand = np.full((problem.m, 1), -1, np.int64)
         self.ncand = (self.cand >= 0).sum(axis=1).astype(np.int64)
         self.K, self.prune = int(K), bool(prune)
+        self.Kp = self.K if Kp is None else int(min(Kp, K))
+        self.beam = int(beam)
+        self.bf = bool(bf)
+        self.bf_pass = int(bf_pass)
 
-    def descend(self, utype, utgt) -> tuple[float, int]:
-        """Descend from utgt in place; returns (objective, work)."""
-        n = self.problem.n
-        s = np.empty(n)
-        cnt = np.zeros(n, np.int64)
+    def state(self, utype, utgt):
+        s = np.empty(self.n)
+        cnt = np.zeros(self.n, np.int64)
         _recompute(self.values, self.q, utype, utgt, s, cnt)
-        if utype.size == 0 or n == 0:
+        return s, cnt
+
+    def descend(self, utype, utgt, dirty=None, bf=None) -> tuple[float, int]:
+        """Descend from utgt in place (everything, or moves touching ``dirty`` targets);
+        returns (objective, work)."""
+        s, cnt = self.state(utype, utgt)
+        if utype.size == 0 or self.n == 0:
             return float(s.sum()), 0
+        full = dirty is None
+        d = np.ones(self.n, np.bool_) if full else dirty.copy()
         _nex, work = _descend(self.values, self.q, self.iq, self.allowed, self.limit, self.cand,
-                              utype, utgt, s, cnt, np.ones(n, np.bool_), True, self.K, self.prune)
+                              utype, utgt, s, cnt, d, full, self.K, self.Kp, self.prune,
+                              self.beam, self.bf if bf is None else bf, self.bf_pass)
         return float(s.sum()), int(work)
 
+    def insert(self, utype, utgt, s, cnt, rows: np.ndarray) -> int:
+        """Put the pool units ``rows`` back, at most one per target, minimising the surviving
+        value (a linear assignment problem, solved exactly); units that cannot gain stay in
+        the pool. Updates utgt, s, cnt; returns the number placed."""
+        if rows.size == 0:
+            return 0
+        C = s[None, :] * (self.q[utype[rows]] - 1.0)               # [R, n], <= 0
+        C[~self.allowed[utype[rows]]] = 0.0
+        C[:, cnt >= self.limit] = 0.0
+        r, c = linear_sum_assignment(C)
+        ok = C[r, c] < 0.0
+        utgt[rows[r[ok]]] = c[ok]
+        _recompute(self.values, self.q, utype, utgt, s, cnt)
+        return int(ok.sum())
 
-def descend(problem: WTAProblem, x, *, K: int = 5, L: int = 20) -> np.ndarray:
-    """Local search plus cyclic/path exchanges from assignment x to a local optimum (x is kept)."""
-    srch = _Search(problem, K, L, True)
+    def construct(self, utype, utgt) -> None:
+        """Rounds of optimal insertion of the pool units."""
+        s, cnt = self.state(utype, utgt)
+        while True:
+            rows = np.nonzero(utgt < 0)[0]
+            if rows.size == 0 or self.insert(utype, utgt, s, cnt, rows) == 0:
+                break
+
+    def lap_move(self, utype, utgt, rng: np.random.Generator, frac: float, rule: int):
+        """One unit off each target (with probability frac; the rule picks a random unit, or
+        the one of highest or lowest pk), optimal reinsertion, greedy repair, descent.
+        Returns (new utgt, objective)."""
+        t = utgt.copy()
+        on = np.nonzero(t >= 0)[0]
+        if on.size == 0:
+            return t, float(self.values.sum())
+        pk = self.p[utype[on], t[on]]
+        key = rng.random(on.size) if rule == 0 else (-pk if rule == 1 else pk)
+        order = np.lexsort((key, t[on]))            # by target, then key
+        first = np.ones(order.size, bool)
+        first[1:] = t[on][order][1:] != t[on][order][:-1]
+        pick = on[order[first]]
+        pick = pick[rng.random(pick.size) < frac]
+        dirty = np.zeros(self.n, np.bool_)
+        dirty[t[pick]] = True
+        t[pick] = -1
+        s, cnt = self.state(utype, t)
+        self.insert(utype, t, s, cnt, pick)
+        left = pick[t[pick] < 0]
+        dirty[t[pick[t[pick] >= 0]]] = True
+        if left.size:
+            _repair(self.q, self.p, self.allowed, self.limit, utype, t, s, cnt, left, left.size,
+                    dirty)
+        val, _w = self.descend(utype, t, dirty)
+        return t, val
+
+
+def descend(problem: WTAProblem, x, *, K: int = 3, L: int = 20, long: bool = True) -> np.ndarray:
+    """Relocate/swap local search plus short (up to K units) and, if ``long``, long exchanges
+    from assignment x to a local optimum. Returns the new assignment (x is not modified)."""
+    srch = _Search(problem, K, L, bf=long)
     utype, utgt = _units(problem, np.asarray(x, np.int64))
     srch.descend(utype, utgt)
     return _to_x(problem, utype, utgt)
 
 
 def local_search(problem: WTAProblem, x) -> np.ndarray:
-    """Relocate/swap local search from assignment x to a local optimum (x is kept)."""
-    return descend(problem, x, K=0)
+    """Relocate/swap local search from assignment x to a local optimum (x is not modified)."""
+    return descend(problem, x, K=0, long=False)
 
 
 def lap_construct(problem: WTAProblem) -> np.ndarray:
     """Rounds of optimal assignment (at most one new unit per target per round)."""
-    values, p, allowed, _cap, limit = internal_arrays(problem)
+    srch = _Search(problem)
     utype, utgt = _units(problem, np.zeros((problem.m, problem.n), np.int64))
     if utype.size and problem.n:
-        _lap_construct(values, 1.0 - p, allowed, limit, utype, utgt)
+        srch.construct(utype, utgt)
     return _to_x(problem, utype, utgt)
 
 
-def vlns(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int = 0,
-         effort: float = 1.0, K: int = 5, L: int = 20, prune: bool = True, accept: float = 0.0,
-         max_destroy: int = 4, kinds: tuple[float, float, float, float] = (1.0, 1.0, 2.0, 0.05),
-         start: str = "lap") -> WTASolution:
-    """Construction, descent, then iterated very-large-neighbourhood search.
+def default_iterations(problem: WTAProblem) -> int:
+    """Default iterations of the iterated local search: ITERATION_SCALE / units in [300, 3000]
+    (about 0.8 s of CPU for the 600 units of the 200 x 400 x 3 instance; an iteration costs
+    roughly in proportion to the units)."""
+    units = int(problem.capacity.sum())
+    return int(np.clip(ITERATION_SCALE // max(units, 1), 300, 3000))
 
-    effort       budget as a multiple of DEFAULT_WORK work units (deterministic)
-    K, L         longest exchange (units) and candidate targets per weapon type
-    accept       record-to-record threshold (0: accept only non-worsening)
-    kinds        weights of the perturbations: destroy targets, destroy units, kick, big LAP
-    start        "lap" (rounds of optimal assignment), "greedy" or "best" (both, keep better)
+
+def vlns(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int = 0,
+         iterations: int | None = None, K: int = 3, L: int = 20, bf_pass: int = 10,
+         accept: float = 0.0, max_destroy: int = 4,
+         kinds: tuple[float, float, float] = (1.0, 1.0, 2.0), lap_period: int = 100,
+         lap_lo: float = 0.7, start: str = "lap") -> WTASolution:
+    """Assignment-problem construction, descent, then iterated very-large-neighbourhood search.
+
+    iterations  iterated-local-search budget (default: default_iterations(problem))
+    K, L        longest short exchange (units); candidate targets per weapon type
+    bf_pass     rounds of the Bellman-Ford search for long exchanges (0: none)
+    accept      record-to-record threshold (0: keep only non-worsening assignments)
+    max_destroy perturbation size (targets, units or kicks: 1..max_destroy)
+    kinds       weights of the perturbations: destroy targets, destroy units, kick
+    lap_period  an assignment move after every lap_period iterations (0: never), taking one
+                unit off a random lap_lo..100 % of the targets and reinserting optimally
+    start       "lap" (rounds of assignment), "greedy" or "best" (both, keep the better)
     """
     t0 = time.perf_counter()
     if start not in ("lap", "greedy", "best"):
         raise ValueError(f"start must be 'lap', 'greedy' or 'best', got {start!r}")
-    srch = _Search(problem, K, L, prune)
-    info: dict = {"stopped_by": "budget", "start": start}
-    starts = []
-    if start in ("lap", "best"):
-        starts.append(("lap", lap_construct(problem)))
-    if start in ("greedy", "best"):
-        starts.append(("greedy", greedy_assign(problem)))
+    srch = _Search(problem, K, L, bf=bf_pass > 0, bf_pass=bf_pass)
+    info: dict = {"stopped_by": "iterations", "start": start}
     best = None
-    work = 0
-    for label, x0 in starts:
-        utype, utgt = _units(problem, x0)
-        val, w = srch.descend(utype, utgt)
-        work += w
-        info[f"{label}_descent"] = val
+    if start in ("greedy", "best"):
+        utype, utgt = _units(problem, greedy_assign(problem))
+        val, _w = srch.descend(utype, utgt)
+        info["greedy_descent"] = val
+        best = (val, utype, utgt)
+    if start in ("lap", "best"):
+        utype, utgt = _units(problem, np.zeros((problem.m, problem.n), np.int64))
+        if utype.size and problem.n:
+            srch.construct(utype, utgt)
+        val, _w = srch.descend(utype, utgt)
+        info["lap_descent"] = val
         if best is None or val < best[0]:
             best = (val, utype, utgt)
-    _val, utype, utgt = best
-    budget = int(effort * DEFAULT_WORK)
-    it = acc = imp = 0
-    if utype.size and problem.n:
+    bestv, utype, utgt = best
+    budget = default_iterations(problem) if iterations is None else int(iterations)
+    done = acc = imp = laps = 0
+    if utype.size and problem.n and budget > 0:
         _seed(int(seed) % (2**32))
+        rng = np.random.default_rng(seed)
         best_tgt = utgt.copy()
-        chunk = max(DEFAULT_WORK // 20, 1)
         kw = np.asarray(kinds, np.float64)
-        while work < budget:
+        step = 20  # iterations between time checks
+        while done < budget:
             if time_limit_s is not None and time.perf_counter() - t0 >= time_limit_s:
                 info["stopped_by"] = "time"
                 break
-            a, w, b, c = _ils(srch.values, srch.p, srch.q, srch.iq, srch.allowed, srch.limit,
-                              srch.cand, srch.ncand, srch.K, srch.prune, utype, utgt, best_tgt,
-                              2**62, min(chunk, budget - work), max_destroy, kw, accept)
-            it += a
-            work += w
+            k = min(step, budget - done)
+            if lap_period > 0:
+                k = min(k, lap_period - done % lap_period)
+            _a, _w, b, c = _ils(srch.values, srch.p, srch.q, srch.iq, srch.allowed, srch.limit,
+                               srch.cand, srch.ncand, srch.K, srch.Kp, srch.prune, srch.beam,
+                               1.0 if bf_pass > 0 else 0.0, srch.bf_pass, utype, utgt, best_tgt,
+                               k, 2**62, max_destroy, kw, accept)
+            done += k
             acc += b
             imp += c
-            if a == 0:
-                break
+            if lap_period > 0 and done % lap_period == 0 and done < budget:
+                bestv = float(srch.state(utype, best_tgt)[0].sum())
+                frac = lap_lo + (1.0 - lap_lo) * rng.random()
+                t, val = srch.lap_move(utype, utgt, rng, frac, int(rng.integers(3)))
+                laps += 1
+                if val < bestv * (1 - 1e-12):
+                    best_tgt[:] = t
+                    imp += 1
+                    bestv = val
+                if val <= bestv * (1 + accept):
+                    utgt[:] = t
+                    acc += 1
         utgt = best_tgt
-    info.update(iterations=it, work=work, accepted=acc, improvements=imp)
+    info.update(iterations=done, lap_moves=laps, accepted=acc, improvements=imp)
     x = _to_x(problem, utype, utgt)
     return WTASolution.from_x(problem, x, policy="vlns", time_s=time.perf_counter() - t0,
                               info=info)

@@ -7,9 +7,26 @@ Skolnik, Introduction to Radar Systems, 3rd ed., 2001, sec. 8.2): at ground dist
 falls d^2 / (2 k R) below the observer's tangent plane, k = 4/3 for the standard atmosphere.
 Terrain is lowered by that drop; a straight ray then decides visibility.
 
-This version traces the ray from the antenna to every cell, O(cells x radius), compiled with
-numba and run in parallel over rows; one raster serves every altitude and the engine's
-line-of-sight look-ups (one interpolated read per check).
+Two algorithms compute the raster (``min_visible_altitude(..., method=...)``):
+
+- ``"sweep"`` (default): one pass over the grid, O(cells), a horizon-propagation sweep of the
+  XDraw family (Franklin & Ray 1994; Wang, Robinson & White 2000) that tracks each cell's occluding
+  grid line; see :mod:`iadsim.coverage.sweep`. It equals the exact raster within 64 rows and
+  columns of the antenna and is never higher than it anywhere; binary visibility agrees with it on
+  >= 99.99 % of cells in the tests (tests/test_coverage_sweep.py). Where it misses an occluder
+  (under 1 % of cells, usually by a few metres) raising the antenna can find it again, so
+  beyond 64 cells "a higher antenna never sees less" holds only up to those misses.
+- ``"rays"``: the exact reference, a ray traced from the antenna to every cell (the R3 algorithm of
+  Franklin & Ray 1994), O(cells x radius), compiled with numba and run in parallel over rows.
+- ``"planes"``: XDraw with the reference planes of Wang et al. 2000, the algorithm of GDAL's
+  ``gdal_viewshed``; it reproduces ``gdal_viewshed -om DEM`` but blurs ridges (heights behind them
+  are often tens of metres off), so it is there for comparison only.
+
+One raster serves every altitude and the engine's line-of-sight look-ups (one interpolated read per
+check).
+
+Nodata: NaN terrain cells get NaN and never block a line of sight (a terrain sample interpolated
+from a NaN cell is skipped); the rest of the raster is computed from the known terrain.
 """
 
 from __future__ import annotations
@@ -17,8 +34,22 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from iadsim.coverage.sweep import PLANES, SWEEP, sweep_min_visible_altitude
 from iadsim.geo.terrain import Terrain
 from iadsim.physics.horizon import EARTH_RADIUS_M
+
+METHODS = ("sweep", "rays", "planes")
+
+
+@numba.njit(cache=True, inline="always")
+def _lerp(h0, h1, w):
+    """Linear interpolation from h0 (w = 0) to h1 (w = 1); an end with weight 0 is not read, so a
+    sample exactly on a cell centre next to a NaN cell is still a sample (as in the sweep)."""
+    if w <= 0.0:
+        return h0
+    if w >= 1.0:
+        return h1
+    return h0 + w * (h1 - h0)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -26,7 +57,8 @@ def _mva_kernel(elev, res, orow, ocol, obs_alt, inv_2re, max_range_m, out):
     """For every cell, trace the ray from the antenna to the cell centre and sample the terrain
     where the ray crosses each grid line of the major axis, interpolating linearly between the
     two cell centres on that line (the R3 reference of Franklin & Ray 1994: exact for terrain
-    that is linear between cell centres along grid lines)."""
+    that is linear between cell centres along grid lines). ``method="rays"``; NaN samples are
+    skipped (nodata does not block) and NaN cells give NaN."""
     ny, nx = elev.shape
     for r in numba.prange(ny):
         for c in range(nx):
@@ -55,7 +87,7 @@ def _mva_kernel(elev, res, orow, ocol, obs_alt, inv_2re, max_range_m, out):
                             i0, w = 0, 0.0
                         if i0 >= ny - 1:
                             i0, w = ny - 2, 1.0
-                        h = elev[i0, kk] * (1.0 - w) + elev[i0 + 1, kk] * w
+                        h = _lerp(elev[i0, kk], elev[i0 + 1, kk], w)
                         x = f * d
                         req = obs_alt + (h - x * x * inv_2re - obs_alt) / f
                         if req > need:
@@ -75,7 +107,7 @@ def _mva_kernel(elev, res, orow, ocol, obs_alt, inv_2re, max_range_m, out):
                             j0, w = 0, 0.0
                         if j0 >= nx - 1:
                             j0, w = nx - 2, 1.0
-                        h = elev[kk, j0] * (1.0 - w) + elev[kk, j0 + 1] * w
+                        h = _lerp(elev[kk, j0], elev[kk, j0 + 1], w)
                         x = f * d
                         req = obs_alt + (h - x * x * inv_2re - obs_alt) / f
                         if req > need:
@@ -87,21 +119,44 @@ def _mva_kernel(elev, res, orow, ocol, obs_alt, inv_2re, max_range_m, out):
 
 
 def min_visible_altitude(terrain: Terrain, x_m: float, y_m: float, antenna_alt_msl_m: float,
-                         k: float = 4.0 / 3.0, max_range_m: float = np.inf) -> np.ndarray:
+                         k: float = 4.0 / 3.0, max_range_m: float = np.inf,
+                         method: str = "sweep") -> np.ndarray:
     """Minimum visible altitude raster [m above MSL] for an antenna at local (x_m, y_m) [m]
     and altitude ``antenna_alt_msl_m`` [m MSL], with effective earth radius factor ``k`` [1]
-    (``k=inf``: flat earth). Cells beyond ``max_range_m`` [m] are NaN. Shape and rows as the
-    terrain grid; a target at a cell is visible when its altitude >= the value there.
+    (``k=inf``: flat earth). Cells beyond ``max_range_m`` [m] (ground distance from the antenna to
+    the cell centre) are NaN. Shape and rows as the terrain grid, float32; a target at a cell is
+    visible when its altitude >= the value there; the antenna's own cell holds its ground.
+
+    ``method``: ``"sweep"`` (default, one O(cells) pass), ``"rays"`` (the exact ray trace, the
+    reference) or ``"planes"`` (GDAL's reference-plane algorithm); see the module docstring.
+    NaN (nodata) terrain cells are NaN in the result and do not block lines of sight.
+
+    Raises ValueError when the antenna lies outside the grid, its altitude is not finite,
+    ``k <= 0`` (or NaN), ``max_range_m <= 0`` (or NaN) or ``method`` is unknown.
     """
     g = terrain.grid
     if not g.contains(x_m, y_m):
         raise ValueError(f"antenna at ({x_m:.0f}, {y_m:.0f}) m lies outside the terrain grid")
+    if not np.isfinite(antenna_alt_msl_m):
+        raise ValueError(f"antenna altitude must be finite, got {antenna_alt_msl_m!r}")
+    if not k > 0:
+        raise ValueError(f"k (effective-earth-radius factor) must be > 0 (inf for a flat earth), got {k!r}")
+    if not max_range_m > 0:
+        raise ValueError(f"max_range_m must be > 0 (inf for no limit), got {max_range_m!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     ocol = (x_m - g.xmin) / g.res - 0.5
     orow = (g.ymax - y_m) / g.res - 0.5
     inv_2re = 0.0 if np.isinf(k) else 1.0 / (2.0 * k * EARTH_RADIUS_M)
+    elev = np.ascontiguousarray(terrain.elevation_m, dtype=np.float32)  # no copy when already so
     out = np.empty(g.shape, dtype=np.float32)
-    _mva_kernel(terrain.elevation_m.astype(np.float32), float(g.res), float(orow), float(ocol),
-                float(antenna_alt_msl_m), float(inv_2re), float(max_range_m), out)
+    if method == "rays":
+        _mva_kernel(elev, float(g.res), float(orow), float(ocol), float(antenna_alt_msl_m),
+                    float(inv_2re), float(max_range_m), out)
+    else:
+        sweep_min_visible_altitude(elev, float(g.res), float(orow), float(ocol),
+                                   float(antenna_alt_msl_m), float(inv_2re), float(max_range_m),
+                                   SWEEP if method == "sweep" else PLANES, out)
     return out
 
 
