@@ -76,7 +76,9 @@ SUITES = ("demo", "engine", "coverage", "tracking", "wta")
 
 def run_suite(name: str, quick: bool) -> int:
     """Run benchmarks/<name>.py in its own process (it prints its table and writes its JSON)."""
-    script = HERE / f"{name}.py"
+    # scripts are named bench_<suite>.py: a benchmarks/bench_coverage.py would shadow the coverage package
+    # (numba imports it) when Python puts this folder first on sys.path
+    script = HERE / f"bench_{name}.py"
     console.rule(f"[bold]{name}")
     if not script.exists():
         console.print(f"{script} is missing")

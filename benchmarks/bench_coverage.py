@@ -1,7 +1,7 @@
 """Coverage benchmark: one minimum-visible-altitude raster (iadsim, ``method="sweep"``) against
 GDAL's ``gdal_viewshed`` on the same projected DEM, observer, heights, curvature and range.
 
-    .venv/bin/python benchmarks/coverage.py [--quick] [--repeats N]
+    .venv/bin/python benchmarks/bench_coverage.py [--quick] [--repeats N]
 
 DEMs (float32 GeoTIFFs in a local azimuthal-equidistant CRS, iadsim.geo.LocalGrid):
   real       the bundled SRTM tile S33W071 (central Andes, 3") resampled (bilinear) to N x N cells

@@ -1,7 +1,7 @@
 """Engine throughput and scaling (fast fidelity): replications per second, cost vs replications,
 threats and workers, and peak memory for a million replication x threat rows.
 
-    .venv/bin/python benchmarks/engine.py [--quick]
+    .venv/bin/python benchmarks/bench_engine.py [--quick]
 
 Targets (this 2-core machine): 10,000 replications of the demo in under 60 s; cost growing no
 faster than linearly in replications and threats; 1,000,000 rows with peak memory under 2 GiB.
@@ -103,8 +103,56 @@ def bench(quick: bool) -> dict:
                                                              chunk_size=base), repeat=1)
         rows.append({"axis": "workers", "factor": workers, "n": base * 4, "seconds": t})
     out["scaling"] = rows
+    out["full"] = full_fidelity(quick)
+    out["saturation"] = saturation(quick)
     out["memory"] = memory_probe(100_000 if quick else 1_000_000)
     return out
+
+
+def _demo_data() -> tuple[dict, Path]:
+    import iadsim
+
+    path = iadsim.demo_scenario_path()
+    return yaml.safe_load(path.read_text()), path
+
+
+def full_fidelity(quick: bool) -> dict:
+    """The demo at full fidelity (noisy radars, tracker in the loop); target >= 50 replications/s."""
+    import iadsim
+    from iadsim.scenario import scenario_from_dict
+
+    data, path = _demo_data()
+    data["simulation"]["fidelity"] = "full"
+    ld = scenario_from_dict(data, source=str(path), base_dir=path.parent)
+    iadsim.simulate(ld, replications=20, seed=1)  # compile / load the numba cache
+    n = 200 if quick else 1000
+    t0 = time.perf_counter()
+    iadsim.simulate(ld, replications=n, seed=1)
+    secs = time.perf_counter() - t0
+    return {"replications": n, "seconds": secs, "per_s": n / secs, "target_per_s": 50.0}
+
+
+def saturation(quick: bool) -> dict:
+    """A raid of 100 one-way attack drones against the demo defence, full fidelity."""
+    import iadsim
+    from iadsim.scenario import scenario_from_dict
+
+    data, path = _demo_data()
+    data["simulation"]["fidelity"] = "full"
+    data["threats"] = [{"name": "raid", "type": "shahed_136", "count": 100, "spacing_s": 6, "launch_time_s": 0,
+                        "altitude_m": 300, "altitude_ref": "agl",
+                        "route": [{"lat": -32.45, "lon": -70.72}, {"lat": -32.56, "lon": -70.715},
+                                  {"lat": -32.64, "lon": -70.72}], "target": "airport"}]
+    ld = scenario_from_dict(data, source=str(path), base_dir=path.parent)
+    iadsim.simulate(ld, replications=2, seed=1)
+    n = 20 if quick else 100
+    t0 = time.perf_counter()
+    res = iadsim.simulate(ld, replications=n, seed=1)
+    secs = time.perf_counter() - t0
+    df = res.replications
+    return {"threats": 100, "replications": n, "seconds": secs, "per_s": n / secs,
+            "mean_killed": float(df.groupby("replication").killed.sum().mean()),
+            "mean_leaked": float(df.groupby("replication").leaked.sum().mean())}
 
 
 def memory_probe(rows: int) -> dict:
@@ -157,6 +205,13 @@ def main() -> int:
                   (f"<= {lin:.1f}x" + (" (threat-steps)" if row["axis"] == "threats" else ""))
                   if row["axis"] != "workers" else "", "" if row["axis"] == "workers" else
                   ("yes" if ratio <= lin * 1.15 else "NO"))
+    f = r["full"]
+    t.add_row(f"full fidelity: {f['replications']} replications", f"{f['seconds']:.2f} s ({f['per_s']:.0f}/s)",
+              ">= 50/s", "yes" if f["per_s"] >= 50 else "NO")
+    sat = r["saturation"]
+    t.add_row(f"saturation: 100 Shahed-class drones, full fidelity, {sat['replications']} replications",
+              f"{sat['seconds']:.2f} s ({sat['per_s']:.1f}/s); killed {sat['mean_killed']:.1f}, "
+              f"leaked {sat['mean_leaked']:.1f} per raid", "finishes", "yes")
     m = r["memory"]
     t.add_row(f"{m['rows']:,} rows: run + Parquet, peak RSS", f"{m['peak_rss_mib']:.0f} MiB ({m['seconds']:.1f} s)",
               "< 2048 MiB", "yes" if m["met"] else "NO")

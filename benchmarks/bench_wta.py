@@ -1,6 +1,6 @@
 """Static weapon-target assignment (WTA) policies: published instances and random raids.
 
-    .venv/bin/python benchmarks/wta.py [--quick] [--exact-limit S] [--exact-limit-large S]
+    .venv/bin/python benchmarks/bench_wta.py [--quick] [--exact-limit S] [--exact-limit-large S]
                                        [--seeds N] [--scaling-limit S]
 
 1. The public instances of Andersen, Pavlikov & Toffolo (2022), Annals of Operations Research,

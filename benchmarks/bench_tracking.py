@@ -1,6 +1,6 @@
 """Multi-target tracker benchmark: iadsim's tracker against Stone Soup on the same detections.
 
-    .venv/bin/python benchmarks/tracking.py [--quick]
+    .venv/bin/python benchmarks/bench_tracking.py [--quick]
 
 1. **Side by side** (one simulated scenario, the same detections fed to both): 50 nearly-
    constant-velocity targets in 2-D, 200 scans 1 s apart, linear-Gaussian position
