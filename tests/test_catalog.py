@@ -372,3 +372,13 @@ def test_broken_file_in_extra_folder_fails_load_catalog(tmp_path):
     (tmp_path / "pantsir_s1.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
     with pytest.raises(InputError, match=r"pantsir_s1\.yaml: figures\.pk_single_shot\.source"):
         load_catalog(tmp_path)
+
+
+def test_every_reference_system_is_catalogued(catalog, reference):
+    """Each system and threat in the reference (except generic class values) has a catalog entry."""
+    inverse = {v: k for k, v in REFERENCE_KEY.items()}
+    for section in ("systems", "threats"):
+        for key in reference.get(section) or {}:
+            if key == "generic_rcs":
+                continue
+            assert inverse.get(key, key) in catalog, key
