@@ -73,3 +73,11 @@ def test_summary_and_parquet_roundtrip(small_results, tmp_path):
     for t in s["threats"]:
         assert 0 <= t["p_kill_lo"] <= t["p_kill"] <= t["p_kill_hi"] <= 1
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_threat_ranking_orders_by_peak_urgency(small_results):
+    r = small_results.threat_ranking()
+    assert sorted(r.urgency_rank) == list(range(1, len(r) + 1))
+    top = r.sort_values("urgency_rank").peak_urgency_per_s.to_numpy()
+    assert np.all(np.diff(top) <= 0)
+    assert {"urgency_rank", "peak_urgency_per_s"} <= set(small_results.summary["threats"][0])

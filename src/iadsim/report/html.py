@@ -193,8 +193,10 @@ def key_findings(results) -> list[Markup]:
 
 def _threat_rows(results) -> list[dict]:
     rows = []
+    ranks = results.threat_ranking().set_index("threat")["urgency_rank"]
     for r in results.threat_table().itertuples(index=False):
         rows.append({
+            "rank": int(ranks.get(r.threat, 0)),
             "threat": r.threat, "type": r.type, "target": _text(r.target), "n": f"{r.n:,}",
             "p_kill": _ci(r.p_kill, r.p_kill_lo, r.p_kill_hi),
             "p_leak": _ci(r.p_leak, r.p_leak_lo, r.p_leak_hi) if isinstance(r.target, str) else "–",

@@ -144,6 +144,17 @@ class Results:
             "mean_shots": g["shots"].mean().to_numpy(),
         })
 
+    def threat_ranking(self) -> pd.DataFrame:
+        """Threat evaluation: each threat's peak urgency (value weight / time to go [1/s]) over its
+        flight and its rank (1 = most urgent), as the C2 ranks tracks."""
+        w = self.world
+        pr = np.where(np.isfinite(w.priority), w.priority, 0.0)
+        peak = pr.max(axis=0) if pr.size else np.zeros(len(w.threat_labels))
+        order = np.argsort(-peak, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(1, len(order) + 1)
+        return pd.DataFrame({"threat": w.threat_labels, "peak_urgency_per_s": peak, "urgency_rank": rank})
+
     def effector_table(self) -> pd.DataFrame:
         ex = self.expenditure
         rows = []
@@ -184,7 +195,7 @@ class Results:
             "timeline_replication": self.timeline_replication,
             "confidence_level": 0.95,
             "interval_method": "Wilson score (proportions), Student t (means)",
-            "threats": _records(self.threat_table()),
+            "threats": _records(self.threat_table().merge(self.threat_ranking(), on="threat")),
             "effectors": _records(self.effector_table()),
             "assets": _records(self.asset_table()),
             "models": self.world.models,
