@@ -401,3 +401,25 @@ def test_report_shows_sensitivity_and_sweep_results(small_results, tmp_path):
     assert 'id="fig-tornado"' in html and "tor_m2.pk_single_shot" in html
     assert 'id="fig-sweep-1"' in html and 'id="fig-sweep-2"' in html
     assert "effectors[sam-1].vehicles" in html
+
+
+def test_sweep_figures_lines_and_heat_maps():
+    import pandas as pd
+
+    from iadsim.report.plots import sweep_figures
+
+    rows = []
+    for a in (1, 2, 3):
+        for b in (3000, 6000):
+            for t, tgt in (("reaper", None), ("owa", "base")):
+                p = min(0.2 * a + b / 20000, 1.0)
+                rows.append(dict(threat=t, target=tgt, p_kill=p, p_kill_lo=p - 0.05, p_kill_hi=min(p + 0.05, 1),
+                                 p_leak=1 - p, p_leak_lo=0.0, p_leak_hi=1.0,
+                                 **{"effectors[sam].vehicles": a, "threats[0].altitude_m": b}))
+    figs = sweep_figures(pd.DataFrame(rows), ["effectors[sam].vehicles", "threats[0].altitude_m"])
+    kinds = [f.data[0].type for f in figs]
+    assert kinds.count("heatmap") == 2 and kinds.count("scatter") == 2
+    heat = next(f for f in figs if f.data[0].type == "heatmap")
+    z = heat.data[0].z
+    assert len(z) == 2 and len(z[0]) == 3  # altitude rows x vehicle columns
+    assert z[1][2] == pytest.approx(min(0.2 * 3 + 6000 / 20000, 1.0))

@@ -402,4 +402,17 @@ def sweep_figures(summary: pd.DataFrame, params: list[str], max_lines: int = 12)
         fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.01),
                           margin=dict(r=10))
         figs.append(fig)
+    if len(params) >= 2:
+        # two varied parameters: a heat map of P(kill) per threat over both (first few threats)
+        y = params[1]
+        for threat, g in list(summary.groupby("threat", sort=False))[:4]:
+            grid = g.pivot_table(index=y, columns=x, values="p_kill", aggfunc="mean").sort_index()
+            fig = go.Figure(go.Heatmap(
+                z=grid.to_numpy(), x=[str(c) for c in grid.columns], y=[str(r) for r in grid.index],
+                zmin=0, zmax=1, colorscale="Viridis", colorbar=dict(title="P(kill)", tickformat=".0%"),
+                hovertemplate=f"{x} = %{{x}}<br>{y} = %{{y}}<br>P(kill) = %{{z:.3f}}<extra>{threat}</extra>"))
+            _layout(fig, title=f"Sweep: P(kill) of {threat} over {x} and {y}", height=380)
+            fig.update_xaxes(title_text=x, type="category")
+            fig.update_yaxes(title_text=y, type="category")
+            figs.append(fig)
     return figs
