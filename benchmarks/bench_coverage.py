@@ -20,10 +20,11 @@ exit: process start, reading the DEM (from the page cache) and writing the outpu
 process CPU time across its threads; GDAL: the child's user + system time), being less sensitive to
 other load than wall time.
 
-Memory: peak resident-set increase (``ru_maxrss``) of a fresh subprocess while it computes one
-raster after loading the DEM and warming up, and the peak of numpy allocations (tracemalloc; numba's
-own buffers are not traced by it), both per radar and relative to the DEM's float32 size;
-target <= 4 x.
+Memory: in a fresh subprocess that has loaded the DEM and warmed up, the peak resident-set
+increase while it computes one raster (Linux: the peak mark VmHWM reset with /proc/self/clear_refs
+just before, so that imports and compilation do not hide it; elsewhere ``ru_maxrss``), and the peak
+of numpy allocations (tracemalloc; numba's own buffers are not traced by it), relative to the DEM's
+float32 size; target <= 4 x per radar being computed.
 
 Exact reference: one run of ``method="rays"`` on the real DEM (not with ``--quick`` or
 ``--skip-exact``; 1-2 minutes at 3601^2), for its time and the sweep's agreement with it.
@@ -50,7 +51,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# this file is named like the `coverage` package that numba imports: keep its folder off the path
+# keep this folder off the import path (a script here named like a package would shadow it)
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 import numpy as np  # noqa: E402
@@ -67,6 +68,10 @@ TZ_M = 10.0
 RANGE_M = 50_000.0
 HALF_M = 46_000.0          # the largest square around the tile's centre inside the 1 degree tile
 LAT0, LON0 = -32.5, -70.5  # centre of S33W071
+TIMING = ("wall clock, best and median of repeats, contenders interleaved; iadsim: public "
+          "min_visible_altitude call, numba compile excluded (one warm-up); GDAL: gdal_viewshed "
+          "subprocess start to exit, including its DEM read and GeoTIFF write (on /dev/shm), "
+          "nothing subtracted; CPU: process CPU (iadsim, all threads), child user+sys (GDAL)")
 
 
 # --------------------------------------------------------------------------- machine and GDAL
@@ -92,7 +97,8 @@ def machine() -> dict:
         layer = "not initialised"
     return {"python": platform.python_version(), "platform": platform.platform(),
             "cpu_model": _cpu_model(), "cpu_count": os.cpu_count(),
-            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30,
+                                1),
             "numpy": numpy.__version__, "numba": numba.__version__,
             "numba_threads": numba.get_num_threads(), "numba_threading_layer": layer,
             "gdal": _gdal_version(), "load_average": list(os.getloadavg())}
@@ -103,7 +109,8 @@ def _gdal_version() -> str | None:
     if exe is None:
         return None
     out = subprocess.run([exe, "--version"], capture_output=True, text=True)
-    return (out.stdout or out.stderr).strip() or "unknown"
+    lines = [ln for ln in (out.stdout + out.stderr).splitlines() if ln.startswith("GDAL")]
+    return lines[0].strip() if lines else "unknown"
 
 
 def ensure_gdal() -> tuple[str | None, str]:
@@ -114,7 +121,8 @@ def ensure_gdal() -> tuple[str | None, str]:
     if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
         console.print("gdal_viewshed not found: trying `apt-get install -y gdal-bin`")
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        r = subprocess.run(["apt-get", "install", "-y", "gdal-bin"], env=env, capture_output=True, text=True)
+        r = subprocess.run(["apt-get", "install", "-y", "gdal-bin"], env=env, capture_output=True,
+                           text=True)
         exe = shutil.which("gdal_viewshed")
         if exe:
             return exe, "installed with apt-get"
@@ -137,8 +145,9 @@ def real_terrain(n: int):
 
 
 def synthetic_terrain(n: int, seed: int = 7):
-    """Fractal terrain with a 1/f^2.2 amplitude spectrum (FFT), scaled to 200-3200 m: O(n^2 log n),
-    a second at 3601^2, where a sum of Gaussian hills (iadsim.geo.synthetic_elevation) takes minutes."""
+    """Fractal terrain with a 1/f^2.2 amplitude spectrum (FFT), scaled to 200-3200 m:
+    O(n^2 log n), a second at 3601^2, where a sum of Gaussian hills
+    (iadsim.geo.synthetic_elevation) takes minutes."""
     from iadsim.geo import LocalGrid, Terrain
 
     rng = np.random.default_rng(seed)
@@ -149,7 +158,8 @@ def synthetic_terrain(n: int, seed: int = 7):
     z = np.fft.irfft2(spec, s=(n, n))
     z = (z - z.min()) / (z.max() - z.min()) * 3000.0 + 200.0
     res = 2 * HALF_M / n
-    return Terrain(LocalGrid(LAT0, LON0, -HALF_M, HALF_M, res, n, n), z.astype(np.float32), "synthetic")
+    grid = LocalGrid(LAT0, LON0, -HALF_M, HALF_M, res, n, n)
+    return Terrain(grid, z.astype(np.float32), "synthetic")
 
 
 def write_geotiff(terrain, path: Path) -> Path:
@@ -178,7 +188,8 @@ def observer(terrain, rc=None, mast=MAST_M):
     return x, y, float(terrain.elevation_m[r, c]) + mast
 
 
-def time_ours(terrain, method: str = "sweep", rc=None, mast=MAST_M) -> tuple[float, float, np.ndarray]:
+def time_ours(terrain, method: str = "sweep", rc=None,
+              mast=MAST_M) -> tuple[float, float, np.ndarray]:
     from iadsim.coverage import min_visible_altitude
 
     x, y, z = observer(terrain, rc, mast)
@@ -209,7 +220,8 @@ def bench_dem(name: str, terrain, dem_path: Path, exe: str | None, repeats: int,
               with_rays: bool) -> dict:
     g = terrain.grid
     console.print(f"[bold]{name}[/bold]: {g.ny} x {g.nx} cells of {g.res:.2f} m")
-    res: dict = {"shape": list(g.shape), "cell_m": g.res, "dem_float32_mb": terrain.elevation_m.nbytes / 1e6}
+    res: dict = {"shape": list(g.shape), "cell_m": g.res,
+                 "dem_float32_mb": terrain.elevation_m.nbytes / 1e6}
     walls: dict = {k: [] for k in ("sweep", "planes", "gdal_normal", "gdal_dem")}
     cpus: dict = {k: [] for k in walls}
     for _ in range(repeats):
@@ -234,8 +246,10 @@ def bench_dem(name: str, terrain, dem_path: Path, exe: str | None, repeats: int,
         m = np.isfinite(exact)
         z = terrain.elevation_m
         res["sweep_vs_rays_binary_agreement"] = {
-            f"{h:g}m": float(np.mean((mva[m] <= z[m] + h) == (exact[m] <= z[m] + h))) for h in (10, 100, 1000)}
-        res["sweep_vs_rays_within_1m"] = float(np.mean(np.abs(mva[m].astype(float) - exact[m]) <= 1.0))
+            f"{h:g}m": float(np.mean((mva[m] <= z[m] + h) == (exact[m] <= z[m] + h)))
+            for h in (10, 100, 1000)}
+        err = np.abs(mva[m].astype(float) - exact[m])
+        res["sweep_vs_rays_within_1m"] = float(np.mean(err <= 1.0))
     return res
 
 
@@ -305,15 +319,18 @@ _, peak_np = tracemalloc.get_traced_memory()
 tracemalloc.stop()
 after = hwm_kb() if how.startswith("VmHWM") else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"peak_rss_increase_mb": (after - before) / 1024.0, "method": how,
-                  "tracemalloc_peak_mb": peak_np / 1e6, "dem_float32_mb": z.astype(np.float32).nbytes / 1e6,
+                  "tracemalloc_peak_mb": peak_np / 1e6,
+                  "dem_float32_mb": z.astype(np.float32).nbytes / 1e6,
                   "output_mb": mva.nbytes / 1e6}))
 """
 
 
 def bench_memory(dem_path: Path, terrain) -> dict:
     x, y, alt = observer(terrain)
-    argv = [str(dem_path), str(HERE), str(LAT0), str(LON0)] + [repr(v) for v in (x, y, alt, k_gdal(), RANGE_M)]
-    out = subprocess.run([sys.executable, "-c", MEMORY_PROBE, *argv], capture_output=True, text=True, check=True)
+    argv = [str(dem_path), str(HERE), str(LAT0), str(LON0)]
+    argv += [repr(v) for v in (x, y, alt, k_gdal(), RANGE_M)]
+    out = subprocess.run([sys.executable, "-c", MEMORY_PROBE, *argv], capture_output=True,
+                         text=True, check=True)
     res = json.loads(out.stdout.strip().splitlines()[-1])
     res["peak_rss_increase_x_dem"] = res["peak_rss_increase_mb"] / res["dem_float32_mb"]
     res["tracemalloc_peak_x_dem"] = res["tracemalloc_peak_mb"] / res["dem_float32_mb"]
@@ -342,15 +359,18 @@ def _fmt(s: float | None) -> str:
 
 def report(res: dict) -> Table:
     m = res["machine"]
-    t = Table(title=f"coverage: one radar, {res['settings']['n']}^2 DEM, range {RANGE_M / 1e3:.0f} km "
-                    f"({m['cpu_count']} x {m['cpu_model']}, load average {m['load_average'][0]:.1f} at the end)")
-    for col in ("DEM", "contender", "wall best", "wall median", "CPU best", "iadsim sweep / this (wall)"):
+    t = Table(title=f"coverage: one radar, {res['settings']['n']}^2 DEM, "
+                    f"range {RANGE_M / 1e3:.0f} km ({m['cpu_count']} x {m['cpu_model']}, "
+                    f"load average {m['load_average'][0]:.1f} at the end)")
+    for col in ("DEM", "contender", "wall best", "wall median", "CPU best",
+                "iadsim sweep / this (wall)"):
         t.add_column(col, justify="right" if col != "contender" and col != "DEM" else "left")
     for name in ("real", "synthetic"):
         d = res["dems"][name]
         ours = d["sweep"]["best_s"]
         rows = [("iadsim sweep (default)", "sweep"), ("iadsim planes (GDAL's algorithm)", "planes"),
-                ("gdal_viewshed binary (-tz 10)", "gdal_normal"), ("gdal_viewshed -om DEM", "gdal_dem"),
+                ("gdal_viewshed binary (-tz 10)", "gdal_normal"),
+                ("gdal_viewshed -om DEM", "gdal_dem"),
                 ("iadsim rays (exact, 1 run)", "rays")]
         for label, key in rows:
             if key not in d:
@@ -359,16 +379,21 @@ def report(res: dict) -> Table:
                 continue
             s = d[key]
             ratio = f"{ours / s['best_s']:.2f}" if key != "sweep" else ""
-            t.add_row(name, label, _fmt(s["best_s"]), _fmt(s["median_s"]), _fmt(s["cpu_best_s"]), ratio)
+            t.add_row(name, label, _fmt(s["best_s"]), _fmt(s["median_s"]), _fmt(s["cpu_best_s"]),
+                      ratio)
     return t
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="1201^2 DEMs, 2 repeats, 4 radars, no exact run")
-    ap.add_argument("--repeats", type=int, default=None, help="timed runs per contender (default 5; quick 2)")
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true",
+                    help="1201^2 DEMs, 2 repeats, 4 radars, no exact run")
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="timed runs per contender (default 5; quick 2)")
     ap.add_argument("--skip-exact", action="store_true",
-                    help="skip the one run of the exact ray trace on the real DEM (1-2 minutes at 3601^2)")
+                    help="skip the one run of the exact ray trace on the real DEM "
+                         "(1-2 minutes at 3601^2)")
     args = ap.parse_args()
     n = 1201 if args.quick else 3601
     repeats = args.repeats or (2 if args.quick else 5)
@@ -377,7 +402,8 @@ def main() -> int:
 
     load_start = list(os.getloadavg())
     if load_start[0] > (os.cpu_count() or 1) * 0.5:
-        console.print(f"[yellow]note: load average {load_start[0]:.1f} on {os.cpu_count()} cores: other "
+        console.print(f"[yellow]note: load average {load_start[0]:.1f} on {os.cpu_count()} "
+                      "cores: other "
                       "processes compete, wall times will be inflated (CPU times less so)[/yellow]")
     exe, gdal_status = ensure_gdal()
     RESULTS.mkdir(exist_ok=True)
@@ -390,20 +416,18 @@ def main() -> int:
         real = real_terrain(n)
         synth = synthetic_terrain(n)
         console.print(f"DEMs built in {time.perf_counter() - t0:.1f} s")
-        paths = {"real": write_geotiff(real, tmp / "real.tif"), "synthetic": write_geotiff(synth, tmp / "synth.tif")}
+        paths = {"real": write_geotiff(real, tmp / "real.tif"),
+                 "synthetic": write_geotiff(synth, tmp / "synth.tif")}
         res = {"name": "coverage", "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                "settings": {"n": n, "repeats": repeats, "mast_m": MAST_M, "target_height_m": TZ_M,
                             "gdal_cc": CC, "iadsim_k": k_gdal(), "max_range_m": RANGE_M,
                             "observer": "centre cell", "gdal": gdal_status,
-                            "timing": "wall clock, best and median of repeats, contenders interleaved; "
-                                      "iadsim: public min_visible_altitude call, numba compile excluded "
-                                      "(one warm-up); GDAL: gdal_viewshed subprocess start to exit, "
-                                      "including its DEM read and GeoTIFF write (on /dev/shm), nothing "
-                                      "subtracted; CPU: process CPU (iadsim), child user+sys (GDAL)"},
+                            "timing": TIMING},
                "warm_up_s": compile_s, "dems": {}}
         for name, terrain in (("real", real), ("synthetic", synth)):
             res["dems"][name] = bench_dem(name, terrain, paths[name], exe, repeats, tmp,
-                                          with_rays=(name == "real" and not (args.quick or args.skip_exact)))
+                                          with_rays=(name == "real"
+                                                     and not (args.quick or args.skip_exact)))
         console.print(f"{n_radars} radars on the real DEM ...")
         res["radars"] = bench_radars(real, n_radars, max(1, repeats // 2))
         console.print("memory probe (subprocess) ...")
@@ -415,27 +439,34 @@ def main() -> int:
 
     console.print(report(res))
     r = res["radars"]
-    console.print(f"{r['radars']} radars one after the other (real DEM, best of {max(1, res['settings']['repeats'] // 2)}): "
-                  f"total {_fmt(r['total_s'])}, {_fmt(r['per_radar_mean_s'])} per radar; cumulative "
+    best_of = max(1, res["settings"]["repeats"] // 2)
+    console.print(f"{r['radars']} radars one after the other (real DEM, best of {best_of}): "
+                  f"total {_fmt(r['total_s'])}, {_fmt(r['per_radar_mean_s'])} per radar; "
+                  "cumulative "
                   + ", ".join(f"{i + 1}: {_fmt(s)}" for i, s in enumerate(r["cumulative_s"]))
                   + f"; total / ({r['radars']} x first) = {r['total_over_n_x_first']:.2f}; "
                   f"{r['ns_per_cell_overall']:.1f} ns per cell in range overall, per radar "
                   + ", ".join(f"{v:.1f}" for v in r["ns_per_cell_in_range"]))
     mem = res["memory"]
-    console.print(f"memory, one radar: peak RSS increase ({mem['method']}) {mem['peak_rss_increase_mb']:.1f} MB = "
-                  f"{mem['peak_rss_increase_x_dem']:.2f} x the DEM's float32 size ({mem['dem_float32_mb']:.1f} MB); "
+    console.print(f"memory, one radar: peak RSS increase ({mem['method']}) "
+                  f"{mem['peak_rss_increase_mb']:.1f} MB = {mem['peak_rss_increase_x_dem']:.2f} x "
+                  f"the DEM's float32 size ({mem['dem_float32_mb']:.1f} MB); "
                   f"numpy allocations (tracemalloc) peak {mem['tracemalloc_peak_mb']:.0f} MB = "
-                  f"{mem['tracemalloc_peak_x_dem']:.2f} x (the output raster: {mem['output_mb']:.1f} MB); target <= 4 x")
+                  f"{mem['tracemalloc_peak_x_dem']:.2f} x (the output raster: "
+                  f"{mem['output_mb']:.1f} MB); target <= 4 x")
     if "rays" in res["dems"]["real"]:
         d = res["dems"]["real"]
         console.print("sweep vs exact ray trace on the real DEM: binary agreement "
-                      + ", ".join(f"{k} {v:.3%}" for k, v in d["sweep_vs_rays_binary_agreement"].items())
+                      + ", ".join(f"{k} {v:.3%}"
+                                  for k, v in d["sweep_vs_rays_binary_agreement"].items())
                       + f"; within 1 m on {d['sweep_vs_rays_within_1m']:.3%} of the cells")
-    met = {"memory_le_4x": max(mem["peak_rss_increase_x_dem"], mem["tracemalloc_peak_x_dem"]) <= 4.0}
+    met = {"memory_le_4x": max(mem["peak_rss_increase_x_dem"],
+                               mem["tracemalloc_peak_x_dem"]) <= 4.0}
     for name in ("real", "synthetic"):
         d = res["dems"][name]
         if "gdal_normal" in d:
-            met[f"{name}_faster_than_gdal_binary"] = d["sweep"]["best_s"] < d["gdal_normal"]["best_s"]
+            met[f"{name}_faster_than_gdal_binary"] = (d["sweep"]["best_s"]
+                                                       < d["gdal_normal"]["best_s"])
     res["targets_met"] = met
     console.print("targets: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in met.items()))
     path = RESULTS / "coverage.json"

@@ -178,9 +178,9 @@ def test_gdal_heights_depart_from_the_exact_ray_trace(dem, rc, oz):
     assert _height_agreement(terrain, res, "rays")[0] < AGREE_HEIGHT
 
 
-@pytest.mark.xfail(strict=True, reason="requirement not met by design: the default sweep follows the "
-                   "exact ray trace; GDAL's reference planes blur ridges, so its -om DEM heights are "
-                   "more than 1 m away on most shadowed cells (see the test above)")
+@pytest.mark.xfail(strict=True, reason="requirement not met by design: the default sweep follows "
+                   "the exact ray trace; GDAL's reference planes blur ridges, so its -om DEM "
+                   "heights are more than 1 m away on most shadowed cells (see the test above)")
 @pytest.mark.parametrize("rc,oz", OBSERVERS[:1], ids=["obs0"])
 def test_default_heights_within_1m_of_gdal_dem_mode(dem, rc, oz):
     terrain, res = _run(dem, rc, oz)

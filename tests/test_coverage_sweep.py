@@ -1,6 +1,7 @@
-"""Tests of the one-pass horizon sweep (iadsim.coverage.sweep, ``min_visible_altitude(method="sweep")``,
-the default) against the exact ray trace (``method="rays"``, the R3 algorithm of Franklin & Ray 1994)
-on synthetic hills and on the bundled real SRTM tile, plus nodata, edge and argument handling.
+"""Tests of the one-pass horizon sweep (iadsim.coverage.sweep; ``min_visible_altitude(method=
+"sweep")``, the default) against the exact ray trace (``method="rays"``, the R3 algorithm of
+Franklin & Ray 1994) on synthetic hills and on the bundled real SRTM tile, plus nodata, edge and
+argument handling.
 
 Accuracy target (the project's issue): binary visibility at 10, 100 and 1000 m above ground agrees
 with the exact raster on at least 99.5 % of the cells. Every term the sweep evaluates is a term of
@@ -45,7 +46,8 @@ def _hills(seed: int, n: int = 300, res: float = 100.0) -> Terrain:
 
 
 @lru_cache(maxsize=None)
-def _andes(res: float = 30.0, half_m: float = 7500.0, lat: float = -32.6, lon: float = -70.3) -> Terrain:
+def _andes(res: float = 30.0, half_m: float = 7500.0, lat: float = -32.6,
+           lon: float = -70.3) -> Terrain:
     """The bundled SRTM tile (central Andes), resampled onto a local aeqd grid."""
     g = LocalGrid.around(lat, lon, (-half_m, half_m), (-half_m, half_m), res)
     return load_terrain(bundled_dem_path("S33W071.tif"), g)
@@ -64,7 +66,7 @@ def _both(t: Terrain, x, y, z, k=K43, max_range_m=np.inf):
     return fast, exact
 
 
-# --------------------------------------------------------------------------- accuracy vs the exact raster
+# ------------------------------------------------------------------ accuracy vs the exact raster
 
 HILL_CASES = [(1, 0.5, 0.5, 10.0, K43), (2, 0.3, 0.7, 30.0, K43), (3, 0.8, 0.15, 300.0, np.inf),
               (4, 0.05, 0.95, 2.0, 1.0), (5, 0.61, 0.42, 100.0, 4.0)]
@@ -87,7 +89,8 @@ ANDES_CASES = [(0.5, 0.5, 15.0, K43), (0.2, 0.75, 2.0, K43), (0.9, 0.1, 100.0, n
                (0.37, 0.58, 30.0, 1.0), (0.0, 0.999, 10.0, K43)]
 
 
-@pytest.mark.parametrize("fr,fc,mast,k", ANDES_CASES, ids=[f"andes{i}" for i in range(len(ANDES_CASES))])
+@pytest.mark.parametrize("fr,fc,mast,k", ANDES_CASES,
+                         ids=[f"andes{i}" for i in range(len(ANDES_CASES))])
 def test_sweep_agrees_with_exact_on_the_real_tile(fr, fc, mast, k):
     t = _andes()  # 500 x 500 cells of 30 m in the central Andes (relief ~3 km)
     x, y, z = _antenna(t, fr, fc, mast)
@@ -134,7 +137,7 @@ def test_planes_mode_is_close_but_less_accurate():
     assert np.median(err_sweep) <= np.median(err_planes)
 
 
-# --------------------------------------------------------------------------- invariants (hypothesis)
+# ------------------------------------------------------------------ invariants (hypothesis)
 
 N_SMALL = 60  # rows; 55 columns: every cell within EXACT_ZONE of any antenna position
 
@@ -208,10 +211,12 @@ def test_flat_earth_on_flat_ground_sees_everything_and_curvature_hides_far_cells
     np.testing.assert_allclose(flat, 100.0, atol=1e-3)
     curved, exact = _both(t, 0.0, 0.0, 120.0, k=K43)
     np.testing.assert_allclose(curved, exact, atol=0.05)
-    # 20 m mast: radar horizon sqrt(2 k R h) = 18.4 km; at 50 km a target needs (50 - 18.4)^2 / (2 k R)
+    # 20 m mast: radar horizon sqrt(2 k R h) = 18.4 km; at 50 km a target needs
+    # (50 - 18.4)^2 / (2 k R) above the ground
     d_h = np.sqrt(2 * K43 * EARTH_RADIUS_M * 20.0)
     i = n // 2 + 100  # 50 km east
-    assert curved[n // 2, i] - 100.0 == pytest.approx((50_000.0 - d_h) ** 2 / (2 * K43 * EARTH_RADIUS_M), abs=1.0)
+    need = (50_000.0 - d_h) ** 2 / (2 * K43 * EARTH_RADIUS_M)
+    assert curved[n // 2, i] - 100.0 == pytest.approx(need, abs=1.0)
 
 
 def test_single_wall_shadow_matches_exact_in_every_direction():
@@ -308,7 +313,8 @@ def test_low_level_entry_point_and_modes():
     out = sweep_min_visible_altitude(t.elevation_m, g.res, 40.0, 40.0, 800.0, 0.0, np.inf, SWEEP)
     ref = min_visible_altitude(t, g.x_centers()[40], g.y_centers()[40], 800.0, k=np.inf)
     np.testing.assert_array_equal(out, ref)
-    planes = sweep_min_visible_altitude(t.elevation_m, g.res, 40.0, 40.0, 800.0, 0.0, np.inf, PLANES)
+    planes = sweep_min_visible_altitude(t.elevation_m, g.res, 40.0, 40.0, 800.0, 0.0, np.inf,
+                                        PLANES)
     assert planes.shape == out.shape and np.all(planes >= t.elevation_m)
     # visible_at works on the sweep's raster as on the exact one
     X, Y = np.meshgrid(g.x_centers(), g.y_centers())

@@ -140,7 +140,8 @@ def min_visible_altitude(terrain: Terrain, x_m: float, y_m: float, antenna_alt_m
     if not np.isfinite(antenna_alt_msl_m):
         raise ValueError(f"antenna altitude must be finite, got {antenna_alt_msl_m!r}")
     if not k > 0:
-        raise ValueError(f"k (effective-earth-radius factor) must be > 0 (inf for a flat earth), got {k!r}")
+        raise ValueError(
+            f"k (effective-earth-radius factor) must be > 0 (inf for a flat earth), got {k!r}")
     if not max_range_m > 0:
         raise ValueError(f"max_range_m must be > 0 (inf for no limit), got {max_range_m!r}")
     if method not in METHODS:

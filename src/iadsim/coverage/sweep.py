@@ -32,17 +32,18 @@ function from its neighbours'.) Two ways of doing it are offered.
     interpolated between A and B), at A's and B's occluding lines (a line of the other axis, from a
     parent across a diagonal, stands for the two lines of this axis around the point where the ray
     crosses it), and at the two lines next to the best of these (a one-step hill climb, since the
-    occluder of a neighbouring ray is often one line off; done where A and B disagree and on every
-    fourth diagonal elsewhere); the highest wins and becomes the cell's occluder. An occluder, once found, is followed outward without being blurred. Within
-    ``EXACT_ZONE`` rows and columns of the antenna every line is evaluated (the exact R3 raster): a
-    cell there spans a wide angle, and a wrong occluder chosen near the antenna would spread outward
-    as a wedge. Per cell: 3 to 6 terms, 2 to 12 terrain reads.
+    occluder of a neighbouring ray is often one line off; done where A and B disagree, and on every
+    fourth diagonal elsewhere); the highest wins and becomes the cell's occluder. An occluder, once
+    found, is followed outward without being blurred. Within ``EXACT_ZONE`` rows and columns of the
+    antenna every line is evaluated (the exact R3 raster): a cell there spans a wide angle, and a
+    wrong occluder chosen near the antenna would spread outward as a wedge. Per cell: 2 to 7 terms,
+    2 to 14 terrain reads.
 
     Properties. Every term is one the exact algorithm evaluates too, so the raster is never above
     the exact one; it is below it where the tracked occluders miss the true one. Measured
     (tests/test_coverage_sweep.py, benchmarks/bench_coverage.py): binary visibility at 10, 100 and
     1000 m above ground agrees with the exact raster on >= 99.99 % of cells on the real SRTM tile
-    (25-90 m cells) and on synthetic hills, and the heights are within 1 m of it on ~99.7 % of the
+    (25-90 m cells) and on synthetic hills, and the heights are within 1 m of it on ~99.6 % of the
     cells (a miss is usually a few metres, occasionally a thin wedge of tens of metres). Within the
     exact zone raising the antenna never lowers coverage; beyond it this holds only up to the
     misses: a higher antenna can find an occluder that a lower one missed (rare cells; the
@@ -66,9 +67,10 @@ and columns ``cW = floor(ocol)``, ``cE = cW + 1``. The grid is split into four q
 the two columns) and swept row by row, each row from the antenna's column outward (the two rows
 around the antenna together, column by column). A cell depends only on its own row's previous cell
 and on the previous row, so once each quadrant has swept its own copy of the two central rows and
-columns (O(rows + columns) cells) the quadrants are independent: they run in parallel, on
-``numba.get_num_threads()`` threads (numba ``nogil`` functions in a thread pool; largest first). Per quadrant only two rows of
-state are kept: the memory is the output raster plus O(rows + columns).
+columns (O(rows + columns) cells) the quadrants are independent: they run in parallel on
+``numba.get_num_threads()`` threads (numba ``nogil`` functions in a thread pool, largest first).
+Per quadrant only two rows of state are kept: the memory is the output raster plus
+O(rows + columns).
 
 Nodata: NaN terrain never blocks a ray (a term interpolated from a NaN cell is skipped) and NaN
 cells get NaN; occluders still propagate across holes.
@@ -77,6 +79,7 @@ cells get NaN; occluders still propagate across holes.
 from __future__ import annotations
 
 import math
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -88,7 +91,7 @@ PLANES = 1
 
 _NONE = -1.0e30  # "no horizon": a slope far below any real one
 _NO_LINE = -1    # occluder code: none; >= 0 a column line v; <= -2 the row line u = -code - 2
-EXACT_ZONE = 64  # SWEEP evaluates every line for cells within this many rows and columns of the antenna
+EXACT_ZONE = 64  # SWEEP evaluates every line within this many rows and columns of the antenna
 
 
 @numba.njit(cache=True, nogil=True)
@@ -248,7 +251,7 @@ def _quadrant(ef, out, nx, r0, sr, c0, sc, nu, nv, ou, ov, zo, res, a, rc, mode,
                     fb = f if better else 1.0
                     jbest = mpos - 1 if better else -1
                     if u <= zone and v <= zone:
-                        # exact zone around the antenna: all lines (R3). A wrong occluder chosen here
+                        # exact zone around the antenna: all lines (R3). A wrong occluder chosen
                         # would spread outward as a wedge (one cell spans an angle 1 / distance), so
                         # the chains start from the exact occluders at the zone's edge.
                         for j in range(mpos - 2, 0, -1):
@@ -292,8 +295,9 @@ def _quadrant(ef, out, nx, r0, sr, c0, sc, nu, nv, ou, ov, zo, res, a, rc, mode,
                                 if cand == 4:
                                     # climb where the parents disagree (the occluder is moving),
                                     # elsewhere on every 4th diagonal (enough to catch a drift)
+                                    agree = kb == ka or kb == _NO_LINE
                                     if (jbest < 0 or jbest == mpos - 1
-                                            or ((kb == ka or kb == _NO_LINE) and ((u + v) & 3) != 0)):
+                                            or (agree and ((u + v) & 3) != 0)):
                                         break
                                     jc = jbest
                                 j = jc - 1 if cand == 4 else jc + 1
@@ -351,16 +355,20 @@ def _quadrants(ny: int, nx: int, orow: float, ocol: float) -> list[tuple]:
 
 
 _POOL: ThreadPoolExecutor | None = None
+_POOL_KEY: tuple[int, int] = (0, 0)  # (process id, workers) the pool was made for
 _POOL_LOCK = threading.Lock()
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
-    global _POOL
+    """A thread pool of ``workers`` threads, made again in a forked child (its threads are gone)."""
+    global _POOL, _POOL_KEY
+    key = (os.getpid(), workers)
     with _POOL_LOCK:
-        if _POOL is None or _POOL._max_workers != workers:
-            if _POOL is not None:
+        if _POOL is None or _POOL_KEY != key:
+            if _POOL is not None and _POOL_KEY[0] == key[0]:
                 _POOL.shutdown(wait=False)
             _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="iadsim-sweep")
+            _POOL_KEY = key
         return _POOL
 
 
