@@ -154,3 +154,13 @@ def test_coverage_bad_arguments(small_dir, tmp_path, capsys, args, msg):
     assert main(["coverage", str(small_dir / "scenario.yaml"), *args, "--out", str(out)]) == 2
     assert msg in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_coverage_method_option(small_dir, tmp_path):
+    out = tmp_path / "planes"
+    assert main(["coverage", str(small_dir / "scenario.yaml"), "--alt", "500", "--agl", "--rcs", "1",
+                 "--method", "planes", "--out", str(out), "-q"]) == 0
+    assert json.loads((out / "coverage.json").read_text())["method"] == "planes"
+    assert main(["coverage", str(small_dir / "scenario.yaml"), "--method", "magic",
+                 "--out", str(tmp_path / "no")]) == 2
+    assert not (tmp_path / "no").exists()

@@ -223,6 +223,9 @@ def coverage(
     agl: Annotated[bool, typer.Option("--agl", help="altitudes are above ground level")] = False,
     rcs: Annotated[Optional[list[float]], typer.Option("--rcs", help="target radar cross sections [m2] (several)")] = None,
     pd: Annotated[float, typer.Option("--pd", help="detection probability threshold [1]")] = 0.5,
+    method: Annotated[str, typer.Option(
+        "--method", help="line of sight: sweep (fast, agrees with exact ray tracing), rays (exact, slow), "
+                         "planes (GDAL's reference-plane algorithm, matches gdal_viewshed)")] = "sweep",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output folder")] = None,
     quiet: Quiet = False,
 ) -> None:
@@ -233,7 +236,7 @@ def coverage(
     from iadsim.scenario import load_scenario
 
     req = CoverageRequest(altitudes_m=tuple(alt) if alt else (100.0, 500.0, 3000.0), agl=agl,
-                          rcs_m2=tuple(rcs) if rcs else (0.1, 1.0), pd=pd)
+                          rcs_m2=tuple(rcs) if rcs else (0.1, 1.0), pd=pd, method=method)
     try:
         req.check()
     except ValueError as exc:
