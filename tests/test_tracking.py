@@ -538,7 +538,7 @@ def test_matches_stonesoup_on_a_small_scenario():
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     try:
-        import tracking as bench
+        import bench_tracking as bench
     finally:
         sys.path.pop(0)
     sim = bench.simulate(8, 15, 5)
