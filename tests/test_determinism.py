@@ -83,10 +83,6 @@ def test_a_chunk_of_one_replication(uncertainty, tmp_path, synthetic_dem):
 @pytest.mark.slow  # starting Ray takes 15-30 s
 def test_parquet_bytes_identical_on_ray(tmp_path, synthetic_dem):
     ray = pytest.importorskip("ray")
-    import inspect
-
-    if "backend" not in inspect.signature(iadsim.simulate).parameters:
-        pytest.skip("iadsim.simulate has no backend argument")
     from iadsim.montecarlo import ray_backend
 
     loads = {}

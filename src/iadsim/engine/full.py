@@ -42,7 +42,7 @@ import numpy as np
 
 from iadsim.engine.kernel import (
     EV_DETECT, EV_KILL, EV_LAUNCH, EV_LEAK, EV_LOST, EV_MISS, EV_TRACK, FIRE_HOLD, FIRE_TIGHT,
-    MAX_EVENTS, c2_assign,
+    MAX_EVENTS, arrivals, c2_assign, record_event, reloads,
 )
 from iadsim.engine.rng import STREAM_DETECT, STREAM_KILL, uniform
 
@@ -433,40 +433,15 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                     if t + assess_steps[e] < known_dead[m]:
                         known_dead[m] = t + assess_steps[e]
                 if record and nev < MAX_EVENTS:
-                    ev_step[nev] = t
-                    ev_type[nev] = EV_KILL if hit else EV_MISS
-                    ev_e[nev] = e
-                    ev_m[nev] = m
-                    ev_n[nev] = f_n[i]
-                    nev += 1
+                    nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_KILL if hit else EV_MISS, e, m, f_n[i])
                 busy[e] -= 1
                 f_step[i] = -1
-        # 2. arrivals
-        done = True
-        for m in range(M):
-            if alive[m] and end_step[m] == t:
-                leak_step[m] = t
-                alive[m] = False
-                if record and nev < MAX_EVENTS:
-                    ev_step[nev] = t
-                    ev_type[nev] = EV_LEAK
-                    ev_e[nev] = -1
-                    ev_m[nev] = m
-                    ev_n[nev] = 0
-                    nev += 1
-            if alive[m] and t < end_step[m]:
-                done = False
+        # 2. arrivals: a threat alive at the end of its route has leaked
+        nev, done = arrivals(t, alive, end_step, leak_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         if done:
             break
         # 3. reloads
-        for e in range(E):
-            if reload_done[e] == t:
-                n = stock[e] if stock[e] < ready0[e] else ready0[e]
-                missiles[e] += n
-                stock[e] -= n
-                reload_done[e] = -1
-            if missiles[e] == 0 and stock[e] > 0 and reload_done[e] < 0:
-                reload_done[e] = t + reload_steps[e]
+        reloads(t, reload_done, stock, ready0, missiles, reload_steps)
         # 4a. track deletion: no update for too long, the target's kill assessed, or its impact seen
         for k in range(K):
             if st[k] == TRK_FREE:
@@ -474,12 +449,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
             m = lab[k]
             if t - last_upd[k] > del_steps or t >= known_dead[m] or t >= end_step[m]:
                 if record and nev < MAX_EVENTS and st[k] == TRK_CONFIRMED and alive[m]:
-                    ev_step[nev] = t
-                    ev_type[nev] = EV_LOST
-                    ev_e[nev] = -1
-                    ev_m[nev] = m
-                    ev_n[nev] = 0
-                    nev += 1
+                    nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_LOST, -1, m, 0)
                 st[k] = TRK_FREE
         # 4b. detection and tracking, radar by radar
         for s in range(S):
@@ -498,12 +468,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                     if det_step[m] < 0:
                         det_step[m] = t
                         if record and nev < MAX_EVENTS:
-                            ev_step[nev] = t
-                            ev_type[nev] = EV_DETECT
-                            ev_e[nev] = s
-                            ev_m[nev] = m
-                            ev_n[nev] = 0
-                            nev += 1
+                            nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_DETECT, s, m, 0)
                     n1, n2 = _normal_pair(uniform(k0, k1, STREAM_NOISE_0, t, s, m),
                                           uniform(k0, k1, STREAM_NOISE_1, t, s, m))
                     n3, _n4 = _normal_pair(uniform(k0, k1, STREAM_NOISE_2, t, s, m),
@@ -634,12 +599,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                     if firm_step[m] < 0:
                         firm_step[m] = t
                     if record and nev < MAX_EVENTS:
-                        ev_step[nev] = t
-                        ev_type[nev] = EV_TRACK
-                        ev_e[nev] = -1
-                        ev_m[nev] = m
-                        ev_n[nev] = 0
-                        nev += 1
+                        nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_TRACK, -1, m, 0)
                 elif nlook[k] >= conf_n:
                     st[k] = TRK_FREE
             # unassigned measurements start tentative tracks, unless they lie inside the wider
@@ -691,12 +651,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                     if firm_step[m] < 0:
                         firm_step[m] = t
                     if record and nev < MAX_EVENTS:
-                        ev_step[nev] = t
-                        ev_type[nev] = EV_TRACK
-                        ev_e[nev] = -1
-                        ev_m[nev] = m
-                        ev_n[nev] = 0
-                        nev += 1
+                        nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_TRACK, -1, m, 0)
         # 5. C2 on the confirmed tracks, most urgent first (estimated time to go to the nearest asset)
         nt = 0
         for k in range(K):
@@ -824,12 +779,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
             if eng_step[m] < 0:
                 eng_step[m] = t
             if record and nev < MAX_EVENTS:
-                ev_step[nev] = t
-                ev_type[nev] = EV_LAUNCH
-                ev_e[nev] = e
-                ev_m[nev] = m
-                ev_n[nev] = n
-                nev += 1
+                nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_LAUNCH, e, m, n)
     stats[0] = n_created
     stats[1] = n_confirmed
     stats[2] = err_sum / err_n if err_n > 0 else np.nan

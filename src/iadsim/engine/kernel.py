@@ -35,6 +35,45 @@ FIRE_TIGHT = 1
 FIRE_FREE = 2
 
 
+@numba.njit(cache=True, inline="always")
+def record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, step, kind, unit, threat, n):
+    """Append one event to the recorded replication's log (the caller checks the capacity)."""
+    ev_step[nev] = step
+    ev_type[nev] = kind
+    ev_e[nev] = unit
+    ev_m[nev] = threat
+    ev_n[nev] = n
+    return nev + 1
+
+
+@numba.njit(cache=True)
+def arrivals(t, alive, end_step, leak_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n):
+    """Threats alive at the end of their route leak now; returns (events, all threats done)."""
+    done = True
+    for m in range(alive.shape[0]):
+        if alive[m] and end_step[m] == t:
+            leak_step[m] = t
+            alive[m] = False
+            if record and nev < MAX_EVENTS:
+                nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_LEAK, -1, m, 0)
+        if alive[m] and t < end_step[m]:
+            done = False
+    return nev, done
+
+
+@numba.njit(cache=True)
+def reloads(t, reload_done, stock, ready0, missiles, reload_steps):
+    """Finish due reloads and start one for every empty fire unit with missiles in stock."""
+    for e in range(missiles.shape[0]):
+        if reload_done[e] == t:
+            n = stock[e] if stock[e] < ready0[e] else ready0[e]
+            missiles[e] += n
+            stock[e] -= n
+            reload_done[e] = -1
+        if missiles[e] == 0 and stock[e] > 0 and reload_done[e] < 0:
+            reload_done[e] = t + reload_steps[e]
+
+
 @numba.njit(cache=True)
 def _greedy_marginal_return(values, P, assign):
     """Assign each unit (one engagement this step) to a candidate, greedily by the largest decrease
@@ -194,40 +233,15 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
                     kill_step[m] = t
                     killer[m] = e
                 if record and nev < MAX_EVENTS:
-                    ev_step[nev] = t
-                    ev_type[nev] = EV_KILL if hit else EV_MISS
-                    ev_e[nev] = e
-                    ev_m[nev] = m
-                    ev_n[nev] = f_n[i]
-                    nev += 1
+                    nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_KILL if hit else EV_MISS, e, m, f_n[i])
                 busy[e] -= 1
                 f_step[i] = -1
-        # 2. arrivals
-        done = True
-        for m in range(M):
-            if alive[m] and end_step[m] == t:
-                leak_step[m] = t
-                alive[m] = False
-                if record and nev < MAX_EVENTS:
-                    ev_step[nev] = t
-                    ev_type[nev] = EV_LEAK
-                    ev_e[nev] = -1
-                    ev_m[nev] = m
-                    ev_n[nev] = 0
-                    nev += 1
-            if alive[m] and t < end_step[m]:
-                done = False
+        # 2. arrivals: a threat alive at the end of its route has leaked
+        nev, done = arrivals(t, alive, end_step, leak_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         if done:
             break
         # 3. reloads
-        for e in range(E):
-            if reload_done[e] == t:
-                n = stock[e] if stock[e] < ready0[e] else ready0[e]
-                missiles[e] += n
-                stock[e] -= n
-                reload_done[e] = -1
-            if missiles[e] == 0 and stock[e] > 0 and reload_done[e] < 0:
-                reload_done[e] = t + reload_steps[e]
+        reloads(t, reload_done, stock, ready0, missiles, reload_steps)
         # 4. detection on the radars that scan now
         for s in range(S):
             if not scan[t, s]:
@@ -245,12 +259,7 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
                         det_step[m] = t
                         firm_step[m] = t + latency_steps
                         if record and nev < MAX_EVENTS:
-                            ev_step[nev] = t
-                            ev_type[nev] = EV_DETECT
-                            ev_e[nev] = s
-                            ev_m[nev] = m
-                            ev_n[nev] = 0
-                            nev += 1
+                            nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_DETECT, s, m, 0)
                     last_det[m] = t
         # 5. tracks (truth-based, with latency and drop-out)
         nt = 0
@@ -260,12 +269,7 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
                    and t - last_det[m] <= drop_steps and t >= first_step[m] and t < end_step[m])
             tracked[m] = now
             if record and nev < MAX_EVENTS and now != was and alive[m]:
-                ev_step[nev] = t
-                ev_type[nev] = EV_TRACK if now else EV_LOST
-                ev_e[nev] = -1
-                ev_m[nev] = m
-                ev_n[nev] = 0
-                nev += 1
+                nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_TRACK if now else EV_LOST, -1, m, 0)
             if now:
                 order[nt] = m
                 pr[nt] = -priority[t, m]
@@ -343,12 +347,7 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
             if eng_step[m] < 0:
                 eng_step[m] = t
             if record and nev < MAX_EVENTS:
-                ev_step[nev] = t
-                ev_type[nev] = EV_LAUNCH
-                ev_e[nev] = e
-                ev_m[nev] = m
-                ev_n[nev] = n
-                nev += 1
+                nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_LAUNCH, e, m, n)
     return nev
 
 
