@@ -351,6 +351,8 @@ def test_interrupted_rerun_never_shows_an_old_completion_mark(two_runs, tmp_path
     """A rerun into a finished folder that fails part-way must not leave the old summary.json
     (the mark of a complete folder) beside new files (needs bundle.write_outputs to call
     prepare_out_dir(out, invalidate=("summary.json",)))."""
+    from iadsim.export import bundle
+
     a, b, run_a = two_runs
     out = tmp_path / "out"
     shutil.copytree(run_a, out)
