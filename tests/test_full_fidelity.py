@@ -69,8 +69,10 @@ def test_full_fidelity_invariants_and_track_statistics(small_dir):
     engaged = r.eng_step >= 0
     assert np.all(r.firm_step[engaged] >= 0) and np.all(r.eng_step[engaged] >= r.firm_step[engaged])
     assert np.all(r.firm_step[r.firm_step >= 0] >= r.det_step[r.firm_step >= 0])
-    created, confirmed, err = r.track_stats.T
+    created, confirmed, err, false_confirmed, false_shots = r.track_stats.T
     assert np.all(created >= confirmed) and np.all(confirmed >= 1)
+    # without false alarms every track follows a threat
+    assert np.all(false_confirmed == 0) and np.all(false_shots == 0)
     assert np.all((err > 0) & (err < 500))
     # chunks give the same replications
     part = simulate_chunk(world, 3, 20, 12)
@@ -174,7 +176,9 @@ def test_hungarian_finds_the_optimal_assignment():
 
 @pytest.mark.parametrize("field,value", [
     ("gate_probability", 0.0), ("gate_probability", 1.5), ("process_noise_m_s2", -1.0),
-    ("confirm_m", 4), ("seeker_basket_m", 0.0), ("delete_after_s", -5.0), ("false_alarms", True),
+    ("confirm_m", 4), ("seeker_basket_m", 0.0), ("delete_after_s", -5.0), ("false_alarm_cells", 0.0),
+    ("tracker_filter", "ukf"), ("association", "mht"), ("imm_turn_rate_deg_s", 0.0),
+    ("imm_switch_probability", 1.0), ("fire_control_looks", -1),
 ])
 def test_bad_tracker_settings_are_input_errors(small_dir, field, value):
     data = yaml.safe_load((small_dir / "scenario.yaml").read_text())
@@ -182,14 +186,6 @@ def test_bad_tracker_settings_are_input_errors(small_dir, field, value):
     (small_dir / "bad.yaml").write_text(yaml.safe_dump(data))
     with pytest.raises(iadsim.InputError, match=rf"simulation\.{field}"):
         iadsim.load_scenario(small_dir / "bad.yaml")
-
-
-def test_false_alarms_message_says_not_implemented(small_dir):
-    data = yaml.safe_load((small_dir / "scenario.yaml").read_text())
-    data["simulation"].update({"fidelity": "full", "false_alarms": True})
-    (small_dir / "fa.yaml").write_text(yaml.safe_dump(data))
-    with pytest.raises(iadsim.InputError, match="not implemented"):
-        iadsim.load_scenario(small_dir / "fa.yaml")
 
 
 def test_full_fidelity_needs_the_noise_figures(small_dir):

@@ -71,9 +71,9 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
     code = use_policy(policy or world.scenario.simulation.policy)
     stats = None
     if world.full is not None:
-        from iadsim.engine.full import run_chunk_full, run_chunk_full_serial
+        from iadsim.engine.full import TRACK_STATS, run_chunk_full, run_chunk_full_serial
 
-        stats = np.zeros((count, 3), np.float64)
+        stats = np.zeros((count, len(TRACK_STATS)), np.float64)
         kernel = run_chunk_full_serial if code == POLICY_PYTHON else run_chunk_full
         n = kernel(keys, local, code, *world.full.kernel_inputs(world), *params.kernel_inputs(),
                    out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],

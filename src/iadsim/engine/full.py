@@ -45,6 +45,7 @@ from iadsim.engine.kernel import (
     MAX_EVENTS, arrivals, c2_assign, record_event, reloads,
 )
 from iadsim.engine.rng import STREAM_DETECT, STREAM_KILL, uniform
+from iadsim.tracking.jpda import _jpda_kernel
 
 # random streams of the measurement noise (four uniforms per detection: two Box-Muller pairs)
 STREAM_NOISE_0 = 3
@@ -57,7 +58,19 @@ TRK_TENTATIVE = 1
 TRK_CONFIRMED = 2
 
 #: per-replication track statistics (columns of ``ChunkResult.track_stats``)
-TRACK_STATS = ("tracks_created", "tracks_confirmed", "mean_position_error_m")
+TRACK_STATS = ("tracks_created", "tracks_confirmed", "mean_position_error_m", "false_tracks_confirmed",
+               "missiles_at_false_tracks")
+
+# false alarms: random streams (count, range, azimuth, elevation) and the most drawn per radar scan
+STREAM_FA_COUNT = 7
+STREAM_FA_RANGE = 8
+STREAM_FA_AZIMUTH = 9
+STREAM_FA_ELEVATION = 10
+FA_MAX = 64
+#: JPDA's clutter density without false alarms [1/m^3] (one spurious measurement per 1,000 km^3)
+CLUTTER_FLOOR = 1e-12
+#: joint events above which a JPDA cluster uses the cheap approximation (Fitzgerald 1990)
+JPDA_MAX_EVENTS = 1e5
 
 _BIG = 1e12
 
@@ -236,6 +249,172 @@ def _kf_update(X, P, k, z, R, S, Si, Kg, tmp):
 
 
 @numba.njit(cache=True)
+def transition(F, dts, w):
+    """6x6 transition matrix over dts seconds: nearly constant velocity (w = 0) or a coordinated turn
+    at the known rate w [rad/s] in the horizontal plane, constant velocity vertically
+    (Li & Jilkov, "Survey of maneuvering target tracking. Part I", IEEE TAES 39(4), 2003, sec. V)."""
+    for i in range(6):
+        for j in range(6):
+            F[i, j] = 0.0
+        F[i, i] = 1.0
+    F[2, 5] = dts
+    if w == 0.0:
+        F[0, 3] = dts
+        F[1, 4] = dts
+    else:
+        sw = math.sin(w * dts)
+        cw = math.cos(w * dts)
+        F[0, 3] = sw / w
+        F[0, 4] = -(1.0 - cw) / w
+        F[1, 3] = (1.0 - cw) / w
+        F[1, 4] = sw / w
+        F[3, 3] = cw
+        F[3, 4] = -sw
+        F[4, 3] = sw
+        F[4, 4] = cw
+
+
+@numba.njit(cache=True)
+def _predict_F(X, P, k, F, dts, q, xt, tmp):
+    """x = F x, P = F P F^T + Q for state k, Q the continuous white-noise acceleration noise of the
+    constant-velocity model (the usual approximation for the coordinated-turn models too)."""
+    for i in range(6):
+        acc = 0.0
+        for j in range(6):
+            acc += F[i, j] * X[k, j]
+        xt[i] = acc
+    for i in range(6):
+        X[k, i] = xt[i]
+    for i in range(6):
+        for j in range(6):
+            acc = 0.0
+            for l in range(6):
+                acc += F[i, l] * P[k, l, j]
+            tmp[i, j] = acc
+    for i in range(6):
+        for j in range(i, 6):
+            acc = 0.0
+            for l in range(6):
+                acc += tmp[i, l] * F[j, l]
+            P[k, i, j] = acc
+            P[k, j, i] = acc
+    d3 = q * dts * dts * dts / 3.0
+    d2 = q * dts * dts / 2.0
+    d1 = q * dts
+    for i in range(3):
+        P[k, i, i] += d3
+        P[k, i, i + 3] += d2
+        P[k, i + 3, i] += d2
+        P[k, i + 3, i + 3] += d1
+
+
+@numba.njit(cache=True)
+def imm_combine(Xm, Pm, mu, k, X, Pc):
+    """Combined IMM estimate of track k: x = sum_j mu_j x_j, P = sum_j mu_j (P_j + dx_j dx_j^T)
+    (Blom & Bar-Shalom 1988; Bar-Shalom, Li & Kirubarajan 2001, sec. 11.6.6)."""
+    nm = Xm.shape[1]
+    for a in range(6):
+        acc = 0.0
+        for j in range(nm):
+            acc += mu[k, j] * Xm[k, j, a]
+        X[k, a] = acc
+    for a in range(6):
+        for b in range(a, 6):
+            acc = 0.0
+            for j in range(nm):
+                acc += mu[k, j] * (Pm[k, j, a, b] + (Xm[k, j, a] - X[k, a]) * (Xm[k, j, b] - X[k, b]))
+            Pc[k, a, b] = acc
+            Pc[k, b, a] = acc
+
+
+@numba.njit(cache=True)
+def imm_predict(Xm, Pm, mu, k, Pi, omegas, dts, q, X, Pc, F, xt, tmp, x0, P0, cbar):
+    """IMM cycle up to the prediction for track k: mixing with the Markov matrix Pi, then each model
+    (turn rates omegas; 0 = constant velocity) predicted over dts seconds; mu[k] becomes the
+    predicted mode probabilities and X[k], Pc[k] the combined prediction."""
+    nm = omegas.shape[0]
+    for j in range(nm):
+        c = 0.0
+        for i in range(nm):
+            c += Pi[i, j] * mu[k, i]
+        cbar[j] = max(c, 1e-300)
+    for j in range(nm):
+        for a in range(6):
+            acc = 0.0
+            for i in range(nm):
+                acc += Pi[i, j] * mu[k, i] / cbar[j] * Xm[k, i, a]
+            x0[j, a] = acc
+        for a in range(6):
+            for b in range(a, 6):
+                acc = 0.0
+                for i in range(nm):
+                    w = Pi[i, j] * mu[k, i] / cbar[j]
+                    acc += w * (Pm[k, i, a, b] + (Xm[k, i, a] - x0[j, a]) * (Xm[k, i, b] - x0[j, b]))
+                P0[j, a, b] = acc
+                P0[j, b, a] = acc
+    for j in range(nm):
+        for a in range(6):
+            Xm[k, j, a] = x0[j, a]
+            for b in range(6):
+                Pm[k, j, a, b] = P0[j, a, b]
+        mu[k, j] = cbar[j]
+        transition(F, dts, omegas[j])
+        _predict_F(Xm[k], Pm[k], j, F, dts, q, xt, tmp)
+    imm_combine(Xm, Pm, mu, k, X, Pc)
+
+
+@numba.njit(cache=True)
+def _det3(S):
+    return (S[0, 0] * (S[1, 1] * S[2, 2] - S[1, 2] * S[2, 1])
+            - S[0, 1] * (S[1, 0] * S[2, 2] - S[1, 2] * S[2, 0])
+            + S[0, 2] * (S[1, 0] * S[2, 1] - S[1, 1] * S[2, 0]))
+
+
+@numba.njit(cache=True)
+def _gauss(X, P, k, z, R, S, Si):
+    """Gaussian density N(z; H x_k, H P_k H^T + R) of a position measurement [1/m^3]."""
+    d2 = _mahalanobis(X, P, k, z, R, S, Si)
+    det = _det3(S)
+    if d2 >= _BIG or not det > 0.0:
+        return 0.0
+    return math.exp(-0.5 * d2) / math.sqrt(248.05021344239853 * det)   # (2 pi)^3 = 248.05...
+
+
+@numba.njit(cache=True)
+def pda_update(X, P, k, beta0, npair, pm, pb, zm, Rm, S, Si, Kg, tmp, xs, Ps, dm, Cm):
+    """Probabilistic data association update of state k (Bar-Shalom & Tse 1975): the mixture of the
+    prediction (weight beta0) and one Kalman update per gated measurement zm[pm[n]] (weight pb[n])
+    replaced by the Gaussian of the same mean and covariance (moment matching, which also covers
+    measurements of different covariance R from several radars)."""
+    for a in range(6):
+        dm[a] = 0.0
+        for b in range(6):
+            Cm[a, b] = beta0 * P[k, a, b]
+    for n in range(npair):
+        w = pb[n]
+        for a in range(6):
+            xs[0, a] = X[k, a]
+            for b in range(6):
+                Ps[0, a, b] = P[k, a, b]
+        _kf_update(xs, Ps, 0, zm[pm[n]], Rm[pm[n]], S, Si, Kg, tmp)
+        for a in range(6):
+            da = xs[0, a] - X[k, a]
+            dm[a] += w * da
+            for b in range(6):
+                Cm[a, b] += w * (Ps[0, a, b] + da * (xs[0, b] - X[k, b]))
+    for a in range(6):
+        for b in range(6):
+            P[k, a, b] = Cm[a, b] - dm[a] * dm[b]
+    for a in range(6):
+        X[k, a] += dm[a]
+    for a in range(6):
+        for b in range(a + 1, 6):
+            v = 0.5 * (P[k, a, b] + P[k, b, a])
+            P[k, a, b] = v
+            P[k, b, a] = v
+
+
+@numba.njit(cache=True)
 def hungarian(C, n, m, row_to_col, u, v, p, way, minv, used):
     """Minimum-cost assignment of n rows to distinct columns of C[:n, :m] (n <= m), shortest
     augmenting paths with potentials (Kuhn 1955; Jonker & Volgenant 1987), O(n^2 m).
@@ -287,9 +466,64 @@ def hungarian(C, n, m, row_to_col, u, v, p, way, minv, used):
 
 
 @numba.njit(cache=True)
+def _two_point(X, Pc, k, z, R, z0, R0, dts):
+    """Two-point initiation of track k: position z, velocity from its first point z0 [m/s]."""
+    for a in range(3):
+        X[k, a] = z[a]
+        X[k, a + 3] = (z[a] - z0[k, a]) / dts
+        for b in range(3):
+            Pc[k, a, b] = R[a, b]
+            Pc[k, a, b + 3] = R[a, b] / dts
+            Pc[k, a + 3, b] = R[a, b] / dts
+            Pc[k, a + 3, b + 3] = (R[a, b] + R0[k, a, b]) / (dts * dts)
+
+
+@numba.njit(cache=True)
+def _imm_set(Xm, Pm, mu, k, X, Pc):
+    """Every model of track k starts from its current estimate, with equal mode probabilities."""
+    nm = Xm.shape[1]
+    for j in range(nm):
+        mu[k, j] = 1.0 / nm
+        for a in range(6):
+            Xm[k, j, a] = X[k, a]
+            for b in range(6):
+                Pm[k, j, a, b] = Pc[k, a, b]
+
+
+@numba.njit(cache=True)
+def _imm_update(Xm, Pm, mu, k, z, R, S, Si, Kg, tmp, ll, X, Pc):
+    """IMM update of track k with one measurement: model-matched Kalman updates, mode probabilities
+    mu_j proportional to c_j N(nu_j; 0, S_j), then the combined estimate."""
+    nm = Xm.shape[1]
+    best = -np.inf
+    for j in range(nm):
+        d2 = _mahalanobis(Xm[k], Pm[k], j, z, R, S, Si)
+        det = _det3(S)
+        if d2 >= _BIG or not det > 0.0:
+            ll[j] = -np.inf
+        else:
+            ll[j] = -0.5 * d2 - 0.5 * math.log(det)
+            if ll[j] > best:
+                best = ll[j]
+        _kf_update(Xm[k], Pm[k], j, z, R, S, Si, Kg, tmp)
+    if math.isfinite(best):
+        tot = 0.0
+        for j in range(nm):
+            mu[k, j] *= math.exp(ll[j] - best)
+            tot += mu[k, j]
+        if tot > 0.0:
+            for j in range(nm):
+                mu[k, j] /= tot
+        else:
+            for j in range(nm):
+                mu[k, j] = 1.0 / nm
+    imm_combine(Xm, Pm, mu, k, X, Pc)
+
+
+@numba.njit(cache=True)
 def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                   scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
-                  elev, mva, asset_xy, eff_xyz, vm,
+                  elev, mva, asset_xy, eff_xyz, vm, fc_of, max_el, ref_pd,
                   reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
                   pk1, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps,
                   snr_scale, pfa, policy, record,
@@ -304,15 +538,25 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
     basket = fpar[8]
     vmax = fpar[9]
     gamma_init = fpar[10]
+    fa_cells = fpar[11]
+    omega = fpar[12]
+    p_switch = fpar[13]
+    fa_value = fpar[14]
+    p_gate = fpar[15]
     nsteps = ipar[0]
     conf_m = ipar[1]
     conf_n = ipar[2]
     del_steps = ipar[3]
+    use_imm = ipar[4] == 1
+    use_jpda = ipar[5] == 1
+    fc_looks = ipar[6]
     M = first_step.shape[0]
     E = channels.shape[0]
     S = scan.shape[1]
     A = asset_xy.shape[0]
-    K = 4 * M + 8                    # track capacity
+    FA = FA_MAX if fa_cells > 0.0 else 0
+    NZ = M + FA                      # measurements of one scan at most
+    K = 4 * M + 8 + 4 * FA           # track capacity
 
     alive = np.ones(M, np.bool_)
     known_dead = np.full(M, 2**62, np.int64)   # step at which a kill of m has been assessed
@@ -333,7 +577,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
     f_pip = np.zeros((cap, 3), np.float64)
     launch_id = 0
     nev = 0
-    # tracks
+    # tracks (X, Pc: the estimate; with the IMM, the combination of the models Xm, Pm)
     X = np.zeros((K, 6), np.float64)
     Pc = np.zeros((K, 6, 6), np.float64)
     st = np.zeros(K, np.int64)
@@ -342,7 +586,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
     nlook = np.zeros(K, np.int64)
     nhit = np.zeros(K, np.int64)
     last_upd = np.zeros(K, np.int64)
-    lab = np.full(K, -1, np.int64)
+    lab = np.full(K, -1, np.int64)     # the threat whose measurements the track follows; -1: none
     conf_at = np.zeros(K, np.int64)
     z0 = np.zeros((K, 3), np.float64)
     R0 = np.zeros((K, 3, 3), np.float64)
@@ -350,36 +594,69 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
     vinit = np.zeros(K, np.bool_)
     eng_until = np.zeros(K, np.int64)
     n_eng = np.zeros((E, K), np.int64)
+    fc_run = np.zeros((E, K), np.int64)   # consecutive scans of a unit's own radar that hit the track
     looked = np.zeros(K, np.bool_)
     hitnow = np.zeros(K, np.bool_)
     n_created = 0
     n_confirmed = 0
+    n_false_confirmed = 0
+    n_false_shots = 0
     err_sum = 0.0
     err_n = 0
+    # IMM: constant velocity and coordinated turns of +/- omega
+    NMOD = 3 if use_imm else 1
+    omegas = np.zeros(NMOD, np.float64)
+    Pi = np.ones((NMOD, NMOD), np.float64)
+    if use_imm:
+        omegas[1] = omega
+        omegas[2] = -omega
+        for i in range(NMOD):
+            for j in range(NMOD):
+                Pi[i, j] = 1.0 - p_switch if i == j else p_switch / (NMOD - 1)
+    Xm = np.zeros((K if use_imm else 1, NMOD, 6), np.float64)
+    Pm = np.zeros((K if use_imm else 1, NMOD, 6, 6), np.float64)
+    mu = np.zeros((K if use_imm else 1, NMOD), np.float64)
+    Ftr = np.zeros((6, 6), np.float64)
+    xt = np.zeros(6, np.float64)
+    x0m = np.zeros((NMOD, 6), np.float64)
+    P0m = np.zeros((NMOD, 6, 6), np.float64)
+    cbar = np.zeros(NMOD, np.float64)
+    ll = np.zeros(NMOD, np.float64)
     # measurements of one scan
-    zm = np.zeros((M, 3), np.float64)
-    Rm = np.zeros((M, 3, 3), np.float64)
-    zlab = np.zeros(M, np.int64)
+    zm = np.zeros((NZ, 3), np.float64)
+    Rm = np.zeros((NZ, 3, 3), np.float64)
+    zlab = np.zeros(NZ, np.int64)
     zr = np.zeros(3, np.float64)
     # gating and assignment work arrays
-    ncol_max = K + M
-    C = np.full((M, ncol_max), _BIG, np.float64)
+    ncol_max = K + NZ
+    C = np.full((NZ, ncol_max), _BIG, np.float64)
     cols = np.zeros(K, np.int64)
-    row_to_col = np.full(M, -1, np.int64)
+    row_to_col = np.full(NZ, -1, np.int64)
     hu = np.zeros(ncol_max + 1, np.float64)
     hv = np.zeros(ncol_max + 1, np.float64)
     hp = np.zeros(ncol_max + 1, np.int64)
     hway = np.zeros(ncol_max + 1, np.int64)
     hminv = np.zeros(ncol_max + 1, np.float64)
     hused = np.zeros(ncol_max + 1, np.bool_)
-    rowdeg = np.zeros(M, np.int64)
+    rowdeg = np.zeros(NZ, np.int64)
     coldeg = np.zeros(K, np.int64)
-    rowcol = np.zeros(M, np.int64)
-    near = np.zeros(M, np.float64)
+    rowcol = np.zeros(NZ, np.int64)
+    near = np.zeros(NZ, np.float64)
     Sx = np.zeros((3, 3), np.float64)
     Si = np.zeros((3, 3), np.float64)
     Kg = np.zeros((6, 3), np.float64)
     tmp6 = np.zeros((6, 6), np.float64)
+    # JPDA: gated pairs (track column, measurement, likelihood ratio)
+    pcap = 4 * NZ + 16
+    prow = np.empty(pcap, np.int64)
+    pcol = np.empty(pcap, np.int64)
+    plr = np.empty(pcap, np.float64)
+    pm = np.empty(NZ, np.int64)
+    pb = np.empty(NZ, np.float64)
+    xs = np.zeros((1, 6), np.float64)
+    Ps = np.zeros((1, 6, 6), np.float64)
+    dm = np.zeros(6, np.float64)
+    Cm = np.zeros((6, 6), np.float64)
     # C2
     order = np.empty(K, np.int64)
     pr = np.empty(K, np.float64)
@@ -405,13 +682,14 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
 
     for t in range(nsteps):
         # 1. intercepts due now: the TRUE target must be alive, in the envelope and in sight, and
-        #    within the seeker basket of the PIP the missile was flown to
+        #    within the seeker basket of the PIP the missile was flown to (a missile fired at a
+        #    false track finds nothing)
         for i in range(cap):
             if f_step[i] == t:
                 m = f_m[i]
                 e = f_e[i]
                 hit = False
-                if alive[m] and t < end_step[m]:
+                if m >= 0 and alive[m] and t < end_step[m]:
                     x = pos[t, m, 0]
                     y = pos[t, m, 1]
                     z = pos[t, m, 2]
@@ -432,7 +710,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                     killer[m] = e
                     if t + assess_steps[e] < known_dead[m]:
                         known_dead[m] = t + assess_steps[e]
-                if record and nev < MAX_EVENTS:
+                if record and nev < MAX_EVENTS and m >= 0:
                     nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_KILL if hit else EV_MISS, e, m, f_n[i])
                 busy[e] -= 1
                 f_step[i] = -1
@@ -447,14 +725,15 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
             if st[k] == TRK_FREE:
                 continue
             m = lab[k]
-            if t - last_upd[k] > del_steps or t >= known_dead[m] or t >= end_step[m]:
-                if record and nev < MAX_EVENTS and st[k] == TRK_CONFIRMED and alive[m]:
+            if t - last_upd[k] > del_steps or (m >= 0 and (t >= known_dead[m] or t >= end_step[m])):
+                if record and nev < MAX_EVENTS and st[k] == TRK_CONFIRMED and m >= 0 and alive[m]:
                     nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_LOST, -1, m, 0)
                 st[k] = TRK_FREE
         # 4b. detection and tracking, radar by radar
         for s in range(S):
             if not scan[t, s]:
                 continue
+            e_s = fc_of[s]
             nz = 0
             for m in range(M):
                 if not alive[m] or t < first_step[m] or t >= end_step[m]:
@@ -483,12 +762,49 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                         zm[nz, i] = zr[i] + sensor_xyz[s, i]
                     zlab[nz] = m
                     nz += 1
+            # false alarms: a Poisson number (mean Pfa x cells, at most FA_MAX), uniform in range,
+            # azimuth and elevation; one in a cell the terrain hides from the radar is discarded
+            lam_fa = pfa[s] * fa_cells
+            if FA > 0:
+                lim = math.exp(-lam_fa)
+                nfa = 0
+                prod = 1.0
+                while nfa < FA:
+                    prod *= uniform(k0, k1, STREAM_FA_COUNT, t, s, nfa)
+                    if prod <= lim:
+                        break
+                    nfa += 1
+                el_lo = min_el[s]
+                el_hi = max(max_el[s], el_lo)
+                for j in range(nfa):
+                    r = max(sens_range[s] * uniform(k0, k1, STREAM_FA_RANGE, t, s, j), 1.0)
+                    az = 2.0 * math.pi * uniform(k0, k1, STREAM_FA_AZIMUTH, t, s, j)
+                    el = el_lo + (el_hi - el_lo) * uniform(k0, k1, STREAM_FA_ELEVATION, t, s, j)
+                    converted_measurement(r, az, el, sigma[s, 0], sigma[s, 1], sigma[s, 2], zr, Rm[nz])
+                    if not _visible(mva[s], fpar, zr[0] + sensor_xyz[s, 0], zr[1] + sensor_xyz[s, 1],
+                                    zr[2] + sensor_xyz[s, 2]):
+                        continue
+                    for i in range(3):
+                        zm[nz, i] = zr[i] + sensor_xyz[s, i]
+                    zlab[nz] = -1
+                    nz += 1
+            # JPDA's clutter density [1/m^3]: the false alarms over the radar's surveillance volume
+            pd_s = ref_pd[s]
+            miss_w = 1.0 - pd_s * p_gate
+            vol = (2.0 * math.pi * sens_range[s] ** 3 / 3.0
+                   * max(math.sin(max(max_el[s], min_el[s])) - math.sin(min_el[s]), 1e-3))
+            lam_c = max(lam_fa / vol if FA > 0 else 0.0, CLUTTER_FLOOR)
             # predict the tracks to now; the tentative ones this radar covers get a look
             nk = 0
             for k in range(K):
                 if st[k] == TRK_FREE:
                     continue
-                _predict(X, Pc, k, (t - tpred[k]) * dt, qn)
+                dts = (t - tpred[k]) * dt
+                if dts > 0.0:
+                    if use_imm:
+                        imm_predict(Xm, Pm, mu, k, Pi, omegas, dts, qn, X, Pc, Ftr, xt, tmp6, x0m, P0m, cbar)
+                    else:
+                        _predict(X, Pc, k, dts, qn)
                 tpred[k] = t
                 cols[nk] = k
                 nk += 1
@@ -506,6 +822,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                 # the gate threshold (its own dummy column)
                 ncol = nk + nz
                 trivial = True
+                npairs = 0
                 for c in range(nk):
                     coldeg[c] = 0
                 for i in range(nz):
@@ -532,54 +849,137 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                             rowdeg[i] += 1
                             coldeg[c] += 1
                             rowcol[i] = c
-                for i in range(nz):
-                    if rowdeg[i] > 1:
-                        trivial = False
-                for c in range(nk):
-                    if coldeg[c] > 1:
-                        trivial = False
-                if trivial:
-                    for i in range(nz):
-                        row_to_col[i] = rowcol[i] if rowcol[i] >= 0 else nk + i
+                            if use_jpda:
+                                if npairs == pcap:
+                                    pcap *= 2
+                                    prow2 = np.empty(pcap, np.int64)
+                                    pcol2 = np.empty(pcap, np.int64)
+                                    plr2 = np.empty(pcap, np.float64)
+                                    prow2[:npairs] = prow[:npairs]
+                                    pcol2[:npairs] = pcol[:npairs]
+                                    plr2[:npairs] = plr[:npairs]
+                                    prow = prow2
+                                    pcol = pcol2
+                                    plr = plr2
+                                det = _det3(Sx)
+                                g = math.exp(-0.5 * d2) / math.sqrt(248.05021344239853 * det) if det > 0.0 else 0.0
+                                prow[npairs] = c
+                                pcol[npairs] = i
+                                plr[npairs] = pd_s * g / lam_c
+                                npairs += 1
+                if use_jpda:
+                    if npairs > 0:
+                        beta, beta0, _ncheap = _jpda_kernel(nk, nz, prow[:npairs], pcol[:npairs], plr[:npairs],
+                                                            miss_w, JPDA_MAX_EVENTS)
+                        pord = np.argsort(prow[:npairs], kind="mergesort")
+                        g0 = 0
+                        while g0 < npairs:
+                            c = prow[pord[g0]]
+                            g1 = g0
+                            ibest = -1
+                            bbest = -1.0
+                            while g1 < npairs and prow[pord[g1]] == c:
+                                n = g1 - g0
+                                pm[n] = pcol[pord[g1]]
+                                pb[n] = beta[pord[g1]]
+                                if pb[n] > bbest:
+                                    bbest = pb[n]
+                                    ibest = pm[n]
+                                g1 += 1
+                            npair = g1 - g0
+                            k = cols[c]
+                            if st[k] == TRK_TENTATIVE and not vinit[k] and t > t0[k]:
+                                _two_point(X, Pc, k, zm[ibest], Rm[ibest], z0, R0, (t - t0[k]) * dt)
+                                vinit[k] = True
+                                if use_imm:
+                                    _imm_set(Xm, Pm, mu, k, X, Pc)
+                            else:
+                                if use_imm:
+                                    # IMM-PDA: model likelihoods (1 - Pd Pg) + Pd / lambda sum_j N_j
+                                    best = 0.0
+                                    for jm in range(NMOD):
+                                        lj = miss_w
+                                        for n in range(npair):
+                                            lj += pd_s / lam_c * _gauss(Xm[k], Pm[k], jm, zm[pm[n]], Rm[pm[n]], Sx, Si)
+                                        ll[jm] = lj
+                                        pda_update(Xm[k], Pm[k], jm, beta0[c], npair, pm, pb, zm, Rm, Sx, Si,
+                                                   Kg, tmp6, xs, Ps, dm, Cm)
+                                    tot = 0.0
+                                    for jm in range(NMOD):
+                                        tot += mu[k, jm] * ll[jm]
+                                    if tot > 0.0 and math.isfinite(tot):
+                                        for jm in range(NMOD):
+                                            mu[k, jm] = mu[k, jm] * ll[jm] / tot
+                                    imm_combine(Xm, Pm, mu, k, X, Pc)
+                                else:
+                                    pda_update(X, Pc, k, beta0[c], npair, pm, pb, zm, Rm, Sx, Si, Kg, tmp6,
+                                               xs, Ps, dm, Cm)
+                                if not vinit[k]:
+                                    for a in range(3):
+                                        z0[k, a] = X[k, a]
+                                        for b in range(3):
+                                            R0[k, a, b] = Pc[k, a, b]
+                            last_upd[k] = t
+                            if zlab[ibest] >= 0:
+                                lab[k] = zlab[ibest]
+                            hitnow[k] = True
+                            nhit[k] += 1
+                            m = lab[k]
+                            if st[k] == TRK_CONFIRMED and m >= 0:
+                                err_sum += math.sqrt((X[k, 0] - pos[t, m, 0]) ** 2 + (X[k, 1] - pos[t, m, 1]) ** 2
+                                                     + (X[k, 2] - pos[t, m, 2]) ** 2)
+                                err_n += 1
+                            g0 = g1
                 else:
-                    hungarian(C, nz, ncol, row_to_col, hu, hv, hp, hway, hminv, hused)
-                for i in range(nz):
-                    c = row_to_col[i]
-                    if c < 0 or c >= nk or C[i, c] >= _BIG:
-                        continue
-                    k = cols[c]
-                    m = zlab[i]
-                    if st[k] == TRK_TENTATIVE and not vinit[k] and t > t0[k]:
-                        # two-point initiation: velocity from the first and this measurement
-                        dts = (t - t0[k]) * dt
-                        for a in range(3):
-                            X[k, a] = zm[i, a]
-                            X[k, a + 3] = (zm[i, a] - z0[k, a]) / dts
-                            for b in range(3):
-                                Pc[k, a, b] = Rm[i, a, b]
-                                Pc[k, a, b + 3] = Rm[i, a, b] / dts
-                                Pc[k, a + 3, b] = Rm[i, a, b] / dts
-                                Pc[k, a + 3, b + 3] = (Rm[i, a, b] + R0[k, a, b]) / (dts * dts)
-                        vinit[k] = True
+                    for i in range(nz):
+                        if rowdeg[i] > 1:
+                            trivial = False
+                    for c in range(nk):
+                        if coldeg[c] > 1:
+                            trivial = False
+                    if trivial:
+                        for i in range(nz):
+                            row_to_col[i] = rowcol[i] if rowcol[i] >= 0 else nk + i
                     else:
-                        _kf_update(X, Pc, k, zm[i], Rm[i], Sx, Si, Kg, tmp6)
-                        if not vinit[k]:
-                            # a second radar in the same step: the fused position is the first point
-                            for a in range(3):
-                                z0[k, a] = X[k, a]
-                                for b in range(3):
-                                    R0[k, a, b] = Pc[k, a, b]
-                    last_upd[k] = t
-                    lab[k] = m
-                    hitnow[k] = True
-                    nhit[k] += 1
-                    if st[k] == TRK_CONFIRMED:
-                        err_sum += math.sqrt((X[k, 0] - pos[t, m, 0]) ** 2 + (X[k, 1] - pos[t, m, 1]) ** 2
-                                             + (X[k, 2] - pos[t, m, 2]) ** 2)
-                        err_n += 1
-            # M-of-N on the tentative tracks' looks
+                        hungarian(C, nz, ncol, row_to_col, hu, hv, hp, hway, hminv, hused)
+                    for i in range(nz):
+                        c = row_to_col[i]
+                        if c < 0 or c >= nk or C[i, c] >= _BIG:
+                            continue
+                        k = cols[c]
+                        if st[k] == TRK_TENTATIVE and not vinit[k] and t > t0[k]:
+                            # two-point initiation: velocity from the first and this measurement
+                            _two_point(X, Pc, k, zm[i], Rm[i], z0, R0, (t - t0[k]) * dt)
+                            vinit[k] = True
+                            if use_imm:
+                                _imm_set(Xm, Pm, mu, k, X, Pc)
+                        else:
+                            if use_imm:
+                                _imm_update(Xm, Pm, mu, k, zm[i], Rm[i], Sx, Si, Kg, tmp6, ll, X, Pc)
+                            else:
+                                _kf_update(X, Pc, k, zm[i], Rm[i], Sx, Si, Kg, tmp6)
+                            if not vinit[k]:
+                                # a second radar in the same step: the fused position is the first point
+                                for a in range(3):
+                                    z0[k, a] = X[k, a]
+                                    for b in range(3):
+                                        R0[k, a, b] = Pc[k, a, b]
+                        last_upd[k] = t
+                        if zlab[i] >= 0:
+                            lab[k] = zlab[i]
+                        hitnow[k] = True
+                        nhit[k] += 1
+                        m = lab[k]
+                        if st[k] == TRK_CONFIRMED and m >= 0:
+                            err_sum += math.sqrt((X[k, 0] - pos[t, m, 0]) ** 2 + (X[k, 1] - pos[t, m, 1]) ** 2
+                                                 + (X[k, 2] - pos[t, m, 2]) ** 2)
+                            err_n += 1
+            # M-of-N on the tentative tracks' looks; the unit's own radar holds a track while it
+            # hits it scan after scan
             for c in range(nk):
                 k = cols[c]
+                if e_s >= 0:
+                    fc_run[e_s, k] = fc_run[e_s, k] + 1 if hitnow[k] else 0
                 if st[k] != TRK_TENTATIVE:
                     continue
                 if not (looked[k] or hitnow[k]):
@@ -596,19 +996,19 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                     conf_at[k] = t
                     n_confirmed += 1
                     m = lab[k]
-                    if firm_step[m] < 0:
-                        firm_step[m] = t
-                    if record and nev < MAX_EVENTS:
-                        nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_TRACK, -1, m, 0)
+                    if m < 0:
+                        n_false_confirmed += 1
+                    else:
+                        if firm_step[m] < 0:
+                            firm_step[m] = t
+                        if record and nev < MAX_EVENTS:
+                            nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_TRACK, -1, m, 0)
                 elif nlook[k] >= conf_n:
                     st[k] = TRK_FREE
-            # unassigned measurements start tentative tracks, unless they lie inside the wider
-            # initiation gate of an existing track (a measurement of that track's target that fell
-            # just outside its gate, or lost the assignment to a closer one)
+            # measurements in no track's initiation gate (wider than the association gate: a
+            # measurement of a tracked target that fell just outside its gate, or lost the
+            # assignment to a closer one, starts nothing) start tentative tracks
             for i in range(nz):
-                c = row_to_col[i]
-                if c >= 0 and c < nk and C[i, c] < _BIG:
-                    continue
                 if near[i] <= gamma_init:
                     continue
                 k = -1
@@ -631,6 +1031,8 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                         Pc[k, a, b] = Rm[i, a, b]
                         R0[k, a, b] = Rm[i, a, b]
                     Pc[k, a + 3, a + 3] = vmax * vmax
+                if use_imm:
+                    _imm_set(Xm, Pm, mu, k, X, Pc)
                 tpred[k] = t
                 t0[k] = t
                 vinit[k] = False
@@ -642,16 +1044,22 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                 eng_until[k] = 0
                 for e in range(E):
                     n_eng[e, k] = 0
+                    fc_run[e, k] = 0
+                if e_s >= 0:
+                    fc_run[e_s, k] = 1
                 n_created += 1
                 if conf_m <= 1:
                     st[k] = TRK_CONFIRMED
                     conf_at[k] = t
                     n_confirmed += 1
                     m = zlab[i]
-                    if firm_step[m] < 0:
-                        firm_step[m] = t
-                    if record and nev < MAX_EVENTS:
-                        nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_TRACK, -1, m, 0)
+                    if m < 0:
+                        n_false_confirmed += 1
+                    else:
+                        if firm_step[m] < 0:
+                            firm_step[m] = t
+                        if record and nev < MAX_EVENTS:
+                            nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_TRACK, -1, m, 0)
         # 5. C2 on the confirmed tracks, most urgent first (estimated time to go to the nearest asset)
         nt = 0
         for k in range(K):
@@ -669,7 +1077,8 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                 if d < ttg:
                     ttg = d
             order[nt] = k
-            pr[nt] = -(values[lab[k]] / max(ttg, dt))
+            v = values[lab[k]] if lab[k] >= 0 else fa_value
+            pr[nt] = -(v / max(ttg, dt))
             nt += 1
         if nt == 0:
             continue
@@ -689,9 +1098,13 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                 if not ok_e:
                     continue
                 k = cand[q]
-                if fire_mode[e] == FIRE_TIGHT and target[lab[k]] < 0:
+                # weapons tight: only tracks identified as a threat to a defended asset
+                if fire_mode[e] == FIRE_TIGHT and (lab[k] < 0 or target[lab[k]] < 0):
                     continue
                 if t < conf_at[k] + reaction_steps[e] or n_eng[e, k] >= max_eng[e]:
+                    continue
+                # the unit's fire-control radar must hold the track
+                if fc_looks > 0 and fc_run[e, k] < fc_looks:
                     continue
                 dts = (t - tpred[k]) * dt
                 px = X[k, 0] + dts * X[k, 3] - eff_xyz[e, 0]
@@ -771,11 +1184,14 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
             busy[e] += 1
             missiles[e] -= n
             expended[e] += n
-            shots[m] += n
             n_eng[e, k] += 1
             last_launch[e] = t
             if hit_step + assess_steps[e] > eng_until[k]:
                 eng_until[k] = hit_step + assess_steps[e]
+            if m < 0:
+                n_false_shots += n
+                continue
+            shots[m] += n
             if eng_step[m] < 0:
                 eng_step[m] = t
             if record and nev < MAX_EVENTS:
@@ -783,25 +1199,28 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
     stats[0] = n_created
     stats[1] = n_confirmed
     stats[2] = err_sum / err_n if err_n > 0 else np.nan
+    stats[3] = n_false_confirmed
+    stats[4] = n_false_shots
     return nev
 
 
 def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step, target, values, pos,
                     scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
-                    elev, mva, asset_xy, eff_xyz, vm,
+                    elev, mva, asset_xy, eff_xyz, vm, fc_of, max_el, ref_pd,
                     reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
                     pk1, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale, pfa,
                     det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
                     ev_step, ev_type, ev_e, ev_m, ev_n):
     """Run replications keys[r] at full fidelity; arguments as the fast kernel's ``_run_chunk``
-    with the arrays of :class:`iadsim.engine.world.FullWorld`; ``stats`` [R, 3] track statistics."""
+    with the arrays of :class:`iadsim.engine.world.FullWorld`; ``stats`` [R, len(TRACK_STATS)] track
+    statistics."""
     R = keys.shape[0]
     nev = np.zeros(R, np.int64)
     for r in numba.prange(R):
         rec = r == record_local
         nev[r] = _run_one_full(keys[r, 0], keys[r, 1], fpar, ipar, first_step, end_step, target, values, pos,
                                scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
-                               elev, mva, asset_xy, eff_xyz, vm,
+                               elev, mva, asset_xy, eff_xyz, vm, fc_of, max_el, ref_pd,
                                reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
                                pk1[r], rmin[r], rmax[r], hmin[r], hmax[r], channels[r], ready0[r],
                                reload_steps[r], reaction_steps[r], snr_scale[r], pfa[r], policy, rec,

@@ -63,6 +63,9 @@ class FullWorld:
     missile_speed: np.ndarray  # [E] mean missile speed [m/s]
     values: np.ndarray        # [M] threat value (by type)
     vmax: float               # speed bound for new tracks' velocity prior [m/s]
+    max_el: np.ndarray = field(default_factory=lambda: np.zeros(0))   # [S] highest elevation covered [rad]
+    ref_pd: np.ndarray = field(default_factory=lambda: np.zeros(0))   # [S] detection probability at the
+    #                                                                  reference range (JPDA's P_D) [1]
 
     def kernel_inputs(self, world: "World") -> tuple:
         sim = world.scenario.simulation
@@ -74,12 +77,24 @@ class FullWorld:
         fpar = np.array([world.dt, g.xmin, g.ymax, g.xmax, g.ymin, float(g.res), sim.process_noise_m_s2 ** 2,
                          gamma, sim.seeker_basket_m, self.vmax,
                          max(float(chi2.ppf(INITIATION_GATE_PROBABILITY, 3)), gamma)], dtype=np.float64)
+        S = len(world.sensor_labels)
+        values = self.values
+        fpar = np.concatenate([fpar, [
+            sim.false_alarm_cells if sim.false_alarms else 0.0,
+            np.radians(sim.imm_turn_rate_deg_s), sim.imm_switch_probability,
+            float(values.mean()) if values.size else 1.0,   # value of a track no threat explains
+            sim.gate_probability]])
         ipar = np.array([world.nsteps, sim.confirm_m, sim.confirm_n,
-                         max(int(np.ceil(delete_s / world.dt - 1e-9)), 1)], dtype=np.int64)
-        return (fpar, ipar, world.first_step, world.end_step, world.target, self.values, world.pos,
+                         max(int(np.ceil(delete_s / world.dt - 1e-9)), 1),
+                         1 if sim.tracker_filter == "imm" else 0,
+                         1 if sim.association == "jpda" else 0,
+                         sim.fire_control_looks], dtype=np.int64)
+        fc_of = np.full(S, -1, dtype=np.int64)
+        fc_of[np.asarray(world.effector_sensor, dtype=np.int64)] = np.arange(len(world.effector_sensor))
+        return (fpar, ipar, world.first_step, world.end_step, world.target, values, world.pos,
                 world.scan, world.snr, self.meas_r, self.meas_az, self.meas_el, world.sensor_xyz,
                 self.sigma, self.min_el, world.sensor_range_m, self.elev, self.mva, world.asset_xy,
-                world.effector_xyz, self.missile_speed,
+                world.effector_xyz, self.missile_speed, fc_of, self.max_el, self.ref_pd,
                 world.reloads, world.salvo, world.max_eng, world.assess_steps, world.min_interval_steps,
                 world.fire_mode)
 
@@ -385,6 +400,16 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     if s.simulation.fidelity == "full":
         step("measurement geometry")
         full = _full_world(ld, radars, mvas, terrain, pos, vel, values, log)
+        if s.simulation.false_alarms:
+            rate = pfa * s.simulation.false_alarm_cells
+            worst = int(np.argmax(rate))
+            if rate[worst] > MAX_FALSE_ALARMS_PER_SCAN:
+                raise InputError([Problem(ld.source, "simulation.false_alarm_cells",
+                                          f"radar {radars[worst].name!r} would make {rate[worst]:.3g} false "
+                                          f"alarms per scan (radar_pfa {pfa[worst]:.3g} x "
+                                          f"{s.simulation.false_alarm_cells:.3g} cells); at most "
+                                          f"{MAX_FALSE_ALARMS_PER_SCAN:g} are supported: lower "
+                                          "false_alarm_cells")])
         full.missile_speed = np.array([log.get(cat[e.system], "missile_speed_m_s", "flyout")
                                        for e in s.effectors], dtype=np.float64)
 
@@ -407,6 +432,12 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         full=full,
     )
 
+
+#: false alarms of a radar without a quoted elevation limit fall below this elevation [deg]
+#: (an iadsim estimate: search radars of the catalog's systems cover up to 60-85 degrees)
+FALSE_ALARM_MAX_ELEVATION_DEG = 60.0
+#: at most this many false alarms are expected per radar scan (the kernel draws at most 64)
+MAX_FALSE_ALARMS_PER_SCAN = 16.0
 
 #: figures a radar needs for full fidelity (measurement noise and elevation coverage)
 FULL_RADAR_FIGURES = ("radar_range_sigma_m", "radar_azimuth_sigma_deg", "radar_elevation_sigma_deg",
@@ -432,8 +463,13 @@ def _full_world(ld, radars, mvas, terrain, pos, vel, values, log) -> FullWorld:
     meas = [np.zeros((T, S, M), dtype=np.float32) for _ in range(3)]
     sigma = np.zeros((S, 3))
     min_el = np.zeros(S)
+    max_el = np.zeros(S)
+    ref_pd = np.zeros(S)
     for si, r in enumerate(radars):
         sysm = cat[r.system]
+        max_el[si] = np.radians(r.max_elevation_deg if r.max_elevation_deg is not None
+                                else FALSE_ALARM_MAX_ELEVATION_DEG)
+        ref_pd[si] = r.ref_pd
         sigma[si, 0] = log.get(sysm, "radar_range_sigma_m", "tracking")
         sigma[si, 1] = np.radians(log.get(sysm, "radar_azimuth_sigma_deg", "tracking"))
         sigma[si, 2] = np.radians(log.get(sysm, "radar_elevation_sigma_deg", "tracking"))
@@ -449,7 +485,7 @@ def _full_world(ld, radars, mvas, terrain, pos, vel, values, log) -> FullWorld:
         elev=np.ascontiguousarray(terrain.elevation_m, dtype=np.float32),
         mva=np.ascontiguousarray(np.stack(mvas), dtype=np.float32),
         missile_speed=np.zeros(0), values=np.asarray(values, dtype=np.float64),
-        vmax=float(max(speed.max() * 1.5, 50.0)),
+        vmax=float(max(speed.max() * 1.5, 50.0)), max_el=max_el, ref_pd=ref_pd,
     )
 
 

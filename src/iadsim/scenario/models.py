@@ -91,7 +91,43 @@ class Simulation(_Model):
         "still reach the target if it is within this distance of that point at intercept time [m]",
     )
     false_alarms: bool = Field(
-        False, description="full fidelity: radar false alarms (not implemented yet: must be false)"
+        False,
+        description="full fidelity: radar false alarms; each scan of a radar adds a Poisson number "
+        "of spurious measurements, mean radar_pfa x false_alarm_cells, uniform in range, azimuth and "
+        "elevation over its coverage (cells hidden by terrain give none)",
+    )
+    false_alarm_cells: float = Field(
+        1.0e6, gt=0.0, le=1.0e9,
+        description="full fidelity: resolution cells a radar tests per scan (range bins x beams); "
+        "an iadsim estimate, e.g. 600 range bins x 240 azimuth beams x 7 elevation beams ~ 1e6 [1]",
+    )
+    tracker_filter: Literal["kf", "imm"] = Field(
+        "kf",
+        description="full fidelity: 'kf' Kalman filter with the nearly-constant-velocity model; 'imm' "
+        "interacting multiple models: constant velocity and coordinated turns of +/- "
+        "imm_turn_rate_deg_s (Blom & Bar-Shalom 1988)",
+    )
+    imm_turn_rate_deg_s: float = Field(
+        3.0, gt=0.0, le=90.0,
+        description="full fidelity, tracker_filter 'imm': turn rate of the coordinated-turn models "
+        "[deg/s] (3 deg/s is a standard-rate turn)",
+    )
+    imm_switch_probability: float = Field(
+        0.05, ge=0.0, lt=1.0,
+        description="full fidelity, tracker_filter 'imm': probability of leaving a model between "
+        "two updates [1]",
+    )
+    association: Literal["gnn", "jpda"] = Field(
+        "gnn",
+        description="full fidelity: 'gnn' global nearest neighbour (optimal assignment of gated "
+        "Mahalanobis costs); 'jpda' joint probabilistic data association (exact over each cluster "
+        "of shared gates, Fitzgerald's cheap JPDA beyond 100,000 joint events)",
+    )
+    fire_control_looks: int = Field(
+        1, ge=0, le=32,
+        description="full fidelity: a fire unit launches only while its own (fire-control) radar "
+        "holds the track: it detected the track on each of its last N scans; 0 launches on the "
+        "central track alone [1]",
     )
     policy: str = Field(
         "urgency",
@@ -113,14 +149,6 @@ class Simulation(_Model):
         if n is not None and m > n:
             raise ValueError(f"confirm_m ({m}) must not exceed confirm_n ({n})")
         return m
-
-    @field_validator("false_alarms")
-    @classmethod
-    def _no_false_alarms_yet(cls, v: bool) -> bool:
-        if v:
-            raise ValueError("false alarms are not implemented yet in the full-fidelity tracker; "
-                             "set simulation.false_alarms to false")
-        return v
 
 
 class Asset(_Model):
