@@ -466,6 +466,21 @@ def hungarian(C, n, m, row_to_col, u, v, p, way, minv, used):
 
 
 @numba.njit(cache=True)
+def false_alarm_count(k0, k1, t, s, lam, cap):
+    """Number of false alarms of radar s's scan at step t: Poisson with mean lam (Knuth's product of
+    uniforms, "The Art of Computer Programming" vol. 2, sec. 3.4.1), at most cap."""
+    lim = math.exp(-lam)
+    n = 0
+    prod = 1.0
+    while n < cap:
+        prod *= uniform(k0, k1, STREAM_FA_COUNT, t, s, n)
+        if prod <= lim:
+            break
+        n += 1
+    return n
+
+
+@numba.njit(cache=True)
 def _two_point(X, Pc, k, z, R, z0, R0, dts):
     """Two-point initiation of track k: position z, velocity from its first point z0 [m/s]."""
     for a in range(3):
@@ -766,14 +781,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
             # azimuth and elevation; one in a cell the terrain hides from the radar is discarded
             lam_fa = pfa[s] * fa_cells
             if FA > 0:
-                lim = math.exp(-lam_fa)
-                nfa = 0
-                prod = 1.0
-                while nfa < FA:
-                    prod *= uniform(k0, k1, STREAM_FA_COUNT, t, s, nfa)
-                    if prod <= lim:
-                        break
-                    nfa += 1
+                nfa = false_alarm_count(k0, k1, t, s, lam_fa, FA)
                 el_lo = min_el[s]
                 el_hi = max(max_el[s], el_lo)
                 for j in range(nfa):
@@ -896,7 +904,6 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                             else:
                                 if use_imm:
                                     # IMM-PDA: model likelihoods (1 - Pd Pg) + Pd / lambda sum_j N_j
-                                    best = 0.0
                                     for jm in range(NMOD):
                                         lj = miss_w
                                         for n in range(npair):
