@@ -33,6 +33,14 @@ Ten radars: ten antennas (the centre and nine on a 20 km ring, masts 10-30 m, 50
 computed one after the other on the real DEM; the cumulative time should grow linearly.
 
 Results: a table on the terminal and benchmarks/results/coverage.json (with the machine).
+
+Accuracy (``--accuracy``, no timing): the table of docs/coverage-accuracy.md. For 15 observers on
+crops of the real tiles (S33W071 central Andes; N44W072 White Mountains when
+``$IADSIM_SHARED_DATA``, default ../shared/data, has it; 30 m cells) and on the synthetic hills of
+the tests, with GDAL's conventions (observer at a cell centre, ``-cc 0.75``): binary agreement of
+``method="planes"`` and ``"sweep"`` with the exact trace (``"rays"``) at 10, 100 and 1000 m above
+ground, and the fraction of in-range cells within 1 m of ``gdal_viewshed -om DEM`` / ``-om GROUND``.
+Writes benchmarks/results/coverage_accuracy.json.
 If gdal_viewshed is missing the script tries ``apt-get install -y gdal-bin`` when run as root.
 """
 
@@ -384,6 +392,104 @@ def report(res: dict) -> Table:
     return t
 
 
+# --------------------------------------------------------------------------- accuracy
+
+ACC_HEIGHTS = (10.0, 100.0, 1000.0)
+
+
+def _acc_cases():
+    """(name, terrain factory, (row, col), -oz [m], range [m]) of the accuracy table."""
+    from iadsim.geo import LocalGrid, Terrain, bundled_dem_path, load_terrain, synthetic_elevation
+
+    shared = Path(os.environ.get("IADSIM_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
+
+    def crop(path, lat, lon, half):
+        return lambda: load_terrain(path, LocalGrid.around(lat, lon, (-half, half),
+                                                           (-half, half), 30.0))
+
+    def hills(seed, n=300, res=100.0):
+        def make():
+            z = synthetic_elevation((n, n), res_m=res, seed=seed, base_m=300.0, relief_m=1500.0,
+                                    n_hills=60)
+            return Terrain(LocalGrid(45.0, 7.0, -n / 2 * res, n / 2 * res, res, n, n), z)
+        return make
+
+    andes = bundled_dem_path("S33W071.tif")
+    cases = [("andes 500", crop(andes, -32.6, -70.3, 7500.0), rc, oz, 7400.0)
+             for rc, oz in (((250, 250), 15.0), ((100, 375), 2.0), ((450, 50), 100.0),
+                            ((185, 290), 30.0))]
+    cases += [("andes 1000", crop(andes, -32.6, -70.3, 15000.0), rc, oz, 12000.0)
+              for rc, oz in (((480, 530), 10.0), ((300, 700), 30.0), ((650, 420), 5.0))]
+    whites = shared / "N44W072.hgt"
+    if whites.is_file():
+        cases += [("white mts 500", crop(whites, 44.27, -71.30, 7500.0), rc, oz, 7400.0)
+                  for rc, oz in (((250, 250), 10.0), ((120, 380), 20.0), ((400, 100), 5.0))]
+    for seed, rc, oz in ((1, (149, 149), 10.0), (2, (89, 209), 30.0), (3, (239, 44), 300.0),
+                         (4, (14, 284), 2.0), (5, (182, 125), 100.0)):
+        cases.append((f"hills {seed}", hills(seed), rc, oz, 14000.0))
+    return cases
+
+
+def bench_accuracy(exe: str | None, tmp: Path) -> list[dict]:
+    import rasterio
+
+    from iadsim.coverage import min_visible_altitude
+
+    rows, cache = [], {}
+    for i, (name, make, (r, c), oz, md) in enumerate(_acc_cases()):
+        if name not in cache:
+            cache.clear()
+            terrain = make()
+            cache[name] = (terrain, write_geotiff(terrain, tmp / f"acc{i}.tif"))
+        terrain, path = cache[name]
+        g = terrain.grid
+        x, y = float(g.x_centers()[c]), float(g.y_centers()[r])
+        alt = float(terrain.elevation_m[r, c]) + oz
+        mva = {m: min_visible_altitude(terrain, x, y, alt, k=k_gdal(), max_range_m=md,
+                                       method=m).astype(float)
+               for m in ("rays", "planes", "sweep")}
+        X, Y = np.meshgrid(g.x_centers(), g.y_centers())
+        mask = np.hypot(X - x, Y - y) < md * (1 - 1e-6)
+        z = terrain.elevation_m.astype(float)
+        gdal = {}
+        if exe:
+            for mode in ("DEM", "GROUND"):
+                out = tmp / f"acc_{mode}.tif"
+                subprocess.run([exe, "-q", "-ox", repr(x), "-oy", repr(y), "-oz", repr(oz),
+                                "-cc", repr(CC), "-md", repr(md), "-om", mode, str(path),
+                                str(out)], check=True, capture_output=True)
+                with rasterio.open(out) as ds:
+                    arr, tr = ds.read(1).astype(float), ds.transform
+                full = np.full(g.shape, np.nan)
+                c0 = int(round((tr.c - g.xmin) / g.res))
+                r0 = int(round((g.ymax - tr.f) / g.res))
+                full[r0:r0 + arr.shape[0], c0:c0 + arr.shape[1]] = arr
+                gdal[mode] = full
+            mask &= np.isfinite(gdal["DEM"])
+        row = {"dem": name, "observer_rc": [r, c], "oz_m": oz, "range_m": md,
+               "cells": int(mask.sum())}
+        zm = z[mask]
+        for m in ("planes", "sweep"):
+            row[f"{m}_vs_rays"] = [float(np.mean((mva[m][mask] <= zm + h)
+                                                 == (mva["rays"][mask] <= zm + h)))
+                                   for h in ACC_HEIGHTS]
+            if gdal:
+                row[f"{m}_within_1m_gdal_dem"] = float(np.mean(np.abs(
+                    mva[m][mask] - np.maximum(gdal["DEM"][mask], zm)) <= 1.0))
+                row[f"{m}_within_1m_gdal_ground"] = float(np.mean(np.abs(
+                    (mva[m][mask] - zm) - gdal["GROUND"][mask]) <= 1.0))
+        rows.append(row)
+        f = lambda v: "/".join(f"{a:.2%}" for a in v)  # noqa: E731
+        console.print(f"{name:14s} {str((r, c)):11s} oz {oz:5g} | planes vs rays "
+                      f"{f(row['planes_vs_rays'])} | sweep vs rays {f(row['sweep_vs_rays'])}"
+                      + (f" | within 1 m of GDAL DEM/GROUND: planes "
+                         f"{row['planes_within_1m_gdal_dem']:.2%}/"
+                         f"{row['planes_within_1m_gdal_ground']:.2%}, sweep "
+                         f"{row['sweep_within_1m_gdal_dem']:.2%}/"
+                         f"{row['sweep_within_1m_gdal_ground']:.2%}" if gdal else ""))
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -394,7 +500,25 @@ def main() -> int:
     ap.add_argument("--skip-exact", action="store_true",
                     help="skip the one run of the exact ray trace on the real DEM "
                          "(1-2 minutes at 3601^2)")
+    ap.add_argument("--accuracy", action="store_true",
+                    help="only the accuracy table of docs/coverage-accuracy.md (planes and sweep "
+                         "vs the exact trace and vs gdal_viewshed -om DEM/GROUND), no timing")
     args = ap.parse_args()
+    if args.accuracy:
+        sys.path.insert(0, str(HERE.parent / "src"))
+        exe, _ = ensure_gdal()
+        RESULTS.mkdir(exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix="iadsim-acc-"))
+        try:
+            rows = bench_accuracy(exe, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        path = RESULTS / "coverage_accuracy.json"
+        path.write_text(json.dumps({"name": "coverage_accuracy", "heights_agl_m": ACC_HEIGHTS,
+                                    "gdal_cc": CC, "iadsim_k": k_gdal(), "cases": rows},
+                                   indent=2))
+        console.print(f"wrote {path}")
+        return 0
     n = 1201 if args.quick else 3601
     repeats = args.repeats or (2 if args.quick else 5)
     n_radars = 4 if args.quick else 10

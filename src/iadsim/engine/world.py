@@ -428,7 +428,7 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         effector_xyz=eff_xyz, effector_sensor=np.arange(E), tof=tof, pip_ok=pip_ok, act_ok=act_ok,
         **geo, **env,
         latency_steps=lat_steps, drop_steps=drop_steps, asset_xy=asset_xy,
-        figures=list(log.uses.values()), models=_models(s.simulation.policy, s.simulation.fidelity), **ints,
+        figures=list(log.uses.values()), models=_models(s.simulation.policy, s.simulation.fidelity, s.simulation), **ints,
         full=full,
     )
 
@@ -516,13 +516,42 @@ FULL_MODELS = {
 }
 
 
-def _models(policy: str, fidelity: str = "fast") -> dict[str, str]:
+def _models(policy: str, fidelity: str = "fast", sim=None) -> dict[str, str]:
     m = dict(MODELS_USED)
     if fidelity == "full":
         m.update(FULL_MODELS)
+        if sim is not None:
+            m["tracking"] = _tracking_model(sim)
     c2 = C2_POLICIES.get(policy, f"weapon-target assignment by the user-registered policy {policy!r}")
     m["c2"] = f"{policy}: {c2}; shoot-look-shoot or salvo doctrine, fire discipline, kill assessment delay"
     if fidelity == "full":
         m["c2"] += ("; on confirmed tracks: priority from the track's estimated time to go and the value of "
                     "its (correctly identified) type, feasibility from the track estimate")
+        if sim is not None and sim.fire_control_looks > 0:
+            m["c2"] += (f"; a launch needs the unit's own fire-control radar to hold the track (hits on its "
+                        f"last {sim.fire_control_looks} scan(s))")
     return m
+
+
+def _tracking_model(sim) -> str:
+    text = ("full fidelity: radar measurements of range, azimuth and elevation with Gaussian noise, "
+            "converted to Cartesian with the linearised converted-measurement covariance "
+            "(Bar-Shalom, Li & Kirubarajan 2001, sec. 10.4)")
+    if sim.false_alarms:
+        text += (f", plus Poisson false alarms (radar_pfa x {sim.false_alarm_cells:.3g} cells per scan, "
+                 "uniform in range, azimuth and elevation)")
+    if sim.tracker_filter == "imm":
+        text += ("; a central tracker with an IMM filter (Blom & Bar-Shalom 1988): nearly constant velocity "
+                 f"and coordinated turns of +/-{sim.imm_turn_rate_deg_s:g} deg/s, switching probability "
+                 f"{sim.imm_switch_probability:g}")
+    else:
+        text += ("; a central tracker with a nearly-constant-velocity Kalman filter (continuous white-noise "
+                 "acceleration, ibid. sec. 6.2.2)")
+    if sim.association == "jpda":
+        text += ("; chi-square gating and joint probabilistic data association (Fortmann, Bar-Shalom & "
+                 "Scheffe 1983; exact per cluster, cheap JPDA for large clusters)")
+    else:
+        text += "; chi-square gating and global nearest neighbour by optimal assignment (Hungarian method)"
+    text += (f"; two-point initiation, {sim.confirm_m}-of-{sim.confirm_n} confirmation and deletion after a "
+             "time without update")
+    return text
