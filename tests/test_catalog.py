@@ -366,6 +366,25 @@ def test_value_outside_range_is_rejected(tmp_path):
         load_system_file(path)
 
 
+@pytest.mark.parametrize("key,value,words", [
+    ("radar_scan_period_s", 0.0, "> 0"),          # a radar that never finishes a scan
+    ("missile_speed_m_s", -800.0, "> 0"),
+    ("pk_single_shot", 1.5, "(0, 1]"),
+    ("radar_pfa", 0.0, "(0, 1)"),
+    ("radar_reference_pd", 1.0, "(0, 1)"),
+    ("reaction_time_s", -1.0, ">= 0"),
+])
+def test_figure_outside_its_domain_is_rejected(tmp_path, key, value, words):
+    data = _valid_entry()
+    data["figures"][key].update({"value": value, "low": value, "high": value})
+    path = tmp_path / "domain.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_system_file(path)
+    msg = str(err.value)
+    assert f"figures.{key}" in msg and words in msg and str(path) in msg
+
+
 def test_broken_file_in_extra_folder_fails_load_catalog(tmp_path):
     data = _valid_entry()
     del data["figures"]["pk_single_shot"]["source"]

@@ -174,6 +174,31 @@ def test_hungarian_finds_the_optimal_assignment():
         assert C[np.arange(n), out].sum() == pytest.approx(best)
 
 
+def test_hungarian_matches_scipy_on_gated_gnn_matrices():
+    # The compiled loop cannot call scipy; its assignment must give the optimum that scipy's
+    # linear_sum_assignment gives on the textbook GNN matrix [k, k + k]: gated costs, a huge cost
+    # outside the gate, the gate itself on each row's own "no track" column.
+    from scipy.optimize import linear_sum_assignment
+
+    from iadsim.engine.full import _BIG, hungarian
+
+    rng = np.random.default_rng(8)
+    for _ in range(40):
+        k, n = int(rng.integers(2, 30)), int(rng.integers(1, 30))
+        d2 = rng.chisquare(3, (k, n)) * rng.uniform(0.3, 3.0)
+        gate = 11.34
+        C = np.full((k, n + k), _BIG)
+        C[:, :n] = np.where(d2 <= gate, d2, _BIG)
+        C[np.arange(k), n + np.arange(k)] = gate
+        out = np.full(k, -1, np.int64)
+        w = n + k + 1
+        hungarian(C, k, n + k, out, np.zeros(w), np.zeros(w), np.zeros(w, np.int64), np.zeros(w, np.int64),
+                  np.zeros(w), np.zeros(w, np.bool_))
+        r, c = linear_sum_assignment(C)
+        assert len(set(out)) == k
+        assert C[np.arange(k), out].sum() == pytest.approx(C[r, c].sum(), rel=1e-12)
+
+
 @pytest.mark.parametrize("field,value", [
     ("gate_probability", 0.0), ("gate_probability", 1.5), ("process_noise_m_s2", -1.0),
     ("confirm_m", 4), ("seeker_basket_m", 0.0), ("delete_after_s", -5.0), ("false_alarm_cells", 0.0),

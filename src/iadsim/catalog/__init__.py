@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from iadsim.catalog.models import REQUIRED_FIGURES, Claim, Figure, System
+from iadsim.catalog.models import REQUIRED_FIGURES, Claim, Figure, System, figure_domain_problem
 from iadsim.errors import InputError, Problem
 
 __all__ = ["Catalog", "Claim", "Figure", "System", "load_catalog", "REQUIRED_FIGURES"]
@@ -71,6 +71,10 @@ def load_system_file(path: Path) -> System:
             [Problem(str(path), _format_loc(e["loc"]), e["msg"]) for e in exc.errors()]
         ) from None
     problems = []
+    for key, fig in system.figures.items():
+        why = figure_domain_problem(key, fig)
+        if why:
+            problems.append(Problem(str(path), f"figures.{key}", why))
     for key, unit in REQUIRED_FIGURES[system.kind].items():
         if key not in system.figures:
             problems.append(Problem(str(path), f"figures.{key}", f"missing; a {system.kind} needs it [{unit}]"))

@@ -127,3 +127,46 @@ REQUIRED_FIGURES: dict[str, dict[str, str]] = {
         "value": "1",
     },
 }
+
+
+# The values each figure can take (value, low and high are all checked): "positive" (> 0),
+# "nonnegative" (>= 0), "probability" (0 < p <= 1) and "open_probability" (0 < p < 1).
+FIGURE_DOMAINS: dict[str, str] = {
+    "engagement_range_min_km": "nonnegative",
+    "engagement_range_max_km": "positive",
+    "engagement_altitude_max_m": "positive",
+    "missile_speed_m_s": "positive",
+    "pk_single_shot": "probability",
+    "channels_per_vehicle": "positive",
+    "ready_missiles_per_vehicle": "positive",
+    "reload_time_s": "nonnegative",
+    "reaction_time_s": "nonnegative",
+    "radar_detection_range_km": "positive",
+    "radar_reference_rcs_m2": "positive",
+    "radar_reference_pd": "open_probability",
+    "radar_pfa": "open_probability",
+    "radar_scan_period_s": "positive",
+    "radar_antenna_height_m": "nonnegative",
+    "radar_range_sigma_m": "positive",
+    "radar_azimuth_sigma_deg": "positive",
+    "radar_elevation_sigma_deg": "positive",
+    "cruise_speed_m_s": "positive",
+    "rcs_m2": "positive",
+    "value": "nonnegative",
+}
+
+_DOMAIN_TEXT = {"positive": "a number > 0", "nonnegative": "a number >= 0",
+                "probability": "a probability in (0, 1]", "open_probability": "a probability in (0, 1)"}
+
+
+def figure_domain_problem(key: str, fig: Figure) -> str | None:
+    """Why a figure's value, low or high lies outside what its key allows, or None."""
+    dom = FIGURE_DOMAINS.get(key)
+    if dom is None:
+        return None
+    for name, v in (("value", fig.value), ("low", fig.low), ("high", fig.high)):
+        ok = {"positive": v > 0, "nonnegative": v >= 0, "probability": 0 < v <= 1,
+              "open_probability": 0 < v < 1}[dom]
+        if not ok:
+            return f"{name} must be {_DOMAIN_TEXT[dom]}, got {v!r}"
+    return None

@@ -285,7 +285,30 @@ def _meta(results) -> list[tuple[str, str]]:
         ("time step · duration", f"{_g(w.dt)} s · {_g(w.nsteps * w.dt)} s"),
         ("terrain", f"{Path(str(w.terrain.source)).name} · {g.nx} × {g.ny} cells of {_g(g.res)} m"),
         ("grid centre", f"{g.lat0:.4f}, {g.lon0:.4f} (azimuthal equidistant)"),
+        *_tracking_meta(results),
     ]
+
+
+def _tracking_meta(results) -> list[tuple[str, str]]:
+    """Full fidelity: the tracker's settings and its statistics per replication."""
+    sim = results.world.scenario.simulation
+    if sim.fidelity != "full" or results.raw.track_stats is None:
+        return []
+    tr = results.summary.get("tracking") or {}
+    fa = f"on ({_g(sim.false_alarm_cells)} cells per scan)" if sim.false_alarms else "off"
+    rows = [("tracker", f"{sim.tracker_filter.upper()} · {sim.association.upper()} · "
+                        f"{sim.confirm_m}-of-{sim.confirm_n} confirmation · fire-control hold "
+                        f"{sim.fire_control_looks} scan(s) · false alarms {fa}")]
+    if tr:
+        def v(key, fmt="{:.1f}"):
+            x = tr.get(key)
+            return "–" if x is None or x != x else fmt.format(x)
+        rows.append(("tracks per replication",
+                     f"created {v('mean_tracks_created')} · confirmed {v('mean_tracks_confirmed')} · "
+                     f"false confirmed {v('mean_false_tracks_confirmed')} · missiles at false tracks "
+                     f"{v('mean_missiles_at_false_tracks')} · position error "
+                     f"{v('mean_position_error_m', '{:.0f}')} m"))
+    return rows
 
 
 def _env() -> Environment:
