@@ -22,8 +22,9 @@ Per replication and time step (same order as the fast kernel of :mod:`iadsim.eng
    velocity initiation at the second measurement), M-of-N confirmation on the track's looks (scans
    of a radar that covers its predicted position), deletion after a time without update, and
    deletion at kill assessment of its target or at its impact;
-6. C2 on confirmed tracks: priority = value of the type of the track's truth label (identification
-   is assumed correct) / estimated time to go (distance to the nearest asset over estimated speed);
+6. C2 on confirmed tracks: priority = the threat evaluation of :mod:`iadsim.c2.threat` (closest
+   point of approach to each asset, time to go, values of the asset and of the type of the track's
+   truth label, identification assumed correct) on the track's estimated state;
    feasibility from the track estimate (closed-form PIP with the unit's missile speed, envelope at
    the PIP with a bilinear terrain look-up, line of sight from the unit's radar to the estimated
    position, reaction time since confirmation); the same doctrine and policies as the fast kernel
@@ -40,6 +41,7 @@ import math
 import numba
 import numpy as np
 
+from iadsim.c2.threat import urgency as threat_urgency
 from iadsim.engine.kernel import (
     EV_DETECT, EV_KILL, EV_LAUNCH, EV_LEAK, EV_LOST, EV_MISS, EV_TRACK, FIRE_HOLD, FIRE_TIGHT,
     MAX_EVENTS, arrivals, c2_assign, record_event, reloads,
@@ -538,7 +540,7 @@ def _imm_update(Xm, Pm, mu, k, z, R, S, Si, Kg, tmp, ll, X, Pc):
 @numba.njit(cache=True)
 def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                   scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
-                  elev, mva, asset_xy, eff_xyz, vm, fc_of, max_el, ref_pd,
+                  elev, mva, assets, eff_xyz, vm, fc_of, max_el, ref_pd,
                   reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
                   pk1, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps,
                   snr_scale, pfa, policy, record,
@@ -558,6 +560,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
     p_switch = fpar[13]
     fa_value = fpar[14]
     p_gate = fpar[15]
+    cpa_scale = fpar[16]
     nsteps = ipar[0]
     conf_m = ipar[1]
     conf_n = ipar[2]
@@ -568,7 +571,6 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
     M = first_step.shape[0]
     E = channels.shape[0]
     S = scan.shape[1]
-    A = asset_xy.shape[0]
     FA = FA_MAX if fa_cells > 0.0 else 0
     NZ = M + FA                      # measurements of one scan at most
     K = 4 * M + 8 + 4 * FA           # track capacity
@@ -1067,25 +1069,18 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                             firm_step[m] = t
                         if record and nev < MAX_EVENTS:
                             nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_TRACK, -1, m, 0)
-        # 5. C2 on the confirmed tracks, most urgent first (estimated time to go to the nearest asset)
+        # 5. C2 on the confirmed tracks, most urgent first (threat evaluation on the estimated state:
+        #    iadsim.c2.threat)
         nt = 0
         for k in range(K):
             if st[k] != TRK_CONFIRMED or t < eng_until[k]:
                 continue
             dts = (t - tpred[k]) * dt
-            ex = X[k, 0] + dts * X[k, 3]
-            ey = X[k, 1] + dts * X[k, 4]
-            spd = math.sqrt(X[k, 3] ** 2 + X[k, 4] ** 2 + X[k, 5] ** 2)
-            if spd < 1.0:
-                spd = 1.0
-            ttg = np.inf
-            for a in range(A):
-                d = math.hypot(ex - asset_xy[a, 0], ey - asset_xy[a, 1]) / spd
-                if d < ttg:
-                    ttg = d
-            order[nt] = k
             v = values[lab[k]] if lab[k] >= 0 else fa_value
-            pr[nt] = -(v / max(ttg, dt))
+            u, _a, _d, _tc = threat_urgency(X[k, 0] + dts * X[k, 3], X[k, 1] + dts * X[k, 4], X[k, 3], X[k, 4],
+                                            v, assets, cpa_scale, dt)
+            order[nt] = k
+            pr[nt] = -u
             nt += 1
         if nt == 0:
             continue
@@ -1213,7 +1208,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
 
 def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step, target, values, pos,
                     scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
-                    elev, mva, asset_xy, eff_xyz, vm, fc_of, max_el, ref_pd,
+                    elev, mva, assets, eff_xyz, vm, fc_of, max_el, ref_pd,
                     reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
                     pk1, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale, pfa,
                     det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
@@ -1227,7 +1222,7 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
         rec = r == record_local
         nev[r] = _run_one_full(keys[r, 0], keys[r, 1], fpar, ipar, first_step, end_step, target, values, pos,
                                scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
-                               elev, mva, asset_xy, eff_xyz, vm, fc_of, max_el, ref_pd,
+                               elev, mva, assets, eff_xyz, vm, fc_of, max_el, ref_pd,
                                reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
                                pk1[r], rmin[r], rmax[r], hmin[r], hmax[r], channels[r], ready0[r],
                                reload_steps[r], reaction_steps[r], snr_scale[r], pfa[r], policy, rec,

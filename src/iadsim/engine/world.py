@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from iadsim.c2.threat import evaluate as threat_eval
 from iadsim.catalog import Figure, System
 from iadsim.coverage.los import min_visible_altitude, visible_at
 from iadsim.coverage.specs import build_grid, effector_specs, envelope_coordinates, radar_specs
@@ -33,6 +34,9 @@ MODELS_USED = {
     "line_of_sight": "terrain-masked minimum-visible-altitude rasters with 4/3-earth refraction "
                      "(effective earth radius; Doerry 2013, Skolnik 2001 §8.2)",
     "tracking": "fast fidelity: tracks from truth, firm after a latency, dropped after missed scans",
+    "threat_evaluation": "urgency = threat value x asset value x closeness of the predicted closest point "
+                         "of approach to the asset / time to go, the most threatened asset counting "
+                         "(Roux & van Vuuren 2007)",
     "c2": "greedy: most urgent track first (value / time-to-go), the feasible fire unit with the "
           "highest kill probability; shoot-look-shoot or salvo doctrine",
     "flyout": "constant mean missile speed to the predicted intercept point of a constant-velocity "
@@ -83,7 +87,7 @@ class FullWorld:
             sim.false_alarm_cells if sim.false_alarms else 0.0,
             np.radians(sim.imm_turn_rate_deg_s), sim.imm_switch_probability,
             float(values.mean()) if values.size else 1.0,   # value of a track no threat explains
-            sim.gate_probability]])
+            sim.gate_probability, sim.cpa_scale_m]])
         ipar = np.array([world.nsteps, sim.confirm_m, sim.confirm_n,
                          max(int(np.ceil(delete_s / world.dt - 1e-9)), 1),
                          1 if sim.tracker_filter == "imm" else 0,
@@ -93,7 +97,7 @@ class FullWorld:
         fc_of[np.asarray(world.effector_sensor, dtype=np.int64)] = np.arange(len(world.effector_sensor))
         return (fpar, ipar, world.first_step, world.end_step, world.target, values, world.pos,
                 world.scan, world.snr, self.meas_r, self.meas_az, self.meas_el, world.sensor_xyz,
-                self.sigma, self.min_el, world.sensor_range_m, self.elev, self.mva, world.asset_xy,
+                self.sigma, self.min_el, world.sensor_range_m, self.elev, self.mva, world.asset_info,
                 world.effector_xyz, self.missile_speed, fc_of, self.max_el, self.ref_pd,
                 world.reloads, world.salvo, world.max_eng, world.assess_steps, world.min_interval_steps,
                 world.fire_mode)
@@ -169,6 +173,9 @@ class World:
     latency_steps: int
     drop_steps: int
     asset_xy: np.ndarray            # [A, 2]
+    asset_info: np.ndarray          # [A, 4] x, y, radius [m], value
+    threat_peak: dict               # per threat [M] at its most urgent step: step, urgency [1/s],
+    #                                 asset (index), cpa_m, time_to_cpa_s
     figures: list[FigureUse] = field(default_factory=list)
     models: dict[str, str] = field(default_factory=lambda: dict(MODELS_USED))
     full: FullWorld | None = None   # fidelity 'full' only
@@ -255,6 +262,8 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
 
     ax, ay = grid.to_local([a.lat for a in s.assets], [a.lon for a in s.assets])
     asset_xy = np.column_stack([np.atleast_1d(ax), np.atleast_1d(ay)]) if s.assets else np.zeros((0, 2))
+    asset_info = np.column_stack([asset_xy, [a.radius_m for a in s.assets], [a.value for a in s.assets]]) \
+        if s.assets else np.zeros((0, 4))
 
     # --- threats
     step("threat paths")
@@ -383,18 +392,16 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
             geo[f"{prefix}_above"][:, :, ei] = np.nan_to_num(above, nan=np.inf)
         tof[:, :, ei] = n_tof
 
-    # --- threat evaluation: value over time-to-go to the asset (or to the nearest asset)
+    # --- threat evaluation: urgency from the closest point of approach to each asset, the time to
+    #     it and the values of threat and asset (iadsim.c2.threat)
     step("threat evaluation")
-    speed = np.linalg.norm(np.nan_to_num(vel), axis=-1)
-    ttg = np.full((nsteps, M), np.inf)
-    steps_idx = np.arange(nsteps)[:, None]
-    has_t = target >= 0
-    ttg[:, has_t] = (end_step[None, has_t] - steps_idx) * dt
-    if len(asset_xy) and (~has_t).any():
-        d = np.min(np.hypot(pos[:, ~has_t, 0, None] - asset_xy[None, None, :, 0],
-                            pos[:, ~has_t, 1, None] - asset_xy[None, None, :, 1]), axis=-1)
-        ttg[:, ~has_t] = d / np.maximum(speed[:, ~has_t], 1.0)
-    priority = values[None, :] / np.maximum(np.nan_to_num(ttg, nan=np.inf), dt)
+    te = threat_eval(pos, vel, values, asset_info, s.simulation.cpa_scale_m, dt)
+    priority = te["urgency"]
+    peak = np.argmax(priority, axis=0) if M else np.zeros(0, np.int64)
+    cols = np.arange(M)
+    threat_peak = {"step": peak, "urgency": priority[peak, cols], "asset": te["asset"][peak, cols],
+                   "cpa_m": te["cpa_m"][peak, cols], "time_to_cpa_s": te["time_to_cpa_s"][peak, cols]}
+    del te
 
     full = None
     if s.simulation.fidelity == "full":
@@ -427,7 +434,8 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         effector_labels=[e.name for e in s.effectors], effector_system=[cat[e.system].name for e in s.effectors],
         effector_xyz=eff_xyz, effector_sensor=np.arange(E), tof=tof, pip_ok=pip_ok, act_ok=act_ok,
         **geo, **env,
-        latency_steps=lat_steps, drop_steps=drop_steps, asset_xy=asset_xy,
+        latency_steps=lat_steps, drop_steps=drop_steps, asset_xy=asset_xy, asset_info=asset_info,
+        threat_peak=threat_peak,
         figures=list(log.uses.values()), models=_models(s.simulation.policy, s.simulation.fidelity, s.simulation), **ints,
         full=full,
     )
@@ -490,7 +498,8 @@ def _full_world(ld, radars, mvas, terrain, pos, vel, values, log) -> FullWorld:
 
 
 C2_POLICIES = {
-    "urgency": "most urgent track first (threat value / time to go), given the feasible fire unit with the "
+    "urgency": "most urgent track first (threat evaluation: closest point of approach to each asset, time to "
+               "go, threat and asset values), given the feasible fire unit with the "
                "highest kill probability (ties: earliest intercept)",
     "greedy": "weapon-target assignment at each decision step by greedy maximum marginal return "
               "(den Broeder et al. 1959) over all free fire units and unengaged tracks",
@@ -525,7 +534,7 @@ def _models(policy: str, fidelity: str = "fast", sim=None) -> dict[str, str]:
     c2 = C2_POLICIES.get(policy, f"weapon-target assignment by the user-registered policy {policy!r}")
     m["c2"] = f"{policy}: {c2}; shoot-look-shoot or salvo doctrine, fire discipline, kill assessment delay"
     if fidelity == "full":
-        m["c2"] += ("; on confirmed tracks: priority from the track's estimated time to go and the value of "
+        m["c2"] += ("; on confirmed tracks: threat evaluation on the track's estimated state and the value of "
                     "its (correctly identified) type, feasibility from the track estimate")
         if sim is not None and sim.fire_control_looks > 0:
             m["c2"] += (f"; a launch needs the unit's own fire-control radar to hold the track (hits on its "

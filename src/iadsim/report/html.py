@@ -206,6 +206,15 @@ def _threat_rows(results) -> list[dict]:
     return rows
 
 
+def _threat_eval_rows(results) -> list[dict]:
+    """The threat-evaluation ranking: peak urgency and the closest point of approach behind it."""
+    te = results.threat_ranking().sort_values("urgency_rank", kind="stable")
+    return [{"rank": int(r.urgency_rank), "threat": r.threat, "type": r.type,
+             "urgency": _num(r.peak_urgency_per_s, ".3g"), "time": _num(r.peak_time_s, ",.0f"),
+             "asset": _text(r.asset), "cpa": _num(r.cpa_m, ",.0f"), "tcpa": _num(r.time_to_cpa_s, ",.0f")}
+            for r in te.itertuples(index=False)]
+
+
 def _asset_rows(results) -> list[dict]:
     return [{"asset": a.asset, "attackers": a.attackers, "p_survive": _ci(a.p_survive, a.lo, a.hi),
              "leakers": _mean(a.mean_leakers)}
@@ -443,6 +452,7 @@ def render_report(results, *, title: str | None = None, run_folder: str | Path |
         fig_coverage_height=html_figs.get("coverage_by_height"),
         fig_tornado=html_figs.get("tornado"),
         threat_rows=_threat_rows(results),
+        threat_eval_rows=_threat_eval_rows(results),
         asset_rows=_asset_rows(results) if has_assets else [],
         effector_rows=_effector_rows(results),
         system_rows=_system_rows(results) if w.effector_labels else [],

@@ -145,15 +145,21 @@ class Results:
         })
 
     def threat_ranking(self) -> pd.DataFrame:
-        """Threat evaluation: each threat's peak urgency (value weight / time to go [1/s]) over its
-        flight and its rank (1 = most urgent), as the C2 ranks tracks."""
+        """Threat evaluation (:mod:`iadsim.c2.threat`): each threat's peak urgency [1/s] over its
+        flight and its rank (1 = most urgent), as the C2 ranks tracks, with the time of that peak
+        [s], the asset it threatened most then, and its closest point of approach to that asset:
+        distance [m] and time to it [s]."""
         w = self.world
-        pr = np.where(np.isfinite(w.priority), w.priority, 0.0)
-        peak = pr.max(axis=0) if pr.size else np.zeros(len(w.threat_labels))
+        tp = w.threat_peak
+        peak = np.where(np.isfinite(tp["urgency"]), tp["urgency"], 0.0)
         order = np.argsort(-peak, kind="stable")
         rank = np.empty_like(order)
         rank[order] = np.arange(1, len(order) + 1)
-        return pd.DataFrame({"threat": w.threat_labels, "peak_urgency_per_s": peak, "urgency_rank": rank})
+        names = [a.name for a in w.scenario.assets]
+        asset = [names[a] if a >= 0 else None for a in tp["asset"]]
+        return pd.DataFrame({"threat": w.threat_labels, "type": w.threat_type, "peak_urgency_per_s": peak,
+                             "urgency_rank": rank, "peak_time_s": np.asarray(tp["step"]) * w.dt,
+                             "asset": asset, "cpa_m": tp["cpa_m"], "time_to_cpa_s": tp["time_to_cpa_s"]})
 
     def effector_table(self) -> pd.DataFrame:
         ex = self.expenditure
@@ -195,7 +201,8 @@ class Results:
             "timeline_replication": self.timeline_replication,
             "confidence_level": 0.95,
             "interval_method": "Wilson score (proportions), Student t (means)",
-            "threats": _records(self.threat_table().merge(self.threat_ranking(), on="threat")),
+            "threats": _records(self.threat_table().merge(
+                self.threat_ranking().drop(columns=["type"]), on="threat")),
             "effectors": _records(self.effector_table()),
             "assets": _records(self.asset_table()),
             "models": self.world.models,

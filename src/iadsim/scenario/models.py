@@ -129,6 +129,11 @@ class Simulation(_Model):
         "holds the track: it detected the track on each of its last N scans; 0 launches on the "
         "central track alone [1]",
     )
+    cpa_scale_m: float = Field(
+        2000.0, gt=0.0, le=1_000_000.0,
+        description="threat evaluation: a threat whose predicted closest point of approach passes this "
+        "far outside an asset's radius counts half as much as one headed into it [m]",
+    )
     policy: str = Field(
         "urgency",
         pattern=r"^[A-Za-z0-9_.\-]+$",
