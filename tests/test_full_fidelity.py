@@ -69,10 +69,10 @@ def test_full_fidelity_invariants_and_track_statistics(small_dir):
     engaged = r.eng_step >= 0
     assert np.all(r.firm_step[engaged] >= 0) and np.all(r.eng_step[engaged] >= r.firm_step[engaged])
     assert np.all(r.firm_step[r.firm_step >= 0] >= r.det_step[r.firm_step >= 0])
-    created, confirmed, err, false_confirmed, false_shots = r.track_stats.T
+    created, confirmed, err, false_confirmed, false_shots, lost = r.track_stats.T
     assert np.all(created >= confirmed) and np.all(confirmed >= 1)
     # without false alarms every track follows a threat
-    assert np.all(false_confirmed == 0) and np.all(false_shots == 0)
+    assert np.all(false_confirmed == 0) and np.all(false_shots == 0) and np.all(lost == 0)
     assert np.all((err > 0) & (err < 500))
     # chunks give the same replications
     part = simulate_chunk(world, 3, 20, 12)

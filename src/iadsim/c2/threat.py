@@ -1,13 +1,13 @@
 """Threat evaluation: how urgent a threat is, from its kinematic state, the defended assets and values.
 
 For each defended asset a (centre ``a``, radius ``r_a`` [m], value ``w_a``) the threat's
-straight-line motion (horizontal position ``p``, velocity ``v``, speed ``|v|`` floored at 1 m/s)
-gives its closest point of approach (CPA) to the asset::
+straight-line motion (horizontal position ``p``, velocity ``v``) gives its closest point of
+approach (CPA) to the asset::
 
     t_cpa = max(0, -(p - a) . v / |v|^2)        time to the CPA [s] (0 when it is moving away)
     d_cpa = |p - a + v t_cpa|                   distance at the CPA [m]
 
-its time to go::
+its time to go (the speed ``|v|`` floored at 1 m/s)::
 
     ttg = max(t_cpa - sqrt(r_a^2 - d_cpa^2) / |v|, 0)     if the path enters the footprint
     ttg = (|p - a| - r_a) / |v|                            otherwise (were it to turn now)

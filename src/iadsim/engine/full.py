@@ -61,7 +61,7 @@ TRK_CONFIRMED = 2
 
 #: per-replication track statistics (columns of ``ChunkResult.track_stats``)
 TRACK_STATS = ("tracks_created", "tracks_confirmed", "mean_position_error_m", "false_tracks_confirmed",
-               "missiles_at_false_tracks")
+               "missiles_at_false_tracks", "measurements_lost_to_a_full_track_table")
 
 # false alarms: random streams (count, range, azimuth, elevation) and the most drawn per radar scan
 STREAM_FA_COUNT = 7
@@ -573,7 +573,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
     S = scan.shape[1]
     FA = FA_MAX if fa_cells > 0.0 else 0
     NZ = M + FA                      # measurements of one scan at most
-    K = 4 * M + 8 + 4 * FA           # track capacity
+    K = 4 * M + 8 + 2 * FA * S       # track capacity (false alarms start short-lived tentative tracks)
 
     alive = np.ones(M, np.bool_)
     known_dead = np.full(M, 2**62, np.int64)   # step at which a kill of m has been assessed
@@ -618,6 +618,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
     n_confirmed = 0
     n_false_confirmed = 0
     n_false_shots = 0
+    n_overflow = 0
     err_sum = 0.0
     err_n = 0
     # IMM: constant velocity and coordinated turns of +/- omega
@@ -643,6 +644,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
     zm = np.zeros((NZ, 3), np.float64)
     Rm = np.zeros((NZ, 3, 3), np.float64)
     zlab = np.zeros(NZ, np.int64)
+    lamz = np.zeros(NZ, np.float64)
     zr = np.zeros(3, np.float64)
     # gating and assignment work arrays
     ncol_max = K + NZ
@@ -798,12 +800,22 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                         zm[nz, i] = zr[i] + sensor_xyz[s, i]
                     zlab[nz] = -1
                     nz += 1
-            # JPDA's clutter density [1/m^3]: the false alarms over the radar's surveillance volume
+            # JPDA's clutter density at each measurement [1/m^3]: false alarms uniform in range,
+            # azimuth and elevation have the density lam / (R 2 pi d_el r^2 cos el) at (r, el)
             pd_s = ref_pd[s]
             miss_w = 1.0 - pd_s * p_gate
-            vol = (2.0 * math.pi * sens_range[s] ** 3 / 3.0
-                   * max(math.sin(max(max_el[s], min_el[s])) - math.sin(min_el[s]), 1e-3))
-            lam_c = max(lam_fa / vol if FA > 0 else 0.0, CLUTTER_FLOOR)
+            if use_jpda:
+                d_el = max(max(max_el[s], min_el[s]) - min_el[s], 1e-3)
+                for i in range(nz):
+                    dens = 0.0
+                    if FA > 0:
+                        rx = zm[i, 0] - sensor_xyz[s, 0]
+                        ry = zm[i, 1] - sensor_xyz[s, 1]
+                        rz = zm[i, 2] - sensor_xyz[s, 2]
+                        rr = max(math.sqrt(rx * rx + ry * ry + rz * rz), 1.0)
+                        ce = max(math.sqrt(rx * rx + ry * ry) / rr, 1e-3)
+                        dens = lam_fa / (sens_range[s] * 2.0 * math.pi * d_el * rr * rr * ce)
+                    lamz[i] = max(dens, CLUTTER_FLOOR)
             # predict the tracks to now; the tentative ones this radar covers get a look
             nk = 0
             for k in range(K):
@@ -851,6 +863,17 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                             d2n += (zm[i, j] - X[k, j]) ** 2
                         if d2n > gamma_init * tr:   # outside the gates for certain (lambda_max <= trace)
                             continue
+                        if st[k] == TRK_TENTATIVE and not vinit[k]:
+                            # a track with one point yet: the target can have moved at most vmax
+                            # since (maximum-speed gate of two-point initiation)
+                            d0 = 0.0
+                            tr0 = 0.0
+                            for j in range(3):
+                                d0 += (zm[i, j] - z0[k, j]) ** 2
+                                tr0 += Rm[i, j, j] + R0[k, j, j]
+                            lim = vmax * (t - t0[k]) * dt + 3.0 * math.sqrt(tr0)
+                            if d0 > lim * lim:
+                                continue
                         d2 = _mahalanobis(X, Pc, k, zm[i], Rm[i], Sx, Si)
                         if d2 < near[i]:
                             near[i] = d2
@@ -875,7 +898,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                                 g = math.exp(-0.5 * d2) / math.sqrt(248.05021344239853 * det) if det > 0.0 else 0.0
                                 prow[npairs] = c
                                 pcol[npairs] = i
-                                plr[npairs] = pd_s * g / lam_c
+                                plr[npairs] = pd_s * g / lamz[i]
                                 npairs += 1
                 if use_jpda:
                     if npairs > 0:
@@ -909,7 +932,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                                     for jm in range(NMOD):
                                         lj = miss_w
                                         for n in range(npair):
-                                            lj += pd_s / lam_c * _gauss(Xm[k], Pm[k], jm, zm[pm[n]], Rm[pm[n]], Sx, Si)
+                                            lj += pd_s / lamz[pm[n]] * _gauss(Xm[k], Pm[k], jm, zm[pm[n]], Rm[pm[n]], Sx, Si)
                                         ll[jm] = lj
                                         pda_update(Xm[k], Pm[k], jm, beta0[c], npair, pm, pb, zm, Rm, Sx, Si,
                                                    Kg, tmp6, xs, Ps, dm, Cm)
@@ -1026,7 +1049,8 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                         k = kk
                         break
                 if k < 0:
-                    break
+                    n_overflow += 1
+                    continue
                 st[k] = TRK_TENTATIVE
                 for a in range(3):
                     X[k, a] = zm[i, a]
@@ -1203,6 +1227,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
     stats[2] = err_sum / err_n if err_n > 0 else np.nan
     stats[3] = n_false_confirmed
     stats[4] = n_false_shots
+    stats[5] = n_overflow
     return nev
 
 

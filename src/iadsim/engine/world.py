@@ -408,12 +408,15 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         step("measurement geometry")
         full = _full_world(ld, radars, mvas, terrain, pos, vel, values, log)
         if s.simulation.false_alarms:
-            rate = pfa * s.simulation.false_alarm_cells
+            # with sampled uncertainty a replication may draw up to the figure's high value
+            pfa_top = (np.array([cat[r.system].figure("radar_pfa").high for r in radars])
+                       if s.simulation.uncertainty == "sample" else pfa)
+            rate = pfa_top * s.simulation.false_alarm_cells
             worst = int(np.argmax(rate))
             if rate[worst] > MAX_FALSE_ALARMS_PER_SCAN:
                 raise InputError([Problem(ld.source, "simulation.false_alarm_cells",
                                           f"radar {radars[worst].name!r} would make {rate[worst]:.3g} false "
-                                          f"alarms per scan (radar_pfa {pfa[worst]:.3g} x "
+                                          f"alarms per scan (radar_pfa {pfa_top[worst]:.3g} x "
                                           f"{s.simulation.false_alarm_cells:.3g} cells); at most "
                                           f"{MAX_FALSE_ALARMS_PER_SCAN:g} are supported: lower "
                                           "false_alarm_cells")])
