@@ -150,6 +150,20 @@ def _normal_pair(u1, u2):
 
 
 @numba.njit(cache=True)
+def _add_cwna(P, k, dts, q):
+    """Add the continuous white-noise acceleration process noise over dts seconds, power spectral
+    density q per axis, to covariance k (Bar-Shalom, Li & Kirubarajan 2001, sec. 6.2.2)."""
+    d3 = q * dts * dts * dts / 3.0
+    d2 = q * dts * dts / 2.0
+    d1 = q * dts
+    for i in range(3):
+        P[k, i, i] += d3
+        P[k, i, i + 3] += d2
+        P[k, i + 3, i] += d2
+        P[k, i + 3, i + 3] += d1
+
+
+@numba.njit(cache=True)
 def _predict(X, P, k, dts, q):
     """Nearly-constant-velocity prediction of track k over dts seconds, continuous white-noise
     acceleration of power spectral density q per axis (Bar-Shalom et al. 2001, sec. 6.2.2)."""
@@ -165,14 +179,7 @@ def _predict(X, P, k, dts, q):
     for i in range(3):
         for j in range(3):
             P[k, i + 3, j] = P[k, j, i + 3]
-    d3 = q * dts * dts * dts / 3.0
-    d2 = q * dts * dts / 2.0
-    d1 = q * dts
-    for i in range(3):
-        P[k, i, i] += d3
-        P[k, i, i + 3] += d2
-        P[k, i + 3, i] += d2
-        P[k, i + 3, i + 3] += d1
+    _add_cwna(P, k, dts, q)
 
 
 @numba.njit(cache=True)
@@ -300,14 +307,7 @@ def _predict_F(X, P, k, F, dts, q, xt, tmp):
                 acc += tmp[i, l] * F[j, l]
             P[k, i, j] = acc
             P[k, j, i] = acc
-    d3 = q * dts * dts * dts / 3.0
-    d2 = q * dts * dts / 2.0
-    d1 = q * dts
-    for i in range(3):
-        P[k, i, i] += d3
-        P[k, i, i + 3] += d2
-        P[k, i + 3, i] += d2
-        P[k, i + 3, i + 3] += d1
+    _add_cwna(P, k, dts, q)
 
 
 @numba.njit(cache=True)
@@ -483,8 +483,9 @@ def false_alarm_count(k0, k1, t, s, lam, cap):
 
 
 @numba.njit(cache=True)
-def _two_point(X, Pc, k, z, R, z0, R0, dts):
-    """Two-point initiation of track k: position z, velocity from its first point z0 [m/s]."""
+def _two_point(X, Pc, k, z, R, z0, R0, dts, vinit, use_imm, Xm, Pm, mu):
+    """Two-point initiation of track k: position z, velocity from its first point z0 [m/s], dts
+    seconds before; with the IMM every model starts from this estimate."""
     for a in range(3):
         X[k, a] = z[a]
         X[k, a + 3] = (z[a] - z0[k, a]) / dts
@@ -493,6 +494,9 @@ def _two_point(X, Pc, k, z, R, z0, R0, dts):
             Pc[k, a, b + 3] = R[a, b] / dts
             Pc[k, a + 3, b] = R[a, b] / dts
             Pc[k, a + 3, b + 3] = (R[a, b] + R0[k, a, b]) / (dts * dts)
+    vinit[k] = True
+    if use_imm:
+        _imm_set(Xm, Pm, mu, k, X, Pc)
 
 
 @numba.njit(cache=True)
@@ -535,6 +539,29 @@ def _imm_update(Xm, Pm, mu, k, z, R, S, Si, Kg, tmp, ll, X, Pc):
             for j in range(nm):
                 mu[k, j] = 1.0 / nm
     imm_combine(Xm, Pm, mu, k, X, Pc)
+
+
+@numba.njit(cache=True)
+def _updated(X, Pc, k, t, label, vinit, z0, R0, last_upd, lab, hitnow, nhit, st, pos):
+    """Book-keeping after measurements updated track k at step t (``label``: the threat behind the
+    measurement that weighed most, -1 a false alarm). A track without a velocity yet was updated by
+    a second radar in its first step: its fused position becomes its first point. Returns the
+    position error [m] of a confirmed track that follows a threat, -1 otherwise."""
+    if not vinit[k]:
+        for a in range(3):
+            z0[k, a] = X[k, a]
+            for b in range(3):
+                R0[k, a, b] = Pc[k, a, b]
+    last_upd[k] = t
+    if label >= 0:
+        lab[k] = label
+    hitnow[k] = True
+    nhit[k] += 1
+    m = lab[k]
+    if st[k] == TRK_CONFIRMED and m >= 0:
+        return math.sqrt((X[k, 0] - pos[t, m, 0]) ** 2 + (X[k, 1] - pos[t, m, 1]) ** 2
+                         + (X[k, 2] - pos[t, m, 2]) ** 2)
+    return -1.0
 
 
 @numba.njit(cache=True)
@@ -922,10 +949,8 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                             npair = g1 - g0
                             k = cols[c]
                             if st[k] == TRK_TENTATIVE and not vinit[k] and t > t0[k]:
-                                _two_point(X, Pc, k, zm[ibest], Rm[ibest], z0, R0, (t - t0[k]) * dt)
-                                vinit[k] = True
-                                if use_imm:
-                                    _imm_set(Xm, Pm, mu, k, X, Pc)
+                                _two_point(X, Pc, k, zm[ibest], Rm[ibest], z0, R0, (t - t0[k]) * dt, vinit,
+                                           use_imm, Xm, Pm, mu)
                             else:
                                 if use_imm:
                                     # IMM-PDA: model likelihoods (1 - Pd Pg) + Pd / lambda sum_j N_j
@@ -946,20 +971,10 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                                 else:
                                     pda_update(X, Pc, k, beta0[c], npair, pm, pb, zm, Rm, Sx, Si, Kg, tmp6,
                                                xs, Ps, dm, Cm)
-                                if not vinit[k]:
-                                    for a in range(3):
-                                        z0[k, a] = X[k, a]
-                                        for b in range(3):
-                                            R0[k, a, b] = Pc[k, a, b]
-                            last_upd[k] = t
-                            if zlab[ibest] >= 0:
-                                lab[k] = zlab[ibest]
-                            hitnow[k] = True
-                            nhit[k] += 1
-                            m = lab[k]
-                            if st[k] == TRK_CONFIRMED and m >= 0:
-                                err_sum += math.sqrt((X[k, 0] - pos[t, m, 0]) ** 2 + (X[k, 1] - pos[t, m, 1]) ** 2
-                                                     + (X[k, 2] - pos[t, m, 2]) ** 2)
+                            err = _updated(X, Pc, k, t, zlab[ibest], vinit, z0, R0, last_upd, lab, hitnow, nhit,
+                                           st, pos)
+                            if err >= 0.0:
+                                err_sum += err
                                 err_n += 1
                             g0 = g1
                 else:
@@ -980,31 +995,15 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                             continue
                         k = cols[c]
                         if st[k] == TRK_TENTATIVE and not vinit[k] and t > t0[k]:
-                            # two-point initiation: velocity from the first and this measurement
-                            _two_point(X, Pc, k, zm[i], Rm[i], z0, R0, (t - t0[k]) * dt)
-                            vinit[k] = True
-                            if use_imm:
-                                _imm_set(Xm, Pm, mu, k, X, Pc)
+                            _two_point(X, Pc, k, zm[i], Rm[i], z0, R0, (t - t0[k]) * dt, vinit, use_imm, Xm, Pm, mu)
                         else:
                             if use_imm:
                                 _imm_update(Xm, Pm, mu, k, zm[i], Rm[i], Sx, Si, Kg, tmp6, ll, X, Pc)
                             else:
                                 _kf_update(X, Pc, k, zm[i], Rm[i], Sx, Si, Kg, tmp6)
-                            if not vinit[k]:
-                                # a second radar in the same step: the fused position is the first point
-                                for a in range(3):
-                                    z0[k, a] = X[k, a]
-                                    for b in range(3):
-                                        R0[k, a, b] = Pc[k, a, b]
-                        last_upd[k] = t
-                        if zlab[i] >= 0:
-                            lab[k] = zlab[i]
-                        hitnow[k] = True
-                        nhit[k] += 1
-                        m = lab[k]
-                        if st[k] == TRK_CONFIRMED and m >= 0:
-                            err_sum += math.sqrt((X[k, 0] - pos[t, m, 0]) ** 2 + (X[k, 1] - pos[t, m, 1]) ** 2
-                                                 + (X[k, 2] - pos[t, m, 2]) ** 2)
+                        err = _updated(X, Pc, k, t, zlab[i], vinit, z0, R0, last_upd, lab, hitnow, nhit, st, pos)
+                        if err >= 0.0:
+                            err_sum += err
                             err_n += 1
             # M-of-N on the tentative tracks' looks; the unit's own radar holds a track while it
             # hits it scan after scan
