@@ -542,6 +542,20 @@ def _imm_update(Xm, Pm, mu, k, z, R, S, Si, Kg, tmp, ll, X, Pc):
 
 
 @numba.njit(cache=True)
+def _confirm(k, t, st, conf_at, lab, firm_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n):
+    """Confirm track k at step t: the threat it follows (if any) has a firm track from now."""
+    st[k] = TRK_CONFIRMED
+    conf_at[k] = t
+    m = lab[k]
+    if m >= 0:
+        if firm_step[m] < 0:
+            firm_step[m] = t
+        if record and nev < MAX_EVENTS:
+            nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_TRACK, -1, m, 0)
+    return nev
+
+
+@numba.njit(cache=True)
 def _updated(X, Pc, k, t, label, vinit, z0, R0, last_upd, lab, hitnow, nhit, st, pos):
     """Book-keeping after measurements updated track k at step t (``label``: the threat behind the
     measurement that weighed most, -1 a false alarm). A track without a velocity yet was updated by
@@ -1023,17 +1037,9 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                     hits += h & 1
                     h >>= 1
                 if hits >= conf_m:
-                    st[k] = TRK_CONFIRMED
-                    conf_at[k] = t
+                    nev = _confirm(k, t, st, conf_at, lab, firm_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
                     n_confirmed += 1
-                    m = lab[k]
-                    if m < 0:
-                        n_false_confirmed += 1
-                    else:
-                        if firm_step[m] < 0:
-                            firm_step[m] = t
-                        if record and nev < MAX_EVENTS:
-                            nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_TRACK, -1, m, 0)
+                    n_false_confirmed += lab[k] < 0
                 elif nlook[k] >= conf_n:
                     st[k] = TRK_FREE
             # measurements in no track's initiation gate (wider than the association gate: a
@@ -1081,17 +1087,9 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                     fc_run[e_s, k] = 1
                 n_created += 1
                 if conf_m <= 1:
-                    st[k] = TRK_CONFIRMED
-                    conf_at[k] = t
+                    nev = _confirm(k, t, st, conf_at, lab, firm_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
                     n_confirmed += 1
-                    m = zlab[i]
-                    if m < 0:
-                        n_false_confirmed += 1
-                    else:
-                        if firm_step[m] < 0:
-                            firm_step[m] = t
-                        if record and nev < MAX_EVENTS:
-                            nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_TRACK, -1, m, 0)
+                    n_false_confirmed += lab[k] < 0
         # 5. C2 on the confirmed tracks, most urgent first (threat evaluation on the estimated state:
         #    iadsim.c2.threat)
         nt = 0
