@@ -237,3 +237,21 @@ def test_user_registered_policy_is_used(small_scenario):
 def test_unknown_policy_is_an_input_error(small_scenario):
     with pytest.raises(iadsim.InputError, match="simulation.policy"):
         iadsim.simulate(small_scenario, replications=2, policy="no-such-policy")
+
+
+@pytest.mark.parametrize("method", ["sweep", "planes"])
+def test_the_run_uses_the_scenario_line_of_sight_method(small_dir, method):
+    # terrain.line_of_sight picks the algorithm of the run's rasters (and of `iadsim coverage`
+    # when --method is not given), so runs and maps agree whichever is chosen
+    from iadsim.coverage.los import min_visible_altitude
+    from iadsim.engine import compile_world
+
+    data = yaml.safe_load((small_dir / "scenario.yaml").read_text())
+    data["terrain"]["line_of_sight"] = method
+    (small_dir / "los.yaml").write_text(yaml.safe_dump(data))
+    world = compile_world(iadsim.load_scenario(small_dir / "los.yaml"))
+    x, y, z = world.sensor_xyz[0]
+    want = min_visible_altitude(world.terrain, x, y, z, k=data["terrain"].get("refraction_k", 4 / 3),
+                                max_range_m=world.sensor_range_m[0], method=method)
+    np.testing.assert_array_equal(world.mva[0], want)
+    assert ("reference-plane" in world.models["line_of_sight"]) == (method == "planes")

@@ -223,9 +223,10 @@ def coverage(
     agl: Annotated[bool, typer.Option("--agl", help="altitudes are above ground level")] = False,
     rcs: Annotated[Optional[list[float]], typer.Option("--rcs", help="target radar cross sections [m2] (several)")] = None,
     pd: Annotated[float, typer.Option("--pd", help="detection probability threshold [1]")] = 0.5,
-    method: Annotated[str, typer.Option(
+    method: Annotated[Optional[str], typer.Option(
         "--method", help="line of sight: sweep (fast, agrees with exact ray tracing), rays (exact, slow), "
-                         "planes (GDAL's reference-plane algorithm, matches gdal_viewshed)")] = "sweep",
+                         "planes (GDAL's reference-plane algorithm, matches gdal_viewshed); default: the "
+                         "scenario's terrain.line_of_sight (sweep)")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output folder")] = None,
     quiet: Quiet = False,
 ) -> None:

@@ -316,7 +316,8 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     for si, r in enumerate(radars):
         # a Swerling 1 target of the reference RCS at 2 x the reference range has Pd ~ 0.01 or
         # less; beyond 3 x nothing is detected: the raster stops there
-        mva = min_visible_altitude(terrain, r.x, r.y, r.z, k=k_ref, max_range_m=r.range_bound_m)
+        mva = min_visible_altitude(terrain, r.x, r.y, r.z, k=k_ref, max_range_m=r.range_bound_m,
+                                   method=s.terrain.line_of_sight)
         mvas.append(mva)
         # scans: one look per period; a period shorter than dt gives a look every step
         period = r.scan_period_s
@@ -439,7 +440,8 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         **geo, **env,
         latency_steps=lat_steps, drop_steps=drop_steps, asset_xy=asset_xy, asset_info=asset_info,
         threat_peak=threat_peak,
-        figures=list(log.uses.values()), models=_models(s.simulation.policy, s.simulation.fidelity, s.simulation), **ints,
+        figures=list(log.uses.values()),
+        models=_models(s.simulation.policy, s.simulation.fidelity, s.simulation, s.terrain.line_of_sight), **ints,
         full=full,
     )
 
@@ -528,8 +530,14 @@ FULL_MODELS = {
 }
 
 
-def _models(policy: str, fidelity: str = "fast", sim=None) -> dict[str, str]:
+_LOS_METHODS = {"sweep": "one O(cells) horizon sweep per radar (agrees with exact ray casting)",
+                "rays": "exact ray casting to every cell",
+                "planes": "GDAL's reference-plane algorithm (Wang, Robinson & White 2000)"}
+
+
+def _models(policy: str, fidelity: str = "fast", sim=None, los: str = "sweep") -> dict[str, str]:
     m = dict(MODELS_USED)
+    m["line_of_sight"] += f"; {_LOS_METHODS[los]}"
     if fidelity == "full":
         m.update(FULL_MODELS)
         if sim is not None:

@@ -30,7 +30,7 @@ class CoverageRequest:
     agl: bool = False
     rcs_m2: Sequence[float] = (0.1, 1.0)
     pd: float = 0.5
-    method: str = "sweep"  # line-of-sight algorithm: sweep (default), rays (exact, slow), planes (GDAL's)
+    method: str | None = None  # line of sight: sweep, rays (exact, slow), planes (GDAL's); None: the scenario's
 
     def check(self) -> None:
         if not self.altitudes_m:
@@ -39,7 +39,7 @@ class CoverageRequest:
             raise ValueError(f"--alt: altitudes must be >= 0 m, got {list(self.altitudes_m)}")
         if not self.rcs_m2 or any(not np.isfinite(r) or r <= 0 for r in self.rcs_m2):
             raise ValueError(f"--rcs: radar cross sections must be > 0 m2, got {list(self.rcs_m2)}")
-        if self.method not in ("sweep", "rays", "planes"):
+        if self.method is not None and self.method not in ("sweep", "rays", "planes"):
             raise ValueError(f"--method must be sweep, rays or planes, got {self.method!r}")
         if not 0 < self.pd < 1:
             raise ValueError(f"--pd must be in (0, 1), got {self.pd}")
@@ -121,13 +121,14 @@ def write_coverage(ld: LoadedScenario, out: str | Path, req: CoverageRequest | N
     det_masks: dict[tuple[float, float], list[np.ndarray]] = {}
     overlays: list[Overlay] = []
     geo_feats: list[dict] = []
-    summary = {"scenario": ld.scenario.name, "pd": req.pd, "method": req.method, "altitude_reference": "AGL" if req.agl else "MSL",
+    method = req.method or ld.scenario.terrain.line_of_sight
+    summary = {"scenario": ld.scenario.name, "pd": req.pd, "method": method, "altitude_reference": "AGL" if req.agl else "MSL",
                "refraction_k": k, "grid": {"nx": grid.nx, "ny": grid.ny, "res_m": grid.res}, "radars": [],
                "fire_units": [], "layered": []}
     cell_km2 = (grid.res / 1e3) ** 2
     for r in radars:
         note(f"radar {r.name}", step, total)
-        mva = min_visible_altitude(terrain, r.x, r.y, r.z, k=k, max_range_m=r.range_bound_m, method=req.method)
+        mva = min_visible_altitude(terrain, r.x, r.y, r.z, k=k, max_range_m=r.range_bound_m, method=method)
         mvas.append(mva)
         agl = mva - terrain.elevation_m
         put(f"{r.name}.min_visible_altitude.tif", write_geotiff_crs(

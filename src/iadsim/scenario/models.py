@@ -44,6 +44,13 @@ class Terrain(_Model):
     refraction_k: float = Field(
         4.0 / 3.0, gt=0.0, le=100.0, description="effective earth radius factor [1] (4/3 earth)"
     )
+    line_of_sight: Literal["sweep", "rays", "planes"] = Field(
+        "sweep",
+        description="line-of-sight algorithm of the run and of its coverage maps: 'sweep' (one "
+        "O(cells) pass, agrees with exact ray casting), 'rays' (exact ray casting to every cell, "
+        "slow), 'planes' (GDAL's reference planes, reproduces gdal_viewshed); see "
+        "docs/coverage-accuracy.md",
+    )
 
 
 class Simulation(_Model):
