@@ -96,15 +96,89 @@ _NO_LINE = -1    # occluder code: none; >= 0 a column line v; <= -2 the row line
 EXACT_ZONE = 64  # SWEEP evaluates every line within this many rows and columns of the antenna
 
 
+_u = np.uint64   # index type: numba adds no negative-index wrap-around to unsigned indices
+
+
 @numba.njit(cache=True, nogil=True)
-def _quadrant(ef, out, nx, r0, sr, c0, sc, nu, nv, ou, ov, zo, res, a, rc, mode, zone):
+def _quadrant(ef, out, nx, r0, sr, c0, sc, nu, nv, ou, ov, zo, res, a, rc, mode, zone, fast):
     """Sweep one quadrant in local coordinates: global row r0 + sr*u, column c0 + sc*v, the antenna
     at local (ou, ov) with 0 <= ou, ov <= 1. Writes the cells it owns (u >= 1, v >= 1). Local rows
     and columns outside the grid (only u = 0 or v = 0 can be) read the nearest edge cell, like the
     reference. ``ef``, ``out``: the flattened terrain and output rasters.
 
-    Everything is written out in this one function on purpose: numba reference-counts arrays passed
-    to helper functions (an atomic increment and decrement per call), which cost 5x here."""
+    The helpers are inner functions, which numba inlines (closure inlining) with ``ef`` captured,
+    not passed: numba reference-counts arrays passed to functions, even to ones it inlines with
+    ``inline="always"`` (a call to NRT_incref / NRT_decref per use), which cost 2.5-5x here.
+
+    Most cells (SWEEP, rows u >= 2, outside the exact zone) take one of two fast loops, one per
+    octant, in which the axis choice and the row's constants are fixed; the other cells (the two
+    rows around the antenna, the exact zone, the first columns, PLANES) take the general loop. The
+    two compute the same terms in the same order, so the result is the same (``fast = False``:
+    the general loop everywhere, for the tests)."""
+
+    def _term(j, mo, inv_m, no, dmin, mbase, mstep, nbase, nstep, nlo, dd, nb, fb, jbest):
+        """The R3 term of a ray at major line ``j`` (skipped unless strictly between the antenna and
+        the cell), merged into the best so far (``nb / fb``, from line ``jbest``): returns the new
+        (nb, fb, jbest). The terrain sample on major line j at minor position i is at flat index
+        mbase + mstep * j + nbase + nstep * max(i, nlo); every index formed here is >= 0."""
+        f2 = (j - mo) * inv_m
+        if f2 > 0.0 and f2 < 1.0:
+            p2 = no + f2 * dmin
+            i2 = int(p2)
+            w2 = p2 - i2
+            base = mbase + mstep * j + nbase
+            h2 = ef[_u(base + nstep * (i2 if i2 > nlo else nlo))]
+            if w2 > 0.0:
+                h2 = h2 + w2 * (ef[_u(base + nstep * (i2 + 1))] - h2)
+            num = h2 - zo - a * f2 * f2 * dd
+            # compared without dividing, selected without branches (unpredictable on rough terrain)
+            better = num * fb > nb * f2
+            nb = num if better else nb
+            fb = f2 if better else fb
+            jbest = j if better else jbest
+        return nb, fb, jbest
+
+    def _parent(pc, xm, mo, inv_m, no, dmin, dmaj, mbase, mstep, nbase, nstep, nlo, dd,
+                nb, fb, jbest):
+        """The term(s) of a parent's occluder line ``pc`` (none for _NO_LINE): a line of this cell's
+        major axis is taken as is; one of the other axis stands for the two major lines around the
+        point where the ray crosses it. Returns the new (nb, fb, jbest)."""
+        if pc != _NO_LINE:
+            if (pc >= 0) == xm:
+                nb, fb, jbest = _term(pc if xm else -pc - 2, mo, inv_m, no, dmin, mbase, mstep,
+                                      nbase, nstep, nlo, dd, nb, fb, jbest)
+            elif dmin != 0.0:
+                fq = ((-pc - 2 if xm else pc) - no) / dmin
+                if fq > 0.0 and fq < 1.0:
+                    jq = int(mo + fq * dmaj)
+                    nb, fb, jbest = _term(jq, mo, inv_m, no, dmin, mbase, mstep, nbase, nstep,
+                                          nlo, dd, nb, fb, jbest)
+                    nb, fb, jbest = _term(jq + 1, mo, inv_m, no, dmin, mbase, mstep, nbase, nstep,
+                                          nlo, dd, nb, fb, jbest)
+        return nb, fb, jbest
+
+    def _tracked(ka, kb, xm, u, v, mpos, mo, inv_m, no, dmin, dmaj, mbase, mstep, nbase, nstep,
+                 nlo, dd, nb, fb, jbest):
+        """SWEEP's candidate terms beyond the previous line, in this order: the line(s) holding
+        parent A's occluder ``ka``, then B's ``kb`` (unless the same or none), then the one-step
+        hill climb around the best line. Returns the new (nb, fb, jbest). ``xm`` is a constant at
+        the fast loops' call sites (folded away there)."""
+        nb, fb, jbest = _parent(ka, xm, mo, inv_m, no, dmin, dmaj, mbase, mstep, nbase, nstep,
+                                nlo, dd, nb, fb, jbest)
+        if kb != ka:
+            nb, fb, jbest = _parent(kb, xm, mo, inv_m, no, dmin, dmaj, mbase, mstep, nbase,
+                                    nstep, nlo, dd, nb, fb, jbest)
+        # climb where the parents disagree (the occluder is moving), elsewhere on every 4th diagonal
+        # (enough to catch a drift)
+        agree = kb == ka or kb == _NO_LINE
+        if not (jbest < 0 or jbest == mpos - 1 or (agree and ((u + v) & 3) != 0)):
+            jc = jbest
+            nb, fb, jbest = _term(jc - 1, mo, inv_m, no, dmin, mbase, mstep, nbase, nstep, nlo,
+                                  dd, nb, fb, jbest)
+            nb, fb, jbest = _term(jc + 1, mo, inv_m, no, dmin, mbase, mstep, nbase, nstep, nlo,
+                                  dd, nb, fb, jbest)
+        return nb, fb, jbest
+
     ny = ef.size // nx
     # flat offsets of local rows / columns (clamped to the grid), one spare entry each
     rowoff = np.empty(nu + 1, np.int64)
@@ -150,7 +224,24 @@ def _quadrant(ef, out, nx, r0, sr, c0, sc, nu, nv, ou, ov, zo, res, a, rc, mode,
                 continue
             v_end = int(ov + math.sqrt(rc2 - du * du))
             count = min(v_end + 1, nv)
-        for i in range(count):
+        # cells i < gen_hi take the general loop; the others (SWEEP, rows u >= 2) the fast loops:
+        # columns [gen_hi, vx) nearer the north-south axis, [max(gen_hi, vx), count) the east-west
+        # one. Fast cells: outside the exact zone, v >= 3 (the previous column's fraction
+        # (v - 1 - ov) / (v - ov) is > 0) and, nearer the north-south axis, a previous-row fraction
+        # f_row = (u - 1 - ou) / (u - ou) > 0.
+        gen_hi = count
+        vx = count
+        f_row = 0.0
+        if mode == SWEEP and line_no >= 1 and fast:
+            gen_hi = min(max(zone + 1 if u <= zone else 0, 3), count)
+            vx = gen_hi
+            while vx < count and not abs(vx - ov) >= abs(du):
+                vx += 1
+            f_row = (u - 1 - ou) * inv_du[u]
+            if not f_row > 0.0:
+                gen_hi = vx
+        # -- general loop
+        for i in range(gen_hi):
             if line_no == 0:
                 u = i & 1
                 v = i >> 1
@@ -216,11 +307,8 @@ def _quadrant(ef, out, nx, r0, sr, c0, sc, nu, nv, ou, ov, zo, res, a, rc, mode,
                     # occluder tracking. Every term is an R3 term of this ray: the slope (as the
                     # target height it requires) to the terrain where the ray crosses one grid line
                     # of its major axis. Candidates: the previous line; the lines holding A's and
-                    # B's horizons (a line of the other axis, from a parent across the diagonal,
-                    # stands for the two lines of this axis around the point where the ray crosses
-                    # it); then the two lines next to the best one. NaN terms never win.
-                    # major / minor axis of this cell: the flat index of the terrain sample on major
-                    # line j at minor position i is mbase + mstep * j + nbase + nstep * max(i, nlo)
+                    # B's horizons; then the two lines next to the best one (_tracked). NaN terms
+                    # never win.
                     if xm:
                         mo = ov
                         no = ou
@@ -257,66 +345,16 @@ def _quadrant(ef, out, nx, r0, sr, c0, sc, nu, nv, ou, ov, zo, res, a, rc, mode,
                         # would spread outward as a wedge (one cell spans an angle 1 / distance), so
                         # the chains start from the exact occluders at the zone's edge.
                         for j in range(mpos - 2, 0, -1):
-                            f2 = (j - mo) * inv_m
-                            if not f2 > 0.0:
+                            if not (j - mo) * inv_m > 0.0:
                                 break
-                            p2 = no + f2 * dmin
-                            i2 = int(p2)
-                            w2 = p2 - i2
-                            base = mbase + mstep * j + nbase
-                            h2 = ef[base + nstep * (i2 if i2 > nlo else nlo)]
-                            if w2 > 0.0:
-                                h2 = h2 + w2 * (ef[base + nstep * (i2 + 1)] - h2)
-                            num = h2 - zo - a * f2 * f2 * dd
-                            better = num * fb > nb * f2
-                            nb = num if better else nb
-                            fb = f2 if better else fb
-                            jbest = j if better else jbest
+                            nb, fb, jbest = _term(j, mo, inv_m, no, dmin, mbase, mstep, nbase,
+                                                  nstep, nlo, dd, nb, fb, jbest)
                     else:
                         ka = kst[ia, ja]
                         kb = kst[ib, jb] if w > 0.0 else _NO_LINE
-                        jc = -1
-                        for cand in range(6):
-                            if cand < 4:
-                                pc = ka if cand < 2 else kb
-                                if pc == _NO_LINE or (cand >= 2 and kb == ka):
-                                    continue
-                                q = pc if pc >= 0 else -pc - 2
-                                if (pc >= 0) == xm:     # a line of this cell's major axis
-                                    if cand & 1:
-                                        continue
-                                    j = q
-                                else:                   # of the other axis: the two lines around it
-                                    if dmin == 0.0:
-                                        continue
-                                    fq = (q - no) / dmin
-                                    if not (fq > 0.0 and fq < 1.0):
-                                        continue
-                                    j = int(mo + fq * dmaj) + (cand & 1)
-                            else:
-                                if cand == 4:
-                                    # climb where the parents disagree (the occluder is moving),
-                                    # elsewhere on every 4th diagonal (enough to catch a drift)
-                                    agree = kb == ka or kb == _NO_LINE
-                                    if (jbest < 0 or jbest == mpos - 1
-                                            or (agree and ((u + v) & 3) != 0)):
-                                        break
-                                    jc = jbest
-                                j = jc - 1 if cand == 4 else jc + 1
-                            f2 = (j - mo) * inv_m
-                            if f2 > 0.0 and f2 < 1.0:
-                                p2 = no + f2 * dmin
-                                i2 = int(p2)
-                                w2 = p2 - i2
-                                base = mbase + mstep * j + nbase
-                                h2 = ef[base + nstep * (i2 if i2 > nlo else nlo)]
-                                if w2 > 0.0:
-                                    h2 = h2 + w2 * (ef[base + nstep * (i2 + 1)] - h2)
-                                num = h2 - zo - a * f2 * f2 * dd
-                                better = num * fb > nb * f2
-                                nb = num if better else nb
-                                fb = f2 if better else fb
-                                jbest = j if better else jbest
+                        nb, fb, jbest = _tracked(ka, kb, xm, u, v, mpos, mo, inv_m, no, dmin,
+                                                 dmaj, mbase, mstep, nbase, nstep, nlo, dd,
+                                                 nb, fb, jbest)
                     g = nb / fb
                     if jbest >= 0:
                         k = jbest if xm else -jbest - 2
@@ -333,6 +371,88 @@ def _quadrant(ef, out, nx, r0, sr, c0, sc, nu, nv, ou, ov, zo, res, a, rc, mode,
             if owned:
                 need = zo + g + a * dd
                 out[gidx] = need if need > e else e   # NaN ground stays NaN
+        if gen_hi < count:
+            # -- fast loops: the general loop's SWEEP branch with the axis fixed; every index is
+            # >= 0, hence unsigned (_u)
+            ru = rowoff[_u(u)]
+            slot = u & 1
+            # cells nearer the north-south axis: row u - 1 crossed at fraction f_row, between
+            # columns j0 and j0 + 1
+            inv_m = inv_du[_u(u)]
+            ia = (u - 1) & 1
+            rb = rowoff[_u(u - 1)]
+            for v in range(gen_hi, vx):
+                dv = v - ov
+                d2 = du * du + dv * dv
+                gidx = ru + coloff[_u(v)]
+                if d2 > rc2:
+                    out[_u(gidx)] = nan
+                    continue
+                dd = d2 * res2
+                e = ef[_u(gidx)]
+                p = ov + f_row * dv
+                j0 = int(p)
+                if j0 > v - 1:
+                    j0 = v - 1
+                w = p - j0
+                ha = ef[_u(rb + coloff[_u(j0)])]
+                hb = ef[_u(rb + coloff[_u(j0 + 1)])]
+                h = ha
+                if w >= 1.0:
+                    h = hb
+                elif w > 0.0:
+                    h = ha + w * (hb - ha)
+                num = h - zo - a * f_row * f_row * dd
+                better = num > _NONE * f_row
+                nb = num if better else _NONE
+                fb = f_row if better else 1.0
+                jbest = u - 1 if better else -1
+                ka = kst[_u(ia), _u(j0)]
+                kb = kst[_u(ia), _u(j0 + 1)] if w > 0.0 else _NO_LINE
+                nb, fb, jbest = _tracked(ka, kb, False, u, v, u, ou, inv_m, ov, dv, du, rbase,
+                                         rstep, c0, sc, vlo, dd, nb, fb, jbest)
+                g = nb / fb
+                kst[_u(slot), _u(v)] = -jbest - 2 if jbest >= 0 else _NO_LINE
+                need = zo + g + a * dd
+                out[_u(gidx)] = need if need > e else e
+            # cells nearer the east-west axis: column v - 1 crossed between rows i0 and i0 + 1
+            for v in range(max(gen_hi, vx), count):
+                dv = v - ov
+                d2 = du * du + dv * dv
+                gidx = ru + coloff[_u(v)]
+                if d2 > rc2:
+                    out[_u(gidx)] = nan
+                    continue
+                dd = d2 * res2
+                e = ef[_u(gidx)]
+                inv_m = inv_dv[_u(v)]
+                f = (v - 1 - ov) * inv_m
+                p = ou + f * du
+                i0 = int(p)
+                if i0 > u - 1:
+                    i0 = u - 1
+                w = p - i0
+                cb = coloff[_u(v - 1)]
+                ha = ef[_u(rowoff[_u(i0)] + cb)]
+                hb = ef[_u(rowoff[_u(i0 + 1)] + cb)]
+                h = ha
+                if w >= 1.0:
+                    h = hb
+                elif w > 0.0:
+                    h = ha + w * (hb - ha)
+                num = h - zo - a * f * f * dd
+                better = num > _NONE * f
+                nb = num if better else _NONE
+                fb = f if better else 1.0
+                jbest = v - 1 if better else -1
+                ka = kst[_u(i0 & 1), _u(v - 1)]
+                kb = kst[_u((i0 + 1) & 1), _u(v - 1)] if w > 0.0 else _NO_LINE
+                nb, fb, jbest = _tracked(ka, kb, True, u, v, v, ov, inv_m, ou, du, dv, c0, sc,
+                                         rbase, rstep, ulo, dd, nb, fb, jbest)
+                g = nb / fb
+                kst[_u(slot), _u(v)] = jbest if jbest >= 0 else _NO_LINE
+                need = zo + g + a * dd
+                out[_u(gidx)] = need if need > e else e
         if line_no >= 1:
             for v in range(max(count, 1), nv):
                 out[rowoff[u] + coloff[v]] = nan
@@ -377,7 +497,7 @@ def _pool(workers: int) -> ThreadPoolExecutor:
 def sweep_min_visible_altitude(elev: np.ndarray, res: float, orow: float, ocol: float,
                                zo: float, inv_2re: float, max_range_m: float = np.inf,
                                mode: int = SWEEP, out: np.ndarray | None = None,
-                               zone: int = EXACT_ZONE) -> np.ndarray:
+                               zone: int = EXACT_ZONE, fast: bool = True) -> np.ndarray:
     """Minimum visible altitude [m MSL], float32 [ny, nx], by the one-pass sweep (the engine of
     ``min_visible_altitude(method="sweep" | "planes")``, which checks the arguments).
 
@@ -386,7 +506,8 @@ def sweep_min_visible_altitude(elev: np.ndarray, res: float, orow: float, ocol: 
     [-0.5, n - 0.5]), ``zo`` [m MSL] its altitude, ``inv_2re`` = 1 / (2 k R) [1/m] (0: flat earth),
     ``max_range_m`` [m] (cells further are NaN), ``mode`` SWEEP or PLANES (see the module
     docstring), ``out`` an optional float32 [ny, nx] C-contiguous array to fill, ``zone`` the exact
-    zone's half-width [cells] (SWEEP).
+    zone's half-width [cells] (SWEEP), ``fast`` False to take the general loop for every cell (the
+    same result, slower: for the tests).
     """
     elev = np.ascontiguousarray(elev, dtype=np.float32)
     ny, nx = elev.shape
@@ -400,7 +521,7 @@ def sweep_min_visible_altitude(elev: np.ndarray, res: float, orow: float, ocol: 
     ef = elev.reshape(-1)
     of = out.reshape(-1)
     quads = _quadrants(ny, nx, float(orow), float(ocol))
-    args = (float(zo), float(res), float(inv_2re), rc, int(mode), int(zone))
+    args = (float(zo), float(res), float(inv_2re), rc, int(mode), int(zone), bool(fast))
     # the quadrants are independent: run them on numba.get_num_threads() threads (numba releases
     # the GIL), largest first, each thread taking the next one when done
     workers = min(len(quads), numba.get_num_threads())
