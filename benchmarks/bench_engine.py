@@ -13,10 +13,8 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -212,7 +210,6 @@ def tracker_scaling(quick: bool) -> dict:
     the air at once: wall time of one replication per radar scan, against the assignment alone."""
     import math
 
-    import numpy as np
 
     from iadsim.engine import compile_world, simulate_chunk
 

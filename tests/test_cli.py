@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -64,6 +63,13 @@ def test_run_is_reproducible_from_the_command_line(small_dir, tmp_path):
         ("terrain.dem", "missing.tif", "terrain.dem"),
         ("threats.1.route.0.lat", 40.0, "threats[1].route[0]"),
         ("effectors.1.doctrine.salvo_size", 16, "effectors[1].doctrine.salvo_size"),
+        ("simulation.association", "mht", "simulation.association"),
+        ("simulation.tracker_filter", "ukf", "simulation.tracker_filter"),
+        ("simulation.fire_control_looks", -1, "simulation.fire_control_looks"),
+        ("simulation.false_alarm_cells", 0, "simulation.false_alarm_cells"),
+        ("simulation.imm_turn_rate_deg_s", 0, "simulation.imm_turn_rate_deg_s"),
+        ("simulation.cpa_scale_m", 0, "simulation.cpa_scale_m"),
+        ("terrain.line_of_sight", "viewshed", "terrain.line_of_sight"),
     ],
 )
 def test_bad_input_exit_2_names_field_and_writes_nothing(small_dir, tmp_path, capsys, path, value, field):
@@ -77,6 +83,18 @@ def test_bad_input_exit_2_names_field_and_writes_nothing(small_dir, tmp_path, ca
     assert "Traceback" not in err
     assert not out.exists()
     assert run_cli("validate", str(bad)) == 2
+
+
+def test_too_many_false_alarms_exit_2_and_write_nothing(small_dir, tmp_path, capsys):
+    data = small_scenario_dict()
+    data["simulation"].update({"fidelity": "full", "false_alarms": True, "false_alarm_cells": 1e9})
+    bad = small_dir / "loud.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    out = tmp_path / "never"
+    assert run_cli("run", str(bad), "-n", "4", "--out", str(out)) == 2
+    err = capsys.readouterr().err
+    assert "loud.yaml" in err and "simulation.false_alarm_cells" in err and "Traceback" not in err
+    assert not out.exists()
 
 
 def test_malformed_yaml_and_not_a_raster(small_dir, tmp_path, capsys):

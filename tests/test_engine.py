@@ -255,3 +255,18 @@ def test_the_run_uses_the_scenario_line_of_sight_method(small_dir, method):
                                 max_range_m=world.sensor_range_m[0], method=method)
     np.testing.assert_array_equal(world.mva[0], want)
     assert ("reference-plane" in world.models["line_of_sight"]) == (method == "planes")
+
+
+@pytest.mark.parametrize("snr_db,pfa", [(10.0, 1e-6), (16.0, 1e-6), (13.0, 1e-4)])
+def test_kernel_detection_draw_has_the_swerling1_probability(snr_db, pfa):
+    # the compiled kernels' detection draw happens with physics.radar.pd_swerling1's probability
+    # (itself tested against published curves in test_physics_radar.py)
+    from iadsim.engine.kernel import detects
+    from iadsim.physics.radar import db_to_linear, pd_swerling1
+
+    k0, k1 = replication_keys(3, 0, 1)[0]
+    snr = float(db_to_linear(snr_db))
+    n = 20_000
+    hits = sum(detects(k0, k1, t, 2, 5, snr, pfa) for t in range(n))
+    p = float(pd_swerling1(snr, pfa))
+    assert hits / n == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / n))

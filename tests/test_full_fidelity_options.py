@@ -23,7 +23,6 @@ from iadsim.tracking.imm import imm_combine as np_imm_combine
 from iadsim.tracking.imm import imm_mix, markov_matrix
 from iadsim.tracking.models import ct_transition_matrix, cv_process_noise
 
-from test_engine import _crossing_scenario
 from test_full_fidelity import _crossing_full, _full
 
 

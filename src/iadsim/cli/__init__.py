@@ -40,6 +40,22 @@ Seed = Annotated[Optional[int], typer.Option("--seed", min=0, help="random seed 
 Workers = Annotated[int, typer.Option("--workers", "-w", min=1, max=256,
                                       help="local worker processes (1: this process, all cores)")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or tables")]
+
+
+def progress_bar(quiet: bool, remaining: bool = False) -> Progress:
+    """The progress display of every long command (on stderr; nothing when quiet)."""
+    cols = [TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn()] + ([TimeRemainingColumn()] if remaining else [])
+    return Progress(*cols, console=err, disable=quiet, transient=False)
+
+
+def output_folder(out: Path | None, default_name: str) -> Path:
+    """``out``, or iadsim-out/DEFAULT_NAME; refused before any work if it cannot be written."""
+    from iadsim.results.io import check_out_dir_writable
+
+    out = out if out is not None else DEFAULT_OUT_ROOT / default_name
+    check_out_dir_writable(out)
+    return out
 Policy = Annotated[Optional[str], typer.Option(
     "--policy", help="weapon-target assignment: urgency, greedy, exact, vlns or a registered policy "
                      "(default: the scenario's simulation.policy)")]
@@ -113,7 +129,6 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
          backend: str = "local", ray_address: str | None = None) -> None:
     from iadsim.api import simulate
     from iadsim.export.bundle import write_outputs
-    from iadsim.results.io import check_out_dir_writable
     from iadsim.scenario import load_scenario
 
     t0 = time.perf_counter()
@@ -122,12 +137,9 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
     if backend == "local" and ray_address is not None:
         raise InputError.single("command line", "--ray-address", "only with --backend ray")
     ld = loaded if loaded is not None else load_scenario(path)
-    out = out if out is not None else DEFAULT_OUT_ROOT / ld.scenario.name
-    check_out_dir_writable(out)
+    out = output_folder(out, ld.scenario.name)
     n = replications if replications is not None else ld.scenario.simulation.replications
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=quiet,
-                  transient=False) as prog:
+    with progress_bar(quiet, remaining=True) as prog:
         comp = prog.add_task("compile (terrain, coverage, envelopes)", total=5)
         run = prog.add_task("replications", total=n)
 
@@ -233,7 +245,6 @@ def coverage(
     """Coverage maps: terrain-masked line of sight, detection, engagement and layered coverage
     (GeoTIFF, PNG over hillshade, KMZ for Google Earth, GeoJSON polygons)."""
     from iadsim.export.coverage import CoverageRequest, write_coverage
-    from iadsim.results.io import check_out_dir_writable
     from iadsim.scenario import load_scenario
 
     req = CoverageRequest(altitudes_m=tuple(alt) if alt else (100.0, 500.0, 3000.0), agl=agl,
@@ -243,11 +254,9 @@ def coverage(
     except ValueError as exc:
         raise InputError.single("command line", "", str(exc)) from None
     ld = load_scenario(scenario)
-    out = out if out is not None else DEFAULT_OUT_ROOT / ld.scenario.name / "coverage"
-    check_out_dir_writable(out)
+    out = output_folder(out, f"{ld.scenario.name}/coverage")
     t0 = time.perf_counter()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=err, disable=quiet) as prog:
+    with progress_bar(quiet) as prog:
         task = prog.add_task("coverage", total=1)
 
         def progress(stage: str, done: int, total: int) -> None:

@@ -5,10 +5,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from iadsim.cli import DEFAULT_OUT_ROOT, Quiet, console, err
+from iadsim.cli import Quiet, console, output_folder, progress_bar
 
 
 def register(app: typer.Typer) -> None:
@@ -31,15 +30,12 @@ def register(app: typer.Typer) -> None:
         tornado plot."""
         from iadsim.analysis import sensitivity as run_sensitivity
         from iadsim.analysis.output import write_sensitivity
-        from iadsim.results.io import check_out_dir_writable
         from iadsim.scenario import load_scenario
 
         ld = load_scenario(scenario)
-        out = out if out is not None else DEFAULT_OUT_ROOT / ld.scenario.name / "sensitivity"
-        check_out_dir_writable(out)
+        out = output_folder(out, f"{ld.scenario.name}/sensitivity")
         t0 = time.perf_counter()
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                      TimeElapsedColumn(), console=err, disable=quiet) as prog:
+        with progress_bar(quiet) as prog:
             task = prog.add_task("sensitivity", total=1)
             res = run_sensitivity(ld, method=method, outcome=outcome, n=n, reps=reps, seed=seed,
                                   progress=lambda s, d, t: prog.update(task, description=s, completed=d, total=t))

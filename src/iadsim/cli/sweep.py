@@ -12,10 +12,9 @@ from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from iadsim.cli import DEFAULT_OUT_ROOT, Quiet, Replications, Seed, _txt, console, err
+from iadsim.cli import Quiet, Replications, Seed, _txt, console, err, output_folder, progress_bar
 from iadsim.errors import InputError
 
 
@@ -59,7 +58,6 @@ def sweep(
     modified scenario. Writes a Parquet dataset partitioned by cell, a summary table and sweep.json;
     --resume finishes an interrupted sweep with exactly the rows of an uninterrupted one."""
     from iadsim.montecarlo.sweep import plan_sweep, run_sweep
-    from iadsim.results.io import check_out_dir_writable
     from iadsim.scenario import load_scenario
 
     if backend is Backend.local and ray_address is not None:
@@ -70,12 +68,9 @@ def sweep(
     if dry_run:
         _print_cells(plan, None)
         return
-    out = out if out is not None else DEFAULT_OUT_ROOT / f"{ld.scenario.name}-sweep"
-    check_out_dir_writable(out)
+    out = output_folder(out, f"{ld.scenario.name}-sweep")
     n = plan.replications
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=quiet,
-                  transient=False) as prog:
+    with progress_bar(quiet, remaining=True) as prog:
         cells_task = prog.add_task("cells", total=plan.ncells)
         reps_task = prog.add_task(f"replications ({plan.ncells} cells x {n})", total=plan.ncells * n)
 

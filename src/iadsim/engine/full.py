@@ -43,10 +43,10 @@ import numpy as np
 
 from iadsim.c2.threat import urgency as threat_urgency
 from iadsim.engine.kernel import (
-    EV_DETECT, EV_KILL, EV_LAUNCH, EV_LEAK, EV_LOST, EV_MISS, EV_TRACK, FIRE_HOLD, FIRE_TIGHT,
-    MAX_EVENTS, arrivals, c2_assign, record_event, reloads,
+    EV_DETECT, EV_LAUNCH, EV_LOST, EV_TRACK, FIRE_HOLD, FIRE_TIGHT, MAX_EVENTS, arrivals, c2_assign,
+    detects, end_intercept, fire_unit_state, launch, record_event, reloads, reset_outputs, salvo_kills,
 )
-from iadsim.engine.rng import STREAM_DETECT, STREAM_KILL, uniform
+from iadsim.engine.rng import uniform
 from iadsim.tracking.jpda import _jpda_kernel
 
 # random streams of the measurement noise (four uniforms per detection: two Box-Muller pairs)
@@ -224,6 +224,16 @@ def _mahalanobis(X, P, k, z, R, S, Si):
 
 
 @numba.njit(cache=True)
+def _symmetrise(P, k):
+    """Replace covariance k by (P + P^T) / 2, against rounding drift."""
+    for i in range(6):
+        for j in range(i + 1, 6):
+            v = 0.5 * (P[k, i, j] + P[k, j, i])
+            P[k, i, j] = v
+            P[k, j, i] = v
+
+
+@numba.njit(cache=True)
 def _kf_update(X, P, k, z, R, S, Si, Kg, tmp):
     """Kalman update of track k with a position measurement z (covariance R): H = [I 0]."""
     for i in range(3):
@@ -250,11 +260,7 @@ def _kf_update(X, P, k, z, R, S, Si, Kg, tmp):
     for i in range(6):
         for j in range(6):
             P[k, i, j] -= tmp[i, j]
-    for i in range(6):
-        for j in range(i + 1, 6):
-            v = 0.5 * (P[k, i, j] + P[k, j, i])
-            P[k, i, j] = v
-            P[k, j, i] = v
+    _symmetrise(P, k)
 
 
 @numba.njit(cache=True)
@@ -409,11 +415,7 @@ def pda_update(X, P, k, beta0, npair, pm, pb, zm, Rm, S, Si, Kg, tmp, xs, Ps, dm
             P[k, a, b] = Cm[a, b] - dm[a] * dm[b]
     for a in range(6):
         X[k, a] += dm[a]
-    for a in range(6):
-        for b in range(a + 1, 6):
-            v = 0.5 * (P[k, a, b] + P[k, b, a])
-            P[k, a, b] = v
-            P[k, b, a] = v
+    _symmetrise(P, k)
 
 
 @numba.njit(cache=True)
@@ -618,21 +620,9 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
 
     alive = np.ones(M, np.bool_)
     known_dead = np.full(M, 2**62, np.int64)   # step at which a kill of m has been assessed
-    missiles = ready0.copy()
-    stock = reloads0.copy()
-    reload_done = np.full(E, -1, np.int64)
-    last_launch = np.full(E, -10**9, np.int64)
-    busy = np.zeros(E, np.int64)
-    cap = 1
-    for e in range(E):
-        cap += channels[e]
-    f_e = np.zeros(cap, np.int64)
-    f_m = np.zeros(cap, np.int64)
-    f_step = np.full(cap, -1, np.int64)
-    f_n = np.zeros(cap, np.int64)
-    f_id = np.zeros(cap, np.int64)
-    f_pk = np.zeros(cap, np.float64)
-    f_pip = np.zeros((cap, 3), np.float64)
+    (missiles, stock, reload_done, last_launch, busy,
+     f_e, f_m, f_step, f_n, f_id, f_pk, f_pip) = fire_unit_state(ready0, reloads0, channels)
+    cap = f_step.shape[0]
     launch_id = 0
     nev = 0
     # tracks (X, Pc: the estimate; with the IMM, the combination of the models Xm, Pm)
@@ -728,17 +718,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
     assign = np.full(E, -1, np.int64)
     used = np.zeros(E, np.bool_)
     nmask = (1 << conf_n) - 1
-
-    for m in range(M):
-        det_step[m] = -1
-        firm_step[m] = -1
-        eng_step[m] = -1
-        shots[m] = 0
-        kill_step[m] = -1
-        killer[m] = -1
-        leak_step[m] = -1
-    for e in range(E):
-        expended[e] = 0
+    reset_outputs(det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended)
 
     for t in range(nsteps):
         # 1. intercepts due now: the TRUE target must be alive, in the envelope and in sight, and
@@ -759,21 +739,13 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                         above = z - eff_xyz[e, 2]
                         dp = math.sqrt((x - f_pip[i, 0]) ** 2 + (y - f_pip[i, 1]) ** 2
                                        + (z - f_pip[i, 2]) ** 2)
-                        if (rmin[e] <= gr <= rmax[e] and agl >= hmin[e] and above <= hmax[e]
-                                and dp <= basket and _visible(mva[e], fpar, x, y, z)):
-                            for j in range(f_n[i]):
-                                if uniform(k0, k1, STREAM_KILL, f_id[i] + j, 0, 0) < f_pk[i]:
-                                    hit = True
-                if hit:
-                    alive[m] = False
-                    kill_step[m] = t
-                    killer[m] = e
-                    if t + assess_steps[e] < known_dead[m]:
-                        known_dead[m] = t + assess_steps[e]
-                if record and nev < MAX_EVENTS and m >= 0:
-                    nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_KILL if hit else EV_MISS, e, m, f_n[i])
-                busy[e] -= 1
-                f_step[i] = -1
+                        hit = (rmin[e] <= gr <= rmax[e] and agl >= hmin[e] and above <= hmax[e]
+                               and dp <= basket and _visible(mva[e], fpar, x, y, z)
+                               and salvo_kills(k0, k1, f_id[i], f_n[i], f_pk[i]))
+                if hit and t + assess_steps[e] < known_dead[m]:
+                    known_dead[m] = t + assess_steps[e]
+                nev = end_intercept(i, t, hit, f_e, f_m, f_n, f_step, alive, kill_step, killer, busy,
+                                    record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         # 2. arrivals: a threat alive at the end of its route has leaked
         nev, done = arrivals(t, alive, end_step, leak_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         if done:
@@ -801,9 +773,8 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                 q = snr[t, s, m]
                 if q <= 0.0:
                     continue
-                # Swerling 1 single look: Pd = Pfa^(1 / (1 + SNR)), the fast kernel's draw
-                p = pfa[s] ** (1.0 / (1.0 + q * snr_scale[s, m]))
-                if uniform(k0, k1, STREAM_DETECT, t, s, m) < p and meas_el[t, s, m] >= min_el[s]:
+                # the fast kernel's detection draw, plus the radar's lower elevation limit
+                if detects(k0, k1, t, s, m, q * snr_scale[s, m], pfa[s]) and meas_el[t, s, m] >= min_el[s]:
                     if det_step[m] < 0:
                         det_step[m] = t
                         if record and nev < MAX_EVENTS:
@@ -1189,26 +1160,12 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
             k = cand[q]
             m = lab[k]
             n = salvo[e]
-            slot = -1
-            for i in range(cap):
-                if f_step[i] < 0:
-                    slot = i
-                    break
             hit_step = t + tofq[e, q]
-            f_e[slot] = e
-            f_m[slot] = m
-            f_step[slot] = hit_step
-            f_n[slot] = n
-            f_id[slot] = launch_id
-            f_pk[slot] = P[e, q]
+            slot, launch_id = launch(t, e, m, n, P[e, q], hit_step, f_e, f_m, f_step, f_n, f_id, f_pk,
+                                     launch_id, busy, missiles, expended, last_launch)
             for a in range(3):
                 f_pip[slot, a] = pipq[e, q, a]
-            launch_id += n
-            busy[e] += 1
-            missiles[e] -= n
-            expended[e] += n
             n_eng[e, k] += 1
-            last_launch[e] = t
             if hit_step + assess_steps[e] > eng_until[k]:
                 eng_until[k] = hit_step + assess_steps[e]
             if m < 0:

@@ -75,6 +75,98 @@ def reloads(t, reload_done, stock, ready0, missiles, reload_steps):
 
 
 @numba.njit(cache=True)
+def fire_unit_state(ready0, reloads0, channels):
+    """One replication's fire-unit state at the start: ready missiles, reload stock, reload clock,
+    last launch, busy channels, and the engagement slots (one per channel, plus one): unit, threat,
+    intercept step (-1: free), missiles, first missile number, kill probability, aim point."""
+    E = channels.shape[0]
+    cap = 1
+    for e in range(E):
+        cap += channels[e]
+    return (ready0.copy(), reloads0.copy(), np.full(E, -1, np.int64), np.full(E, -10**9, np.int64),
+            np.zeros(E, np.int64), np.zeros(cap, np.int64), np.zeros(cap, np.int64),
+            np.full(cap, -1, np.int64), np.zeros(cap, np.int64), np.zeros(cap, np.int64),
+            np.zeros(cap, np.float64), np.zeros((cap, 3), np.float64))
+
+
+@numba.njit(cache=True)
+def reset_outputs(det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended):
+    """Start one replication's outputs: every step -1 ("never"), every count 0."""
+    for m in range(det_step.shape[0]):
+        det_step[m] = -1
+        firm_step[m] = -1
+        eng_step[m] = -1
+        shots[m] = 0
+        kill_step[m] = -1
+        killer[m] = -1
+        leak_step[m] = -1
+    for e in range(expended.shape[0]):
+        expended[e] = 0
+
+
+@numba.njit(cache=True)
+def detects(k0, k1, t, s, m, snr, pfa):
+    """One look of radar s at threat m at step t: detected with the single-pulse Swerling 1
+    probability Pd = Pfa^(1 / (1 + SNR)) of :func:`iadsim.physics.radar.pd_swerling1` (Swerling
+    1960, case 1; Skolnik 2001, ch. 2), drawn from the detection stream. snr: linear SNR > 0 [1];
+    pfa: false-alarm probability [1]."""
+    return uniform(k0, k1, STREAM_DETECT, t, s, m) < pfa ** (1.0 / (1.0 + snr))
+
+
+@numba.njit(cache=True)
+def salvo_kills(k0, k1, first_id, n, pk):
+    """Whether any of the n missiles numbered first_id .. first_id + n - 1 kills, each with
+    probability pk (the kill stream, one draw per missile)."""
+    hit = False
+    for j in range(n):
+        if uniform(k0, k1, STREAM_KILL, first_id + j, 0, 0) < pk:
+            hit = True
+    return hit
+
+
+@numba.njit(cache=True)
+def end_intercept(i, t, hit, f_e, f_m, f_n, f_step, alive, kill_step, killer, busy,
+                  record, nev, ev_step, ev_type, ev_e, ev_m, ev_n):
+    """Close engagement slot i at its intercept step t: a kill (hit) or a miss of threat f_m[i]
+    (-1: a false track, nothing to record), the fire unit's channel freed. Returns the event count."""
+    m = f_m[i]
+    e = f_e[i]
+    if hit:
+        alive[m] = False
+        kill_step[m] = t
+        killer[m] = e
+    if record and nev < MAX_EVENTS and m >= 0:
+        nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_KILL if hit else EV_MISS, e, m, f_n[i])
+    busy[e] -= 1
+    f_step[i] = -1
+    return nev
+
+
+@numba.njit(cache=True)
+def launch(t, e, m, n, pk, hit_step, f_e, f_m, f_step, f_n, f_id, f_pk, launch_id, busy, missiles,
+           expended, last_launch):
+    """Fire unit e launches n missiles at threat m (-1: a false track) now, due at hit_step with
+    single-shot kill probability pk: a free engagement slot is filled and the unit's channel,
+    magazine and launch clock are charged. Returns (slot, the next missile number)."""
+    slot = -1
+    for i in range(f_step.shape[0]):
+        if f_step[i] < 0:
+            slot = i
+            break
+    f_e[slot] = e
+    f_m[slot] = m
+    f_step[slot] = hit_step
+    f_n[slot] = n
+    f_id[slot] = launch_id
+    f_pk[slot] = pk
+    busy[e] += 1
+    missiles[e] -= n
+    expended[e] += n
+    last_launch[e] = t
+    return slot, launch_id + n
+
+
+@numba.njit(cache=True)
 def _greedy_marginal_return(values, P, assign):
     """Assign each unit (one engagement this step) to a candidate, greedily by the largest decrease
     of expected surviving value sum_q v_q prod_e (1 - P[e, q]) (maximum marginal return: den Broeder,
@@ -181,20 +273,9 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
     alive = np.ones(M, np.bool_)
     engaged_until = np.zeros(M, np.int64)
     n_eng = np.zeros((E, M), np.int64)
-    missiles = ready0.copy()
-    stock = reloads0.copy()
-    reload_done = np.full(E, -1, np.int64)
-    last_launch = np.full(E, -10**9, np.int64)
-    busy = np.zeros(E, np.int64)
-    cap = 1
-    for e in range(E):
-        cap += channels[e]
-    f_e = np.zeros(cap, np.int64)
-    f_m = np.zeros(cap, np.int64)
-    f_step = np.full(cap, -1, np.int64)
-    f_n = np.zeros(cap, np.int64)
-    f_id = np.zeros(cap, np.int64)
-    f_pk = np.zeros(cap, np.float64)
+    (missiles, stock, reload_done, last_launch, busy,
+     f_e, f_m, f_step, f_n, f_id, f_pk, f_pip) = fire_unit_state(ready0, reloads0, channels)
+    cap = f_step.shape[0]
     launch_id = 0
     nev = 0
     order = np.empty(M, np.int64)
@@ -206,36 +287,16 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
     assign = np.full(E, -1, np.int64)
     used = np.zeros(E, np.bool_)
     tracked = np.zeros(M, np.bool_)
-    for m in range(M):
-        det_step[m] = -1
-        firm_step[m] = -1
-        eng_step[m] = -1
-        shots[m] = 0
-        kill_step[m] = -1
-        killer[m] = -1
-        leak_step[m] = -1
-    for e in range(E):
-        expended[e] = 0
+    reset_outputs(det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended)
 
     for t in range(nsteps):
         # 1. intercepts due now
         for i in range(cap):
             if f_step[i] == t:
                 m = f_m[i]
-                e = f_e[i]
-                hit = False
-                if alive[m] and t < end_step[m]:
-                    for j in range(f_n[i]):
-                        if uniform(k0, k1, STREAM_KILL, f_id[i] + j, 0, 0) < f_pk[i]:
-                            hit = True
-                if hit:
-                    alive[m] = False
-                    kill_step[m] = t
-                    killer[m] = e
-                if record and nev < MAX_EVENTS:
-                    nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_KILL if hit else EV_MISS, e, m, f_n[i])
-                busy[e] -= 1
-                f_step[i] = -1
+                hit = alive[m] and t < end_step[m] and salvo_kills(k0, k1, f_id[i], f_n[i], f_pk[i])
+                nev = end_intercept(i, t, hit, f_e, f_m, f_n, f_step, alive, kill_step, killer, busy,
+                                    record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         # 2. arrivals: a threat alive at the end of its route has leaked
         nev, done = arrivals(t, alive, end_step, leak_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         if done:
@@ -252,9 +313,7 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
                 q = snr[t, s, m]
                 if q <= 0.0:
                     continue
-                # Swerling 1 single look: Pd = Pfa^(1 / (1 + SNR))
-                p = pfa[s] ** (1.0 / (1.0 + q * snr_scale[s, m]))
-                if uniform(k0, k1, STREAM_DETECT, t, s, m) < p:
+                if detects(k0, k1, t, s, m, q * snr_scale[s, m], pfa[s]):
                     if det_step[m] < 0:
                         det_step[m] = t
                         firm_step[m] = t + latency_steps
@@ -321,27 +380,12 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
             if q < 0 or q >= nc or P[e, q] <= 0.0:
                 continue
             m = cand[q]
-            best_pk = P[e, q]
             n = salvo[e]
-            slot = -1
-            for i in range(cap):
-                if f_step[i] < 0:
-                    slot = i
-                    break
             hit_step = t + tof[t, m, e]
-            f_e[slot] = e
-            f_m[slot] = m
-            f_step[slot] = hit_step
-            f_n[slot] = n
-            f_id[slot] = launch_id
-            f_pk[slot] = best_pk
-            launch_id += n
-            busy[e] += 1
-            missiles[e] -= n
-            expended[e] += n
+            _slot, launch_id = launch(t, e, m, n, P[e, q], hit_step, f_e, f_m, f_step, f_n, f_id, f_pk,
+                                      launch_id, busy, missiles, expended, last_launch)
             shots[m] += n
             n_eng[e, m] += 1
-            last_launch[e] = t
             if hit_step + assess_steps[e] > engaged_until[m]:
                 engaged_until[m] = hit_step + assess_steps[e]
             if eng_step[m] < 0:
