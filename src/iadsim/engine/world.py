@@ -172,10 +172,9 @@ class World:
     fire_mode: np.ndarray
     latency_steps: int
     drop_steps: int
-    asset_xy: np.ndarray            # [A, 2]
-    asset_info: np.ndarray          # [A, 4] x, y, radius [m], value
-    threat_peak: dict               # per threat [M] at its most urgent step: step, urgency [1/s],
-    #                                 asset (index), cpa_m, time_to_cpa_s
+    asset_info: np.ndarray          # [A, 4] x, y [m], radius [m], value
+    threat_peak: dict               # per threat [M] at its most urgent step (the argmax of priority):
+    #                                 step, asset (index), cpa_m, time_to_cpa_s
     figures: list[FigureUse] = field(default_factory=list)
     models: dict[str, str] = field(default_factory=lambda: dict(MODELS_USED))
     full: FullWorld | None = None   # fidelity 'full' only
@@ -183,6 +182,11 @@ class World:
     @property
     def scenario(self):
         return self.loaded.scenario
+
+    @property
+    def asset_xy(self) -> np.ndarray:
+        """[A, 2] local x, y of the defended assets [m]."""
+        return self.asset_info[:, :2]
 
     @property
     def n_threats(self) -> int:
@@ -400,7 +404,7 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     priority = te["urgency"]
     peak = np.argmax(priority, axis=0) if M else np.zeros(0, np.int64)
     cols = np.arange(M)
-    threat_peak = {"step": peak, "urgency": priority[peak, cols], "asset": te["asset"][peak, cols],
+    threat_peak = {"step": peak, "asset": te["asset"][peak, cols],
                    "cpa_m": te["cpa_m"][peak, cols], "time_to_cpa_s": te["time_to_cpa_s"][peak, cols]}
     del te
 
@@ -438,7 +442,7 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         effector_labels=[e.name for e in s.effectors], effector_system=[cat[e.system].name for e in s.effectors],
         effector_xyz=eff_xyz, effector_sensor=np.arange(E), tof=tof, pip_ok=pip_ok, act_ok=act_ok,
         **geo, **env,
-        latency_steps=lat_steps, drop_steps=drop_steps, asset_xy=asset_xy, asset_info=asset_info,
+        latency_steps=lat_steps, drop_steps=drop_steps, asset_info=asset_info,
         threat_peak=threat_peak,
         figures=list(log.uses.values()),
         models=_models(s.simulation.policy, s.simulation.fidelity, s.simulation, s.terrain.line_of_sight), **ints,

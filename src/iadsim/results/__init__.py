@@ -151,7 +151,8 @@ class Results:
         distance [m] and time to it [s]."""
         w = self.world
         tp = w.threat_peak
-        peak = np.where(np.isfinite(tp["urgency"]), tp["urgency"], 0.0)
+        pr = w.priority[np.asarray(tp["step"], dtype=np.int64), np.arange(len(w.threat_labels))]
+        peak = np.where(np.isfinite(pr), pr, 0.0)
         order = np.argsort(-peak, kind="stable")
         rank = np.empty_like(order)
         rank[order] = np.arange(1, len(order) + 1)
