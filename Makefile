@@ -10,6 +10,11 @@ BIN    := $(VENV)/bin
 
 setup: $(VENV)/.installed
 
+# what `iadsim demo` needs (no test or benchmark extras); --inexact keeps extras a test run installed
+$(VENV)/.installed-demo: $(UV) pyproject.toml uv.lock
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --inexact --python $(PYTHON)
+	touch $@
+
 # uv (pinned) in its own small venv, then the project's locked environment in .venv
 $(UV):
 	$(PYTHON) -c 'import sys; sys.exit("iadsim needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -20,7 +25,7 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --extra test --extra bench --python $(PYTHON)
 	touch $@
 
-demo: setup
+demo: $(VENV)/.installed-demo
 	$(BIN)/iadsim demo $(ARGS)
 
 # the offline Cesium viewer the browser tests load exported CZML/KML into (skipped without npm)

@@ -61,3 +61,23 @@ def test_sensitivity_command_writes_results(small_dir, tmp_path, crossing, capsy
     assert main(["sensitivity", str(small_dir / "crossing.yaml"), "--outcome", "leak:zzz",
                  "--out", str(tmp_path / "no")]) == 2
     assert not (tmp_path / "no").exists()
+
+
+def test_constant_outcome_says_the_index_is_undefined(small_dir, tmp_path, crossing):
+    # a threat no fire unit can engage (weapons hold): P(kill) is 0 at every design point, so every
+    # Sobol' index is 0/0; the analysis says so instead of printing a table of zeros
+    from iadsim.analysis.sensitivity import UndefinedSensitivity
+
+    held = _crossing_scenario(small_dir, {"mode": "shoot-look-shoot", "fire": "hold"})
+    with pytest.raises(UndefinedSensitivity, match="does not vary"):
+        sensitivity(held, method="morris", outcome="pkill:owa", n=2, reps=5, seed=1)
+
+
+def test_tornado_has_confidence_intervals_and_small_samples_warn(crossing):
+    res = sensitivity(crossing, method="sobol", outcome="pkill:owa", n=2, reps=30, seed=3)
+    row = res.tornado.set_index("factor").loc["tor_m2.pk_single_shot"]
+    # 95% half-width of a mean of 30 Bernoulli outcomes: 1.96 * sd / sqrt(30), positive unless constant
+    assert 0.0 < row.outcome_at_low_ci < 0.5
+    assert np.isfinite(row.outcome_at_high_ci)
+    # two base samples cannot estimate Sobol' indices: the result says so
+    assert res.meta["warnings"], res.indices

@@ -12,6 +12,13 @@ from iadsim.analysis.sensitivity import SensitivityResult
 from iadsim.results.io import prepare_out_dir, write_text, write_with
 
 
+def _ci(t, col: str) -> list[float]:
+    """95% half-widths of a tornado column (0 where unknown, e.g. one replication per point)."""
+    if col not in t:
+        return [0.0] * len(t)
+    return [float(v) if np.isfinite(v) else 0.0 for v in t[col]]
+
+
 def tornado_figure(res: SensitivityResult, top: int = 15):
     """A plotly tornado chart: outcome at each factor's low and high end, others nominal."""
     import plotly.graph_objects as go
@@ -20,10 +27,12 @@ def tornado_figure(res: SensitivityResult, top: int = 15):
     fig = go.Figure()
     fig.add_bar(y=t.factor, x=t.outcome_at_low - res.baseline, base=res.baseline, orientation="h",
                 name="figure at its low end", marker_color="#4c78a8",
+                error_x=dict(type="data", array=_ci(t, "outcome_at_low_ci"), visible=True),
                 hovertemplate="%{y}<br>low end: %{customdata:.4g}<br>outcome %{x:.3f}<extra></extra>",
                 customdata=t.low_value)
     fig.add_bar(y=t.factor, x=t.outcome_at_high - res.baseline, base=res.baseline, orientation="h",
                 name="figure at its high end", marker_color="#f58518",
+                error_x=dict(type="data", array=_ci(t, "outcome_at_high_ci"), visible=True),
                 hovertemplate="%{y}<br>high end: %{customdata:.4g}<br>outcome %{x:.3f}<extra></extra>",
                 customdata=t.high_value)
     fig.add_vline(x=res.baseline, line_dash="dot", annotation_text=f"nominal {res.baseline:.3f}")
@@ -40,8 +49,10 @@ def tornado_png(res: SensitivityResult, top: int = 15) -> bytes:
     fig = Figure(figsize=(8, 1 + 0.35 * len(t)), dpi=120)
     ax = fig.add_subplot()
     y = np.arange(len(t))
-    ax.barh(y, t.outcome_at_low - res.baseline, left=res.baseline, color="#4c78a8", label="low end")
-    ax.barh(y, t.outcome_at_high - res.baseline, left=res.baseline, color="#f58518", label="high end", alpha=0.8)
+    ax.barh(y, t.outcome_at_low - res.baseline, left=res.baseline, color="#4c78a8", label="low end",
+            xerr=_ci(t, "outcome_at_low_ci"), error_kw=dict(lw=0.8, capsize=2))
+    ax.barh(y, t.outcome_at_high - res.baseline, left=res.baseline, color="#f58518", label="high end", alpha=0.8,
+            xerr=_ci(t, "outcome_at_high_ci"), error_kw=dict(lw=0.8, capsize=2))
     ax.axvline(res.baseline, color="k", ls=":", lw=1)
     ax.set_yticks(y, t.factor, fontsize=8)
     ax.set_xlabel(res.outcome)

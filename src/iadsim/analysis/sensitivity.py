@@ -18,13 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from iadsim.engine import World, compile_world, simulate_chunk
 from iadsim.engine.parameters import SAMPLED_FIGURES, apply, nominal
 from iadsim.engine.rng import replication_keys
-from iadsim.errors import InputError
+from iadsim.errors import InputError, Problem
 from iadsim.scenario.loader import LoadedScenario
 
 OUTCOME_KINDS = {
@@ -34,6 +36,13 @@ OUTCOME_KINDS = {
     "missiles": "mean missiles fired by the fire unit",
 }
 BATCH_POINTS = 256
+
+
+class UndefinedSensitivity(InputError):
+    """The outcome does not vary over the design: every index would be 0/0."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__([Problem("--outcome", "", message)])
 
 
 @dataclass
@@ -92,8 +101,12 @@ def factors_of(world: World) -> list[tuple[str, str, float, float, float]]:
 
 
 def evaluate(world: World, factors, X: np.ndarray, reps: int, seed: int, fn: Callable,
-             progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """Mean outcome at each design point (rows of X, one column per factor)."""
+             progress: Callable[[int, int], None] | None = None,
+             spread: np.ndarray | None = None) -> np.ndarray:
+    """Mean outcome at each design point (rows of X, one column per factor).
+
+    ``spread``: if given ([len(X)]), filled with the sample standard deviation of the outcome over
+    the point's replications (0 for a single replication)."""
     keys_one = replication_keys(seed, 0, reps)
     Y = np.empty(len(X))
     for b0 in range(0, len(X), BATCH_POINTS):
@@ -103,7 +116,10 @@ def evaluate(world: World, factors, X: np.ndarray, reps: int, seed: int, fn: Cal
         draws = {(s, k): np.repeat(Xb[:, j], reps) for j, (s, k, *_rest) in enumerate(factors)}
         apply(world, p, draws)
         res = simulate_chunk(world, seed, 0, B * reps, params=p, keys=np.tile(keys_one, (B, 1)))
-        Y[b0:b0 + B] = fn(res).reshape(B, reps).mean(axis=1)
+        y = fn(res).reshape(B, reps)
+        Y[b0:b0 + B] = y.mean(axis=1)
+        if spread is not None:
+            spread[b0:b0 + B] = y.std(axis=1, ddof=1) if reps > 1 else 0.0
         if progress:
             progress(b0 + B, len(X))
     return Y
@@ -147,20 +163,51 @@ def sensitivity(ld: LoadedScenario, method: str = "sobol", outcome: str | None =
         T[2 * j + 1, j] = hi
     total = len(X) + len(T)
     Y = evaluate(world, facs, X, reps, seed, fn, lambda d, t: note(f"{method} design", d, total))
-    YT = evaluate(world, facs, T, reps, seed, fn, lambda d, t: note("tornado", len(X) + d, total))
+    sd_T = np.zeros(len(T))
+    YT = evaluate(world, facs, T, reps, seed, fn, lambda d, t: note("tornado", len(X) + d, total), spread=sd_T)
+    Yall = np.concatenate([Y, YT])
+    if np.ptp(Yall) == 0.0:
+        raise UndefinedSensitivity(
+            f"{outcome} is {Yall[0]:.4g} at every one of the {len(Yall)} design points "
+            f"({reps} replications each): it does not vary with any disputed figure, so its "
+            "sensitivity indices are undefined (0/0). Choose an outcome that varies (e.g. another "
+            "threat, 'leak:', 'survive:' or 'missiles:'), or widen the scenario so that it can.")
+    warnings_out: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if method == "sobol":
+            si = sobol_analyze.analyze(problem, Y, calc_second_order=False, seed=seed % (2**32))
+            idx = pd.DataFrame({"factor": names, "S1": si["S1"], "S1_conf": si["S1_conf"],
+                                "ST": si["ST"], "ST_conf": si["ST_conf"]}).sort_values("ST", ascending=False)
+        else:
+            mi = morris_analyze.analyze(problem, X, Y, num_levels=4, seed=seed % (2**32))
+            idx = pd.DataFrame({"factor": names, "mu_star": mi["mu_star"], "mu_star_conf": mi["mu_star_conf"],
+                                "sigma": mi["sigma"], "mu": mi["mu"]}).sort_values("mu_star", ascending=False)
+    for w in caught:  # the library's own warnings, in words a user can act on
+        warnings_out.append(f"SALib: {w.message}")
     if method == "sobol":
-        si = sobol_analyze.analyze(problem, Y, calc_second_order=False, seed=seed % (2**32))
-        idx = pd.DataFrame({"factor": names, "S1": si["S1"], "S1_conf": si["S1_conf"],
-                            "ST": si["ST"], "ST_conf": si["ST_conf"]}).sort_values("ST", ascending=False)
-    else:
-        mi = morris_analyze.analyze(problem, X, Y, num_levels=4, seed=seed % (2**32))
-        idx = pd.DataFrame({"factor": names, "mu_star": mi["mu_star"], "mu_star_conf": mi["mu_star_conf"],
-                            "sigma": mi["sigma"], "mu": mi["mu"]}).sort_values("mu_star", ascending=False)
-    low, high = YT[0:-1:2], YT[1:-1:2]
+        bad = idx[(idx.ST > 1.0 + 1e-9) | (idx.S1 > 1.0 + 1e-9) | (idx.ST < -1e-9) | (idx.S1 < -1e-9)]
+        if len(bad):
+            warnings_out.append(
+                f"{len(bad)} Sobol' index(es) fall outside [0, 1] ({', '.join(bad.factor.head(5))}): "
+                f"the sample ({len(X)} points, {reps} replications each) is too small for stable estimates; "
+                "raise -n (base samples) and --reps, and read the confidence columns (*_conf)")
+        wide = idx[idx.ST_conf > 0.5]
+        if len(wide):
+            warnings_out.append(
+                f"{len(wide)} total-order index(es) have a 95% half-width above 0.5: raise -n for a ranking "
+                "you can rely on")
+    lo_i, hi_i = np.arange(0, len(T) - 1, 2), np.arange(1, len(T) - 1, 2)
+    z = 1.959963984540054  # 95% normal quantile for the mean of `reps` replications
+    half = z * sd_T / np.sqrt(reps) if reps > 1 else np.full(len(T), np.nan)
+    low, high = YT[lo_i], YT[hi_i]
     tor = pd.DataFrame({"factor": names, "low_value": [f[2] for f in facs], "nominal_value": nominal_row,
                         "high_value": [f[4] for f in facs], "outcome_at_low": low, "outcome_at_high": high,
+                        "outcome_at_low_ci": half[lo_i], "outcome_at_high_ci": half[hi_i],
                         "swing": np.abs(high - low)}).sort_values("swing", ascending=False)
     return SensitivityResult(method=method, outcome=outcome, factors=names, indices=idx.reset_index(drop=True),
                              tornado=tor.reset_index(drop=True), baseline=float(YT[-1]), n_points=len(X),
                              reps=reps, seed=seed, meta={"outcome_meaning": OUTCOME_KINDS[outcome.split(':')[0]],
-                                                         "scenario": ld.scenario.name})
+                                                         "scenario": ld.scenario.name,
+                                                         "baseline_ci": float(half[-1]),
+                                                         "warnings": warnings_out})

@@ -51,10 +51,13 @@ def register(app: typer.Typer) -> None:
             t.add_row(*(str(v) if isinstance(v, str) else f"{v:.3f}" for v in row))
         console.print(t)
         tt = Table(title="tornado: outcome with one figure at its low / high end, the others nominal")
-        for c in ("factor", "low", "high", "outcome at low", "outcome at high"):
+        for c in ("factor", "low", "high", "outcome at low (±95%)", "outcome at high (±95%)"):
             tt.add_column(c, justify="left" if c == "factor" else "right")
         for r in res.tornado.head(10).itertuples():
-            tt.add_row(r.factor, f"{r.low_value:.4g}", f"{r.high_value:.4g}", f"{r.outcome_at_low:.3f}",
-                       f"{r.outcome_at_high:.3f}")
+            tt.add_row(r.factor, f"{r.low_value:.4g}", f"{r.high_value:.4g}",
+                       f"{r.outcome_at_low:.3f} ± {r.outcome_at_low_ci:.3f}",
+                       f"{r.outcome_at_high:.3f} ± {r.outcome_at_high_ci:.3f}")
         console.print(tt)
+        for w in res.meta.get("warnings", []):
+            console.print(f"[yellow]warning:[/yellow] {w}")
         console.print(f"[green]wrote[/green] {len(files)} files to {out} in {time.perf_counter() - t0:.1f} s")

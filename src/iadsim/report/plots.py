@@ -358,8 +358,10 @@ def tornado_figure(sens: dict) -> go.Figure:
                                    ("outcome_at_high", "high_value", "figure at its high end", "#f58518")):
         hover = [f"<b>{f}</b><br>{name}: {v:.4g}<br>{outcome} = {o:.3f}" for f, v, o in
                  zip(t["factor"], t[val], t[col])]
+        ci = (t[f"{col}_ci"].fillna(0.0).tolist() if f"{col}_ci" in t else [0.0] * len(t))
         fig.add_trace(go.Bar(y=t["factor"].tolist(), x=(t[col] - base).tolist(), base=base, orientation="h",
-                             name=name, marker_color=colour, hovertext=hover, hoverinfo="text", opacity=0.85))
+                             name=name, marker_color=colour, hovertext=hover, hoverinfo="text", opacity=0.85,
+                             error_x=dict(type="data", array=ci, visible=True)))
     fig.add_vline(x=base, line_dash="dot", line_color="#333")
     _layout(fig, title=f"Tornado: {outcome} (nominal {base:.3f})", height=int(140 + 28 * len(t)),
             barmode="overlay")
