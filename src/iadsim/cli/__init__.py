@@ -410,5 +410,5 @@ def _register_subcommands() -> None:
 
 
 #: modules of iadsim.cli that add commands to the app
-SUBCOMMAND_MODULES: tuple[str, ...] = ("analysis", "sweep", "outputs")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("analysis", "sweep", "outputs", "validation")
 _register_subcommands()
