@@ -38,6 +38,25 @@ class Catalog(Mapping[str, System]):
         for s in self._systems.values():
             for a in [s.name, s.display_name, *s.aliases]:
                 self._alias[a.lower()] = s.name
+        # a designation quoted with its reporting name ("SA-22 Greyhound") also answers to the
+        # designation alone ("SA-22"), when no other system claims it
+        short: dict[str, set[str]] = {}
+        for s in self._systems.values():
+            for a in s.aliases:
+                head = a.split()[0]
+                if head != a and any(ch.isdigit() for ch in head):
+                    short.setdefault(head.lower(), set()).add(s.name)
+        for head, owners in short.items():
+            if len(owners) == 1 and head not in self._alias:
+                self._alias[head] = next(iter(owners))
+
+    def suggest(self, name: str, kinds: tuple[str, ...] | None = None) -> str | None:
+        """The closest name or alias to a misspelt ``name`` (for "did you mean"), or None."""
+        import difflib
+
+        pool = {a: n for a, n in self._alias.items() if kinds is None or self._systems[n].kind in kinds}
+        close = difflib.get_close_matches(name.lower(), list(pool), n=1, cutoff=0.6)
+        return pool[close[0]] if close else None
 
     def __getitem__(self, name: str) -> System:
         key = self._alias.get(name.lower(), name)

@@ -188,6 +188,8 @@ def format_loc(loc: tuple[Any, ...]) -> str:
 
 def _expected(err: dict[str, Any]) -> str:
     msg = err["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):  # pydantic's wrapping of our own messages
+        msg = msg.removeprefix(prefix)
     if err["type"] == "extra_forbidden":
         return "unknown field (check the spelling; `iadsim schema` lists the fields)"
     if err["type"] == "missing":
@@ -315,7 +317,9 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
     def need(system: str, kinds: tuple[str, ...], path: str) -> None:
         if system not in catalog:
             names = ", ".join(s.name for s in catalog.values() if s.kind in kinds)
-            problems.append(Problem(source, path, f"unknown catalog system {_short(system)}; expected one of: {names}"))
+            close = catalog.suggest(system, kinds) if hasattr(catalog, "suggest") else None
+            hint = f" (did you mean {close!r}?)" if close else ""
+            problems.append(Problem(source, path, f"unknown catalog system {_short(system)}{hint}; expected one of: {names}"))
         elif catalog[system].kind not in kinds:
             problems.append(
                 Problem(source, path, f"{_short(system)} is a {catalog[system].kind}; expected a {' or '.join(kinds)}")
@@ -338,12 +342,25 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
     for i, t in enumerate(scn.threats):
         need(t.type, ("threat",), f"threats[{i}].type")
         if t.target is not None and t.target not in assets:
+            import difflib
+
+            close = difflib.get_close_matches(t.target, sorted(assets), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             problems.append(
                 Problem(source, f"threats[{i}].target",
-                        f"unknown asset {_short(t.target)}; expected one of: {', '.join(sorted(assets)) or '(no assets defined)'}")
+                        f"unknown asset {_short(t.target)}{hint}; expected one of: "
+                        f"{', '.join(sorted(assets)) or '(no assets defined)'}")
             )
     if problems:
         raise InputError(problems)
+
+
+def _without_disabled(scn: Scenario) -> Scenario:
+    """The scenario without the fire units and radars marked ``enabled: false``."""
+    if all(e.enabled for e in scn.effectors) and all(r.enabled for r in scn.sensors):
+        return scn
+    return scn.model_copy(update={"effectors": [e for e in scn.effectors if e.enabled],
+                                  "sensors": [r for r in scn.sensors if r.enabled]})
 
 
 def resolve_dem(scn: Scenario, base_dir: Path | None, source: str) -> Path:
@@ -385,21 +402,90 @@ class LoadedScenario:
         return f"LoadedScenario({self.scenario.name!r}, source={self.source!r})"
 
 
-def load_scenario(path: str | Path, catalog: Catalog | None = None) -> LoadedScenario:
+def load_scenario(path: str | Path, catalog: Catalog | None = None,
+                  overrides: dict[str, dict[str, Any]] | None = None) -> LoadedScenario:
     """Load, validate and cross-check a scenario file.
 
+    ``overrides``: catalog figures to override, as from :func:`iadsim.scenario.overrides.parse_set`
+    (``--set SYSTEM.FIGURE=VALUE``); they win over the file's own ``catalog:`` section.
     Raises :class:`iadsim.errors.InputError` naming the file and field path of every problem.
     """
     path = Path(path)
     data = read_yaml(path)
-    return scenario_from_dict(data, source=_printable(str(path)), base_dir=path.resolve().parent, catalog=catalog)
+    return scenario_from_dict(data, source=_printable(str(path)), base_dir=path.resolve().parent, catalog=catalog,
+                              overrides=overrides)
+
+
+def _raw_reference_problems(data: Any, catalog: Catalog, source: str) -> list[Problem]:
+    """Unknown catalog systems and assets in a scenario mapping that failed schema validation, so
+    that one pass reports every problem (best effort: only where the raw values are names)."""
+    if not isinstance(data, dict):
+        return []
+    out: list[Problem] = []
+
+    def items(key):
+        v = data.get(key)
+        return [(i, it) for i, it in enumerate(v) if isinstance(it, dict)] if isinstance(v, list) else []
+
+    def need(name: Any, kinds: tuple[str, ...], path: str) -> None:
+        if not isinstance(name, str):
+            return
+        if name not in catalog:
+            close = catalog.suggest(name, kinds) if hasattr(catalog, "suggest") else None
+            hint = f" (did you mean {close!r}?)" if close else ""
+            out.append(Problem(source, path, f"unknown catalog system {_short(name)}{hint}; "
+                                             "`iadsim catalog list` lists them"))
+        elif catalog[name].kind not in kinds:
+            out.append(Problem(source, path, f"{_short(name)} is a {catalog[name].kind}; expected a {' or '.join(kinds)}"))
+
+    for i, e in items("effectors"):
+        need(e.get("system"), ("effector",), f"effectors[{i}].system")
+    for i, r in items("sensors"):
+        need(r.get("system"), ("sensor", "effector"), f"sensors[{i}].system")
+    assets = [a.get("name") for _, a in items("assets")]
+    for i, t in items("threats"):
+        need(t.get("type"), ("threat",), f"threats[{i}].type")
+        tgt = t.get("target")
+        if isinstance(tgt, str) and tgt not in assets:
+            import difflib
+
+            close = difflib.get_close_matches(tgt, [a for a in assets if isinstance(a, str)], n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            out.append(Problem(source, f"threats[{i}].target", f"unknown asset {_short(tgt)}{hint}"))
+    return out
 
 
 def scenario_from_dict(data: Any, source: str = "<scenario>", base_dir: Path | None = None,
-                       catalog: Catalog | None = None) -> LoadedScenario:
-    scn = parse_scenario(data, source)
+                       catalog: Catalog | None = None,
+                       overrides: dict[str, dict[str, Any]] | None = None) -> LoadedScenario:
+    from iadsim.scenario.overrides import apply_overrides, merge
+
+    data = merge(data, overrides)
+    try:
+        scn = parse_scenario(data, source)
+    except InputError as exc:
+        # one pass: the schema's problems and the names that point nowhere, together
+        if len(exc.problems) < MAX_PROBLEMS:
+            try:
+                extra = _raw_reference_problems(data, catalog if catalog is not None else load_catalog(), source)
+            except Exception:  # noqa: BLE001 - best effort; the schema's problems stand alone
+                extra = []
+            seen = {(p.path, p.message) for p in exc.problems}
+            assets_bad = any(q.path.startswith("assets") for q in exc.problems)
+            extra = [p for p in extra if (p.path, p.message) not in seen
+                     and not any(q.path == p.path for q in exc.problems)
+                     and not (assets_bad and p.path.endswith(".target"))]
+            if extra:
+                raise InputError(exc.problems + extra) from None
+        raise
     catalog = catalog if catalog is not None else load_catalog()
+    if scn.catalog:
+        section = {k: {f: (v.model_dump(exclude_none=True) if hasattr(v, "model_dump") else v)
+                       for f, v in figs.items()}
+                   for k, figs in scn.catalog.items()}
+        catalog = apply_overrides(catalog, section, source)
     check_references(scn, catalog, source)
+    scn = _without_disabled(scn)
     dem_path = resolve_dem(scn, base_dir, source)
     return LoadedScenario(scn, source, base_dir, catalog, dem_path)
 

@@ -202,6 +202,7 @@ class Effector(_Model):
         None, ge=0, le=10_000, description="ready missiles; default from the catalog per vehicle"
     )
     reloads: int = Field(0, ge=0, le=10_000, description="missiles held for reloading [1]")
+    enabled: bool = Field(True, description="false: the unit is left out of the run (a sweep can vary it)")
 
 
 class Sensor(_Model):
@@ -210,6 +211,7 @@ class Sensor(_Model):
     name: Name
     system: str
     site: Position
+    enabled: bool = Field(True, description="false: the radar is left out of the run (a sweep can vary it)")
 
 
 class Waypoint(_Model):
@@ -260,6 +262,15 @@ class Threat(_Model):
         return self
 
 
+class FigureOverride(_Model):
+    """A catalog figure's value (and range) for this scenario, with the reason."""
+
+    value: float
+    low: float | None = None
+    high: float | None = None
+    reason: str = Field("", max_length=500)
+
+
 class Scenario(_Model):
     """An iadsim scenario: terrain, defence, assets, threats and run settings."""
 
@@ -273,6 +284,10 @@ class Scenario(_Model):
     effectors: list[Effector] = Field(default_factory=list)
     sensors: list[Sensor] = Field(default_factory=list)
     threats: list[Threat] = Field(min_length=1)
+    catalog: dict[str, dict[str, float | FigureOverride]] = Field(
+        default_factory=dict,
+        description="overrides of catalog figures for this scenario: SYSTEM: {FIGURE: VALUE or "
+        "{value, low, high, reason}}; listed in the report as overrides")
 
     @field_validator("assets", "effectors", "sensors", "threats")
     @classmethod

@@ -1,0 +1,98 @@
+"""The analyst's workflow: catalog overrides, units left out, aliases, one-pass validation with
+suggestions."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+import iadsim
+from conftest import small_scenario_dict
+from iadsim.cli import main
+from iadsim.errors import InputError
+from iadsim.scenario.overrides import is_override, parse_set
+
+
+def _write(small_dir, data) -> str:
+    p = small_dir / "s.yaml"
+    p.write_text(yaml.safe_dump(data))
+    return str(p)
+
+
+def test_catalog_override_changes_the_figure_for_this_scenario_only(small_dir):
+    data = small_scenario_dict()
+    data["catalog"] = {"tor_m2": {"pk_single_shot": {"value": 0.3, "low": 0.2, "high": 0.4, "reason": "test"},
+                                  "reaction_time_s": 12}}
+    ld = iadsim.load_scenario(_write(small_dir, data))
+    f = ld.catalog["tor_m2"].figures["pk_single_shot"]
+    assert (f.value, f.low, f.high) == (0.3, 0.2, 0.4) and is_override(f) and "test" in f.source
+    r = ld.catalog["tor_m2"].figures["reaction_time_s"]
+    assert r.value == r.low == r.high == 12 and is_override(r)
+    # the shared catalog is untouched
+    assert iadsim.load_scenario(small_dir / "scenario.yaml").catalog["tor_m2"].figures["pk_single_shot"].value != 0.3
+    # the command line wins over the file
+    ld2 = iadsim.load_scenario(_write(small_dir, data), overrides=parse_set(["tor_m2.pk_single_shot=0.1:0.2:0.3"]))
+    g = ld2.catalog["tor_m2"].figures["pk_single_shot"]
+    assert (g.low, g.value, g.high) == (0.1, 0.2, 0.3) and "command line" in g.source
+
+
+def test_lower_pk_override_lowers_the_kill_probability(small_dir):
+    # direction of effect: the same scenario and seed with every missile's Pk lowered kills less
+    base = small_scenario_dict()
+    low = small_scenario_dict()
+    low["catalog"] = {s: {"pk_single_shot": 0.05} for s in ("tor_m2", "pantsir_s1")}
+    a = iadsim.simulate(iadsim.load_scenario(_write(small_dir, base)), replications=64, seed=3)
+    b = iadsim.simulate(iadsim.load_scenario(_write(small_dir, low)), replications=64, seed=3)
+    assert b.replications.killed.mean() < a.replications.killed.mean()
+
+
+def test_disabled_unit_is_left_out(small_dir):
+    data = small_scenario_dict()
+    data["effectors"][1]["enabled"] = False
+    ld = iadsim.load_scenario(_write(small_dir, data))
+    assert [e.name for e in ld.scenario.effectors] == ["sam-1"]
+    res = iadsim.simulate(ld, replications=8, seed=1)
+    assert list(res.effector_table()["effector"]) == ["sam-1"]
+
+
+@pytest.mark.parametrize("section, path, message", [
+    ({"pantsir_s2": {"pk_single_shot": 0.5}}, "catalog.pantsir_s2", "did you mean 'pantsir_s1'"),
+    ({"pantsir_s1": {"pk_singleshot": 0.5}}, "catalog.pantsir_s1.pk_singleshot", "did you mean 'pk_single_shot'"),
+    ({"pantsir_s1": {"pk_single_shot": 1.5}}, "catalog.pantsir_s1.pk_single_shot", "probability"),
+    ({"pantsir_s1": {"reaction_time_s": {"value": 3, "low": 4}}}, "catalog.pantsir_s1.reaction_time_s", "low <= value"),
+])
+def test_bad_overrides_are_refused_with_the_field(small_dir, section, path, message, capsys):
+    data = small_scenario_dict()
+    data["catalog"] = section
+    with pytest.raises(InputError) as exc:
+        iadsim.load_scenario(_write(small_dir, data))
+    assert any(p.path == path and message in p.message for p in exc.value.problems), exc.value.problems
+    assert main(["validate", _write(small_dir, data)]) == 2
+
+
+def test_bad_set_syntax():
+    with pytest.raises(InputError, match="SYSTEM.FIGURE=VALUE"):
+        parse_set(["pk=0.5"])
+    with pytest.raises(InputError, match="expected a number"):
+        parse_set(["tor_m2.pk_single_shot=high"])
+
+
+def test_nato_designation_alone_is_an_alias(small_dir):
+    data = small_scenario_dict()
+    data["effectors"][1]["system"] = "SA-22"       # listed as "SA-22 Greyhound"
+    ld = iadsim.load_scenario(_write(small_dir, data))
+    assert ld.catalog[ld.scenario.effectors[1].system].name == "pantsir_s1"
+
+
+def test_validation_reports_every_problem_in_one_pass_with_suggestions(small_dir):
+    data = small_scenario_dict()
+    data["effectors"][0]["site"]["lat"] = 95          # schema
+    data["effectors"][1]["system"] = "pantsr_s1"      # unknown name
+    data["threats"][0]["target"] = "bsae"             # unknown asset
+    with pytest.raises(InputError) as exc:
+        iadsim.load_scenario(_write(small_dir, data))
+    msgs = {p.path: p.message for p in exc.value.problems}
+    assert "effectors[0].site.lat" in msgs
+    assert "did you mean 'pantsir_s1'" in msgs["effectors[1].system"]
+    assert "did you mean 'base'" in msgs["threats[0].target"]
+    assert not any(m.startswith("Value error") for m in msgs.values())
