@@ -96,3 +96,38 @@ def test_validation_reports_every_problem_in_one_pass_with_suggestions(small_dir
     assert "did you mean 'pantsir_s1'" in msgs["effectors[1].system"]
     assert "did you mean 'base'" in msgs["threats[0].target"]
     assert not any(m.startswith("Value error") for m in msgs.values())
+
+
+@pytest.mark.parametrize("source, stated, kind, graded", [
+    ("https://tass.com/defense/123", "high", "state media", "low"),
+    ("https://fr.sputniknews.com/defense/x", "medium", "state media", "low"),
+    ("https://github.com/someone/repo", "medium", "user-generated", "low"),
+    ("https://www.reuters.com/world/x", "high", "general press", "medium"),
+    ("https://www.janes.com/defence-news/x", "medium", "specialist press", "medium"),
+    ("https://www.almaz-antey.ru/catalogue/x", "high", "manufacturer", "high"),
+    ("https://some-unknown-site.example/x", "high", "unclassified", "low"),
+    ("iadsim estimate: class-typical value", "estimate", "unsourced", "estimate"),
+])
+def test_confidence_follows_the_kind_of_source(source, stated, kind, graded):
+    from iadsim.catalog import Figure
+
+    f = Figure(value=1.0, unit="1", source=source, confidence=stated)
+    assert f.source_kind == kind and f.confidence == graded
+    assert f.stated_confidence == (stated if graded != stated else None)
+
+
+def test_no_state_media_or_repository_figure_is_graded_above_low():
+    from iadsim.catalog import load_catalog
+
+    for s in load_catalog().values():
+        for key, f in s.figures.items():
+            if f.source_kind in ("state media", "user-generated", "unclassified"):
+                assert f.confidence in ("low", "estimate"), (s.name, key, f.source)
+
+
+def test_catalog_show_prints_units_as_units_and_the_kind_of_source(capsys):
+    assert main(["catalog", "show", "pantsir_s1"]) == 0
+    out = capsys.readouterr().out
+    assert "0.7 1" not in out and "kind of source" in out
+    assert main(["catalog", "show", "pantsr_s1"]) == 2
+    assert "did you mean 'pantsir_s1'" in capsys.readouterr().err

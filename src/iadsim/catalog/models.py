@@ -45,6 +45,22 @@ class Figure(BaseModel):
     confidence: Confidence
     note: str | None = None
     claims: list[Claim] = Field(default_factory=list)
+    source_kind: str | None = Field(None, description="kind of source, by iadsim.catalog.provenance's rule "
+                                                      "(filled at load)")
+    stated_confidence: Confidence | None = Field(None, description="the grade the catalog file states, when the "
+                                                                   "rule capped it")
+
+    @model_validator(mode="after")
+    def _grade_by_rule(self) -> "Figure":
+        from iadsim.catalog.provenance import capped_grade, source_kind
+
+        if self.source_kind is None:
+            self.source_kind = source_kind(self.source, self.confidence)
+            graded = capped_grade(self.confidence, self.source_kind)
+            if graded != self.confidence:
+                self.stated_confidence = self.confidence
+                self.confidence = graded
+        return self
 
     @model_validator(mode="after")
     def _check_range(self) -> "Figure":

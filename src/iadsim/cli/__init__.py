@@ -335,7 +335,9 @@ def catalog_show(name: Annotated[str, typer.Argument(help="system name or alias"
 
     cat = load_catalog()
     if name not in cat:
-        raise InputError.single("catalog", "name", f"unknown system {name!r}; expected one of: {', '.join(cat)}")
+        close = cat.suggest(name)
+        hint = f" (did you mean {close!r}?)" if close else ""
+        raise InputError.single("catalog", "name", f"unknown system {name!r}{hint}; expected one of: {', '.join(cat)}")
     s = cat[name]
     if json_out:
         sys.stdout.write(json.dumps(s.model_dump(mode="json"), indent=2) + "\n")
@@ -350,13 +352,21 @@ def catalog_show(name: Annotated[str, typer.Argument(help="system name or alias"
     t.add_column("value", no_wrap=True)
     t.add_column("range", no_wrap=True)
     t.add_column("confidence", no_wrap=True)
+    t.add_column("kind of source", no_wrap=True)
     t.add_column("source", overflow="fold", ratio=1)
     t.add_column("claims", justify="right")
     for key, f in s.figures.items():
         conf = f"[yellow]{f.confidence}[/yellow]" if f.is_estimate else f.confidence
-        rng = f"{f.low:g} – {f.high:g}" if f.low != f.high else "-"
-        t.add_row(key, f"{f.value:g} {f.unit}", rng, conf, f.source, str(len(f.claims)))
+        if f.stated_confidence:
+            conf += f"\n[dim](file: {f.stated_confidence})[/dim]"
+        unit = "" if f.unit == "1" else f" {f.unit}"
+        rng = f"{f.low:g} – {f.high:g}{unit}" if f.low != f.high else "-"
+        t.add_row(key, f"{f.value:g}{unit}", rng, conf, f.source_kind or "", f.source, str(len(f.claims)))
     console.print(t)
+    console.print("[dim]confidence: the catalog's grade, capped by the kind of source "
+                  "(official/manufacturer: high; specialist and general press: medium; state media, "
+                  "user-generated and unclassified pages: low; no source: estimate); see "
+                  "iadsim.catalog.provenance[/dim]")
     if s.not_found:
         console.print("[dim]not found in public sources: " + ", ".join(s.not_found) + "[/dim]")
 

@@ -250,6 +250,9 @@ def _figure_groups(results) -> list[tuple[str, list[dict]]]:
         groups.setdefault(fu.system, []).append({
             "system": fu.system, "key": fu.key, "value": _g(f.value), "unit": f.unit, "range": rng,
             "confidence": f.confidence, "estimate": f.confidence == "estimate",
+            "kind": f.source_kind or "", "stated": f.stated_confidence,
+            "override": f.source.startswith("scenario override"),
+            "unit_shown": "" if f.unit == "1" else f.unit,
             "source": linkify(f.source), "note": linkify(f.note), "used_by": fu.used_by})
     return list(groups.items())
 
