@@ -79,6 +79,15 @@ class Figure(BaseModel):
         return self.confidence == "estimate"
 
 
+class Carried(BaseModel):
+    """A weapon a threat type can carry (the comment beside it in the file gives the source)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weapon: str = Field(pattern=r"^[a-z0-9_]+$")
+    count: int = Field(ge=1, le=64)
+
+
 class System(BaseModel):
     """A catalog entry: an air-defence system or a threat type."""
 
@@ -92,6 +101,7 @@ class System(BaseModel):
     description: str = ""
     figures: dict[str, Figure]
     not_found: list[str] = Field(default_factory=list)
+    carries: list["Carried"] = Field(default_factory=list, description="threats: weapons it can carry, and how many")
 
     def figure(self, key: str) -> Figure:
         try:

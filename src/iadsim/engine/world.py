@@ -17,7 +17,8 @@ from iadsim.c2.threat import evaluate as threat_eval
 from iadsim.catalog import Figure, System
 from iadsim.coverage.los import min_visible_altitude, visible_at
 from iadsim.coverage.specs import build_grid, effector_specs, envelope_coordinates, radar_specs
-from iadsim.engine.trajectory import TERMINAL_DIVE_M, Path3D, orbit_points, sample_path
+from iadsim.engine.trajectory import Path3D, sample_path
+from iadsim.missions import MissionContext, plan_sortie
 from iadsim.errors import InputError, Problem
 from iadsim.geo.grid import LocalGrid
 from iadsim.geo.terrain import Terrain, load_terrain
@@ -104,6 +105,25 @@ class FullWorld:
 
 
 @dataclass
+class MissionArrays:
+    """Per threat member [M]: its carrier (-1: none), role ('threat', 'carrier' or 'weapon'), mission
+    kind, and the steps of its marks (-1: none): station entry and exit (ISR), weapon release (strike)."""
+
+    parent: np.ndarray
+    role: list[str]
+    kind: list[str]
+    station_start_step: np.ndarray
+    station_end_step: np.ndarray
+    release_step: np.ndarray
+
+    @classmethod
+    def none(cls, m: int) -> "MissionArrays":
+        return cls(parent=np.full(m, -1, np.int64), role=["threat"] * m, kind=["transit"] * m,
+                   station_start_step=np.full(m, -1, np.int64), station_end_step=np.full(m, -1, np.int64),
+                   release_step=np.full(m, -1, np.int64))
+
+
+@dataclass
 class FigureUse:
     system: str
     key: str
@@ -176,6 +196,7 @@ class World:
     threat_peak: dict               # per threat [M] at its most urgent step (the argmax of priority):
     #                                 step, asset (index), cpa_m, time_to_cpa_s
     figures: list[FigureUse] = field(default_factory=list)
+    missions: MissionArrays | None = None
     models: dict[str, str] = field(default_factory=lambda: dict(MODELS_USED))
     full: FullWorld | None = None   # fidelity 'full' only
 
@@ -211,45 +232,6 @@ class _FigureLog:
         return fig.value
 
 
-def _threat_path(ld, i, thr, sysm: System, grid: LocalGrid, log: _FigureLog, asset_xy) -> Path3D:
-    cruise = thr.speed_m_s if thr.speed_m_s is not None else log.get(sysm, "cruise_speed_m_s", thr.name)
-    alt_default = thr.altitude_m if thr.altitude_m is not None else log.get(sysm, "typical_altitude_m", thr.name)
-    agl = thr.altitude_ref == "agl"
-    lat = [w.lat for w in thr.route]
-    lon = [w.lon for w in thr.route]
-    x, y = grid.to_local(lat, lon)
-    xy = [np.array([a, b]) for a, b in zip(np.atleast_1d(x), np.atleast_1d(y))]
-    alt = [w.altitude_m if w.altitude_m is not None else alt_default for w in thr.route]
-    flags = [agl] * len(xy)
-    speed = [w.speed_m_s if w.speed_m_s is not None else cruise for w in thr.route[:-1]]
-    if thr.orbit is not None:
-        ox, oy = grid.to_local(thr.orbit.lat, thr.orbit.lon)
-        pts = orbit_points(float(ox), float(oy), thr.orbit.radius_km * 1000.0, xy[-1], thr.orbit.laps)
-        last_speed = thr.route[-1].speed_m_s or cruise
-        for p in pts:
-            xy.append(p)
-            alt.append(alt[-1])
-            flags.append(agl)
-            speed.append(last_speed)
-    if thr.target is not None:
-        a = [a.name for a in ld.scenario.assets].index(thr.target)
-        goal = asset_xy[a]
-        last = xy[-1]
-        d = float(np.hypot(*(goal - last)))
-        if d > TERMINAL_DIVE_M:
-            dive_start = goal + (last - goal) * (TERMINAL_DIVE_M / d)
-            xy.append(dive_start)
-            alt.append(alt[-1])
-            flags.append(flags[-1])
-            speed.append(speed[-1] if speed else cruise)
-        xy.append(goal)
-        alt.append(0.0)
-        flags.append(True)  # impact at ground level
-        speed.append(speed[-1] if speed else cruise)
-    return Path3D(np.array(xy, dtype=float), np.array(alt, dtype=float), np.array(flags),
-                  np.array(speed, dtype=float))
-
-
 def compile_world(ld: LoadedScenario, progress=None) -> World:
     """Compile a loaded scenario into a World (terrain, paths, coverage, feasibility)."""
     s = ld.scenario
@@ -269,35 +251,74 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     asset_info = np.column_stack([asset_xy, [a.radius_m for a in s.assets], [a.value for a in s.assets]]) \
         if s.assets else np.zeros((0, 4))
 
-    # --- threats
+    # --- threats: each entry's sortie (its mission plans the path), its salvo members, and the
+    #     weapons a strike releases (new members, each with its carrier as parent)
     step("threat paths")
     labels, group, types, targets, values, rcs = [], [], [], [], [], []
     P, V, F, Eend, routes = [], [], [], [], []
+    parent, role, kinds, st_start, st_end, rel_step = [], [], [], [], [], []
+    asset_names = [a.name for a in s.assets]
+    ctx = MissionContext(to_local=grid.to_local, ground_at=lambda x, y: float(terrain.height_at(x, y)),
+                         asset_names=asset_names, asset_xy=asset_xy,
+                         figure=lambda sysm, key, used_by: log.get(sysm, key, used_by), system_of=lambda n: cat[n])
+    steps_at = lambda sec: min(int(np.ceil(sec / dt - 1e-9)), nsteps)  # noqa: E731
+
+    def member(pos, vel, first, end, label, gi, typ, tgt, val, sig, par, rl, kind, marks):
+        P.append(pos)
+        V.append(vel)
+        F.append(first)
+        Eend.append(end)
+        labels.append(label)
+        group.append(gi)
+        types.append(typ)
+        targets.append(tgt)
+        values.append(val)
+        rcs.append(sig)
+        parent.append(par)
+        role.append(rl)
+        kinds.append(kind)
+        st_start.append(marks.get("station_start", -1))
+        st_end.append(marks.get("station_end", -1))
+        rel_step.append(marks.get("release", -1))
+
     for i, thr in enumerate(s.threats):
         sysm = cat[thr.type]
-        path = _threat_path(ld, i, thr, sysm, grid, log, asset_xy)
+        sortie = plan_sortie(thr, ctx)
+        path = sortie.path
         lon, lat = grid.to_lonlat(path.xy[:, 0], path.xy[:, 1])
         ground = terrain.height_at(path.xy[:, 0], path.xy[:, 1])
         routes.append(np.column_stack([lon, lat, np.where(path.agl, ground + path.alt, path.alt)]))
         val = log.get(sysm, "value", "threat evaluation")
         sig = log.get(sysm, "rcs_m2", "detection")
-        tgt = -1 if thr.target is None else [a.name for a in s.assets].index(thr.target)
+        node_t = sortie.node_times_s()
+        rl = "carrier" if sortie.kind in ("isr", "strike") else "threat"
         for k in range(thr.count):
             t0 = thr.launch_time_s + k * thr.spacing_s
             pos, vel, first, end = sample_path(path, terrain, t0, dt, nsteps)
-            P.append(pos)
-            V.append(vel)
-            F.append(first)
-            Eend.append(end)
-            labels.append(thr.name if thr.count == 1 else f"{thr.name}[{k}]")
-            group.append(i)
-            types.append(sysm.name)
-            targets.append(tgt)
-            values.append(val)
-            rcs.append(sig)
+            label = thr.name if thr.count == 1 else f"{thr.name}[{k}]"
+            marks = {name: steps_at(t0 + node_t[node]) for name, node in sortie.marks.items()}
+            carrier = len(P)
+            member(pos, vel, first, end, label, i, sysm.name, sortie.target, val, sig, -1, rl, sortie.kind, marks)
+            rel = sortie.release
+            if rel is not None:
+                wsys = cat[rel.weapon_type]
+                wval = log.get(wsys, "value", "threat evaluation")
+                wsig = log.get(wsys, "rcs_m2", "detection")
+                wpath = Path3D(np.array([rel.release_xy, rel.target_xyz[:2]]),
+                               np.array([rel.release_alt_msl, rel.target_xyz[2]]), np.array([False, False]),
+                               np.array([rel.speed_m_s]))
+                t_rel = t0 + node_t[sortie.marks["release"]]
+                for j in range(rel.count):
+                    wpos, wvel, wfirst, wend = sample_path(wpath, terrain, t_rel + j * rel.interval_s, dt, nsteps)
+                    member(wpos, wvel, wfirst, wend, f"{label}.{wsys.name}[{j}]", i, wsys.name, rel.target,
+                           wval, wsig, carrier, "weapon", "weapon", {})
     pos = np.stack(P, axis=1)
     vel = np.stack(V, axis=1)
     M = pos.shape[1]
+    missions = MissionArrays(parent=np.array(parent, dtype=np.int64), role=role, kind=kinds,
+                             station_start_step=np.array(st_start, dtype=np.int64),
+                             station_end_step=np.array(st_end, dtype=np.int64),
+                             release_step=np.array(rel_step, dtype=np.int64))
     first_step = np.array(F, dtype=np.int64)
     end_step = np.array(Eend, dtype=np.int64)
     target = np.array(targets, dtype=np.int64)
@@ -443,7 +464,7 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         effector_xyz=eff_xyz, effector_sensor=np.arange(E), tof=tof, pip_ok=pip_ok, act_ok=act_ok,
         **geo, **env,
         latency_steps=lat_steps, drop_steps=drop_steps, asset_info=asset_info,
-        threat_peak=threat_peak,
+        threat_peak=threat_peak, missions=missions,
         figures=list(log.uses.values()),
         models=_models(s.simulation.policy, s.simulation.fidelity, s.simulation, s.terrain.line_of_sight), **ints,
         full=full,

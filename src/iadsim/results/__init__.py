@@ -79,10 +79,95 @@ class Results:
             "leaked": (r.leak_step >= 0).ravel(),
             "leak_time_s": _t(r.leak_step, dt).ravel(),
         })
+        # missions: role, carrier, what became of each member, and whether the sortie did its job
+        for col, values in self._mission_columns().items():
+            df[col] = values
         # figures drawn for each replication (uncertainty: sample), one column each
         for (system, key), values in sorted((r.draws or {}).items()):
             df[f"figure.{system}.{key}"] = np.repeat(values, M)
         return df
+
+    def _mission_columns(self) -> dict[str, np.ndarray]:
+        """Per replication x member: role, mission, carrier, outcome (in words), accomplished, time on
+        station [s] (see :mod:`iadsim.missions`)."""
+        from iadsim.engine.world import MissionArrays
+
+        w, r = self.world, self.raw
+        R, M = r.kill_step.shape
+        ms = w.missions if w.missions is not None else MissionArrays.none(M)
+        kill, leak = r.kill_step, r.leak_step
+        killed, arrived = kill >= 0, leak >= 0
+        par = ms.parent
+        role = np.array(ms.role, dtype=object)
+        has_target = w.target >= 0
+        # a weapon whose carrier was killed before its release was never released
+        pk = np.where(par >= 0, kill[:, np.maximum(par, 0)], -1)
+        unreleased = (par >= 0)[None, :] & (pk >= 0) & (pk <= w.first_step[None, :]) & ~killed & ~arrived
+        outcome = np.full((R, M), "in flight at the end", dtype=object)
+        outcome[arrived & has_target[None, :]] = "reached its target"
+        outcome[arrived & ~has_target[None, :]] = "survived the sortie"
+        outcome[killed] = "killed"
+        outcome[unreleased] = "not released"
+        end_t = np.where(killed, kill, w.nsteps)
+        acc = np.full((R, M), np.nan)
+        tos = np.full((R, M), np.nan)
+        isr = np.array([k == "isr" for k in ms.kind])
+        if isr.any():
+            s0, s1 = ms.station_start_step[isr], ms.station_end_step[isr]
+            done = (end_t[:, isr] >= s1[None, :]) & (s1[None, :] < w.nsteps)
+            acc[:, isr] = done
+            tos[:, isr] = np.clip(np.minimum(end_t[:, isr], s1[None, :]) - s0[None, :], 0, None) * w.dt
+        strike = np.array([k == "strike" for k in ms.kind])
+        if strike.any():
+            rs = ms.release_step[strike]
+            acc[:, strike] = (end_t[:, strike] >= rs[None, :]) & (rs[None, :] < w.nsteps)
+        oneway = (role == "threat") & has_target
+        acc[:, oneway] = arrived[:, oneway]
+        labels = np.array(w.threat_labels, dtype=object)
+        carrier = np.where(par >= 0, labels[np.maximum(par, 0)], None)
+        return {"role": np.tile(role, R), "mission": np.tile(np.array(ms.kind, dtype=object), R),
+                "carrier": np.tile(carrier, R), "outcome": outcome.ravel(),
+                "accomplished": acc.ravel(), "time_on_station_s": tos.ravel()}
+
+    def mission_table(self) -> pd.DataFrame:
+        """Per scenario threat with a job (ISR, strike, one-way attack): sorties flown, P(mission
+        accomplished) and P(loss) with 95% Wilson intervals, P(survived the sortie), mean time on
+        station, loss rate per hour on station, and for strikes P(a weapon reached its target)."""
+        df = self.replications
+        rows = []
+        for gi, thr in enumerate(self.world.scenario.threats):
+            g = df[(df["group"] == thr.name) & (df["role"] != "weapon")]
+            kind = g["mission"].iloc[0] if len(g) else "transit"
+            if kind == "transit" or g.empty:
+                continue
+            n = len(g)
+            acc = int(g["accomplished"].fillna(0).astype(bool).sum())
+            lost = int(g["killed"].sum())
+            alo, ahi = wilson_interval(acc, n)
+            llo, lhi = wilson_interval(lost, n)
+            row = {"threat": thr.name, "mission": kind, "sorties": n, "accomplished_means": _ACCOMPLISHED[kind],
+                   "p_accomplished": acc / n, "p_accomplished_lo": float(alo), "p_accomplished_hi": float(ahi),
+                   "p_loss": lost / n, "p_loss_lo": float(llo), "p_loss_hi": float(lhi),
+                   "p_survived": float((g["outcome"] == "survived the sortie").mean()),
+                   "mean_time_on_station_s": float(g["time_on_station_s"].mean()) if kind == "isr" else None,
+                   "losses_per_station_hour": (lost / (g["time_on_station_s"].sum() / 3600.0)
+                                               if kind == "isr" and g["time_on_station_s"].sum() > 0 else None),
+                   "p_weapon_reached_target": None}
+            if kind == "strike":
+                wpn = df[(df["group"] == thr.name) & (df["role"] == "weapon")]
+                hit = wpn.groupby(["replication", "carrier"])["outcome"].agg(lambda o: (o == "reached its target").any())
+                k = int(hit.sum())
+                row["p_weapon_reached_target"] = k / n
+                lo, hi = wilson_interval(k, n)
+                row["p_weapon_reached_target_lo"], row["p_weapon_reached_target_hi"] = float(lo), float(hi)
+                row["weapons_released_per_sortie"] = float((wpn["outcome"] != "not released").sum() / n)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def missiles_per_kill(self) -> float | None:
+        """Missiles the defence fired per threat it killed (None when it killed nothing)."""
+        kills = int(self.replications["killed"].sum())
+        return float(self.expenditure["missiles"].sum() / kills) if kills else None
 
     @property
     def expenditure(self) -> pd.DataFrame:
@@ -206,6 +291,8 @@ class Results:
                 self.threat_ranking().drop(columns=["type"]), on="threat")),
             "effectors": _records(self.effector_table()),
             "assets": _records(self.asset_table()),
+            "missions": _records(self.mission_table()),
+            "missiles_per_kill": self.missiles_per_kill(),
             "models": self.world.models,
             **({"tracking": self._tracking_summary()} if self.raw.track_stats is not None else {}),
             **self.meta,
@@ -236,6 +323,10 @@ class Results:
 
     def write_summary(self, path: str | Path) -> Path:
         return write_text(path, json.dumps(self.summary, indent=2, allow_nan=False, default=_json_default))
+
+
+_ACCOMPLISHED = {"isr": "the whole time on station flown", "strike": "the weapons released",
+                 "one-way": "the target reached"}
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:

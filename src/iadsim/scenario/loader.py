@@ -341,6 +341,30 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
     assets = {a.name for a in scn.assets}
     for i, t in enumerate(scn.threats):
         need(t.type, ("threat",), f"threats[{i}].type")
+        w = t.mission.weapon if t.mission is not None else None
+        if w is not None:
+            where = f"threats[{i}].mission.weapon"
+            need(w.type, ("threat",), f"{where}.type")
+            if w.target not in assets:
+                import difflib
+
+                close = difflib.get_close_matches(w.target, sorted(assets), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                problems.append(Problem(source, f"{where}.target", f"unknown asset {_short(w.target)}{hint}; "
+                                        f"expected one of: {', '.join(sorted(assets)) or '(no assets defined)'}"))
+            if w.type in catalog and t.type in catalog:
+                wsys, carrier = catalog[w.type], catalog[t.type]
+                if "weapon_range_km" not in wsys.figures:
+                    problems.append(Problem(source, f"{where}.type", f"{wsys.name} is not a weapon a threat releases "
+                                                                     "(it has no weapon_range_km figure)"))
+                carried = {c.weapon: c.count for c in carrier.carries}
+                if wsys.name not in carried:
+                    have = ", ".join(carried) or "nothing"
+                    problems.append(Problem(source, f"{where}.type", f"{carrier.name} does not carry {wsys.name}; "
+                                                                     f"the catalog says it carries {have}"))
+                elif w.count > carried[wsys.name]:
+                    problems.append(Problem(source, f"{where}.count", f"{carrier.name} carries at most "
+                                                                      f"{carried[wsys.name]} {wsys.name}, not {w.count}"))
         if t.target is not None and t.target not in assets:
             import difflib
 

@@ -234,6 +234,56 @@ class Orbit(_Model):
     laps: float = Field(1.0, gt=0.0, le=1000.0)
 
 
+class Station(_Model):
+    """Where an ISR mission stays: a circular orbit, or a racetrack of two straights joined by
+    half-circles, centred on (lat, lon)."""
+
+    lat: Lat
+    lon: Lon
+    pattern: Literal["orbit", "racetrack"] = "orbit"
+    radius_km: float = Field(5.0, gt=0.0, le=200.0, description="orbit radius, or the racetrack's turn radius [km]")
+    length_km: float = Field(20.0, ge=0.0, le=1000.0, description="racetrack: length of each straight [km]")
+    heading_deg: float = Field(0.0, ge=0.0, lt=360.0, description="racetrack: direction of its long axis [deg from north]")
+
+
+class ThreatWeapon(_Model):
+    """Weapons a strike mission releases at an asset."""
+
+    type: str = Field(description="catalog name or alias of the weapon, e.g. agm_114_hellfire")
+    count: int = Field(1, ge=1, le=64, description="weapons released [1]")
+    target: str = Field(description="name of the asset they are released at")
+    interval_s: float = Field(4.0, ge=0.0, le=600.0, description="time between releases [s]")
+
+
+class Mission(_Model):
+    """What the threat is sent to do.
+
+    isr: fly the route to the station, stay ``time_on_station_s`` on it, then egress (back along
+    the route unless ``egress`` is given); accomplished when the whole time on station is flown.
+    strike: fly the route until the target is within the weapon's release range, release, egress;
+    accomplished when the weapons are released. one-way: today's behaviour (fly to ``target``)."""
+
+    kind: Literal["isr", "strike", "one-way"]
+    station: Station | None = None
+    time_on_station_s: float | None = Field(None, description="ISR: time to stay on station [s]")
+    weapon: ThreatWeapon | None = None
+    egress: list[Waypoint] | None = Field(None, description="waypoints after the station or release; "
+                                                            "default: back along the route to its start")
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Mission":
+        if self.kind == "isr":
+            if self.station is None:
+                raise ValueError("an ISR mission needs a station (lat, lon, pattern)")
+            if self.time_on_station_s is None or not self.time_on_station_s > 0:
+                raise ValueError(f"an ISR mission needs time_on_station_s > 0 [s], got {self.time_on_station_s!r}")
+        if self.kind == "strike" and self.weapon is None:
+            raise ValueError("a strike mission needs a weapon (type, count, target)")
+        if self.kind != "strike" and self.weapon is not None:
+            raise ValueError(f"only a strike mission releases a weapon (kind is {self.kind!r})")
+        return self
+
+
 class Threat(_Model):
     """A threat, or a salvo of ``count`` identical ones, flying a route and/or an orbit."""
 
@@ -252,10 +302,28 @@ class Threat(_Model):
     route: list[Waypoint] = Field(default_factory=list)
     orbit: Orbit | None = None
     target: str | None = Field(None, description="name of the asset it attacks; none for ISR")
+    mission: Mission | None = Field(None, description="isr, strike or one-way; default: one-way if it has a "
+                                                      "target, else it flies its route")
+
+    @model_validator(mode="after")
+    def _mission_fits(self) -> "Threat":
+        m = self.mission
+        if m is None:
+            return self
+        if m.kind in ("isr", "strike") and self.target is not None:
+            raise ValueError(f"a {m.kind} mission returns from its sortie: give the asset to the weapon "
+                             "(mission.weapon.target), not threats[].target")
+        if m.kind == "one-way" and self.target is None:
+            raise ValueError("a one-way mission needs a target asset")
+        if m.kind in ("isr", "strike") and self.orbit is not None:
+            raise ValueError("use mission.station (ISR) instead of orbit with a mission")
+        if m.kind in ("isr", "strike") and len(self.route) < 1:
+            raise ValueError("a mission needs a route of at least one waypoint (its base)")
+        return self
 
     @model_validator(mode="after")
     def _has_path(self) -> "Threat":
-        if self.orbit is None and len(self.route) < 2:
+        if self.orbit is None and len(self.route) < 2 and not (self.mission and self.mission.kind == "isr"):
             raise ValueError("needs a route of at least 2 waypoints, or an orbit")
         if self.orbit is not None and len(self.route) == 0:
             raise ValueError("an orbit needs a route of at least one waypoint to enter it")

@@ -1,0 +1,27 @@
+"""Threat missions: how a threat's flight is planned from its scenario entry.
+
+One module per kind, each with ``plan(thr, ctx) -> Sortie``:
+
+* :mod:`.oneway` — fly the route (and an orbit), or dive onto a target asset (one-way attack);
+* :mod:`.isr` — reach a station, stay on it for a time, egress (back to base by default);
+* :mod:`.strike` — fly toward the target until it is within the weapon's release range, release
+  the weapons (new objects in flight the defence may engage), egress.
+
+A :class:`Sortie` is the carrier's path with marks (station entry and exit, release) and the
+weapons it releases. Paths are planned before the run (threats follow them exactly; they do not
+react to the defence), so the marks become steps on the engine clock; whether a weapon is released
+at all is decided in the run: a carrier killed before its release point releases nothing.
+"""
+
+from __future__ import annotations
+
+from iadsim.missions.base import MissionContext, Sortie, WeaponRelease, plan_sortie
+
+__all__ = ["MissionContext", "Sortie", "WeaponRelease", "plan_sortie", "MISSION_KINDS"]
+
+#: what each kind counts as accomplished (the report and the tables use these words)
+MISSION_KINDS = {
+    "isr": "the whole time on station flown",
+    "strike": "the weapons released",
+    "one-way": "the target reached",
+}

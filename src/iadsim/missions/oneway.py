@@ -1,0 +1,37 @@
+"""One-way attack (fly the route, dive onto the target asset) and plain transit (fly the route and
+an optional orbit): the behaviour of threats without a mission."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from iadsim.engine.trajectory import TERMINAL_DIVE_M, orbit_points
+from iadsim.missions.base import MissionContext, PathBuilder, Sortie, route_points
+
+
+def plan(thr, ctx: MissionContext) -> Sortie:
+    sysm = ctx.system_of(thr.type)
+    cruise = thr.speed_m_s if thr.speed_m_s is not None else ctx.figure(sysm, "cruise_speed_m_s", thr.name)
+    alt_default = thr.altitude_m if thr.altitude_m is not None else ctx.figure(sysm, "typical_altitude_m", thr.name)
+    agl = thr.altitude_ref == "agl"
+    xy, alt, speed = route_points(thr, ctx, cruise, alt_default)
+    b = PathBuilder()
+    for j, p in enumerate(xy):
+        b.add(p, alt[j], agl, speed[j - 1] if j else cruise)
+    if thr.orbit is not None:
+        ox, oy = ctx.to_local(thr.orbit.lat, thr.orbit.lon)
+        pts = orbit_points(float(ox), float(oy), thr.orbit.radius_km * 1000.0, b.xy[-1], thr.orbit.laps)
+        last_speed = thr.route[-1].speed_m_s or cruise
+        b.add_many(pts, b.alt[-1], agl, last_speed)
+    target = -1
+    if thr.target is not None:
+        target = ctx.asset_names.index(thr.target)
+        goal = ctx.asset_xy[target]
+        last = b.xy[-1]
+        seg_speed = b.speed[-1] if b.speed else cruise
+        d = float(np.hypot(*(goal - last)))
+        if d > TERMINAL_DIVE_M:
+            b.add(goal + (last - goal) * (TERMINAL_DIVE_M / d), b.alt[-1], b.agl[-1], seg_speed)
+        b.add(goal, 0.0, True, seg_speed)   # impact at ground level
+    kind = "one-way" if thr.target is not None else "transit"
+    return Sortie(path=b.build(), kind=kind, target=target)
