@@ -147,6 +147,13 @@ def _collect_points(ld: LoadedScenario) -> list[tuple[str, float, float]]:
         pts += [(f"threats[{i}].route[{j}]", w.lat, w.lon) for j, w in enumerate(t.route)]
         if t.orbit is not None:
             pts.append((f"threats[{i}].orbit", t.orbit.lat, t.orbit.lon))
+        m = t.mission
+        if m is not None:
+            if m.station is not None:
+                pts.append((f"threats[{i}].mission.station", m.station.lat, m.station.lon))
+            if m.release is not None:
+                pts.append((f"threats[{i}].mission.release", m.release.lat, m.release.lon))
+            pts += [(f"threats[{i}].mission.egress[{j}]", w.lat, w.lon) for j, w in enumerate(m.egress or [])]
     return pts
 
 
@@ -175,6 +182,12 @@ def build_grid(ld: LoadedScenario) -> LocalGrid:
         if t.orbit is not None:
             ox, oy = probe.to_local(t.orbit.lat, t.orbit.lon)
             r = t.orbit.radius_km * 1000.0
+            x += [float(ox) - r, float(ox) + r]
+            y += [float(oy) - r, float(oy) + r]
+        st = t.mission.station if t.mission is not None else None
+        if st is not None:   # the station pattern's extent (a racetrack's half-length plus its turns)
+            ox, oy = probe.to_local(st.lat, st.lon)
+            r = st.radius_km * 1000.0 * 2 + (st.length_km * 500.0 if st.pattern == "racetrack" else 0.0)
             x += [float(ox) - r, float(ox) + r]
             y += [float(oy) - r, float(oy) + r]
     margin = s.terrain.margin_km * 1000.0

@@ -18,7 +18,6 @@ from iadsim.catalog import Figure, System
 from iadsim.coverage.los import min_visible_altitude, visible_at
 from iadsim.coverage.specs import build_grid, effector_specs, envelope_coordinates, radar_specs
 from iadsim.engine.trajectory import Path3D, sample_path
-from iadsim.missions import MissionContext, plan_sortie
 from iadsim.errors import InputError, Problem
 from iadsim.geo.grid import LocalGrid
 from iadsim.geo.terrain import Terrain, load_terrain
@@ -254,6 +253,8 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     # --- threats: each entry's sortie (its mission plans the path), its salvo members, and the
     #     weapons a strike releases (new members, each with its carrier as parent)
     step("threat paths")
+    from iadsim.missions import MissionContext, plan_sortie  # (missions plan paths; they import the engine's)
+
     labels, group, types, targets, values, rcs = [], [], [], [], [], []
     P, V, F, Eend, routes = [], [], [], [], []
     parent, role, kinds, st_start, st_end, rel_step = [], [], [], [], [], []

@@ -53,7 +53,16 @@ def plan(thr, ctx: MissionContext, where: str = "") -> Sortie:
     release = None
     flown = 1
     radius = RELEASE_FRACTION * reach
+    if m.release is not None:   # an explicit release point after the route (checked to be in range)
+        for j in range(1, len(xy)):
+            b.add(xy[j], alt[j], agl, speed[j - 1])
+        rx, ry = ctx.to_local(m.release.lat, m.release.lon)
+        b.add(np.array([float(rx), float(ry)]), m.release.altitude_m if m.release.altitude_m is not None else alt[-1],
+              agl, m.release.speed_m_s or cruise)
+        release, flown = b.last, len(xy)
     for j in range(1, len(xy) + 1):
+        if release is not None:
+            break
         flown = j
         p0 = b.xy[-1]
         p1 = xy[j] if j < len(xy) else goal      # after the route: straight toward the target

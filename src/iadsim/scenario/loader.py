@@ -362,7 +362,18 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
                     have = ", ".join(carried) or "nothing"
                     problems.append(Problem(source, f"{where}.type", f"{carrier.name} does not carry {wsys.name}; "
                                                                      f"the catalog says it carries {have}"))
-                elif w.count > carried[wsys.name]:
+                rel = t.mission.release
+                tgt_asset = next((a for a in scn.assets if a.name == w.target), None)
+                if rel is not None and tgt_asset is not None and "weapon_range_km" in wsys.figures:
+                    from pyproj import Geod
+
+                    _, _, d_m = Geod(ellps="WGS84").inv(rel.lon, rel.lat, tgt_asset.lon, tgt_asset.lat)
+                    reach = wsys.figures["weapon_range_km"].value
+                    if d_m > reach * 1000.0:
+                        problems.append(Problem(source, f"threats[{i}].mission.release",
+                                                f"the target {w.target!r} is {d_m / 1000:.1f} km from the release "
+                                                f"point, beyond the {reach:g} km range of {wsys.name}"))
+                if wsys.name in carried and w.count > carried[wsys.name]:
                     problems.append(Problem(source, f"{where}.count", f"{carrier.name} carries at most "
                                                                       f"{carried[wsys.name]} {wsys.name}, not {w.count}"))
         if t.target is not None and t.target not in assets:

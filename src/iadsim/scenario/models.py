@@ -269,6 +269,8 @@ class Mission(_Model):
     weapon: ThreatWeapon | None = None
     egress: list[Waypoint] | None = Field(None, description="waypoints after the station or release; "
                                                             "default: back along the route to its start")
+    release: Waypoint | None = Field(None, description="strike: where to release (after the route); default: "
+                                                       "where the target first comes within 90% of the weapon's range")
 
     @model_validator(mode="after")
     def _complete(self) -> "Mission":
@@ -279,7 +281,7 @@ class Mission(_Model):
                 raise ValueError(f"an ISR mission needs time_on_station_s > 0 [s], got {self.time_on_station_s!r}")
         if self.kind == "strike" and self.weapon is None:
             raise ValueError("a strike mission needs a weapon (type, count, target)")
-        if self.kind != "strike" and self.weapon is not None:
+        if self.kind != "strike" and (self.weapon is not None or self.release is not None):
             raise ValueError(f"only a strike mission releases a weapon (kind is {self.kind!r})")
         return self
 
@@ -323,7 +325,7 @@ class Threat(_Model):
 
     @model_validator(mode="after")
     def _has_path(self) -> "Threat":
-        if self.orbit is None and len(self.route) < 2 and not (self.mission and self.mission.kind == "isr"):
+        if self.orbit is None and len(self.route) < 2 and not (self.mission and self.mission.kind in ("isr", "strike")):
             raise ValueError("needs a route of at least 2 waypoints, or an orbit")
         if self.orbit is not None and len(self.route) == 0:
             raise ValueError("an orbit needs a route of at least one waypoint to enter it")
