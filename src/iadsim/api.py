@@ -37,7 +37,7 @@ def simulate(scenario: LoadedScenario | str | Path, replications: int | None = N
              timeline_replication: int = 0, policy: str | None = None,
              backend: str = "local", ray_address: str | None = None,
              ray_connect_timeout_s: float | None = None,
-             progress: Callable[[str, int, int], None] | None = None) -> Results:
+             progress: Callable[[str, int, int], None] | None = None, options: bool = True) -> Results:
     """Run a scenario's Monte Carlo and return :class:`iadsim.results.Results`.
 
     ``replications`` and ``seed`` default to the scenario's ``simulation`` settings.
@@ -45,6 +45,7 @@ def simulate(scenario: LoadedScenario | str | Path, replications: int | None = N
     ``backend`` is "local" (this process, or ``workers`` local processes) or "ray" (a Ray cluster at
     ``ray_address``, or a local one); the numbers are the same on every backend.
     ``progress(stage, done, total)`` is called as work advances (stage "compile" or "run").
+    ``options``: also run the scenario's ``options`` (same replications and seed) for the answer.
     """
     ld = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
     if policy is not None and policy != ld.scenario.simulation.policy:
@@ -81,8 +82,36 @@ def simulate(scenario: LoadedScenario | str | Path, replications: int | None = N
     parts = run_replications(world, n, seed, workers=workers, chunk_size=chunk_size,
                              record_rep=timeline_replication, on_chunk=on_chunk, backend=backend,
                              ray_address=ray_address, ray_connect_timeout_s=ray_connect_timeout_s)
-    return Results(world=world, seed=seed, n=n, raw=concat(parts), version=__version__,
-                   timeline_replication=timeline_replication)
+    res = Results(world=world, seed=seed, n=n, raw=concat(parts), version=__version__,
+                  timeline_replication=timeline_replication)
+    if options and ld.scenario.options:
+        res.meta["options"] = run_options(ld, n, seed, workers=workers, chunk_size=chunk_size, backend=backend,
+                                          ray_address=ray_address, progress=progress)
+    return res
+
+
+def run_options(ld: LoadedScenario, n: int, seed: int, progress: Callable[[str, int, int], None] | None = None,
+                **kw) -> list[dict]:
+    """Run each of the scenario's ``options`` (same replications and seed: common random numbers)
+    and return what the report compares: per option, its mission measures and threat outcomes."""
+    from iadsim.results import _records
+    from iadsim.scenario.variants import with_fields
+
+    out = []
+    opts = ld.scenario.options
+    for i, opt in enumerate(opts):
+        if progress:
+            progress(f"option {opt.name}", i, len(opts))
+        ld_o = with_fields(ld, dict(opt.set), where=f"options[{i}].set")
+        r = simulate(ld_o, replications=n, seed=seed, options=False, **kw)
+        out.append({"name": opt.name, "description": opt.description, "set": dict(opt.set),
+                    "missions": _records(r.mission_table()),
+                    "threats": _records(r.threat_table()[["threat", "type", "target", "n", "p_kill", "p_kill_lo",
+                                                          "p_kill_hi", "p_leak", "p_leak_lo", "p_leak_hi"]]),
+                    "missiles_per_kill": r.missiles_per_kill()})
+    if progress:
+        progress("options: done", len(opts), len(opts))
+    return out
 
 
 __all__ = ["simulate", "load_scenario", "demo_scenario_path"]

@@ -164,6 +164,70 @@ class Results:
             rows.append(row)
         return pd.DataFrame(rows)
 
+    def drivers(self, top: int = 3) -> list[dict[str, Any]]:
+        """Which sampled figures move each mission's outcome most: Spearman's rank correlation,
+        over the replications, between each figure drawn (``uncertainty: sample``) and the sortie
+        being accomplished. Empty when the run held every figure at its nominal value."""
+        from scipy.stats import spearmanr
+
+        df = self.replications
+        figs = [c for c in df.columns if c.startswith("figure.")]
+        out = []
+        if not figs:
+            return out
+        for thr in self.world.scenario.threats:
+            g = df[(df["group"] == thr.name) & (df["role"] != "weapon") & df["accomplished"].notna()]
+            if g.empty or g["accomplished"].nunique() < 2:
+                continue
+            per = g.groupby("replication").agg({"accomplished": "mean", **{f: "first" for f in figs}})
+            rows = []
+            for f in figs:
+                x = per[f].to_numpy(dtype=float)
+                if np.ptp(x) == 0:
+                    continue
+                sr = spearmanr(x, per["accomplished"].to_numpy(dtype=float))
+                rho, pval = float(sr.statistic), float(sr.pvalue)
+                # only correlations this run can tell from noise (two-sided p < 0.01, several figures tested)
+                if np.isfinite(rho) and pval < 0.01:
+                    rows.append((abs(rho), rho, f.removeprefix("figure.")))
+            rows.sort(reverse=True)
+            out.append({"threat": thr.name, "outcome": "mission accomplished",
+                        "figures": [{"figure": name, "spearman_rho": float(rho)} for _, rho, name in rows[:top]]})
+        return out
+
+    def answer(self) -> dict[str, Any]:
+        """The scenario's question and the answer in words, option by option (the scenario as
+        written first), from the mission measures; with the figures that move it most."""
+        s = self.world.scenario
+        base = {"name": "as written", "description": s.description.strip(),
+                "missions": _records(self.mission_table()), "missiles_per_kill": self.missiles_per_kill()}
+        options = [base, *self.meta.get("options", [])]
+        sentences = []
+        for opt in options:
+            for m in opt["missions"]:
+                sentences.append(
+                    f"{opt['name']}: {m['threat']} ({m['mission']}; accomplished = {m['accomplished_means']}) "
+                    f"is accomplished in {_pct(m['p_accomplished'])} of sorties "
+                    f"(95% CI {_pct(m['p_accomplished_lo'])}–{_pct(m['p_accomplished_hi'])}) and lost in "
+                    f"{_pct(m['p_loss'])} ({_pct(m['p_loss_lo'])}–{_pct(m['p_loss_hi'])})"
+                    + (f"; a weapon reaches its target in {_pct(m['p_weapon_reached_target'])}"
+                       if m.get("p_weapon_reached_target") is not None else "") + ".")
+        drivers = self.drivers()
+        if drivers:
+            for d in drivers:
+                if not d["figures"]:
+                    sentences.append(f"No disputed figure sampled moves {d['threat']}'s outcome detectably at "
+                                     f"{self.n} replications (rank correlation, p < 0.01).")
+                else:
+                    sentences.append(
+                        f"What moves {d['threat']}'s outcome most over the disputed figures sampled: "
+                        + "; ".join(f"{f['figure']} (rank correlation {f['spearman_rho']:+.2f})" for f in d["figures"])
+                        + ".")
+        elif any(o["missions"] for o in options):
+            sentences.append("Every catalog figure was held at its nominal value; run with simulation.uncertainty: "
+                             "sample, or `iadsim sensitivity`, to see which assumptions move these numbers.")
+        return {"question": s.question, "options": options, "drivers": drivers, "sentences": sentences}
+
     def missiles_per_kill(self) -> float | None:
         """Missiles the defence fired per threat it killed (None when it killed nothing)."""
         kills = int(self.replications["killed"].sum())
@@ -292,6 +356,7 @@ class Results:
             "effectors": _records(self.effector_table()),
             "assets": _records(self.asset_table()),
             "missions": _records(self.mission_table()),
+            "answer": self.answer(),
             "missiles_per_kill": self.missiles_per_kill(),
             "models": self.world.models,
             **({"tracking": self._tracking_summary()} if self.raw.track_stats is not None else {}),
@@ -323,6 +388,10 @@ class Results:
 
     def write_summary(self, path: str | Path) -> Path:
         return write_text(path, json.dumps(self.summary, indent=2, allow_nan=False, default=_json_default))
+
+
+def _pct(v) -> str:
+    return "–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else f"{100 * v:.0f}%"
 
 
 _ACCOMPLISHED = {"isr": "the whole time on station flown", "strike": "the weapons released",

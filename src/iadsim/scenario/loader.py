@@ -386,6 +386,16 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
                         f"unknown asset {_short(t.target)}{hint}; expected one of: "
                         f"{', '.join(sorted(assets)) or '(no assets defined)'}")
             )
+    if scn.options:
+        from iadsim.montecarlo.sweep import resolve_path
+
+        dump = scn.model_dump(mode="json", exclude_none=True)
+        for i, opt in enumerate(scn.options):
+            for path in opt.set:
+                try:
+                    resolve_path(dump, path)
+                except ValueError as exc:
+                    problems.append(Problem(source, f"options[{i}].set[{path!r}]", str(exc)))
     if problems:
         raise InputError(problems)
 
@@ -520,9 +530,13 @@ def scenario_from_dict(data: Any, source: str = "<scenario>", base_dir: Path | N
                    for k, figs in scn.catalog.items()}
         catalog = apply_overrides(catalog, section, source)
     check_references(scn, catalog, source)
+    all_units = ([e.model_dump(mode="json", exclude_none=True) for e in scn.effectors],
+                 [r.model_dump(mode="json", exclude_none=True) for r in scn.sensors])
     scn = _without_disabled(scn)
     dem_path = resolve_dem(scn, base_dir, source)
-    return LoadedScenario(scn, source, base_dir, catalog, dem_path)
+    ld = LoadedScenario(scn, source, base_dir, catalog, dem_path)
+    ld.all_units = all_units
+    return ld
 
 
 def json_schema() -> str:

@@ -341,6 +341,16 @@ class FigureOverride(_Model):
     reason: str = Field("", max_length=500)
 
 
+class Option(_Model):
+    """A named alternative to the scenario as written (fields set by path, as `iadsim sweep
+    --vary`), run beside it so that the report can answer the question option by option."""
+
+    name: Name
+    description: str = Field("", max_length=2000)
+    set: dict[str, bool | int | float | str] = Field(
+        default_factory=dict, description="scenario fields to set, by path: e.g. {'effectors[buk].enabled': false}")
+
+
 class Scenario(_Model):
     """An iadsim scenario: terrain, defence, assets, threats and run settings."""
 
@@ -348,6 +358,11 @@ class Scenario(_Model):
     name: Name
     title: str = ""
     description: str = ""
+    question: str = Field("", max_length=2000, description="the question the scenario answers; the report opens "
+                                                           "with the answer")
+    options: list[Option] = Field(default_factory=list, max_length=32,
+                                  description="alternatives run beside the scenario as written (each with its "
+                                              "own fields set); the report compares them")
     terrain: Terrain
     simulation: Simulation = Field(default_factory=Simulation)
     assets: list[Asset] = Field(default_factory=list)
@@ -359,7 +374,7 @@ class Scenario(_Model):
         description="overrides of catalog figures for this scenario: SYSTEM: {FIGURE: VALUE or "
         "{value, low, high, reason}}; listed in the report as overrides")
 
-    @field_validator("assets", "effectors", "sensors", "threats")
+    @field_validator("assets", "effectors", "sensors", "threats", "options")
     @classmethod
     def _unique_names(cls, items: list) -> list:
         seen: set[str] = set()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,23 +49,10 @@ class CaseResult:
 
 def _variant_scenario(lc: LoadedCase, sets: dict[str, Any]):
     """The case's scenario with the variant's fields set (paths as `iadsim sweep --vary`)."""
-    from iadsim.montecarlo.sweep import resolve_path, set_at
-    from iadsim.scenario.loader import read_yaml, scenario_from_dict
+    from iadsim.scenario.loader import load_scenario
+    from iadsim.scenario.variants import with_fields
 
-    data = read_yaml(lc.scenario_path)
-    if not sets:
-        return scenario_from_dict(data, source=str(lc.scenario_path), base_dir=lc.folder)
-    # resolve paths on the validated model's dump (names and defaults filled in), then set them
-    base = scenario_from_dict(data, source=str(lc.scenario_path), base_dir=lc.folder)
-    dump = copy.deepcopy(base.scenario.model_dump(mode="json", exclude_none=True))
-    for path, value in sets.items():
-        try:
-            loc, _old = resolve_path(dump, path)
-        except ValueError as exc:
-            raise InputError.single(lc.source, f"variants.set[{path!r}]", str(exc)) from None
-        set_at(dump, loc, value)
-    return scenario_from_dict(dump, source=f"{lc.scenario_path} ({', '.join(f'{k}={v}' for k, v in sets.items())})",
-                              base_dir=lc.folder, catalog=base.catalog)
+    return with_fields(load_scenario(lc.scenario_path), sets, where=f"{lc.source}: variants.set")
 
 
 def _fractions(res, measure: str) -> np.ndarray:
