@@ -40,9 +40,11 @@ def line_of_sight(mva: np.ndarray, alt_msl: np.ndarray, terrain: Terrain | None 
 
 
 def radar_detection_range_m(radar: RadarSpec, rcs_m2: float, pd: float) -> float:
-    """Slant range [m] at which the radar detects ``rcs_m2`` with probability ``pd``."""
-    return float(detection_range_m(rcs_m2, pd, radar.ref_range_m, radar.ref_rcs_m2, radar.ref_pd,
-                                   radar.pfa, model=DETECTION_MODEL))
+    """Slant range [m] out to which the radar detects ``rcs_m2`` with probability >= ``pd`` in free
+    space: the radar-equation range, but never beyond the radar's instrumented range."""
+    r = float(detection_range_m(rcs_m2, pd, radar.ref_range_m, radar.ref_rcs_m2, radar.ref_pd,
+                                radar.pfa, model=DETECTION_MODEL))
+    return min(r, radar.range_bound_m)
 
 
 def detection_mask(radar: RadarSpec, mva: np.ndarray, terrain: Terrain, alt_msl: np.ndarray,

@@ -16,12 +16,18 @@ import numpy as np
 from iadsim.c2.threat import evaluate as threat_eval
 from iadsim.catalog import Figure, System
 from iadsim.coverage.los import min_visible_altitude, visible_at
-from iadsim.coverage.specs import build_grid, effector_specs, envelope_coordinates, radar_specs
-from iadsim.engine.trajectory import TERMINAL_DIVE_M, Path3D, orbit_points, sample_path
+from iadsim.coverage.specs import RadarSpec, build_grid, effector_specs, envelope_coordinates, radar_specs
+from iadsim.engine.trajectory import (
+    BELOW_GROUND_TOLERANCE_M, TERMINAL_DIVE_M, Path3D, first_below_ground, orbit_points, sample_path,
+)
 from iadsim.errors import InputError, Problem
 from iadsim.geo.grid import LocalGrid
 from iadsim.geo.terrain import Terrain, load_terrain
 from iadsim.physics.kinematics import intercept_time_s
+from iadsim.physics.clutter import (
+    CLUTTER_CLASSES, clutter_cell_area_m2, clutter_gamma_db, clutter_to_noise_reference_form, gaussian_beam_gain,
+    multipath_loss, mti_notch_gain, roughness_factor, sigma0_constant_gamma, signal_to_clutter_plus_noise,
+)
 from iadsim.physics.radar import snr_reference_form, snr_required
 from iadsim.scenario.loader import LoadedScenario
 
@@ -30,7 +36,19 @@ FIRE_MODES = {"hold": 0, "tight": 1, "free": 2}
 
 MODELS_USED = {
     "detection": "radar equation in reference-range form (SNR ∝ σ/R⁴; Skolnik 2001 eq. 2.1) "
-                 "with a Swerling 1 single-scan detection model (Pd = Pfa^(1/(1+SNR)))",
+                 "with a Swerling 1 single-scan detection model (Pd = Pfa^(1/(1+SNR))) on the "
+                 "signal-to-clutter-plus-noise ratio; nothing is detected beyond each radar's instrumented "
+                 "range; land clutter by the constant-gamma model (σ0 = γ sin ψ; Long 2001, Nathanson 1999, "
+                 "Barton 1985) in the target's range cell (represented by the ground under the target, grazing "
+                 "angle from the DEM slope, none where that ground is in terrain shadow), pulse- or beam-limited "
+                 "cell (Richards 2005), weighted by a Gaussian elevation beam pointed at the target; MTI/Doppler "
+                 "filtering with the catalog improvement factor and a notch below the minimum radial speed "
+                 "(canceller response, Skolnik 2001 §3.2); two-ray multipath loss below the first lobe with "
+                 "surface roughness (Blake 1986, Ament 1953). Leaves out: discrete clutter and clutter "
+                 "statistics (mean clutter, Gaussian residue), clutter from other range cells and sidelobes, "
+                 "blind speeds, lobing gains above the first lobe, diffraction, weather, jamming; radars "
+                 "without clutter figures (e.g. MANPADS visual acquisition) and the clutter class 'none' are "
+                 "free-space; the coverage maps show free-space detection within the instrumented range",
     "line_of_sight": "terrain-masked minimum-visible-altitude rasters with 4/3-earth refraction "
                      "(effective earth radius; Doerry 2013, Skolnik 2001 §8.2)",
     "tracking": "fast fidelity: tracks from truth, firm after a latency, dropped after missed scans",
@@ -211,15 +229,41 @@ class _FigureLog:
         return fig.value
 
 
-def _threat_path(ld, i, thr, sysm: System, grid: LocalGrid, log: _FigureLog, asset_xy) -> Path3D:
+def _threat_path(ld, i, thr, sysm: System, grid: LocalGrid, log: _FigureLog, asset_xy,
+                 terrain: Terrain) -> Path3D:
+    """The planned path of scenario threat ``i``; an altitude below the terrain is an InputError
+    naming the field that set it, unless the threat sets ``clamp: ground``."""
     cruise = thr.speed_m_s if thr.speed_m_s is not None else log.get(sysm, "cruise_speed_m_s", thr.name)
     alt_default = thr.altitude_m if thr.altitude_m is not None else log.get(sysm, "typical_altitude_m", thr.name)
     agl = thr.altitude_ref == "agl"
+    clamp = thr.clamp == "ground"
     lat = [w.lat for w in thr.route]
     lon = [w.lon for w in thr.route]
     x, y = grid.to_local(lat, lon)
     xy = [np.array([a, b]) for a, b in zip(np.atleast_1d(x), np.atleast_1d(y))]
     alt = [w.altitude_m if w.altitude_m is not None else alt_default for w in thr.route]
+    where = f"threats[{i}]"
+    if not clamp and xy:
+        ground = np.atleast_1d(terrain.height_at(np.array([p[0] for p in xy]), np.array([p[1] for p in xy])))
+        problems = []
+        for j, (w, a, g) in enumerate(zip(thr.route, alt, ground)):
+            height = a if agl else a - g
+            if height < -BELOW_GROUND_TOLERANCE_M:
+                if w.altitude_m is not None:
+                    field_, what = f"{where}.route[{j}].altitude_m", f"altitude {a:g} m"
+                elif thr.altitude_m is not None:
+                    field_, what = f"{where}.altitude_m", f"the threat's altitude {a:g} m (route[{j}] has none)"
+                else:
+                    field_ = f"{where}.route[{j}].altitude_m"
+                    what = (f"no altitude given, and the catalog's typical altitude of {sysm.name!r}, {a:g} m,")
+                problems.append(Problem(ld.source, field_,
+                                        f"{what} {thr.altitude_ref.upper()} is below the terrain at "
+                                        f"route[{j}] ({w.lat:.4f}, {w.lon:.4f}), where the ground is at {g:.0f} m MSL; "
+                                        "give an altitude at least the ground height (or altitude_ref: agl), "
+                                        "or set clamp: ground to fly at ground level there"))
+        if problems:
+            raise InputError(problems)
+    n_route = len(xy)
     flags = [agl] * len(xy)
     speed = [w.speed_m_s if w.speed_m_s is not None else cruise for w in thr.route[:-1]]
     if thr.orbit is not None:
@@ -231,6 +275,7 @@ def _threat_path(ld, i, thr, sysm: System, grid: LocalGrid, log: _FigureLog, ass
             alt.append(alt[-1])
             flags.append(agl)
             speed.append(last_speed)
+    n_orbit = len(xy)
     if thr.target is not None:
         a = [a.name for a in ld.scenario.assets].index(thr.target)
         goal = asset_xy[a]
@@ -242,12 +287,31 @@ def _threat_path(ld, i, thr, sysm: System, grid: LocalGrid, log: _FigureLog, ass
             alt.append(alt[-1])
             flags.append(flags[-1])
             speed.append(speed[-1] if speed else cruise)
+        # impact at the asset's ground point: 0 m above ground, or the ground height in MSL so that the
+        # dive descends linearly from the cruise altitude to the ground
         xy.append(goal)
-        alt.append(0.0)
-        flags.append(True)  # impact at ground level
+        alt.append(0.0 if flags[-1] else float(terrain.height_at(goal[0], goal[1])))
+        flags.append(flags[-1])
         speed.append(speed[-1] if speed else cruise)
-    return Path3D(np.array(xy, dtype=float), np.array(alt, dtype=float), np.array(flags),
-                  np.array(speed, dtype=float))
+    path = Path3D(np.array(xy, dtype=float), np.array(alt, dtype=float), np.array(flags),
+                  np.array(speed, dtype=float), clamp=clamp)
+    if not clamp:
+        hit = first_below_ground(path, terrain)
+        if hit is not None:
+            k, hx, hy, ha, hg = hit
+            lon_h, lat_h = grid.to_lonlat(hx, hy)
+            if k < n_route - 1:
+                field_, what = f"{where}.route[{k + 1}].altitude_m", f"the leg from route[{k}] to route[{k + 1}]"
+            elif k < n_orbit - 1:
+                field_, what = f"{where}.orbit", "the orbit"
+            else:
+                field_, what = f"{where}.target", f"the approach and terminal dive to asset {thr.target!r}"
+            raise InputError([Problem(ld.source, field_,
+                                      f"{what} passes below the terrain at ({float(lat_h):.4f}, {float(lon_h):.4f}): "
+                                      f"altitude {ha:.0f} m MSL, ground {hg:.0f} m MSL; raise the altitudes there "
+                                      "(or use altitude_ref: agl), or set clamp: ground to fly at ground level "
+                                      "where the path meets the terrain")])
+    return path
 
 
 def compile_world(ld: LoadedScenario, progress=None) -> World:
@@ -275,7 +339,7 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     P, V, F, Eend, routes = [], [], [], [], []
     for i, thr in enumerate(s.threats):
         sysm = cat[thr.type]
-        path = _threat_path(ld, i, thr, sysm, grid, log, asset_xy)
+        path = _threat_path(ld, i, thr, sysm, grid, log, asset_xy, terrain)
         lon, lat = grid.to_lonlat(path.xy[:, 0], path.xy[:, 1])
         ground = terrain.height_at(path.xy[:, 0], path.xy[:, 1])
         routes.append(np.column_stack([lon, lat, np.where(path.agl, ground + path.alt, path.alt)]))
@@ -317,9 +381,9 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     snr = np.zeros((nsteps, S, M), dtype=np.float32)
     pfa = np.array([r.pfa for r in radars], dtype=np.float64)
     tgrid = np.arange(nsteps) * dt
+    slope = terrain_slope(terrain)
     for si, r in enumerate(radars):
-        # a Swerling 1 target of the reference RCS at 2 x the reference range has Pd ~ 0.01 or
-        # less; beyond 3 x nothing is detected: the raster stops there
+        # nothing is detected beyond the instrumented range: the raster stops there
         mva = min_visible_altitude(terrain, r.x, r.y, r.z, k=k_ref, max_range_m=r.range_bound_m,
                                    method=s.terrain.line_of_sight)
         mvas.append(mva)
@@ -337,9 +401,8 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         q = np.zeros((nsteps, M))
         ok = vis & (rng > 0)
         if ok.any():
-            ref_snr = snr_required(r.ref_pd, r.pfa, model=DETECTION_MODEL)
-            q[ok] = snr_reference_form(rng[ok], np.broadcast_to(rcs, rng.shape)[ok], r.ref_range_m,
-                                       r.ref_rcs_m2, ref_snr)
+            q[ok] = radar_sinr(r, terrain, mva, pos[ok], vel[ok], np.broadcast_to(rcs, rng.shape)[ok],
+                               s.terrain.clutter, slope)
         snr[:, si, :] = q
 
     # --- fire units: geometry of the predicted intercept point (PIP) and of the target at intercept
@@ -445,9 +508,89 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         latency_steps=lat_steps, drop_steps=drop_steps, asset_info=asset_info,
         threat_peak=threat_peak,
         figures=list(log.uses.values()),
-        models=_models(s.simulation.policy, s.simulation.fidelity, s.simulation, s.terrain.line_of_sight), **ints,
+        models=_radar_models(_models(s.simulation.policy, s.simulation.fidelity, s.simulation, s.terrain.line_of_sight),
+                             s), **ints,
         full=full,
     )
+
+
+def terrain_slope(terrain: Terrain) -> tuple[np.ndarray, np.ndarray]:
+    """Terrain gradient (dz/dx, dz/dy) [m/m] per cell (central differences; y grows northward)."""
+    e = terrain.elevation_m.astype(np.float64)
+    res = float(terrain.grid.res)
+    dz_drow, dz_dx = np.gradient(e, res)
+    return dz_dx, -dz_drow  # rows run north to south
+
+
+def _cell_value(terrain: Terrain, raster: np.ndarray, x, y) -> np.ndarray:
+    g = terrain.grid
+    c = np.clip(np.floor((np.asarray(x) - g.xmin) / g.res), 0, g.nx - 1).astype(np.int64)
+    r = np.clip(np.floor((g.ymax - np.asarray(y)) / g.res), 0, g.ny - 1).astype(np.int64)
+    return raster[r, c]
+
+
+def radar_sinr(r: RadarSpec, terrain: Terrain, mva: np.ndarray, pos: np.ndarray, vel: np.ndarray,
+               rcs_m2: np.ndarray, clutter: str, slope: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Mean signal-to-clutter-plus-noise ratio [1] of targets at ``pos`` [n, 3] (x, y [m], altitude
+    [m MSL]) moving at ``vel`` [n, 3] [m/s] with RCS ``rcs_m2`` [n], all in line of sight and within
+    the instrumented range of radar ``r``.
+
+    Noise: reference-form radar equation (Skolnik 2001 eq. 2.1). For a radar with clutter figures
+    and a clutter class other than 'none' (iadsim.physics.clutter):
+
+    - clutter: the range cell at the target's slant range, represented by the ground under the
+      target: constant-gamma sigma0 = gamma sin(psi) with the grazing angle psi between the ray
+      from the antenna and the local terrain (DEM slope); zero where that ground is hidden from the
+      radar (terrain shadow); cell area pulse- or beam-limited (Richards 2005 pp. 57-63); weighted
+      by the two-way Gaussian elevation pattern at the angle between target and that ground, the
+      beam pointed at the target - so clutter competes when the target is low, in the beam with the
+      ground; CNR in the same reference form as the target;
+    - MTI/Doppler: residual clutter C/I, target gain g(v_r) with the notch below the minimum radial
+      speed (mti_notch_gain);
+    - multipath: two-ray flat-earth loss below the first lobe over a plane at the ground under the
+      target, reflection coefficient -rho_s (roughness of the clutter class; Blake 1986, Ament 1953).
+
+    SINR = g F^4 SNR / (1 + CNR / I).
+    """
+    ref_snr = snr_required(r.ref_pd, r.pfa, model=DETECTION_MODEL)
+    dx = pos[:, 0] - r.x
+    dy = pos[:, 1] - r.y
+    dz = pos[:, 2] - r.z
+    rng = np.sqrt(dx * dx + dy * dy + dz * dz)
+    snr = np.asarray(snr_reference_form(rng, rcs_m2, r.ref_range_m, r.ref_rcs_m2, ref_snr), dtype=float)
+    if not r.has_clutter_model or clutter == "none":
+        return snr
+    lam = float(r.wavelength_m)
+    d = np.maximum(np.hypot(dx, dy), 1.0)
+    # MTI notch from the radial speed
+    v_r = (dx * vel[:, 0] + dy * vel[:, 1] + dz * vel[:, 2]) / rng
+    g_mti = mti_notch_gain(np.nan_to_num(v_r), r.min_radial_speed_m_s)
+    # clutter in the target's range cell
+    ground = terrain.height_at(pos[:, 0], pos[:, 1])
+    gx = _cell_value(terrain, slope[0], pos[:, 0], pos[:, 1])
+    gy = _cell_value(terrain, slope[1], pos[:, 0], pos[:, 1])
+    ux, uy, uz = dx, dy, ground - r.z
+    un = np.sqrt(ux * ux + uy * uy + uz * uz)
+    nn = np.sqrt(gx * gx + gy * gy + 1.0)
+    sin_psi = -(ux * -gx + uy * -gy + uz) / (un * nn)   # -(u . n), n the upward surface normal
+    lit = visible_at(mva, terrain, pos[:, 0], pos[:, 1], ground + GROUND_VISIBLE_TOLERANCE_M)
+    psi = np.where(lit, np.arcsin(np.clip(sin_psi, 0.0, 1.0)), 0.0)
+    sigma0 = sigma0_constant_gamma(clutter_gamma_db(clutter, lam), psi)
+    area = clutter_cell_area_m2(rng, r.az_beamwidth_rad, r.el_beamwidth_rad, psi, r.range_resolution_m)
+    el_t = np.arcsin(np.clip(dz / rng, -1.0, 1.0))
+    el_c = np.arcsin(np.clip((ground - r.z) / rng, -1.0, 1.0))
+    pattern = np.asarray(gaussian_beam_gain(el_t - el_c, r.el_beamwidth_rad)) ** 2
+    cnr = clutter_to_noise_reference_form(sigma0 * area, rng, r.ref_range_m, r.ref_rcs_m2, ref_snr, pattern)
+    # multipath over a plane at the ground under the target
+    h_r = np.maximum(r.z - ground, r.mast_m)
+    h_t = np.maximum(pos[:, 2] - ground, 0.0)
+    rho = roughness_factor(CLUTTER_CLASSES[clutter]["rms_height_m"], np.arctan((h_r + h_t) / d), lam)
+    f4 = multipath_loss(h_r, h_t, d, lam, rho)
+    return np.asarray(signal_to_clutter_plus_noise(snr * f4, cnr, r.mti_improvement, g_mti), dtype=float)
+
+
+#: ground this close to the minimum visible altitude counts as lit by the radar (clutter) [m]
+GROUND_VISIBLE_TOLERANCE_M = 1.0
 
 
 #: false alarms of a radar without a quoted elevation limit fall below this elevation [deg]
@@ -504,6 +647,20 @@ def _full_world(ld, radars, mvas, terrain, pos, vel, values, log) -> FullWorld:
         missile_speed=np.zeros(0), values=np.asarray(values, dtype=np.float64),
         vmax=float(max(speed.max() * 1.5, 50.0)), max_el=max_el, ref_pd=ref_pd,
     )
+
+
+def _radar_models(m: dict[str, str], s) -> dict[str, str]:
+    """The detection text names the scenario's clutter class; clamped threat paths are stated."""
+    from iadsim.physics.clutter import CLUTTER_CLASSES as _CC
+
+    cls = s.terrain.clutter
+    m["detection"] += (f"; clutter class {cls!r} (γ = {_CC[cls]['gamma_db']:g} dB at 10 GHz)" if cls != "none"
+                       else "; clutter class 'none': clutter, MTI notch and multipath switched off")
+    clamped = [t.name for t in s.threats if t.clamp == "ground"]
+    if clamped:
+        m["threat_paths"] = ("paths of " + ", ".join(repr(n) for n in clamped) + " are raised to ground level "
+                             "wherever their altitudes would put them below the terrain (clamp: ground)")
+    return m
 
 
 C2_POLICIES = {
