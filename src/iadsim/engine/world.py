@@ -538,10 +538,11 @@ def radar_sinr(r: RadarSpec, terrain: Terrain, mva: np.ndarray, pos: np.ndarray,
     Noise: reference-form radar equation (Skolnik 2001 eq. 2.1). For a radar with clutter figures
     and a clutter class other than 'none' (iadsim.physics.clutter):
 
-    - clutter: the range cell at the target's slant range, represented by the ground under the
-      target: constant-gamma sigma0 = gamma sin(psi) with the grazing angle psi between the ray
-      from the antenna and the local terrain (DEM slope); zero where that ground is hidden from the
-      radar (terrain shadow); cell area pulse- or beam-limited (Richards 2005 pp. 57-63); weighted
+    - clutter: the patch at the target's slant range and azimuth on a plane at the height of the
+      ground under the target, tilted by the DEM slope there: constant-gamma sigma0 = gamma sin(psi)
+      with the grazing angle psi between the ray to the patch and that surface; zero where the
+      ground under the target is hidden from the radar (terrain shadow) or the range sphere does
+      not reach the plane; cell area pulse- or beam-limited (Richards 2005 pp. 57-63); weighted
       by the two-way Gaussian elevation pattern at the angle between target and that ground, the
       beam pointed at the target - so clutter competes when the target is low, in the beam with the
       ground; CNR in the same reference form as the target;
@@ -569,16 +570,18 @@ def radar_sinr(r: RadarSpec, terrain: Terrain, mva: np.ndarray, pos: np.ndarray,
     ground = terrain.height_at(pos[:, 0], pos[:, 1])
     gx = _cell_value(terrain, slope[0], pos[:, 0], pos[:, 1])
     gy = _cell_value(terrain, slope[1], pos[:, 0], pos[:, 1])
-    ux, uy, uz = dx, dy, ground - r.z
-    un = np.sqrt(ux * ux + uy * uy + uz * uz)
+    # the clutter patch: the ground plane at the height of the ground under the target, at the
+    # target's slant range and azimuth (none if the range sphere does not reach that plane)
+    reach = np.abs(ground - r.z) <= rng
+    el_c = np.arcsin(np.clip((ground - r.z) / rng, -1.0, 1.0))
+    ux, uy, uz = np.cos(el_c) * dx / d, np.cos(el_c) * dy / d, np.sin(el_c)
     nn = np.sqrt(gx * gx + gy * gy + 1.0)
-    sin_psi = -(ux * -gx + uy * -gy + uz) / (un * nn)   # -(u . n), n the upward surface normal
-    lit = visible_at(mva, terrain, pos[:, 0], pos[:, 1], ground + GROUND_VISIBLE_TOLERANCE_M)
+    sin_psi = -(ux * -gx + uy * -gy + uz) / nn   # -(u . n), n the upward surface normal, |u| = 1
+    lit = reach & visible_at(mva, terrain, pos[:, 0], pos[:, 1], ground + GROUND_VISIBLE_TOLERANCE_M)
     psi = np.where(lit, np.arcsin(np.clip(sin_psi, 0.0, 1.0)), 0.0)
     sigma0 = sigma0_constant_gamma(clutter_gamma_db(clutter, lam), psi)
     area = clutter_cell_area_m2(rng, r.az_beamwidth_rad, r.el_beamwidth_rad, psi, r.range_resolution_m)
     el_t = np.arcsin(np.clip(dz / rng, -1.0, 1.0))
-    el_c = np.arcsin(np.clip((ground - r.z) / rng, -1.0, 1.0))
     pattern = np.asarray(gaussian_beam_gain(el_t - el_c, r.el_beamwidth_rad)) ** 2
     cnr = clutter_to_noise_reference_form(sigma0 * area, rng, r.ref_range_m, r.ref_rcs_m2, ref_snr, pattern)
     # multipath over a plane at the ground under the target
