@@ -1,6 +1,10 @@
 """Coverage products built on the minimum-visible-altitude rasters: detection coverage for a
 target RCS and altitude, engagement coverage, and layered coverage of several systems.
 
+Detection here is free-space (radar equation and terrain line of sight) and stops at each radar's
+instrumented range, like the run; the run's land clutter, MTI notch and multipath depend on a
+target's speed and heading and are not drawn on the maps (docs/detection.md).
+
 All functions work on arrays of the terrain grid ([ny, nx], row 0 north) and return boolean
 masks, counts or altitudes [m MSL]; NaN marks cells with no value.
 """

@@ -1,8 +1,9 @@
 """Compile a scenario into a World: the arrays the engine steps.
 
 Everything deterministic is computed here once, vectorised over [time, entity]:
-threat truth paths, per-radar detection probability (reference-form radar equation,
-Swerling model, terrain line of sight from the minimum-visible-altitude rasters), and
+threat truth paths (checked against the terrain), per-radar signal-to-clutter-plus-noise ratio
+(reference-form radar equation, land clutter, MTI notch, multipath; docs/detection.md) within the
+instrumented range and terrain line of sight from the minimum-visible-altitude rasters, and
 per-fire-unit engagement feasibility, flyout time and kill probability at the predicted
 intercept point. The compiled kernel then only draws chance outcomes and makes decisions.
 """
@@ -154,10 +155,10 @@ class World:
     sensor_xyz: np.ndarray          # [S, 3] antenna x, y, altitude MSL [m]
     sensor_system: list[str]        # [S] catalog name of each radar's system
     sensor_ref_range_m: np.ndarray  # [S] quoted detection range of the reference RCS [m]
-    sensor_range_m: np.ndarray      # [S] coverage rasters stop here (3 x the reference range) [m]
+    sensor_range_m: np.ndarray      # [S] instrumented range: nothing detected beyond, rasters stop here [m]
     mva: list[np.ndarray]           # S rasters of minimum visible altitude [m MSL]
     scan: np.ndarray                # [T, S] bool
-    snr: np.ndarray                 # [T, S, M] float32 nominal signal-to-noise ratio; 0: not in sight
+    snr: np.ndarray                 # [T, S, M] float32 nominal signal-to-clutter-plus-noise ratio; 0: not in sight
     pfa: np.ndarray                 # [S] false-alarm probability
     # fire units
     effector_labels: list[str]
