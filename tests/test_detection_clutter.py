@@ -223,7 +223,7 @@ def test_leg_through_a_hill_is_an_input_error_and_clamp_ground_allows_it(tmp_pat
     with pytest.raises(InputError) as e:
         compile_world(_write(tmp_path, synthetic_dem, data))
     p = e.value.problems[0]
-    assert p.path == "threats[1].route[1].altitude_m"
+    assert p.path == "threats[1].altitude_m"  # the leg's altitude comes from the threat's default
     assert "the leg from route[0] to route[1] passes below the terrain" in p.message
     data["threats"][1]["clamp"] = "ground"
     w2 = compile_world(_write(tmp_path, synthetic_dem, data))
@@ -249,3 +249,20 @@ def test_cli_reports_below_terrain_with_exit_code_2_and_writes_nothing(tmp_path,
     assert "threats[0].altitude_m" in text and "below the terrain" in text
     assert "Traceback" not in text
     assert not out.exists()
+
+
+def test_first_below_ground_finds_where_a_leg_meets_the_terrain():
+    from iadsim.engine.trajectory import Path3D, first_below_ground, sample_path
+
+    xy = np.array([[0.0, 0.0], [10e3, 0.0], [20e3, 0.0]])
+    path = Path3D(xy, np.array([600.0, 600.0, 400.0]), np.array([False, False, False]), np.array([50.0, 50.0]))
+    k, x, y, alt, ground = first_below_ground(path, FLAT)
+    assert k == 1 and 15e3 <= x <= 15.2e3 and alt < ground == pytest.approx(500.0)  # crosses 500 m at 15 km
+    agl = Path3D(xy, np.array([600.0, 600.0, 0.0]), np.array([True, True, True]), np.array([50.0, 50.0]))
+    assert first_below_ground(agl, FLAT) is None
+    # unclamped sampling leaves the path where it is; clamp: ground raises it
+    pos, *_ = sample_path(path, FLAT, 0.0, 10.0, 50)
+    assert np.nanmin(pos[:, 2]) < 500.0
+    path.clamp = True
+    pos, *_ = sample_path(path, FLAT, 0.0, 10.0, 50)
+    assert np.nanmin(pos[:, 2]) >= 500.0 - 1e-9

@@ -302,7 +302,14 @@ def _threat_path(ld, i, thr, sysm: System, grid: LocalGrid, log: _FigureLog, ass
             k, hx, hy, ha, hg = hit
             lon_h, lat_h = grid.to_lonlat(hx, hy)
             if k < n_route - 1:
-                field_, what = f"{where}.route[{k + 1}].altitude_m", f"the leg from route[{k}] to route[{k + 1}]"
+                what = f"the leg from route[{k}] to route[{k + 1}]"
+                if thr.route[k + 1].altitude_m is not None or (thr.route[k].altitude_m is None
+                                                               and thr.altitude_m is None):
+                    field_ = f"{where}.route[{k + 1}].altitude_m"
+                elif thr.route[k].altitude_m is not None:
+                    field_ = f"{where}.route[{k}].altitude_m"
+                else:
+                    field_ = f"{where}.altitude_m"
             elif k < n_orbit - 1:
                 field_, what = f"{where}.orbit", "the orbit"
             else:
