@@ -404,3 +404,77 @@ def test_every_reference_system_is_catalogued(catalog, reference):
             if key == "generic_rcs":
                 continue
             assert inverse.get(key, key) in catalog, key
+
+
+# ----------------------------------------------------------------------------- radar clutter and gun figures
+
+
+def test_every_radar_has_an_instrumented_range_and_clutter_figures_except_manpads(catalog):
+    from iadsim.catalog.models import CLUTTER_GROUP
+
+    for name in catalog:
+        s = catalog[name]
+        if s.kind == "threat":
+            continue
+        assert "radar_instrumented_range_km" in s.figures, name
+        # the documented rule: at least the largest quoted detection range
+        assert s.figures["radar_instrumented_range_km"].value >= s.figures["radar_detection_range_km"].value, name
+        has = [k in s.figures for k in CLUTTER_GROUP]
+        if s.category == "MANPADS":
+            assert not any(has), name  # visual acquisition: no radar clutter model
+        else:
+            assert all(has), name
+
+
+def test_gun_systems_carry_gun_figures(catalog):
+    from iadsim.catalog.models import GUN_FIGURES
+
+    for name in ("pantsir_s1", "zsu_23_4_shilka", "gepard", "tunguska_2k22"):
+        figs = catalog[name].figures
+        for key, unit in GUN_FIGURES.items():
+            assert key in figs and figs[key].unit == unit, (name, key)
+
+
+def test_partial_clutter_figures_are_rejected(tmp_path):
+    data = _valid_entry()
+    del data["figures"]["radar_mti_improvement_db"]
+    path = tmp_path / "partial.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_system_file(path)
+    msg = str(err.value)
+    assert str(path) in msg and "figures.radar_mti_improvement_db" in msg and "radar_wavelength_m" in msg
+
+
+def test_optional_radar_figure_with_wrong_unit_is_rejected(tmp_path):
+    data = _valid_entry()
+    data["figures"]["radar_instrumented_range_km"]["unit"] = "m"
+    path = tmp_path / "unit.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(InputError, match=r"figures\.radar_instrumented_range_km\.unit"):
+        load_system_file(path)
+
+
+def test_catalog_without_the_new_radar_figures_still_loads_with_documented_defaults(tmp_path, small_dir):
+    import iadsim
+    from iadsim.catalog import load_catalog
+    from iadsim.catalog.models import OPTIONAL_RADAR_FIGURES
+    from iadsim.coverage.specs import build_grid, radar_specs
+    from iadsim.geo.terrain import load_terrain
+
+    data = _valid_entry()
+    for key in OPTIONAL_RADAR_FIGURES:
+        data["figures"].pop(key)
+    data["figures"]["radar_detection_range_km"].update(value=30, low=20, high=35)
+    folder = tmp_path / "user_catalog"
+    folder.mkdir()
+    (folder / "pantsir_s1.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    ld = iadsim.load_scenario(small_dir / "scenario.yaml", catalog=load_catalog(folder))
+    grid = build_grid(ld)
+    specs = radar_specs(ld, grid, load_terrain(ld.dem_path, grid, source=ld.source))
+    pantsir = [r for r in specs if r.system == "pantsir_s1"][0]
+    # default instrumented range: the upper end of the detection-range figure; no clutter model
+    assert pantsir.range_bound_m == 35e3
+    assert not pantsir.has_clutter_model
+    tor = [r for r in specs if r.system == "tor_m2"][0]
+    assert tor.has_clutter_model and tor.range_bound_m == 60e3

@@ -245,6 +245,8 @@ def scenarios(draw) -> tuple[dict, int]:
         thr["speed_m_s"] = draw(st.floats(30.0, 300.0))
         thr["altitude_m"] = draw(st.floats(50.0, 6000.0))
         thr["altitude_ref"] = draw(st.sampled_from(["agl", "msl"]))
+        # random MSL altitudes may lie below the hills: fly at ground level there, as asked for
+        thr["clamp"] = "ground"
         thr["launch_time_s"] = draw(st.floats(0.0, 120.0))
     return d, draw(st.integers(0, 2**32))
 

@@ -13,7 +13,9 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from iadsim.catalog.models import REQUIRED_FIGURES, Claim, Figure, System, figure_domain_problem
+from iadsim.catalog.models import (
+    CLUTTER_GROUP, GUN_FIGURES, OPTIONAL_RADAR_FIGURES, REQUIRED_FIGURES, Claim, Figure, System, figure_domain_problem,
+)
 from iadsim.errors import InputError, Problem
 
 __all__ = ["Catalog", "Claim", "Figure", "System", "load_catalog", "REQUIRED_FIGURES"]
@@ -101,6 +103,17 @@ def load_system_file(path: Path) -> System:
             problems.append(
                 Problem(str(path), f"figures.{key}.unit", f"expected {unit!r}, got {system.figures[key].unit!r}")
             )
+    if system.kind in ("effector", "sensor"):
+        for key, unit in {**OPTIONAL_RADAR_FIGURES, **GUN_FIGURES}.items():
+            if key in system.figures and system.figures[key].unit != unit:
+                problems.append(Problem(str(path), f"figures.{key}.unit",
+                                        f"expected {unit!r}, got {system.figures[key].unit!r}"))
+        if "radar_wavelength_m" in system.figures:
+            for key in CLUTTER_GROUP:
+                if key not in system.figures:
+                    problems.append(Problem(str(path), f"figures.{key}",
+                                            f"missing; a radar with radar_wavelength_m needs it "
+                                            f"[{OPTIONAL_RADAR_FIGURES[key]}] (clutter, MTI and multipath model)"))
     if problems:
         raise InputError(problems)
     return system

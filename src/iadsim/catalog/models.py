@@ -155,6 +155,40 @@ REQUIRED_FIGURES: dict[str, dict[str, str]] = {
 }
 
 
+# Optional radar figures (effectors' organic radars and sensors), with their units. A catalog
+# without them still loads; the documented defaults apply:
+# - radar_instrumented_range_km: nothing is detected beyond it. Default (and the rule the bundled
+#   catalog follows where no public instrumented range exists): the largest detection range any
+#   public source quotes for the radar, i.e. the ``high`` of radar_detection_range_km.
+# - the clutter group (radar_wavelength_m, beamwidths, range resolution, MTI improvement factor,
+#   minimum radial speed): a radar without radar_wavelength_m is modelled clutter-free (no land
+#   clutter, no MTI notch, no multipath), e.g. the visual acquisition of MANPADS. A radar with
+#   radar_wavelength_m needs every figure of the group.
+OPTIONAL_RADAR_FIGURES: dict[str, str] = {
+    "radar_instrumented_range_km": "km",
+    "radar_wavelength_m": "m",
+    "radar_azimuth_beamwidth_deg": "deg",
+    "radar_elevation_beamwidth_deg": "deg",
+    "radar_range_resolution_m": "m",
+    "radar_mti_improvement_db": "dB",
+    "radar_min_radial_speed_m_s": "m/s",
+}
+CLUTTER_GROUP: tuple[str, ...] = (
+    "radar_wavelength_m", "radar_azimuth_beamwidth_deg", "radar_elevation_beamwidth_deg",
+    "radar_range_resolution_m", "radar_mti_improvement_db", "radar_min_radial_speed_m_s",
+)
+
+# Optional gun figures of gun-armed effectors (iadsim.physics.gun); not read by the engine yet.
+GUN_FIGURES: dict[str, str] = {
+    "gun_calibre_mm": "mm",
+    "gun_muzzle_velocity_m_s": "m/s",
+    "gun_rate_of_fire_rds_min": "rds/min",
+    "gun_rounds_carried": "1",
+    "gun_effective_range_km": "km",
+    "gun_drag_coefficient_per_m": "1/m",
+    "gun_dispersion_mrad": "mrad",
+}
+
 # The values each figure can take (value, low and high are all checked): "positive" (> 0),
 # "nonnegative" (>= 0), "probability" (0 < p <= 1) and "open_probability" (0 < p < 1).
 FIGURE_DOMAINS: dict[str, str] = {
@@ -173,6 +207,20 @@ FIGURE_DOMAINS: dict[str, str] = {
     "radar_pfa": "open_probability",
     "radar_scan_period_s": "positive",
     "radar_antenna_height_m": "nonnegative",
+    "radar_instrumented_range_km": "positive",
+    "radar_wavelength_m": "positive",
+    "radar_azimuth_beamwidth_deg": "positive",
+    "radar_elevation_beamwidth_deg": "positive",
+    "radar_range_resolution_m": "positive",
+    "radar_mti_improvement_db": "nonnegative",
+    "radar_min_radial_speed_m_s": "nonnegative",
+    "gun_calibre_mm": "positive",
+    "gun_muzzle_velocity_m_s": "positive",
+    "gun_rate_of_fire_rds_min": "positive",
+    "gun_rounds_carried": "positive",
+    "gun_effective_range_km": "positive",
+    "gun_drag_coefficient_per_m": "nonnegative",
+    "gun_dispersion_mrad": "positive",
     "radar_range_sigma_m": "positive",
     "radar_azimuth_sigma_deg": "positive",
     "radar_elevation_sigma_deg": "positive",

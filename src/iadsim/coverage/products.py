@@ -1,6 +1,10 @@
 """Coverage products built on the minimum-visible-altitude rasters: detection coverage for a
 target RCS and altitude, engagement coverage, and layered coverage of several systems.
 
+Detection here is free-space (radar equation and terrain line of sight) and stops at each radar's
+instrumented range, like the run; the run's land clutter, MTI notch and multipath depend on a
+target's speed and heading and are not drawn on the maps (docs/detection.md).
+
 All functions work on arrays of the terrain grid ([ny, nx], row 0 north) and return boolean
 masks, counts or altitudes [m MSL]; NaN marks cells with no value.
 """
@@ -40,9 +44,11 @@ def line_of_sight(mva: np.ndarray, alt_msl: np.ndarray, terrain: Terrain | None 
 
 
 def radar_detection_range_m(radar: RadarSpec, rcs_m2: float, pd: float) -> float:
-    """Slant range [m] at which the radar detects ``rcs_m2`` with probability ``pd``."""
-    return float(detection_range_m(rcs_m2, pd, radar.ref_range_m, radar.ref_rcs_m2, radar.ref_pd,
-                                   radar.pfa, model=DETECTION_MODEL))
+    """Slant range [m] out to which the radar detects ``rcs_m2`` with probability >= ``pd`` in free
+    space: the radar-equation range, but never beyond the radar's instrumented range."""
+    r = float(detection_range_m(rcs_m2, pd, radar.ref_range_m, radar.ref_rcs_m2, radar.ref_pd,
+                                radar.pfa, model=DETECTION_MODEL))
+    return min(r, radar.range_bound_m)
 
 
 def detection_mask(radar: RadarSpec, mva: np.ndarray, terrain: Terrain, alt_msl: np.ndarray,

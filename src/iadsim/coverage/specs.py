@@ -20,8 +20,6 @@ from iadsim.scenario.models import Position
 
 FigureGetter = Callable[[System, str, str], float]
 
-#: coverage rasters of a radar stop at this multiple of its quoted detection range
-RANGE_BOUND_FACTOR = 3.0
 
 
 def nominal(system: System, key: str, used_by: str) -> float:
@@ -45,10 +43,26 @@ class RadarSpec:
     pfa: float
     scan_period_s: float
     max_elevation_deg: float | None = None
+    #: nothing is detected beyond this slant range [m] (catalog radar_instrumented_range_km; default
+    #: the upper end of radar_detection_range_km); the coverage rasters stop here
+    instrumented_range_m: float = 0.0
+    mast_m: float = 0.0                      # antenna height above its site [m]
+    # clutter, MTI and multipath (None: the radar is modelled clutter-free)
+    wavelength_m: float | None = None
+    az_beamwidth_rad: float = 0.0
+    el_beamwidth_rad: float = 0.0
+    range_resolution_m: float = 0.0
+    mti_improvement: float = 1.0             # [1, linear]
+    min_radial_speed_m_s: float = 0.0
 
     @property
     def range_bound_m(self) -> float:
-        return RANGE_BOUND_FACTOR * self.ref_range_m
+        """Slant range [m] beyond which nothing is detected: the instrumented range."""
+        return self.instrumented_range_m if self.instrumented_range_m > 0 else self.ref_range_m
+
+    @property
+    def has_clutter_model(self) -> bool:
+        return self.wavelength_m is not None
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,20 @@ def radar_specs(ld: LoadedScenario, grid: LocalGrid, terrain: Terrain,
         ground = float(terrain.height_at(x, y))
         mast = figure(sysm, "radar_antenna_height_m", "line of sight")
         max_el = sysm.figures.get("radar_max_elevation_deg")
+        if "radar_instrumented_range_km" in sysm.figures:
+            instr = figure(sysm, "radar_instrumented_range_km", "detection") * 1000.0
+        else:  # documented default: the largest quoted detection range
+            instr = float(sysm.figure("radar_detection_range_km").high) * 1000.0
+        clut = {}
+        if "radar_wavelength_m" in sysm.figures:
+            clut = dict(
+                wavelength_m=figure(sysm, "radar_wavelength_m", "clutter"),
+                az_beamwidth_rad=float(np.radians(figure(sysm, "radar_azimuth_beamwidth_deg", "clutter"))),
+                el_beamwidth_rad=float(np.radians(figure(sysm, "radar_elevation_beamwidth_deg", "clutter"))),
+                range_resolution_m=figure(sysm, "radar_range_resolution_m", "clutter"),
+                mti_improvement=float(10.0 ** (figure(sysm, "radar_mti_improvement_db", "clutter") / 10.0)),
+                min_radial_speed_m_s=figure(sysm, "radar_min_radial_speed_m_s", "MTI notch"),
+            )
         out.append(RadarSpec(
             name=name, system=sysm.name, where=where, x=x, y=y, z=_site_alt(site, ground) + mast,
             ground=ground,
@@ -96,6 +124,7 @@ def radar_specs(ld: LoadedScenario, grid: LocalGrid, terrain: Terrain,
             pfa=figure(sysm, "radar_pfa", "detection"),
             scan_period_s=figure(sysm, "radar_scan_period_s", "detection"),
             max_elevation_deg=None if max_el is None else figure(sysm, "radar_max_elevation_deg", "detection"),
+            instrumented_range_m=instr, mast_m=mast, **clut,
         ))
     return out
 

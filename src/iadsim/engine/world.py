@@ -1,8 +1,9 @@
 """Compile a scenario into a World: the arrays the engine steps.
 
 Everything deterministic is computed here once, vectorised over [time, entity]:
-threat truth paths, per-radar detection probability (reference-form radar equation,
-Swerling model, terrain line of sight from the minimum-visible-altitude rasters), and
+threat truth paths (checked against the terrain), per-radar signal-to-clutter-plus-noise ratio
+(reference-form radar equation, land clutter, MTI notch, multipath; docs/detection.md) within the
+instrumented range and terrain line of sight from the minimum-visible-altitude rasters, and
 per-fire-unit engagement feasibility, flyout time and kill probability at the predicted
 intercept point. The compiled kernel then only draws chance outcomes and makes decisions.
 """
@@ -16,12 +17,16 @@ import numpy as np
 from iadsim.c2.threat import evaluate as threat_eval
 from iadsim.catalog import Figure, System
 from iadsim.coverage.los import min_visible_altitude, visible_at
-from iadsim.coverage.specs import build_grid, effector_specs, envelope_coordinates, radar_specs
-from iadsim.engine.trajectory import Path3D, sample_path
+from iadsim.coverage.specs import RadarSpec, build_grid, effector_specs, envelope_coordinates, radar_specs
+from iadsim.engine.trajectory import BELOW_GROUND_TOLERANCE_M, Path3D, first_below_ground, sample_path
 from iadsim.errors import InputError, Problem
 from iadsim.geo.grid import LocalGrid
 from iadsim.geo.terrain import Terrain, load_terrain
 from iadsim.physics.kinematics import intercept_time_s
+from iadsim.physics.clutter import (
+    CLUTTER_CLASSES, clutter_cell_area_m2, clutter_gamma_db, clutter_to_noise_reference_form, gaussian_beam_gain,
+    multipath_loss, mti_notch_gain, roughness_factor, sigma0_constant_gamma, signal_to_clutter_plus_noise,
+)
 from iadsim.physics.radar import snr_reference_form, snr_required
 from iadsim.scenario.loader import LoadedScenario
 
@@ -30,7 +35,19 @@ FIRE_MODES = {"hold": 0, "tight": 1, "free": 2}
 
 MODELS_USED = {
     "detection": "radar equation in reference-range form (SNR ∝ σ/R⁴; Skolnik 2001 eq. 2.1) "
-                 "with a Swerling 1 single-scan detection model (Pd = Pfa^(1/(1+SNR)))",
+                 "with a Swerling 1 single-scan detection model (Pd = Pfa^(1/(1+SNR))) on the "
+                 "signal-to-clutter-plus-noise ratio; nothing is detected beyond each radar's instrumented "
+                 "range; land clutter by the constant-gamma model (σ0 = γ sin ψ; Long 2001, Nathanson 1999, "
+                 "Barton 1985) in the target's range cell (represented by the ground under the target, grazing "
+                 "angle from the DEM slope, none where that ground is in terrain shadow), pulse- or beam-limited "
+                 "cell (Richards 2005), weighted by a Gaussian elevation beam pointed at the target; MTI/Doppler "
+                 "filtering with the catalog improvement factor and a notch below the minimum radial speed "
+                 "(canceller response, Skolnik 2001 §3.2); two-ray multipath loss below the first lobe with "
+                 "surface roughness (Blake 1986, Ament 1953). Leaves out: discrete clutter and clutter "
+                 "statistics (mean clutter, Gaussian residue), clutter from other range cells and sidelobes, "
+                 "blind speeds, lobing gains above the first lobe, diffraction, weather, jamming; radars "
+                 "without clutter figures (e.g. MANPADS visual acquisition) and the clutter class 'none' are "
+                 "free-space; the coverage maps show free-space detection within the instrumented range",
     "line_of_sight": "terrain-masked minimum-visible-altitude rasters with 4/3-earth refraction "
                      "(effective earth radius; Doerry 2013, Skolnik 2001 §8.2)",
     "tracking": "fast fidelity: tracks from truth, firm after a latency, dropped after missed scans",
@@ -155,10 +172,10 @@ class World:
     sensor_xyz: np.ndarray          # [S, 3] antenna x, y, altitude MSL [m]
     sensor_system: list[str]        # [S] catalog name of each radar's system
     sensor_ref_range_m: np.ndarray  # [S] quoted detection range of the reference RCS [m]
-    sensor_range_m: np.ndarray      # [S] coverage rasters stop here (3 x the reference range) [m]
+    sensor_range_m: np.ndarray      # [S] instrumented range: nothing detected beyond, rasters stop here [m]
     mva: list[np.ndarray]           # S rasters of minimum visible altitude [m MSL]
     scan: np.ndarray                # [T, S] bool
-    snr: np.ndarray                 # [T, S, M] float32 nominal signal-to-noise ratio; 0: not in sight
+    snr: np.ndarray                 # [T, S, M] float32 nominal signal-to-clutter-plus-noise ratio; 0: not in sight
     pfa: np.ndarray                 # [S] false-alarm probability
     # fire units
     effector_labels: list[str]
@@ -231,6 +248,68 @@ class _FigureLog:
         return fig.value
 
 
+def _check_below_ground(ld, i: int, thr, sysm: System, sortie, grid: LocalGrid, terrain: Terrain) -> None:
+    """An altitude below the terrain on a threat's planned path is an InputError naming the field that
+    set it, unless the threat sets ``clamp: ground``."""
+    if thr.clamp == "ground":
+        return
+    where = f"threats[{i}]"
+    agl = thr.altitude_ref == "agl"
+    alt_default = thr.altitude_m if thr.altitude_m is not None else sysm.figure("typical_altitude_m").value
+    if thr.route:
+        x, y = grid.to_local([w.lat for w in thr.route], [w.lon for w in thr.route])
+        ground = np.atleast_1d(terrain.height_at(np.atleast_1d(x), np.atleast_1d(y)))
+        problems = []
+        for j, (w, g) in enumerate(zip(thr.route, ground)):
+            a = w.altitude_m if w.altitude_m is not None else alt_default
+            height = a if agl else a - g
+            if height < -BELOW_GROUND_TOLERANCE_M:
+                if w.altitude_m is not None:
+                    field_, what = f"{where}.route[{j}].altitude_m", f"altitude {a:g} m"
+                elif thr.altitude_m is not None:
+                    field_, what = f"{where}.altitude_m", f"the threat's altitude {a:g} m (route[{j}] has none)"
+                else:
+                    field_ = f"{where}.route[{j}].altitude_m"
+                    what = f"no altitude given, and the catalog's typical altitude of {sysm.name!r}, {a:g} m,"
+                problems.append(Problem(ld.source, field_,
+                                        f"{what} {thr.altitude_ref.upper()} is below the terrain at "
+                                        f"route[{j}] ({w.lat:.4f}, {w.lon:.4f}), where the ground is at {g:.0f} m MSL; "
+                                        "give an altitude at least the ground height (or altitude_ref: agl), "
+                                        "or set clamp: ground to fly at ground level there"))
+        if problems:
+            raise InputError(problems)
+    hit = first_below_ground(sortie.path, terrain)
+    if hit is None:
+        return
+    k, hx, hy, ha, hg = hit
+    lon_h, lat_h = grid.to_lonlat(hx, hy)
+    n_route = len(thr.route)
+    marks = sortie.marks
+    if k < n_route - 1:
+        what = f"the leg from route[{k}] to route[{k + 1}]"
+        if thr.route[k + 1].altitude_m is not None or (thr.route[k].altitude_m is None and thr.altitude_m is None):
+            field_ = f"{where}.route[{k + 1}].altitude_m"
+        elif thr.route[k].altitude_m is not None:
+            field_ = f"{where}.route[{k}].altitude_m"
+        else:
+            field_ = f"{where}.altitude_m"
+    elif "station_end" in marks and k < marks["station_end"]:
+        field_, what = f"{where}.mission.station", "the transit to and the time on station"
+    elif "release" in marks and k < marks["release"]:
+        field_, what = f"{where}.mission.weapon", "the approach to the release point"
+    elif sortie.kind in ("isr", "strike"):
+        field_, what = f"{where}.mission.egress", "the egress"
+    elif thr.orbit is not None and thr.target is None:
+        field_, what = f"{where}.orbit", "the orbit"
+    else:
+        field_, what = f"{where}.target", f"the approach and terminal dive to asset {thr.target!r}"
+    raise InputError([Problem(ld.source, field_,
+                              f"{what} passes below the terrain at ({float(lat_h):.4f}, {float(lon_h):.4f}): "
+                              f"altitude {ha:.0f} m MSL, ground {hg:.0f} m MSL; raise the altitudes there "
+                              "(or use altitude_ref: agl), or set clamp: ground to fly at ground level "
+                              "where the path meets the terrain")])
+
+
 def compile_world(ld: LoadedScenario, progress=None) -> World:
     """Compile a loaded scenario into a World (terrain, paths, coverage, feasibility)."""
     s = ld.scenario
@@ -286,6 +365,7 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         sysm = cat[thr.type]
         sortie = plan_sortie(thr, ctx)
         path = sortie.path
+        _check_below_ground(ld, i, thr, sysm, sortie, grid, terrain)
         lon, lat = grid.to_lonlat(path.xy[:, 0], path.xy[:, 1])
         ground = terrain.height_at(path.xy[:, 0], path.xy[:, 1])
         routes.append(np.column_stack([lon, lat, np.where(path.agl, ground + path.alt, path.alt)]))
@@ -305,9 +385,10 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
                 wsys = cat[rel.weapon_type]
                 wval = log.get(wsys, "value", "threat evaluation")
                 wsig = log.get(wsys, "rcs_m2", "detection")
+                # a guided weapon flies over the terrain between its release point and the target
                 wpath = Path3D(np.array([rel.release_xy, rel.target_xyz[:2]]),
                                np.array([rel.release_alt_msl, rel.target_xyz[2]]), np.array([False, False]),
-                               np.array([rel.speed_m_s]))
+                               np.array([rel.speed_m_s]), clamp=True)
                 t_rel = t0 + node_t[sortie.marks["release"]]
                 for j in range(rel.count):
                     wpos, wvel, wfirst, wend = sample_path(wpath, terrain, t_rel + j * rel.interval_s, dt, nsteps)
@@ -339,9 +420,9 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     snr = np.zeros((nsteps, S, M), dtype=np.float32)
     pfa = np.array([r.pfa for r in radars], dtype=np.float64)
     tgrid = np.arange(nsteps) * dt
+    slope = terrain_slope(terrain)
     for si, r in enumerate(radars):
-        # a Swerling 1 target of the reference RCS at 2 x the reference range has Pd ~ 0.01 or
-        # less; beyond 3 x nothing is detected: the raster stops there
+        # nothing is detected beyond the instrumented range: the raster stops there
         mva = min_visible_altitude(terrain, r.x, r.y, r.z, k=k_ref, max_range_m=r.range_bound_m,
                                    method=s.terrain.line_of_sight)
         mvas.append(mva)
@@ -359,9 +440,8 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         q = np.zeros((nsteps, M))
         ok = vis & (rng > 0)
         if ok.any():
-            ref_snr = snr_required(r.ref_pd, r.pfa, model=DETECTION_MODEL)
-            q[ok] = snr_reference_form(rng[ok], np.broadcast_to(rcs, rng.shape)[ok], r.ref_range_m,
-                                       r.ref_rcs_m2, ref_snr)
+            q[ok] = radar_sinr(r, terrain, mva, pos[ok], vel[ok], np.broadcast_to(rcs, rng.shape)[ok],
+                               s.terrain.clutter, slope)
         snr[:, si, :] = q
 
     # --- fire units: geometry of the predicted intercept point (PIP) and of the target at intercept
@@ -467,9 +547,92 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         latency_steps=lat_steps, drop_steps=drop_steps, asset_info=asset_info,
         threat_peak=threat_peak, missions=missions,
         figures=list(log.uses.values()),
-        models=_models(s.simulation.policy, s.simulation.fidelity, s.simulation, s.terrain.line_of_sight), **ints,
+        models=_radar_models(_models(s.simulation.policy, s.simulation.fidelity, s.simulation, s.terrain.line_of_sight),
+                             s), **ints,
         full=full,
     )
+
+
+def terrain_slope(terrain: Terrain) -> tuple[np.ndarray, np.ndarray]:
+    """Terrain gradient (dz/dx, dz/dy) [m/m] per cell (central differences; y grows northward)."""
+    e = terrain.elevation_m.astype(np.float64)
+    res = float(terrain.grid.res)
+    dz_drow, dz_dx = np.gradient(e, res)
+    return dz_dx, -dz_drow  # rows run north to south
+
+
+def _cell_value(terrain: Terrain, raster: np.ndarray, x, y) -> np.ndarray:
+    g = terrain.grid
+    c = np.clip(np.floor((np.asarray(x) - g.xmin) / g.res), 0, g.nx - 1).astype(np.int64)
+    r = np.clip(np.floor((g.ymax - np.asarray(y)) / g.res), 0, g.ny - 1).astype(np.int64)
+    return raster[r, c]
+
+
+def radar_sinr(r: RadarSpec, terrain: Terrain, mva: np.ndarray, pos: np.ndarray, vel: np.ndarray,
+               rcs_m2: np.ndarray, clutter: str, slope: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Mean signal-to-clutter-plus-noise ratio [1] of targets at ``pos`` [n, 3] (x, y [m], altitude
+    [m MSL]) moving at ``vel`` [n, 3] [m/s] with RCS ``rcs_m2`` [n], all in line of sight and within
+    the instrumented range of radar ``r``.
+
+    Noise: reference-form radar equation (Skolnik 2001 eq. 2.1). For a radar with clutter figures
+    and a clutter class other than 'none' (iadsim.physics.clutter):
+
+    - clutter: the patch at the target's slant range and azimuth on a plane at the height of the
+      ground under the target, tilted by the DEM slope there: constant-gamma sigma0 = gamma sin(psi)
+      with the grazing angle psi between the ray to the patch and that surface; zero where the
+      ground under the target is hidden from the radar (terrain shadow) or the range sphere does
+      not reach the plane; cell area pulse- or beam-limited (Richards 2005 pp. 57-63); weighted
+      by the two-way Gaussian elevation pattern at the angle between target and that ground, the
+      beam pointed at the target - so clutter competes when the target is low, in the beam with the
+      ground; CNR in the same reference form as the target;
+    - MTI/Doppler: residual clutter C/I, target gain g(v_r) with the notch below the minimum radial
+      speed (mti_notch_gain);
+    - multipath: two-ray flat-earth loss below the first lobe over a plane at the ground under the
+      target, reflection coefficient -rho_s (roughness of the clutter class; Blake 1986, Ament 1953).
+
+    SINR = g F^4 SNR / (1 + CNR / I).
+    """
+    ref_snr = snr_required(r.ref_pd, r.pfa, model=DETECTION_MODEL)
+    dx = pos[:, 0] - r.x
+    dy = pos[:, 1] - r.y
+    dz = pos[:, 2] - r.z
+    rng = np.sqrt(dx * dx + dy * dy + dz * dz)
+    snr = np.asarray(snr_reference_form(rng, rcs_m2, r.ref_range_m, r.ref_rcs_m2, ref_snr), dtype=float)
+    if not r.has_clutter_model or clutter == "none":
+        return snr
+    lam = float(r.wavelength_m)
+    d = np.maximum(np.hypot(dx, dy), 1.0)
+    # MTI notch from the radial speed
+    v_r = (dx * vel[:, 0] + dy * vel[:, 1] + dz * vel[:, 2]) / rng
+    g_mti = mti_notch_gain(np.nan_to_num(v_r), r.min_radial_speed_m_s)
+    # clutter in the target's range cell
+    ground = terrain.height_at(pos[:, 0], pos[:, 1])
+    gx = _cell_value(terrain, slope[0], pos[:, 0], pos[:, 1])
+    gy = _cell_value(terrain, slope[1], pos[:, 0], pos[:, 1])
+    # the clutter patch: the ground plane at the height of the ground under the target, at the
+    # target's slant range and azimuth (none if the range sphere does not reach that plane)
+    reach = np.abs(ground - r.z) <= rng
+    el_c = np.arcsin(np.clip((ground - r.z) / rng, -1.0, 1.0))
+    ux, uy, uz = np.cos(el_c) * dx / d, np.cos(el_c) * dy / d, np.sin(el_c)
+    nn = np.sqrt(gx * gx + gy * gy + 1.0)
+    sin_psi = -(ux * -gx + uy * -gy + uz) / nn   # -(u . n), n the upward surface normal, |u| = 1
+    lit = reach & visible_at(mva, terrain, pos[:, 0], pos[:, 1], ground + GROUND_VISIBLE_TOLERANCE_M)
+    psi = np.where(lit, np.arcsin(np.clip(sin_psi, 0.0, 1.0)), 0.0)
+    sigma0 = sigma0_constant_gamma(clutter_gamma_db(clutter, lam), psi)
+    area = clutter_cell_area_m2(rng, r.az_beamwidth_rad, r.el_beamwidth_rad, psi, r.range_resolution_m)
+    el_t = np.arcsin(np.clip(dz / rng, -1.0, 1.0))
+    pattern = np.asarray(gaussian_beam_gain(el_t - el_c, r.el_beamwidth_rad)) ** 2
+    cnr = clutter_to_noise_reference_form(sigma0 * area, rng, r.ref_range_m, r.ref_rcs_m2, ref_snr, pattern)
+    # multipath over a plane at the ground under the target
+    h_r = np.maximum(r.z - ground, r.mast_m)
+    h_t = np.maximum(pos[:, 2] - ground, 0.0)
+    rho = roughness_factor(CLUTTER_CLASSES[clutter]["rms_height_m"], np.arctan((h_r + h_t) / d), lam)
+    f4 = multipath_loss(h_r, h_t, d, lam, rho)
+    return np.asarray(signal_to_clutter_plus_noise(snr * f4, cnr, r.mti_improvement, g_mti), dtype=float)
+
+
+#: ground this close to the minimum visible altitude counts as lit by the radar (clutter) [m]
+GROUND_VISIBLE_TOLERANCE_M = 1.0
 
 
 #: false alarms of a radar without a quoted elevation limit fall below this elevation [deg]
@@ -526,6 +689,20 @@ def _full_world(ld, radars, mvas, terrain, pos, vel, values, log) -> FullWorld:
         missile_speed=np.zeros(0), values=np.asarray(values, dtype=np.float64),
         vmax=float(max(speed.max() * 1.5, 50.0)), max_el=max_el, ref_pd=ref_pd,
     )
+
+
+def _radar_models(m: dict[str, str], s) -> dict[str, str]:
+    """The detection text names the scenario's clutter class; clamped threat paths are stated."""
+    from iadsim.physics.clutter import CLUTTER_CLASSES as _CC
+
+    cls = s.terrain.clutter
+    m["detection"] += (f"; clutter class {cls!r} (γ = {_CC[cls]['gamma_db']:g} dB at 10 GHz)" if cls != "none"
+                       else "; clutter class 'none': clutter, MTI notch and multipath switched off")
+    clamped = [t.name for t in s.threats if t.clamp == "ground"]
+    if clamped:
+        m["threat_paths"] = ("paths of " + ", ".join(repr(n) for n in clamped) + " are raised to ground level "
+                             "wherever their altitudes would put them below the terrain (clamp: ground)")
+    return m
 
 
 C2_POLICIES = {

@@ -58,7 +58,8 @@ class MissionContext:
 class PathBuilder:
     """Accumulates points with altitude, height reference and the speed to the next point."""
 
-    def __init__(self) -> None:
+    def __init__(self, clamp: bool = False) -> None:
+        self.clamp = clamp
         self.xy: list[np.ndarray] = []
         self.alt: list[float] = []
         self.agl: list[bool] = []
@@ -84,7 +85,7 @@ class PathBuilder:
 
     def build(self) -> Path3D:
         return Path3D(np.array(self.xy, dtype=float), np.array(self.alt, dtype=float), np.array(self.agl),
-                      np.array(self.speed, dtype=float))
+                      np.array(self.speed, dtype=float), clamp=self.clamp)
 
 
 def cut_at_length(pts: np.ndarray, length: float) -> np.ndarray:

@@ -16,7 +16,7 @@ def plan(thr, ctx: MissionContext) -> Sortie:
     alt_default = thr.altitude_m if thr.altitude_m is not None else ctx.figure(sysm, "typical_altitude_m", thr.name)
     agl = thr.altitude_ref == "agl"
     xy, alt, speed = route_points(thr, ctx, cruise, alt_default)
-    b = PathBuilder()
+    b = PathBuilder(clamp=thr.clamp == "ground")
     for j, p in enumerate(xy):
         b.add(p, alt[j], agl, speed[j - 1] if j else cruise)
     st = m.station

@@ -15,7 +15,7 @@ def plan(thr, ctx: MissionContext) -> Sortie:
     alt_default = thr.altitude_m if thr.altitude_m is not None else ctx.figure(sysm, "typical_altitude_m", thr.name)
     agl = thr.altitude_ref == "agl"
     xy, alt, speed = route_points(thr, ctx, cruise, alt_default)
-    b = PathBuilder()
+    b = PathBuilder(clamp=thr.clamp == "ground")
     for j, p in enumerate(xy):
         b.add(p, alt[j], agl, speed[j - 1] if j else cruise)
     if thr.orbit is not None:
@@ -32,6 +32,8 @@ def plan(thr, ctx: MissionContext) -> Sortie:
         d = float(np.hypot(*(goal - last)))
         if d > TERMINAL_DIVE_M:
             b.add(goal + (last - goal) * (TERMINAL_DIVE_M / d), b.alt[-1], b.agl[-1], seg_speed)
-        b.add(goal, 0.0, True, seg_speed)   # impact at ground level
+        # impact at the asset's ground point: 0 m above ground, or the ground height in MSL so that the
+        # dive descends linearly from the cruise altitude to the ground
+        b.add(goal, 0.0 if b.agl[-1] else float(ctx.ground_at(goal[0], goal[1])), b.agl[-1], seg_speed)
     kind = "one-way" if thr.target is not None else "transit"
     return Sortie(path=b.build(), kind=kind, target=target)

@@ -48,7 +48,7 @@ def plan(thr, ctx: MissionContext, where: str = "") -> Sortie:
     tgt = ctx.asset_names.index(w.target)
     goal = np.asarray(ctx.asset_xy[tgt], dtype=float)
     xy, alt, speed = route_points(thr, ctx, cruise, alt_default)
-    b = PathBuilder()
+    b = PathBuilder(clamp=thr.clamp == "ground")
     b.add(xy[0], alt[0], agl, cruise)
     release = None
     flown = 1

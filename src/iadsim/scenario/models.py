@@ -51,6 +51,14 @@ class Terrain(_Model):
         "slow), 'planes' (GDAL's reference planes, reproduces gdal_viewshed); see "
         "docs/coverage-accuracy.md",
     )
+    clutter: Literal["flatland", "farmland", "wooded_hills", "woods", "urban", "mountains", "none"] = Field(
+        "farmland",
+        description="land clutter class around the radars (constant-gamma model, sigma0 = gamma sin(grazing)): "
+        "gamma at 10 GHz is flatland -20 dB, farmland -15 dB, wooded_hills -10 dB (Nathanson et al. 1999), "
+        "woods -15 dB, urban 0 dB, mountains 0 dB (Long 2001), scaled by +5 dB per decade of frequency; "
+        "it also sets the surface roughness of the multipath model. 'none' switches clutter, the MTI notch "
+        "and multipath off (free-space detection). Default 'farmland'; see docs/detection.md",
+    )
 
 
 class Simulation(_Model):
@@ -304,6 +312,12 @@ class Threat(_Model):
     route: list[Waypoint] = Field(default_factory=list)
     orbit: Orbit | None = None
     target: str | None = Field(None, description="name of the asset it attacks; none for ISR")
+    clamp: Literal["none", "ground"] = Field(
+        "none",
+        description="'none' (default): an altitude below the terrain anywhere on the path is an input error; "
+        "'ground': the path is raised to ground level wherever it would pass below the terrain (the "
+        "report's model text says so)",
+    )
     mission: Mission | None = Field(None, description="isr, strike or one-way; default: one-way if it has a "
                                                       "target, else it flies its route")
 
