@@ -317,7 +317,7 @@ def bench_dem(name: str, terrain, dem_path: Path, exe: str | None, repeats: int,
     walls: dict = {k: [] for k in ("sweep", "sweep_1thread", "planes", "gdal_normal",
                                    "gdal_dem", "gdal_api", "iadsim_process")}
     api = gdal_api_available()
-    res["gdal_api"] = "osgeo.gdal.ViewshedGenerate (MEM)" if api else "not importable"
+    res["gdal_api_status"] = "osgeo.gdal.ViewshedGenerate (MEM)" if api else "not importable"
     cpus: dict = {k: [] for k in walls}
     for _ in range(repeats):
         for key, method, threads in (("sweep", "sweep", None), ("sweep_1thread", "sweep", 1),
@@ -709,10 +709,23 @@ def main() -> int:
                           f"{d['sweep_1thread_over_gdal_binary']:.2f}, "
                           f"{res['machine']['numba_threads']} threads / GDAL "
                           f"{d['sweep_over_gdal_binary']:.2f}")
-            met[f"{name}_faster_than_gdal_binary"] = (d["sweep"]["best_s"]
-                                                       < d["gdal_normal"]["best_s"])
-            met[f"{name}_1thread_faster_than_gdal_binary"] = (
-                d["sweep_1thread"]["best_s"] < d["gdal_normal"]["best_s"])
+            # like for like only: compute against GDAL's compute where its API is importable,
+            # otherwise whole process against whole process; an in-process call against a whole
+            # gdal_viewshed process is kept as information, not as a target
+            res.setdefault("in_process_vs_gdal_process", {})[name] = {
+                "sweep_faster": d["sweep"]["best_s"] < d["gdal_normal"]["best_s"],
+                "sweep_1thread_faster": d["sweep_1thread"]["best_s"] < d["gdal_normal"]["best_s"]}
+            if "gdal_api" in d:
+                met[f"{name}_compute_faster_than_gdal_compute"] = (d["sweep"]["best_s"]
+                                                                   < d["gdal_api"]["best_s"])
+                met[f"{name}_1thread_compute_faster_than_gdal_compute"] = (
+                    d["sweep_1thread"]["best_s"] < d["gdal_api"]["best_s"])
+            else:
+                console.print(f"{name}: whole processes: iadsim {_fmt(d['iadsim_process']['best_s'])}"
+                              f" vs gdal_viewshed {_fmt(d['gdal_normal']['best_s'])} (GDAL's "
+                              "Python bindings not importable: no compute-only GDAL figure)")
+                met[f"{name}_process_faster_than_gdal_process"] = (
+                    d["iadsim_process"]["best_s"] < d["gdal_normal"]["best_s"])
     res["targets_met"] = met
     console.print("targets: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in met.items()))
     sys.path.insert(0, str(HERE))  # benchcommon (no package of that name to shadow)
