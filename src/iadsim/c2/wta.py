@@ -60,8 +60,8 @@ from iadsim.errors import InputError
 
 __all__ = [
     "POLICIES", "WTAPolicy", "WTAProblem", "WTASolution", "check_assignment", "get_policy",
-    "greedy", "greedy_units", "objective", "random_instance", "read_instance", "register_policy", "solve",
-    "unregister_policy",
+    "greedy", "greedy_units", "objective", "random_instance", "read_instance", "register_policy",
+    "solve", "unregister_policy",
 ]
 
 # probabilities are clipped to this inside the search kernels so that 1 - p > 0 (the reported
