@@ -23,6 +23,14 @@ exit: process start, reading the DEM (from the page cache) and writing the outpu
 process CPU time across its threads; GDAL: the child's user + system time), being less sensitive to
 other load than wall time.
 
+Like against like: where GDAL's Python bindings are importable, GDAL's compute alone is timed
+too (``osgeo.gdal.ViewshedGenerate`` into the in-memory ``MEM`` driver, DEM already open:
+``gdal_api``), the match for iadsim's in-process call. Where they are not, both sides are also
+timed as whole processes (``iadsim_process``: a fresh Python process that imports iadsim, reads
+the same GeoTIFF, computes the raster on numba's threads with a warm on-disk cache, writes a
+GeoTIFF on /dev/shm; ratio ``process_sweep_over_gdal_binary``), so that the compute-only
+figures are never set against a whole GDAL process alone.
+
 Memory: in a fresh subprocess that has loaded the DEM and warmed up, the peak resident-set
 increase while it computes one raster (Linux: the peak mark VmHWM reset with /proc/self/clear_refs
 just before, so that imports and compilation do not hide it; elsewhere ``ru_maxrss``), and the peak
@@ -233,6 +241,68 @@ def time_gdal(exe: str, dem: Path, terrain, out: Path, mode: str) -> tuple[float
     return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 
 
+PROCESS_CHILD = """
+import sys
+import numpy as np, rasterio
+from iadsim.coverage import min_visible_altitude
+from iadsim.geo import LocalGrid, Terrain
+dem, out, lat0, lon0, xmin, ymax, res, n, x, y, z, k, rng = sys.argv[1:]
+with rasterio.open(dem) as ds:
+    elev = ds.read(1)
+    crs, transform = ds.crs, ds.transform
+grid = LocalGrid(float(lat0), float(lon0), float(xmin), float(ymax), float(res), int(n), int(n))
+mva = min_visible_altitude(Terrain(grid, elev, "dem"), float(x), float(y), float(z), k=float(k),
+                           max_range_m=float(rng), method="sweep")
+with rasterio.open(out, "w", driver="GTiff", width=mva.shape[1], height=mva.shape[0], count=1,
+                   dtype="float32", crs=crs, transform=transform) as ds:
+    ds.write(mva.astype(np.float32), 1)
+"""
+
+
+def time_ours_process(dem: Path, terrain, out: Path) -> tuple[float, float]:
+    """iadsim as a whole process, start to exit (import, DEM read, compute, GeoTIFF write), the
+    like-for-like match for the gdal_viewshed process (numba's on-disk cache already warm)."""
+    g = terrain.grid
+    x, y, z = observer(terrain)
+    env = dict(os.environ)
+    src = str(HERE.parent / "src")
+    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    argv = [str(dem), str(out), *(repr(v) for v in (g.lat0, g.lon0, g.xmin, g.ymax, g.res)),
+            str(g.nx), *(repr(v) for v in (x, y, z, k_gdal(), RANGE_M))]
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", PROCESS_CHILD, *argv], check=True, capture_output=True,
+                   env=env, cwd=str(HERE.parent))
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+
+
+def gdal_api_available() -> bool:
+    try:
+        from osgeo import gdal  # noqa: F401
+    except ImportError:
+        return False
+    return hasattr(gdal, "ViewshedGenerate")
+
+
+def time_gdal_api(dem: Path, terrain) -> tuple[float, float]:
+    """GDAL's viewshed compute alone: ``ViewshedGenerate`` on the open DEM band into the in-memory
+    MEM driver (binary output, target 10 m above ground, as ``gdal_viewshed -tz 10``)."""
+    from osgeo import gdal
+
+    x, y, _ = observer(terrain)
+    ds = gdal.Open(str(dem))
+    band = ds.GetRasterBand(1)
+    c0, t0 = time.process_time(), time.perf_counter()
+    out = gdal.ViewshedGenerate(band, "MEM", "", [], x, y, MAST_M, TZ_M, 255, 0, 0, 0, CC,
+                                gdal.GVM_Edge, RANGE_M)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    out = None  # noqa: F841 - release the raster
+    ds = None  # noqa: F841
+    return wall, cpu
+
+
 def _stats(walls, cpus) -> dict:
     return {"best_s": min(walls), "median_s": float(np.median(walls)), "runs_s": walls,
             "cpu_best_s": min(cpus), "cpu_median_s": float(np.median(cpus))}
@@ -245,7 +315,9 @@ def bench_dem(name: str, terrain, dem_path: Path, exe: str | None, repeats: int,
     res: dict = {"shape": list(g.shape), "cell_m": g.res,
                  "dem_float32_mb": terrain.elevation_m.nbytes / 1e6}
     walls: dict = {k: [] for k in ("sweep", "sweep_1thread", "planes", "gdal_normal",
-                                   "gdal_dem")}
+                                   "gdal_dem", "gdal_api", "iadsim_process")}
+    api = gdal_api_available()
+    res["gdal_api_status"] = "osgeo.gdal.ViewshedGenerate (MEM)" if api else "not importable"
     cpus: dict = {k: [] for k in walls}
     for _ in range(repeats):
         for key, method, threads in (("sweep", "sweep", None), ("sweep_1thread", "sweep", 1),
@@ -258,6 +330,14 @@ def bench_dem(name: str, terrain, dem_path: Path, exe: str | None, repeats: int,
                 w, c = time_gdal(exe, dem_path, terrain, tmp / f"vs_{name}_{mode}.tif", mode)
                 walls[key].append(w)
                 cpus[key].append(c)
+            # like for like: iadsim as a whole process too
+            w, c = time_ours_process(dem_path, terrain, tmp / f"iadsim_{name}.tif")
+            walls["iadsim_process"].append(w)
+            cpus["iadsim_process"].append(c)
+        if api:
+            w, c = time_gdal_api(dem_path, terrain)
+            walls["gdal_api"].append(w)
+            cpus["gdal_api"].append(c)
     for key in walls:
         if walls[key]:
             res[key] = _stats(walls[key], cpus[key])
@@ -266,6 +346,13 @@ def bench_dem(name: str, terrain, dem_path: Path, exe: str | None, repeats: int,
         res["sweep_1thread_over_gdal_binary"] = (res["sweep_1thread"]["best_s"]
                                                  / res["gdal_normal"]["best_s"])
         res["sweep_over_gdal_binary"] = res["sweep"]["best_s"] / res["gdal_normal"]["best_s"]
+        res["process_sweep_over_gdal_binary"] = (res["iadsim_process"]["best_s"]
+                                                 / res["gdal_normal"]["best_s"])
+    if "gdal_api" in res:
+        # compute against compute: in-process call on both sides
+        res["sweep_over_gdal_api"] = res["sweep"]["best_s"] / res["gdal_api"]["best_s"]
+        res["sweep_1thread_over_gdal_api"] = (res["sweep_1thread"]["best_s"]
+                                              / res["gdal_api"]["best_s"])
     _, _, mva = time_ours(terrain, "sweep")
     res["cells_in_range"] = int(np.isfinite(mva).sum())
     if with_rays:
@@ -402,10 +489,12 @@ def report(res: dict) -> Table:
                 ("iadsim planes (GDAL's algorithm)", "planes"),
                 ("gdal_viewshed binary (-tz 10)", "gdal_normal"),
                 ("gdal_viewshed -om DEM", "gdal_dem"),
+                ("iadsim sweep as a whole process", "iadsim_process"),
+                ("GDAL ViewshedGenerate, compute only (MEM)", "gdal_api"),
                 ("iadsim rays (exact, 1 run)", "rays")]
         for label, key in rows:
             if key not in d:
-                if key.startswith("gdal"):
+                if key.startswith("gdal") or key == "iadsim_process":
                     t.add_row(name, label, "n/a", "", "", "")
                 continue
             s = d[key]
@@ -620,14 +709,29 @@ def main() -> int:
                           f"{d['sweep_1thread_over_gdal_binary']:.2f}, "
                           f"{res['machine']['numba_threads']} threads / GDAL "
                           f"{d['sweep_over_gdal_binary']:.2f}")
-            met[f"{name}_faster_than_gdal_binary"] = (d["sweep"]["best_s"]
-                                                       < d["gdal_normal"]["best_s"])
-            met[f"{name}_1thread_faster_than_gdal_binary"] = (
-                d["sweep_1thread"]["best_s"] < d["gdal_normal"]["best_s"])
+            # like for like only: compute against GDAL's compute where its API is importable,
+            # otherwise whole process against whole process; an in-process call against a whole
+            # gdal_viewshed process is kept as information, not as a target
+            res.setdefault("in_process_vs_gdal_process", {})[name] = {
+                "sweep_faster": d["sweep"]["best_s"] < d["gdal_normal"]["best_s"],
+                "sweep_1thread_faster": d["sweep_1thread"]["best_s"] < d["gdal_normal"]["best_s"]}
+            if "gdal_api" in d:
+                met[f"{name}_compute_faster_than_gdal_compute"] = (d["sweep"]["best_s"]
+                                                                   < d["gdal_api"]["best_s"])
+                met[f"{name}_1thread_compute_faster_than_gdal_compute"] = (
+                    d["sweep_1thread"]["best_s"] < d["gdal_api"]["best_s"])
+            else:
+                console.print(f"{name}: whole processes: iadsim {_fmt(d['iadsim_process']['best_s'])}"
+                              f" vs gdal_viewshed {_fmt(d['gdal_normal']['best_s'])} (GDAL's "
+                              "Python bindings not importable: no compute-only GDAL figure)")
+                met[f"{name}_process_faster_than_gdal_process"] = (
+                    d["iadsim_process"]["best_s"] < d["gdal_normal"]["best_s"])
     res["targets_met"] = met
     console.print("targets: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in met.items()))
-    path = RESULTS / "coverage.json"
-    path.write_text(json.dumps(res, indent=2))
+    sys.path.insert(0, str(HERE))  # benchcommon (no package of that name to shadow)
+    from benchcommon import write_result
+
+    path = write_result("coverage", res)
     console.print(f"wrote {path}")
     return 0 if all(met.values()) else 1
 

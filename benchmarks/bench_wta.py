@@ -14,17 +14,29 @@
    N weapons with one unit each and N targets, N = 5 .. 200 (seed N): time vs size per policy,
    "exact" with --scaling-limit (default 60 s).
 
-Targets: "vlns" within 0.5 % of the best known value on every published instance in under 1 s
-(CPU time of the call, seed 0; wall time is shown too, it includes waiting for the CPU on a
-busy machine); "exact" proves the 50 x 100 instances (aim: under 60 s each). Exit code 0 when
-the "vlns" target is met. JSON goes to benchmarks/results/wta.json.
+3. Held-out instances: "vlns"'s defaults (ITERATION_SCALE, K, L, bf_pass, max_destroy, kinds,
+   lap_period, start) were tuned on the nine published instances, so part 1 is the tuning set.
+   The figures to quote come from instances it was not tuned on: generated here in the
+   published instances' style (integer values U{1..100}, pk U(0, 1), m x n x mu as published;
+   seeds HELD_OUT_SEED + mu, never used in tuning), with "exact" (vlns-started, capped) for
+   the best solution found and a proven lower bound. The JSON says which instances were used
+   for tuning and which are reported.
+
+Targets: "vlns" within 0.5 % of the best solution found on every held-out instance in under
+1 s (CPU time of the call, seed 0; wall time is shown too, it includes waiting for the CPU on a
+busy machine); on the published (tuning) instances the same target against the best known
+value is shown for reference; "exact" proves the 50 x 100 instances (aim: under 60 s each).
+Exit code 0 when the held-out "vlns" target is met, 2 when the published instances are
+missing. JSON goes to benchmarks/results/wta.json (committed).
+
+Policies run on their work budgets (deterministic); "exact"'s time limits here are the
+optional safety cap, a benchmark-only setting.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import sys
@@ -32,15 +44,15 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# this folder holds coverage.py, which would shadow the `coverage` package numba probes for
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+from benchcommon import SHARED, require, write_result  # noqa: E402
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 RESULTS = HERE / "results"
-DATA = Path(__file__).resolve().parents[2] / "shared" / "reference" / "wta"
+DATA = SHARED / "reference" / "wta"
+HELD_OUT_SEED = 910_000
 # wide tables: let them be wide when the output is a file or a pipe
 console = Console() if sys.stdout.isatty() else Console(width=180)
 
@@ -105,20 +117,13 @@ def warm_up() -> float:
 def published(args) -> list[dict]:
     from iadsim.c2 import read_instance
 
-    if not DATA.is_dir():
-        console.print(f"[red]public instances not found at {DATA}[/red]: expected the folder "
-                      "shared/reference/wta next to the repository (see its README.md); "
-                      "skipping the published-instance part")
-        return []
+    require(DATA, "the public WTA instances (shared/reference/wta)")
     names = sorted(BEST_KNOWN, key=lambda s: (int(s.split("x")[0][4:]), s))
     if args.only:
         names = [n for n in names if any(o in n for o in args.only)]
     rows = []
     for name in names:
-        path = DATA / f"{name}.txt"
-        if not path.exists():
-            console.print(f"[yellow]{path} missing, skipped[/yellow]")
-            continue
+        path = require(DATA / f"{name}.txt", f"public WTA instance {name}")
         prob = read_instance(path)
         best, best_lb = BEST_KNOWN[name]
         small = name.startswith("wta_50x100")
@@ -149,6 +154,63 @@ def published(args) -> list[dict]:
                               "max_wall_s": max(x["wall_s"] for x in seeds)}
             rows.append(r)
     return rows
+
+
+def held_out_instance(m: int, n: int, mu: int):
+    """An instance in the published style that no tuning saw: values U{1..100}, pk U(0, 1)."""
+    from iadsim.c2 import WTAProblem
+
+    rng = np.random.default_rng(HELD_OUT_SEED + mu + 10 * m)
+    values = rng.integers(1, 101, size=n).astype(float)
+    pk = rng.uniform(0.0, 1.0, size=(m, n))
+    return WTAProblem(values=values, pk=pk, capacity=np.full(m, mu),
+                      name=f"heldout_{m}x{n}x{mu}")
+
+
+def held_out(args) -> list[dict]:
+    shapes = [(50, 100, mu) for mu in (1, 2, 3)]
+    if not args.quick:
+        shapes += [(100, 200, mu) for mu in (1, 2, 3)]
+    rows = []
+    for m, n, mu in shapes:
+        prob = held_out_instance(m, n, mu)
+        res = {}
+        for policy in POLICY_ORDER:
+            kw: dict = {"seed": 0}
+            if policy == "exact":
+                limit = args.exact_limit if m == 50 else args.exact_limit_large
+                if limit <= 0:
+                    continue
+                kw["time_limit_s"] = limit
+            console.print(f"  {prob.name} {policy} ...", end="")
+            res[policy] = run(prob, policy, **kw)
+            console.print(f" {res[policy]['objective']:.6f} ({res[policy]['wall_s']:.2f} s)")
+        best = min(r["objective"] for r in res.values())
+        lb = max((r["lower_bound"] for r in res.values() if r.get("lower_bound") is not None),
+                 default=None)
+        for policy, r in res.items():
+            r.update(instance=prob.name, m=m, n=n, mu=mu, best_found=best, best_lower_bound=lb,
+                     gap=(r["objective"] - best) / best,
+                     gap_to_bound=None if not lb else (r["objective"] - lb) / lb)
+            if policy == "exact":
+                r["time_limit_s"] = kw["time_limit_s"]
+            rows.append(r)
+    return rows
+
+
+def print_held_out(rows: list[dict]) -> None:
+    t = Table(title="Held-out instances (published style, not used for tuning): gap = (objective "
+                    "- best found) / best found; bound gap = (objective - proven lower bound) / "
+                    "bound")
+    for c in ("instance", "policy", "objective", "gap %", "bound gap %", "CPU s", "wall s",
+              "proven"):
+        t.add_column(c, justify="left" if c in ("instance", "policy") else "right")
+    for r in rows:
+        t.add_row(r["instance"], r["policy"], f"{r['objective']:.6f}", _fmt_gap(r["gap"]),
+                  "" if r["gap_to_bound"] is None else _fmt_gap(r["gap_to_bound"]),
+                  f"{r['cpu_s']:.3f}", f"{r['wall_s']:.3f}",
+                  ("yes" if r["proven_optimal"] else "no") if r["policy"] == "exact" else "")
+    console.print(t)
 
 
 def scaling(args) -> list[dict]:
@@ -232,7 +294,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
-                    help="exact limited to 30 s, one vlns seed, random raids up to 50 x 50")
+                    help="exact limited to 20 s, one vlns seed, random raids up to 50 x 50, "
+                         "held-out instances 50 x 100 only")
     ap.add_argument("--exact-limit", type=float, default=None,
                     help="time limit of exact on the 50 x 100 instances [s] "
                          "(default 120; quick 30)")
@@ -247,7 +310,7 @@ def main() -> int:
                     help="only published instances whose name contains one of these")
     args = ap.parse_args()
     if args.exact_limit is None:
-        args.exact_limit = 30.0 if args.quick else 120.0
+        args.exact_limit = 20.0 if args.quick else 120.0
     if args.seeds is None:
         args.seeds = 1 if args.quick else 5
     if args.scaling_limit is None:
@@ -265,31 +328,45 @@ def main() -> int:
     pub = published(args)
     if pub:
         print_published(pub)
+    held = held_out(args)
+    print_held_out(held)
     sca = scaling(args)
     print_scaling(sca)
 
     beats = [r for r in pub if r.get("beats_best_known")]
     vl = [r for r in pub if r["policy"] == "vlns"]
-    vl_ok = bool(vl) and all(r["gap"] <= VLNS_GAP_TARGET and r["cpu_s"] < VLNS_TIME_TARGET_S
-                             for r in vl)
+    vl_tuning_ok = bool(vl) and all(r["gap"] <= VLNS_GAP_TARGET and r["cpu_s"] < VLNS_TIME_TARGET_S
+                                    for r in vl)
+    vh = [r for r in held if r["policy"] == "vlns"]
+    vl_ok = bool(vh) and all(r["gap"] <= VLNS_GAP_TARGET and r["cpu_s"] < VLNS_TIME_TARGET_S
+                             for r in vh)
     ex50 = [r for r in pub if r["policy"] == "exact" and r["instance"].startswith("wta_50x100")
             and not r.get("skipped")]
     summary = {
-        "vlns_target": f"gap <= {100 * VLNS_GAP_TARGET:.1f} % and < {VLNS_TIME_TARGET_S:.0f} s CPU "
-                       "on every published instance (seed 0)",
+        "vlns_target": f"gap to the best found <= {100 * VLNS_GAP_TARGET:.1f} % and < "
+                       f"{VLNS_TIME_TARGET_S:.0f} s CPU on every held-out instance (seed 0)",
         "vlns_target_met": vl_ok,
-        "vlns_worst_gap": max((r["gap"] for r in vl), default=None),
-        "vlns_max_cpu_s": max((r["cpu_s"] for r in vl), default=None),
-        "vlns_max_wall_s": max((r["wall_s"] for r in vl), default=None),
+        "vlns_worst_gap": max((r["gap"] for r in vh), default=None),
+        "held_out_note": "best found = the best of greedy, vlns and exact, and exact starts "
+                         "from vlns, so a 0 gap means exact found nothing better within its "
+                         "cap; the gap to exact's proven lower bound is the upper bound on "
+                         "vlns's true gap",
+        "vlns_worst_gap_to_bound": max((r["gap_to_bound"] for r in vh
+                                        if r["gap_to_bound"] is not None), default=None),
+        "vlns_max_cpu_s": max((r["cpu_s"] for r in vh), default=None),
+        "vlns_max_wall_s": max((r["wall_s"] for r in vh), default=None),
+        "tuning_set": {"vlns_target_met": vl_tuning_ok,
+                       "vlns_worst_gap_to_best_known": max((r["gap"] for r in vl), default=None),
+                       "vlns_max_cpu_s": max((r["cpu_s"] for r in vl), default=None)},
         "exact_proved_50x100": {r["instance"]: {"proven": r["proven_optimal"],
                                                 "wall_s": r["wall_s"]} for r in ex50},
         "beats_best_known": [{"instance": r["instance"], "policy": r["policy"],
                               "objective": r["objective"], "best_known": r["best_known"]}
                              for r in beats],
     }
-    if vl:
-        console.print(f"vlns: worst gap {100 * summary['vlns_worst_gap']:+.3f} %, max "
-                      f"{summary['vlns_max_cpu_s']:.2f} s CPU / "
+    if vh:
+        console.print(f"vlns on held-out instances: worst gap {100 * summary['vlns_worst_gap']:+.3f} %"
+                      f", max {summary['vlns_max_cpu_s']:.2f} s CPU / "
                       f"{summary['vlns_max_wall_s']:.2f} s wall: "
                       + ("[green]target met[/green]" if vl_ok else "[red]target missed[/red]"))
     for r in ex50:
@@ -305,18 +382,22 @@ def main() -> int:
     elif pub:
         console.print("no policy beat a best known value")
 
-    out = {"machine": mach, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "warm_up_s": compile_s,
+    out = {"warm_up_s": compile_s,
+           "tuning_instances": sorted(BEST_KNOWN),
+           "reported_instances": sorted({r["instance"] for r in held}),
+           "tuning_note": "vlns defaults were tuned on the published instances (the tuning "
+                          "set, shown for reference against the best known values); the "
+                          "held-out instances, generated in the same style with seeds never "
+                          "used in tuning, carry the reported figures and the target",
            "settings": {"quick": args.quick, "exact_limit_s": args.exact_limit,
                         "exact_limit_large_s": args.exact_limit_large, "vlns_seeds": args.seeds,
                         "scaling_limit_s": args.scaling_limit, "data": str(DATA)},
            "best_known_source": "shared/reference/wta/README.md "
                                 "(Andersen, Pavlikov & Toffolo 2022)",
-           "published": pub, "scaling": sca, "summary": summary}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / "wta.json"
-    path.write_text(json.dumps(out, indent=2, default=float))
+           "published": pub, "held_out": held, "scaling": sca, "summary": summary}
+    path = write_result("wta", out)
     console.print(f"wrote {path}")
-    return 0 if (vl_ok or not pub) else 1
+    return 0 if vl_ok else 1
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,25 @@ import yaml
 from iadsim.geo.terrain import synthetic_elevation, write_dem
 
 REPO = Path(__file__).resolve().parents[1]
+#: the project's shared data set: ``shared/`` next to the repository (reference/systems.yaml,
+#: reference/wta/, data/N44W072.hgt, data/PROVENANCE.md)
 SHARED = REPO.parent / "shared"
+#: set IADSIM_ALLOW_MISSING_SHARED=1 to skip (not fail) tests whose shared data are absent
+ALLOW_MISSING_SHARED_ENV = "IADSIM_ALLOW_MISSING_SHARED"
+
+
+def shared_path(*parts: str) -> Path:
+    """The shared data file or folder ``SHARED/parts...``. A test that needs it FAILS when it is
+    missing (a checkout without ``../shared`` must not pass by skipping its data tests), unless
+    the environment variable IADSIM_ALLOW_MISSING_SHARED=1 says to skip instead."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        msg = (f"shared data {path} is missing: check out shared/ next to the repository "
+               f"({SHARED}), or set {ALLOW_MISSING_SHARED_ENV}=1 to skip the tests that need it")
+        if os.environ.get(ALLOW_MISSING_SHARED_ENV, "").strip() not in ("", "0"):
+            pytest.skip(msg)
+        pytest.fail(msg, pytrace=False)
+    return path
 
 # A 0.4 x 0.4 degree synthetic DEM near 10 N, 20 E (0.003 deg ~ 330 m cells)
 DEM_WEST, DEM_NORTH, DEM_RES, DEM_N = 20.0, 10.4, 0.003, 134

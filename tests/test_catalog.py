@@ -3,7 +3,8 @@
 The project's standard is that every figure carries a source and a confidence, that no
 number is invented, and that estimates are marked as estimates. These tests check the
 bundled data files against that standard, against the public-source reference file
-(``shared/reference/systems.yaml``, when it is present next to the repository), and check
+(``shared/reference/systems.yaml`` next to the repository: its tests fail when it is absent,
+unless IADSIM_ALLOW_MISSING_SHARED=1), and check
 that malformed catalog files are rejected with messages naming the file and field.
 """
 
@@ -15,10 +16,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import SHARED, shared_path
 from iadsim.catalog import REQUIRED_FIGURES, load_catalog, load_system_file
 from iadsim.errors import InputError
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "systems.yaml"
+REFERENCE = SHARED / "reference" / "systems.yaml"
 DATA_DIR = Path(__file__).resolve().parents[1] / "src" / "iadsim" / "catalog" / "data"
 
 DEMO_SYSTEMS = [
@@ -82,12 +84,7 @@ def catalog():
 
 @pytest.fixture(scope="module")
 def reference() -> dict:
-    if not REFERENCE.is_file():
-        pytest.skip(
-            f"reference file {REFERENCE} not present "
-            "(shared/ is not checked out next to the repository)"
-        )
-    return yaml.safe_load(REFERENCE.read_text(encoding="utf-8"))
+    return yaml.safe_load(shared_path("reference", "systems.yaml").read_text(encoding="utf-8"))
 
 
 def _sources_in(node) -> set[str]:

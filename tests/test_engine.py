@@ -204,13 +204,29 @@ def test_sampling_with_fixed_figures_reproduces_nominal(small_dir):
 
 
 def test_policies_agree_where_the_choice_is_forced_and_differ_where_not(small_dir):
-    """With one fire unit and one threat every policy must fire the same shots; all respect
-    doctrine and magazines."""
-    ld = _crossing_scenario(small_dir, {"mode": "shoot-look-shoot", "max_engagements": 2})
+    """With one fire unit and one threat every policy must fire the same shots. With two fire
+    units and one threat the choice is free: "urgency" gives a track one unit per decision,
+    while greedy and vlns (maximum marginal return, and its optimum here) put every free unit
+    on it (a second unit still lowers the expected surviving value), so they fire more."""
+    doctrine = {"mode": "shoot-look-shoot", "max_engagements": 2}
+    ld = _crossing_scenario(small_dir, doctrine)
     runs = {p: iadsim.simulate(ld, replications=20, seed=5, policy=p).replications
             for p in ("urgency", "greedy", "vlns")}
     for p in ("greedy", "vlns"):
         pd.testing.assert_frame_equal(runs["urgency"], runs[p])
+    assert runs["urgency"].shots.sum() > 0
+
+    data = yaml.safe_load((small_dir / "crossing.yaml").read_text())
+    second = dict(data["effectors"][0], name="tor-2",
+                  site={"lat": 10.2, "lon": 20.21, "height_m": 400})
+    data["effectors"].append(second)
+    (small_dir / "crossing2.yaml").write_text(yaml.safe_dump(data))
+    ld2 = iadsim.load_scenario(small_dir / "crossing2.yaml")
+    two = {p: iadsim.simulate(ld2, replications=20, seed=5, policy=p).replications
+           for p in ("urgency", "greedy", "vlns")}
+    pd.testing.assert_frame_equal(two["greedy"], two["vlns"])
+    assert not two["urgency"].equals(two["greedy"])
+    assert two["greedy"].shots.mean() > two["urgency"].shots.mean()
 
 
 def test_user_registered_policy_is_used(small_scenario):

@@ -280,3 +280,6 @@ def test_jpda_and_imm_run_the_demo_raid(small_dir):
     res = iadsim.simulate(ld, replications=8, seed=1)
     assert res.replications.shots.sum() > 0
     assert res.summary["fidelity"] == "full"
+    # the run used the options it was given (the model line records them), not the defaults
+    assert "IMM" in res.world.models["tracking"] and "JPDA" in res.world.models["tracking"]
+    assert len(res.world.scenario.threats) > 1  # a raid: more than one threat group

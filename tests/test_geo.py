@@ -17,15 +17,15 @@ from iadsim.errors import InputError
 from iadsim.geo import LocalGrid, Terrain, bundled_dem_path, load_terrain, synthetic_elevation, write_dem
 from iadsim.geo.terrain import dem_lonlat_bounds
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-if not SHARED.is_dir() and Path("/work/shared").is_dir():
-    SHARED = Path("/work/shared")
-SHARED_DATA = SHARED / "data"
+from conftest import REPO, shared_path
+
 BUNDLED_TIF = REPO / "src" / "iadsim" / "data" / "S33W071.tif"
-HGT = SHARED_DATA / "N44W072.hgt"
-needs_hgt = pytest.mark.skipif(not HGT.is_file(),
-                               reason=f"N44W072.hgt not found: {SHARED_DATA} (../shared or /work/shared) is absent")
+
+
+@pytest.fixture()
+def hgt() -> Path:
+    """The New Hampshire SRTM tile of the shared data (fails when absent: see conftest)."""
+    return shared_path("data", "N44W072.hgt")
 
 # shared/data/PROVENANCE.md, section "S33W071.tif": SHA-256, and the tile's maximum
 # (6929 m at 32.6533 S, 70.0108 W: Aconcagua, 6961 m true height, 3" sampling gives 6929 m)
@@ -197,12 +197,11 @@ def test_bundled_tile_sha256_matches_provenance():
     assert _sha256(_tif()) == S33_SHA256  # the copy the installed package resolves
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "PROVENANCE.md").is_file(), reason=f"{SHARED_DATA} is absent")
-def test_provenance_hashes_and_shared_copies():
-    text = (SHARED_DATA / "PROVENANCE.md").read_text(encoding="utf-8")
+def test_provenance_hashes_and_shared_copies(hgt):
+    text = shared_path("data", "PROVENANCE.md").read_text(encoding="utf-8")
     assert S33_SHA256 in text and N44_SHA256 in text
-    assert _sha256(SHARED_DATA / "S33W071.tif") == S33_SHA256
-    assert _sha256(HGT) == N44_SHA256
+    assert _sha256(shared_path("data", "S33W071.tif")) == S33_SHA256
+    assert _sha256(hgt) == N44_SHA256
 
 
 def test_bundled_tile_header():
@@ -275,22 +274,20 @@ def test_resampled_values_match_direct_samples():
         assert abs(got[k] - nearest[k]) <= (block.max() - block.min()) + 1.0
 
 
-@needs_hgt
-def test_hgt_opens_with_srtmhgt_driver():
-    with rasterio.open(HGT) as ds:
+def test_hgt_opens_with_srtmhgt_driver(hgt):
+    with rasterio.open(hgt) as ds:
         assert ds.driver == "SRTMHGT"
         assert (ds.width, ds.height) == (1201, 1201)
         a = ds.read(1)
         assert int(a.min()) == N44_MIN_M and int(a.max()) == WASHINGTON_TILE_MAX_M  # PROVENANCE.md
         assert int(next(ds.sample([(WASHINGTON_LON, WASHINGTON_LAT)]))[0]) == WASHINGTON_TILE_MAX_M
-    west, south, east, north = dem_lonlat_bounds(HGT)
+    west, south, east, north = dem_lonlat_bounds(hgt)
     assert (west, south, east, north) == pytest.approx((-72.0004, 43.9996, -70.9996, 45.0004), abs=1e-3)
 
 
-@needs_hgt
-def test_mount_washington_elevation():
+def test_mount_washington_elevation(hgt):
     g = LocalGrid.around(WASHINGTON_LAT, WASHINGTON_LON, (-4000.0, 4000.0), (-4000.0, 4000.0), 90.0)
-    t = load_terrain(HGT, g)
+    t = load_terrain(hgt, g)
     x, y = g.to_local(WASHINGTON_LAT, WASHINGTON_LON)
     summit = float(t.height_at(x, y))
     # PROVENANCE.md: tile max 1908 m here; Mount Washington's true height is 1917 m

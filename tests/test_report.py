@@ -362,7 +362,9 @@ def test_static_png_of_every_chart(small_results):
     from iadsim.report.html import report_figures
     from iadsim.report.static import figure_png
 
-    for name, fig in report_figures(small_results).items():
+    figures = report_figures(small_results)
+    assert len(figures) >= 3, sorted(figures)  # "every chart" of an empty report proves nothing
+    for name, fig in figures.items():
         data = figure_png(fig)
         assert data.startswith(PNG_SIGNATURE), name
 

@@ -359,7 +359,9 @@ def test_salvo_larger_than_explicit_magazine(small_dir):
 
 def test_salvo_equal_to_magazine_is_fine(small_dir):
     data = edited(edited(BASE, "effectors[1].missiles", 2), "effectors[1].doctrine.salvo_size", 2)
-    _load(data, small_dir)
+    ld = scenario_from_dict(data, source="scn.yaml", base_dir=small_dir, catalog=CATALOG)
+    eff = ld.scenario.effectors[1]
+    assert eff.missiles == 2 and eff.doctrine.salvo_size == 2  # accepted unchanged
 
 
 def test_all_problems_reported_at_once(small_dir):

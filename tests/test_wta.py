@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,11 +22,10 @@ from iadsim.c2 import (
     solve,
     unregister_policy,
 )
+from conftest import shared_path
 from iadsim.c2.wta_vlns import descend, lap_construct, local_search
 from iadsim.errors import InputError
 
-REPO = Path(__file__).resolve().parents[1]
-WTA_DATA = REPO.parent / "shared" / "reference" / "wta"
 BUILTIN = ("greedy", "vlns", "exact")
 
 
@@ -238,17 +236,16 @@ def test_check_assignment_reports_problems():
     assert any("integer" in e for e in check_assignment(prob, [[0.5, 0], [0, 0]]))
 
 
-@pytest.mark.skipif(not WTA_DATA.is_dir(),
-                    reason="../shared/reference/wta (the public instances) is absent")
 def test_read_published_instance():
-    prob = read_instance(WTA_DATA / "wta_50x100x1.txt")
+    wta_data = shared_path("reference", "wta")          # the public instances
+    prob = read_instance(wta_data / "wta_50x100x1.txt")
     assert (prob.m, prob.n, prob.name) == (50, 100, "wta_50x100x1")
     assert np.all(prob.capacity == 1)
     assert prob.values[:3].tolist() == [13.0, 60.0, 71.0]
     assert prob.pk[0, 0] == pytest.approx(0.409311426086)
     zero = np.zeros((prob.m, prob.n), np.int64)
     assert objective(prob, zero) == pytest.approx(prob.values.sum())
-    assert read_instance(WTA_DATA / "wta_50x100x3.txt").capacity[0] == 3
+    assert read_instance(wta_data / "wta_50x100x3.txt").capacity[0] == 3
 
 
 def test_read_instance_errors(tmp_path):

@@ -16,7 +16,11 @@ optional ``mask``; an optional ``max_per_target[j]`` caps the units fired at tar
 A *policy* is any callable ``policy(problem, *, time_limit_s=None, seed=0) -> WTASolution``.
 The built-in ones are ``"greedy"`` (maximum marginal return), ``"vlns"`` (greedy start plus an
 iterated large-neighbourhood local search) and ``"exact"`` (outer approximation with HiGHS,
-proves optimality). Register your own with :func:`register_policy`::
+proves optimality). Every built-in policy runs on a work budget (iterations, MILP rounds and
+branch-and-bound nodes), never on a clock: the same problem and seed give the same assignment on
+any machine, however loaded. ``time_limit_s`` is only an optional safety cap, off (None) by
+default and never set on a result path (the engine passes None). Register your own with
+:func:`register_policy`::
 
     >>> import numpy as np
     >>> from iadsim.c2.wta import WTAProblem, WTASolution, register_policy, solve, unregister_policy
@@ -56,8 +60,8 @@ from iadsim.errors import InputError
 
 __all__ = [
     "POLICIES", "WTAPolicy", "WTAProblem", "WTASolution", "check_assignment", "get_policy",
-    "greedy", "objective", "random_instance", "read_instance", "register_policy", "solve",
-    "unregister_policy",
+    "greedy", "greedy_units", "objective", "random_instance", "read_instance", "register_policy",
+    "solve", "unregister_policy",
 ]
 
 # probabilities are clipped to this inside the search kernels so that 1 - p > 0 (the reported
@@ -179,7 +183,8 @@ class WTASolution:
     objective       expected surviving value of x (objective(problem, x))
     lower_bound     a proven lower bound on the optimum, or None
     proven_optimal  True only if the policy proved x optimal (within its stated tolerance)
-    time_s          wall time of the policy
+    time_s          wall time of the policy, measured by :func:`solve` (a diagnostic: policies
+                    themselves read no clock unless given a ``time_limit_s`` safety cap)
     policy          its registered name
     info            free-form diagnostics (iterations, cuts, stop reason, ...)
     """
@@ -215,8 +220,10 @@ class WTASolution:
 class WTAPolicy(Protocol):
     """``policy(problem, *, time_limit_s=None, seed=0) -> WTASolution``.
 
-    ``time_limit_s`` is a wall-clock budget (None: the policy's default); ``seed`` makes any
-    randomised policy reproducible.
+    A policy runs on its own work budget (iterations, nodes) so that its answer is a function of
+    ``(problem, seed)`` only. ``time_limit_s`` is an optional wall-clock safety cap (None: off,
+    the default and what the engine passes); a policy given one may stop earlier on a loaded
+    machine, so a result path never sets it. ``seed`` makes any randomised policy reproducible.
     """
 
     def __call__(self, problem: WTAProblem, *, time_limit_s: float | None = None,
@@ -305,7 +312,10 @@ def get_policy(name: str) -> Callable[..., WTASolution]:
 
 def solve(problem: WTAProblem, policy: str | Callable[..., WTASolution] = "vlns", *,
           time_limit_s: float | None = None, seed: int = 0) -> WTASolution:
-    """Run a policy (name or callable) and check its answer: feasibility and objective."""
+    """Run a policy (name or callable) and check its answer: feasibility and objective.
+
+    ``sol.time_s`` is the policy's wall time measured here (a diagnostic, never an input to the
+    policy); ``time_limit_s`` is passed on as the policy's optional safety cap (None: off)."""
     fn = get_policy(policy) if isinstance(policy, str) else policy
     t0 = time.perf_counter()
     sol = fn(problem, time_limit_s=time_limit_s, seed=seed)
@@ -446,16 +456,54 @@ def greedy_assign(problem: WTAProblem, x0: np.ndarray | None = None) -> np.ndarr
     return x
 
 
+@numba.njit(cache=True)
+def greedy_units(values, P, assign):  # pragma: no cover - numba
+    """The engine's form of the same greedy (one implementation: :func:`_greedy_kernel`).
+
+    Every row of ``P`` is one unit (capacity 1, no per-target limit): ``assign[e]`` gets the
+    column unit ``e`` fires at, or -1. ``values[q]`` [1] are the candidates' values and
+    ``P[e, q]`` [1] the kill probabilities (0 where unit e cannot engage q). ``P`` is used
+    unclipped: a sure kill leaves no gain on its target, so no further unit goes there. Used by
+    the compiled engine's "greedy" policy (:mod:`iadsim.engine.kernel`)."""
+    E = P.shape[0]
+    n = P.shape[1]
+    for e in range(E):
+        assign[e] = -1
+    if E == 0 or n == 0:
+        return
+    p = np.empty((E, n), np.float64)
+    allowed = np.empty((E, n), np.bool_)
+    for e in range(E):
+        for q in range(n):
+            p[e, q] = P[e, q]
+            allowed[e, q] = P[e, q] > 0.0
+    cap = np.ones(E, np.int64)
+    rem = np.ones(E, np.int64)
+    limit = np.full(n, E + 1, np.int64)
+    s = np.empty(n, np.float64)
+    for q in range(n):
+        s[q] = values[q]
+    cnt = np.zeros(n, np.int64)
+    x = np.zeros((E, n), np.int64)
+    _greedy_kernel(s.copy(), p, allowed, cap, limit, s, x, rem, cnt)
+    for e in range(E):
+        for q in range(n):
+            if x[e, q] > 0:
+                assign[e] = q
+                break
+
+
 def greedy(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int = 0) -> WTASolution:
     """Greedy maximum marginal return (den Broeder, Ellison & Emerling 1959; Kleinrock 1964).
 
     One unit at a time goes to the (type, target) pair with the largest decrease of the
     objective, ``s_j * p_ij`` where ``s_j`` is target j's current expected surviving value.
-    Deterministic (ties: lowest type index, then lowest target index); ignores time and seed.
+    Deterministic (ties: lowest type index, then lowest target index); ignores time and seed and
+    reads no clock. The compiled engine's "greedy" policy runs the same kernel
+    (:func:`greedy_units`).
     """
-    t0 = time.perf_counter()
     x = greedy_assign(problem)
-    return WTASolution.from_x(problem, x, policy="greedy", time_s=time.perf_counter() - t0)
+    return WTASolution.from_x(problem, x, policy="greedy", info={"stopped_by": "complete"})
 
 
 register_policy("greedy", greedy)

@@ -14,7 +14,11 @@ valid linear under-estimator, so the MILP ::
 is a relaxation of the WTA problem: its dual bound is a lower bound. Each MILP solution ``x``
 is evaluated exactly (an upper bound), polished by local search, and tangents at its ``y_j``
 are added where ``z_j`` under-estimates ``v_j exp(-y_j)``; the loop ends when
-``(UB - LB) / UB <= rel_gap`` (proven optimal within ``rel_gap``) or at the time limit. This is
+``(UB - LB) / UB <= rel_gap`` (proven optimal within ``rel_gap``) or when its work budget is
+spent (``max_rounds`` MILP solves, each of at most ``node_limit`` branch-and-bound nodes; HiGHS
+runs single-threaded with a fixed random seed, so the answer is a function of the problem and
+the budget, not of the machine's load). An optional ``time_limit_s`` is a safety cap only, off
+by default; result paths never set it. This is
 the outer-approximation (OA) scheme of Andersen, Pavlikov & Toffolo (2022) with the cuts added
 between MILP solves instead of lazily inside one branch-and-bound (HiGHS through scipy has no
 lazy-constraint callback). It starts from tangents at a grid of ``y`` values and at the
@@ -74,9 +78,13 @@ def _quiet_fd1(enabled: bool):
         os.close(saved)
 
 
-def _milp(c, integrality, bounds, cons, time_limit, rel_gap, cutoff):
-    opts = {"time_limit": max(time_limit, 0.01), "mip_rel_gap": rel_gap, "presolve": True,
+def _milp(c, integrality, bounds, cons, time_limit, rel_gap, cutoff, node_limit):
+    opts = {"mip_rel_gap": rel_gap, "presolve": True,
             "mip_abs_gap": 0.0, "threads": 1, "random_seed": 0, "output_flag": False}
+    if time_limit is not None:
+        opts["time_limit"] = max(time_limit, 0.01)
+    if node_limit is not None:
+        opts["node_limit"] = int(node_limit)
     if cutoff is not None and np.isfinite(cutoff):
         opts["objective_bound"] = float(cutoff)
     with warnings.catch_warnings():
@@ -86,28 +94,33 @@ def _milp(c, integrality, bounds, cons, time_limit, rel_gap, cutoff):
 
 def exact(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int = 0,
           rel_gap: float = 1e-6, warm_start: str = "vlns", max_rounds: int = 500,
+          node_limit: int | None = None, vlns_iterations: int | None = None,
           quiet_highs: bool = True, verbose: bool = False) -> WTASolution:
     """Outer approximation with HiGHS; ``proven_optimal`` when ``(UB - LB)/UB <= rel_gap``.
 
-    time_limit_s  None runs until proven (can take long beyond ~100 x 200); otherwise the best
-                  assignment and the best lower bound (None if no MILP finished a bound) are
-                  returned at the limit (a MILP in progress is stopped by HiGHS's own limit)
-    warm_start    "vlns" (given up to 20 % of the time limit) or "greedy"
+    The work budget: ``max_rounds`` MILP solves, each stopped after ``node_limit``
+    branch-and-bound nodes (None: no node limit, run until proven; can take long beyond
+    ~100 x 200). When the budget is spent the best assignment and the best lower bound (None if
+    no MILP finished a bound) are returned. No clock is read unless:
+    time_limit_s  an optional wall-clock safety cap (None, the default: off); also stops a MILP
+                  in progress (HiGHS's own limit) and gives the "vlns" warm start 20 % of it
+    warm_start    "vlns" (``vlns_iterations`` iterations, None: its default) or "greedy"
     quiet_highs   silence HiGHS's stray stdout line during each MILP (see _quiet_fd1)
     verbose       print one line per round
     """
-    t0 = time.perf_counter()
-    deadline = np.inf if time_limit_s is None else t0 + float(time_limit_s)
+    capped = time_limit_s is not None
+    t0 = time.perf_counter() if capped else 0.0  # no clock unless capped
+    deadline = t0 + float(time_limit_s) if capped else np.inf
     m, n = problem.m, problem.n
     v = problem.values
     allowed = problem.allowed & (v[None, :] > 0)
     ii, jj = np.nonzero(allowed)
     P = ii.size
-    info: dict = {"rounds": 0, "cuts": 0, "milp_time_s": 0.0}
+    info: dict = {"rounds": 0, "cuts": 0}
 
     # incumbent
     if warm_start == "vlns":
-        x_best = vlns(problem, seed=seed,
+        x_best = vlns(problem, seed=seed, iterations=vlns_iterations,
                       time_limit_s=None if time_limit_s is None else 0.2 * time_limit_s).x
     elif warm_start == "greedy":
         x_best = greedy_assign(problem)
@@ -118,7 +131,7 @@ def exact(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int =
     info["warm_start_objective"] = ub
     if P == 0 or ub <= 0:
         return WTASolution.from_x(problem, x_best, policy="exact", lower_bound=ub,
-                                  proven_optimal=True, time_s=time.perf_counter() - t0, info=info)
+                                  proven_optimal=True, info=info)
 
     a = -np.log1p(-np.minimum(problem.pk[ii, jj], PK_CLIP))
     limit = problem.target_limits()
@@ -184,17 +197,18 @@ def exact(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int =
         return LinearConstraint(A, e * (1.0 + ct), np.inf)
 
     proven = False
-    status = "time"
+    status = "rounds"
     for rnd in range(max_rounds):
-        left = deadline - time.perf_counter()
-        if left <= 0:
-            break
+        left = None
+        if capped:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                status = "time"
+                break
         info["rounds"] = rnd + 1
-        ts = time.perf_counter()
         with _quiet_fd1(quiet_highs):
             res = _milp(c, integrality, bounds, rows + [cut_constraint()],
-                        min(left, 1e9), rel_gap / 4, ub * (1 + 1e-9) + 1e-12)
-        info["milp_time_s"] += time.perf_counter() - ts
+                        left, rel_gap / 4, ub * (1 + 1e-9) + 1e-12, node_limit)
         if res.status == 2:
             # nothing below the cut-off: the relaxation cannot beat the incumbent (numerically
             # possible only when the incumbent is already optimal)
@@ -219,7 +233,7 @@ def exact(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int =
             ub, x_best = fp, xp
         if verbose:
             print(f"round {rnd + 1}: milp {res.fun:.6f} lb {lb:.6f} x {f:.6f} ls {fp:.6f} "
-                  f"ub {ub:.6f} cuts {len(cut_j)} t {time.perf_counter() - t0:.1f}s")
+                  f"ub {ub:.6f} cuts {len(cut_j)}")
         if ub - lb <= rel_gap * ub:
             proven = True
             status = "gap"
@@ -248,7 +262,7 @@ def exact(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int =
     info.update(cuts=len(cut_j), stop=status, upper_bound=ub)
     lower = None if not np.isfinite(lb) else float(min(max(lb, 0.0), ub))
     return WTASolution.from_x(problem, x_best, policy="exact", lower_bound=lower,
-                              proven_optimal=proven, time_s=time.perf_counter() - t0, info=info)
+                              proven_optimal=proven, info=info)
 
 
 register_policy("exact", exact)

@@ -38,8 +38,12 @@ Algorithm:
 
 Deterministic for a given seed: the budget is a number of iterations (default from the number
 of units: 400 iterations, about 0.7 s of CPU, for the 600 units of the 200 x 400 x 3 published
-instance). A time limit only cuts it short (checked every few iterations), which makes the
-result depend on the machine; ``info["stopped_by"]`` says which ended the run. Kernels are compiled with numba and
+instance), and the random draws come from an explicit SplitMix64 stream seeded from
+``numpy.random.SeedSequence(seed)`` and passed into the compiled search (never numba's global
+generator, which other code in the process could reseed or advance). No clock is read unless
+an optional ``time_limit_s`` safety cap is given; it only cuts the run short (checked every few
+iterations), which makes the result depend on the machine, so result paths never set it;
+``info["stopped_by"]`` says which ended the run. Kernels are compiled with numba and
 cached on disk (the first call in a fresh environment compiles for a few seconds).
 """
 
@@ -67,9 +71,39 @@ _EPS = 1e-13  # a move must improve the objective by more than _EPS * (1 + objec
 ITERATION_SCALE = 240_000
 
 
+# SplitMix64 (Steele, Lea & Flood 2014, "Fast splittable pseudorandom number generators",
+# OOPSLA, doi:10.1145/2660193.2660195): the search's own random stream, state in a uint64[1]
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S11 = np.uint64(11)
+_INV53 = 1.0 / 9007199254740992.0
+
+
+def rng_state(seed: int) -> np.ndarray:
+    """The search stream's state (uint64[1]) for ``seed``, from ``numpy.random.SeedSequence``."""
+    return np.random.SeedSequence(int(seed)).generate_state(1, np.uint64)
+
+
 @numba.njit(cache=True)
-def _seed(seed):  # pragma: no cover - numba
-    np.random.seed(seed)
+def _random(st):  # pragma: no cover - numba
+    """A uniform draw in [0, 1) from the stream ``st`` (advanced in place)."""
+    st[0] += _GOLDEN
+    z = st[0]
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    z = z ^ (z >> _S31)
+    return np.float64(z >> _S11) * _INV53
+
+
+@numba.njit(cache=True)
+def _randint(st, lo, hi):  # pragma: no cover - numba
+    """A uniform integer in [lo, hi) from the stream ``st``."""
+    k = lo + np.int64(_random(st) * (hi - lo))
+    return k if k < hi else hi - 1
 
 
 @numba.njit(cache=True)
@@ -587,9 +621,9 @@ def _descend(values, q, iq, allowed, limit, cand, utype, utgt, s, cnt, dirty, fu
 @numba.njit(cache=True)
 def _ils(values, p, q, iq, allowed, limit, cand, ncand, K, Kp, prune, beam, bf_gate, bf_pass,
          utype, utgt, best_tgt, max_iter, work_budget, max_destroy, kinds_w,
-         accept):  # pragma: no cover - numba
+         accept, st):  # pragma: no cover - numba
     """Iterated local search from the current assignment ``utgt`` (best so far: ``best_tgt``)
-    for up to max_iter iterations or work_budget work units.
+    for up to max_iter iterations or work_budget work units, drawing from the stream ``st``.
     Returns (iterations, work, accepted, improved)."""
     n = values.shape[0]
     U = utype.shape[0]
@@ -621,16 +655,16 @@ def _ils(values, p, q, iq, allowed, limit, cand, ncand, K, Kp, prune, beam, bf_g
         t_cnt[:] = cnt
         dirty[:] = False
         nf = 0
-        rr = np.random.random() * wsum
+        rr = _random(st) * wsum
         kind = 0
         while kind < 2 and rr >= kinds_w[kind]:
             rr -= kinds_w[kind]
             kind += 1
         if kind == 0:
             # destroy all units on r random targets (r in 1..max_destroy), repair greedily
-            r = 1 + np.random.randint(0, max_destroy)
+            r = 1 + _randint(st, 0, max_destroy)
             for _ in range(r):
-                j = np.random.randint(0, n)
+                j = _randint(st, 0, n)
                 for u in range(U):
                     if t_tgt[u] == j:
                         t_s[j] *= iq[utype[u], j]
@@ -642,9 +676,9 @@ def _ils(values, p, q, iq, allowed, limit, cand, ncand, K, Kp, prune, beam, bf_g
             work += U * r
         elif kind == 1:
             # destroy r random units (r in 2..max_destroy+1), repair greedily
-            r = 2 + np.random.randint(0, max_destroy)
+            r = 2 + _randint(st, 0, max_destroy)
             for _ in range(r):
-                u = np.random.randint(0, U)
+                u = _randint(st, 0, U)
                 j = t_tgt[u]
                 if j < 0:
                     continue
@@ -656,13 +690,13 @@ def _ils(values, p, q, iq, allowed, limit, cand, ncand, K, Kp, prune, beam, bf_g
                 dirty[j] = True
         else:
             # kick: r random units (r in 1..max_destroy) each to a random candidate target
-            r = 1 + np.random.randint(0, max_destroy)
+            r = 1 + _randint(st, 0, max_destroy)
             for _ in range(r):
-                u = np.random.randint(0, U)
+                u = _randint(st, 0, U)
                 i = utype[u]
                 if ncand[i] == 0:
                     continue
-                k = cand[i, np.random.randint(0, ncand[i])]
+                k = cand[i, _randint(st, 0, ncand[i])]
                 j = t_tgt[u]
                 if k == j or t_cnt[k] >= limit[k]:
                     continue
@@ -869,8 +903,9 @@ def vlns(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int = 
     lap_period  an assignment move after every lap_period iterations (0: never), taking one
                 unit off a random lap_lo..100 % of the targets and reinserting optimally
     start       "lap" (rounds of assignment), "greedy" or "best" (both, keep the better)
+    time_limit_s  optional wall-clock safety cap (None, the default: off; no clock is read)
     """
-    t0 = time.perf_counter()
+    t0 = None if time_limit_s is None else time.perf_counter()  # no clock unless capped
     if start not in ("lap", "greedy", "best"):
         raise ValueError(f"start must be 'lap', 'greedy' or 'best', got {start!r}")
     srch = _Search(problem, K, L, bf=bf_pass > 0, bf_pass=bf_pass)
@@ -893,13 +928,13 @@ def vlns(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int = 
     budget = default_iterations(problem) if iterations is None else int(iterations)
     done = acc = imp = laps = 0
     if utype.size and problem.n and budget > 0:
-        _seed(int(seed) % (2**32))
+        st = rng_state(seed)
         rng = np.random.default_rng(seed)
         best_tgt = utgt.copy()
         kw = np.asarray(kinds, np.float64)
-        step = 20  # iterations between time checks
+        step = 20  # iterations between checks of the optional time cap
         while done < budget:
-            if time_limit_s is not None and time.perf_counter() - t0 >= time_limit_s:
+            if t0 is not None and time.perf_counter() - t0 >= time_limit_s:
                 info["stopped_by"] = "time"
                 break
             k = min(step, budget - done)
@@ -908,7 +943,7 @@ def vlns(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int = 
             _a, _w, b, c = _ils(srch.values, srch.p, srch.q, srch.iq, srch.allowed, srch.limit,
                                srch.cand, srch.ncand, srch.K, srch.Kp, srch.prune, srch.beam,
                                1.0 if bf_pass > 0 else 0.0, srch.bf_pass, utype, utgt, best_tgt,
-                               k, 2**62, max_destroy, kw, accept)
+                               k, 2**62, max_destroy, kw, accept, st)
             done += k
             acc += b
             imp += c
@@ -927,8 +962,7 @@ def vlns(problem: WTAProblem, *, time_limit_s: float | None = None, seed: int = 
         utgt = best_tgt
     info.update(iterations=done, lap_moves=laps, accepted=acc, improvements=imp)
     x = _to_x(problem, utype, utgt)
-    return WTASolution.from_x(problem, x, policy="vlns", time_s=time.perf_counter() - t0,
-                              info=info)
+    return WTASolution.from_x(problem, x, policy="vlns", info=info)
 
 
 register_policy("vlns", vlns)

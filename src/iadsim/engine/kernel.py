@@ -12,6 +12,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from iadsim.c2.wta import greedy_units as _greedy_marginal_return  # the one greedy (c2.wta)
 from iadsim.engine.rng import STREAM_DETECT, STREAM_KILL, uniform
 
 # event types (timeline of a recorded replication)
@@ -166,34 +167,6 @@ def launch(t, e, m, n, pk, hit_step, f_e, f_m, f_step, f_n, f_id, f_pk, launch_i
     return slot, launch_id + n
 
 
-@numba.njit(cache=True)
-def _greedy_marginal_return(values, P, assign):
-    """Assign each unit (one engagement this step) to a candidate, greedily by the largest decrease
-    of expected surviving value sum_q v_q prod_e (1 - P[e, q]) (maximum marginal return: den Broeder,
-    Ellison & Emerling 1959, "On optimum target assignments", Operations Research 7(3):322-326)."""
-    E, nc = P.shape
-    surv = values.copy()
-    free = np.ones(E, np.bool_)
-    while True:
-        best_gain = 0.0
-        be = -1
-        bq = -1
-        for e in range(E):
-            if not free[e]:
-                continue
-            for q in range(nc):
-                g = surv[q] * P[e, q]
-                if g > best_gain + 1e-15:
-                    best_gain = g
-                    be = e
-                    bq = q
-        if be < 0:
-            return
-        assign[be] = bq
-        free[be] = False
-        surv[bq] *= 1.0 - P[be, bq]
-
-
 _PY_POLICY = {"fn": None}
 
 
@@ -204,7 +177,9 @@ def _python_policy(values, P, assign):  # pragma: no cover - called from compile
     fn = _PY_POLICY["fn"]
     prob = WTAProblem(values=np.asarray(values).copy(), pk=np.asarray(P).copy(),
                       capacity=np.ones(P.shape[0], dtype=np.int64))
-    x = np.asarray(fn(prob, time_limit_s=1.0, seed=0).x)
+    # no clock: the policy runs on its own iteration/node budget (time_limit_s=None is its
+    # default), so the decision is the same on any machine
+    x = np.asarray(fn(prob, time_limit_s=None, seed=0).x)
     for e in range(P.shape[0]):
         hits = np.flatnonzero(x[e] > 0)
         assign[e] = int(hits[0]) if hits.size else -1
