@@ -133,3 +133,34 @@ def test_bad_missions_are_refused(small_dir, mission, path, words, capsys):
     out = small_dir / "out"
     assert main(["run", str(p), "-n", "2", "-o", str(out)]) == 2
     assert not out.exists()
+
+
+def test_options_answer_the_question_option_by_option(small_dir, tmp_path):
+    from iadsim.report import write_report
+
+    data = _scenario([_isr()], [
+        {"name": "tor", "system": "tor_m2", "site": {"lat": 10.2, "lon": 20.21}},
+        {"name": "pantsir", "system": "pantsir_s1", "site": {"lat": 10.21, "lon": 20.19}}])
+    data["question"] = "Would the Tor and the Pantsir stop an ISR orbit over the depot?"
+    data["options"] = [{"name": "no-pantsir", "set": {"effectors[pantsir].enabled": False}},
+                       {"name": "stand-off", "set": {"threats[isr].mission.station.lat": 10.38,
+                                                     "threats[isr].mission.station.lon": 20.02}}]
+    res = iadsim.simulate(_load(small_dir, data), replications=40, seed=5)
+    a = res.summary["answer"]
+    assert a["question"].startswith("Would")
+    assert [o["name"] for o in a["options"]] == ["as written", "no-pantsir", "stand-off"]
+    acc = {o["name"]: o["missions"][0]["p_accomplished"] for o in a["options"]}
+    # direction: fewer units or more stand-off can only help the sortie
+    assert acc["no-pantsir"] >= acc["as written"] and acc["stand-off"] >= acc["as written"]
+    assert acc["stand-off"] == 1.0
+    assert sum(s.startswith("stand-off: isr") for s in a["sentences"]) == 1
+    html = write_report(res, tmp_path / "r.html").read_text()
+    assert 'id="answer"' in html and "Would the Tor" in html and "no-pantsir" in html
+
+
+def test_option_with_a_path_that_does_not_exist_is_refused(small_dir):
+    data = _scenario([_isr()])
+    data["options"] = [{"name": "bad", "set": {"effectors[buk].enabled": False}}]
+    with pytest.raises(InputError) as exc:
+        _load(small_dir, data)
+    assert exc.value.problems[0].path.startswith("options[0].set") and "buk" in exc.value.problems[0].message

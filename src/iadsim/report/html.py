@@ -401,6 +401,32 @@ def _sensitivity_rows(sens: dict) -> tuple[list[str], list[list[str]]]:
     return cols, rows
 
 
+def _answer(results) -> dict:
+    """The scenario's question, the answer in sentences and a row per option x mission."""
+    try:
+        a = results.answer()
+    except Exception:  # noqa: BLE001 - a report of an older run folder without mission columns
+        return {"question": results.world.scenario.question, "sentences": [], "rows": []}
+
+    def pct(v, lo=None, hi=None):
+        if v is None:
+            return "–"
+        out = f"{100 * v:.0f}%"
+        return out + (f" [{100 * lo:.0f}–{100 * hi:.0f}%]" if lo is not None and hi is not None else "")
+
+    rows = []
+    for opt in a["options"]:
+        for m in opt["missions"]:
+            tos = m.get("mean_time_on_station_s")
+            rows.append({"option": opt["name"], "threat": m["threat"], "mission": m["mission"],
+                         "means": m["accomplished_means"],
+                         "acc": pct(m["p_accomplished"], m["p_accomplished_lo"], m["p_accomplished_hi"]),
+                         "loss": pct(m["p_loss"], m["p_loss_lo"], m["p_loss_hi"]),
+                         "weapon": pct(m.get("p_weapon_reached_target")),
+                         "tos": "–" if tos is None else f"{tos / 60:.0f} min"})
+    return {"question": a["question"], "sentences": a["sentences"], "rows": rows}
+
+
 def render_report(results, *, title: str | None = None, run_folder: str | Path | None = None,
                   map_heights_agl_m=maps.LAYER_HEIGHTS_AGL_M, default_map_height_agl_m: float = maps.MAP_HEIGHT_AGL_M,
                   coverage_heights_agl_m=maps.COVERAGE_HEIGHTS_AGL_M, _figures: dict | None = None,
@@ -436,6 +462,7 @@ def render_report(results, *, title: str | None = None, run_folder: str | Path |
         seed=results.seed,
         meta=_meta(results),
         findings=key_findings(results),
+        answer=_answer(results),
         plotlyjs=Markup(plotly.offline.get_plotlyjs()),
         map_base_uri=_png_uri(layers["base"]),
         map_layers=map_layers,
