@@ -223,9 +223,12 @@ class Results:
                         f"What moves {d['threat']}'s outcome most over the disputed figures sampled: "
                         + "; ".join(f"{f['figure']} (rank correlation {f['spearman_rho']:+.2f})" for f in d["figures"])
                         + ".")
-        elif any(o["missions"] for o in options):
+        elif any(o["missions"] for o in options) and not any(c.startswith("figure.") for c in self.replications):
             sentences.append("Every catalog figure was held at its nominal value; run with simulation.uncertainty: "
                              "sample, or `iadsim sensitivity`, to see which assumptions move these numbers.")
+        elif any(o["missions"] for o in options):
+            sentences.append("As written, no sortie's outcome varied over the disputed figures sampled, so none of "
+                             "them moves it here; the options above show what does.")
         return {"question": s.question, "options": options, "drivers": drivers, "sentences": sentences}
 
     def missiles_per_kill(self) -> float | None:
