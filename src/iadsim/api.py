@@ -26,6 +26,46 @@ def check_policy(name: str, source: str = "--policy") -> None:
                                 f"{exc}; built into the engine: urgency, greedy") from None
 
 
+def _bad(arg: str, message: str):
+    from iadsim.errors import InputError
+
+    return InputError.single("simulate()", arg, message)
+
+
+def _int_arg(name: str, value, lo: int, hi: int | None = None) -> None:
+    import numbers
+
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise _bad(name, f"expected an integer, got {value!r}")
+    if value < lo or (hi is not None and value > hi):
+        rng = f"at least {lo}" if hi is None else f"in {lo} .. {hi}"
+        raise _bad(name, f"must be {rng}, got {value}")
+
+
+def check_loaded(ld: LoadedScenario, arg: str = "scenario") -> None:
+    """InputError if a loaded scenario was changed after it was validated (its model edited in
+    place): such a scenario was never checked, and its file no longer describes it."""
+    from iadsim.errors import InputError
+
+    if ld.content_sha256() != ld.validated_sha256:
+        raise InputError.single(ld.source, arg, "the scenario was changed after it was loaded, so it "
+                                "was never validated; change the file (or the dict) and load it again "
+                                "(iadsim.load_scenario / iadsim.scenario.scenario_from_dict)")
+
+
+def check_fidelity(ld: LoadedScenario) -> None:
+    """Full fidelity tracks with radars: a scenario without any is refused up front."""
+    from iadsim.errors import InputError
+
+    s = ld.scenario
+    if s.simulation.fidelity == "full" and not (s.effectors or s.sensors):
+        raise InputError.single(ld.source, "simulation.fidelity",
+                                "'full' fidelity tracks targets with radars, and the scenario has none "
+                                "(no effectors, no sensors); add one, or use fidelity 'fast'")
+
+
 def demo_scenario_path() -> Path:
     from importlib import resources
 
@@ -46,11 +86,25 @@ def simulate(scenario: LoadedScenario | str | Path, replications: int | None = N
     ``ray_address``, or a local one); the numbers are the same on every backend.
     ``progress(stage, done, total)`` is called as work advances (stage "compile" or "run").
     """
+    from iadsim.montecarlo import BACKENDS
+
+    if not isinstance(scenario, (LoadedScenario, str, Path)):
+        raise _bad("scenario", f"expected a LoadedScenario or a file path, got {type(scenario).__name__}")
+    _int_arg("replications", replications, 1)
+    _int_arg("seed", seed, 0, 2**63 - 1)
+    _int_arg("workers", workers, 1)
+    _int_arg("chunk_size", chunk_size, 1)
+    if backend not in BACKENDS:
+        raise _bad("backend", f"expected one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
+    if policy is not None and not isinstance(policy, str):
+        raise _bad("policy", f"expected a policy name, got {policy!r}")
     ld = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
+    check_loaded(ld)
+    check_fidelity(ld)
     if policy is not None and policy != ld.scenario.simulation.policy:
         sim = ld.scenario.simulation.model_copy(update={"policy": policy})
         ld = LoadedScenario(ld.scenario.model_copy(update={"simulation": sim}), ld.source, ld.base_dir,
-                            ld.catalog, ld.dem_path)
+                            ld.catalog, ld.dem_path, text=ld.text)
     check_policy(ld.scenario.simulation.policy, ld.source)
     sim = ld.scenario.simulation
     from iadsim.limits import check_run_size
@@ -58,10 +112,7 @@ def simulate(scenario: LoadedScenario | str | Path, replications: int | None = N
     check_run_size(ld, replications)  # refuse up front what would not fit in memory
     n = int(replications if replications is not None else sim.replications)
     seed = int(seed if seed is not None else sim.seed)
-    if n < 1:
-        raise ValueError("replications must be >= 1")
-    if not 0 <= timeline_replication < n:
-        raise ValueError(f"timeline_replication must be in 0..{n - 1}")
+    _int_arg("timeline_replication", timeline_replication, 0, n - 1)
     stages = ["terrain", "threat paths", "radar coverage", "engagement envelopes", "threat evaluation"]
     done = {"n": 0}
 
