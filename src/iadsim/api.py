@@ -15,12 +15,18 @@ DEMO_NAME = "capital-whatif"
 
 
 def check_policy(name: str, source: str = "--policy") -> None:
-    """Fail with an InputError naming simulation.policy when no such policy is registered."""
-    from iadsim.engine.kernel import use_policy
+    """Fail with an InputError naming simulation.policy when no such policy is registered (and
+    install nothing: the engine installs the policy of the world it runs)."""
     from iadsim.errors import InputError
 
+    if name in ("urgency", "greedy"):
+        return
+    import iadsim.c2.wta_exact  # noqa: F401  (registers "exact")
+    import iadsim.c2.wta_vlns  # noqa: F401  (registers "vlns")
+    from iadsim.c2.wta import get_policy
+
     try:
-        use_policy(name)
+        get_policy(name)
     except ValueError as exc:
         raise InputError.single(source, "simulation.policy",
                                 f"{exc}; built into the engine: urgency, greedy") from None

@@ -54,8 +54,21 @@ def cell_file(out: Path, cell: int, width: int) -> Path:
     return Path(out) / DATASET_DIR / cell_dir_name(cell, width) / PART_FILE
 
 
+def glob_escape(path: str | Path) -> str:
+    """``path`` with DuckDB's glob characters (``*``, ``?``, ``[``) made literal (``[*]``, ...):
+    DuckDB expands them in every file name it reads, so a folder named ``runs*`` would otherwise
+    read the files of every ``runs...`` folder beside it."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in str(path))
+
+
 def dataset_glob(out: Path) -> str:
-    return str(Path(out) / DATASET_DIR / "cell=*" / "part-*.parquet")
+    """The DuckDB pattern of a sweep's cell files; ``out`` itself is matched literally."""
+    return glob_escape(Path(out) / DATASET_DIR) + "/cell=*/part-*.parquet"
+
+
+def sql_path(path: str | Path) -> str:
+    """A file path as a DuckDB string literal that names exactly that file."""
+    return "'" + glob_escape(path).replace("'", "''") + "'"
 
 
 # ---------------------------------------------------------------- durable writes
@@ -321,8 +334,7 @@ def connect(out: str | Path):
         con.execute(f"CREATE VIEW replications AS SELECT cell, * EXCLUDE (cell, file_row_number) "
                     f"FROM {_read_parquet_sql(out)}")
     if (out / SUMMARY_FILE).exists():
-        path = str(out / SUMMARY_FILE).replace("'", "''")
-        con.execute(f"CREATE VIEW summary AS SELECT * FROM read_parquet('{path}')")
+        con.execute(f"CREATE VIEW summary AS SELECT * FROM read_parquet({sql_path(out / SUMMARY_FILE)})")
     con.register("cells", cells_frame(manifest))
     return con
 
