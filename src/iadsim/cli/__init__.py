@@ -132,7 +132,7 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
          loaded=None, report: bool = True, policy: str | None = None, json_out: bool = False,
          backend: str = "local", ray_address: str | None = None, force: bool = False) -> None:
     from iadsim.api import check_fidelity, check_policy, simulate
-    from iadsim.export.bundle import write_outputs
+    from iadsim.export.bundle import FILES, refuse_inputs_as_outputs, write_outputs
     from iadsim.limits import check_run_size
     from iadsim.results.io import output_lock
     from iadsim.scenario import load_scenario
@@ -148,6 +148,7 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
     check_policy(policy or ld.scenario.simulation.policy, ld.source)  # refused before the folder is made
     check_fidelity(ld)
     check_run_size(ld, replications)
+    refuse_inputs_as_outputs(out, [n for n in FILES if "<" not in n], [ld.source, ld.dem_path])
     with output_lock(out, "iadsim run"), progress_bar(quiet, remaining=True) as prog:
         comp = prog.add_task("compile (terrain, coverage, envelopes)", total=5)
         run = prog.add_task("replications", total=n)

@@ -111,8 +111,8 @@ def register(app: typer.Typer) -> None:
 
         t0 = time.perf_counter()
         path = out if out is not None else run_dir / "report.html"
-        check_out_dir_writable(path.parent)
         info = _run_info(run_dir)
+        check_out_dir_writable(path.parent)
         figs = path.parent / "figures"
         targets = [path] + (sorted(figs.glob("*.png")) if png and figs.is_dir() else [])
         _refuse_inputs(targets, run_dir, info)

@@ -349,15 +349,15 @@ def load_run(folder: str | Path, replication: int | None = None):
     info = read_run_info(folder)
     summary = read_summary(folder)
     check_inputs(folder, info)
-    ld = _scenario(folder, info)
-    world = compile_world(ld)
     reps = _read_table(folder / "replications.parquet", REPLICATION_COLUMNS)
     exp = _read_table(folder / "expenditure.parquet", EXPENDITURE_COLUMNS)
     n = summary["replications"]
     stored = sorted(set(reps["replication"].tolist())) if len(reps) else []
     if stored != list(range(n)):
-        raise _bad(folder / "replications.parquet", f"holds replications {stored[:3]}...{stored[-1:]} "
-                   f"({len(stored)}), summary.json says {n}: the files are from different runs", path="replication")
+        raise _bad(folder / "replications.parquet", f"holds {len(stored)} replications, summary.json says "
+                   f"{n}: the files are from different runs, or damaged", path="replication")
+    ld = _scenario(folder, info)
+    world = compile_world(ld)
     seed = summary["seed"]
     recorded = summary["timeline_replication"]
     rep = recorded if replication is None else replication
