@@ -477,3 +477,14 @@ def test_query_reads_only_its_own_sweep(small_dir, tmp_path):
     assert rows == (2 + 3) * 2  # cells with 1 and 2 'owa' threats and the drone, 2 replications
     assert query(own, "SELECT count(*) AS n FROM replications")["n"][0] == rows
     assert query(own, "SELECT count(*) AS n FROM summary")["n"][0] == 2 + 3
+
+
+def test_run_folders_written_before_manifests_are_still_iadsims(run_folder, small_dir, tmp_path):
+    """A run folder of an earlier iadsim (run.json, no manifest): report replaces its report.html
+    and a new run writes into it, without --force."""
+    run = copy_run(run_folder, tmp_path)
+    (run / rio.MANIFEST).unlink()
+    (run / "report.html").write_text("<html>old</html>")
+    assert main(["report", str(run)]) == 0
+    assert "old" not in (run / "report.html").read_text()[-100:]
+    assert main(["run", str(small_dir / "scenario.yaml"), "-n", str(N), "-o", str(run), "-q"]) == 0

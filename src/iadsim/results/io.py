@@ -518,8 +518,8 @@ def written_by_iadsim(path: str | Path) -> bool:
     """Whether ``path`` is a file iadsim wrote (listed in its folder's manifest)."""
     path = Path(path)
     root = _manifest_root(path)
-    if root is None:
-        return False
+    if root is None:  # a run folder written before manifests existed: its files are iadsim's
+        return any(_legacy_kind(r) == "run" for r in (path.parent, path.parent.parent))
     m = read_manifest(root)
     return m is not None and path.relative_to(root).as_posix() in m[1]
 
