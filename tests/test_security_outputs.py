@@ -465,10 +465,12 @@ def test_sweep_resume_refuses_a_changed_varied_dem(small_dir, tmp_path, capsys):
 
 def test_query_reads_only_its_own_sweep(small_dir, tmp_path):
     """A sweep folder named with DuckDB glob characters: `iadsim query` reads its files only, not
-    those of sibling folders the name would match as a pattern."""
+    those of sibling folders the name would match as a pattern; a `key=value` folder above it is
+    not read as a column (DuckDB's hive partitioning would override the `threat` column)."""
     from iadsim.montecarlo.dataset import query
 
-    own = tmp_path / "runs*[1]?"
+    own = tmp_path / "threat=bogus" / "runs*[1]?"
+    tmp_path = own.parent
     assert main(["sweep", str(small_dir / "scenario.yaml"), "--vary", "threats[owa].count=1,2", "-n", "2",
                  "-o", str(own), "-q"]) == 0
     for sibling in ("runs-a[1]b", "runsX1Y", "runs*[1]?-copy"):
@@ -477,6 +479,9 @@ def test_query_reads_only_its_own_sweep(small_dir, tmp_path):
     assert rows == (2 + 3) * 2  # cells with 1 and 2 'owa' threats and the drone, 2 replications
     assert query(own, "SELECT count(*) AS n FROM replications")["n"][0] == rows
     assert query(own, "SELECT count(*) AS n FROM summary")["n"][0] == 2 + 3
+    threats = set(query(own, "SELECT DISTINCT threat FROM replications")["threat"])
+    assert threats == {"owa", "owa[0]", "owa[1]", "drone"}  # "owa" where it is one threat
+    assert sorted(query(own, "SELECT DISTINCT cell FROM replications")["cell"]) == [0, 1]
 
 
 def test_run_folders_written_before_manifests_are_still_iadsims(run_folder, small_dir, tmp_path):

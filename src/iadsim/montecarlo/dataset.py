@@ -235,9 +235,14 @@ def scan_cells(out: Path, ncells: int, width: int, sweep_id: str) -> set[int]:
 # ---------------------------------------------------------------- summary
 
 def _read_parquet_sql(out: Path) -> str:
+    """The cell files as a DuckDB table with a ``cell`` column. The cell number is taken from the
+    file's own folder name only: DuckDB's hive partitioning would also turn any ``key=value``
+    folder above the sweep (``/data/seed=3/sweep``) into a column, overriding the file's own."""
     glob = dataset_glob(out).replace("'", "''")
-    return (f"read_parquet('{glob}', hive_partitioning = true, hive_types = {{'cell': INTEGER}}, "
-            f"file_row_number = true, union_by_name = true)")
+    return (f"(SELECT * EXCLUDE (filename), CAST(regexp_extract(filename, "
+            f"'[/\\\\]cell=([0-9]+)[/\\\\][^/\\\\]*$', 1) AS INTEGER) AS cell "
+            f"FROM read_parquet('{glob}', hive_partitioning = false, filename = true, "
+            f"file_row_number = true, union_by_name = true))")
 
 
 def cells_frame(manifest: dict[str, Any]) -> pd.DataFrame:
