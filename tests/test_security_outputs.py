@@ -493,3 +493,30 @@ def test_run_folders_written_before_manifests_are_still_iadsims(run_folder, smal
     assert main(["report", str(run)]) == 0
     assert "old" not in (run / "report.html").read_text()[-100:]
     assert main(["run", str(small_dir / "scenario.yaml"), "-n", str(N), "-o", str(run), "-q"]) == 0
+
+
+@pytest.mark.slow
+def test_two_concurrent_iadsim_runs_into_one_folder(small_dir, tmp_path):
+    """Two `iadsim run` processes into one folder: while the first holds the folder, the second
+    exits with code 2 at once, without a traceback; the first completes."""
+    import time
+
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    cmd = [PY, "-m", "iadsim", "run", str(small_dir / "scenario.yaml"), "-o", str(out), "-q"]
+    first = subprocess.Popen(cmd + ["-n", "60000"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / rio.LOCK).exists():  # the first run holds the lock from here to its end
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        second = subprocess.run(cmd + ["-n", "4"], env=env, capture_output=True, text=True, timeout=300)
+        still_running = first.poll() is None
+    finally:
+        _, err1 = first.communicate(timeout=600)
+    assert still_running  # the second ran while the first held the folder
+    assert second.returncode == 2 and "another iadsim run is writing to" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert first.returncode == 0, err1
+    assert json.loads((out / "summary.json").read_text())["replications"] == 60000
