@@ -412,15 +412,28 @@ def test_api_arguments_are_checked(small_scenario, kwargs, arg):
     assert exc.value.problems[0].path == arg
 
 
-def test_api_refuses_a_scenario_changed_after_loading(small_scenario):
+def test_api_validates_a_scenario_changed_after_loading(small_scenario, tmp_path):
+    """A model edited in place after loading was never validated: it is validated again; an
+    invalid change is an InputError naming the argument and the field. A valid change runs, and
+    the run folder's copy is the changed scenario, not the file's text."""
     import iadsim
+    from iadsim.export.bundle import write_outputs
 
     ld = copy.copy(small_scenario)
     ld.scenario = small_scenario.scenario.model_copy(deep=True)
-    ld.scenario.simulation.dt_s = 1e-9  # never validated
+    ld.scenario.simulation.dt_s = -1.0
     with pytest.raises(InputError) as exc:
         iadsim.simulate(ld, replications=2)
-    assert exc.value.problems[0].path == "scenario" and "changed after it was loaded" in str(exc.value)
+    (p,) = exc.value.problems
+    assert p.path == "simulation.dt_s" and "argument 'scenario', changed after it was loaded" in p.file
+
+    ld.scenario.simulation.dt_s = 2.0
+    res = iadsim.simulate(ld, replications=2)
+    assert res.world.dt == 2.0
+    write_outputs(res, tmp_path / "run", report=False, exports=False)
+    copy_text = (tmp_path / "run" / "scenario.yaml").read_text()
+    assert yaml.safe_load(copy_text)["simulation"]["dt_s"] == 2.0
+    assert small_scenario.text is not None and "dt_s: 1.0" in small_scenario.text
 
 
 # ----------------------------------------------------------------------------- sweeps

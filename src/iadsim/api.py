@@ -50,15 +50,24 @@ def _int_arg(name: str, value, lo: int, hi: int | None = None) -> None:
         raise _bad(name, f"must be {rng}, got {value}")
 
 
-def check_loaded(ld: LoadedScenario, arg: str = "scenario") -> None:
-    """InputError if a loaded scenario was changed after it was validated (its model edited in
-    place): such a scenario was never checked, and its file no longer describes it."""
-    from iadsim.errors import InputError
+def revalidated(ld: LoadedScenario, arg: str = "scenario") -> LoadedScenario:
+    """``ld``, or, if its model was changed in place after loading (and so never validated), the
+    changed scenario validated again: an InputError naming the argument (in the problem's file)
+    and the field if the change is not valid. A changed scenario no longer matches its file, so
+    the result carries no file text (a run folder then holds the changed scenario, dumped)."""
+    from iadsim.errors import InputError, Problem
+    from iadsim.scenario.loader import scenario_from_dict
 
-    if ld.content_sha256() != ld.validated_sha256:
-        raise InputError.single(ld.source, arg, "the scenario was changed after it was loaded, so it "
-                                "was never validated; change the file (or the dict) and load it again "
-                                "(iadsim.load_scenario / iadsim.scenario.scenario_from_dict)")
+    if ld.content_sha256() == ld.validated_sha256:
+        return ld
+    source = f"{ld.source} (argument {arg!r}, changed after it was loaded)"
+    try:
+        data = ld.scenario.model_dump(mode="json", warnings=False)
+        return scenario_from_dict(data, source=source, base_dir=ld.base_dir, catalog=ld.catalog)
+    except InputError as exc:
+        raise InputError([Problem(p.file, p.path or arg, p.message) for p in exc.problems]) from None
+    except (ValueError, TypeError) as exc:  # a value pydantic cannot even serialise
+        raise InputError.single(source, arg, f"not a valid scenario after the change: {exc}") from None
 
 
 def check_fidelity(ld: LoadedScenario) -> None:
@@ -105,7 +114,7 @@ def simulate(scenario: LoadedScenario | str | Path, replications: int | None = N
     if policy is not None and not isinstance(policy, str):
         raise _bad("policy", f"expected a policy name, got {policy!r}")
     ld = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
-    check_loaded(ld)
+    ld = revalidated(ld)
     check_fidelity(ld)
     if policy is not None and policy != ld.scenario.simulation.policy:
         sim = ld.scenario.simulation.model_copy(update={"policy": policy})

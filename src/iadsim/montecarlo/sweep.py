@@ -387,7 +387,10 @@ def plan_sweep(scenario: LoadedScenario | str | Path, vary: list[str], replicati
     """Parse and validate the variations, expand the cells; raise InputError naming any problem."""
     from iadsim.scenario import load_scenario
 
+    from iadsim.api import revalidated
+
     ld = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
+    ld = revalidated(ld)
     sim = ld.scenario.simulation
     n = int(replications if replications is not None else sim.replications)
     seed = int(seed if seed is not None else sim.seed)
@@ -449,10 +452,8 @@ def plan_sweep(scenario: LoadedScenario | str | Path, vary: list[str], replicati
                      seed_per_cell=seed_per_cell, cells=cells, scenario_sha256=_sha256_json(base),
                      dem_sha256=_sha256_file(ld.dem_path),
                      column_types={v.path: ds.arrow_type_of(list(v.values)) for v in variations})
-    from iadsim.api import check_loaded
     from iadsim.limits import check_run_size
 
-    check_loaded(ld)
     # every cell holds the base scenario's arrays at most once plus its replications' rows
     check_run_size(ld, n)
     if validate_cells:
