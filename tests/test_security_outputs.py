@@ -533,3 +533,20 @@ def test_two_concurrent_iadsim_runs_into_one_folder(small_dir, tmp_path):
     assert "Traceback" not in second.stderr
     assert first.returncode == 0, err1
     assert json.loads((out / "summary.json").read_text())["replications"] == 60000
+
+
+def test_a_subfolder_that_links_elsewhere_is_not_written_through(run_folder, small_dir, tmp_path, capsys):
+    """A shared run folder whose coverage/ is a symbolic link to another folder: a rerun into it
+    refuses (exit 2) instead of writing rasters into the link's target."""
+    run = copy_run(run_folder, tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "sam-1.min_visible_altitude.tif").write_text("someone's file")
+    shutil.rmtree(run / "coverage")
+    (run / "coverage").symlink_to(elsewhere, target_is_directory=True)
+    before = digest(tmp_path)
+    rc = main(["run", str(small_dir / "scenario.yaml"), "-n", str(N), "-o", str(run), "-q"])
+    refused(capsys, rc, "is a symbolic link", "Nothing was changed")
+    assert digest(tmp_path) == before
+    assert [p.name for p in elsewhere.iterdir()] == ["sam-1.min_visible_altitude.tif"]
+    assert (elsewhere / "sam-1.min_visible_altitude.tif").read_text() == "someone's file"

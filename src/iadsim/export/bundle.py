@@ -189,6 +189,9 @@ def write_outputs(results: Results, out: str | Path, report: bool = True,
     w = results.world
     names = [n for n in FILES if "<" not in n] + [f"coverage/{s}.min_visible_altitude.tif" for s in w.sensor_labels]
     refuse_inputs_as_outputs(Path(out), names, [ld.source, ld.dem_path])
+    if (Path(out) / "coverage").is_symlink():  # checked again at every write (results.io._record)
+        raise OutputError(f"{Path(out) / 'coverage'} is a symbolic link; iadsim writes only into real "
+                          "folders: remove the link, or choose another output folder. Nothing was changed.")
     # summary.json is written last, the mark of a complete folder: a rerun removes the old one first
     out = prepare_out_dir(out, invalidate=("summary.json",), kind="run", force=force)
     done: dict[str, Path] = {}

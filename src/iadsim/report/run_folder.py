@@ -42,6 +42,8 @@ EXPENDITURE_COLUMNS = ("replication", "effector", "missiles")
 _HEADER = re.compile(r"^# scenario used by this run \(from (.*)\)\s*$")
 #: the largest JSON file of a run folder read back (run.json and summary.json are a few kB to MB)
 MAX_JSON_BYTES = 64 * 1024 * 1024
+#: the largest timeline.csv read back (the events of one replication: kB to a few MB)
+MAX_TIMELINE_BYTES = 512 * 1024 * 1024
 
 
 class RunMismatchWarning(UserWarning):
@@ -365,6 +367,9 @@ def load_run(folder: str | Path, replication: int | None = None):
         raise InputError.single("command line", "--replication", f"must be in 0..{n - 1}, got {rep}")
 
     if rep == recorded and (folder / "timeline.csv").is_file():
+        if (folder / "timeline.csv").stat().st_size > MAX_TIMELINE_BYTES:
+            raise _bad(folder / "timeline.csv", f"larger than {MAX_TIMELINE_BYTES} bytes: not the timeline of "
+                       "one replication written by iadsim")
         try:
             events = _events_from_csv(world, folder / "timeline.csv")
         except (ValueError, KeyError, OSError, pd.errors.ParserError) as exc:

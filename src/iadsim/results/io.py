@@ -345,6 +345,8 @@ def check_out_dir_writable(out: str | Path, need_bytes: int | None = None) -> No
 MANIFEST = ".iadsim-manifest"
 LOCK = ".iadsim.lock"
 _MANIFEST_HEAD = "iadsim-output-folder 1 "
+#: a larger manifest is not iadsim's (a run writes tens of names; a coverage run hundreds)
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 #: files of iadsim's own bookkeeping; a folder holding only these is empty for the checks
 _BOOKKEEPING = {MANIFEST, LOCK}
 
@@ -353,7 +355,7 @@ def read_manifest(folder: str | Path) -> tuple[str, set[str]] | None:
     """(kind, relative paths iadsim wrote) of a folder's manifest; None if it has none."""
     p = Path(folder) / MANIFEST
     try:
-        if not p.is_file() or p.is_symlink():
+        if not p.is_file() or p.is_symlink() or p.stat().st_size > MAX_MANIFEST_BYTES:
             return None
         lines = p.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
@@ -384,6 +386,10 @@ def _record(path: Path) -> None:
     root = _manifest_root(path)
     if root is None:
         return
+    if root != path.parent and path.parent.is_symlink():
+        # a shared folder whose coverage/ (say) links elsewhere would make iadsim write there
+        raise OutputError(f"{path.parent} is a symbolic link; iadsim writes only into real folders "
+                          f"inside {root}: remove the link, or choose another output folder")
     rel = path.relative_to(root).as_posix()
     known = read_manifest(root)
     if known is not None and rel in known[1]:
