@@ -111,6 +111,8 @@ def register(app: typer.Typer) -> None:
 
         t0 = time.perf_counter()
         path = out if out is not None else run_dir / "report.html"
+        if path.is_dir():  # a folder: report.html inside it
+            path = path / "report.html"
         info = _run_info(run_dir)
         check_out_dir_writable(path.parent)
         figs = path.parent / "figures"
