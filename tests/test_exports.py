@@ -75,8 +75,8 @@ def test_run_kmz_is_valid_ogc_kml(run_dir):
 def test_coverage_kmz_is_valid_ogc_kml(small_scenario, tmp_path):
     from iadsim.export.coverage import CoverageRequest, write_coverage
 
-    write_coverage(small_scenario, tmp_path, CoverageRequest(altitudes_m=(500.0,), rcs_m2=(1.0,)))
-    _, data, _ = _kml_root(tmp_path / "coverage.kmz")
+    write_coverage(small_scenario, tmp_path / "cov", CoverageRequest(altitudes_m=(500.0,), rcs_m2=(1.0,)))
+    _, data, _ = _kml_root(tmp_path / "cov" / "coverage.kmz")
     _validate(data)
 
 

@@ -64,11 +64,11 @@ def check_complete(p: Path) -> None:
 
 
 def assert_outputs_complete(out: Path) -> list[Path]:
-    """Every file under a final name is complete; hidden files are only temporary ones.
-    Returns the temporary files found."""
+    """Every file under a final name is complete; hidden files are only temporary ones (and the
+    folder's manifest and lock). Returns the temporary files found."""
     temps = []
     for p in sorted(out.rglob("*")):
-        if p.is_dir():
+        if p.is_dir() or p.name in (rio.MANIFEST, rio.LOCK):
             continue
         if p.name.startswith("."):
             assert rio._TEMP_RE.match(p.name) or rio._PROBE_RE.match(p.name), p
@@ -264,7 +264,7 @@ def test_disk_full_from_the_command_line(small_dir, tmp_path, monkeypatch, capsy
     assert rc == 2, err
     assert "No space left on device" in err and "cannot write" in err and "Traceback" not in err
     assert assert_outputs_complete(out) == []
-    assert len([p for p in out.rglob("*") if p.is_file()]) == 2  # the two files before the third
+    assert len([p for p in out.rglob("*") if p.is_file() and p.name not in (rio.MANIFEST, rio.LOCK)]) == 2  # the two files before the third
     _rerun_completes(small_dir / "scenario.yaml", out)
 
 
@@ -310,7 +310,7 @@ def test_interrupt_while_writing_exit_130_nothing_half_written(small_dir, tmp_pa
     # (typer turns Ctrl-C into exit code 130 before main() can print its "interrupted" line)
     assert rc == 130 and "Traceback" not in capsys.readouterr().err
     assert assert_outputs_complete(out) == []
-    assert len([p for p in out.rglob("*") if p.is_file()]) == 3
+    assert len([p for p in out.rglob("*") if p.is_file() and p.name not in (rio.MANIFEST, rio.LOCK)]) == 3
 
 
 def test_a_folder_in_the_way_of_a_file(small_dir, tmp_path, capsys):
@@ -330,9 +330,14 @@ def test_stale_temporary_files_of_dead_processes_are_removed(tmp_path):
     stale = [out / f".replications.parquet.{dead.pid}.abc123.part",
              out / "coverage" / f".a.tif.{dead.pid}.zz9_x.part"]
     live = out / f".report.html.{os.getpid()}.q1w2e3.part"
-    unrelated = [out / ".hidden-by-the-user", out / "notes.part", out / f".x.{dead.pid}.part"]
+    unrelated = [out / ".hidden-by-the-user", out / "notes.part", out / f".x.{dead.pid}.part",
+                 # a look-alike of a temporary file of a name iadsim never wrote here
+                 out / f".thesis.docx.{dead.pid}.abc123.part"]
     for p in stale + [live] + unrelated:
         p.write_text("half")
+    # the manifest lists the files iadsim wrote (or began to write) in this folder
+    (out / rio.MANIFEST).write_text('iadsim-output-folder 1 run\n"replications.parquet"\n"coverage/a.tif"\n'
+                                    '"report.html"\n')
     rio.prepare_out_dir(out)
     assert not any(p.exists() for p in stale)
     assert live.exists() and all(p.exists() for p in unrelated)
@@ -343,6 +348,7 @@ def test_prepare_out_dir_invalidates_the_completion_mark(tmp_path):
     out.mkdir()
     (out / "summary.json").write_text("{}")
     (out / "replications.parquet").write_text("old")
+    (out / rio.MANIFEST).write_text('iadsim-output-folder 1 run\n"summary.json"\n"replications.parquet"\n')
     rio.prepare_out_dir(out, invalidate=("summary.json",))
     assert not (out / "summary.json").exists() and (out / "replications.parquet").exists()
 

@@ -15,15 +15,70 @@ DEMO_NAME = "capital-whatif"
 
 
 def check_policy(name: str, source: str = "--policy") -> None:
-    """Fail with an InputError naming simulation.policy when no such policy is registered."""
-    from iadsim.engine.kernel import use_policy
+    """Fail with an InputError naming simulation.policy when no such policy is registered (and
+    install nothing: the engine installs the policy of the world it runs)."""
     from iadsim.errors import InputError
 
+    if name in ("urgency", "greedy"):
+        return
+    import iadsim.c2.wta_exact  # noqa: F401  (registers "exact")
+    import iadsim.c2.wta_vlns  # noqa: F401  (registers "vlns")
+    from iadsim.c2.wta import get_policy
+
     try:
-        use_policy(name)
+        get_policy(name)
     except ValueError as exc:
         raise InputError.single(source, "simulation.policy",
                                 f"{exc}; built into the engine: urgency, greedy") from None
+
+
+def _bad(arg: str, message: str):
+    from iadsim.errors import InputError
+
+    return InputError.single("simulate()", arg, message)
+
+
+def _int_arg(name: str, value, lo: int, hi: int | None = None) -> None:
+    import numbers
+
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise _bad(name, f"expected an integer, got {value!r}")
+    if value < lo or (hi is not None and value > hi):
+        rng = f"at least {lo}" if hi is None else f"in {lo} .. {hi}"
+        raise _bad(name, f"must be {rng}, got {value}")
+
+
+def revalidated(ld: LoadedScenario, arg: str = "scenario") -> LoadedScenario:
+    """``ld``, or, if its model was changed in place after loading (and so never validated), the
+    changed scenario validated again: an InputError naming the argument (in the problem's file)
+    and the field if the change is not valid. A changed scenario no longer matches its file, so
+    the result carries no file text (a run folder then holds the changed scenario, dumped)."""
+    from iadsim.errors import InputError, Problem
+    from iadsim.scenario.loader import scenario_from_dict
+
+    if ld.content_sha256() == ld.validated_sha256:
+        return ld
+    source = f"{ld.source} (argument {arg!r}, changed after it was loaded)"
+    try:
+        data = ld.scenario.model_dump(mode="json", warnings=False)
+        return scenario_from_dict(data, source=source, base_dir=ld.base_dir, catalog=ld.catalog)
+    except InputError as exc:
+        raise InputError([Problem(p.file, p.path or arg, p.message) for p in exc.problems]) from None
+    except (ValueError, TypeError) as exc:  # a value pydantic cannot even serialise
+        raise InputError.single(source, arg, f"not a valid scenario after the change: {exc}") from None
+
+
+def check_fidelity(ld: LoadedScenario) -> None:
+    """Full fidelity tracks with radars: a scenario without any is refused up front."""
+    from iadsim.errors import InputError
+
+    s = ld.scenario
+    if s.simulation.fidelity == "full" and not (s.effectors or s.sensors):
+        raise InputError.single(ld.source, "simulation.fidelity",
+                                "'full' fidelity tracks targets with radars, and the scenario has none "
+                                "(no effectors, no sensors); add one, or use fidelity 'fast'")
 
 
 def demo_scenario_path() -> Path:
@@ -47,11 +102,25 @@ def simulate(scenario: LoadedScenario | str | Path, replications: int | None = N
     ``progress(stage, done, total)`` is called as work advances (stage "compile" or "run").
     ``options``: also run the scenario's ``options`` (same replications and seed) for the answer.
     """
+    from iadsim.montecarlo import BACKENDS
+
+    if not isinstance(scenario, (LoadedScenario, str, Path)):
+        raise _bad("scenario", f"expected a LoadedScenario or a file path, got {type(scenario).__name__}")
+    _int_arg("replications", replications, 1)
+    _int_arg("seed", seed, 0, 2**63 - 1)
+    _int_arg("workers", workers, 1)
+    _int_arg("chunk_size", chunk_size, 1)
+    if backend not in BACKENDS:
+        raise _bad("backend", f"expected one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
+    if policy is not None and not isinstance(policy, str):
+        raise _bad("policy", f"expected a policy name, got {policy!r}")
     ld = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
+    ld = revalidated(ld)
+    check_fidelity(ld)
     if policy is not None and policy != ld.scenario.simulation.policy:
         sim = ld.scenario.simulation.model_copy(update={"policy": policy})
         ld = LoadedScenario(ld.scenario.model_copy(update={"simulation": sim}), ld.source, ld.base_dir,
-                            ld.catalog, ld.dem_path)
+                            ld.catalog, ld.dem_path, text=ld.text)
     check_policy(ld.scenario.simulation.policy, ld.source)
     sim = ld.scenario.simulation
     from iadsim.limits import check_run_size
@@ -59,10 +128,7 @@ def simulate(scenario: LoadedScenario | str | Path, replications: int | None = N
     check_run_size(ld, replications)  # refuse up front what would not fit in memory
     n = int(replications if replications is not None else sim.replications)
     seed = int(seed if seed is not None else sim.seed)
-    if n < 1:
-        raise ValueError("replications must be >= 1")
-    if not 0 <= timeline_replication < n:
-        raise ValueError(f"timeline_replication must be in 0..{n - 1}")
+    _int_arg("timeline_replication", timeline_replication, 0, n - 1)
     stages = ["terrain", "threat paths", "radar coverage", "engagement envelopes", "threat evaluation"]
     done = {"n": 0}
 

@@ -70,11 +70,11 @@ def to_dict(res: SensitivityResult) -> dict:
             "tornado": json.loads(res.tornado.to_json(orient="records"))}
 
 
-def write_sensitivity(res: SensitivityResult, out: str | Path) -> dict[str, Path]:
+def write_sensitivity(res: SensitivityResult, out: str | Path, force: bool = False) -> dict[str, Path]:
     """Write sensitivity.json, sensitivity_indices.parquet, tornado.parquet, tornado.html, tornado.png."""
     import plotly.io as pio
 
-    out = prepare_out_dir(out)
+    out = prepare_out_dir(out, kind="sensitivity", force=force)
     files = {
         "sensitivity.json": write_text(out / "sensitivity.json", json.dumps(to_dict(res), indent=2)),
         "sensitivity_indices.parquet": write_with(out / "sensitivity_indices.parquet",

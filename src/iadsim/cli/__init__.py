@@ -40,6 +40,9 @@ Seed = Annotated[Optional[int], typer.Option("--seed", min=0, help="random seed 
 Workers = Annotated[int, typer.Option("--workers", "-w", min=1, max=256,
                                       help="local worker processes (1: this process, all cores)")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or tables")]
+Force = Annotated[bool, typer.Option(
+    "--force", help="write into a non-empty output folder that iadsim did not write (or wrote for "
+                    "another command); files with iadsim's names there are replaced")]
 
 
 def progress_bar(quiet: bool, remaining: bool = False) -> Progress:
@@ -49,12 +52,13 @@ def progress_bar(quiet: bool, remaining: bool = False) -> Progress:
     return Progress(*cols, console=err, disable=quiet, transient=False)
 
 
-def output_folder(out: Path | None, default_name: str) -> Path:
-    """``out``, or iadsim-out/DEFAULT_NAME; refused before any work if it cannot be written."""
-    from iadsim.results.io import check_out_dir_writable
+def output_folder(out: Path | None, default_name: str, kind: str = "output", force: bool = False) -> Path:
+    """``out``, or iadsim-out/DEFAULT_NAME; refused before any work if it cannot be written, or if
+    it is a non-empty folder iadsim did not write for this ``kind`` of command (unless ``force``)."""
+    from iadsim.results.io import check_out_folder
 
     out = out if out is not None else DEFAULT_OUT_ROOT / default_name
-    check_out_dir_writable(out)
+    check_out_folder(out, kind, force=force)
     return out
 Policy = Annotated[Optional[str], typer.Option(
     "--policy", help="weapon-target assignment: urgency, greedy, exact, vlns or a registered policy "
@@ -126,9 +130,11 @@ def _print_summary(results, out: Path | None, elapsed: float) -> None:
 
 def _run(path: Path | None, replications, seed, out: Path | None, workers: int, quiet: bool,
          loaded=None, report: bool = True, policy: str | None = None, json_out: bool = False,
-         backend: str = "local", ray_address: str | None = None) -> None:
-    from iadsim.api import simulate
-    from iadsim.export.bundle import write_outputs
+         backend: str = "local", ray_address: str | None = None, force: bool = False) -> None:
+    from iadsim.api import check_fidelity, check_policy, simulate
+    from iadsim.export.bundle import FILES, refuse_inputs_as_outputs, write_outputs
+    from iadsim.limits import check_run_size
+    from iadsim.results.io import output_lock
     from iadsim.scenario import load_scenario
 
     t0 = time.perf_counter()
@@ -137,9 +143,13 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
     if backend == "local" and ray_address is not None:
         raise InputError.single("command line", "--ray-address", "only with --backend ray")
     ld = loaded if loaded is not None else load_scenario(path)
-    out = output_folder(out, ld.scenario.name)
+    out = output_folder(out, ld.scenario.name, kind="run", force=force)
     n = replications if replications is not None else ld.scenario.simulation.replications
-    with progress_bar(quiet, remaining=True) as prog:
+    check_policy(policy or ld.scenario.simulation.policy, ld.source)  # refused before the folder is made
+    check_fidelity(ld)
+    check_run_size(ld, replications)
+    refuse_inputs_as_outputs(out, [n for n in FILES if "<" not in n], [ld.source, ld.dem_path])
+    with output_lock(out, "iadsim run"), progress_bar(quiet, remaining=True) as prog:
         comp = prog.add_task("compile (terrain, coverage, envelopes)", total=5)
         run = prog.add_task("replications", total=n)
 
@@ -152,7 +162,8 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
         results = simulate(ld, replications=replications, seed=seed, workers=workers, policy=policy,
                            backend=backend, ray_address=ray_address, progress=progress)
         files = prog.add_task("write outputs", total=None)
-        write_outputs(results, out, report=report, on_file=lambda name: prog.update(files, description=f"write {name}"))
+        write_outputs(results, out, report=report, force=force,
+                      on_file=lambda name: prog.update(files, description=f"write {name}"))
         prog.update(files, total=1, completed=1, description="outputs written")
     if json_out:
         sys.stdout.write(json.dumps({**results.summary, "output_folder": str(out)}, default=str) + "\n")
@@ -169,12 +180,13 @@ def demo(
     policy: Policy = None,
     quiet: Quiet = False,
     json_out: JsonOut = False,
+    force: Force = False,
 ) -> None:
     """Run the bundled scenario 'capital-whatif' on real SRTM terrain and write a report."""
     from iadsim.api import DEMO_NAME, demo_scenario_path
 
     _run(demo_scenario_path(), replications, seed, out or DEFAULT_OUT_ROOT / DEMO_NAME, workers,
-         quiet or json_out, policy=policy, json_out=json_out)
+         quiet or json_out, policy=policy, json_out=json_out, force=force)
 
 
 @app.command()
@@ -189,10 +201,11 @@ def run(
     ray_address: RayAddress = None,
     quiet: Quiet = False,
     json_out: JsonOut = False,
+    force: Force = False,
 ) -> None:
     """Run a scenario's Monte Carlo and write report, tables and rasters to a folder."""
     _run(scenario, replications, seed, out, workers, quiet or json_out, policy=policy, json_out=json_out,
-         backend=backend, ray_address=ray_address)
+         backend=backend, ray_address=ray_address, force=force)
 
 
 MULTI_VALUE_OPTIONS = ("--alt", "--rcs")
@@ -239,12 +252,15 @@ def coverage(
         "--method", help="line of sight: sweep (fast, agrees with exact ray tracing), rays (exact, slow), "
                          "planes (GDAL's reference-plane algorithm, matches gdal_viewshed); default: the "
                          "scenario's terrain.line_of_sight (sweep)")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output folder")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="output folder (default: iadsim-out/NAME-coverage)")] = None,
     quiet: Quiet = False,
+    force: Force = False,
 ) -> None:
     """Coverage maps: terrain-masked line of sight, detection, engagement and layered coverage
     (GeoTIFF, PNG over hillshade, KMZ for Google Earth, GeoJSON polygons)."""
     from iadsim.export.coverage import CoverageRequest, write_coverage
+    from iadsim.results.io import output_lock
     from iadsim.scenario import load_scenario
 
     req = CoverageRequest(altitudes_m=tuple(alt) if alt else (100.0, 500.0, 3000.0), agl=agl,
@@ -254,15 +270,16 @@ def coverage(
     except ValueError as exc:
         raise InputError.single("command line", "", str(exc)) from None
     ld = load_scenario(scenario)
-    out = output_folder(out, f"{ld.scenario.name}/coverage")
+    # not NAME/coverage: that is where `iadsim run` puts its rasters
+    out = output_folder(out, f"{ld.scenario.name}-coverage", kind="coverage", force=force)
     t0 = time.perf_counter()
-    with progress_bar(quiet) as prog:
+    with output_lock(out, "iadsim coverage"), progress_bar(quiet) as prog:
         task = prog.add_task("coverage", total=1)
 
         def progress(stage: str, done: int, total: int) -> None:
             prog.update(task, description=stage, completed=done, total=total)
 
-        res = write_coverage(ld, out, req, progress=progress)
+        res = write_coverage(ld, out, req, progress=progress, force=force)
     if quiet:
         return
     t = Table(title=f"coverage of {ld.scenario.name} (Pd >= {req.pd:g}, altitudes "

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from iadsim.cli import Quiet, console, output_folder, progress_bar
+from iadsim.cli import Force, Quiet, console, output_folder, progress_bar
 
 
 def register(app: typer.Typer) -> None:
@@ -23,23 +23,27 @@ def register(app: typer.Typer) -> None:
         reps: Annotated[int, typer.Option("--reps", min=1, max=100_000,
                                           help="replications per design point")] = 20,
         seed: Annotated[Optional[int], typer.Option("--seed", min=0)] = None,
-        out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output folder")] = None,
+        out: Annotated[Optional[Path], typer.Option(
+            "--out", "-o", help="output folder (default: iadsim-out/NAME/sensitivity, read by `iadsim report`)")] = None,
         quiet: Quiet = False,
+        force: Force = False,
     ) -> None:
         """Sensitivity of an outcome to the catalog figures public sources disagree on (SALib), with a
         tornado plot."""
         from iadsim.analysis import sensitivity as run_sensitivity
         from iadsim.analysis.output import write_sensitivity
+        from iadsim.results.io import output_lock
         from iadsim.scenario import load_scenario
 
         ld = load_scenario(scenario)
-        out = output_folder(out, f"{ld.scenario.name}/sensitivity")
+        out = output_folder(out, f"{ld.scenario.name}/sensitivity", kind="sensitivity", force=force)
         t0 = time.perf_counter()
         with progress_bar(quiet) as prog:
             task = prog.add_task("sensitivity", total=1)
             res = run_sensitivity(ld, method=method, outcome=outcome, n=n, reps=reps, seed=seed,
                                   progress=lambda s, d, t: prog.update(task, description=s, completed=d, total=t))
-        files = write_sensitivity(res, out)
+        with output_lock(out, "iadsim sensitivity"):
+            files = write_sensitivity(res, out, force=force)
         if quiet:
             return
         t = Table(title=f"{res.outcome}: {res.method} over {len(res.factors)} disputed figures "

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from iadsim.cli import Quiet, Replications, Seed, _txt, console, err, output_folder, progress_bar
+from iadsim.cli import Force, Quiet, Replications, Seed, _txt, console, err, output_folder, progress_bar
 from iadsim.errors import InputError
 
 
@@ -53,6 +53,7 @@ def sweep(
                                             help="replications per task")] = 250,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="list the cells and stop; write nothing")] = False,
     quiet: Quiet = False,
+    force: Force = False,
 ) -> None:
     """Parameter sweep: the cartesian product of --vary values, each cell a Monte Carlo run of the
     modified scenario. Writes a Parquet dataset partitioned by cell, a summary table and sweep.json;
@@ -68,7 +69,7 @@ def sweep(
     if dry_run:
         _print_cells(plan, None)
         return
-    out = output_folder(out, f"{ld.scenario.name}-sweep")
+    out = output_folder(out, f"{ld.scenario.name}-sweep", kind="sweep", force=True)  # checked by run_sweep
     n = plan.replications
     with progress_bar(quiet, remaining=True) as prog:
         cells_task = prog.add_task("cells", total=plan.ncells)
@@ -84,7 +85,7 @@ def sweep(
 
         res = run_sweep(plan, out, resume=resume, backend=backend.value, workers=workers,
                         ray_address=ray_address, chunk_size=chunk_size, ray_connect_timeout_s=ray_timeout,
-                        progress=progress, on_start=on_start)
+                        progress=progress, on_start=on_start, force=force)
     if quiet:
         return
     _print_cells(plan, res.summary)

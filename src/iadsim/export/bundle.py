@@ -17,6 +17,7 @@ The folder (see docs/run-folder.md):
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -27,22 +28,39 @@ import yaml
 from iadsim.export.geojson import scenario_geojson
 from iadsim.export.geotiff import write_geotiff
 from iadsim.results import Results
-from iadsim.results.io import ensure_dir, prepare_out_dir, write_text, write_with
+from iadsim.errors import OutputError
+from iadsim.results.io import ensure_dir, prepare_out_dir, sha256_file, write_text, write_with
+
+
+def _scenario_body(ld) -> str:
+    """The scenario as it was read and validated (not the file now, which may have changed)."""
+    if ld.text is not None:
+        return ld.text
+    return yaml.safe_dump(ld.scenario.model_dump(mode="json"), sort_keys=False)
 
 
 def _scenario_text(results: Results) -> str:
     ld = results.world.loaded
-    src = Path(ld.source)
-    header = f"# scenario used by this run (from {ld.source})\n"
-    if src.is_file():
-        return header + src.read_text(encoding="utf-8")
-    return header + yaml.safe_dump(ld.scenario.model_dump(mode="json"), sort_keys=False)
+    return f"# scenario used by this run (from {ld.source})\n" + _scenario_body(ld)
+
+
+def _sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def catalog_names(world) -> list[str]:
+    return sorted(set(world.effector_system) | set(world.threat_type)
+                  | {world.loaded.catalog[s.system].name for s in world.scenario.sensors})
+
+
+def catalog_entry_sha256(system) -> str:
+    """sha256 of a catalog entry's content (canonical JSON)."""
+    return _sha256_text(json.dumps(system.model_dump(mode="json"), sort_keys=True, separators=(",", ":")))
 
 
 def _catalog_text(results: Results) -> str:
     w = results.world
-    names = sorted(set(w.effector_system) | set(w.threat_type)
-                   | {w.loaded.catalog[s.system].name for s in w.scenario.sensors})
+    names = catalog_names(w)
     entries = {n: w.loaded.catalog[n].model_dump(mode="json", exclude_none=True) for n in names}
     return "# catalog entries used by this run\n" + yaml.safe_dump(entries, sort_keys=False, allow_unicode=True)
 
@@ -64,6 +82,27 @@ FILES = {
     "coverage/line_of_sight.tif": "radars in line of sight, one band per height above ground",
     "coverage/line_of_sight.geojson": "areas seen by at least one radar, per height above ground",
 }
+
+
+def run_inputs(results: Results) -> dict:
+    """Content hashes (sha256) of everything the run read: the scenario as read at load time,
+    each catalog entry used, the DEM; and of the copies written beside the results. ``iadsim
+    report`` and ``iadsim export`` check them before rebuilding anything."""
+    ld = results.world.loaded
+    src = Path(ld.source)
+    dem = Path(ld.dem_path)
+    try:
+        dem_sha = sha256_file(dem)
+    except OSError as exc:
+        raise OutputError(f"cannot read the run's DEM {dem} to record its hash: {exc.strerror or exc}") from None
+    return {
+        "scenario": {"path": str(src.resolve()) if src.is_file() else None,
+                     "sha256": _sha256_text(_scenario_body(ld))},
+        "dem": {"path": str(dem.resolve()), "sha256": dem_sha},
+        "catalog": {n: catalog_entry_sha256(ld.catalog[n]) for n in catalog_names(results.world)},
+        "copies": {"scenario.yaml": _sha256_text(_scenario_text(results)),
+                   "catalog.yaml": _sha256_text(_catalog_text(results))},
+    }
 
 
 def run_info(results: Results) -> dict:
@@ -88,6 +127,7 @@ def run_info(results: Results) -> dict:
         "uncertainty": s.simulation.uncertainty,
         "scenario_epoch": iso_time(0, SCENARIO_EPOCH),
         "coverage_heights_agl_m": list(_layer_heights()),
+        "inputs": run_inputs(results),
         "files": FILES,
     }
 
@@ -117,15 +157,43 @@ def write_line_of_sight(results: Results, cov: Path, put) -> None:
     put("coverage/line_of_sight.geojson", write_text(cov / "line_of_sight.geojson", json.dumps(gj)))
 
 
+def refuse_inputs_as_outputs(out: Path, names, inputs) -> None:
+    """OutputError if a file about to be written in ``out`` is one of the ``inputs``."""
+    ins = set()
+    for p in inputs:
+        try:
+            ins.add(Path(p).resolve())
+        except (OSError, RuntimeError):
+            pass
+    for name in names:
+        try:
+            target = (Path(out) / name).resolve()
+        except (OSError, RuntimeError):
+            continue
+        if target in ins:
+            raise OutputError(f"{Path(out) / name} is an input of this run ({target}); it would be "
+                              "overwritten: choose another output folder. Nothing was changed.")
+
+
 def write_outputs(results: Results, out: str | Path, report: bool = True,
-                  on_file: Callable[[str], None] | None = None, exports: bool = True) -> dict[str, Path]:
+                  on_file: Callable[[str], None] | None = None, exports: bool = True,
+                  force: bool = False) -> dict[str, Path]:
     """Write the run's outputs into ``out``; returns name -> path of every file written.
 
-    ``report``: write report.html; ``exports``: write run.kmz and run.czml."""
+    ``report``: write report.html; ``exports``: write run.kmz and run.czml. ``out`` must be new,
+    empty or an iadsim run folder, unless ``force`` (see :func:`iadsim.results.io.check_out_folder`);
+    a file of the run's inputs (scenario, DEM) is never overwritten."""
     from iadsim.report import write_report
 
+    ld = results.world.loaded
+    w = results.world
+    names = [n for n in FILES if "<" not in n] + [f"coverage/{s}.min_visible_altitude.tif" for s in w.sensor_labels]
+    refuse_inputs_as_outputs(Path(out), names, [ld.source, ld.dem_path])
+    if (Path(out) / "coverage").is_symlink():  # checked again at every write (results.io._record)
+        raise OutputError(f"{Path(out) / 'coverage'} is a symbolic link; iadsim writes only into real "
+                          "folders: remove the link, or choose another output folder. Nothing was changed.")
     # summary.json is written last, the mark of a complete folder: a rerun removes the old one first
-    out = prepare_out_dir(out, invalidate=("summary.json",))
+    out = prepare_out_dir(out, invalidate=("summary.json",), kind="run", force=force)
     done: dict[str, Path] = {}
     note = on_file or (lambda name: None)
 
@@ -142,7 +210,6 @@ def write_outputs(results: Results, out: str | Path, report: bool = True,
     put("catalog.yaml", write_text(out / "catalog.yaml", _catalog_text(results)))
     put("routes.geojson", write_text(out / "routes.geojson", json.dumps(scenario_geojson(results))))
     cov = ensure_dir(out / "coverage")
-    w = results.world
     for name, mva in zip(w.sensor_labels, w.mva):
         agl = mva - w.terrain.elevation_m
         p = write_geotiff(cov / f"{name}.min_visible_altitude.tif", w.grid, [mva, agl],

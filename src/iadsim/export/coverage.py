@@ -91,8 +91,14 @@ def _png(grid, terrain, values: np.ndarray, kind: str, title: str, sites, vmax: 
 
 
 def write_coverage(ld: LoadedScenario, out: str | Path, req: CoverageRequest | None = None,
-                   progress: Callable[[str, int, int], None] | None = None) -> CoverageResult:
-    """Compute and write every coverage product of a scenario (see the module docstring)."""
+                   progress: Callable[[str, int, int], None] | None = None,
+                   force: bool = False) -> CoverageResult:
+    """Compute and write every coverage product of a scenario (see the module docstring).
+
+    ``out`` must be new, empty or an iadsim coverage folder, unless ``force``."""
+    from iadsim.results.io import check_out_folder
+
+    check_out_folder(out, "coverage", force=force)  # before the work
     req = req or CoverageRequest()
     req.check()
     note = progress or (lambda stage, done, total: None)
@@ -103,7 +109,7 @@ def write_coverage(ld: LoadedScenario, out: str | Path, req: CoverageRequest | N
     radars = radar_specs(ld, grid, terrain)
     effs = effector_specs(ld, radars)
     k = ld.scenario.terrain.refraction_k
-    out = prepare_out_dir(out)
+    out = prepare_out_dir(out, kind="coverage", force=force)
     res = CoverageResult()
     S = len(radars)
     total = S + len(effs) + 3

@@ -10,7 +10,6 @@ pykml package, checked with lxml) when those are installed. Everything a KMZ sho
 from __future__ import annotations
 
 import io
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -22,7 +21,6 @@ from rasterio.warp import Resampling
 
 from iadsim.export.georaster import to_crs
 from iadsim.geo.grid import LocalGrid
-from iadsim.results.io import write_with
 
 __all__ = ["ICON_COLOURS", "KML_NS", "KmlDoc", "Overlay", "icon_png", "kml_colour", "overlay_png",
            "write_kmz"]
@@ -296,22 +294,12 @@ class KmlDoc:
         return ET.tostring(self.root, encoding="utf-8", xml_declaration=True)
 
     def write_kmz(self, path: str | Path) -> Path:
-        """Write ``doc.kml`` and the files into a KMZ at ``path``, atomically."""
-        data = self.tostring()
+        """Write ``doc.kml`` and the files into a KMZ at ``path``, atomically; the same document
+        gives the same bytes (fixed timestamps, sorted entries: see :func:`write_zip`)."""
+        from iadsim.results.io import write_zip
 
-        def write(tmp: Path) -> None:
-            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-                z.writestr("doc.kml", data)
-                for name, blob in self.files.items():
-                    z.writestr(name, blob, compress_type=zipfile.ZIP_STORED)  # PNGs are compressed
-
-        def check(tmp: Path) -> None:
-            with zipfile.ZipFile(tmp) as z:
-                bad = z.testzip()
-            if bad is not None:
-                raise OSError(f"{bad} in the KMZ does not read back")
-
-        return write_with(path, write, check=check)
+        entries = {**self.files, "doc.kml": self.tostring()}
+        return write_zip(path, entries, stored=self.files)  # PNGs are compressed already
 
 
 def write_kmz(path: str | Path, grid: LocalGrid, overlays: list[Overlay],

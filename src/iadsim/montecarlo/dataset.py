@@ -54,8 +54,21 @@ def cell_file(out: Path, cell: int, width: int) -> Path:
     return Path(out) / DATASET_DIR / cell_dir_name(cell, width) / PART_FILE
 
 
+def glob_escape(path: str | Path) -> str:
+    """``path`` with DuckDB's glob characters (``*``, ``?``, ``[``) made literal (``[*]``, ...):
+    DuckDB expands them in every file name it reads, so a folder named ``runs*`` would otherwise
+    read the files of every ``runs...`` folder beside it."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in str(path))
+
+
 def dataset_glob(out: Path) -> str:
-    return str(Path(out) / DATASET_DIR / "cell=*" / "part-*.parquet")
+    """The DuckDB pattern of a sweep's cell files; ``out`` itself is matched literally."""
+    return glob_escape(Path(out) / DATASET_DIR) + "/cell=*/part-*.parquet"
+
+
+def sql_path(path: str | Path) -> str:
+    """A file path as a DuckDB string literal that names exactly that file."""
+    return "'" + glob_escape(path).replace("'", "''") + "'"
 
 
 # ---------------------------------------------------------------- durable writes
@@ -222,9 +235,14 @@ def scan_cells(out: Path, ncells: int, width: int, sweep_id: str) -> set[int]:
 # ---------------------------------------------------------------- summary
 
 def _read_parquet_sql(out: Path) -> str:
+    """The cell files as a DuckDB table with a ``cell`` column. The cell number is taken from the
+    file's own folder name only: DuckDB's hive partitioning would also turn any ``key=value``
+    folder above the sweep (``/data/seed=3/sweep``) into a column, overriding the file's own."""
     glob = dataset_glob(out).replace("'", "''")
-    return (f"read_parquet('{glob}', hive_partitioning = true, hive_types = {{'cell': INTEGER}}, "
-            f"file_row_number = true, union_by_name = true)")
+    return (f"(SELECT * EXCLUDE (filename), CAST(regexp_extract(filename, "
+            f"'[/\\\\]cell=([0-9]+)[/\\\\][^/\\\\]*$', 1) AS INTEGER) AS cell "
+            f"FROM read_parquet('{glob}', hive_partitioning = false, filename = true, "
+            f"file_row_number = true, union_by_name = true))")
 
 
 def cells_frame(manifest: dict[str, Any]) -> pd.DataFrame:
@@ -321,8 +339,7 @@ def connect(out: str | Path):
         con.execute(f"CREATE VIEW replications AS SELECT cell, * EXCLUDE (cell, file_row_number) "
                     f"FROM {_read_parquet_sql(out)}")
     if (out / SUMMARY_FILE).exists():
-        path = str(out / SUMMARY_FILE).replace("'", "''")
-        con.execute(f"CREATE VIEW summary AS SELECT * FROM read_parquet('{path}')")
+        con.execute(f"CREATE VIEW summary AS SELECT * FROM read_parquet({sql_path(out / SUMMARY_FILE)})")
     con.register("cells", cells_frame(manifest))
     return con
 

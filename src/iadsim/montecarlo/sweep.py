@@ -284,6 +284,10 @@ class SweepPlan:
     scenario_sha256: str
     dem_sha256: str
     column_types: dict[str, pa.DataType] = field(default_factory=dict)
+    #: sha256 of every DEM a cell reads (the base one, and those of --vary terrain.dem), by path
+    dem_hashes: dict[str, str] = field(default_factory=dict)
+    #: sha256 of every catalog entry a cell uses, by system name
+    catalog_hashes: dict[str, str] = field(default_factory=dict)
 
     @property
     def ncells(self) -> int:
@@ -313,6 +317,8 @@ class SweepPlan:
             "iadsim_version": __version__,
             "scenario_sha256": self.scenario_sha256,
             "dem_sha256": self.dem_sha256,
+            "dems": dict(sorted(self.dem_hashes.items())),
+            "catalog": dict(sorted(self.catalog_hashes.items())),
             "variations": [{"path": v.path, "values": list(v.values)} for v in self.variations],
             "replications": self.replications,
             "seed": self.seed,
@@ -332,7 +338,8 @@ class SweepPlan:
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "scenario": {"name": self.loaded.scenario.name, "source": self.loaded.source,
                          "sha256": self.scenario_sha256, "dem": str(self.loaded.dem_path),
-                         "dem_sha256": self.dem_sha256},
+                         "dem_sha256": self.dem_sha256, "dems": dict(sorted(self.dem_hashes.items())),
+                         "catalog": dict(sorted(self.catalog_hashes.items()))},
             "variations": [{"path": v.path, "field": v.field, "spec": v.spec, "values": list(v.values),
                             "type": str(self.column_types[v.path])} for v in self.variations],
             "replications": self.replications,
@@ -380,7 +387,10 @@ def plan_sweep(scenario: LoadedScenario | str | Path, vary: list[str], replicati
     """Parse and validate the variations, expand the cells; raise InputError naming any problem."""
     from iadsim.scenario import load_scenario
 
+    from iadsim.api import revalidated
+
     ld = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
+    ld = revalidated(ld)
     sim = ld.scenario.simulation
     n = int(replications if replications is not None else sim.replications)
     seed = int(seed if seed is not None else sim.seed)
@@ -442,22 +452,72 @@ def plan_sweep(scenario: LoadedScenario | str | Path, vary: list[str], replicati
                      seed_per_cell=seed_per_cell, cells=cells, scenario_sha256=_sha256_json(base),
                      dem_sha256=_sha256_file(ld.dem_path),
                      column_types={v.path: ds.arrow_type_of(list(v.values)) for v in variations})
-    if validate_cells and len(variations) > 1:
-        _validate_cells(plan)
     from iadsim.limits import check_run_size
 
     # every cell holds the base scenario's arrays at most once plus its replications' rows
     check_run_size(ld, n)
+    if validate_cells:
+        _validate_cells(plan)
+    _hash_inputs(plan)
     return plan
 
 
+def _systems(scn) -> set[str]:
+    return {e.system for e in scn.effectors} | {x.system for x in scn.sensors} | {t.type for t in scn.threats}
+
+
+def _hash_inputs(plan: SweepPlan) -> None:
+    """sha256 of every DEM and catalog entry the cells read (each DEM read once)."""
+    from iadsim.scenario.loader import resolve_dem
+
+    dems = {str(plan.loaded.dem_path)}
+    systems = _systems(plan.loaded.scenario)
+    dem_varied = any(v.loc == ("terrain", "dem") for v in plan.variations)
+    catalog_varied = any(v.loc[-1] in ("system", "type") for v in plan.variations)
+    if dem_varied or catalog_varied:
+        for cell in plan.cells:
+            data = plan.cell_data(cell)
+            if dem_varied:
+                from iadsim.scenario.models import Scenario
+
+                scn = Scenario.model_validate(data)
+                dems.add(str(resolve_dem(scn, plan.loaded.base_dir, plan.cell_source(cell))))
+            if catalog_varied:
+                systems |= {x["system"] for x in data.get("effectors", []) + data.get("sensors", [])}
+                systems |= {t["type"] for t in data.get("threats", [])}
+    from iadsim.export.bundle import catalog_entry_sha256
+
+    plan.dem_hashes = {d: _sha256_file(Path(d)) for d in sorted(dems)}
+    plan.catalog_hashes = {name: catalog_entry_sha256(plan.loaded.catalog[name])
+                           for name in sorted(systems) if name in plan.loaded.catalog}
+
+
 def _validate_cells(plan: SweepPlan, max_reported: int = 10) -> None:
-    """Cross-field checks (e.g. a salvo larger than the ready missiles) on every combination."""
+    """Every cell is checked before any runs: cross-field checks (e.g. a salvo larger than the
+    ready missiles), its policy, its fidelity and its size (a tiny simulation.dt_s), so that a
+    bad cell never stops a sweep after earlier cells have run."""
+    from iadsim.api import check_fidelity, check_policy
+    from iadsim.limits import available_memory_bytes, check_run_size
+
     problems: list[Problem] = []
     bad = 0
+    available = available_memory_bytes()
     for cell in plan.cells:
         try:
-            plan.cell_scenario(cell)
+            if len(plan.variations) > 1 or not plan.variations:
+                ld = plan.cell_scenario(cell)  # combinations of values checked one by one already
+                scn, source = ld.scenario, ld.source
+            else:
+                from iadsim.scenario.models import Scenario
+
+                ld = None
+                scn, source = Scenario.model_validate(plan.cell_data(cell)), plan.cell_source(cell)
+            check_policy(scn.simulation.policy, source)
+            if ld is not None:
+                check_fidelity(ld)
+            elif scn.simulation.fidelity == "full" and not (scn.effectors or scn.sensors):
+                check_fidelity(plan.cell_scenario(cell))
+            check_run_size(scn, plan.replications, source=source, available=available)
         except InputError as exc:
             bad += 1
             if bad <= max_reported:
@@ -551,6 +611,18 @@ def _differences(old: dict[str, Any], plan: SweepPlan) -> list[str]:
     if o.get("dem_sha256") != s["dem_sha256"]:
         diffs.append(f"terrain (DEM) content differs: sha256 {str(o.get('dem_sha256'))[:12]} in the folder, "
                      f"{s['dem_sha256'][:12]} now ({s['dem']})")
+    od, nd = o.get("dems") or {}, s["dems"]
+    for path in sorted(set(od) | set(nd)):
+        if path == s["dem"] and o.get("dem_sha256") != s["dem_sha256"]:
+            continue  # said above
+        if od.get(path) != nd.get(path):
+            was = str(od.get(path))[:12] if path in od else "not used"
+            now = str(nd.get(path))[:12] if path in nd else "not used"
+            diffs.append(f"the DEM {path} changed since the sweep started: sha256 {was} in the folder, {now} now")
+    oc, nc = o.get("catalog") or {}, s["catalog"]
+    changed = [n for n in sorted(set(oc) | set(nc)) if oc.get(n) != nc.get(n)]
+    if changed:
+        diffs.append(f"catalog entries differ: {', '.join(changed)}")
     ov = [(v.get("path"), v.get("values")) for v in old.get("variations", [])]
     nv = [(v["path"], v["values"]) for v in new["variations"]]
     if ov != nv:
@@ -564,8 +636,12 @@ def _differences(old: dict[str, Any], plan: SweepPlan) -> list[str]:
     return diffs
 
 
-def prepare_sweep_dir(plan: SweepPlan, out: Path, resume: bool) -> bool:
-    """Check ``out`` before anything is written; return True if an existing sweep is resumed."""
+def prepare_sweep_dir(plan: SweepPlan, out: Path, resume: bool, force: bool = False) -> bool:
+    """Check ``out`` before anything is written; return True if an existing sweep is resumed.
+
+    A non-empty folder that holds no sweep is refused unless ``force``."""
+    from iadsim.results.io import check_out_folder
+
     check_out_dir_writable(out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"output folder {out} exists and is not a folder")
@@ -574,6 +650,7 @@ def prepare_sweep_dir(plan: SweepPlan, out: Path, resume: bool) -> bool:
         if (out / ds.DATASET_DIR).exists() or (out / ds.SUMMARY_FILE).exists():
             raise OutputError(f"{out} holds a dataset but no {ds.SWEEP_JSON}: not a sweep folder that can be "
                               "resumed; choose another --out (nothing was changed)")
+        check_out_folder(out, "sweep", force=force)
         return False
     if not resume:
         raise OutputError(f"{out} already holds a sweep ({ds.SWEEP_JSON}); add --resume to finish it, or choose "
@@ -588,14 +665,15 @@ def prepare_sweep_dir(plan: SweepPlan, out: Path, resume: bool) -> bool:
 def run_sweep(plan: SweepPlan, out: str | Path, resume: bool = False, backend: str = "local",
               workers: int = 1, ray_address: str | None = None, chunk_size: int = DEFAULT_CHUNK,
               ray_connect_timeout_s: float | None = None, progress: Progress | None = None,
-              on_start: Callable[[int], None] | None = None) -> SweepResult:
+              on_start: Callable[[int], None] | None = None, force: bool = False) -> SweepResult:
     """Run (or, with ``resume``, finish) a sweep into the folder ``out``.
 
     ``backend="local"``: ``workers == 1`` runs cells one after another in this process (the
     kernel uses every core); ``workers > 1`` runs that many cells at once in worker processes.
     ``backend="ray"``: chunks of replications run as Ray tasks (see :func:`run_replications`
     for ``ray_address``; ``workers`` is the CPU count of a local Ray instance).
-    ``on_start(cells_already_done)`` is called once the folder has been checked.
+    ``on_start(cells_already_done)`` is called once the folder has been checked. ``out`` must be
+    new, empty or a sweep folder (``force``: any folder).
     """
     from iadsim.montecarlo import BACKENDS
 
@@ -605,7 +683,7 @@ def run_sweep(plan: SweepPlan, out: str | Path, resume: bool = False, backend: s
         raise ValueError("chunk_size must be >= 1")
     t0 = time.perf_counter()
     out = Path(out)
-    resumed = prepare_sweep_dir(plan, out, resume)
+    resumed = prepare_sweep_dir(plan, out, resume, force)
     with ExitStack() as stack:
         if backend == "ray":  # connect before anything is written
             from iadsim.montecarlo import ray_backend
@@ -613,9 +691,11 @@ def run_sweep(plan: SweepPlan, out: str | Path, resume: bool = False, backend: s
             timeout = ray_backend.DEFAULT_CONNECT_TIMEOUT_S if ray_connect_timeout_s is None else ray_connect_timeout_s
             stack.enter_context(ray_backend.session(ray_address, num_cpus=workers if workers > 1 else None,
                                                     connect_timeout_s=timeout))
-        prepare_out_dir(out)
+        created = not out.exists()
+        prepare_out_dir(out, kind="sweep")
         stack.enter_context(_locked(out))
-        resumed = prepare_sweep_dir(plan, out, resume)  # again, now that no other sweep can write here
+        # again, now that no other sweep can write here
+        resumed = prepare_sweep_dir(plan, out, resume, force=force or created)
         summary, ran, resumed_cells = _execute(plan, out, resumed, backend, workers, chunk_size,
                                                progress, on_start)
     return SweepResult(out=out, plan=plan, cells_run=ran, cells_resumed=resumed_cells,

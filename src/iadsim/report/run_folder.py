@@ -26,26 +26,90 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from iadsim.errors import InputError, OutputError
+from iadsim.errors import InputError, OutputError, Problem
 
-__all__ = ["RUN_FILES", "RunMismatchWarning", "load_run", "read_run_info"]
+__all__ = ["RUN_FILES", "RunFolderError", "RunMismatchWarning", "check_inputs", "input_files", "load_run",
+           "read_run_info", "read_summary"]
 
 #: files a run folder must have to be rebuilt
-RUN_FILES = ("scenario.yaml", "replications.parquet", "expenditure.parquet", "summary.json")
+RUN_FILES = ("run.json", "scenario.yaml", "replications.parquet", "expenditure.parquet", "summary.json")
+#: run.json format versions this iadsim reads
+RUN_FORMAT_VERSIONS = (1,)
+#: columns of the stored tables that a rebuild reads
+REPLICATION_COLUMNS = ("replication", "threat", "detected_at_s", "tracked_at_s", "first_engaged_at_s", "shots",
+                       "killed", "kill_time_s", "killed_by", "leak_time_s")
+EXPENDITURE_COLUMNS = ("replication", "effector", "missiles")
 _HEADER = re.compile(r"^# scenario used by this run \(from (.*)\)\s*$")
+#: the largest JSON file of a run folder read back (run.json and summary.json are a few kB to MB)
+MAX_JSON_BYTES = 64 * 1024 * 1024
+#: the largest timeline.csv read back (the events of one replication: kB to a few MB)
+MAX_TIMELINE_BYTES = 512 * 1024 * 1024
 
 
 class RunMismatchWarning(UserWarning):
     """The recompiled World or a re-run replication does not match the stored tables."""
 
 
+class RunFolderError(InputError, OutputError):
+    """A run folder that cannot be rebuilt (missing, damaged, foreign or changed files); each
+    problem names the file. Exit code 2."""
+
+
+def _bad(file: str | Path, message: str, path: str = "") -> RunFolderError:
+    return RunFolderError(Problem(str(file), path, message))
+
+
+def _read_json(p: Path, what: str) -> dict[str, Any]:
+    """A JSON object from a run folder, or RunFolderError naming the file and what is wrong."""
+    try:
+        if not p.is_file():
+            raise _bad(p, f"missing or not a file (every run folder has {p.name})")
+        if p.stat().st_size > MAX_JSON_BYTES:
+            raise _bad(p, f"larger than {MAX_JSON_BYTES} bytes: not a {what} written by iadsim")
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _bad(p, f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise _bad(p, f"not UTF-8 text: not a {what} written by iadsim") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise _bad(p, f"not valid JSON ({exc}); the file is truncated or damaged: run again to "
+                      "write it anew") from None
+    if not isinstance(data, dict):
+        raise _bad(p, f"not a {what} (expected a JSON object, found {type(data).__name__})")
+    return data
+
+
+def read_summary(folder: str | Path) -> dict[str, Any]:
+    """summary.json of a run folder, checked: replications, seed and timeline_replication."""
+    p = Path(folder) / "summary.json"
+    data = _read_json(p, "run summary")
+    for key, lo in (("replications", 1), ("seed", 0), ("timeline_replication", 0)):
+        v = data.get(key)
+        if not isinstance(v, int) or isinstance(v, bool) or v < lo:
+            raise _bad(p, f"expected an integer >= {lo}, found {v!r}: not a summary written by iadsim",
+                       path=key)
+    if data["timeline_replication"] >= data["replications"]:
+        raise _bad(p, "larger than the number of replications", path="timeline_replication")
+    return data
+
+
 def read_run_info(folder: str | Path) -> dict[str, Any]:
-    """``run.json`` of a run folder, or what can be recovered without it (the scenario copy's
-    header names the original scenario file)."""
+    """``run.json`` of a run folder, checked (format and version); RunFolderError otherwise.
+    A folder without run.json gives what the scenario copy's header tells."""
     folder = Path(folder)
     p = folder / "run.json"
-    if p.is_file():
-        return json.loads(p.read_text(encoding="utf-8"))
+    if p.exists():
+        info = _read_json(p, "run description")
+        if info.get("format") != "iadsim-run":
+            raise _bad(p, f"expected 'iadsim-run', found {info.get('format')!r}: not an iadsim run folder",
+                       path="format")
+        if info.get("format_version") not in RUN_FORMAT_VERSIONS:
+            raise _bad(p, f"version {info.get('format_version')!r}; this iadsim reads version(s) "
+                          f"{', '.join(map(str, RUN_FORMAT_VERSIONS))} (written by another iadsim version?)",
+                       path="format_version")
+        return info
     info: dict[str, Any] = {}
     s = folder / "scenario.yaml"
     if s.is_file():
@@ -105,7 +169,64 @@ def _scenario(folder: Path, info: dict[str, Any]):
                 f"the run's DEM {dem!r} was not found (looked at: {', '.join(map(str, candidates))}); "
                 f"put it beside {src} or edit terrain.dem in the copy")
         data.setdefault("terrain", {})["dem"] = str(found.resolve())
-    return scenario_from_dict(data, source=str(src), base_dir=base_dir, catalog=_catalog(folder))
+    ld = scenario_from_dict(data, source=str(src), base_dir=base_dir, catalog=_catalog(folder))
+    check_dem(ld.dem_path, info)
+    return ld
+
+
+def _sha(p: Path) -> str:
+    from iadsim.results.io import sha256_file
+
+    try:
+        return sha256_file(p)
+    except OSError as exc:
+        raise _bad(p, f"cannot read: {exc.strerror or exc}") from None
+
+
+def check_dem(dem: Path, info: dict[str, Any]) -> None:
+    """RunFolderError if the DEM differs from the one the run used (its sha256 in run.json)."""
+    want = ((info.get("inputs") or {}).get("dem") or {}).get("sha256")
+    if want is None:
+        return
+    have = _sha(Path(dem))
+    if have != want:
+        raise _bad(dem, f"the DEM differs from the one the run used (sha256 {want[:16]}... in run.json, "
+                        f"{have[:16]}... now): the run cannot be rebuilt on other terrain; restore the "
+                        "file, or run the scenario again", path="terrain.dem")
+
+
+def check_inputs(folder: str | Path, info: dict[str, Any]) -> None:
+    """RunFolderError naming the first copy in the run folder (scenario.yaml, catalog.yaml) whose
+    content differs from what the run wrote (sha256 in run.json)."""
+    folder = Path(folder)
+    inputs = info.get("inputs")
+    if not isinstance(inputs, dict):
+        warnings.warn(f"{folder / 'run.json'} records no input hashes (written by an older iadsim): "
+                      "changes to the copies or the DEM since the run cannot be detected",
+                      RunMismatchWarning, stacklevel=3)
+        return
+    for name, want in sorted((inputs.get("copies") or {}).items()):
+        p = folder / name
+        if not isinstance(want, str) or "/" in name or name.startswith("."):
+            raise _bad(folder / "run.json", f"unexpected entry {name!r}", path="inputs.copies")
+        if not p.is_file():
+            raise _bad(p, "missing: the run wrote it and rebuilding needs it")
+        have = _sha(p)
+        if have != want:
+            raise _bad(p, f"changed since the run wrote it (sha256 {want[:16]}... in run.json, "
+                          f"{have[:16]}... now); reports are rebuilt from this copy: restore it, or run "
+                          "the scenario again")
+
+
+def input_files(folder: str | Path, info: dict[str, Any] | None = None) -> list[Path]:
+    """The files a rebuild of this run folder reads (an output must never replace one)."""
+    folder = Path(folder)
+    files = [folder / n for n in (*RUN_FILES, "catalog.yaml", "timeline.csv")]
+    dem = ((info or {}).get("inputs") or {}).get("dem") or {}
+    for p in (dem.get("path"), (info or {}).get("dem_path")):
+        if isinstance(p, str):
+            files.append(Path(p))
+    return files
 
 
 def _steps(t: pd.Series | np.ndarray, dt: float) -> np.ndarray:
@@ -192,40 +313,76 @@ def _events_from_csv(world, path: Path) -> np.ndarray:
     return out[out["type"] >= 0]
 
 
+def _read_table(p: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    import pyarrow as pa
+
+    try:
+        df = pd.read_parquet(p)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise _bad(p, f"cannot be read as Parquet ({str(exc).splitlines()[0][:200]}); the file is "
+                      "truncated or damaged: run the scenario again") from None
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise _bad(p, f"lacks the column(s) {', '.join(missing)}: not a table written by this iadsim")
+    return df
+
+
 def load_run(folder: str | Path, replication: int | None = None):
     """A :class:`~iadsim.results.Results` of the run written to ``folder``.
 
     ``replication``: whose timeline to show (default: the one the run recorded); another one is
-    re-simulated alone, deterministically.
+    re-simulated alone, deterministically. A folder that is missing, damaged, foreign or changed
+    since the run (scenario or catalog copy, DEM) raises :class:`RunFolderError` (exit code 2)
+    naming the file.
     """
     from iadsim.engine import compile_world, simulate_chunk
     from iadsim.results import Results
 
     folder = Path(folder)
+    if not folder.exists():
+        raise _bad(folder, "not a folder: it does not exist (expected the output folder of `iadsim run`)")
     if not folder.is_dir():
-        raise OutputError(f"{folder} is not a folder (expected the output folder of `iadsim run`)")
+        raise _bad(folder, "not a folder but a file (expected the output folder of `iadsim run`)")
     missing = [f for f in RUN_FILES if not (folder / f).is_file()]
     if missing:
-        raise OutputError(f"{folder} is not a complete run folder: missing {', '.join(missing)}")
+        empty = not any(True for _ in folder.iterdir())
+        raise _bad(folder, ("empty: " if empty else "not a complete run folder: ")
+                   + f"missing {', '.join(missing)} (expected the output folder of `iadsim run`)")
     info = read_run_info(folder)
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    summary = read_summary(folder)
+    check_inputs(folder, info)
+    reps = _read_table(folder / "replications.parquet", REPLICATION_COLUMNS)
+    exp = _read_table(folder / "expenditure.parquet", EXPENDITURE_COLUMNS)
+    n = summary["replications"]
+    stored = sorted(set(reps["replication"].tolist())) if len(reps) else []
+    if stored != list(range(n)):
+        raise _bad(folder / "replications.parquet", f"holds {len(stored)} replications, summary.json says "
+                   f"{n}: the files are from different runs, or damaged", path="replication")
     ld = _scenario(folder, info)
     world = compile_world(ld)
-    reps = pd.read_parquet(folder / "replications.parquet")
-    exp = pd.read_parquet(folder / "expenditure.parquet")
-    n = int(summary.get("replications", int(reps["replication"].max()) + 1))
-    seed = int(summary.get("seed", info.get("seed", 0)))
-    recorded = int(summary.get("timeline_replication", 0))
-    rep = recorded if replication is None else int(replication)
+    seed = summary["seed"]
+    recorded = summary["timeline_replication"]
+    rep = recorded if replication is None else replication
     if not 0 <= rep < n:
         raise InputError.single("command line", "--replication", f"must be in 0..{n - 1}, got {rep}")
 
     if rep == recorded and (folder / "timeline.csv").is_file():
-        events = _events_from_csv(world, folder / "timeline.csv")
+        if (folder / "timeline.csv").stat().st_size > MAX_TIMELINE_BYTES:
+            raise _bad(folder / "timeline.csv", f"larger than {MAX_TIMELINE_BYTES} bytes: not the timeline of "
+                       "one replication written by iadsim")
+        try:
+            events = _events_from_csv(world, folder / "timeline.csv")
+        except (ValueError, KeyError, OSError, pd.errors.ParserError) as exc:
+            raise _bad(folder / "timeline.csv", f"cannot be read ({type(exc).__name__}: {str(exc)[:160]}); "
+                       "damaged or not written by iadsim") from None
     else:
         one = simulate_chunk(world, seed, rep, 1, record_rep=rep)
         events = one.events
-    raw = _raw_from_tables(world, reps, exp, events)
+    try:
+        raw = _raw_from_tables(world, reps, exp, events)
+    except (ValueError, TypeError, IndexError) as exc:
+        raise _bad(folder / "replications.parquet", f"values this iadsim cannot use ({type(exc).__name__}: "
+                   f"{str(exc)[:160]}): damaged, or not written by this iadsim") from None
     if rep != recorded or not (folder / "timeline.csv").is_file():
         # the re-run replication must reproduce the stored outcomes
         same = all(np.array_equal(getattr(one, k)[0], getattr(raw, k)[rep])

@@ -390,7 +390,11 @@ class Results:
         return write_with(path, lambda tmp: pq.write_table(table, tmp))
 
     def write_summary(self, path: str | Path) -> Path:
-        return write_text(path, json.dumps(self.summary, indent=2, allow_nan=False, default=_json_default))
+        from iadsim.results.io import json_safe
+
+        # a measure without data (no track confirmed, ...) is NaN: null in JSON, never NaN
+        return write_text(path, json.dumps(json_safe(self.summary), indent=2, allow_nan=False,
+                                           default=_json_default))
 
 
 def _pct(v) -> str:

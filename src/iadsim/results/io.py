@@ -13,6 +13,7 @@ folder.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import shutil
@@ -158,6 +159,7 @@ def atomic_path(path: str | Path, check: Callable[[Path], None] | None = None):
     path = Path(path)
     if check is None:
         check = _DEFAULT_CHECKS.get(path.suffix.lower())
+    _record(path)  # before the temporary file exists: a later run may remove it if this one dies
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX,
                                    dir=path.parent)
@@ -228,9 +230,17 @@ def _pid_alive(pid: int) -> bool:
 
 def remove_stale_temp_files(folder: str | Path, max_entries: int = 10_000) -> list[Path]:
     """Remove temporary files of atomic writes whose process is gone (killed part-way), in
-    ``folder`` and its immediate subfolders; returns what was removed."""
+    ``folder`` and its immediate subfolders; returns what was removed.
+
+    Only temporary files of names iadsim wrote there (listed in the folder's manifest) are
+    removed: a user's file that merely looks like one is left alone. A folder without a
+    manifest is not touched."""
     folder = Path(folder)
     removed: list[Path] = []
+    m = read_manifest(folder)
+    if m is None:
+        return removed
+    ours = m[1]
     seen = 0
     dirs = [folder]
     try:
@@ -242,12 +252,17 @@ def remove_stale_temp_files(folder: str | Path, max_entries: int = 10_000) -> li
             entries = list(d.iterdir())
         except OSError:
             continue
+        prefix = "" if d == folder else d.name + "/"
         for p in entries:
             seen += 1
             if seen > max_entries:
                 return removed
-            m = _TEMP_RE.match(p.name) or _PROBE_RE.match(p.name)
-            if m is None or _pid_alive(int(m.group("pid"))):
+            m_tmp = _TEMP_RE.match(p.name)
+            m_probe = _PROBE_RE.match(p.name)
+            if m_tmp is not None:
+                if prefix + m_tmp.group("name") not in ours or _pid_alive(int(m_tmp.group("pid"))):
+                    continue
+            elif m_probe is None or d != folder or _pid_alive(int(m_probe.group("pid"))):
                 continue
             try:
                 if p.is_file() and not p.is_symlink():
@@ -258,24 +273,36 @@ def remove_stale_temp_files(folder: str | Path, max_entries: int = 10_000) -> li
     return removed
 
 
-def prepare_out_dir(out: str | Path, invalidate: Iterable[str] = ()) -> Path:
+def prepare_out_dir(out: str | Path, invalidate: Iterable[str] = (), kind: str = "output",
+                    force: bool = True) -> Path:
     """Create the output folder (and parents) or fail with a clear OutputError; check it is writable.
+
+    The folder gets a manifest (``.iadsim-manifest``, of this ``kind``) that records every file
+    iadsim writes there. Unless ``force``, a non-empty folder that is not an iadsim folder of the
+    same kind is refused (:func:`check_out_folder`).
 
     Removes temporary files left by a killed earlier run, and the files named in ``invalidate``
     (e.g. ``("summary.json",)``, the file a bundle writes last as its mark of completeness), so
-    that an interrupted rerun never leaves an old completion mark beside new files.
+    that an interrupted rerun never leaves an old completion mark beside new files. Both only
+    when iadsim wrote them (they are in the manifest).
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"output folder {out} exists and is not a folder")
+    if not force:
+        check_out_folder(out, kind)
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = tempfile.NamedTemporaryFile(dir=out, prefix=f"{_PROBE_PREFIX}{os.getpid()}.", delete=True)
         probe.close()
     except OSError as exc:
         raise OutputError(f"cannot write to output folder {out}: {exc.strerror or exc}") from None
+    _create_manifest(out, kind)
     remove_stale_temp_files(out)
+    ours = (read_manifest(out) or ("", set()))[1]
     for name in invalidate:
+        if name not in ours and _legacy_kind(out) is None:
+            continue  # not iadsim's file: leave it (it is replaced, atomically, when written)
         try:
             (out / name).unlink(missing_ok=True)
         except OSError as exc:
@@ -304,3 +331,268 @@ def check_out_dir_writable(out: str | Path, need_bytes: int | None = None) -> No
             raise OutputError(f"output folder {out}: {free / 1024**2:.0f} MiB free on its disk, the outputs "
                               f"need about {need_bytes / 1024**2:.0f} MiB; free some space or choose "
                               "another folder")
+
+
+# ----------------------------------------------------------------------------- output folders
+#
+# A folder iadsim writes into is marked with a manifest, ``.iadsim-manifest``: its first line
+# names the kind of folder ("run", "coverage", "sensitivity", ...), every further line (a JSON
+# string) the relative path of a file iadsim wrote there. The line is appended *before* the
+# temporary file is created, so even the temporary files of a killed process are accounted
+# for: only files listed there are ever removed or replaced by a later command, and a
+# non-empty folder without a manifest (someone else's) is refused unless the user forces it.
+
+MANIFEST = ".iadsim-manifest"
+LOCK = ".iadsim.lock"
+_MANIFEST_HEAD = "iadsim-output-folder 1 "
+#: a larger manifest is not iadsim's (a run writes tens of names; a coverage run hundreds)
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+#: files of iadsim's own bookkeeping; a folder holding only these is empty for the checks
+_BOOKKEEPING = {MANIFEST, LOCK}
+
+
+def read_manifest(folder: str | Path) -> tuple[str, set[str]] | None:
+    """(kind, relative paths iadsim wrote) of a folder's manifest; None if it has none."""
+    p = Path(folder) / MANIFEST
+    try:
+        if not p.is_file() or p.is_symlink() or p.stat().st_size > MAX_MANIFEST_BYTES:
+            return None
+        lines = p.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    if not lines or not lines[0].startswith(_MANIFEST_HEAD):
+        return None
+    names: set[str] = set()
+    for line in lines[1:]:
+        try:
+            name = json.loads(line)
+        except ValueError:
+            continue  # a line cut by a kill: its file was never created
+        if isinstance(name, str):
+            names.add(name)
+    return lines[0][len(_MANIFEST_HEAD):].strip(), names
+
+
+def _manifest_root(path: Path) -> Path | None:
+    """The folder (``path``'s own or its parent's) whose manifest records ``path``."""
+    for root in (path.parent, path.parent.parent):
+        if (root / MANIFEST).is_file():
+            return root
+    return None
+
+
+def _record(path: Path) -> None:
+    """Append ``path`` to the manifest of its output folder (if it is in one)."""
+    root = _manifest_root(path)
+    if root is None:
+        return
+    if root != path.parent and path.parent.is_symlink():
+        # a shared folder whose coverage/ (say) links elsewhere would make iadsim write there
+        raise OutputError(f"{path.parent} is a symbolic link; iadsim writes only into real folders "
+                          f"inside {root}: remove the link, or choose another output folder")
+    rel = path.relative_to(root).as_posix()
+    known = read_manifest(root)
+    if known is not None and rel in known[1]:
+        return
+    try:
+        fd = os.open(root / MANIFEST, os.O_WRONLY | os.O_APPEND)
+    except OSError as exc:
+        raise write_failed(root / MANIFEST, exc) from exc
+    try:
+        os.write(fd, (json.dumps(rel) + "\n").encode("utf-8"))
+    except OSError as exc:
+        raise write_failed(root / MANIFEST, exc) from exc
+    finally:
+        os.close(fd)
+
+
+def _create_manifest(folder: Path, kind: str) -> None:
+    p = folder / MANIFEST
+    if p.is_file():
+        return
+    try:
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~_UMASK)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise write_failed(p, exc) from exc
+    try:
+        os.write(fd, (_MANIFEST_HEAD + kind + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
+def _legacy_kind(folder: Path) -> str | None:
+    """A folder written before manifests existed: run.json says it is a run."""
+    try:
+        info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return "run" if isinstance(info, dict) and info.get("format") == "iadsim-run" else None
+
+
+def _entries(folder: Path, limit: int = 1000) -> list[str]:
+    names = []
+    try:
+        for p in folder.iterdir():
+            if p.name in _BOOKKEEPING or _PROBE_RE.match(p.name):
+                continue
+            names.append(p.name)
+            if len(names) >= limit:
+                break
+    except OSError:
+        pass
+    return sorted(names)
+
+
+def check_out_folder(out: str | Path, kind: str, force: bool = False) -> None:
+    """Refuse, before any work, an output folder that is someone else's.
+
+    ``out`` may be missing or empty; otherwise it must be a folder iadsim wrote for the same
+    ``kind`` of command (its manifest says so), unless ``force``. Raises OutputError (exit 2)."""
+    out = Path(out)
+    check_out_dir_writable(out)
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise OutputError(f"output folder {out} exists and is not a folder")
+    if force:
+        return
+    entries = _entries(out)
+    if not entries:
+        return
+    m = read_manifest(out)
+    have = m[0] if m is not None else _legacy_kind(out)
+    if have == kind:
+        return
+    shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+    if have is None:
+        raise OutputError(f"output folder {out} is not empty ({shown}) and was not written by iadsim; "
+                          "choose a new or empty folder, or add --force to write into it (files with "
+                          "iadsim's names would be replaced). Nothing was changed.")
+    raise OutputError(f"output folder {out} holds the outputs of an iadsim {have}, not of a {kind}; "
+                      "choose another folder, or add --force to write into it. Nothing was changed.")
+
+
+@contextmanager
+def output_lock(out: str | Path, what: str = "iadsim command"):
+    """Hold an exclusive lock on the output folder ``out`` (created if missing) while writing.
+
+    A second command into the same folder meanwhile raises OutputError at once (no waiting). If
+    this call created the folder and the body fails before anything else was written there, the
+    folder is removed again (a refused command leaves nothing on disk)."""
+    out = Path(out)
+    created = not out.exists()
+    ensure_dir(out)
+    lock = out / LOCK
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+    except OSError as exc:
+        raise write_failed(lock, exc) from exc
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # pragma: no cover - not POSIX
+            pass
+        except OSError:
+            raise OutputError(f"another {what} is writing to {out}; wait for it to finish or choose "
+                              "another output folder") from None
+        try:
+            yield out
+        except BaseException:
+            if created:
+                _remove_if_only_bookkeeping(out)
+            raise
+    finally:
+        os.close(fd)
+
+
+def _remove_if_only_bookkeeping(out: Path) -> None:
+    try:
+        names = {p.name for p in out.iterdir()}
+        if not names - _BOOKKEEPING:
+            for n in names:
+                (out / n).unlink()
+            out.rmdir()
+    except OSError:
+        pass
+
+
+def written_by_iadsim(path: str | Path) -> bool:
+    """Whether ``path`` is a file iadsim wrote (listed in its folder's manifest)."""
+    path = Path(path)
+    root = _manifest_root(path)
+    if root is None:  # a run folder written before manifests existed: its files are iadsim's
+        return any(_legacy_kind(r) == "run" for r in (path.parent, path.parent.parent))
+    m = read_manifest(root)
+    return m is not None and path.relative_to(root).as_posix() in m[1]
+
+
+# ----------------------------------------------------------------------------- file contents
+
+def json_safe(obj):
+    """``obj`` with every non-finite float (NaN, inf) replaced by None, for strict JSON."""
+    import math
+
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    try:
+        import numpy as np
+
+        if isinstance(obj, np.floating):
+            return float(obj) if np.isfinite(obj) else None
+        if isinstance(obj, np.generic):
+            return obj.item()
+        if isinstance(obj, np.ndarray):
+            return json_safe(obj.tolist())
+    except ImportError:  # pragma: no cover
+        pass
+    return obj
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes (read in blocks)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+#: the timestamp of every entry of the zip files iadsim writes (the earliest a zip can hold), so
+#: that the same content gives the same bytes
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def write_zip(path: str | Path, entries: dict[str, bytes], stored: Iterable[str] = ()) -> Path:
+    """A byte-reproducible zip file: entries in sorted order (``doc.kml`` first, as KMZ readers
+    expect), fixed timestamps and permissions; ``stored`` names are not compressed again."""
+    import zipfile
+
+    stored = set(stored)
+    names = sorted(entries, key=lambda n: (n != "doc.kml", n))
+
+    def writer(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w") as z:
+            for name in names:
+                info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+                info.compress_type = zipfile.ZIP_STORED if name in stored else zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                info.create_system = 3
+                z.writestr(info, entries[name])
+
+    def check(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp) as z:
+            bad = z.testzip()
+        if bad is not None:
+            raise OSError(errno.EIO, f"zip entry {bad} does not read back")
+
+    return write_with(path, writer, check=check)

@@ -248,6 +248,11 @@ def parse_yaml_text(text: str, source: str | Path = "<yaml>") -> Any:
 
 def read_yaml(path: Path) -> Any:
     """Read a YAML file safely: size limit (read no more than it), UTF-8, :func:`parse_yaml_text`."""
+    return parse_yaml_text(*_read_text(path))
+
+
+def _read_text(path: Path) -> tuple[str, str]:
+    """(text, name for messages) of a YAML file: size limit (read no more than it), UTF-8."""
     path = Path(path)
     name = _printable(str(path))  # the file as named in messages (printable on any terminal)
     try:
@@ -272,7 +277,7 @@ def read_yaml(path: Path) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError.single(name, "", f"not UTF-8 text: {exc}") from None
-    return parse_yaml_text(text, name)
+    return text, name
 
 
 def _loc(data: Any, err: dict[str, Any]) -> tuple[Any, ...]:
@@ -336,8 +341,13 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
                     Problem(source, f"effectors[{i}].doctrine.salvo_size",
                             f"salvo of {e.doctrine.salvo_size} is larger than the {ready} ready missiles")
                 )
+    units = {e.name: i for i, e in enumerate(scn.effectors)}
     for i, s in enumerate(scn.sensors):
         need(s.system, ("sensor", "effector"), f"sensors[{i}].system")
+        if s.name in units:  # radars of both lists write coverage/<name>.* files and events by name
+            problems.append(Problem(source, f"sensors[{i}].name",
+                                    f"name {_short(s.name)} is also the name of effectors[{units[s.name]}]; "
+                                    "sensors and effectors need different names"))
     assets = {a.name for a in scn.assets}
     for i, t in enumerate(scn.threats):
         need(t.type, ("threat",), f"threats[{i}].type")
@@ -436,12 +446,23 @@ class LoadedScenario:
     """A validated scenario with where it came from (for relative paths and messages)."""
 
     def __init__(self, scenario: Scenario, source: str, base_dir: Path | None, catalog: Catalog,
-                 dem_path: Path):
+                 dem_path: Path, text: str | None = None):
         self.scenario = scenario
         self.source = source
         self.base_dir = base_dir
         self.catalog = catalog
         self.dem_path = dem_path
+        #: the file's text exactly as read and validated (None when built from a dict); a run
+        #: copies this, not the file, which may have changed since
+        self.text = text
+        self.validated_sha256 = self.content_sha256()
+
+    def content_sha256(self) -> str:
+        """sha256 of the validated scenario's content; differs from ``validated_sha256`` when the
+        model was changed after loading (and so was never validated)."""
+        import hashlib
+
+        return hashlib.sha256(self.scenario.model_dump_json().encode("utf-8")).hexdigest()
 
     def __repr__(self) -> str:
         return f"LoadedScenario({self.scenario.name!r}, source={self.source!r})"
@@ -456,9 +477,11 @@ def load_scenario(path: str | Path, catalog: Catalog | None = None,
     Raises :class:`iadsim.errors.InputError` naming the file and field path of every problem.
     """
     path = Path(path)
-    data = read_yaml(path)
-    return scenario_from_dict(data, source=_printable(str(path)), base_dir=path.resolve().parent, catalog=catalog,
-                              overrides=overrides)
+    text, name = _read_text(path)
+    data = parse_yaml_text(text, name)
+    ld = scenario_from_dict(data, source=name, base_dir=path.resolve().parent, catalog=catalog, overrides=overrides)
+    ld.text = text
+    return ld
 
 
 def _raw_reference_problems(data: Any, catalog: Catalog, source: str) -> list[Problem]:
