@@ -133,6 +133,8 @@ def apply_overrides(catalog: Catalog, section: dict[str, dict[str, Any]] | None,
                 continue
             reason = str(spec.get("reason") or "no reason given")
             old = base.figures[key]
+            if is_override(old) and (old.value, old.low, old.high) == (v, lo, hi):
+                continue   # already applied (a scenario loaded again with its overridden catalog)
             fig = Figure(value=v, unit=old.unit, low=lo, high=hi,
                          source=f"{OVERRIDE_PREFIX}: {reason} (catalog: {old.value:g} {old.unit}, "
                                 f"{old.low:g}-{old.high:g}, {old.confidence}, {old.source})",
