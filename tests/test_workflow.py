@@ -131,3 +131,29 @@ def test_catalog_show_prints_units_as_units_and_the_kind_of_source(capsys):
     assert "0.7 1" not in out and "kind of source" in out
     assert main(["catalog", "show", "pantsr_s1"]) == 2
     assert "did you mean 'pantsir_s1'" in capsys.readouterr().err
+
+
+def test_set_on_the_command_line_and_sweeps_over_figures_and_units(small_dir, tmp_path):
+    import json
+
+    p = _write(small_dir, small_scenario_dict())
+    out = tmp_path / "run"
+    assert main(["run", p, "-n", "8", "-o", str(out), "-q", "--set", "tor_m2.pk_single_shot=0.2"]) == 0
+    cat = (out / "catalog.yaml").read_text()
+    assert "scenario override: set on the command line" in cat
+    assert main(["run", p, "-n", "8", "-o", str(tmp_path / "bad"), "--set", "tor_m2.pk_singel_shot=0.2"]) == 2
+    assert not (tmp_path / "bad").exists()
+    sw = tmp_path / "sweep"
+    assert main(["sweep", p, "--vary", "catalog.tor_m2.pk_single_shot=0.05,0.95",
+                 "--vary", "effectors[sam-2].enabled=true,false", "-n", "48", "-o", str(sw), "-q"]) == 0
+    import pandas as pd
+
+    summ = pd.read_parquet(sw / "summary.parquet")
+    meta = json.loads((sw / "sweep.json").read_text())
+    assert len(meta["cells"]) == 4
+    pk_col = next(c for c in summ.columns if c.startswith("catalog.tor_m2.pk_single_shot"))
+    en_col = next(c for c in summ.columns if c.startswith("effectors[sam-2].enabled"))
+    kill = summ.groupby([pk_col, en_col])["p_kill"].mean()
+    # direction of effect, common random numbers: a higher Pk and a second unit both kill more
+    assert kill[(0.95, False)] >= kill[(0.05, False)]
+    assert kill[(0.95, True)] >= kill[(0.95, False)]

@@ -40,6 +40,9 @@ Seed = Annotated[Optional[int], typer.Option("--seed", min=0, help="random seed 
 Workers = Annotated[int, typer.Option("--workers", "-w", min=1, max=256,
                                       help="local worker processes (1: this process, all cores)")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or tables")]
+SetOpt = Annotated[Optional[list[str]], typer.Option(
+    "--set", help="override a catalog figure for this run: SYSTEM.FIGURE=VALUE or SYSTEM.FIGURE=LOW:VALUE:HIGH "
+                  "(repeatable), e.g. --set pantsir_s1.pk_single_shot=0.5")]
 Force = Annotated[bool, typer.Option(
     "--force", help="write into a non-empty output folder that iadsim did not write (or wrote for "
                     "another command); files with iadsim's names there are replaced")]
@@ -128,9 +131,22 @@ def _print_summary(results, out: Path | None, elapsed: float) -> None:
         console.print(f"[green]wrote[/green] {out}  (report: {out / 'report.html'})  in {elapsed:.1f} s")
 
 
+def _print_answer(results) -> None:
+    """The scenario's question and the answer, option by option, before the evidence."""
+    a = results.answer()
+    if not a["sentences"]:
+        return
+    if a["question"]:
+        console.print(f"[bold]Question:[/bold] {_txt(a['question'])}", soft_wrap=True)
+    console.print("[bold]Answer:[/bold]")
+    for line in a["sentences"]:
+        console.print(f"  • {_txt(line)}", soft_wrap=True, highlight=False)
+
+
 def _run(path: Path | None, replications, seed, out: Path | None, workers: int, quiet: bool,
          loaded=None, report: bool = True, policy: str | None = None, json_out: bool = False,
-         backend: str = "local", ray_address: str | None = None, force: bool = False) -> None:
+         backend: str = "local", ray_address: str | None = None, force: bool = False,
+         overrides: list[str] | None = None) -> None:
     from iadsim.api import check_fidelity, check_policy, simulate
     from iadsim.export.bundle import FILES, refuse_inputs_as_outputs, write_outputs
     from iadsim.limits import check_run_size
@@ -142,7 +158,10 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
         raise InputError.single("command line", "--backend", f"expected 'local' or 'ray', got {backend!r}")
     if backend == "local" and ray_address is not None:
         raise InputError.single("command line", "--ray-address", "only with --backend ray")
-    ld = loaded if loaded is not None else load_scenario(path)
+    from iadsim.engine import compiled_cache_warm
+    from iadsim.scenario.overrides import parse_set
+
+    ld = loaded if loaded is not None else load_scenario(path, overrides=parse_set(overrides) or None)
     out = output_folder(out, ld.scenario.name, kind="run", force=force)
     n = replications if replications is not None else ld.scenario.simulation.replications
     check_policy(policy or ld.scenario.simulation.policy, ld.source)  # refused before the folder is made
@@ -151,6 +170,9 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
     refuse_inputs_as_outputs(out, [n for n in FILES if "<" not in n], [ld.source, ld.dem_path])
     with output_lock(out, "iadsim run"), progress_bar(quiet, remaining=True) as prog:
         comp = prog.add_task("compile (terrain, coverage, envelopes)", total=5)
+        if not compiled_cache_warm(ld.scenario.simulation.fidelity) and not quiet:
+            console.print("[dim]compiling the engine (once, about 30-60 s; later runs start at once)[/dim]",
+                          highlight=False)
         run = prog.add_task("replications", total=n)
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -168,6 +190,7 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
     if json_out:
         sys.stdout.write(json.dumps({**results.summary, "output_folder": str(out)}, default=str) + "\n")
     elif not quiet:
+        _print_answer(results)
         _print_summary(results, out, time.perf_counter() - t0)
 
 
@@ -181,12 +204,13 @@ def demo(
     quiet: Quiet = False,
     json_out: JsonOut = False,
     force: Force = False,
+    set_: SetOpt = None,
 ) -> None:
     """Run the bundled scenario 'capital-whatif' on real SRTM terrain and write a report."""
     from iadsim.api import DEMO_NAME, demo_scenario_path
 
     _run(demo_scenario_path(), replications, seed, out or DEFAULT_OUT_ROOT / DEMO_NAME, workers,
-         quiet or json_out, policy=policy, json_out=json_out, force=force)
+         quiet or json_out, policy=policy, json_out=json_out, force=force, overrides=set_)
 
 
 @app.command()
@@ -202,10 +226,11 @@ def run(
     quiet: Quiet = False,
     json_out: JsonOut = False,
     force: Force = False,
+    set_: SetOpt = None,
 ) -> None:
     """Run a scenario's Monte Carlo and write report, tables and rasters to a folder."""
     _run(scenario, replications, seed, out, workers, quiet or json_out, policy=policy, json_out=json_out,
-         backend=backend, ray_address=ray_address, force=force)
+         backend=backend, ray_address=ray_address, force=force, overrides=set_)
 
 
 MULTI_VALUE_OPTIONS = ("--alt", "--rcs")

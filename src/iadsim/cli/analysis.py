@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from iadsim.cli import Force, Quiet, console, output_folder, progress_bar
+from iadsim.cli import Force, Quiet, console, output_folder, progress_bar, SetOpt
 
 
 def register(app: typer.Typer) -> None:
@@ -27,6 +27,7 @@ def register(app: typer.Typer) -> None:
             "--out", "-o", help="output folder (default: iadsim-out/NAME/sensitivity, read by `iadsim report`)")] = None,
         quiet: Quiet = False,
         force: Force = False,
+        set_: SetOpt = None,
     ) -> None:
         """Sensitivity of an outcome to the catalog figures public sources disagree on (SALib), with a
         tornado plot."""
@@ -35,7 +36,9 @@ def register(app: typer.Typer) -> None:
         from iadsim.results.io import output_lock
         from iadsim.scenario import load_scenario
 
-        ld = load_scenario(scenario)
+        from iadsim.scenario.overrides import parse_set
+
+        ld = load_scenario(scenario, overrides=parse_set(set_) or None)
         out = output_folder(out, f"{ld.scenario.name}/sensitivity", kind="sensitivity", force=force)
         t0 = time.perf_counter()
         with progress_bar(quiet) as prog:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import re
 import time
 from enum import Enum
 from pathlib import Path
@@ -14,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from iadsim.cli import Force, Quiet, Replications, Seed, _txt, console, err, output_folder, progress_bar
+from iadsim.cli import Force, Quiet, Replications, Seed, SetOpt, _txt, console, err, output_folder, progress_bar
 from iadsim.errors import InputError
 
 
@@ -27,6 +28,51 @@ Vary = Annotated[Optional[list[str]], typer.Option(
     "--vary", "-V", metavar="PATH=VALUES",
     help="a scenario field and its values, e.g. 'effectors\\[pantsir].vehicles=1,2,3' or "
          "'threats\\[reaper].altitude_m=3000:9000:1500' (start:stop:step); repeat for a cartesian product")]
+
+
+_CATALOG_PATH = re.compile(r"^catalog\.([A-Za-z0-9_\-]+)\.([a-z0-9_]+)(\.value)?$")
+
+
+def catalog_paths(vary: list[str], scenario: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """``catalog.SYSTEM.FIGURE=VALUES`` in --vary becomes the override path ``...FIGURE.value``;
+    returns the rewritten specs and the (system, figure) pairs varied."""
+    from iadsim.montecarlo.sweep import parse_vary
+
+    out, pairs = [], []
+    for spec in vary:
+        path, values = parse_vary(spec)
+        m = _CATALOG_PATH.match(path)
+        if m:
+            pairs.append((m.group(1), m.group(2)))
+            spec = f"catalog.{m.group(1)}.{m.group(2)}.value={values}"
+        out.append(spec)
+    return out, pairs
+
+
+def _with_nominal(overrides: dict, scenario: Path) -> dict:
+    """Overrides where a varied catalog figure without a --set value starts at its catalog value."""
+    if not any(v is None for figs in overrides.values() for v in figs.values()):
+        return overrides
+    from iadsim.catalog import load_catalog
+    from iadsim.errors import InputError, Problem
+
+    cat = load_catalog()
+    out: dict = {}
+    problems = []
+    for sysname, figs in overrides.items():
+        for key, spec in figs.items():
+            if spec is None:
+                if sysname not in cat or key not in cat[sysname].figures:
+                    close = cat.suggest(sysname) if sysname not in cat else None
+                    problems.append(Problem("--vary", f"catalog.{sysname}.{key}",
+                                            f"no catalog figure {sysname}.{key}"
+                                            + (f" (did you mean {close!r}?)" if close else "")))
+                    continue
+                spec = {"value": cat[sysname].figures[key].value, "reason": "varied by the sweep"}
+            out.setdefault(sysname, {})[key] = spec
+    if problems:
+        raise InputError(problems)
+    return out
 
 
 def sweep(
@@ -54,18 +100,24 @@ def sweep(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="list the cells and stop; write nothing")] = False,
     quiet: Quiet = False,
     force: Force = False,
+    set_: SetOpt = None,
 ) -> None:
     """Parameter sweep: the cartesian product of --vary values, each cell a Monte Carlo run of the
     modified scenario. Writes a Parquet dataset partitioned by cell, a summary table and sweep.json;
     --resume finishes an interrupted sweep with exactly the rows of an uninterrupted one."""
     from iadsim.montecarlo.sweep import plan_sweep, run_sweep
     from iadsim.scenario import load_scenario
+    from iadsim.scenario.overrides import parse_set
 
     if backend is Backend.local and ray_address is not None:
         raise InputError.single("command line", "--ray-address", "only with --backend ray")
     t0 = time.perf_counter()
-    ld = load_scenario(scenario)
-    plan = plan_sweep(ld, list(vary or []), replications=replications, seed=seed, seed_per_cell=seed_per_cell)
+    vary, catalog_varied = catalog_paths(list(vary or []), scenario)
+    overrides = parse_set(set_) if set_ else {}
+    for sysname, key in catalog_varied:   # a catalog figure varied: an override the cells set
+        overrides.setdefault(sysname, {}).setdefault(key, None)
+    ld = load_scenario(scenario, overrides=_with_nominal(overrides, scenario) or None)
+    plan = plan_sweep(ld, vary, replications=replications, seed=seed, seed_per_cell=seed_per_cell)
     if dry_run:
         _print_cells(plan, None)
         return

@@ -90,3 +90,16 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
             events[name] = arr[:n]
     return ChunkResult(first, count, expended=expended, events=events, draws=params.draws,
                        track_stats=stats, **out)
+
+
+def compiled_cache_warm(fidelity: str = "fast") -> bool:
+    """Whether the compiled kernel of ``fidelity`` is in numba's on-disk cache for this source (so a
+    run starts at once); False means the first call compiles it (~30-60 s, once)."""
+    try:
+        if fidelity == "full":
+            from iadsim.engine.full import run_chunk_full as disp
+        else:
+            from iadsim.engine.kernel import run_chunk as disp
+        return bool(disp._cache._cache_file._load_index())
+    except Exception:  # noqa: BLE001 - numba internals: when unsure, say nothing
+        return True

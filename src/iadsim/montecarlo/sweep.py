@@ -432,7 +432,10 @@ def plan_sweep(scenario: LoadedScenario | str | Path, vary: list[str], replicati
                 problems += [Problem(VARY_SOURCE, path if p.path == format_loc(loc) else p.path,
                                      f"value {_typed(value)}: {p.message}") for p in exc.problems]
                 continue
-            typed.append(get_at(scn.scenario.model_dump(mode="json"), loc))
+            dumped = scn.scenario.model_dump(mode="json")
+            if getattr(scn, "all_units", None):   # units left out (enabled: false) are still in the file
+                dumped["effectors"], dumped["sensors"] = scn.all_units
+            typed.append(get_at(dumped, loc))
         dups = sorted({_typed(v) for v in typed if typed.count(v) > 1})
         if dups:
             problems.append(Problem(VARY_SOURCE, path, f"value(s) given twice: {', '.join(dups)}"))
