@@ -157,3 +157,19 @@ def test_set_on_the_command_line_and_sweeps_over_figures_and_units(small_dir, tm
     # direction of effect, common random numbers: a higher Pk and a second unit both kill more
     assert kill[(0.95, False)] >= kill[(0.05, False)]
     assert kill[(0.95, True)] >= kill[(0.95, False)]
+
+
+def test_coverage_warns_when_a_product_is_clipped_and_reach_widens_the_grid(small_dir, tmp_path, capsys):
+    import json
+
+    from iadsim.coverage.specs import build_grid
+
+    p = _write(small_dir, small_scenario_dict())   # margin 3 km: every radar's reach runs off the grid
+    out = tmp_path / "cov"
+    assert main(["coverage", p, "--alt", "500", "--rcs", "1", "-o", str(out)]) == 0
+    data = json.loads((out / "coverage.json").read_text())
+    assert data["warnings"] and "use --extent reach" in data["warnings"][0]
+    assert "clipped:" in capsys.readouterr().out
+    ld = iadsim.load_scenario(p)
+    a, b = build_grid(ld), build_grid(ld, extent="reach")
+    assert b.nx * b.ny > a.nx * a.ny          # the reach grid is larger (up to the DEM's edge)

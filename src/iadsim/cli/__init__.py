@@ -279,6 +279,9 @@ def coverage(
                          "scenario's terrain.line_of_sight (sweep)")] = None,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="output folder (default: iadsim-out/NAME-coverage)")] = None,
+    extent: Annotated[str, typer.Option(
+        "--extent", help="grid: 'scenario' (sites, routes and the margin, as a run) or 'reach' (out to every "
+                         "radar's instrumented range and every missile's range, within the DEM)")] = "scenario",
     quiet: Quiet = False,
     force: Force = False,
 ) -> None:
@@ -289,7 +292,7 @@ def coverage(
     from iadsim.scenario import load_scenario
 
     req = CoverageRequest(altitudes_m=tuple(alt) if alt else (100.0, 500.0, 3000.0), agl=agl,
-                          rcs_m2=tuple(rcs) if rcs else (0.1, 1.0), pd=pd, method=method)
+                          rcs_m2=tuple(rcs) if rcs else (0.1, 1.0), pd=pd, method=method, extent=extent)
     try:
         req.check()
     except ValueError as exc:
@@ -316,6 +319,8 @@ def coverage(
                   f"{row['area_km2_any']:.0f}",
                   f"{row['area_km2_two_or_more']:.0f}" if "area_km2_two_or_more" in row else "-")
     console.print(t)
+    for w in res.warnings:
+        console.print(f"[yellow]clipped:[/yellow] {_txt(w)}", soft_wrap=True, highlight=False)
     console.print(f"[green]wrote[/green] {len(res.files)} files to {out} in {time.perf_counter() - t0:.1f} s "
                   f"(Google Earth: {out / 'coverage.kmz'})")
 

@@ -186,8 +186,24 @@ def _collect_points(ld: LoadedScenario) -> list[tuple[str, float, float]]:
     return pts
 
 
-def build_grid(ld: LoadedScenario) -> LocalGrid:
-    """The local analysis grid: all sites, routes and orbits plus the margin, inside the DEM."""
+def system_reach_m(sysm) -> float:
+    """How far a system's products can reach [m]: its radar's instrumented range (or the longest
+    quoted detection range, the documented default), and its missiles' quoted maximum range."""
+    f = sysm.figures
+    r = 0.0
+    if "radar_instrumented_range_km" in f:
+        r = f["radar_instrumented_range_km"].value * 1000.0
+    elif "radar_detection_range_km" in f:
+        r = f["radar_detection_range_km"].high * 1000.0
+    if "engagement_range_max_km" in f:
+        r = max(r, f["engagement_range_max_km"].value * 1000.0)
+    return r
+
+
+def build_grid(ld: LoadedScenario, extent: str = "scenario") -> LocalGrid:
+    """The local analysis grid, inside the DEM: all sites, routes and orbits plus the margin
+    (``extent='scenario'``, what a run uses), or also every radar's and fire unit's reach
+    (``extent='reach'``, for coverage maps that are not cut off by the grid)."""
     s = ld.scenario
     pts = _collect_points(ld)
     west, south, east, north = dem_lonlat_bounds(ld.dem_path, source=ld.source)
@@ -219,6 +235,12 @@ def build_grid(ld: LoadedScenario) -> LocalGrid:
             r = st.radius_km * 1000.0 * 2 + (st.length_km * 500.0 if st.pattern == "racetrack" else 0.0)
             x += [float(ox) - r, float(ox) + r]
             y += [float(oy) - r, float(oy) + r]
+    if extent == "reach":
+        for u in [*s.effectors, *s.sensors]:
+            r = system_reach_m(ld.catalog[u.system])
+            ux, uy = probe.to_local(u.site.lat, u.site.lon)
+            x += [float(ux) - r, float(ux) + r]
+            y += [float(uy) - r, float(uy) + r]
     margin = s.terrain.margin_km * 1000.0
     # the DEM outline in local coordinates, shrunk by one cell, bounds the grid
     lons = np.concatenate([np.linspace(west, east, 64), np.full(64, east), np.linspace(west, east, 64),

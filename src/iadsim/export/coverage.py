@@ -31,6 +31,7 @@ class CoverageRequest:
     rcs_m2: Sequence[float] = (0.1, 1.0)
     pd: float = 0.5
     method: str | None = None  # line of sight: sweep, rays (exact, slow), planes (GDAL's); None: the scenario's
+    extent: str = "scenario"   # grid: 'scenario' (sites, routes, margin: as a run) or 'reach' (every system's reach)
 
     def check(self) -> None:
         if not self.altitudes_m:
@@ -43,12 +44,28 @@ class CoverageRequest:
             raise ValueError(f"--method must be sweep, rays or planes, got {self.method!r}")
         if not 0 < self.pd < 1:
             raise ValueError(f"--pd must be in (0, 1), got {self.pd}")
+        if self.extent not in ("scenario", "reach"):
+            raise ValueError(f"--extent must be scenario or reach, got {self.extent!r}")
 
 
 @dataclass
 class CoverageResult:
     files: dict[str, Path] = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def clipped_fraction(grid, x: float, y: float, r: float, n: int = 720) -> float:
+    """Fraction of the disc of radius ``r`` [m] around (x, y) that lies outside the grid (sampled on
+    rings) [1]."""
+    if r <= 0:
+        return 0.0
+    rad = np.sqrt((np.arange(16) + 0.5) / 16) * r           # equal-area rings
+    ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    px = x + rad[:, None] * np.cos(ang)[None, :]
+    py = y + rad[:, None] * np.sin(ang)[None, :]
+    inside = (px >= grid.xmin) & (px <= grid.xmax) & (py >= grid.ymin) & (py <= grid.ymax)
+    return float(1.0 - inside.mean())
 
 
 def _alt_label(a: float, agl: bool) -> str:
@@ -102,7 +119,7 @@ def write_coverage(ld: LoadedScenario, out: str | Path, req: CoverageRequest | N
     req = req or CoverageRequest()
     req.check()
     note = progress or (lambda stage, done, total: None)
-    grid = build_grid(ld)
+    grid = build_grid(ld, extent=req.extent)
     terrain = load_terrain(ld.dem_path, grid, source=ld.source)
     with rasterio.open(ld.dem_path) as ds:
         dem_crs = ds.crs.to_wkt()
@@ -111,6 +128,14 @@ def write_coverage(ld: LoadedScenario, out: str | Path, req: CoverageRequest | N
     k = ld.scenario.terrain.refraction_k
     out = prepare_out_dir(out, kind="coverage", force=force)
     res = CoverageResult()
+    for r in radars:   # a product cut off by the grid's edge says so
+        frac = clipped_fraction(grid, r.x, r.y, r.range_bound_m)
+        if frac > 0.01:
+            res.warnings.append(
+                f"{r.name}: {100 * frac:.0f}% of its {r.range_bound_m / 1000:.0f} km reach lies outside the grid, "
+                "so its maps stop at the grid's edge" + ("" if req.extent == "reach" else
+                                                         "; use --extent reach (or a larger terrain.margin_km)")
+                + (" (the DEM ends there)" if req.extent == "reach" else ""))
     S = len(radars)
     total = S + len(effs) + 3
     step = 0
@@ -130,7 +155,7 @@ def write_coverage(ld: LoadedScenario, out: str | Path, req: CoverageRequest | N
     method = req.method or ld.scenario.terrain.line_of_sight
     summary = {"scenario": ld.scenario.name, "pd": req.pd, "method": method, "altitude_reference": "AGL" if req.agl else "MSL",
                "refraction_k": k, "grid": {"nx": grid.nx, "ny": grid.ny, "res_m": grid.res}, "radars": [],
-               "fire_units": [], "layered": []}
+               "fire_units": [], "layered": [], "extent": req.extent, "warnings": res.warnings}
     cell_km2 = (grid.res / 1e3) ** 2
     for r in radars:
         note(f"radar {r.name}", step, total)
