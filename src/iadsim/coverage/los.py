@@ -134,10 +134,12 @@ def _rays_kernel(elev, res, orow, ocol, obs_alt, inv_2re, max_range_m, out):
                 fm = 0.5 * (fp + fe)
                 i0, ty0, dty = _patch_axis(orow, dr, fm, ny)
                 j0, tx0, dtx = _patch_axis(ocol, dc, fm, nx)
-                e00 = elev[i0, j0]
-                e01 = elev[i0, j0 + 1]
-                e10 = elev[i0 + 1, j0]
-                e11 = elev[i0 + 1, j0 + 1]
+                # in float64: the patch's polynomial is extrapolated to the antenna (alpha), which
+                # float32 differences of the corners would spoil by decimetres far out
+                e00 = np.float64(elev[i0, j0])
+                e01 = np.float64(elev[i0, j0 + 1])
+                e10 = np.float64(elev[i0 + 1, j0])
+                e11 = np.float64(elev[i0 + 1, j0 + 1])
                 bx = e01 - e00
                 by = e10 - e00
                 dxy = e00 - e01 - e10 + e11
