@@ -218,8 +218,10 @@ def _quadrant(ef, out, nx, r0, sr, c0, sc, nu, nv, ou, ov, zo, res, a, rc, mode,
         sv = 1 if dv > 0.0 else -1
         uk = int(math.floor(pu)) + 1 if du > 0.0 else int(math.ceil(pu)) - 1
         vk = int(math.floor(pv)) + 1 if dv > 0.0 else int(math.ceil(pv)) - 1
-        fu = (uk - ou) * iu if du != 0.0 else 2.0
-        fv = (vk - ov) * iv if dv != 0.0 else 2.0
+        # lines strictly between the antenna and the cell, told by index (a product with the
+        # reciprocal can put the cell's own line just below f = 1)
+        fu = (uk - ou) * iu if du != 0.0 and (uk - u) * su < 0 else 2.0
+        fv = (vk - ov) * iv if dv != 0.0 and (vk - v) * sv < 0 else 2.0
         fp = flo
         um1 = (u if u > 1 else 1) - 1     # patches stay between the antenna's rows and the cell's
         vm1 = (v if v > 1 else 1) - 1
@@ -291,10 +293,10 @@ def _quadrant(ef, out, nx, r0, sr, c0, sc, nu, nv, ou, ov, zo, res, a, rc, mode,
                 best = num / fe
             if fu <= fe:
                 uk += su
-                fu = (uk - ou) * iu
+                fu = (uk - ou) * iu if (uk - u) * su < 0 else 2.0
             if fv <= fe:
                 vk += sv
-                fv = (vk - ov) * iv
+                fv = (vk - ov) * iv if (vk - v) * sv < 0 else 2.0
             fp = fe
         return best
 
