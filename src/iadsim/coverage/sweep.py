@@ -7,11 +7,17 @@ cell gets the lowest altitude [m MSL] at which a target there is in line of sigh
 refraction follow the effective-earth-radius model: terrain at ground distance ``x`` is lowered by
 ``a * x**2`` with ``a = 1 / (2 k R)`` (Doerry, A. W., "Earth Curvature and Atmospheric Refraction
 Effects on Radar Signal Propagation", Sandia report SAND2012-10690, 2013, eq. 5; ``a = 0``: flat
-earth) and a straight ray then decides visibility. The terrain model is that of the exact reference
-(``min_visible_altitude(method="rays")``, the R3 algorithm of Franklin & Ray 1994): heights are
-linear between cell centres along grid lines, and a cell's value is set by the grid line, among
-those of its major axis that its ray crosses, where the terrain requires the highest target:
-``zo + (h - a x**2 - zo) / f`` at fraction ``f`` of the way, ``x`` metres out, terrain ``h``.
+earth) and a straight ray then decides visibility. The exact reference
+(``min_visible_altitude(method="rays")``) takes the whole bilinear surface between cell centres.
+The sweep takes it whole within ``EXACT_ZONE`` rows and columns of the antenna (``_bilin``: every
+grid line of both axes and every bilinear patch's interior maximum along the ray). Beyond, it
+follows the R3 algorithm of Franklin & Ray 1994 (``r3_min_visible_altitude``): the terrain is
+sampled where the ray crosses the grid lines of its major axis, linear between the two cell
+centres on the line, and a cell's value is set by the line where the terrain requires the highest
+target: ``zo + (h - a x**2 - zo) / f`` at fraction ``f`` of the way, ``x`` metres out, terrain
+``h``. Those samples lie on the bilinear surface, so the raster is never above the exact one; it
+misses a crest that the ray crosses between two such lines (inside a patch, or on a grid line of
+the other axis).
 
 How: horizon propagation instead of sight lines
 -----------------------------------------------
@@ -35,19 +41,26 @@ function from its neighbours'.) Two ways of doing it are offered.
     occluder of a neighbouring ray is often one line off; done where A and B disagree, and on every
     fourth diagonal elsewhere); the highest wins and becomes the cell's occluder. An occluder, once
     found, is followed outward without being blurred. Within ``EXACT_ZONE`` rows and columns of the
-    antenna every line is evaluated (the exact R3 raster): a cell there spans a wide angle, and a
-    wrong occluder chosen near the antenna would spread outward as a wedge. Per cell: 2 to 7 terms,
-    2 to 14 terrain reads.
+    antenna every line is evaluated and the whole ray is traced on the bilinear surface (the exact
+    raster there, as ``method="rays"``; the occluders passed on are the best R3 lines): a cell there
+    spans a wide angle, and a wrong occluder chosen near the antenna would spread outward as a
+    wedge. Per cell beyond the zone: 2 to 7 terms, 2 to 14 terrain reads. (Tracing the bilinear
+    surface over the two major-axis cells around each cell's best line as well brings the heights
+    within 1 m of the exact ones on >= 99 % of cells, but made the sweep 4-5 times slower; not
+    done.)
 
-    Properties. Every term is one the exact algorithm evaluates too, so the raster is never above
-    the exact one; it is below it where the tracked occluders miss the true one. Measured
-    (tests/test_coverage_sweep.py, benchmarks/bench_coverage.py): binary visibility at 10, 100 and
-    1000 m above ground agrees with the exact raster on >= 99.99 % of cells on the real SRTM tile
-    (25-90 m cells) and on synthetic hills, and the heights are within 1 m of it on ~99.6 % of the
-    cells (a miss is usually a few metres, occasionally a thin wedge of tens of metres). Within the
-    exact zone raising the antenna never lowers coverage; beyond it this holds only up to the
-    misses: a higher antenna can find an occluder that a lower one missed (rare cells; the
-    difference is never more than the lower raster's own error).
+    Properties. Every term is a sample of the bilinear surface along the cell's own ray, so the
+    raster is never above the exact one; beyond the exact zone it is below it where R3 misses a
+    crest between its lines or where the tracked occluders miss the true one. Measured
+    (tests/test_coverage_exact.py, tests/test_coverage_sweep.py, benchmarks/bench_coverage.py
+    ``--accuracy``, docs/coverage-accuracy.md): binary visibility at 10, 100 and 1000 m above
+    ground agrees with the exact raster on >= 99.7 % of cells for every observer on the real SRTM
+    tiles (30 m cells) and on synthetic hills (typically >= 99.95 %); the heights are within 1 m
+    of R3's on ~99.8 % of the cells beyond the zone, but within 1 m of the exact ones on only
+    67-100 % (R3's misses are usually metres). Within the exact zone raising the antenna never
+    lowers coverage; beyond it this holds only up to the misses: a higher antenna can find an
+    occluder that a lower one missed (rare cells; the difference is never more than the lower
+    raster's own error).
 
 ``mode = PLANES``: XDraw / reference planes, as GDAL's ``gdal_viewshed``
     Each cell stores its horizon height (the higher of its own terrain and the height the plane
