@@ -41,8 +41,8 @@ Accuracy (``--accuracy``, no timing): the table of docs/coverage-accuracy.md. Fo
 crops of the real tiles (S33W071 central Andes; N44W072 White Mountains when
 ``$IADSIM_SHARED_DATA``, default ../shared/data, has it; 30 m cells) and on the synthetic hills of
 the tests, with GDAL's conventions (observer at a cell centre, ``-cc 0.75``): binary agreement of
-``method="planes"`` and ``"sweep"`` and of the sweep's terrain model R3 (``r3_min_visible_altitude``)
-with the exact trace (``"rays"``, exact on the bilinear surface) at 10, 100 and 1000 m above
+``method="planes"`` and ``"sweep"`` and of the sweep's terrain model R3
+(``r3_min_visible_altitude``) with the exact trace (``"rays"``, exact on the bilinear surface) at 10, 100 and 1000 m above
 ground, the fraction of cells where the sweep's heights are within 1 m of the exact ones and of
 R3's, the time of each ``rays`` run, and the fraction of in-range cells within 1 m of
 ``gdal_viewshed -om DEM`` / ``-om GROUND`` (when GDAL is there). Then ``--observers`` (default 20)

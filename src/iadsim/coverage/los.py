@@ -202,8 +202,9 @@ def _r3_kernel(elev, res, orow, ocol, obs_alt, inv_2re, max_range_m, out):
     where the ray crosses each grid line of the major axis, interpolating linearly between the
     two cell centres on that line (the R3 algorithm of Franklin & Ray 1994: exact for terrain
     that is linear between cell centres along the grid lines of the ray's major axis, which is the
-    terrain model of the sweep; it misses a crest crossed between two such lines). Not a public
-    method: the sweep's own model, which its tests compare it with (:func:`r3_min_visible_altitude`).
+    terrain model of the sweep beyond its exact zone; it misses a crest crossed between two such
+    lines). Not a public method: :func:`r3_min_visible_altitude`, for the sweep's tests and the
+    accuracy study.
     NaN samples are skipped (nodata does not block) and NaN cells give NaN."""
     ny, nx = elev.shape
     for r in numba.prange(ny):
