@@ -5,9 +5,10 @@ sampled on the grid lines of each ray's major axis, ``r3_min_visible_altitude``)
 and on the bundled real SRTM tile, plus nodata, edge and argument handling.
 
 Accuracy target (the project's issue): binary visibility at 10, 100 and 1000 m above ground agrees
-with the exact raster on at least 99.5 % of the cells. Every term the sweep evaluates is a term of
-R3, whose samples lie on the bilinear surface, so the sweep's raster is never above R3's, nor R3's
-above the exact one (each can only miss an occluder)."""
+with the exact raster on at least 99.5 % of the cells. Within EXACT_ZONE of the antenna the sweep
+traces the bilinear surface exactly; beyond, every term it evaluates is a term of R3, whose samples
+lie on the bilinear surface. So the sweep's raster is never above the exact one, and beyond the
+zone never above R3's (each can only miss an occluder)."""
 
 from __future__ import annotations
 
