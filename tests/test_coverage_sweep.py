@@ -1,11 +1,14 @@
 """Tests of the one-pass horizon sweep (iadsim.coverage.sweep; ``min_visible_altitude(method=
-"sweep")``, the default) against the exact ray trace (``method="rays"``, the R3 algorithm of
-Franklin & Ray 1994) on synthetic hills and on the bundled real SRTM tile, plus nodata, edge and
-argument handling.
+"sweep")``, the default) against the exact ray trace (``method="rays"``, exact on the bilinear
+terrain surface) and against its own terrain model, the R3 raster (Franklin & Ray 1994: terrain
+sampled on the grid lines of each ray's major axis, ``r3_min_visible_altitude``), on synthetic hills
+and on the bundled real SRTM tile, plus nodata, edge and argument handling.
 
 Accuracy target (the project's issue): binary visibility at 10, 100 and 1000 m above ground agrees
-with the exact raster on at least 99.5 % of the cells. Every term the sweep evaluates is a term of
-the exact algorithm, so its raster is never above the exact one (it can only miss an occluder)."""
+with the exact raster on at least 99.5 % of the cells. Within EXACT_ZONE of the antenna the sweep
+traces the bilinear surface exactly; beyond, every term it evaluates is a term of R3, whose samples
+lie on the bilinear surface. So the sweep's raster is never above the exact one, and beyond the
+zone never above R3's (each can only miss an occluder)."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iadsim.coverage import min_visible_altitude, visible_at
+from iadsim.coverage.los import r3_min_visible_altitude
 from iadsim.coverage.sweep import EXACT_ZONE, PLANES, SWEEP, sweep_min_visible_altitude
 from iadsim.geo import LocalGrid, Terrain, bundled_dem_path, load_terrain, synthetic_elevation
 from iadsim.physics.horizon import EARTH_RADIUS_M
@@ -66,6 +70,20 @@ def _both(t: Terrain, x, y, z, k=K43, max_range_m=np.inf):
     return fast, exact
 
 
+def _zone(t: Terrain, x, y):
+    """Cells within EXACT_ZONE rows and columns of the antenna (the sweep's exact zone)."""
+    g = t.grid
+    rr, cc = np.mgrid[0:g.ny, 0:g.nx]
+    ocol = (x - g.xmin) / g.res - 0.5
+    orow = (g.ymax - y) / g.res - 0.5
+    return (np.abs(rr - orow) < EXACT_ZONE) & (np.abs(cc - ocol) < EXACT_ZONE)
+
+
+def _r3(t: Terrain, x, y, z, k=K43, max_range_m=np.inf):
+    """The sweep's terrain model: R3, terrain on the major-axis grid lines of each ray."""
+    return r3_min_visible_altitude(t, x, y, z, k=k, max_range_m=max_range_m)
+
+
 # ------------------------------------------------------------------ accuracy vs the exact raster
 
 HILL_CASES = [(1, 0.5, 0.5, 10.0, K43), (2, 0.3, 0.7, 30.0, K43), (3, 0.8, 0.15, 300.0, np.inf),
@@ -81,8 +99,13 @@ def test_sweep_agrees_with_exact_on_synthetic_hills(seed, fr, fc, mast, k):
         assert a >= TARGET, f"{h:.0f} m above ground: {a:.3%} of cells agree"
     # never above the exact raster (float32 rounding aside)
     assert np.all(fast <= exact + 1e-3 + 1e-6 * np.abs(exact))
-    # and the heights themselves: within 1 m of the exact ones almost everywhere
-    assert np.mean(np.abs(fast.astype(float) - exact) <= 1.0) >= 0.99
+    # and the heights themselves: beyond the exact zone within 1 m of its terrain model there (R3)
+    # almost everywhere, and of the exact ones on most cells (R3 misses crests between its grid
+    # lines, a few metres behind a smooth hill: 93-99.9 % of cells within 1 m here)
+    r3 = _r3(t, x, y, z, k=k)
+    far = ~_zone(t, x, y)
+    assert np.mean(np.abs(fast[far].astype(float) - r3[far]) <= 1.0) >= 0.99
+    assert np.mean(np.abs(fast.astype(float) - exact) <= 1.0) >= 0.9
 
 
 ANDES_CASES = [(0.5, 0.5, 15.0, K43), (0.2, 0.75, 2.0, K43), (0.9, 0.1, 100.0, np.inf),
@@ -98,7 +121,9 @@ def test_sweep_agrees_with_exact_on_the_real_tile(fr, fc, mast, k):
     for a, h in zip(_agreement(exact, fast, t.elevation_m), HEIGHTS_AGL):
         assert a >= TARGET, f"{h:.0f} m above ground: {a:.3%} of cells agree"
     assert np.all(fast <= exact + 1e-3 + 1e-6 * np.abs(exact))
-    assert np.mean(np.abs(fast.astype(float) - exact) <= 1.0) >= 0.98
+    r3 = _r3(t, x, y, z, k=k)
+    far = ~_zone(t, x, y)
+    assert np.mean(np.abs(fast[far].astype(float) - r3[far]) <= 1.0) >= 0.98
 
 
 def test_sweep_on_a_coarser_wider_real_grid_with_range_limit():
@@ -137,60 +162,30 @@ def test_planes_mode_is_close_but_less_accurate():
     assert np.median(err_sweep) <= np.median(err_planes)
 
 
-def _bilinear_mva(t: Terrain, r: int, c: int, z0: float, rows, cols, k=K43, per_cell: int = 8):
-    """Minimum visible altitude at the given cells for an antenna at the centre of cell (r, c),
-    on the *bilinear* terrain surface sampled densely along each ray (``per_cell`` samples per
-    cell of the ray's major axis): a second definition of the exact line of sight, independent of
-    the R3 convention (linear along major-axis grid lines) of ``method="rays"``."""
-    g = t.grid
-    a = 1.0 / (2.0 * k * EARTH_RADIUS_M)
-    x0, y0 = g.x_centers()[c], g.y_centers()[r]
-    dx = g.x_centers()[cols] - x0
-    dy = g.y_centers()[rows] - y0
-    d = np.hypot(dx, dy)
-    n = np.maximum((per_cell * np.maximum(np.abs(dx), np.abs(dy)) / g.res).astype(np.int64), 2)
-    idx = np.repeat(np.arange(n.size), n - 1)
-    s = np.arange(idx.size) - np.repeat(np.cumsum(n - 1) - (n - 1), n - 1) + 1
-    f = s / n[idx]
-    h = t.height_at(x0 + f * dx[idx], y0 + f * dy[idx])
-    x = f * d[idx]
-    need = np.full(n.size, -np.inf)
-    np.maximum.at(need, idx, z0 + (h - a * x * x - z0) / f)
-    return np.maximum(need, t.elevation_m[rows, cols] - a * d * d) + a * d * d
-
-
-def test_the_ray_reference_does_not_hinge_on_its_interpolation_convention():
-    """``method="rays"`` interpolates the terrain linearly along the grid lines of the ray's major
-    axis (R3, Franklin & Ray 1994), as GDAL's reference planes do between their two cells. A
-    bilinear surface sampled densely is another defensible "exact" line of sight; the two agree on
-    binary visibility almost everywhere, so the choice of reference cannot explain the 0.5-1 %
-    of cells where GDAL's algorithm departs from it (docs/coverage-accuracy.md)."""
+def test_the_sweeps_terrain_model_hardly_changes_binary_visibility():
+    """The sweep evaluates the terrain only where each ray crosses the grid lines of its major axis
+    (R3, Franklin & Ray 1994, as GDAL's reference planes do between their two cells); the exact
+    trace takes the whole bilinear surface. R3 misses crests crossed between its lines, so its
+    heights are never above the exact ones and differ by more than 1 m on a few per cent of the
+    cells of rough terrain; binary visibility hardly changes, and GDAL's algorithm departs from
+    both by about as much (docs/coverage-accuracy.md)."""
     t = _andes(res=90.0, half_m=9000.0)  # 200 x 200 cells of 90 m
     r, c = 93, 111
-    z0 = float(t.elevation_m[r, c]) + 10.0
     g = t.grid
-    exact = min_visible_altitude(t, g.x_centers()[c], g.y_centers()[r], z0, method="rays")
-    planes = min_visible_altitude(t, g.x_centers()[c], g.y_centers()[r], z0, method="planes")
-    rng = np.random.default_rng(3)
-    rows = rng.integers(0, g.ny, 6000)
-    cols = rng.integers(0, g.nx, 6000)
-    keep = (rows != r) | (cols != c)
-    rows, cols = rows[keep], cols[keep]
-    bil = _bilinear_mva(t, r, c, z0, rows, cols)
-    z = t.elevation_m[rows, cols]
-    ex = exact[rows, cols].astype(float)
-    pl = planes[rows, cols].astype(float)
-    # never below R3 (its samples lie on the bilinear surface); the heights themselves do depend
-    # on the convention (more than 1 m apart on 1-23 % of cells on rough terrain, median 0), the
-    # binary visibility hardly does
-    assert np.all(bil >= ex - 1e-2)
-    assert np.median(bil - ex) <= 0.5
+    x, y = g.x_centers()[c], g.y_centers()[r]
+    z0 = float(t.elevation_m[r, c]) + 10.0
+    exact = min_visible_altitude(t, x, y, z0, method="rays").astype(float)
+    planes = min_visible_altitude(t, x, y, z0, method="planes").astype(float)
+    r3 = _r3(t, x, y, z0).astype(float)
+    z = t.elevation_m
+    assert np.all(r3 <= exact + 1e-3)
+    assert np.median(exact - r3) <= 0.5
+    assert np.mean(exact - r3 > 1.0) > 0.005      # R3's misses are real ...
     for h in HEIGHTS_AGL:
-        assert np.mean((ex <= z + h) == (bil <= z + h)) >= 0.997
-        # GDAL's algorithm departs from both references by about as much
-        d_r3 = np.mean((pl <= z + h) != (ex <= z + h))
-        d_bil = np.mean((pl <= z + h) != (bil <= z + h))
-        assert abs(d_r3 - d_bil) <= 0.003
+        assert np.mean((r3 <= z + h) == (exact <= z + h)) >= 0.997  # ... but rarely matter
+        d_r3 = np.mean((planes <= z + h) != (r3 <= z + h))
+        d_exact = np.mean((planes <= z + h) != (exact <= z + h))
+        assert abs(d_r3 - d_exact) <= 0.003
 
 
 def test_no_raster_between_the_exact_trace_and_gdal_planes_meets_both_targets():
@@ -296,7 +291,7 @@ def test_flat_earth_on_flat_ground_sees_everything_and_curvature_hides_far_cells
     assert curved[n // 2, i] - 100.0 == pytest.approx(need, abs=1.0)
 
 
-def test_single_wall_shadow_matches_exact_in_every_direction():
+def test_single_wall_shadow_in_every_direction():
     n, res = 121, 100.0
     g = LocalGrid(0.0, 0.0, -n / 2 * res, n / 2 * res, res, n, n)
     z = np.zeros((n, n), dtype=np.float32)
@@ -305,8 +300,14 @@ def test_single_wall_shadow_matches_exact_in_every_direction():
     z[ring] = 200.0
     t = Terrain(g, z)
     fast, exact = _both(t, 0.0, 0.0, 10.0, k=np.inf)
-    assert min(_agreement(exact, fast, z, heights=(1.0, 10.0, 100.0, 300.0))) >= 0.999
+    heights = (1.0, 10.0, 100.0, 300.0)
+    assert min(_agreement(exact, fast, z, heights=heights)) >= 0.999
     assert np.mean(np.abs(fast.astype(float) - exact) <= 1.0) >= 0.99
+    # the rasterised ring's staircase corners are one-cell crests crossed at an angle between the
+    # grid lines of the rays' major axes: R3 misses them (99.7 % here), the sweep's exact zone,
+    # which covers this grid, does not
+    r3 = _r3(t, 0.0, 0.0, 10.0, k=np.inf)
+    assert min(_agreement(exact, r3, z, heights=heights)) < 0.999
 
 
 # --------------------------------------------------------------------------- nodata

@@ -7,11 +7,17 @@ cell gets the lowest altitude [m MSL] at which a target there is in line of sigh
 refraction follow the effective-earth-radius model: terrain at ground distance ``x`` is lowered by
 ``a * x**2`` with ``a = 1 / (2 k R)`` (Doerry, A. W., "Earth Curvature and Atmospheric Refraction
 Effects on Radar Signal Propagation", Sandia report SAND2012-10690, 2013, eq. 5; ``a = 0``: flat
-earth) and a straight ray then decides visibility. The terrain model is that of the exact reference
-(``min_visible_altitude(method="rays")``, the R3 algorithm of Franklin & Ray 1994): heights are
-linear between cell centres along grid lines, and a cell's value is set by the grid line, among
-those of its major axis that its ray crosses, where the terrain requires the highest target:
-``zo + (h - a x**2 - zo) / f`` at fraction ``f`` of the way, ``x`` metres out, terrain ``h``.
+earth) and a straight ray then decides visibility. The exact reference
+(``min_visible_altitude(method="rays")``) takes the whole bilinear surface between cell centres.
+The sweep takes it whole within ``EXACT_ZONE`` rows and columns of the antenna (``_bilin``: every
+grid line of both axes and every bilinear patch's interior maximum along the ray). Beyond, it
+follows the R3 algorithm of Franklin & Ray 1994 (``r3_min_visible_altitude``): the terrain is
+sampled where the ray crosses the grid lines of its major axis, linear between the two cell
+centres on the line, and a cell's value is set by the line where the terrain requires the highest
+target: ``zo + (h - a x**2 - zo) / f`` at fraction ``f`` of the way, ``x`` metres out, terrain
+``h``. Those samples lie on the bilinear surface, so the raster is never above the exact one; it
+misses a crest that the ray crosses between two such lines (inside a patch, or on a grid line of
+the other axis).
 
 How: horizon propagation instead of sight lines
 -----------------------------------------------
@@ -35,19 +41,26 @@ function from its neighbours'.) Two ways of doing it are offered.
     occluder of a neighbouring ray is often one line off; done where A and B disagree, and on every
     fourth diagonal elsewhere); the highest wins and becomes the cell's occluder. An occluder, once
     found, is followed outward without being blurred. Within ``EXACT_ZONE`` rows and columns of the
-    antenna every line is evaluated (the exact R3 raster): a cell there spans a wide angle, and a
-    wrong occluder chosen near the antenna would spread outward as a wedge. Per cell: 2 to 7 terms,
-    2 to 14 terrain reads.
+    antenna every line is evaluated and the whole ray is traced on the bilinear surface (the exact
+    raster there, as ``method="rays"``; the occluders passed on are the best R3 lines): a cell there
+    spans a wide angle, and a wrong occluder chosen near the antenna would spread outward as a
+    wedge. Per cell beyond the zone: 2 to 7 terms, 2 to 14 terrain reads. (Tracing the bilinear
+    surface over the two major-axis cells around each cell's best line as well brings the heights
+    within 1 m of the exact ones on >= 99 % of cells, but made the sweep 4-5 times slower; not
+    done.)
 
-    Properties. Every term is one the exact algorithm evaluates too, so the raster is never above
-    the exact one; it is below it where the tracked occluders miss the true one. Measured
-    (tests/test_coverage_sweep.py, benchmarks/bench_coverage.py): binary visibility at 10, 100 and
-    1000 m above ground agrees with the exact raster on >= 99.99 % of cells on the real SRTM tile
-    (25-90 m cells) and on synthetic hills, and the heights are within 1 m of it on ~99.6 % of the
-    cells (a miss is usually a few metres, occasionally a thin wedge of tens of metres). Within the
-    exact zone raising the antenna never lowers coverage; beyond it this holds only up to the
-    misses: a higher antenna can find an occluder that a lower one missed (rare cells; the
-    difference is never more than the lower raster's own error).
+    Properties. Every term is a sample of the bilinear surface along the cell's own ray, so the
+    raster is never above the exact one; beyond the exact zone it is below it where R3 misses a
+    crest between its lines or where the tracked occluders miss the true one. Measured
+    (tests/test_coverage_exact.py, tests/test_coverage_sweep.py, benchmarks/bench_coverage.py
+    ``--accuracy``, docs/coverage-accuracy.md): binary visibility at 10, 100 and 1000 m above
+    ground agrees with the exact raster on >= 99.7 % of cells for every observer on the real SRTM
+    tiles (30 m cells) and on synthetic hills (typically >= 99.95 %); the heights are within 1 m
+    of R3's on ~99.8 % of the cells beyond the zone, but within 1 m of the exact ones on only
+    67-100 % (R3's misses are usually metres). Within the exact zone raising the antenna never
+    lowers coverage; beyond it this holds only up to the misses: a higher antenna can find an
+    occluder that a lower one missed (rare cells; the difference is never more than the lower
+    raster's own error).
 
 ``mode = PLANES``: XDraw / reference planes, as GDAL's ``gdal_viewshed``
     Each cell stores its horizon height (the higher of its own terrain and the height the plane
@@ -202,6 +215,104 @@ def _quadrant(ef, out, nx, r0, sr, c0, sc, nu, nv, ou, ov, zo, res, a, rc, mode,
     vlo = 1 if (c0 < 0 or c0 > nx - 1) else 0
     rbase = r0 * nx
     rstep = sr * nx
+    def _bilin(flo, fhi, u, v, du, dv, iu, iv, dd, best):
+        """The exact maximum of (h - zo - a f^2 dd) / f over the ray's fractions f in
+        (flo, fhi), 0 <= flo < fhi <= 1, on the bilinear surface (the terrain model of
+        ``method="rays"``), merged into ``best`` (the same form): the ray is cut at every grid line
+        of both axes; at each cut the terrain is linear between two cell centres, and inside each
+        bilinear patch it is quadratic in f, (h - zo - a f^2 dd) / f = alpha / f + beta + gamma f,
+        with an interior maximum at sqrt(alpha / gamma) when alpha < 0 and gamma < 0 (at f -> 0,
+        flo = 0, the limit beta when alpha >= 0). Local rows and columns off the grid read the
+        edge (ulo, vlo), which makes the surface there constant across, as in height_at. Every
+        index formed is >= 0."""
+        pu = ou + flo * du
+        pv = ov + flo * dv
+        su = 1 if du > 0.0 else -1
+        sv = 1 if dv > 0.0 else -1
+        uk = int(math.floor(pu)) + 1 if du > 0.0 else int(math.ceil(pu)) - 1
+        vk = int(math.floor(pv)) + 1 if dv > 0.0 else int(math.ceil(pv)) - 1
+        # lines strictly between the antenna and the cell, told by index (a product with the
+        # reciprocal can put the cell's own line just below f = 1)
+        fu = (uk - ou) * iu if du != 0.0 and (uk - u) * su < 0 else 2.0
+        fv = (vk - ov) * iv if dv != 0.0 and (vk - v) * sv < 0 else 2.0
+        fp = flo
+        um1 = (u if u > 1 else 1) - 1     # patches stay between the antenna's rows and the cell's
+        vm1 = (v if v > 1 else 1) - 1
+        while True:
+            fe = fu if fu < fv else fv
+            if fe > fhi:
+                fe = fhi
+            if fe > fp:
+                # inside (fp, fe): one patch, rows i0, i0 + 1 and columns j0, j0 + 1 (local)
+                fm = 0.5 * (fp + fe)
+                i0 = int(ou + fm * du)
+                j0 = int(ov + fm * dv)
+                i0 = i0 if i0 < um1 else um1
+                j0 = j0 if j0 < vm1 else vm1
+                r0_ = rbase + rstep * (i0 if i0 > ulo else ulo)
+                r1_ = rbase + rstep * (i0 + 1)
+                c0_ = c0 + sc * (j0 if j0 > vlo else vlo)
+                c1_ = c0 + sc * (j0 + 1)
+                # in float64 (as method="rays"): alpha extrapolates the patch to the antenna
+                e00 = np.float64(ef[_u(r0_ + c0_)])
+                e01 = np.float64(ef[_u(r0_ + c1_)])
+                e10 = np.float64(ef[_u(r1_ + c0_)])
+                e11 = np.float64(ef[_u(r1_ + c1_)])
+                bx = e01 - e00
+                by = e10 - e00
+                dxy = e00 - e01 - e10 + e11
+                gam = dxy * dv * du - a * dd
+                if (gam < 0.0 or fp == 0.0) and math.isfinite(gam):
+                    tx0 = ov - j0
+                    ty0 = ou - i0
+                    alp = e00 + bx * tx0 + by * ty0 + dxy * tx0 * ty0 - zo
+                    if alp < 0.0:
+                        if gam < 0.0:
+                            fs = math.sqrt(alp / gam)
+                            if fs > fp and fs < fe:
+                                tx = tx0 + fs * dv
+                                ty = ty0 + fs * du
+                                h = e00 + bx * tx + by * ty + dxy * tx * ty
+                                val = (h - zo - a * fs * fs * dd) / fs
+                                if val > best:
+                                    best = val
+                    elif fp == 0.0:
+                        val = bx * dv + by * du + dxy * (tx0 * du + ty0 * dv)
+                        if val > best:
+                            best = val
+            if fe >= fhi:
+                break
+            # the cut at fe, on a grid line (a node: both lines, one sample)
+            if fu <= fv:
+                p = ov + fu * dv
+                j0 = int(p)
+                w = p - j0
+                base = rbase + rstep * (uk if uk > ulo else ulo) + c0
+                h = ef[_u(base + sc * (j0 if j0 > vlo else vlo))]
+                if w > 0.0:
+                    h1 = ef[_u(base + sc * (j0 + 1))]
+                    h = h1 if w >= 1.0 else h + w * (h1 - h)
+            else:
+                p = ou + fv * du
+                i0 = int(p)
+                w = p - i0
+                base = c0 + sc * (vk if vk > vlo else vlo) + rbase
+                h = ef[_u(base + rstep * (i0 if i0 > ulo else ulo))]
+                if w > 0.0:
+                    h1 = ef[_u(base + rstep * (i0 + 1))]
+                    h = h1 if w >= 1.0 else h + w * (h1 - h)
+            num = h - zo - a * fe * fe * dd
+            if num > best * fe:    # NaN never wins; divided only when better
+                best = num / fe
+            if fu <= fe:
+                uk += su
+                fu = (uk - ou) * iu if (uk - u) * su < 0 else 2.0
+            if fv <= fe:
+                vk += sv
+                fv = (vk - ov) * iv if (vk - v) * sv < 0 else 2.0
+            fp = fe
+        return best
+
     rc2 = rc * rc
     res2 = res * res
     nan = np.float32(np.nan)
@@ -363,6 +474,10 @@ def _quadrant(ef, out, nx, r0, sr, c0, sc, nu, nv, ou, ov, zo, res, a, rc, mode,
                     za = zst[ia, ja]
                     zb = zst[ib, jb] if w > 0.0 else za
                     g = (za + w * (zb - za)) / f
+            if mode == SWEEP and u <= zone and v <= zone and d2 >= 0.25:
+                # exact zone: the whole ray, exactly (as method="rays")
+                g = _bilin(0.0, 1.0, u, v, du, dv, 1.0 / du if du != 0.0 else 0.0,
+                           1.0 / dv if dv != 0.0 else 0.0, dd, g)
             slot = u & 1
             kst[slot, v] = k
             if mode != SWEEP:
