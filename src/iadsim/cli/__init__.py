@@ -36,7 +36,8 @@ DEFAULT_OUT_ROOT = Path("iadsim-out")
 
 Replications = Annotated[Optional[int], typer.Option("-n", "--replications", min=1, max=10_000_000,
                                                      help="replications (default: the scenario's)")]
-Seed = Annotated[Optional[int], typer.Option("--seed", min=0, help="random seed (default: the scenario's)")]
+Seed = Annotated[Optional[int], typer.Option("--seed", min=0, max=2**63 - 1,
+                                              help="random seed, 0 to 2**63 - 1 (default: the scenario's)")]
 Workers = Annotated[int, typer.Option("--workers", "-w", min=1, max=256,
                                       help="local worker processes (1: this process, all cores)")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or tables")]

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import rasterio
 
 from iadsim.coverage.los import min_visible_altitude
 from iadsim.coverage.products import (
@@ -19,7 +18,7 @@ from iadsim.coverage.products import (
 from iadsim.coverage.specs import build_grid, effector_specs, radar_specs
 from iadsim.export.georaster import mask_polygons, write_geotiff_crs
 from iadsim.export.kml import Overlay, write_kmz
-from iadsim.geo.terrain import load_terrain
+from iadsim.geo.terrain import load_terrain, open_dem
 from iadsim.results.io import prepare_out_dir, write_text, write_with
 from iadsim.scenario.loader import LoadedScenario
 
@@ -98,7 +97,7 @@ def write_coverage(ld: LoadedScenario, out: str | Path, req: CoverageRequest | N
     note = progress or (lambda stage, done, total: None)
     grid = build_grid(ld)
     terrain = load_terrain(ld.dem_path, grid, source=ld.source)
-    with rasterio.open(ld.dem_path) as ds:
+    with open_dem(ld.dem_path, source=ld.source) as ds:
         dem_crs = ds.crs.to_wkt()
     radars = radar_specs(ld, grid, terrain)
     effs = effector_specs(ld, radars)
