@@ -123,7 +123,9 @@ def dem_lonlat_bounds(path: Path, field: str = "terrain.dem",
                       source: str | None = None) -> tuple[float, float, float, float]:
     """(west, south, east, north) [deg] of a DEM file."""
     with open_dem(path, field, source) as ds:
-        return transform_bounds(ds.crs, "EPSG:4326", *ds.bounds)
+        w, s, e, n = transform_bounds(ds.crs, "EPSG:4326", *ds.bounds)
+    # a south-up DEM (rows from south to north) has bounds with bottom above top
+    return min(w, e), min(s, n), max(w, e), max(s, n)
 
 
 def _sniff(path: Path) -> str:
@@ -255,8 +257,8 @@ def _check_source_window(ds, grid: LocalGrid, path: Path, where: tuple[str, str]
     try:
         b = transform_bounds(grid.crs, ds.crs, grid.xmin, grid.ymin, grid.xmax, grid.ymax)
         win = from_bounds(*b, transform=ds.transform)
-        w = min(max(float(win.width), 0.0), float(ds.width))
-        h = min(max(float(win.height), 0.0), float(ds.height))
+        w = min(abs(float(win.width)), float(ds.width))    # abs: south-up DEMs give a negative
+        h = min(abs(float(win.height)), float(ds.height))  # height
     except Exception:  # noqa: BLE001 - odd CRS or transform: reproject reports those itself
         return
     if not (np.isfinite(w) and np.isfinite(h)):
@@ -298,12 +300,7 @@ def load_terrain(path: str | Path, grid: LocalGrid, field: str = "terrain.dem",
                                     f"corrupt?): {exc}") from None
     holes = ~np.isfinite(dst)
     if holes.any():
-        frac = holes.mean()
-        raise InputError.single(
-            source or _shown(path), field if source else "",
-            f"{_shown(path)}: the analysis area is not fully covered by this DEM ({frac:.1%} of cells outside it or nodata); "
-            "move sites and routes inside the DEM or reduce terrain.margin_km",
-        )
+        raise InputError.single(*where, f"{_shown(path)}: {_holes_message(holes, grid)}")
     lo, hi = float(dst.min()), float(dst.max())
     if lo < ELEVATION_RANGE_M[0] or hi > ELEVATION_RANGE_M[1]:
         raise InputError.single(*where, (
@@ -311,6 +308,25 @@ def load_terrain(path: str | Path, grid: LocalGrid, field: str = "terrain.dem",
             f"{ELEVATION_RANGE_M[0]:g} to {ELEVATION_RANGE_M[1]:g} m. Is this an elevation model in "
             "metres, and is its nodata value declared?"))
     return Terrain(grid=grid, elevation_m=dst, source=str(path))
+
+
+def _holes_message(holes: np.ndarray, grid: LocalGrid) -> str:
+    """Why cells of the grid got no elevation: outside the DEM at which edges, or nodata inside."""
+    frac = holes.mean()
+    sides = [name for name, edge in (("north", holes[0]), ("south", holes[-1]), ("west", holes[:, 0]),
+                                     ("east", holes[:, -1])) if edge.any()]
+    inner = holes[1:-1, 1:-1]
+    if sides and not inner.any():
+        return (f"the analysis grid's outermost cells on its {', '.join(sides)} side(s) lie beyond the "
+                f"DEM's edge ({frac:.1%} of cells): the grid covers sites and routes plus "
+                f"terrain.margin_km, rounded out to whole {grid.res:g} m cells, and the DEM must cover "
+                "all of it; use a DEM that reaches further or reduce terrain.margin_km")
+    if sides:
+        return (f"the analysis area is not fully covered by this DEM ({frac:.1%} of cells outside it "
+                f"or nodata, reaching the grid's {', '.join(sides)} edge); move sites and routes "
+                "inside the DEM or reduce terrain.margin_km")
+    return (f"{frac:.1%} of the analysis grid's cells fall on nodata holes inside this DEM (voids "
+            "such as SRTM's); fill them first (gdal_fillnodata) or use a void-filled DEM")
 
 
 def synthetic_elevation(shape: tuple[int, int], res_m: float, seed: int = 0,

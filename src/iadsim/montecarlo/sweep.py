@@ -695,11 +695,18 @@ def _pool_cell(job: dict[str, Any]) -> tuple[str, Any]:
 
 def _run_pool(plan: SweepPlan, pending: list[Cell], chunk_size: int, workers: int,
               chunk_done: Callable[[int], None], cell_done: Callable[[Cell, pa.Table], None]) -> None:
+    from iadsim.montecarlo.isolation import isolated_spawn_context
+
+    # workers start from a private empty folder, the caller's folder off their import path
+    with isolated_spawn_context() as ctx:
+        _run_pool_in(ctx, plan, pending, chunk_size, workers, chunk_done, cell_done)
+
+
+def _run_pool_in(ctx: Any, plan: SweepPlan, pending: list[Cell], chunk_size: int, workers: int,
+                 chunk_done: Callable[[int], None], cell_done: Callable[[Cell, pa.Table], None]) -> None:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from multiprocessing import get_context
     from queue import Empty
 
-    ctx = get_context("spawn")
     queue = ctx.Queue()
     reported: dict[int, int] = {}
     finished: set[int] = set()
