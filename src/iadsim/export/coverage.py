@@ -96,7 +96,8 @@ def write_coverage(ld: LoadedScenario, out: str | Path, req: CoverageRequest | N
     req.check()
     note = progress or (lambda stage, done, total: None)
     grid = build_grid(ld)
-    terrain = load_terrain(ld.dem_path, grid, source=ld.source)
+    terrain = load_terrain(ld.dem_path, grid, source=ld.source,
+                           rasters=len(ld.scenario.effectors) + len(ld.scenario.sensors))
     with open_dem(ld.dem_path, source=ld.source) as ds:
         dem_crs = ds.crs.to_wkt()
     radars = radar_specs(ld, grid, terrain)

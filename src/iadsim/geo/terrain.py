@@ -190,15 +190,15 @@ def _check_dataset(ds, path: Path, where: tuple[str, str]) -> None:
     if ds.width * ds.height > MAX_DEM_PIXELS:
         raise ResourceError(Problem(*where, (
             f"{_shown(path)} is {ds.width:,} x {ds.height:,} pixels, more than the "
-            f"{MAX_DEM_PIXELS:,} iadsim opens; crop it to the analysis area first "
-            "(gdal_translate -projwin)")))
+            f"{MAX_DEM_PIXELS:,} iadsim opens; crop it to the analysis area or resample it "
+            "first (gdal_translate -projwin, gdalwarp -tr)")))
     bh, bw = ds.block_shapes[0]
     per_pixel = dtype.itemsize * (ds.count if str(getattr(ds, "interleaving", "") or "").lower()
                                   .endswith("pixel") else 1)
     block = int(bh) * int(bw) * per_pixel
     if block > MAX_BLOCK_BYTES:
         raise ResourceError(Problem(*where, (
-            f"{_shown(path)}: one {'tile' if ds.is_tiled else 'strip'} of {bw:,} x {bh:,} pixels "
+            f"{_shown(path)}: one {'strip' if bw == ds.width else 'tile'} of {bw:,} x {bh:,} pixels "
             f"decompresses to {block / 1024**2:,.0f} MiB, more than the "
             f"{MAX_BLOCK_BYTES // 1024**2} MiB iadsim reads at once; rewrite it tiled "
             "(gdal_translate -co TILED=YES)")))
@@ -230,26 +230,30 @@ def open_dem(path: str | Path, field: str = "terrain.dem", source: str | None = 
 
 
 def check_grid_size(grid: LocalGrid, field: str = "terrain.resolution_m", source: str | None = None,
-                    available: int | None = None) -> None:
+                    available: int | None = None, rasters: int = 0) -> None:
     """Refuse, before anything is allocated, an analysis grid too large for the limits or memory.
 
+    ``rasters``: line-of-sight rasters held besides the terrain (one per fire unit and radar).
     Raises :class:`ResourceError` naming ``terrain.resolution_m`` and ``terrain.margin_km``."""
     from iadsim.limits import MEMORY_FRACTION, available_memory_bytes
 
     cells = grid.nx * grid.ny
-    need = cells * 4 * GRID_COPIES
+    copies = GRID_COPIES + max(int(rasters), 0)
+    need = cells * 4 * copies
     avail = available_memory_bytes() if available is None else available
-    limit = min(MAX_GRID_CELLS, int(avail * MEMORY_FRACTION) // (4 * GRID_COPIES))
+    limit = min(MAX_GRID_CELLS, int(avail * MEMORY_FRACTION) // (4 * copies))
     if cells <= limit:
         return
     res_fit = grid.res * float(np.sqrt(cells / max(limit, 1))) * 1.01
     why = (f"more than the {MAX_GRID_CELLS:,} cells iadsim allows" if cells > MAX_GRID_CELLS else
-           f"about {need / 1024**3:.1f} GiB for the terrain and line-of-sight rasters, "
-           f"{avail / 1024**3:.1f} GiB of memory is available")
+           f"about {need / 1024**3:.1f} GiB for the terrain and the line-of-sight rasters"
+           + (f" of {rasters:,} radars and fire units" if rasters else "")
+           + f", {avail / 1024**3:.1f} GiB of memory is available")
     raise ResourceError(Problem(source or "terrain", field if source else "", (
         f"the analysis grid would be {grid.nx:,} x {grid.ny:,} cells of {grid.res:g} m "
         f"({cells:,} cells), {why}: use a coarser terrain.resolution_m (at least about "
-        f"{np.ceil(res_fit):g} m) or a smaller terrain.margin_km")))
+        f"{np.ceil(res_fit):g} m) or a smaller terrain.margin_km"
+        + (" or fewer radars" if rasters else ""))))
 
 
 def _check_source_window(ds, grid: LocalGrid, path: Path, where: tuple[str, str]) -> None:
@@ -271,15 +275,16 @@ def _check_source_window(ds, grid: LocalGrid, path: Path, where: tuple[str, str]
 
 
 def load_terrain(path: str | Path, grid: LocalGrid, field: str = "terrain.dem",
-                 source: str | None = None) -> Terrain:
+                 source: str | None = None, rasters: int = 0) -> Terrain:
     """Read a DEM and resample it (bilinear) onto ``grid``.
 
     Raises InputError when the file is not a georeferenced raster, or when the grid
     reaches outside the DEM or into nodata holes; ResourceError (a kind of InputError), before
-    reading anything, when the grid or the DEM window it needs is too large.
+    reading anything, when the grid (with ``rasters`` line-of-sight rasters of its size, one per
+    fire unit and radar) or the DEM window it needs is too large.
     """
     path = Path(path)
-    check_grid_size(grid, source=source)
+    check_grid_size(grid, source=source, rasters=rasters)
     where = (source, field) if source else (_shown(path), "")
     with open_dem(path, field, source) as ds:
         _check_source_window(ds, grid, path, where)
