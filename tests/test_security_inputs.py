@@ -202,6 +202,23 @@ def test_fifo_anywhere_a_dem_points_is_refused_without_hanging(small_dir, where)
     assert box.get("value") == 2, box
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_side_car_fifos_next_to_the_dem_are_not_opened(small_dir):
+    """GDAL looks for dem.tif.ovr, .aux.xml, .msk beside a GeoTIFF; plain GDAL blocks for ever on
+    a FIFO there (holding the GIL). Run in a subprocess so that a regression fails, not hangs."""
+    import subprocess
+
+    for ext in (".tif.ovr", ".tif.aux.xml", ".tif.msk", ".aux", ".ovr"):
+        os.mkfifo(small_dir / f"dem{ext}")
+    src = str(Path(__import__("iadsim").__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    code = ("import sys; from iadsim.cli import main; "
+            f"sys.exit(main(['validate', {str(small_dir / 'scenario.yaml')!r}]))")
+    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=str(small_dir.parent),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+
+
 def test_dem_path_checks(tmp_path):
     """The DEM file itself: a FIFO, a device or a directory is named for what it is."""
     os.mkfifo(tmp_path / "f.tif")

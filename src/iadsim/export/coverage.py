@@ -96,8 +96,12 @@ def write_coverage(ld: LoadedScenario, out: str | Path, req: CoverageRequest | N
     req.check()
     note = progress or (lambda stage, done, total: None)
     grid = build_grid(ld)
+    # held at once: one float32 line-of-sight raster per radar, one target-altitude raster per
+    # altitude, and a boolean detection mask (1/4 of a float32 raster) per radar x RCS x altitude
+    n_radars = len(ld.scenario.effectors) + len(ld.scenario.sensors)
+    n_masks = n_radars * len(req.rcs_m2) * len(req.altitudes_m)
     terrain = load_terrain(ld.dem_path, grid, source=ld.source,
-                           rasters=len(ld.scenario.effectors) + len(ld.scenario.sensors))
+                           rasters=n_radars + len(req.altitudes_m) + (n_masks + 3) // 4)
     with open_dem(ld.dem_path, source=ld.source) as ds:
         dem_crs = ds.crs.to_wkt()
     radars = radar_specs(ld, grid, terrain)
