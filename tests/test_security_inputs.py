@@ -445,7 +445,8 @@ def test_seed_of_2_63_refused_by_the_command_line_and_the_api(small_dir, small_s
     import iadsim
 
     out = small_dir / "o"
-    assert main(["run", str(small_dir / "scenario.yaml"), "--seed", str(2**63), "-n", "2", "--out", str(out)]) == 2
+    args = ["run", str(small_dir / "scenario.yaml"), "--seed", str(2**63), "-n", "2", "--out", str(out)]
+    assert main(args) == 2
     assert "--seed" in capsys.readouterr().err and not out.exists()
     for bad in (2**63, -1, True, 1.5):
         with pytest.raises(InputError, match="seed"):

@@ -151,7 +151,7 @@ def check_dem_file(path: str | Path, where: tuple[str, str]) -> Path:
     FIFOs, devices, sockets and directories (a FIFO would hang the read)."""
     text = str(path)
     low = text.lower()
-    if low.startswith("/vsi") or "://" in text or low.startswith(("vsi", "http:", "https:", "ftp:")):
+    if low.startswith("/vsi") or "://" in text or low.startswith(("http:", "https:", "ftp:")):
         raise InputError.single(*where, f"{_shown(text)}: a DEM must be a local file; GDAL virtual "
                                 "file systems (/vsi...) and URLs are not read")
     try:

@@ -8,8 +8,9 @@ imports ``coverage`` lazily), ``multiprocessing/`` or ``numpy.py`` planted in th
 then run in every worker.
 
 Every process pool iadsim starts therefore uses :func:`isolated_spawn_context`: workers (and
-multiprocessing's resource tracker) start with ``PYTHONSAFEPATH=1`` (no implicit ``''`` entry), with the parent's import path less
-``''``, relative entries and the current directory, and from a private empty directory
+multiprocessing's resource tracker) start with ``PYTHONSAFEPATH=1`` (no implicit ``''``
+entry), with the parent's import path less ``''``, relative entries and the current
+directory, and from a private empty directory
 (created with :func:`tempfile.mkdtemp`, mode 0700, removed afterwards) instead of the caller's
 folder. Ray sessions iadsim starts get that empty directory as their ``runtime_env``
 ``working_dir`` (:func:`ray_runtime_env`), which stops Ray from adding the driver's directory.

@@ -145,7 +145,6 @@ class _DataConstructor(SafeConstructor):
             raise ConstructorError(None, None, f"cannot read {what} as {tag} ({_short(str(exc), 80)})",
                                    node.start_mark) from None
 
-
     def construct_yaml_int(self, node):  # type: ignore[override]
         """YAML 1.2 core integers: decimal (leading zeros allowed: 017 is 17), 0o octal, 0x hex."""
         value = self.construct_scalar(node)
