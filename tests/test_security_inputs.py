@@ -160,6 +160,20 @@ def test_dem_pointing_at_a_url_is_refused_without_a_request(small_dir, http_serv
     assert hits == []
 
 
+def test_report_of_a_shared_run_folder_with_a_url_dem_makes_no_request(small_dir, http_server, capsys):
+    """`iadsim report` re-reads the run's DEM: a run folder whose DEM became a URL VRT is refused."""
+    url, hits = http_server
+    out = small_dir / "run"
+    assert main(["run", str(small_dir / "scenario.yaml"), "-n", "2", "--out", str(out), "-q"]) == 0
+    capsys.readouterr()
+    (small_dir / "dem.tif").write_text(_vrt_from(f"/vsicurl/{url}/remote.tif"), encoding="utf-8")
+    before = _tree(small_dir)
+    assert main(["report", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "terrain.dem" in err and "VRT" in err and "Traceback" not in err, err
+    assert hits == [] and _tree(small_dir) == before
+
+
 # --------------------------------------------------------------------------- local files from a DEM
 
 
