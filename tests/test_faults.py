@@ -522,21 +522,23 @@ def test_odd_file_names_print_without_crashing(tmp_path, capsys):
 # --------------------------------------------------------------------------- resource limits
 
 
-def _big_vrt(path: Path, width: int, height: int, west: float, north: float, res: float) -> Path:
-    """A DEM of ``width`` x ``height`` pixels in a few hundred bytes (a GDAL VRT without sources)."""
-    path.write_text(
-        f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">'
-        '<SRS>EPSG:4326</SRS>'
-        f'<GeoTransform>{west}, {res}, 0, {north}, 0, {-res}</GeoTransform>'
-        '<VRTRasterBand dataType="Float32" band="1"><NoDataValue>-32768</NoDataValue></VRTRasterBand>'
-        '</VRTDataset>')
+def _big_dem(path: Path, width: int, height: int, west: float, north: float, res: float) -> Path:
+    """A DEM of ``width`` x ``height`` pixels in a small file (a sparse tiled GeoTIFF: no tile is
+    written, every pixel reads as nodata)."""
+    import rasterio
+    from affine import Affine
+
+    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=1, dtype="float32",
+                       crs="EPSG:4326", transform=Affine(res, 0.0, west, 0.0, -res, north), nodata=-32768,
+                       tiled=True, blockxsize=512, blockysize=512, sparse_ok=True, BIGTIFF="YES"):
+        pass
     return path
 
 
 def test_grid_too_large_is_refused_before_reading(small_dir, capsys):
     """A 5 x 5 degree DEM at 11 m with the largest margin: 2.5e9 cells (10 GB per raster)."""
-    _big_vrt(small_dir / "wide.vrt", 500, 500, 17.7, 12.7, 0.01)
-    data = edited(edited(edited(small_scenario_dict(), "terrain.dem", "wide.vrt"),
+    _big_dem(small_dir / "wide.tif", 500, 500, 17.7, 12.7, 0.01)
+    data = edited(edited(edited(small_scenario_dict(), "terrain.dem", "wide.tif"),
                          "terrain.resolution_m", 11), "terrain.margin_km", 500)
     (small_dir / "wide.yaml").write_text(yaml.safe_dump(data))
     t0 = time.monotonic()
@@ -564,9 +566,9 @@ def test_grid_over_the_memory_available_is_refused(small_scenario, monkeypatch):
 
 
 def test_dem_window_too_large_is_refused(small_dir, capsys):
-    """A 1,000,000 x 1,000,000 pixel DEM (0.4 m pixels) over the scenario: refused, not read."""
-    _big_vrt(small_dir / "fine.vrt", 1_000_000, 1_000_000, DEM_WEST, DEM_NORTH, 0.4 / 1_000_000)
-    (small_dir / "fine.yaml").write_text(yaml.safe_dump(edited(small_scenario_dict(), "terrain.dem", "fine.vrt")))
+    """A 40,000 x 40,000 pixel DEM (1.1 m pixels) over the scenario: refused, not read."""
+    _big_dem(small_dir / "fine.tif", 40_000, 40_000, DEM_WEST, DEM_NORTH, 0.4 / 40_000)
+    (small_dir / "fine.yaml").write_text(yaml.safe_dump(edited(small_scenario_dict(), "terrain.dem", "fine.tif")))
     t0 = time.monotonic()
     assert main(["validate", str(small_dir / "fine.yaml")]) == 2
     assert time.monotonic() - t0 < 20

@@ -88,7 +88,8 @@ def test_values_lists_and_ranges():
     (["threats[drone].altitude_m=1:2"], ["malformed range"]),
     (["effectors[sam-2].vehicles=0,x"], ["value 0: Input should be greater than or equal to 1",
                                          "value x: Input should be a valid integer"]),
-    (["effectors[sam-2].vehicles=1,1.0"], ["given twice"]),
+    (["effectors[sam-2].vehicles=1,+1"], ["given twice"]),
+    (["effectors[sam-2].vehicles=1,1.0"], ["value 1.0: Input should be a valid integer"]),  # strict
     ([VEH, "effectors[1].vehicles=3"], ["the same field"]),
     (["simulation.replications=1,2"], ["-n/--replications"]),
     (["threats[drone].altitude_m=1:2000:1", "threats[owa].count=1:100:1"],

@@ -120,8 +120,12 @@ def simulate(scenario: LoadedScenario | str | Path, replications: int | None = N
     if policy is not None and policy != ld.scenario.simulation.policy:
         sim = ld.scenario.simulation.model_copy(update={"policy": policy})
         ld = LoadedScenario(ld.scenario.model_copy(update={"simulation": sim}), ld.source, ld.base_dir,
-                            ld.catalog, ld.dem_path, text=ld.text)
+                            ld.catalog, ld.dem_path, text=ld.text, source_path=getattr(ld, "source_path", None))
     check_policy(ld.scenario.simulation.policy, ld.source)
+    if seed is not None:
+        from iadsim.scenario.models import check_seed
+
+        seed = check_seed(seed, ld.source)
     sim = ld.scenario.simulation
     from iadsim.limits import check_run_size
 

@@ -6,8 +6,27 @@ prints these without a traceback and exits with code 2; Python callers catch the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+#: C0 and C1 control characters (ESC starts a terminal escape sequence), DEL, and the Unicode
+#: bidirectional overrides that reorder what a terminal shows
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(m: re.Match) -> str:
+    c = ord(m.group(0))
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def printable(text: object, newlines: bool = False) -> str:
+    """Text safe to print on a terminal: control characters (terminal escape sequences, NUL,
+    newlines unless ``newlines``), bidirectional overrides and undecodable bytes (lone
+    surrogates) become backslash escapes, so a file name cannot rewrite the screen."""
+    s = str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+    return (_CONTROL_BUT_NEWLINE if newlines else _CONTROL).sub(_escape, s)
 
 
 @dataclass(frozen=True)
@@ -20,7 +39,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}: {self.path}" if self.path else self.file
-        return f"{where}: {self.message}"
+        return printable(f"{where}: {self.message}", newlines=True)
 
 
 class IadsimError(Exception):

@@ -10,6 +10,11 @@ Memory available is the smallest of: ``MemAvailable`` in ``/proc/meminfo``, the 
 ``IADSIM_MEMORY_LIMIT`` environment variable (bytes, or with a K/M/G/T suffix) when it is set.
 A check passes when the estimate is at most :data:`MEMORY_FRACTION` of that.
 
+Everything that scales with the input is counted: replications x threats (results), time steps
+x threats x radars and fire units (the compiled world), and grid cells x radars (one float32
+line-of-sight raster per fire unit and radar, plus the terrain and its temporaries): 3,000 radars
+on a 5,000 x 5,000 grid need 300 GB however few time steps there are.
+
 The per-row figures were measured on the small synthetic scenario of the tests (peak resident
 memory of ``simulate`` + ``write_outputs``, 2,000 vs 100,000 replications: about 400 bytes per
 replication x threat) and are used here with a safety factor of 2.5.
@@ -41,6 +46,8 @@ WORLD_BYTES_PER_STEP_THREAT_RADAR = 16
 WORLD_BYTES_PER_STEP_THREAT_EFFECTOR = 24
 #: a hard ceiling on replications x threats whatever the memory (10^9 rows)
 MAX_THREAT_ROWS = 1_000_000_000
+#: bytes per grid cell of one line-of-sight raster (float32)
+RASTER_BYTES_PER_CELL = 4
 
 ENV_MEMORY_LIMIT = "IADSIM_MEMORY_LIMIT"
 
@@ -123,33 +130,57 @@ class RunSize:
     radars: int
     steps: int
     results_bytes: int
-    world_bytes: int
+    world_bytes: int      # time-step arrays and the grid rasters (raster_bytes) together
     available_bytes: int
+    grid_cells: int = 0
+    raster_bytes: int = 0  # terrain, temporaries and one line-of-sight raster per radar
 
     @property
     def total_bytes(self) -> int:
         return self.results_bytes + self.world_bytes
 
 
+def raster_bytes(grid_cells: int, radars: int) -> int:
+    """Memory [bytes] of the grid rasters: the terrain and its temporaries (GRID_COPIES grids)
+    and one line-of-sight raster per radar."""
+    from iadsim.geo.terrain import GRID_COPIES
+
+    return grid_cells * RASTER_BYTES_PER_CELL * (GRID_COPIES + radars)
+
+
 def estimate_run_size(replications: int, threats: int, effectors: int, radars: int, steps: int,
-                      available: int | None = None) -> RunSize:
-    """Memory [bytes] of a run: results (rows x bytes per row) and the compiled world."""
+                      available: int | None = None, grid_cells: int = 0) -> RunSize:
+    """Memory [bytes] of a run: results (rows x bytes per row) and the compiled world (time-step
+    arrays, and the grid rasters when ``grid_cells`` is given)."""
     results = replications * (threats * BYTES_PER_THREAT_ROW + effectors * BYTES_PER_EFFECTOR_ROW)
+    rasters = raster_bytes(grid_cells, radars) if grid_cells else 0
     world = steps * threats * (WORLD_BYTES_PER_STEP_THREAT + radars * WORLD_BYTES_PER_STEP_THREAT_RADAR
-                               + effectors * WORLD_BYTES_PER_STEP_THREAT_EFFECTOR)
+                               + effectors * WORLD_BYTES_PER_STEP_THREAT_EFFECTOR) + rasters
     return RunSize(replications, threats, effectors, radars, steps, results, world,
-                   available_memory_bytes() if available is None else available)
+                   available_memory_bytes() if available is None else available, grid_cells, rasters)
+
+
+def _grid_cells(scenario: Any) -> int:
+    """Cells of the analysis grid of a loaded scenario (0 for a bare Scenario: no DEM to place it)."""
+    if getattr(scenario, "dem_path", None) is None:
+        return 0
+    from iadsim.coverage.specs import build_grid
+
+    g = build_grid(scenario)
+    return int(g.nx) * int(g.ny)
 
 
 def check_run_size(scenario: Any, replications: int | None = None, *, source: str | None = None,
                    available: int | None = None) -> RunSize:
     """Refuse, before any work, a run whose results or compiled world would not fit in memory.
 
-    ``scenario``: a :class:`~iadsim.scenario.LoadedScenario` or a
-    :class:`~iadsim.scenario.models.Scenario`; ``replications`` overrides the scenario's
-    (``-n``). ``available`` [bytes] overrides the memory found (for tests).
-    Raises :class:`~iadsim.errors.ResourceError` naming ``simulation.replications`` or
-    ``simulation.dt_s``; returns the estimate otherwise.
+    ``scenario``: a :class:`~iadsim.scenario.LoadedScenario` (the grid rasters are counted: the
+    grid is placed on its DEM) or a :class:`~iadsim.scenario.models.Scenario` (time-step arrays
+    and results only); ``replications`` overrides the scenario's (``-n``). ``available`` [bytes]
+    overrides the memory found (for tests).
+    Raises :class:`~iadsim.errors.ResourceError` naming ``terrain.resolution_m`` (grid rasters),
+    ``simulation.dt_s`` (time-step arrays) or ``simulation.replications``; returns the estimate
+    otherwise.
     """
     scn = getattr(scenario, "scenario", scenario)
     src = source if source is not None else getattr(scenario, "source", "<scenario>")
@@ -159,28 +190,46 @@ def check_run_size(scenario: Any, replications: int | None = None, *, source: st
     effectors = len(scn.effectors)
     radars = effectors + len(scn.sensors)
     steps = int(math.ceil(sim.duration_s / sim.dt_s))
-    size = estimate_run_size(n, members, effectors, radars, steps, available)
+    size = estimate_run_size(n, members, effectors, radars, steps, available, _grid_cells(scenario))
     budget = int(size.available_bytes * MEMORY_FRACTION)
     problems: list[Problem] = []
-    world_fits = size.world_bytes <= budget
-    if not world_fits:
-        dt_fit = sim.dt_s * size.world_bytes / max(budget, 1)
+    step_bytes = size.world_bytes - size.raster_bytes
+    if size.raster_bytes > budget:
+        res = scn.terrain.resolution_m
+        res_fit = res * math.sqrt(size.raster_bytes / max(budget, 1)) * 1.01
+        problems.append(Problem(src, "terrain.resolution_m", (
+            f"{size.grid_cells:,} grid cells x ({radars:,} radars and fire units + the terrain) "
+            f"would need about {_gib(size.raster_bytes)} of memory for the line-of-sight rasters; "
+            f"{_gib(size.available_bytes)} is available. Use a coarser terrain.resolution_m (at "
+            f"least about {math.ceil(res_fit):g} m), a smaller terrain.margin_km or fewer radars")))
+    elif size.world_bytes > budget:
+        room_steps = max(budget - size.raster_bytes, 1)
+        dt_fit = sim.dt_s * step_bytes / room_steps
         problems.append(Problem(src, "simulation.dt_s", (
             f"{steps:,} time steps (simulation.duration_s {sim.duration_s:g} s / dt_s {sim.dt_s:g} s) x "
-            f"{members:,} threats x {radars} radars would need about {_gib(size.world_bytes)} of memory; "
-            f"{_gib(size.available_bytes)} is available. Use a larger simulation.dt_s "
+            f"{members:,} threats x {radars:,} radars would need about {_gib(step_bytes)} of memory"
+            + (f" besides {_gib(size.raster_bytes)} for the grid rasters" if size.raster_bytes else "")
+            + f"; {_gib(size.available_bytes)} is available. Use a larger simulation.dt_s "
             f"(at least about {dt_fit:.3g} s), a shorter simulation.duration_s or fewer threats")))
+    world_fits = size.world_bytes <= budget
     room = budget - size.world_bytes if world_fits else budget
     rows = n * members
-    if rows > MAX_THREAT_ROWS or size.results_bytes > room:
-        per_rep = max(members * BYTES_PER_THREAT_ROW + effectors * BYTES_PER_EFFECTOR_ROW, 1)
-        n_fit = max(min(room // per_rep, MAX_THREAT_ROWS // max(members, 1)), 0)
+    per_rep = max(members * BYTES_PER_THREAT_ROW + effectors * BYTES_PER_EFFECTOR_ROW, 1)
+    n_fit = max(min(room // per_rep, MAX_THREAT_ROWS // max(members, 1)), 0)
+    if world_fits and n_fit < 1:
+        problems.append(Problem(src, "simulation.replications", (
+            f"the compiled scenario needs about {_gib(size.world_bytes)} of the "
+            f"{_gib(size.available_bytes)} available, leaving no room for the results of even one "
+            "replication: use a larger simulation.dt_s, a coarser terrain.resolution_m, fewer "
+            "threats or radars, or a machine with more memory")))
+    elif rows > MAX_THREAT_ROWS or size.results_bytes > room:
         problems.append(Problem(src, "simulation.replications", (
             f"{n:,} replications x {members:,} threats would need about {_gib(size.results_bytes)} "
             f"of memory for the results; {_gib(size.available_bytes)} is available"
             + (" (less what the compiled scenario needs)" if world_fits and size.world_bytes > 0 else "")
-            + f". Use at most about {n_fit:,} replications (simulation.replications or -n), or split "
-            "the run into parts with different seeds")))
+            + (f". Use at most about {n_fit:,} replications (simulation.replications or -n), or split "
+               "the run into parts with different seeds" if world_fits else
+               ". Fix the problem above first; then fewer replications may be needed"))))
     if problems:
         raise ResourceError(problems)
     return size

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -36,7 +37,8 @@ DEFAULT_OUT_ROOT = Path("iadsim-out")
 
 Replications = Annotated[Optional[int], typer.Option("-n", "--replications", min=1, max=10_000_000,
                                                      help="replications (default: the scenario's)")]
-Seed = Annotated[Optional[int], typer.Option("--seed", min=0, help="random seed (default: the scenario's)")]
+Seed = Annotated[Optional[int], typer.Option("--seed", min=0, max=2**63 - 1,
+                                              help="random seed, 0 to 2**63 - 1 (default: the scenario's)")]
 Workers = Annotated[int, typer.Option("--workers", "-w", min=1, max=256,
                                       help="local worker processes (1: this process, all cores)")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or tables")]
@@ -334,7 +336,8 @@ def validate(scenario: Annotated[Path, typer.Argument(help="scenario file (YAML)
 
     ld = load_scenario(scenario)
     grid = build_grid(ld)
-    load_terrain(ld.dem_path, grid, source=ld.source)
+    load_terrain(ld.dem_path, grid, source=ld.source,
+                 rasters=len(ld.scenario.effectors) + len(ld.scenario.sensors))
     s = ld.scenario
     console.print(f"[green]ok[/green] {scenario}: scenario {s.name!r}: {len(s.effectors)} fire units, "
                   f"{len(s.sensors)} radars, {sum(t.count for t in s.threats)} threats, {len(s.assets)} assets; "
@@ -418,13 +421,51 @@ def catalog_show(name: Annotated[str, typer.Argument(help="system name or alias"
         console.print("[dim]not found in public sources: " + ", ".join(s.not_found) + "[/dim]")
 
 
+#: out-of-memory advice per command, encoded once here: printing it must not allocate (the
+#: handler runs with no memory left; a formatted or rich-rendered message raised a second
+#: MemoryError with a traceback)
+_OOM_ADVICE = {
+    "run": "use fewer replications (-n or simulation.replications), a larger simulation.dt_s or a "
+           "coarser terrain.resolution_m",
+    "sweep": "use fewer replications (-n or simulation.replications), fewer sweep cells, a larger "
+             "simulation.dt_s or a coarser terrain.resolution_m",
+    "sensitivity": "use fewer samples (-n), a larger simulation.dt_s or a coarser terrain.resolution_m",
+    "report": "the run's results do not fit in memory; open it on a machine with more memory",
+    "export": "the run's results do not fit in memory; export on a machine with more memory",
+}
+_OOM_ADVICE["demo"] = _OOM_ADVICE["run"]
+_OOM_DEFAULT = ("use a coarser terrain.resolution_m, a smaller terrain.margin_km, fewer radars or a "
+                "larger simulation.dt_s")
+_OOM_BYTES = {k: f"error: out of memory; {v}\n".encode() for k, v in _OOM_ADVICE.items()}
+_OOM_BYTES[""] = f"error: out of memory; {_OOM_DEFAULT}\n".encode()
+
+
+def _command_of(args: list[str]) -> str:
+    return next((a for a in args if not a.startswith("-")), "")
+
+
+def _print_out_of_memory(command: str) -> None:
+    """Write the preformatted out-of-memory message straight to stderr (no allocation)."""
+    msg = _OOM_BYTES.get(command, _OOM_BYTES[""])
+    try:
+        sys.stderr.flush()
+    except Exception:  # noqa: BLE001 - nothing may stop the message
+        pass
+    try:
+        os.write(2, msg)
+    except OSError:
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user mistakes print a clear message and exit with code 2, no traceback.
 
     Usage errors (unknown command, missing argument) are click's, also exit code 2.
     """
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = _command_of(args)
     try:
-        app(args=_expand_multi(list(sys.argv[1:] if argv is None else argv)))
+        app(args=_expand_multi(args))
     except IadsimError as exc:
         if isinstance(exc, InputError):
             err.print(f"[bold red]error:[/bold red] {len(exc.problems)} problem(s):")
@@ -444,8 +485,7 @@ def main(argv: list[str] | None = None) -> int:
             err.print("interrupted; finished files are complete, nothing half-written was kept")
         return code
     except MemoryError:
-        err.print("[bold red]error:[/bold red] out of memory; use fewer replications (-n), a coarser "
-                  "terrain.resolution_m or a larger simulation.dt_s")
+        _print_out_of_memory(command)
         return 2
     return 0
 

@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
                                        help="base samples (sobol: rounded up to a power of two; morris: trajectories)")] = 32,
         reps: Annotated[int, typer.Option("--reps", min=1, max=100_000,
                                           help="replications per design point")] = 20,
-        seed: Annotated[Optional[int], typer.Option("--seed", min=0)] = None,
+        seed: Annotated[Optional[int], typer.Option("--seed", min=0, max=2**63 - 1)] = None,
         out: Annotated[Optional[Path], typer.Option(
             "--out", "-o", help="output folder (default: iadsim-out/NAME/sensitivity, read by `iadsim report`)")] = None,
         quiet: Quiet = False,

@@ -211,7 +211,7 @@ def build_grid(ld: LoadedScenario, extent: str = "scenario") -> LocalGrid:
         Problem(ld.source, f"{p}", f"({lat:.4f}, {lon:.4f}) lies outside the DEM "
                 f"{ld.dem_path.name} (lat {south:.3f}..{north:.3f}, lon {west:.3f}..{east:.3f})")
         for p, lat, lon in pts
-        if not (south < lat < north and west < lon < east)
+        if not (south <= lat <= north and west <= lon <= east)  # a point on the edge is inside
     ]
     if problems:
         raise InputError(problems)

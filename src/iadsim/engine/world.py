@@ -319,7 +319,8 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
 
     step("terrain")
     grid = build_grid(ld)
-    terrain = load_terrain(ld.dem_path, grid, source=ld.source)
+    terrain = load_terrain(ld.dem_path, grid, source=ld.source,
+                           rasters=len(s.effectors) + len(s.sensors))  # one LOS raster per radar
     dt = s.simulation.dt_s
     nsteps = int(np.ceil(s.simulation.duration_s / dt))
     k_ref = s.terrain.refraction_k

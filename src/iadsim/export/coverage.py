@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import rasterio
 
 from iadsim.coverage.los import min_visible_altitude
 from iadsim.coverage.products import (
@@ -19,7 +18,7 @@ from iadsim.coverage.products import (
 from iadsim.coverage.specs import build_grid, effector_specs, radar_specs
 from iadsim.export.georaster import mask_polygons, write_geotiff_crs
 from iadsim.export.kml import Overlay, write_kmz
-from iadsim.geo.terrain import load_terrain
+from iadsim.geo.terrain import load_terrain, open_dem
 from iadsim.results.io import prepare_out_dir, write_text, write_with
 from iadsim.scenario.loader import LoadedScenario
 
@@ -120,8 +119,13 @@ def write_coverage(ld: LoadedScenario, out: str | Path, req: CoverageRequest | N
     req.check()
     note = progress or (lambda stage, done, total: None)
     grid = build_grid(ld, extent=req.extent)
-    terrain = load_terrain(ld.dem_path, grid, source=ld.source)
-    with rasterio.open(ld.dem_path) as ds:
+    # held at once: one float32 line-of-sight raster per radar, one target-altitude raster per
+    # altitude, and a boolean detection mask (1/4 of a float32 raster) per radar x RCS x altitude
+    n_radars = len(ld.scenario.effectors) + len(ld.scenario.sensors)
+    n_masks = n_radars * len(req.rcs_m2) * len(req.altitudes_m)
+    terrain = load_terrain(ld.dem_path, grid, source=ld.source,
+                           rasters=n_radars + len(req.altitudes_m) + (n_masks + 3) // 4)
+    with open_dem(ld.dem_path, source=ld.source) as ds:
         dem_crs = ds.crs.to_wkt()
     radars = radar_specs(ld, grid, terrain)
     effs = effector_specs(ld, radars)

@@ -1,11 +1,22 @@
-"""Terrain: DEM loading (rasterio: GeoTIFF, SRTM .hgt, anything GDAL reads), resampling to the
-local grid, sampling, and synthetic terrain for tests."""
+"""Terrain: DEM loading (rasterio: GeoTIFF and SRTM .hgt only), resampling to the local grid,
+sampling, and synthetic terrain for tests.
+
+A DEM comes with a shared scenario and is untrusted: every DEM is opened by :func:`open_dem`,
+which accepts only a regular local file (no ``/vsi*`` or URL paths, no FIFOs or devices), lets
+GDAL try only the GeoTIFF and SRTM drivers (a VRT, a ``<GDAL_WMS>`` file or any other format
+that can point at other files or URLs is refused), keeps GDAL off the network and away from
+side-car files while the DEM is read, and checks the raster's size and the decompressed size of
+one block against :data:`MAX_BLOCK_BYTES` before a pixel is read."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+import os
+import stat
+from contextlib import contextmanager
 
 import numpy as np
 import rasterio
@@ -15,7 +26,7 @@ from rasterio.errors import CRSError, RasterioError, RasterioIOError
 from rasterio.warp import Resampling, reproject, transform_bounds
 from rasterio.windows import from_bounds
 
-from iadsim.errors import InputError, Problem, ResourceError
+from iadsim.errors import InputError, Problem, ResourceError, printable
 from iadsim.geo.grid import LocalGrid
 
 try:  # GDAL errors surfaced by rasterio while reading (a truncated or corrupt file)
@@ -32,20 +43,53 @@ GRID_COPIES = 16
 #: DEM pixels read to cover the grid (20,000 x 20,000); a finer or larger DEM must be
 #: resampled first (gdal_translate -tr / gdalwarp)
 MAX_SOURCE_PIXELS = 400_000_000
+#: decompressed bytes of one GeoTIFF tile or strip (GDAL inflates a whole block to read any
+#: pixel of it): a 2 MB file can hold one tile that inflates to gigabytes
+MAX_BLOCK_BYTES = 256 * 1024**2
+#: pixels of the whole DEM (40,000 x 40,000); larger files must be cropped first
+#: (gdal_translate -projwin)
+MAX_DEM_PIXELS = 1_600_000_000
+#: GDAL drivers a DEM may be read with: GeoTIFF and SRTM .hgt (both plain local rasters)
+ALLOWED_DRIVERS = ("GTiff", "SRTMHGT")
+#: GDAL settings while a DEM is open: no side-car files (.aux.xml, .ovr, .msk: a side-car can
+#: be a FIFO or carry another georeferencing), no network (a /vsicurl/ name is refused even if
+#: one slips through), a bounded block cache
+GDAL_SAFE_OPTIONS = {
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+    "GDAL_PAM_ENABLED": "NO",
+    "CPL_VSIL_CURL_ALLOWED_FILENAME": "/iadsim-dem-reads-use-no-network",
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".iadsim-no-network",
+    "GDAL_HTTP_MAX_RETRY": "0",
+    "GDAL_HTTP_TIMEOUT": "1",
+    "GDAL_HTTP_CONNECTTIMEOUT": "1",
+    "GDAL_CACHEMAX": 256,  # MB
+}
 #: plausible elevations [m]: below the deepest trench, above Everest means the file is not an
 #: elevation model in metres (or its nodata value is not declared)
 ELEVATION_RANGE_M = (-11_500.0, 9_000.0)
 
 
 def _shown(path) -> str:
-    """A path as text any terminal can print (undecodable bytes become backslash escapes)."""
-    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+    """A path as text any terminal can print: control characters (terminal escape sequences)
+    and undecodable bytes become backslash escapes."""
+    return printable(str(path))
 
 
 def bundled_dem_path(name: str) -> Path | None:
-    """Path of a DEM shipped in ``iadsim/data`` (e.g. 'S33W071.tif'), or None."""
-    p = Path(str(resources.files("iadsim") / "data" / name))
-    return p if p.is_file() else None
+    """Path of a DEM shipped in ``iadsim/data`` (e.g. 'S33W071.tif'), or None.
+
+    Only a plain file name inside that folder is accepted ('../x', 'a/b' and absolute names
+    give None)."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+        return None
+    data = Path(str(resources.files("iadsim") / "data"))
+    p = data / name
+    try:
+        if p.resolve().parent != data.resolve() or not p.is_file():
+            return None
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return p
 
 
 @dataclass
@@ -78,48 +122,138 @@ class Terrain:
 def dem_lonlat_bounds(path: Path, field: str = "terrain.dem",
                       source: str | None = None) -> tuple[float, float, float, float]:
     """(west, south, east, north) [deg] of a DEM file."""
-    with _open(path, field, source) as ds:
-        return transform_bounds(ds.crs, "EPSG:4326", *ds.bounds)
+    with open_dem(path, field, source) as ds:
+        w, s, e, n = transform_bounds(ds.crs, "EPSG:4326", *ds.bounds)
+    # a south-up DEM (rows from south to north) has bounds with bottom above top
+    return min(w, e), min(s, n), max(w, e), max(s, n)
 
 
-def _open(path: Path, field: str, source: str | None = None):
-    """Open a DEM; errors name the scenario file and field (``source``, ``field``) and the DEM."""
-    where = (source, field) if source else (_shown(path), "")
+def _sniff(path: Path) -> str:
+    """What a refused DEM file looks like (for the message): the first bytes, never more."""
     try:
-        ds = rasterio.open(path)
-    except RasterioIOError:
-        raise InputError.single(*where, f"{_shown(path)} is not a raster file GDAL can read "
-                                "(expected a GeoTIFF, an SRTM .hgt or another GDAL raster)") from None
+        with open(path, "rb") as fh:
+            head = fh.read(512).lstrip()
+    except OSError:
+        return ""
+    if head.startswith(b"<VRTDataset"):
+        return (" It is a GDAL VRT: iadsim does not read VRTs (a VRT can point at any file or URL); "
+                "make a GeoTIFF of it with gdal_translate -of GTiff.")
+    if head.startswith(b"<"):
+        return (" It is an XML file (a GDAL WMS/WCS description or similar), not a raster: iadsim "
+                "reads no DEM from the network; download the tiles and make a GeoTIFF.")
+    return ""
+
+
+def check_dem_file(path: str | Path, where: tuple[str, str]) -> Path:
+    """The DEM as an absolute path to a regular local file, or InputError naming ``where``.
+
+    Refuses GDAL virtual file systems and URLs (``/vsicurl/``, ``/vsizip/``, ``http://``, ...),
+    FIFOs, devices, sockets and directories (a FIFO would hang the read)."""
+    text = str(path)
+    low = text.lower()
+    if low.startswith("/vsi") or "://" in text or low.startswith(("http:", "https:", "ftp:")):
+        raise InputError.single(*where, f"{_shown(text)}: a DEM must be a local file; GDAL virtual "
+                                "file systems (/vsi...) and URLs are not read")
+    try:
+        p = Path(os.path.abspath(text))
+        st = os.stat(p)  # follows symbolic links: the file GDAL would open
+    except FileNotFoundError:
+        raise InputError.single(*where, f"DEM file not found: {_shown(text)}") from None
+    except (OSError, ValueError) as exc:
+        raise InputError.single(*where, f"{_shown(text)}: not a usable file path "
+                                f"({_shown(getattr(exc, 'strerror', None) or exc)})") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else
+                "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
+                "a socket" if stat.S_ISSOCK(st.st_mode) else
+                "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file")
+        raise InputError.single(*where, f"{_shown(text)} is {kind}, not a file; a DEM must be a "
+                                "regular file (a GeoTIFF or an SRTM .hgt)")
+    if str(p).startswith("/vsi"):  # a relative name that became /vsi... (cannot exist on disk)
+        raise InputError.single(*where, f"{_shown(text)}: a DEM must be a local file")
+    return p
+
+
+def _check_dataset(ds, path: Path, where: tuple[str, str]) -> None:
+    """Refuse, from the header alone, a DEM that is not elevation-like or too large to read."""
+    if ds.driver not in ALLOWED_DRIVERS:  # belt and braces: the open allowed only these
+        raise InputError.single(*where, f"{_shown(path)} is a {ds.driver} raster; iadsim reads only "
+                                "GeoTIFF and SRTM .hgt DEMs")
     if ds.crs is None:
-        ds.close()
         raise InputError.single(*where, f"{_shown(path)} has no coordinate reference system")
     if ds.count < 1:
-        ds.close()
         raise InputError.single(*where, f"{_shown(path)} has no raster band")
-    return ds
+    dtype = np.dtype(ds.dtypes[0])
+    if dtype.kind not in "iuf":
+        raise InputError.single(*where, f"{_shown(path)}: band 1 holds {dtype.name} values; a DEM "
+                                "holds real numbers (elevations)")
+    if ds.width * ds.height > MAX_DEM_PIXELS:
+        raise ResourceError(Problem(*where, (
+            f"{_shown(path)} is {ds.width:,} x {ds.height:,} pixels, more than the "
+            f"{MAX_DEM_PIXELS:,} iadsim opens; crop it to the analysis area or resample it "
+            "first (gdal_translate -projwin, gdalwarp -tr)")))
+    bh, bw = ds.block_shapes[0]
+    per_pixel = dtype.itemsize * (ds.count if str(getattr(ds, "interleaving", "") or "").lower()
+                                  .endswith("pixel") else 1)
+    block = int(bh) * int(bw) * per_pixel
+    if block > MAX_BLOCK_BYTES:
+        raise ResourceError(Problem(*where, (
+            f"{_shown(path)}: one {'strip' if bw == ds.width else 'tile'} of {bw:,} x {bh:,} pixels "
+            f"decompresses to {block / 1024**2:,.0f} MiB, more than the "
+            f"{MAX_BLOCK_BYTES // 1024**2} MiB iadsim reads at once; rewrite it tiled "
+            "(gdal_translate -co TILED=YES)")))
+
+
+@contextmanager
+def open_dem(path: str | Path, field: str = "terrain.dem", source: str | None = None):
+    """Open a DEM for reading: the one way iadsim opens a DEM (see the module docstring).
+
+    Yields the rasterio dataset with the safe GDAL settings active for the whole block (reads
+    included). Errors name the scenario file and field (``source``, ``field``) and the DEM."""
+    where = (source, field) if source else (_shown(path), "")
+    p = check_dem_file(path, where)
+    with rasterio.Env(**GDAL_SAFE_OPTIONS):
+        ds = None
+        for driver in ALLOWED_DRIVERS:  # rasterio.open takes one driver: GDAL tries no other
+            try:
+                ds = rasterio.open(str(p), driver=driver)
+                break
+            except RasterioIOError:
+                continue
+        if ds is None:
+            raise InputError.single(*where, f"{_shown(path)} is not a raster file iadsim reads "
+                                    "(expected a GeoTIFF or an SRTM .hgt; convert other rasters "
+                                    f"with gdal_translate -of GTiff).{_sniff(p)}")
+        with ds:
+            _check_dataset(ds, p, where)
+            yield ds
 
 
 def check_grid_size(grid: LocalGrid, field: str = "terrain.resolution_m", source: str | None = None,
-                    available: int | None = None) -> None:
+                    available: int | None = None, rasters: int = 0) -> None:
     """Refuse, before anything is allocated, an analysis grid too large for the limits or memory.
 
+    ``rasters``: line-of-sight rasters held besides the terrain (one per fire unit and radar).
     Raises :class:`ResourceError` naming ``terrain.resolution_m`` and ``terrain.margin_km``."""
     from iadsim.limits import MEMORY_FRACTION, available_memory_bytes
 
     cells = grid.nx * grid.ny
-    need = cells * 4 * GRID_COPIES
+    copies = GRID_COPIES + max(int(rasters), 0)
+    need = cells * 4 * copies
     avail = available_memory_bytes() if available is None else available
-    limit = min(MAX_GRID_CELLS, int(avail * MEMORY_FRACTION) // (4 * GRID_COPIES))
+    limit = min(MAX_GRID_CELLS, int(avail * MEMORY_FRACTION) // (4 * copies))
     if cells <= limit:
         return
     res_fit = grid.res * float(np.sqrt(cells / max(limit, 1))) * 1.01
     why = (f"more than the {MAX_GRID_CELLS:,} cells iadsim allows" if cells > MAX_GRID_CELLS else
-           f"about {need / 1024**3:.1f} GiB for the terrain and line-of-sight rasters, "
-           f"{avail / 1024**3:.1f} GiB of memory is available")
+           f"about {need / 1024**3:.1f} GiB for the terrain and the line-of-sight rasters"
+           + (f" of {rasters:,} radars and fire units" if rasters else "")
+           + f", {avail / 1024**3:.1f} GiB of memory is available")
     raise ResourceError(Problem(source or "terrain", field if source else "", (
         f"the analysis grid would be {grid.nx:,} x {grid.ny:,} cells of {grid.res:g} m "
         f"({cells:,} cells), {why}: use a coarser terrain.resolution_m (at least about "
-        f"{np.ceil(res_fit):g} m) or a smaller terrain.margin_km")))
+        f"{np.ceil(res_fit):g} m) or a smaller terrain.margin_km"
+        + (" or fewer radars" if rasters else ""))))
 
 
 def _check_source_window(ds, grid: LocalGrid, path: Path, where: tuple[str, str]) -> None:
@@ -127,8 +261,8 @@ def _check_source_window(ds, grid: LocalGrid, path: Path, where: tuple[str, str]
     try:
         b = transform_bounds(grid.crs, ds.crs, grid.xmin, grid.ymin, grid.xmax, grid.ymax)
         win = from_bounds(*b, transform=ds.transform)
-        w = min(max(float(win.width), 0.0), float(ds.width))
-        h = min(max(float(win.height), 0.0), float(ds.height))
+        w = min(abs(float(win.width)), float(ds.width))    # abs: south-up DEMs give a negative
+        h = min(abs(float(win.height)), float(ds.height))  # height
     except Exception:  # noqa: BLE001 - odd CRS or transform: reproject reports those itself
         return
     if not (np.isfinite(w) and np.isfinite(h)):
@@ -141,17 +275,18 @@ def _check_source_window(ds, grid: LocalGrid, path: Path, where: tuple[str, str]
 
 
 def load_terrain(path: str | Path, grid: LocalGrid, field: str = "terrain.dem",
-                 source: str | None = None) -> Terrain:
+                 source: str | None = None, rasters: int = 0) -> Terrain:
     """Read a DEM and resample it (bilinear) onto ``grid``.
 
     Raises InputError when the file is not a georeferenced raster, or when the grid
     reaches outside the DEM or into nodata holes; ResourceError (a kind of InputError), before
-    reading anything, when the grid or the DEM window it needs is too large.
+    reading anything, when the grid (with ``rasters`` line-of-sight rasters of its size, one per
+    fire unit and radar) or the DEM window it needs is too large.
     """
     path = Path(path)
-    check_grid_size(grid, source=source)
+    check_grid_size(grid, source=source, rasters=rasters)
     where = (source, field) if source else (_shown(path), "")
-    with _open(path, field, source) as ds:
+    with open_dem(path, field, source) as ds:
         _check_source_window(ds, grid, path, where)
         dst = np.full(grid.shape, np.nan, dtype=np.float32)
         src_nodata = ds.nodata
@@ -170,12 +305,7 @@ def load_terrain(path: str | Path, grid: LocalGrid, field: str = "terrain.dem",
                                     f"corrupt?): {exc}") from None
     holes = ~np.isfinite(dst)
     if holes.any():
-        frac = holes.mean()
-        raise InputError.single(
-            source or _shown(path), field if source else "",
-            f"{_shown(path)}: the analysis area is not fully covered by this DEM ({frac:.1%} of cells outside it or nodata); "
-            "move sites and routes inside the DEM or reduce terrain.margin_km",
-        )
+        raise InputError.single(*where, f"{_shown(path)}: {_holes_message(holes, grid)}")
     lo, hi = float(dst.min()), float(dst.max())
     if lo < ELEVATION_RANGE_M[0] or hi > ELEVATION_RANGE_M[1]:
         raise InputError.single(*where, (
@@ -183,6 +313,25 @@ def load_terrain(path: str | Path, grid: LocalGrid, field: str = "terrain.dem",
             f"{ELEVATION_RANGE_M[0]:g} to {ELEVATION_RANGE_M[1]:g} m. Is this an elevation model in "
             "metres, and is its nodata value declared?"))
     return Terrain(grid=grid, elevation_m=dst, source=str(path))
+
+
+def _holes_message(holes: np.ndarray, grid: LocalGrid) -> str:
+    """Why cells of the grid got no elevation: outside the DEM at which edges, or nodata inside."""
+    frac = holes.mean()
+    sides = [name for name, edge in (("north", holes[0]), ("south", holes[-1]), ("west", holes[:, 0]),
+                                     ("east", holes[:, -1])) if edge.any()]
+    inner = holes[1:-1, 1:-1]
+    if sides and not inner.any():
+        return (f"the analysis grid's outermost cells on its {', '.join(sides)} side(s) lie beyond the "
+                f"DEM's edge ({frac:.1%} of cells): the grid covers sites and routes plus "
+                f"terrain.margin_km, rounded out to whole {grid.res:g} m cells, and the DEM must cover "
+                "all of it; use a DEM that reaches further or reduce terrain.margin_km")
+    if sides:
+        return (f"the analysis area is not fully covered by this DEM ({frac:.1%} of cells outside it "
+                f"or nodata, reaching the grid's {', '.join(sides)} edge); move sites and routes "
+                "inside the DEM or reduce terrain.margin_km")
+    return (f"{frac:.1%} of the analysis grid's cells fall on nodata holes inside this DEM (voids "
+            "such as SRTM's); fill them first (gdal_fillnodata) or use a void-filled DEM")
 
 
 def synthetic_elevation(shape: tuple[int, int], res_m: float, seed: int = 0,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 
 import numpy as np
 
@@ -90,9 +89,12 @@ def run_replications(world: World, replications: int, seed: int, workers: int = 
                 on_chunk(count)
         return results
     workers = min(workers, len(parts), (os.cpu_count() or 1) * 4)
-    ctx = get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_with_world,
-                             initargs=(world,)) as pool:
+    from iadsim.montecarlo.isolation import isolated_spawn_context
+
+    # workers start from a private empty folder, the caller's folder off their import path
+    with isolated_spawn_context() as ctx, \
+            ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_with_world,
+                                initargs=(world,)) as pool:
         futs = [pool.submit(_run_in_worker, (seed, first, count, record_rep)) for first, count in parts]
         for f in futs:
             r = f.result()

@@ -5,6 +5,10 @@ into the object store once (``ray.put``) and every chunk task reads it from ther
 *i* draws only from its own SeedSequence child, so results are identical to the local backend
 for the same seed, whatever the cluster size or task order.
 
+Workers of a session started here run from a private empty directory (Ray's ``runtime_env``
+``working_dir``), so nothing in the caller's folder is importable by them (see
+:mod:`iadsim.montecarlo.isolation`); a session the caller initialised is used as it is.
+
 Addresses: ``None`` or ``"local"`` starts a local Ray instance (``ray.init(num_cpus=...)``) and
 shuts it down afterwards; ``"auto"`` joins the cluster started on this machine with
 ``ray start --head``; ``"HOST:PORT"`` joins a cluster's GCS; ``"ray://HOST:PORT"`` uses Ray
@@ -24,6 +28,7 @@ from typing import Any
 
 from iadsim.engine import ChunkResult, World, simulate_chunk
 from iadsim.errors import IadsimError
+from iadsim.montecarlo.isolation import private_workdir, ray_runtime_env
 
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 GCS_PORT = 6379
@@ -127,7 +132,17 @@ def session(address: str | None = None, num_cpus: int | None = None,
     if ray.is_initialized():
         yield ray
         return
-    kwargs: dict[str, Any] = {"logging_level": "warning"}
+    with private_workdir() as workdir:
+        yield from _started(ray, address, remote, num_cpus, connect_timeout_s, workdir)
+
+
+def _started(ray, address: str | None, remote: bool, num_cpus: int | None, connect_timeout_s: float,
+             workdir: str) -> Iterator[Any]:
+    """Start or join Ray with workers in the empty ``workdir``; yield it; shut it down."""
+    kwargs: dict[str, Any] = {"logging_level": "warning",
+                              # workers start in an empty folder: Ray adds neither the driver's
+                              # current directory nor its script's folder to their import path
+                              "runtime_env": ray_runtime_env(workdir)}
     if remote or address == "auto":
         kwargs["address"] = address
     else:

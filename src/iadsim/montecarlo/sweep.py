@@ -242,6 +242,21 @@ def _expand_range(text: str, parts: list[str], nums: list[Decimal | None], limit
     return [int(start + k * step) if ints else float(start + k * step) for k in range(count)]
 
 
+def _scalar_candidates(value: Any) -> list[Any]:
+    """A command-line value as YAML 1.2 reads it ('4' -> 4, 'true' -> True), then as the text."""
+    if not isinstance(value, str):
+        return [value]
+    from iadsim.scenario.loader import parse_yaml_text
+
+    try:
+        parsed = parse_yaml_text(value, VARY_SOURCE)
+    except InputError:
+        return [value]
+    if parsed is None or isinstance(parsed, (dict, list)) or parsed == value:
+        return [value]
+    return [parsed, value]
+
+
 def _typed(value: Any) -> str:
     return json.dumps(value) if not isinstance(value, str) else value
 
@@ -424,13 +439,21 @@ def plan_sweep(scenario: LoadedScenario | str | Path, vary: list[str], replicati
             continue
         typed: list[Any] = []
         for value in raw:
-            data = copy.deepcopy(base)
-            set_at(data, loc, value)
-            try:
-                scn = scenario_from_dict(data, source=ld.source, base_dir=ld.base_dir, catalog=ld.catalog)
-            except InputError as exc:
+            scn, shown = None, None
+            # a command-line value is a YAML 1.2 scalar ('4' the integer 4, 'true' a boolean:
+            # scenario values are strict), or the text itself if only that fits (a name '017')
+            for candidate in _scalar_candidates(value):
+                data = copy.deepcopy(base)
+                set_at(data, loc, candidate)
+                try:
+                    scn = scenario_from_dict(data, source=ld.source, base_dir=ld.base_dir, catalog=ld.catalog)
+                    break
+                except InputError as exc:
+                    shown = shown or exc  # the problems of the value as YAML reads it
+            if scn is None:
+                assert shown is not None
                 problems += [Problem(VARY_SOURCE, path if p.path == format_loc(loc) else p.path,
-                                     f"value {_typed(value)}: {p.message}") for p in exc.problems]
+                                     f"value {_typed(value)}: {p.message}") for p in shown.problems]
                 continue
             dumped = scn.scenario.model_dump(mode="json")
             if getattr(scn, "all_units", None):   # units left out (enabled: false) are still in the file
@@ -778,11 +801,18 @@ def _pool_cell(job: dict[str, Any]) -> tuple[str, Any]:
 
 def _run_pool(plan: SweepPlan, pending: list[Cell], chunk_size: int, workers: int,
               chunk_done: Callable[[int], None], cell_done: Callable[[Cell, pa.Table], None]) -> None:
+    from iadsim.montecarlo.isolation import isolated_spawn_context
+
+    # workers start from a private empty folder, the caller's folder off their import path
+    with isolated_spawn_context() as ctx:
+        _run_pool_in(ctx, plan, pending, chunk_size, workers, chunk_done, cell_done)
+
+
+def _run_pool_in(ctx: Any, plan: SweepPlan, pending: list[Cell], chunk_size: int, workers: int,
+                 chunk_done: Callable[[int], None], cell_done: Callable[[Cell, pa.Table], None]) -> None:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from multiprocessing import get_context
     from queue import Empty
 
-    ctx = get_context("spawn")
     queue = ctx.Queue()
     reported: dict[int, int] = {}
     finished: set[int] = set()

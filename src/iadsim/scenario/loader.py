@@ -2,9 +2,16 @@
 
 Scenario files are untrusted input. Reading one is bounded in every dimension before any of
 it is used: the file size (:data:`MAX_FILE_BYTES`), the number of YAML nodes
-(:data:`MAX_NODES`), aliases (:data:`MAX_ALIASES`, against "billion laughs") and nesting levels
-(:data:`MAX_DEPTH`); only plain data is constructed (no tags that build Python objects), and
-duplicate keys are refused rather than silently dropped. Every failure is an
+(:data:`MAX_NODES`), aliases (:data:`MAX_ALIASES`, against "billion laughs"), the size a
+document has once every alias is expanded (:data:`MAX_EXPANDED_NODES`: one long route referenced
+999 times is 999 routes to validate and simulate) and nesting levels (:data:`MAX_DEPTH`); only
+plain data is constructed (no tags that build Python objects), and duplicate keys are refused
+rather than silently dropped.
+
+Plain scalars follow the YAML 1.2 core schema, not PyYAML's YAML 1.1 rules: ``017`` is 17 (not
+octal 15), ``6:40`` is the text '6:40' (not sexagesimal 400), ``yes``/``no``/``on``/``off`` are
+text (only ``true``/``false`` are booleans), ``2026-01-01`` is text (no timestamps), ``1e3`` is
+the number 1000. Every failure is an
 :class:`~iadsim.errors.InputError` naming the file and, where there is one, the field path.
 """
 
@@ -20,14 +27,14 @@ from pydantic import ValidationError
 from yaml.composer import Composer, ComposerError
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.events import AliasEvent
-from yaml.nodes import ScalarNode
+from yaml.nodes import MappingNode, ScalarNode
 from yaml.parser import Parser
 from yaml.reader import Reader, ReaderError
-from yaml.resolver import Resolver
+from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from iadsim.catalog import Catalog, load_catalog
-from iadsim.errors import InputError, Problem
+from iadsim.errors import InputError, Problem, printable
 from iadsim.scenario.models import Scenario
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -36,6 +43,9 @@ MAX_ALIASES = 1000
 MAX_DEPTH = 64
 #: YAML nodes (scalars, lists, mappings) in one file; about 100 per threat with a long route
 MAX_NODES = 250_000
+#: YAML nodes once every alias is expanded (what validation and the engine will hold); also the
+#: budget of values of a scenario given as a Python mapping (shared sub-objects counted each time)
+MAX_EXPANDED_NODES = 1_000_000
 #: problems listed in one InputError; the rest are counted
 MAX_PROBLEMS = 50
 
@@ -70,21 +80,37 @@ class _BudgetComposer(Composer):
     def compose_node(self, parent, index):  # type: ignore[override]
         if self.check_event(AliasEvent):
             self._aliases += 1
+            mark = self.peek_event().start_mark
             if self._aliases > MAX_ALIASES:
-                raise _Refused(f"more than {MAX_ALIASES} YAML aliases (an alias bomb?)",
-                               self.peek_event().start_mark)
-            return super().compose_node(parent, index)
+                raise _Refused(f"more than {MAX_ALIASES} YAML aliases (an alias bomb?)", mark)
+            node = super().compose_node(parent, index)
+            if not hasattr(node, "_expanded"):  # an alias inside the node it names
+                raise _Refused("a YAML alias refers to a value that contains it (a recursive "
+                               "structure)", mark)
+            return node
         self._nodes += 1
+        mark = self.peek_event().start_mark
         if self._nodes > MAX_NODES:
-            raise _Refused(f"more than {MAX_NODES} YAML values; scenario files are limited to that",
-                           self.peek_event().start_mark)
+            raise _Refused(f"more than {MAX_NODES} YAML values; scenario files are limited to that", mark)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise _Refused(f"nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark)
-            return super().compose_node(parent, index)
+                raise _Refused(f"nested more than {MAX_DEPTH} levels deep", mark)
+            node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
+        # values behind this node with every alias expanded (aliased nodes counted each time)
+        if isinstance(node, ScalarNode):
+            size = 1
+        elif isinstance(node, MappingNode):
+            size = 1 + sum(k._expanded + v._expanded for k, v in node.value)
+        else:
+            size = 1 + sum(v._expanded for v in node.value)
+        if size > MAX_EXPANDED_NODES:
+            raise _Refused(f"this value holds more than {MAX_EXPANDED_NODES:,} YAML values once its "
+                           "aliases are expanded (each alias of a long list counts as a copy)", mark)
+        node._expanded = size
+        return node
 
     def compose_mapping_node(self, anchor):  # type: ignore[override]
         node = super().compose_mapping_node(anchor)
@@ -118,6 +144,52 @@ class _DataConstructor(SafeConstructor):
             tag = node.tag.rsplit(":", 1)[-1] if node.tag else "?"
             raise ConstructorError(None, None, f"cannot read {what} as {tag} ({_short(str(exc), 80)})",
                                    node.start_mark) from None
+
+    def construct_yaml_int(self, node):  # type: ignore[override]
+        """YAML 1.2 core integers: decimal (leading zeros allowed: 017 is 17), 0o octal, 0x hex."""
+        value = self.construct_scalar(node)
+        text = value.strip()
+        if text[:2] in ("0o", "0O"):
+            return int(text[2:], 8)
+        if text[:2] in ("0x", "0X"):
+            return int(text[2:], 16)
+        return int(text, 10)
+
+    def construct_yaml_float(self, node):  # type: ignore[override]
+        """YAML 1.2 core floats: decimal and exponent forms, .inf, -.inf, .nan."""
+        text = self.construct_scalar(node).strip()
+        low = text.lower()
+        if low in (".inf", "+.inf"):
+            return float("inf")
+        if low == "-.inf":
+            return float("-inf")
+        if low == ".nan":
+            return float("nan")
+        return float(text)
+
+
+_DataConstructor.add_constructor("tag:yaml.org,2002:int", _DataConstructor.construct_yaml_int)
+_DataConstructor.add_constructor("tag:yaml.org,2002:float", _DataConstructor.construct_yaml_float)
+
+
+class Resolver(BaseResolver):
+    """Implicit types of plain scalars by the YAML 1.2 core schema (yaml.org/spec/1.2.2, 10.3.2),
+    plus the merge key ``<<``; everything else is a string."""
+
+
+Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    list("-+0123456789"))
+Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+               r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."))
+Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+Resolver.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^<<$"), ["<"])
 
 
 class _PyLoader(Reader, Scanner, Parser, _BudgetComposer, _DataConstructor, Resolver):
@@ -163,8 +235,9 @@ _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
 
 def _printable(text: str) -> str:
-    """Text safe to print on any terminal: lone surrogates become backslash escapes."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    """Text safe to print on any terminal: control characters (terminal escape sequences) and
+    lone surrogates become backslash escapes."""
+    return printable(text)
 
 
 def format_loc(loc: tuple[Any, ...]) -> str:
@@ -297,10 +370,36 @@ def _loc(data: Any, err: dict[str, Any]) -> tuple[Any, ...]:
     return loc
 
 
+def _check_value_count(data: Any, source: str, limit: int = MAX_EXPANDED_NODES) -> None:
+    """Refuse data holding more than ``limit`` values, a shared sub-object counted every time it
+    is referenced (what validation will build). Stops counting at the limit: O(limit) at most."""
+    count = 0
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > limit:
+            raise InputError.single(source, "", f"refused: the scenario holds more than {limit:,} "
+                                    "values (a list referenced many times counts once per reference)")
+        if isinstance(item, dict):
+            if len(stack) + 2 * len(item) > limit:
+                count = limit  # fails on the next value
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            if len(stack) + len(item) > limit:
+                count = limit
+            stack.extend(item)
+
+
 def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
-    """Validate a mapping as a scenario; raise InputError listing every problem."""
+    """Validate a mapping as a scenario; raise InputError listing every problem.
+
+    Values are strict: a number is not taken from text ('4'), a boolean is not a number
+    (``lat: true``), a float is not an integer (``replications: 4.0``)."""
     if not isinstance(data, dict):
         raise InputError.single(source, "", "expected a mapping (key: value) at the top level")
+    _check_value_count(data, source)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -422,31 +521,38 @@ def resolve_dem(scn: Scenario, base_dir: Path | None, source: str) -> Path:
     """The DEM path: 'bundled:NAME' from the package, else relative to the scenario file."""
     from iadsim.geo.terrain import bundled_dem_path
 
+    from iadsim.geo.terrain import check_dem_file
+
     dem = scn.terrain.dem
+    where = (source, "terrain.dem")
     try:
         if dem.startswith(BUNDLED_PREFIX):
             path = bundled_dem_path(dem[len(BUNDLED_PREFIX):])
             if path is None:
-                raise InputError.single(source, "terrain.dem",
-                                        f"no bundled DEM named {_short(dem[len(BUNDLED_PREFIX):])}")
+                raise InputError.single(*where, f"no bundled DEM named {_short(dem[len(BUNDLED_PREFIX):])} "
+                                        "(expected a file name in iadsim's data folder, e.g. "
+                                        "bundled:S33W071.tif)")
             return path
+        if dem.lower().startswith("/vsi") or "://" in dem:
+            raise InputError.single(*where, f"{_printable(dem)}: a DEM must be a local file; GDAL "
+                                    "virtual file systems (/vsi...) and URLs are not read")
         path = Path(dem).expanduser()
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
-        if not path.exists():
-            raise InputError.single(source, "terrain.dem", f"DEM file not found: {_printable(str(path))}")
-        if not path.is_file():
-            raise InputError.single(source, "terrain.dem", f"DEM is not a file: {_printable(str(path))}")
     except (OSError, RuntimeError, ValueError) as exc:
-        raise InputError.single(source, "terrain.dem", f"not a usable file path ({_printable(str(exc))})") from None
-    return path
+        raise InputError.single(*where, f"not a usable file path ({_printable(str(exc))})") from None
+    return check_dem_file(path, where)
 
 
 class LoadedScenario:
-    """A validated scenario with where it came from (for relative paths and messages)."""
+    """A validated scenario with where it came from (for relative paths and messages).
+
+    ``source`` is a label for messages (a file name, or any text a Python caller passed);
+    ``source_path`` is the scenario file that was actually read, or None when the scenario came
+    from a mapping (:func:`scenario_from_dict`): copy ``source_path``, never ``source``."""
 
     def __init__(self, scenario: Scenario, source: str, base_dir: Path | None, catalog: Catalog,
-                 dem_path: Path, text: str | None = None):
+                 dem_path: Path, text: str | None = None, source_path: Path | None = None):
         self.scenario = scenario
         self.source = source
         self.base_dir = base_dir
@@ -463,6 +569,7 @@ class LoadedScenario:
         import hashlib
 
         return hashlib.sha256(self.scenario.model_dump_json().encode("utf-8")).hexdigest()
+        self.source_path = source_path
 
     def __repr__(self) -> str:
         return f"LoadedScenario({self.scenario.name!r}, source={self.source!r})"
@@ -481,6 +588,7 @@ def load_scenario(path: str | Path, catalog: Catalog | None = None,
     data = parse_yaml_text(text, name)
     ld = scenario_from_dict(data, source=name, base_dir=path.resolve().parent, catalog=catalog, overrides=overrides)
     ld.text = text
+    ld.source_path = path.resolve()
     return ld
 
 
@@ -526,8 +634,11 @@ def _raw_reference_problems(data: Any, catalog: Catalog, source: str) -> list[Pr
 def scenario_from_dict(data: Any, source: str = "<scenario>", base_dir: Path | None = None,
                        catalog: Catalog | None = None,
                        overrides: dict[str, dict[str, Any]] | None = None) -> LoadedScenario:
+    """Validate a scenario given as a mapping. ``source`` only labels messages: the result's
+    ``source_path`` is None (no file was read)."""
     from iadsim.scenario.overrides import apply_overrides, merge
 
+    source = _printable(str(source))
     data = merge(data, overrides)
     try:
         scn = parse_scenario(data, source)

@@ -2,6 +2,11 @@
 
 Units are in the field names (``altitude_m``, ``speed_m_s``, ``radius_km``);
 angles are degrees at this edge and radians inside the engine.
+
+Values are strict (pydantic strict mode): a number is never read from text (``'4'``), a boolean
+is not a number (``lat: true``), a float is not an integer (``replications: 4.0``) and only
+``true``/``false`` are booleans. Ranges are physically plausible, not just positive: a value
+such as ``dt_s: 5e-324`` or ``refraction_k: 1e-300`` is refused, not run.
 """
 
 from __future__ import annotations
@@ -11,6 +16,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = 1
+#: seeds are non-negative and below 2**63 (numpy's SeedSequence takes any size; the results
+#: files store them as int64)
+SEED_LIMIT = 2**63
 
 Lat = Annotated[float, Field(ge=-90.0, le=90.0, description="latitude [deg], WGS84")]
 Lon = Annotated[float, Field(ge=-180.0, le=180.0, description="longitude [deg], WGS84")]
@@ -18,7 +26,7 @@ Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False, strict=True)
 
 
 class Position(_Model):
@@ -41,8 +49,13 @@ class Terrain(_Model):
     margin_km: float = Field(
         15.0, ge=0.0, le=500.0, description="grid margin around all sites and routes [km]"
     )
+    # k = 1 / (1 + a dN/dh) (Bean & Dutton 1966, Radio Meteorology, eq. 1.21; ITU-R P.834):
+    # dN/dh = +100 N/km (strong sub-refraction) gives k = 0.61, -118 N/km (strong super-refraction)
+    # k = 4; beyond -157 N/km the ray ducts and no effective earth radius describes it
     refraction_k: float = Field(
-        4.0 / 3.0, gt=0.0, le=100.0, description="effective earth radius factor [1] (4/3 earth)"
+        4.0 / 3.0, ge=0.5, le=4.0,
+        description="effective earth radius factor [1] (4/3 earth; 0.5 strong sub-refraction to 4 "
+        "strong super-refraction, Bean & Dutton 1966; ducting is not modelled)",
     )
     line_of_sight: Literal["sweep", "rays", "planes"] = Field(
         "sweep",
@@ -63,9 +76,9 @@ class Terrain(_Model):
 
 class Simulation(_Model):
     duration_s: float = Field(3600.0, gt=0.0, le=7 * 86400.0, description="simulated time [s]")
-    dt_s: float = Field(1.0, gt=0.0, le=60.0, description="time step [s]")
+    dt_s: float = Field(1.0, ge=1e-3, le=60.0, description="time step [s] (1 ms to 60 s)")
     replications: int = Field(1000, ge=1, le=10_000_000)
-    seed: int = Field(20261125, ge=0, lt=2**63)
+    seed: int = Field(20261125, ge=0, lt=SEED_LIMIT)
     fidelity: Literal["fast", "full"] = Field(
         "fast",
         description="'fast': tracks from truth with a detection latency; 'full': noisy radar "
@@ -80,7 +93,7 @@ class Simulation(_Model):
     )
     # --- tracker settings (fidelity 'full' only)
     process_noise_m_s2: float = Field(
-        5.0, gt=0.0, le=1000.0,
+        5.0, ge=1e-3, le=1000.0,
         description="full fidelity: RMS of the white-noise acceleration of the tracker's nearly-constant-"
         "velocity model; its power spectral density is q = value^2 x 1 s [m^2/s^3]",
     )
@@ -101,7 +114,7 @@ class Simulation(_Model):
         description="full fidelity: a track not updated for this long is deleted [s]; default track_drop_s",
     )
     seeker_basket_m: float = Field(
-        1000.0, gt=0.0, le=1_000_000.0,
+        1000.0, ge=0.1, le=1_000_000.0,
         description="full fidelity: an interceptor flown to a track's predicted intercept point can "
         "still reach the target if it is within this distance of that point at intercept time [m]",
     )
@@ -123,7 +136,7 @@ class Simulation(_Model):
         "imm_turn_rate_deg_s (Blom & Bar-Shalom 1988)",
     )
     imm_turn_rate_deg_s: float = Field(
-        3.0, gt=0.0, le=90.0,
+        3.0, ge=0.01, le=90.0,
         description="full fidelity, tracker_filter 'imm': turn rate of the coordinated-turn models "
         "[deg/s] (3 deg/s is a standard-rate turn)",
     )
@@ -145,7 +158,7 @@ class Simulation(_Model):
         "central track alone [1]",
     )
     cpa_scale_m: float = Field(
-        2000.0, gt=0.0, le=1_000_000.0,
+        2000.0, ge=1.0, le=1_000_000.0,
         description="threat evaluation: a threat whose predicted closest point of approach passes this "
         "far outside an asset's radius counts half as much as one headed into it [m]",
     )
@@ -178,7 +191,7 @@ class Asset(_Model):
     lat: Lat
     lon: Lon
     value: float = Field(1.0, gt=0.0, le=1e6, description="relative value [1]")
-    radius_m: float = Field(500.0, gt=0.0, le=50_000.0, description="footprint radius [m]")
+    radius_m: float = Field(500.0, ge=1.0, le=50_000.0, description="footprint radius [m]")
 
 
 class Doctrine(_Model):
@@ -229,7 +242,7 @@ class Waypoint(_Model):
         None, ge=-500.0, le=100_000.0, description="altitude [m]; default: the route's altitude"
     )
     speed_m_s: float | None = Field(
-        None, gt=0.0, le=10_000.0, description="speed to the next waypoint [m/s]"
+        None, ge=1.0, le=10_000.0, description="speed to the next waypoint [m/s]"
     )
 
 
@@ -238,7 +251,7 @@ class Orbit(_Model):
 
     lat: Lat
     lon: Lon
-    radius_km: float = Field(gt=0.0, le=1000.0)
+    radius_km: float = Field(ge=0.1, le=1000.0)
     laps: float = Field(1.0, gt=0.0, le=1000.0)
 
 
@@ -307,7 +320,7 @@ class Threat(_Model):
     )
     altitude_ref: Literal["agl", "msl"] = "msl"
     speed_m_s: float | None = Field(
-        None, gt=0.0, le=10_000.0, description="default speed [m/s]; catalog cruise speed"
+        None, ge=1.0, le=10_000.0, description="default speed [m/s]; catalog cruise speed"
     )
     route: list[Waypoint] = Field(default_factory=list)
     orbit: Orbit | None = None
@@ -397,3 +410,15 @@ class Scenario(_Model):
                 raise ValueError(f"name {item.name!r} is used twice")
             seen.add(item.name)
         return items
+
+
+def check_seed(seed: object, source: str = "seed", field: str = "simulation.seed") -> int:
+    """A seed given outside the scenario file (``--seed``, ``simulate(seed=...)``) checked like the
+    scenario's own: an integer, 0 <= seed < 2**63. Raises InputError otherwise."""
+    from iadsim.errors import InputError
+
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
+        shown = repr(seed) if len(repr(seed)) <= 40 else repr(seed)[:37] + "..."
+        raise InputError.single(source, field, f"seed must be an integer from 0 to 2**63 - 1 "
+                                f"({SEED_LIMIT - 1}); got {shown}")
+    return int(seed)
