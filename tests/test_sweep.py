@@ -208,7 +208,7 @@ def test_workers_give_the_same_dataset(small_scenario, tmp_path):
 
 # ---------------------------------------------------------------- the command line
 
-SWEEP_ARGS = ["--vary", "threats[drone].altitude_m=2000:6000:500", "--vary", "effectors[sam-2].vehicles=1,2",
+SWEEP_ARGS = ["--vary", "threats[drone].altitude_m=2500:6500:500", "--vary", "effectors[sam-2].vehicles=1,2",
               "-n", "40", "--seed", "3"]
 
 

@@ -124,7 +124,7 @@ class Results:
         oneway = (role == "threat") & has_target
         acc[:, oneway] = arrived[:, oneway]
         labels = np.array(w.threat_labels, dtype=object)
-        carrier = np.where(par >= 0, labels[np.maximum(par, 0)], None)
+        carrier = np.where(par >= 0, labels[np.maximum(par, 0)], "")   # "": not a released weapon
         return {"role": np.tile(role, R), "mission": np.tile(np.array(ms.kind, dtype=object), R),
                 "carrier": np.tile(carrier, R), "outcome": outcome.ravel(),
                 "accomplished": acc.ravel(), "time_on_station_s": tos.ravel()}

@@ -561,6 +561,8 @@ class LoadedScenario:
         #: the file's text exactly as read and validated (None when built from a dict); a run
         #: copies this, not the file, which may have changed since
         self.text = text
+        #: the file actually read (None when built from a mapping): a run copies this, never ``source``
+        self.source_path = source_path
         self.validated_sha256 = self.content_sha256()
 
     def content_sha256(self) -> str:
@@ -569,7 +571,6 @@ class LoadedScenario:
         import hashlib
 
         return hashlib.sha256(self.scenario.model_dump_json().encode("utf-8")).hexdigest()
-        self.source_path = source_path
 
     def __repr__(self) -> str:
         return f"LoadedScenario({self.scenario.name!r}, source={self.source!r})"
