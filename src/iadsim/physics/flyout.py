@@ -61,10 +61,12 @@ def isa_density(h_m: ArrayLike) -> np.ndarray:
 
     Troposphere (h < 11 km): ``rho = rho0 (1 - h/44,329 m)^4.255876``; lower stratosphere, isothermal
     and so exponential: ``rho = 0.297076 rho0 exp((10,999 m - h)/6,341.4 m)``, used above 11 km
-    (U.S. Standard Atmosphere 1976, layers 1-2, closed forms with T0 = 288.15 K, lapse 6.5 K/km).
+    (U.S. Standard Atmosphere 1976, layers 1-2, closed forms with T0 = 288.15 K, lapse 6.5 K/km, in
+    geopotential altitude H = r0 h / (r0 + h), r0 = 6,356,766 m).
     The exponential form is continued above 20 km (slightly under-estimating density there).
     Below sea level the troposphere formula is continued."""
-    h = np.asarray(h_m, dtype=float)
+    z = np.asarray(h_m, dtype=float)
+    h = 6356766.0 * z / (6356766.0 + z)     # geopotential altitude (the standard's formulas use it)
     tropo = RHO0 * np.power(np.maximum(1.0 - h / 44329.0, 1e-9), 4.255876)
     strato = RHO0 * 0.297076 * np.exp((10999.0 - h) / 6341.4)
     out = np.where(h < 11000.0, tropo, strato)
