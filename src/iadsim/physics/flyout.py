@@ -366,3 +366,60 @@ def table_lookup_nb(tof_s, speed_m_s, dr, dh, gr, h):
     b = ((1 - wx) * (1 - wy) * speed_m_s[i0, k0] + wx * (1 - wy) * speed_m_s[i0 + 1, k0]
          + (1 - wx) * wy * speed_m_s[i0, k0 + 1] + wx * wy * speed_m_s[i0 + 1, k0 + 1])
     return a, b
+
+
+@numba.njit(cache=True)
+def predicted_intercept_nb(px, py, pz, vx, vy, vz, tof_s, speed_m_s, dr, dh, mean_speed_m_s):
+    """Predicted intercept point of a constant-velocity target with the tabulated flyout.
+
+    The target is at (px, py, pz) [m] relative to the launcher (z: height above it) moving at
+    (vx, vy, vz) [m/s]. Fixed-point iteration on the time of flight: start from the constant-speed
+    collision triangle with the mean speed (:func:`iadsim.physics.kinematics.intercept_time_s`),
+    then ``tau <- tof(p + v tau)`` until it changes by less than 0.01 s (at most 20 times). The map
+    contracts when the target is slower than the missile along the line of sight, so a receding
+    target's PIP moves out by the flyout time; a target the missile cannot catch does not converge.
+
+    Returns (time of flight [s], missile speed at the PIP [m/s], converged and reachable)."""
+    s = mean_speed_m_s
+    qa = vx * vx + vy * vy + vz * vz - s * s
+    qb = px * vx + py * vy + pz * vz
+    qc = px * px + py * py + pz * pz
+    disc = qb * qb - qa * qc
+    tau = math.sqrt(qc) / s
+    if disc >= 0.0:
+        root = math.sqrt(disc)
+        if qc == 0.0:
+            tau = 0.0
+        elif qb <= 0.0 and root - qb > 0.0:
+            tau = qc / (root - qb)
+        elif qb > 0.0 and qa < 0.0:
+            tau = (qb + root) / (-qa)
+    spd = 0.0
+    for _ in range(20):
+        gx = px + vx * tau
+        gy = py + vy * tau
+        gz = pz + vz * tau
+        tof, spd = table_lookup_nb(tof_s, speed_m_s, dr, dh, math.hypot(gx, gy), gz)
+        if tof >= UNREACHED_S:
+            return math.nan, 0.0, False
+        if abs(tof - tau) < 0.01:
+            return tof, spd, True
+        tau = tof
+    return tau, spd, False
+
+
+@numba.njit(cache=True)
+def predicted_intercepts(rel, vel, tof_s, speed_m_s, dr, dh, mean_speed_m_s, tau, spd, ok):
+    """:func:`predicted_intercept_nb` over N targets: rel, vel [N, 3] (NaN rows: not flying);
+    fills tau [N] (NaN where none), spd [N], ok [N]."""
+    for i in range(rel.shape[0]):
+        if not (math.isfinite(rel[i, 0]) and math.isfinite(vel[i, 0])):
+            tau[i] = math.nan
+            spd[i] = 0.0
+            ok[i] = False
+            continue
+        a, b, c = predicted_intercept_nb(rel[i, 0], rel[i, 1], rel[i, 2], vel[i, 0], vel[i, 1], vel[i, 2],
+                                         tof_s, speed_m_s, dr, dh, mean_speed_m_s)
+        tau[i] = a
+        spd[i] = b
+        ok[i] = c
