@@ -99,12 +99,17 @@ def _crossing_scenario(small_dir, doctrine: dict, reps_dt=1.0) -> iadsim.scenari
     return iadsim.load_scenario(small_dir / "crossing.yaml")
 
 
-def _neutral_pk(ld, beta: float = 0.0):
+def _neutral_pk(ld, beta: float = 0.0, range_cap_km: float | None = None):
     """Make the Tor's kill probability the catalog's reference Pk everywhere in its envelope (no
-    range, aspect or speed effect) with common-cause factor beta, for the analytic checks."""
+    range, aspect or speed effect) with common-cause factor beta, for the analytic checks.
+    ``range_cap_km`` replaces the public maximum range (a cap above the flyout's reach leaves the
+    flyout's energy and time limits as the range limit)."""
     from iadsim.catalog import Figure
 
     figs = ld.catalog["tor_m2"].figures
+    if range_cap_km is not None:
+        figs["engagement_range_max_km"] = Figure(value=range_cap_km, unit="km", source="test",
+                                                 confidence="estimate")
     for key, v in (("pk_edge_factor", 1.0), ("pk_aspect_loss", 0.0), ("pk_speed_ratio_full", 1.01),
                    ("pk_common_cause_beta", beta)):
         figs[key] = Figure(value=v, unit="1", source="test: neutral Pk model", confidence="estimate")
