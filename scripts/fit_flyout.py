@@ -44,7 +44,7 @@ def block(name: str, sysm) -> str:
     vm = sysm.nominal("missile_speed_m_s")
     fit = fit_flyout(R, vm, isp_s=ISP["value"], boost_time_s=BOOST["value"], sustain_time_s=0.0,
                      sustain_share=0.0, min_speed_m_s=VMIN["value"])
-    fitted_src = (f"fitted to figures engagement_range_max_km ({R / 1000:g} km) and missile_speed_m_s "
+    fitted_src = (f"iadsim estimate: fitted to figures engagement_range_max_km ({R / 1000:g} km) and missile_speed_m_s "
                   f"({vm:g} m/s, mean speed): on a horizontal line at sea level the missile reaches the "
                   "maximum range at its minimum useful speed after range / mean speed "
                   "(iadsim.catalog.envelope.fit_flyout)")
@@ -67,7 +67,7 @@ def block(name: str, sysm) -> str:
     fig("flyout_ballistic_m2_kg", "m2/kg", value=fit["flyout_ballistic_m2_kg"], source=fitted_src)
     fig("flyout_min_speed_m_s", "m/s", VMIN)
     fig("flyout_max_time_s", "s", value=fit["flyout_max_time_s"], source=(
-        f"fitted: {TIME_MARGIN:g} x the flyout time to the maximum range (engagement_range_max_km / "
+        f"iadsim estimate: fitted, {TIME_MARGIN:g} x the flyout time to the maximum range (engagement_range_max_km / "
         "missile_speed_m_s); the guidance time limit is not public"))
     assert [r.split(":")[0].strip() for r in rows] == list(FLYOUT_FIGURES)
     return BEGIN + "\n".join(rows) + END

@@ -242,3 +242,30 @@ def system_table(system: System, site_alt_m: float = 0.0, value=lambda s, k: s.n
     site = 50.0 * math.floor(site_alt_m / 50.0 + 0.5)
     return _table_cached(None if ic is None else _ic_key(ic), float(value(system, "missile_speed_m_s")),
                          r_top, h_top, site)
+
+
+def envelope_summary(system: System, site_alt_m: float = 0.0) -> dict[str, float]:
+    """What the model's envelope gives for a system against a slow (non-limiting) target, launcher at
+    ``site_alt_m`` [m MSL]: maximum slant range at low level (100 m above the site) [m], highest
+    height above the site reached [m], the largest ground range at that height [m], the minimum
+    range [m] (the catalog's, or where the missile first reaches its minimum speed, if larger),
+    and the fastest target engaged [m/s] (inf: no limit)."""
+    tab = system_table(system, site_alt_m)
+    r_cap = system.nominal("engagement_range_max_km") * 1000.0
+    h_cap = system.nominal("engagement_altitude_max_m")
+    G, H = np.meshgrid(tab.gr_m, tab.h_m, indexing="ij")
+    slant = np.hypot(G, H)
+    ok = tab.feasible & (slant <= r_cap) & (H <= h_cap)
+    low = np.argmin(np.abs(tab.h_m - 100.0))
+    row = ok[:, low]
+    max_range_low = float(slant[row, low].max()) if row.any() else 0.0
+    any_h = ok.any(axis=0)
+    top = float(tab.h_m[any_h].max()) if any_h.any() else 0.0
+    # minimum useful range: where the missile is first fast enough on the low line
+    fast = tab.feasible[:, low]
+    r_speed = float(slant[np.argmax(fast), low]) if fast.any() else np.inf
+    r_min = max(system.nominal("engagement_range_min_km") * 1000.0, r_speed)
+    vt = system.nominal("target_speed_max_m_s") if "target_speed_max_m_s" in system.figures else np.inf
+    return {"max_range_low_m": max_range_low, "max_height_m": top, "min_range_m": r_min,
+            "min_altitude_m": system.nominal("engagement_altitude_min_m"), "max_target_speed_m_s": vt,
+            "flyout": float(has_flyout(system))}
