@@ -1119,6 +1119,10 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                 vt = math.sqrt(vx * vx + vy * vy + vz * vz)
                 if vt > flpar[e, FP_VTMAX]:
                     continue
+                # no intercept point within the range limit is reachable in the guidance time
+                # (|PIP| >= |p| - vt tau, tau <= time limit): skip the flyout iteration
+                if math.sqrt(px * px + py * py + pz * pz) - vt * flpar[e, FP_TMAX] > rmax[e]:
+                    continue
                 tau, vend, conv = predicted_intercept_nb(px, py, pz, vx, vy, vz, tab_tof[e], tab_spd[e],
                                                          flpar[e, FP_DR], flpar[e, FP_DH], flpar[e, FP_VMEAN])
                 if not conv or tau > flpar[e, FP_TMAX] or vend < flpar[e, FP_VMIN]:

@@ -257,7 +257,7 @@ class EnvelopeTable:
 
 
 def envelope_table(ic: Interceptor, range_top_m: float, height_top_m: float, site_alt_m: float = 0.0,
-                   nr: int = 161, nh: int = 101, n_rays: int = 181, dt_s: float = 0.05) -> EnvelopeTable:
+                   nr: int = 161, nh: int = 101, n_rays: int = 181, dt_s: float = 0.1) -> EnvelopeTable:
     """Tabulate the flyout on an [nr x nh] grid up to ``range_top_m`` x ``height_top_m``.
 
     ``n_rays`` elevation rays from 0 to 90 degrees are integrated once (to 1.5 x the guidance time,
