@@ -113,3 +113,18 @@ def test_receding_target_moves_the_pip_out_and_shrinks_the_envelope(small_dir):
     reach_toward = max(x for x in xs if feasible(x, -200.0))
     reach_away = max(x for x in xs if feasible(x, 200.0))
     assert reach_away < reach_toward - 3e3
+
+
+@pytest.mark.parametrize("kw,name", [({"standoff_km": 17.0}, "fso"), ({"altitude_m": 13000.0}, "falt")])
+def test_full_fidelity_honours_the_envelope(small_dir, kw, name):
+    # beyond the 15 km range or above the 10 km ceiling the track-estimate path never launches
+    ld = _scenario(small_dir, name=name, **kw)
+    ld.scenario.simulation.fidelity = "full"
+    res = iadsim.simulate(ld, replications=40, seed=1)
+    assert res.world.full is not None
+    assert res.replications.shots.sum() == 0 and not res.replications.killed.any()
+    # and inside it, it does engage and kill
+    ld = _scenario(small_dir, name=name + "in", altitude_m=3000.0, standoff_km=4.0)
+    ld.scenario.simulation.fidelity = "full"
+    res = iadsim.simulate(ld, replications=40, seed=1)
+    assert res.replications.killed.mean() > 0.5
