@@ -112,3 +112,13 @@ def test_catalog_show_plot_writes_a_png(tmp_path):
     assert main(["catalog", "show", "mq_9_reaper", "--plot", str(tmp_path / "x.png")]) == 2
     assert not (tmp_path / "x.png").exists()
     assert main(["catalog", "show", "tor_m2", "--plot", str(tmp_path / "nope" / "x.png")]) == 2
+
+
+def test_envelope_table_in_docs_is_up_to_date():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("envelopes_table", REPO / "scripts" / "envelopes_table.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert (REPO / "docs" / "envelopes.md").read_text(encoding="utf-8") == mod.table(), \
+        "docs/envelopes.md is stale: run python scripts/envelopes_table.py"
