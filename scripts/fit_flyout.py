@@ -30,6 +30,12 @@ BOOST = dict(value=3.0, low=2.0, high=5.0, source=(
     "iadsim estimate: boost-coast profile with a short high-thrust burn, typical of surface-to-air "
     "missiles of the class; no public burn time for this missile"))
 SUSTAIN = dict(value=0.0, source="iadsim estimate: no sustain phase modelled (boost-coast profile)")
+#: tried when no boost-coast flyout reaches the public range at the mean speed
+SUSTAIN_TIME = dict(value=15.0, low=8.0, high=25.0, source=(
+    "iadsim estimate: boost-sustain profile, because no boost-coast flyout reaches the public maximum "
+    "range at the mean speed; a 15 s sustain burn, typical of dual-thrust motors of the class; no public "
+    "burn time for this missile"))
+SUSTAIN_SHARE = 1.0
 VMIN = dict(value=300.0, low=250.0, high=400.0, source=(
     "iadsim estimate: lowest speed at which the missile keeps enough dynamic pressure to manoeuvre "
     "onto the target, about Mach 0.9 at low altitude; no public figure"))
@@ -42,8 +48,15 @@ def _fmt(v: float) -> str:
 def block(name: str, sysm) -> str:
     R = sysm.nominal("engagement_range_max_km") * 1000.0
     vm = sysm.nominal("missile_speed_m_s")
-    fit = fit_flyout(R, vm, isp_s=ISP["value"], boost_time_s=BOOST["value"], sustain_time_s=0.0,
-                     sustain_share=0.0, min_speed_m_s=VMIN["value"])
+    try:
+        fit = fit_flyout(R, vm, isp_s=ISP["value"], boost_time_s=BOOST["value"], sustain_time_s=0.0,
+                         sustain_share=0.0, min_speed_m_s=VMIN["value"])
+        sustain = None
+    except ValueError:
+        fit = fit_flyout(R, vm, isp_s=ISP["value"], boost_time_s=BOOST["value"],
+                         sustain_time_s=SUSTAIN_TIME["value"], sustain_share=SUSTAIN_SHARE,
+                         min_speed_m_s=VMIN["value"])
+        sustain = SUSTAIN_TIME
     fitted_src = (f"iadsim estimate: fitted to figures engagement_range_max_km ({R / 1000:g} km) and missile_speed_m_s "
                   f"({vm:g} m/s, mean speed): on a horizontal line at sea level the missile reaches the "
                   "maximum range at its minimum useful speed after range / mean speed "
@@ -62,8 +75,14 @@ def block(name: str, sysm) -> str:
     fig("flyout_isp_s", "s", ISP)
     fig("flyout_boost_time_s", "s", BOOST)
     fig("flyout_boost_fraction", "1", value=fit["flyout_boost_fraction"], source=fitted_src)
-    fig("flyout_sustain_time_s", "s", SUSTAIN)
-    fig("flyout_sustain_fraction", "1", SUSTAIN)
+    if sustain is None:
+        fig("flyout_sustain_time_s", "s", SUSTAIN)
+        fig("flyout_sustain_fraction", "1", SUSTAIN)
+    else:
+        fig("flyout_sustain_time_s", "s", sustain)
+        fig("flyout_sustain_fraction", "1", value=fit["flyout_sustain_fraction"], source=(
+            fitted_src + f"; the sustain phase burns {SUSTAIN_SHARE:g} x the boost's propellant (iadsim "
+            "estimate)"))
     fig("flyout_ballistic_m2_kg", "m2/kg", value=fit["flyout_ballistic_m2_kg"], source=fitted_src)
     fig("flyout_min_speed_m_s", "m/s", VMIN)
     fig("flyout_max_time_s", "s", value=fit["flyout_max_time_s"], source=(

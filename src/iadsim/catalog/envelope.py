@@ -142,9 +142,11 @@ def fit_flyout(range_max_m: float, mean_speed_m_s: float, *, isp_s: float, boost
         t, v = _reach(make(x), range_max_m, 3.0 * t_max)
         return [t / t_goal - 1.0, (v - min_speed_m_s) / min_speed_m_s]
 
-    grid = [(fb, lb) for fb in (0.2, 0.35, 0.5, 0.65, 0.8) for lb in (-5.5, -5.0, -4.5, -4.0, -3.5, -3.0)]
+    fb_top = 0.85 / (1 + sustain_share)
+    grid = [(fb * fb_top / 0.85, lb) for fb in (0.2, 0.35, 0.5, 0.65, 0.8)
+            for lb in (-5.5, -5.0, -4.5, -4.0, -3.5, -3.0)]
     start = min(grid, key=lambda x: float(np.sum(np.square(res(x)))))
-    sol = least_squares(res, start, bounds=([0.05, -6.0], [0.85 / (1 + sustain_share), -2.0]),
+    sol = least_squares(res, start, bounds=([0.05 * fb_top / 0.85, -6.0], [fb_top, -2.0]),
                         xtol=1e-12, ftol=1e-12, gtol=1e-12)
     if np.max(np.abs(sol.fun)) > 1e-4:
         raise ValueError(f"no flyout reaches {range_max_m / 1000:g} km at a mean {mean_speed_m_s:g} m/s "
