@@ -10,13 +10,14 @@ import pytest
 from iadsim.analysis import sensitivity
 from iadsim.cli import main
 from iadsim.errors import InputError
-from test_engine import _crossing_scenario
+from test_engine import _crossing_scenario, _neutral_pk
 
 
 @pytest.fixture()
 def crossing(small_dir):
-    return _crossing_scenario(small_dir, {"mode": "shoot-look-shoot", "max_engagements": 2,
-                                          "kill_assessment_s": 3})
+    # the Pk model made neutral (the catalog's reference Pk everywhere in the envelope)
+    return _neutral_pk(_crossing_scenario(small_dir, {"mode": "shoot-look-shoot", "max_engagements": 2,
+                                                      "kill_assessment_s": 3}))
 
 
 def test_tornado_matches_the_analytic_kill_probability(crossing):

@@ -99,12 +99,29 @@ def _crossing_scenario(small_dir, doctrine: dict, reps_dt=1.0) -> iadsim.scenari
     return iadsim.load_scenario(small_dir / "crossing.yaml")
 
 
+def _neutral_pk(ld, beta: float = 0.0, range_cap_km: float | None = None):
+    """Make the Tor's kill probability the catalog's reference Pk everywhere in its envelope (no
+    range, aspect or speed effect) with common-cause factor beta, for the analytic checks.
+    ``range_cap_km`` replaces the public maximum range (a cap above the flyout's reach leaves the
+    flyout's energy and time limits as the range limit)."""
+    from iadsim.catalog import Figure
+
+    figs = ld.catalog["tor_m2"].figures
+    if range_cap_km is not None:
+        figs["engagement_range_max_km"] = Figure(value=range_cap_km, unit="km", source="test",
+                                                 confidence="estimate")
+    for key, v in (("pk_edge_factor", 1.0), ("pk_aspect_loss", 0.0), ("pk_speed_ratio_full", 1.01),
+                   ("pk_common_cause_beta", beta)):
+        figs[key] = Figure(value=v, unit="1", source="test: neutral Pk model", confidence="estimate")
+    return ld
+
+
 def test_shoot_look_shoot_matches_analytic(small_dir):
     # With n independent shots of single-shot Pk p fired one at a time until a kill,
     # P(kill) = 1 - (1-p)^n and E[shots] = (1 - (1-p)^n) / p
     # (Washburn & Kress, Combat Modeling, Springer 2009, ch. 2; Przemieniecki 2000).
-    ld = _crossing_scenario(small_dir, {"mode": "shoot-look-shoot", "max_engagements": 2,
-                                        "kill_assessment_s": 3})
+    ld = _neutral_pk(_crossing_scenario(small_dir, {"mode": "shoot-look-shoot", "max_engagements": 2,
+                                                    "kill_assessment_s": 3}))
     res = iadsim.simulate(ld, replications=3000, seed=3)
     p = ld.catalog["tor_m2"].nominal("pk_single_shot")
     df = res.replications
@@ -120,12 +137,29 @@ def test_shoot_look_shoot_matches_analytic(small_dir):
 def test_salvo_spends_more_for_the_same_kill_probability(small_dir):
     # A salvo of 2 fired once has the same P(kill) = 1-(1-p)^2 as shoot-look-shoot with two
     # engagements, but always spends 2 missiles instead of 1 + (1-p) on average.
-    ld = _crossing_scenario(small_dir, {"mode": "salvo", "salvo_size": 2, "max_engagements": 1})
+    ld = _neutral_pk(_crossing_scenario(small_dir, {"mode": "salvo", "salvo_size": 2, "max_engagements": 1}))
     res = iadsim.simulate(ld, replications=3000, seed=4)
     p = ld.catalog["tor_m2"].nominal("pk_single_shot")
     df = res.replications
     assert (df.shots == 2).all()
     pk_exp = 1 - (1 - p) ** 2
+    assert df.killed.mean() == pytest.approx(pk_exp, abs=4 * np.sqrt(pk_exp * (1 - pk_exp) / len(df)))
+
+
+def test_correlated_salvo_matches_the_beta_factor_model(small_dir):
+    # A salvo of 2 whose failures share a common cause with beta = 0.4: P(kill) = 1 - (c + (1-c) q_i^2),
+    # c = beta q, q_i = (q - c) / (1 - c) (Fleming 1975; NUREG/CR-4780 sec. 3.3.1), below the
+    # independent 1 - q^2.
+    from iadsim.physics.pk import salvo_kill_probability
+
+    ld = _neutral_pk(_crossing_scenario(small_dir, {"mode": "salvo", "salvo_size": 2, "max_engagements": 1}),
+                     beta=0.4)
+    res = iadsim.simulate(ld, replications=4000, seed=5)
+    p = ld.catalog["tor_m2"].nominal("pk_single_shot")
+    df = res.replications
+    assert (df.shots == 2).all()
+    pk_exp = float(salvo_kill_probability(p, 2, 0.4))
+    assert pk_exp < 1 - (1 - p) ** 2 - 0.02
     assert df.killed.mean() == pytest.approx(pk_exp, abs=4 * np.sqrt(pk_exp * (1 - pk_exp) / len(df)))
 
 

@@ -12,7 +12,7 @@ import yaml
 import iadsim
 from iadsim.engine import compile_world, simulate_chunk
 
-from test_engine import _crossing_scenario
+from test_engine import _crossing_scenario, _neutral_pk
 
 
 def _full(small_dir, name="scenario.yaml", **sim):
@@ -92,8 +92,13 @@ def test_small_noise_and_large_basket_match_fast_fidelity_and_analytic(small_dir
     # With (almost) perfect measurements and a generous seeker basket the tracker's estimate is the
     # truth, so shoot-look-shoot with 2 engagements kills with 1-(1-p)^2 as in the fast fidelity.
     doctrine = {"mode": "shoot-look-shoot", "max_engagements": 2, "kill_assessment_s": 3}
-    fast = iadsim.simulate(_crossing_scenario(small_dir, doctrine), replications=3000, seed=3).replications
-    ld = _crossing_full(small_dir, doctrine, noise=(0.5, 0.001, 0.001), seeker_basket_m=5000.0)
+    # (the Pk model made neutral: the catalog's reference Pk everywhere in the envelope; the range
+    # cap lifted so the flyout's energy limit bounds the range: the truth is checked against the
+    # cap at intercept, and a track estimate a few metres off would make the first shot straddle it)
+    fast = iadsim.simulate(_neutral_pk(_crossing_scenario(small_dir, doctrine), range_cap_km=40.0),
+                           replications=3000, seed=3).replications
+    ld = _neutral_pk(_crossing_full(small_dir, doctrine, noise=(0.5, 0.001, 0.001), seeker_basket_m=5000.0),
+                     range_cap_km=40.0)
     full = iadsim.simulate(ld, replications=3000, seed=3).replications
     p = ld.catalog["tor_m2"].nominal("pk_single_shot")
     pk_exp = 1 - (1 - p) ** 2

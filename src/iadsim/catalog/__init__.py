@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from iadsim.catalog.envelope import FLYOUT_FIGURES, envelope_problems
 from iadsim.catalog.models import (
     CLUTTER_GROUP, GUN_FIGURES, OPTIONAL_RADAR_FIGURES, REQUIRED_FIGURES, Claim, Figure, System, figure_domain_problem,
 )
@@ -96,6 +97,11 @@ def load_system_file(path: Path) -> System:
         why = figure_domain_problem(key, fig)
         if why:
             problems.append(Problem(str(path), f"figures.{key}", why))
+    for key, (_field, unit) in FLYOUT_FIGURES.items():
+        if key in system.figures and system.figures[key].unit != unit:
+            problems.append(
+                Problem(str(path), f"figures.{key}.unit", f"expected {unit!r}, got {system.figures[key].unit!r}")
+            )
     for key, unit in REQUIRED_FIGURES[system.kind].items():
         if key not in system.figures:
             problems.append(Problem(str(path), f"figures.{key}", f"missing; a {system.kind} needs it [{unit}]"))
@@ -114,6 +120,11 @@ def load_system_file(path: Path) -> System:
                     problems.append(Problem(str(path), f"figures.{key}",
                                             f"missing; a radar with radar_wavelength_m needs it "
                                             f"[{OPTIONAL_RADAR_FIGURES[key]}] (clutter, MTI and multipath model)"))
+    if not problems:
+        # contradictions between envelope figures (min range above max range, an altitude the
+        # flyout cannot reach)
+        problems += [Problem(str(path), where, f"catalog entry {system.name!r}: {msg}")
+                     for where, msg in envelope_problems(system)]
     if problems:
         raise InputError(problems)
     return system

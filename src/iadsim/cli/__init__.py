@@ -379,7 +379,9 @@ def catalog_list(json_out: Annotated[bool, typer.Option("--json", help="machine-
 
 @catalog_app.command("show")
 def catalog_show(name: Annotated[str, typer.Argument(help="system name or alias")],
-                 json_out: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False) -> None:
+                 json_out: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+                 plot: Annotated[Path | None, typer.Option(
+                     "--plot", help="write a PNG of the effector's flyout envelope to this path")] = None) -> None:
     """Show one system: every figure with its value, range, confidence and source."""
     from iadsim.catalog import load_catalog
 
@@ -389,6 +391,18 @@ def catalog_show(name: Annotated[str, typer.Argument(help="system name or alias"
         hint = f" (did you mean {close!r}?)" if close else ""
         raise InputError.single("catalog", "name", f"unknown system {name!r}{hint}; expected one of: {', '.join(cat)}")
     s = cat[name]
+    if plot is not None:
+        if s.kind != "effector":
+            raise InputError.single("command line", "--plot", f"{s.name!r} is a {s.kind}; only effectors "
+                                    "have an engagement envelope")
+        if plot.suffix.lower() != ".png":
+            raise InputError.single("command line", "--plot", f"expected a .png path, got {str(plot)!r}")
+        if not plot.parent.is_dir():
+            raise InputError.single("command line", "--plot", f"folder {str(plot.parent)!r} does not exist")
+        from iadsim.report.envelope_plot import plot_envelope
+
+        out = plot_envelope(s, plot)
+        console.print(f"wrote {out}")
     if json_out:
         sys.stdout.write(json.dumps(s.model_dump(mode="json"), indent=2) + "\n")
         return

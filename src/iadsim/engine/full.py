@@ -43,10 +43,13 @@ import numpy as np
 
 from iadsim.c2.threat import urgency as threat_urgency
 from iadsim.engine.kernel import (
-    EV_DETECT, EV_LAUNCH, EV_LOST, EV_TRACK, FIRE_HOLD, FIRE_TIGHT, MAX_EVENTS, arrivals, c2_assign,
+    EV_DETECT, EV_LAUNCH, EV_LOST, EV_TRACK, FIRE_HOLD, FIRE_TIGHT, FP_DH, FP_DR, FP_EDGE, FP_KFULL, FP_LOSS,
+    FP_NM, FP_RATIO, FP_RMAX, FP_TMAX, FP_VMEAN, FP_VMIN, FP_VTMAX, MAX_EVENTS, arrivals, c2_assign,
     detects, end_intercept, fire_unit_state, launch, record_event, reloads, reset_outputs, salvo_kills,
 )
 from iadsim.engine.rng import uniform
+from iadsim.physics.flyout import predicted_intercept_nb
+from iadsim.physics.pk import pk_factor_nb
 from iadsim.tracking.jpda import _jpda_kernel
 
 # random streams of the measurement noise (four uniforms per detection: two Box-Muller pairs)
@@ -583,9 +586,9 @@ def _updated(X, Pc, k, t, label, vinit, z0, R0, last_upd, lab, hitnow, nhit, st,
 @numba.njit(cache=True)
 def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                   scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
-                  elev, mva, assets, eff_xyz, vm, fc_of, max_el, ref_pd,
+                  elev, mva, assets, eff_xyz, tab_tof, tab_spd, flpar, fc_of, max_el, ref_pd,
                   reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
-                  pk1, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps,
+                  pk1, beta, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps,
                   snr_scale, pfa, policy, record,
                   det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
                   ev_step, ev_type, ev_e, ev_m, ev_n):
@@ -734,14 +737,14 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                     y = pos[t, m, 1]
                     z = pos[t, m, 2]
                     if math.isfinite(x):
-                        gr = math.hypot(x - eff_xyz[e, 0], y - eff_xyz[e, 1])
                         agl = z - bilinear(elev, xmin, ymax, res, x, y)
                         above = z - eff_xyz[e, 2]
+                        sr = math.sqrt((x - eff_xyz[e, 0]) ** 2 + (y - eff_xyz[e, 1]) ** 2 + above ** 2)
                         dp = math.sqrt((x - f_pip[i, 0]) ** 2 + (y - f_pip[i, 1]) ** 2
                                        + (z - f_pip[i, 2]) ** 2)
-                        hit = (rmin[e] <= gr <= rmax[e] and agl >= hmin[e] and above <= hmax[e]
+                        hit = (rmin[e] <= sr <= rmax[e] and agl >= hmin[e] and above <= hmax[e]
                                and dp <= basket and _visible(mva[e], fpar, x, y, z)
-                               and salvo_kills(k0, k1, f_id[i], f_n[i], f_pk[i]))
+                               and salvo_kills(k0, k1, f_id[i], f_n[i], f_pk[i], beta[e]))
                 if hit and t + assess_steps[e] < known_dead[m]:
                     known_dead[m] = t + assess_steps[e]
                 nev = end_intercept(i, t, hit, f_e, f_m, f_n, f_step, alive, kill_step, killer, busy,
@@ -1107,29 +1110,22 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                 # the unit's radar must see the estimated position
                 if not _visible(mva[e], fpar, px + eff_xyz[e, 0], py + eff_xyz[e, 1], pz + eff_xyz[e, 2]):
                     continue
-                # closed-form intercept time (iadsim.physics.kinematics.intercept_time_s)
+                # predicted intercept point from the unit's flyout table (iadsim.physics.flyout), the
+                # flyout envelope (guidance time, end speed, target speed), then the slant-range x
+                # altitude limits at the PIP and the kill probability there (iadsim.physics.pk)
                 vx = X[k, 3]
                 vy = X[k, 4]
                 vz = X[k, 5]
-                qa = vx * vx + vy * vy + vz * vz - vm[e] * vm[e]
-                qb = px * vx + py * vy + pz * vz
-                qc = px * px + py * py + pz * pz
-                disc = qb * qb - qa * qc
-                if disc < 0.0:
+                vt = math.sqrt(vx * vx + vy * vy + vz * vz)
+                if vt > flpar[e, FP_VTMAX]:
                     continue
-                root = math.sqrt(disc)
-                if qc == 0.0:
-                    tau = 0.0
-                elif qb <= 0.0:
-                    den = root - qb
-                    if den <= 0.0:
-                        continue
-                    tau = qc / den
-                else:
-                    if qa >= 0.0:
-                        continue
-                    tau = (qb + root) / (-qa)
-                if not (tau >= 0.0 and math.isfinite(tau)):
+                # no intercept point within the range limit is reachable in the guidance time
+                # (|PIP| >= |p| - vt tau, tau <= time limit): skip the flyout iteration
+                if math.sqrt(px * px + py * py + pz * pz) - vt * flpar[e, FP_TMAX] > rmax[e]:
+                    continue
+                tau, vend, conv = predicted_intercept_nb(px, py, pz, vx, vy, vz, tab_tof[e], tab_spd[e],
+                                                         flpar[e, FP_DR], flpar[e, FP_DH], flpar[e, FP_VMEAN])
+                if not conv or tau > flpar[e, FP_TMAX] or vend < flpar[e, FP_VMIN]:
                     continue
                 ntof = int(math.ceil(tau / dt - 1e-9))
                 if ntof < 1:
@@ -1139,12 +1135,19 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                 gx = px + vx * tau + eff_xyz[e, 0]
                 gy = py + vy * tau + eff_xyz[e, 1]
                 gz = pz + vz * tau + eff_xyz[e, 2]
-                gr = math.hypot(gx - eff_xyz[e, 0], gy - eff_xyz[e, 1])
                 agl = gz - bilinear(elev, xmin, ymax, res, gx, gy)
                 above = gz - eff_xyz[e, 2]
-                if not (rmin[e] <= gr <= rmax[e] and agl >= hmin[e] and above <= hmax[e]):
+                sr = math.sqrt((gx - eff_xyz[e, 0]) ** 2 + (gy - eff_xyz[e, 1]) ** 2 + above ** 2)
+                if not (rmin[e] <= sr <= rmax[e] and agl >= hmin[e] and above <= hmax[e]):
                     continue
-                P[e, q] = pk1[e]
+                cos_aspect = 1.0
+                if vt > 0.0 and sr > 0.0:
+                    cos_aspect = -((gx - eff_xyz[e, 0]) * vx + (gy - eff_xyz[e, 1]) * vy + above * vz) / (sr * vt)
+                fac = pk_factor_nb(vend, vt, sr / flpar[e, FP_RMAX], cos_aspect, 0.0, flpar[e, FP_NM],
+                                   flpar[e, FP_KFULL], flpar[e, FP_EDGE], flpar[e, FP_LOSS], flpar[e, FP_RATIO])
+                if fac <= 0.0:
+                    continue
+                P[e, q] = pk1[e] * fac
                 tofq[e, q] = ntof
                 pipq[e, q, 0] = gx
                 pipq[e, q, 1] = gy
@@ -1187,10 +1190,10 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
 
 def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step, target, values, pos,
                     scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
-                    elev, mva, assets, eff_xyz, vm, fc_of, max_el, ref_pd,
+                    elev, mva, assets, eff_xyz, tab_tof, tab_spd, flpar, fc_of, max_el, ref_pd,
                     reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
-                    pk1, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale, pfa,
-                    det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
+                    pk1, beta, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale,
+                    pfa, det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
                     ev_step, ev_type, ev_e, ev_m, ev_n):
     """Run replications keys[r] at full fidelity; arguments as the fast kernel's ``_run_chunk``
     with the arrays of :class:`iadsim.engine.world.FullWorld`; ``stats`` [R, len(TRACK_STATS)] track
@@ -1201,9 +1204,9 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
         rec = r == record_local
         nev[r] = _run_one_full(keys[r, 0], keys[r, 1], fpar, ipar, first_step, end_step, target, values, pos,
                                scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
-                               elev, mva, assets, eff_xyz, vm, fc_of, max_el, ref_pd,
+                               elev, mva, assets, eff_xyz, tab_tof, tab_spd, flpar, fc_of, max_el, ref_pd,
                                reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
-                               pk1[r], rmin[r], rmax[r], hmin[r], hmax[r], channels[r], ready0[r],
+                               pk1[r], beta[r], rmin[r], rmax[r], hmin[r], hmax[r], channels[r], ready0[r],
                                reload_steps[r], reaction_steps[r], snr_scale[r], pfa[r], policy, rec,
                                det_step[r], firm_step[r], eng_step[r], shots[r], kill_step[r], killer[r],
                                leak_step[r], expended[r], stats[r], ev_step, ev_type, ev_e, ev_m, ev_n)

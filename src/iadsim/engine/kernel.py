@@ -31,6 +31,13 @@ POLICY_URGENCY = 0   # most urgent track first, best unit for it (the default)
 POLICY_GREEDY = 1    # greedy maximum marginal return over all (unit, track) pairs
 POLICY_PYTHON = 2    # a policy of iadsim.c2 (exact MIP, VLNS, or one a user registered)
 
+#: columns of the per-fire-unit flyout and Pk-model parameters ``World.flyout_par`` [E, FLYOUT_PAR_LEN]:
+#: guidance time limit [s], minimum end speed [m/s], maximum target speed [m/s], mean missile speed
+#: [m/s], nominal maximum range [m], missile load limit [g], Pk model's speed ratio, edge factor, aspect
+#: loss and manoeuvre ratio [1], flyout table steps in ground range and height [m]
+FP_TMAX, FP_VMIN, FP_VTMAX, FP_VMEAN, FP_RMAX, FP_NM, FP_KFULL, FP_EDGE, FP_LOSS, FP_RATIO, FP_DR, FP_DH = range(12)
+FLYOUT_PAR_LEN = 12
+
 FIRE_HOLD = 0
 FIRE_TIGHT = 1
 FIRE_FREE = 2
@@ -115,12 +122,21 @@ def detects(k0, k1, t, s, m, snr, pfa):
 
 
 @numba.njit(cache=True)
-def salvo_kills(k0, k1, first_id, n, pk):
-    """Whether any of the n missiles numbered first_id .. first_id + n - 1 kills, each with
-    probability pk (the kill stream, one draw per missile)."""
+def salvo_kills(k0, k1, first_id, n, pk, beta):
+    """Whether the salvo of the n missiles numbered first_id .. first_id + n - 1, each of single-shot
+    kill probability pk, kills, with a common-cause failure of beta factor beta (the beta-factor
+    model of :func:`iadsim.physics.pk.salvo_kill_probability`: Fleming 1975, NUREG/CR-4780): one
+    draw decides the common-cause failure (probability c = beta (1 - pk)), then one draw per missile
+    with the independent kill probability 1 - q_i, q_i = ((1 - pk) - c) / (1 - c). All from the kill
+    stream, keyed by the salvo's first missile number, so they depend only on the replication."""
+    q = 1.0 - pk
+    c = beta * q
+    if c > 0.0 and uniform(k0, k1, STREAM_KILL, first_id, 1, 0) < c:
+        return False
+    p_i = 1.0 - ((q - c) / (1.0 - c) if c < 1.0 else 1.0)
     hit = False
     for j in range(n):
-        if uniform(k0, k1, STREAM_KILL, first_id + j, 0, 0) < pk:
+        if uniform(k0, k1, STREAM_KILL, first_id + j, 0, 0) < p_i:
             hit = True
     return hit
 
@@ -234,10 +250,10 @@ def c2_assign(policy, P, tofq, vals, nc, assign, used):
 
 @numba.njit(cache=True)
 def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
-             scan, snr, tof, pip_ok, pip_gr, pip_agl, pip_above, act_ok, act_gr, act_agl, act_above,
+             scan, snr, tof, pip_ok, pip_r, pip_agl, pip_above, act_ok, act_r, act_agl, act_above, pk_geo,
              reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
              latency_steps, drop_steps,
-             pk1, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale, pfa,
+             pk1, beta, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale, pfa,
              policy, record,
              det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
              ev_step, ev_type, ev_e, ev_m, ev_n):
@@ -269,7 +285,7 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
         for i in range(cap):
             if f_step[i] == t:
                 m = f_m[i]
-                hit = alive[m] and t < end_step[m] and salvo_kills(k0, k1, f_id[i], f_n[i], f_pk[i])
+                hit = alive[m] and t < end_step[m] and salvo_kills(k0, k1, f_id[i], f_n[i], f_pk[i], beta[f_e[i]])
                 nev = end_intercept(i, t, hit, f_e, f_m, f_n, f_step, alive, kill_step, killer, busy,
                                     record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         # 2. arrivals: a threat alive at the end of its route has leaked
@@ -335,14 +351,16 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
                     continue
                 if t < firm_step[m] + reaction_steps[e] or n_eng[e, m] >= max_eng[e]:
                     continue
-                if not (pip_ok[t, m, e] and rmin[e] <= pip_gr[t, m, e] <= rmax[e]
+                # the PIP inside the flyout envelope (pip_ok) and the slant-range x altitude limits
+                if not (pip_ok[t, m, e] and rmin[e] <= pip_r[t, m, e] <= rmax[e]
                         and pip_agl[t, m, e] >= hmin[e] and pip_above[t, m, e] <= hmax[e]):
                     continue
                 # the kill chance is zero if the target has left the envelope or sight at intercept
-                if (act_ok[t, m, e] and rmin[e] <= act_gr[t, m, e] <= rmax[e]
+                if (act_ok[t, m, e] and rmin[e] <= act_r[t, m, e] <= rmax[e]
                         and act_agl[t, m, e] >= hmin[e] and act_above[t, m, e] <= hmax[e]):
-                    P[e, q] = pk1[e]
-                    any_p = True
+                    P[e, q] = pk1[e] * pk_geo[t, m, e]
+                    if P[e, q] > 0.0:
+                        any_p = True
         if not any_p:
             continue
         for q in range(nc):
@@ -371,13 +389,14 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
 
 
 def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, target, priority,
-              scan, snr, tof, pip_ok, pip_gr, pip_agl, pip_above, act_ok, act_gr, act_agl, act_above,
+              scan, snr, tof, pip_ok, pip_r, pip_agl, pip_above, act_ok, act_r, act_agl, act_above, pk_geo,
               reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
               latency_steps, drop_steps,
-              pk1, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale, pfa,
+              pk1, beta, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale, pfa,
               det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
               ev_step, ev_type, ev_e, ev_m, ev_n):
-    """Run replications keys[r] (r in 0..R-1) with their parameters (pk1 .. pfa, leading axis R);
+    """Run replications keys[r] (r in 0..R-1) with their parameters (pk1 .. pfa, leading axis R;
+    pk1 x pk_geo is the single-shot Pk of an engagement, beta the salvo's common-cause factor);
     outputs are [R, M] / [R, E] arrays filled in place. Events are recorded for the replication
     ``record_local`` (-1: none); returns their count."""
     R = keys.shape[0]
@@ -385,10 +404,10 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, target,
     for r in numba.prange(R):
         rec = r == record_local
         nev[r] = _run_one(keys[r, 0], keys[r, 1], nsteps, first_step, end_step, target, priority,
-                          scan, snr, tof, pip_ok, pip_gr, pip_agl, pip_above, act_ok, act_gr, act_agl,
-                          act_above, reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
-                          latency_steps, drop_steps,
-                          pk1[r], rmin[r], rmax[r], hmin[r], hmax[r], channels[r], ready0[r],
+                          scan, snr, tof, pip_ok, pip_r, pip_agl, pip_above, act_ok, act_r, act_agl,
+                          act_above, pk_geo, reloads0, salvo, max_eng, assess_steps, min_interval_steps,
+                          fire_mode, latency_steps, drop_steps,
+                          pk1[r], beta[r], rmin[r], rmax[r], hmin[r], hmax[r], channels[r], ready0[r],
                           reload_steps[r], reaction_steps[r], snr_scale[r], pfa[r], policy, rec,
                           det_step[r], firm_step[r], eng_step[r], shots[r], kill_step[r], killer[r],
                           leak_step[r], expended[r], ev_step, ev_type, ev_e, ev_m, ev_n)

@@ -8,10 +8,13 @@ ranges: Vose, "Risk Analysis", 3rd ed., Wiley 2008, sec. 9.1.4); figures without
 fixed. Replication i draws from ``SeedSequence(seed, spawn_key=(i, 1))``, a stream separate from
 the engine's, so its values do not depend on chunking or backend.
 
-Sampled here (they enter the compiled kernel directly): engagement envelope limits, single-shot
-Pk, fire channels, ready missiles, reload and reaction times, radar reference range, reference
-RCS, reference Pd and false-alarm probability, and threat RCS. Held at nominal because they set
-the precomputed geometry: speeds, altitudes, antenna heights and scan periods.
+Sampled here (they enter the compiled kernel directly): engagement envelope limits (slant range,
+altitude), the reference single-shot Pk (it scales the precomputed engagement factor of
+:mod:`iadsim.physics.pk`), the salvo's common-cause beta factor, fire channels, ready missiles,
+reload and reaction times, radar reference range, reference RCS, reference Pd and false-alarm
+probability, and threat RCS. Held at nominal because they set the precomputed geometry: speeds,
+altitudes, antenna heights, scan periods, the flyout figures (``flyout_*``: the flyout tables and
+predicted intercept points) and the Pk model's shape figures.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from iadsim.physics.radar import snr_required
 SAMPLED_FIGURES: dict[str, str] = {
     "engagement_range_min_km": "envelope", "engagement_range_max_km": "envelope",
     "engagement_altitude_min_m": "envelope", "engagement_altitude_max_m": "envelope",
-    "pk_single_shot": "kill", "channels_per_vehicle": "fire unit", "ready_missiles_per_vehicle": "fire unit",
+    "pk_single_shot": "kill", "pk_common_cause_beta": "kill",
+    "channels_per_vehicle": "fire unit", "ready_missiles_per_vehicle": "fire unit",
     "reload_time_s": "fire unit", "reaction_time_s": "fire unit",
     "radar_detection_range_km": "detection", "radar_reference_rcs_m2": "detection",
     "radar_reference_pd": "detection", "radar_pfa": "detection", "rcs_m2": "detection",
@@ -39,6 +43,7 @@ class Parameters:
     """Per-replication parameters of R replications ([R, E] fire units, [R, S] radars, [R, S, M])."""
 
     pk: np.ndarray
+    beta: np.ndarray
     range_min_m: np.ndarray
     range_max_m: np.ndarray
     altitude_min_m: np.ndarray
@@ -52,8 +57,8 @@ class Parameters:
     draws: dict[tuple[str, str], np.ndarray] | None = None  # (system, figure) -> [R] values drawn
 
     def kernel_inputs(self) -> tuple:
-        return (self.pk, self.range_min_m, self.range_max_m, self.altitude_min_m, self.altitude_max_m,
-                self.channels, self.ready, self.reload_steps, self.reaction_steps, self.snr_scale, self.pfa)
+        return (self.pk, self.beta, self.range_min_m, self.range_max_m, self.altitude_min_m,
+                self.altitude_max_m, self.channels, self.ready, self.reload_steps, self.reaction_steps, self.snr_scale, self.pfa)
 
 
 def nominal(world, count: int) -> Parameters:
@@ -66,7 +71,8 @@ def nominal(world, count: int) -> Parameters:
         return np.broadcast_to(a, (count, *a.shape)).copy()  # writable, one row per replication
 
     return Parameters(
-        pk=rep(world.pk, np.float64), range_min_m=rep(world.range_min_m, np.float64),
+        pk=rep(world.pk, np.float64), beta=rep(world.beta, np.float64),
+        range_min_m=rep(world.range_min_m, np.float64),
         range_max_m=rep(world.range_max_m, np.float64), altitude_min_m=rep(world.altitude_min_m, np.float64),
         altitude_max_m=rep(world.altitude_max_m, np.float64), channels=rep(world.channels, np.int64),
         ready=rep(world.ready, np.int64), reload_steps=rep(world.reload_steps, np.int64),
@@ -119,7 +125,8 @@ def apply(world, p: Parameters, draws: dict[tuple[str, str], np.ndarray]) -> Non
                                  ("engagement_range_max_km", "range_max_m", 1000.0),
                                  ("engagement_altitude_min_m", "altitude_min_m", 1.0),
                                  ("engagement_altitude_max_m", "altitude_max_m", 1.0),
-                                 ("pk_single_shot", "pk", 1.0)):
+                                 ("pk_single_shot", "pk", 1.0),
+                                 ("pk_common_cause_beta", "beta", 1.0)):
             v = val(key)
             if v is not None:
                 getattr(p, attr)[:, ei] = v * scale

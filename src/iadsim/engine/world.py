@@ -17,16 +17,23 @@ import numpy as np
 from iadsim.c2.threat import evaluate as threat_eval
 from iadsim.catalog import Figure, System
 from iadsim.coverage.los import min_visible_altitude, visible_at
+from iadsim.catalog.envelope import FLYOUT_FIGURES, figure_or_default, has_flyout, system_table
 from iadsim.coverage.specs import RadarSpec, build_grid, effector_specs, envelope_coordinates, radar_specs
+from iadsim.engine.kernel import (
+    FLYOUT_PAR_LEN, FP_DH, FP_DR, FP_EDGE, FP_KFULL, FP_LOSS, FP_NM, FP_RATIO, FP_RMAX, FP_TMAX, FP_VMEAN,
+    FP_VMIN, FP_VTMAX,
+)
 from iadsim.engine.trajectory import BELOW_GROUND_TOLERANCE_M, Path3D, first_below_ground, sample_path
 from iadsim.errors import InputError, Problem
 from iadsim.geo.grid import LocalGrid
 from iadsim.geo.terrain import Terrain, load_terrain
-from iadsim.physics.kinematics import intercept_time_s
 from iadsim.physics.clutter import (
     CLUTTER_CLASSES, clutter_cell_area_m2, clutter_gamma_db, clutter_to_noise_reference_form, gaussian_beam_gain,
     multipath_loss, mti_notch_gain, roughness_factor, sigma0_constant_gamma, signal_to_clutter_plus_noise,
 )
+from iadsim.physics.flyout import predicted_intercepts
+from iadsim.physics.kinematics import intercept_time_s
+from iadsim.physics.pk import pk_factor
 from iadsim.physics.radar import snr_reference_form, snr_required
 from iadsim.scenario.loader import LoadedScenario
 
@@ -56,10 +63,22 @@ MODELS_USED = {
                          "(Roux & van Vuuren 2007)",
     "c2": "greedy: most urgent track first (value / time-to-go), the feasible fire unit with the "
           "highest kill probability; shoot-look-shoot or salvo doctrine",
-    "flyout": "constant mean missile speed to the predicted intercept point of a constant-velocity "
-              "target",
-    "kill": "Bernoulli kill per missile with the catalog's single-shot Pk, zero if the target has "
-            "left the envelope or line of sight at intercept",
+    "flyout": "point-mass missile (boost and sustain burns by the rocket equation, coast; drag with a "
+              "constant Cd*A/m in the US Standard Atmosphere 1976; gravity) flown along the straight "
+              "line of sight to the predicted intercept point of a constant-velocity target, found by "
+              "iterating the flyout time (so receding targets' PIPs move out); the envelope is the "
+              "slant-range x altitude limits cut where the missile arrives after its guidance time or "
+              "below its minimum useful speed, or the target is faster than the system's maximum; "
+              "flyout figures fitted to the public maximum range and mean speed; tabulated per unit. "
+              "Leaves out: lofted or proportional-navigation paths, Mach-dependent drag, induced drag of "
+              "manoeuvres, seeker or command-link limits other than the guidance time; guns and systems "
+              "without flyout figures fly at a constant mean speed",
+    "kill": "single-shot Pk = the catalog's reference Pk x an engagement factor (missile-to-target speed "
+            "ratio at intercept, fraction of the maximum range, aspect from head-on to tail chase, "
+            "target manoeuvre against the missile's load limit); a salvo's failures share a common "
+            "cause (beta-factor model, Fleming 1975 / NUREG/CR-4780); zero if the target has left the "
+            "envelope or line of sight at intercept. Leaves out: warhead and fuze detail, "
+            "countermeasures, target-specific vulnerability",
     "random": "counter-based SplitMix64 streams keyed by each replication's SeedSequence child",
 }
 
@@ -81,7 +100,6 @@ class FullWorld:
     min_el: np.ndarray        # [S] lowest elevation a radar covers [rad]
     elev: np.ndarray          # [ny, nx] float32 terrain [m MSL]
     mva: np.ndarray           # [S, ny, nx] float32 minimum visible altitude rasters [m MSL]
-    missile_speed: np.ndarray  # [E] mean missile speed [m/s]
     values: np.ndarray        # [M] threat value (by type)
     vmax: float               # speed bound for new tracks' velocity prior [m/s]
     max_el: np.ndarray = field(default_factory=lambda: np.zeros(0))   # [S] highest elevation covered [rad]
@@ -115,7 +133,7 @@ class FullWorld:
         return (fpar, ipar, world.first_step, world.end_step, world.target, values, world.pos,
                 world.scan, world.snr, self.meas_r, self.meas_az, self.meas_el, world.sensor_xyz,
                 self.sigma, self.min_el, world.sensor_range_m, self.elev, self.mva, world.asset_info,
-                world.effector_xyz, self.missile_speed, fc_of, self.max_el, self.ref_pd,
+                world.effector_xyz, world.tab_tof, world.tab_spd, world.flyout_par, fc_of, self.max_el, self.ref_pd,
                 world.reloads, world.salvo, world.max_eng, world.assess_steps, world.min_interval_steps,
                 world.fire_mode)
 
@@ -183,19 +201,28 @@ class World:
     effector_xyz: np.ndarray        # [E, 3] site x, y, ground MSL [m]
     effector_sensor: np.ndarray     # [E] index of its own radar
     tof: np.ndarray                 # [T, M, E] int32 flyout time to the PIP [steps]
-    pip_ok: np.ndarray              # [T, M, E] PIP exists, target in sight now, intercept within the run
-    pip_gr: np.ndarray              # [T, M, E] float32 ground range of the PIP [m]
+    pip_ok: np.ndarray              # [T, M, E] PIP exists and is inside the flyout envelope (converged,
+    #                                 within the guidance time, end speed above the minimum, target
+    #                                 not faster than the system's maximum), target in sight now,
+    #                                 intercept within the run
+    pip_r: np.ndarray               # [T, M, E] float32 slant range of the PIP from the site [m]
     pip_agl: np.ndarray             # [T, M, E] PIP height above the ground below it [m]
     pip_above: np.ndarray           # [T, M, E] PIP height above the fire unit's site [m]
     act_ok: np.ndarray              # [T, M, E] the target is flying and in sight at intercept time
-    act_gr: np.ndarray              # [T, M, E] the same three coordinates of the target at intercept
+    act_r: np.ndarray               # [T, M, E] the same three coordinates of the target at intercept
     act_agl: np.ndarray
     act_above: np.ndarray
+    pk_geo: np.ndarray              # [T, M, E] float32 engagement factor of the single-shot Pk at the PIP
+    #                                 (iadsim.physics.pk; 0 where the PIP is not feasible)
+    flyout_par: np.ndarray          # [E, FLYOUT_PAR_LEN] flyout and Pk-model parameters (columns FP_*)
+    tab_tof: np.ndarray             # [E, NR, NH] flyout tables: time of flight [s] over ground range x
+    tab_spd: np.ndarray             # [E, NR, NH] height above the site, and end speed [m/s]
     range_min_m: np.ndarray         # [E] nominal engagement envelope and single-shot Pk
     range_max_m: np.ndarray
     altitude_min_m: np.ndarray
     altitude_max_m: np.ndarray
     pk: np.ndarray
+    beta: np.ndarray                # [E] beta factor of a salvo's common-cause failure
     channels: np.ndarray
     ready: np.ndarray
     reloads: np.ndarray
@@ -232,8 +259,8 @@ class World:
     def kernel_inputs(self) -> tuple:
         """The run-wide arrays the kernel reads (per-replication parameters come separately)."""
         return (self.nsteps, self.first_step, self.end_step, self.target, self.priority,
-                self.scan, self.snr, self.tof, self.pip_ok, self.pip_gr, self.pip_agl, self.pip_above,
-                self.act_ok, self.act_gr, self.act_agl, self.act_above,
+                self.scan, self.snr, self.tof, self.pip_ok, self.pip_r, self.pip_agl, self.pip_above,
+                self.act_ok, self.act_r, self.act_agl, self.act_above, self.pk_geo,
                 self.reloads, self.salvo, self.max_eng, self.assess_steps, self.min_interval_steps,
                 self.fire_mode, self.latency_steps, self.drop_steps)
 
@@ -445,23 +472,31 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
                                s.terrain.clutter, slope)
         snr[:, si, :] = q
 
-    # --- fire units: geometry of the predicted intercept point (PIP) and of the target at intercept
+    # --- fire units: the predicted intercept point (PIP) from each unit's flyout table, the target's
+    #     position at intercept, and the engagement factor of the kill probability
     step("engagement envelopes")
     E = len(s.effectors)
     geo = {k: np.zeros((nsteps, M, E), dtype=np.float32) for k in
-           ("pip_gr", "pip_agl", "pip_above", "act_gr", "act_agl", "act_above")}
+           ("pip_r", "pip_agl", "pip_above", "act_r", "act_agl", "act_above")}
     pip_ok = np.zeros((nsteps, M, E), dtype=bool)
     act_ok = np.zeros((nsteps, M, E), dtype=bool)
+    pk_geo = np.zeros((nsteps, M, E), dtype=np.float32)
     tof = np.ones((nsteps, M, E), dtype=np.int32)
     ints = {k: np.zeros(E, dtype=np.int64) for k in
             ("channels", "ready", "reloads", "reload_steps", "reaction_steps", "salvo", "max_eng",
              "assess_steps", "min_interval_steps", "fire_mode")}
-    env = {k: np.zeros(E) for k in ("range_min_m", "range_max_m", "altitude_min_m", "altitude_max_m", "pk")}
+    env = {k: np.zeros(E) for k in ("range_min_m", "range_max_m", "altitude_min_m", "altitude_max_m", "pk",
+                                    "beta")}
     effs = effector_specs(ld, radars, figure=log.get)
     eff_xyz = np.array([(f.x, f.y, f.ground) for f in effs]).reshape(E, 3)
     steps_of = lambda sec: int(np.ceil(sec / dt - 1e-9))  # noqa: E731
     idx_t = np.arange(nsteps)[:, None]
     idx_m = np.arange(M)[None, :]
+    tables = []
+    fl = np.zeros((E, FLYOUT_PAR_LEN))
+    speed_t = np.linalg.norm(np.nan_to_num(vel), axis=-1)            # [T, M] target speed [m/s]
+    accel_g = np.array([float(log.get(cat[t], "manoeuvre_g", "kill")) if "manoeuvre_g" in cat[t].figures
+                        else 0.0 for t in types])                   # [M] target manoeuvre [g]
     for ei, (eff, spec) in enumerate(zip(s.effectors, effs)):
         sysm = cat[eff.system]
         vm = log.get(sysm, "missile_speed_m_s", "flyout")
@@ -481,24 +516,55 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         ints["min_interval_steps"][ei] = steps_of(d.min_launch_interval_s)
         ints["fire_mode"][ei] = FIRE_MODES[d.fire]
 
+        # flyout table (fitted flyout, or a constant-speed projectile for systems without one)
+        if has_flyout(sysm):
+            for key in FLYOUT_FIGURES:
+                log.get(sysm, key, "flyout")
+        tab = system_table(sysm, spec.ground)
+        tables.append(tab)
+        fl[ei] = _flyout_parameters(sysm, tab, vm, log, s.effectors[ei].name)
+        env["beta"][ei] = _model_figure(sysm, "pk_common_cause_beta", log)
+
+        rel = (pos - np.array([spec.x, spec.y, spec.ground])).reshape(-1, 3)
+        tau = np.empty(rel.shape[0])
+        spd = np.empty(rel.shape[0])
+        conv = np.empty(rel.shape[0], dtype=bool)
+        predicted_intercepts(np.ascontiguousarray(rel), np.ascontiguousarray(vel.reshape(-1, 3)),
+                             tab.tof_s, tab.speed_m_s, float(tab.gr_m[1]), float(tab.h_m[1]), vm, tau, spd, conv)
+        tau = tau.reshape(nsteps, M)
+        spd = spd.reshape(nsteps, M)
+        conv = conv.reshape(nsteps, M)
+        # the flyout envelope: converged PIP, within the guidance time, fast enough, target not too fast
         with np.errstate(invalid="ignore"):
-            t_int = intercept_time_s(pos - np.array([spec.x, spec.y, spec.ground]), vel, vm)
-        pip = pos + vel * t_int[..., None]
+            fly_ok = (conv & (tau <= fl[ei, FP_TMAX]) & (spd >= fl[ei, FP_VMIN])
+                      & (speed_t <= fl[ei, FP_VTMAX]))
+        tau = np.where(fly_ok, tau, np.nan)
+        pip = pos + vel * tau[..., None]
         mva = mvas[spec.radar]
-        n_tof = np.maximum(np.where(np.isfinite(t_int), np.ceil(t_int / dt - 1e-9), 1), 1).astype(np.int64)
+        n_tof = np.maximum(np.where(np.isfinite(tau), np.ceil(tau / dt - 1e-9), 1), 1).astype(np.int64)
         reach = (idx_t + n_tof) < nsteps
         seen_now = visible_at(mva, terrain, pos[..., 0], pos[..., 1], pos[..., 2]) & flying
-        pip_ok[:, :, ei] = np.isfinite(pip[..., 0]) & seen_now & reach
+        pip_ok[:, :, ei] = np.isfinite(pip[..., 0]) & seen_now & reach & fly_ok
         # where the target really is when the missile arrives
         actual = pos[np.minimum(idx_t + n_tof, nsteps - 1), idx_m]
         act_ok[:, :, ei] = reach & np.isfinite(actual[..., 0]) & visible_at(
             mva, terrain, actual[..., 0], actual[..., 1], actual[..., 2])
         for prefix, p3 in (("pip", pip), ("act", actual)):
             gr, agl, above = envelope_coordinates(spec, terrain, p3[..., 0], p3[..., 1], p3[..., 2])
-            geo[f"{prefix}_gr"][:, :, ei] = np.nan_to_num(gr, nan=np.inf)
+            geo[f"{prefix}_r"][:, :, ei] = np.nan_to_num(np.hypot(gr, above), nan=np.inf)
             geo[f"{prefix}_agl"][:, :, ei] = np.nan_to_num(agl, nan=-np.inf)
             geo[f"{prefix}_above"][:, :, ei] = np.nan_to_num(above, nan=np.inf)
         tof[:, :, ei] = n_tof
+        # the engagement factor of the single-shot Pk at the PIP (iadsim.physics.pk)
+        los = pip - np.array([spec.x, spec.y, spec.ground])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            u = los / np.linalg.norm(los, axis=-1, keepdims=True)
+            cos_aspect = np.where(speed_t > 0, -np.sum(u * np.nan_to_num(vel), axis=-1)
+                                  / np.where(speed_t > 0, speed_t, 1.0), 1.0)
+            fac = pk_factor(spd, speed_t, geo["pip_r"][:, :, ei] / env["range_max_m"][ei], cos_aspect,
+                            accel_g[None, :], fl[ei, FP_NM], fl[ei, FP_KFULL], fl[ei, FP_EDGE],
+                            fl[ei, FP_LOSS], fl[ei, FP_RATIO])
+        pk_geo[:, :, ei] = np.where(pip_ok[:, :, ei], np.nan_to_num(fac), 0.0)
 
     # --- threat evaluation: urgency from the closest point of approach to each asset, the time to
     #     it and the values of threat and asset (iadsim.c2.threat)
@@ -528,8 +594,6 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
                                           f"{s.simulation.false_alarm_cells:.3g} cells); at most "
                                           f"{MAX_FALSE_ALARMS_PER_SCAN:g} are supported: lower "
                                           "false_alarm_cells")])
-        full.missile_speed = np.array([log.get(cat[e.system], "missile_speed_m_s", "flyout")
-                                       for e in s.effectors], dtype=np.float64)
 
     lat_steps = steps_of(s.simulation.track_latency_s)
     drop_steps = max(steps_of(s.simulation.track_drop_s), 1)
@@ -544,6 +608,9 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         scan=scan, snr=snr, pfa=pfa,
         effector_labels=[e.name for e in s.effectors], effector_system=[cat[e.system].name for e in s.effectors],
         effector_xyz=eff_xyz, effector_sensor=np.arange(E), tof=tof, pip_ok=pip_ok, act_ok=act_ok,
+        pk_geo=pk_geo, flyout_par=fl,
+        tab_tof=np.stack([t.tof_s for t in tables]) if tables else np.zeros((0, 2, 2)),
+        tab_spd=np.stack([t.speed_m_s for t in tables]) if tables else np.zeros((0, 2, 2)),
         **geo, **env,
         latency_steps=lat_steps, drop_steps=drop_steps, asset_info=asset_info,
         threat_peak=threat_peak, missions=missions,
@@ -636,6 +703,32 @@ def radar_sinr(r: RadarSpec, terrain: Terrain, mva: np.ndarray, pos: np.ndarray,
 GROUND_VISIBLE_TOLERANCE_M = 1.0
 
 
+def _model_figure(sysm: System, key: str, log: _FigureLog) -> float:
+    """A figure of the Pk model: the system's own, else the model default (both logged)."""
+    fig = figure_or_default(sysm, key)
+    log.uses.setdefault((sysm.name, key), FigureUse(sysm.name, key, fig, "kill"))
+    return float(fig.value)
+
+
+def _flyout_parameters(sysm: System, tab, vm: float, log: _FigureLog, unit: str) -> np.ndarray:
+    """One fire unit's row of ``World.flyout_par``."""
+    out = np.zeros(FLYOUT_PAR_LEN)
+    out[FP_TMAX] = tab.max_time_s
+    out[FP_VMIN] = tab.min_speed_m_s
+    out[FP_VTMAX] = (log.get(sysm, "target_speed_max_m_s", "flyout") if "target_speed_max_m_s" in sysm.figures
+                     else np.inf)
+    out[FP_VMEAN] = vm
+    out[FP_RMAX] = sysm.nominal("engagement_range_max_km") * 1000.0
+    out[FP_NM] = _model_figure(sysm, "missile_max_load_g", log)
+    out[FP_KFULL] = _model_figure(sysm, "pk_speed_ratio_full", log)
+    out[FP_EDGE] = _model_figure(sysm, "pk_edge_factor", log)
+    out[FP_LOSS] = _model_figure(sysm, "pk_aspect_loss", log)
+    out[FP_RATIO] = _model_figure(sysm, "pk_manoeuvre_ratio", log)
+    out[FP_DR] = float(tab.gr_m[1])
+    out[FP_DH] = float(tab.h_m[1])
+    return out
+
+
 #: false alarms of a radar without a quoted elevation limit fall below this elevation [deg]
 #: (an iadsim estimate: search radars of the catalog's systems cover up to 60-85 degrees)
 FALSE_ALARM_MAX_ELEVATION_DEG = 60.0
@@ -687,7 +780,7 @@ def _full_world(ld, radars, mvas, terrain, pos, vel, values, log) -> FullWorld:
         meas_r=meas[0], meas_az=meas[1], meas_el=meas[2], sigma=sigma, min_el=min_el,
         elev=np.ascontiguousarray(terrain.elevation_m, dtype=np.float32),
         mva=np.ascontiguousarray(np.stack(mvas), dtype=np.float32),
-        missile_speed=np.zeros(0), values=np.asarray(values, dtype=np.float64),
+        values=np.asarray(values, dtype=np.float64),
         vmax=float(max(speed.max() * 1.5, 50.0)), max_el=max_el, ref_pd=ref_pd,
     )
 
@@ -726,11 +819,17 @@ FULL_MODELS = {
                 "constant-velocity Kalman filter (continuous white-noise acceleration, ibid. sec. 6.2.2), "
                 "chi-square gating, global nearest neighbour by optimal assignment (Hungarian method), "
                 "two-point initiation, M-of-N confirmation and deletion after a time without update",
-    "flyout": "constant mean missile speed to the predicted intercept point of the track's estimated "
-              "constant-velocity state; the missile reaches the target if it is within the seeker "
-              "basket of that point at intercept time",
-    "kill": "Bernoulli kill per missile with the catalog's single-shot Pk when the true target is alive, "
-            "inside the envelope and in sight at intercept, and within the seeker basket of the PIP",
+    "flyout": "the fast fidelity's flyout tables (point-mass boost/sustain/coast missile with drag and "
+              "gravity along the line of sight) to the predicted intercept point of the track's "
+              "estimated constant-velocity state, iterated on the flyout time; the flyout envelope "
+              "(guidance time, minimum end speed, maximum target speed) and slant-range x altitude "
+              "limits are checked at that point; the missile reaches the target if it is within the "
+              "seeker basket of that point at intercept time",
+    "kill": "single-shot Pk = the catalog's reference Pk x the engagement factor (speed ratio, range "
+            "fraction, aspect; target manoeuvre not estimated from tracks) at the estimated PIP; a "
+            "salvo's failures share a common cause (beta-factor model, Fleming 1975 / NUREG/CR-4780); "
+            "a kill needs the true target alive, inside the envelope and in sight at intercept, and "
+            "within the seeker basket of the PIP",
 }
 
 

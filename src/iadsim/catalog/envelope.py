@@ -1,0 +1,273 @@
+"""Fitted flyout envelopes and the kill-probability model's figures of catalog systems.
+
+A missile system's catalog entry carries the flyout figures ``flyout_*`` (see :data:`FLYOUT_FIGURES`)
+of :class:`iadsim.physics.flyout.Interceptor`. Two of them are fitted (:func:`fit_flyout`, a
+reproducible ``scipy.optimize.least_squares`` solve) so that on a horizontal line at sea level the
+missile reaches the public maximum range ``engagement_range_max_km`` exactly at its minimum useful
+speed, and does so at the public (or estimated) mean speed ``missile_speed_m_s``:
+
+- ``flyout_boost_fraction`` (propellant burnt in the boost, fraction of launch mass), and
+- ``flyout_ballistic_m2_kg`` (drag coefficient x area / launch mass);
+
+``flyout_max_time_s`` is 1.25 x the flyout time to the maximum range. The others (specific impulse,
+burn times, the sustain share, the minimum useful speed) are estimates with their basis stated.
+
+Systems without flyout figures (guns) keep a constant-speed projectile
+(:func:`iadsim.physics.flyout.constant_speed_table`).
+
+:func:`envelope_problems` refuses contradictory entries: a minimum range above the maximum, or a
+maximum altitude the fitted missile cannot reach.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+
+from iadsim.catalog.models import Figure, System
+from iadsim.physics.flyout import (
+    EnvelopeTable, Interceptor, _rays, constant_speed_table, envelope_table, flyout, vertical_reach_m,
+)
+
+#: flyout figures (key -> (Interceptor field, unit))
+FLYOUT_FIGURES: dict[str, tuple[str, str]] = {
+    "flyout_isp_s": ("isp_s", "s"),
+    "flyout_boost_time_s": ("boost_time_s", "s"),
+    "flyout_boost_fraction": ("boost_fraction", "1"),
+    "flyout_sustain_time_s": ("sustain_time_s", "s"),
+    "flyout_sustain_fraction": ("sustain_fraction", "1"),
+    "flyout_ballistic_m2_kg": ("ballistic_m2_kg", "m2/kg"),
+    "flyout_min_speed_m_s": ("min_speed_m_s", "m/s"),
+    "flyout_max_time_s": ("max_time_s", "s"),
+}
+
+#: guidance time limit as a multiple of the flyout time to the maximum range
+TIME_MARGIN = 1.25
+
+#: the kill-probability model's figures and their defaults, used when a system does not give its own
+#: (iadsim.physics.pk); every default is an estimate whose basis is its source
+PK_DEFAULTS: dict[str, Figure] = {
+    "pk_edge_factor": Figure(
+        value=0.7, unit="1", low=0.5, high=0.9, confidence="estimate",
+        source="iadsim estimate: single-shot Pk at the envelope's range edge relative to its value "
+               "inside half the maximum range; command-guided missiles' miss distance grows with range "
+               "(angular tracking error x range: Zarchan 2012, ch. 1) and homing missiles arrive with "
+               "less energy; no public figure gives the size of the drop"),
+    "pk_speed_ratio_full": Figure(
+        value=2.0, unit="1", low=1.5, high=3.0, confidence="estimate",
+        source="iadsim estimate: missile-to-target speed ratio at intercept from which the end game "
+               "is not speed-limited; below it Pk falls linearly to 0 at a ratio of 1 (a missile no "
+               "faster than its target cannot close); no public figure"),
+    "pk_aspect_loss": Figure(
+        value=0.3, unit="1", low=0.1, high=0.5, confidence="estimate",
+        source="iadsim estimate: fraction of Pk lost in a tail chase (target flying away from the "
+               "missile) relative to a head-on shot, half of it on a crossing shot; receding targets "
+               "give lower closing speeds and larger fuzing errors; no public figure"),
+    "pk_manoeuvre_ratio": Figure(
+        value=3.0, unit="1", low=2.0, high=5.0, confidence="estimate",
+        source="iadsim estimate: the missile needs several times the target's manoeuvre acceleration "
+               "(the usual design rule of thumb of about 3:1); Pk is halved when the target pulls "
+               "1/ratio of the missile's acceleration limit"),
+    "missile_max_load_g": Figure(
+        value=25.0, unit="g", low=15.0, high=40.0, confidence="estimate",
+        source="iadsim estimate: lateral acceleration limit of a short- or medium-range SAM, 15-40 g "
+               "for the class; no public figure for the catalog's systems"),
+    "pk_common_cause_beta": Figure(
+        value=0.2, unit="1", low=0.05, high=0.5, confidence="estimate",
+        source="iadsim estimate: beta factor of the common-cause model of a salvo's failures "
+               "(Fleming 1975; Mosleh et al. 1988, NUREG/CR-4780, whose generic beta factors for "
+               "redundant equipment are about 0.05-0.2), raised because the missiles of a salvo share "
+               "the fire-control radar, the guidance solution and the target's countermeasures"),
+}
+
+
+def figure_or_default(system: System, key: str) -> Figure:
+    """The system's figure ``key``, or the model default of :data:`PK_DEFAULTS`."""
+    if key in system.figures:
+        return system.figures[key]
+    return PK_DEFAULTS[key]
+
+
+def has_flyout(system: System) -> bool:
+    return all(k in system.figures for k in FLYOUT_FIGURES)
+
+
+def interceptor_of(system: System, value=lambda s, k: s.nominal(k)) -> Interceptor | None:
+    """The system's :class:`Interceptor` from its flyout figures, or None if it has none."""
+    if not has_flyout(system):
+        return None
+    return Interceptor(**{field: float(value(system, key)) for key, (field, _u) in FLYOUT_FIGURES.items()})
+
+
+def _reach(ic: Interceptor, range_m: float, t_end: float, dt: float = 0.1) -> tuple[float, float]:
+    """(time [s], speed [m/s]) on reaching range_m horizontally at sea level; beyond t_end or after
+    the speed falls to 0, a continued estimate that keeps the fit's residuals smooth."""
+    t_prev, s_prev, v_prev = 0.0, 0.0, 0.0
+    for t, s, v in _rays(ic, np.zeros(1), 0.0, t_end, dt):
+        if t == 0.0:
+            continue
+        if s[0] >= range_m:
+            f = (range_m - s_prev) / max(s[0] - s_prev, 1e-12)
+            return t_prev + f * (t - t_prev), v_prev + f * (v[0] - v_prev)
+        if v[0] <= 0 and t > ic.boost_time_s:
+            break
+        t_prev, s_prev, v_prev = t, float(s[0]), float(v[0])
+    short = range_m - s_prev
+    return t_prev + short / max(v_prev, 50.0), v_prev - short / 10.0
+
+
+def fit_flyout(range_max_m: float, mean_speed_m_s: float, *, isp_s: float, boost_time_s: float,
+               sustain_time_s: float, sustain_share: float, min_speed_m_s: float) -> dict[str, float]:
+    """Fit the boost propellant fraction and the ballistic parameter so that, flying horizontally at
+    sea level, the missile reaches ``range_max_m`` [m] at ``min_speed_m_s`` [m/s] after
+    ``range_max_m / mean_speed_m_s`` [s]. ``sustain_share``: the sustain phase's propellant as a
+    fraction of the boost's [1]. Returns the catalog figure values (keys of :data:`FLYOUT_FIGURES`).
+
+    A coarse grid picks the start, then ``scipy.optimize.least_squares`` (trust region reflective)
+    solves the two equations; deterministic. Raises ValueError if no solution exists within
+    boost fractions 0.05-0.85 and ballistic parameters 1e-6..1e-2 m^2/kg."""
+    from scipy.optimize import least_squares
+
+    t_goal = range_max_m / mean_speed_m_s
+    t_max = TIME_MARGIN * t_goal
+
+    def make(x) -> Interceptor:
+        fb = float(x[0])
+        return Interceptor(isp_s, boost_time_s, fb, sustain_time_s, fb * sustain_share,
+                           10.0 ** float(x[1]), min_speed_m_s, t_max)
+
+    def res(x):
+        t, v = _reach(make(x), range_max_m, 3.0 * t_max)
+        return [t / t_goal - 1.0, (v - min_speed_m_s) / min_speed_m_s]
+
+    fb_top = 0.85 / (1 + sustain_share)
+    grid = [(fb * fb_top / 0.85, lb) for fb in (0.2, 0.35, 0.5, 0.65, 0.8)
+            for lb in (-5.5, -5.0, -4.5, -4.0, -3.5, -3.0)]
+    start = min(grid, key=lambda x: float(np.sum(np.square(res(x)))))
+    sol = least_squares(res, start, bounds=([0.05 * fb_top / 0.85, -6.0], [fb_top, -2.0]),
+                        xtol=1e-12, ftol=1e-12, gtol=1e-12)
+    if np.max(np.abs(sol.fun)) > 1e-4:
+        raise ValueError(f"no flyout reaches {range_max_m / 1000:g} km at a mean {mean_speed_m_s:g} m/s "
+                         f"ending at {min_speed_m_s:g} m/s (residuals {sol.fun})")
+    ic = make(sol.x)
+    return {"flyout_isp_s": isp_s, "flyout_boost_time_s": boost_time_s,
+            "flyout_boost_fraction": ic.boost_fraction, "flyout_sustain_time_s": sustain_time_s,
+            "flyout_sustain_fraction": ic.sustain_fraction, "flyout_ballistic_m2_kg": ic.ballistic_m2_kg,
+            "flyout_min_speed_m_s": min_speed_m_s, "flyout_max_time_s": t_max}
+
+
+def _ic_key(ic: Interceptor) -> tuple:
+    return tuple(getattr(ic, f) for f in Interceptor.__dataclass_fields__)
+
+
+@lru_cache(maxsize=256)
+def _reach_cached(key: tuple, range_cap_m: float) -> float:
+    return vertical_reach_m(Interceptor(*key), range_cap_m)
+
+
+@lru_cache(maxsize=256)
+def _reaches_cached(key: tuple, range_cap_m: float, height_m: float) -> bool:
+    ang = np.radians([30.0, 45.0, 60.0, 75.0, 90.0])
+    slant = height_m / np.sin(ang)
+    ang = ang[slant <= range_cap_m * (1 + 1e-9)]
+    if ang.size == 0:
+        return False
+    r = flyout(Interceptor(*key), height_m / np.tan(ang), np.full(ang.size, height_m), dt_s=0.2)
+    return bool(r.reachable.any())
+
+
+def reaches_altitude(ic: Interceptor, range_cap_m: float, height_m: float) -> bool:
+    """Whether the flyout reaches ``height_m`` above a sea-level launcher on a ray of elevation
+    30-90 degrees no longer than the slant-range cap."""
+    return _reaches_cached(_ic_key(ic), float(range_cap_m), float(height_m))
+
+
+def altitude_reach_m(ic: Interceptor, range_cap_m: float) -> float:
+    """The flyout's altitude limit above a sea-level launcher [m] within the slant-range cap."""
+    return _reach_cached(_ic_key(ic), float(range_cap_m))
+
+
+def envelope_problems(system: System) -> list[tuple[str, str]]:
+    """Contradictions among an effector's envelope figures: (figure path, message)."""
+    out = []
+    f = system.figures
+    if system.kind != "effector":
+        return out
+    if "engagement_range_min_km" in f and "engagement_range_max_km" in f:
+        if f["engagement_range_min_km"].value > f["engagement_range_max_km"].value:
+            out.append(("figures.engagement_range_min_km",
+                        f"minimum range {f['engagement_range_min_km'].value:g} km is above the maximum "
+                        f"range {f['engagement_range_max_km'].value:g} km (engagement_range_max_km)"))
+    present = [k for k in FLYOUT_FIGURES if k in f]
+    if present and len(present) < len(FLYOUT_FIGURES):
+        missing = [k for k in FLYOUT_FIGURES if k not in f]
+        out.append((f"figures.{missing[0]}", f"missing; a flyout model needs all of {', '.join(FLYOUT_FIGURES)}"))
+        return out
+    if not present or "engagement_altitude_max_m" not in f or "engagement_range_max_km" not in f:
+        return out
+    try:
+        ic = interceptor_of(system)
+    except ValueError as exc:
+        return [("figures.flyout_boost_fraction", str(exc))]
+    cap = f["engagement_range_max_km"].value * 1000.0
+    hmax = f["engagement_altitude_max_m"].value
+    if not reaches_altitude(ic, cap, hmax):
+        reach = altitude_reach_m(ic, cap)
+        out.append(("figures.engagement_altitude_max_m",
+                    f"{hmax:g} m is above the flyout's reach ({reach:.0f} m with the flyout_* figures "
+                    f"within the {f['engagement_range_max_km'].value:g} km maximum range): lower it or "
+                    "change the flyout figures"))
+    return out
+
+
+#: envelope tables have this many nodes in ground range and in height
+TABLE_NR = 161
+TABLE_NH = 101
+
+
+@lru_cache(maxsize=64)
+def _table_cached(key: tuple | None, speed: float, r_top: float, h_top: float, site_alt: float) -> EnvelopeTable:
+    if key is None:
+        return constant_speed_table(speed, r_top, h_top, TABLE_NR, TABLE_NH)
+    return envelope_table(Interceptor(*key), r_top, h_top, site_alt, TABLE_NR, TABLE_NH)
+
+
+def system_table(system: System, site_alt_m: float = 0.0, value=lambda s, k: s.nominal(k)) -> EnvelopeTable:
+    """The envelope table of a system at a launcher altitude [m MSL] (rounded to 50 m): its flyout,
+    or a constant-speed projectile at ``missile_speed_m_s`` for systems without flyout figures. The
+    table covers 1.1 x the maximum range and altitude."""
+    ic = interceptor_of(system, value)
+    r_top = 1.1 * value(system, "engagement_range_max_km") * 1000.0
+    h_top = 1.1 * max(value(system, "engagement_altitude_max_m"), 100.0)
+    site = 50.0 * math.floor(site_alt_m / 50.0 + 0.5)
+    return _table_cached(None if ic is None else _ic_key(ic), float(value(system, "missile_speed_m_s")),
+                         r_top, h_top, site)
+
+
+def envelope_summary(system: System, site_alt_m: float = 0.0) -> dict[str, float]:
+    """What the model's envelope gives for a system against a slow (non-limiting) target, launcher at
+    ``site_alt_m`` [m MSL]: maximum slant range at low level (100 m above the site) [m], highest
+    height above the site reached [m], the largest ground range at that height [m], the minimum
+    range [m] (the catalog's, or where the missile first reaches its minimum speed, if larger),
+    and the fastest target engaged [m/s] (inf: no limit)."""
+    tab = system_table(system, site_alt_m)
+    r_cap = system.nominal("engagement_range_max_km") * 1000.0
+    h_cap = system.nominal("engagement_altitude_max_m")
+    G, H = np.meshgrid(tab.gr_m, tab.h_m, indexing="ij")
+    slant = np.hypot(G, H)
+    ok = tab.feasible & (slant <= r_cap) & (H <= h_cap)
+    low = np.argmin(np.abs(tab.h_m - 100.0))
+    row = ok[:, low]
+    max_range_low = float(slant[row, low].max()) if row.any() else 0.0
+    any_h = ok.any(axis=0)
+    top = float(tab.h_m[any_h].max()) if any_h.any() else 0.0
+    # minimum useful range: where the missile is first fast enough on the low line
+    fast = tab.feasible[:, low]
+    r_speed = float(slant[np.argmax(fast), low]) if fast.any() else np.inf
+    r_min = max(system.nominal("engagement_range_min_km") * 1000.0, r_speed)
+    vt = system.nominal("target_speed_max_m_s") if "target_speed_max_m_s" in system.figures else np.inf
+    return {"max_range_low_m": max_range_low, "max_height_m": top, "min_range_m": r_min,
+            "min_altitude_m": system.nominal("engagement_altitude_min_m"), "max_target_speed_m_s": vt,
+            "flyout": float(has_flyout(system))}
