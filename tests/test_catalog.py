@@ -44,6 +44,12 @@ EXTRA_SOURCES = {
     "https://kukinews.com/article/view/kuk201407180065",  # Buk 'up to Mach 5'
     # Shahed-136 '150-170 km/h'
     "https://www.sq.com.ua/ukr/novini/10.11.2023/ppo-zbila-saxed-u-xarkivskii-oblasti",
+    # the weapons a strike mission releases (agm_114_hellfire, gbu_12_paveway_ii) and what the
+    # MQ-9 carries: not in the reference file
+    "https://jakartagreater.com/2016/03/15/rudal-hellfire-amerika-serikat-tersasar-ke-serbia/",
+    "http://neerdowellblog.blogspot.com/2016/01/missing-us-hellfire-missile-was-sent-to.html",
+    "https://www.nordicchamber.cz/press/gripen-fighter-jet-drops-bomb-on-forest-fire-successfully/",
+    "https://panamericana.pe/locales/140408-armada-estadounidense-lanza-exito-primera-bomba-inteligente",
 }
 
 # Catalog name -> key in the reference file, where they differ.
