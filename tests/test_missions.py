@@ -164,3 +164,31 @@ def test_option_with_a_path_that_does_not_exist_is_refused(small_dir):
     with pytest.raises(InputError) as exc:
         _load(small_dir, data)
     assert exc.value.problems[0].path.startswith("options[0].set") and "buk" in exc.value.problems[0].message
+
+
+def test_a_carrier_killed_before_release_releases_nothing(small_dir):
+    # the strike carrier flies over the Tor before it can release: whenever it is killed before its
+    # release step, its weapons never fly (outcome "not released"), in both fidelities
+    strike = {"name": "strike", "type": "mq_9_reaper", "altitude_m": 3000, "altitude_ref": "msl",
+              "route": [{"lat": 10.39, "lon": 20.21}],
+              "mission": {"kind": "strike", "weapon": {"type": "Hellfire", "count": 2, "target": "depot"},
+                          "release": {"lat": 10.25, "lon": 20.2}}}
+    eff = [{"name": "tor", "system": "tor_m2", "site": {"lat": 10.32, "lon": 20.21},
+            "doctrine": {"mode": "shoot-look-shoot", "max_engagements": 3}}]
+    for fidelity in ("fast", "full"):
+        data = _scenario([strike], eff)
+        data["simulation"]["fidelity"] = fidelity
+        res = iadsim.simulate(_load(small_dir, data), replications=60, seed=8)
+        df = res.replications
+        rel = int(res.world.missions.release_step[0])
+        carrier = df[df.role == "carrier"].set_index("replication")
+        weapons = df[df.role == "weapon"]
+        early = carrier.index[carrier.killed & (carrier.kill_time_s <= rel * res.world.dt)]
+        assert len(early) > 0, "the Tor must kill some carriers before the release point"
+        w_early = weapons[weapons.replication.isin(early)]
+        assert (w_early.outcome == "not released").all() and not w_early.killed.any()
+        assert w_early.detected_at_s.isna().all()
+        late = weapons[~weapons.replication.isin(early)]
+        assert (late.outcome != "not released").all()
+        row = res.mission_table().iloc[0]
+        assert row.p_accomplished == pytest.approx(1 - len(early) / 60)

@@ -45,7 +45,8 @@ from iadsim.c2.threat import urgency as threat_urgency
 from iadsim.engine.kernel import (
     EV_DETECT, EV_LAUNCH, EV_LOST, EV_TRACK, FIRE_HOLD, FIRE_TIGHT, FP_DH, FP_DR, FP_EDGE, FP_KFULL, FP_LOSS,
     FP_NM, FP_RATIO, FP_RMAX, FP_TMAX, FP_VMEAN, FP_VMIN, FP_VTMAX, MAX_EVENTS, arrivals, c2_assign,
-    detects, end_intercept, fire_unit_state, launch, record_event, reloads, reset_outputs, salvo_kills,
+    detects, end_intercept, fire_unit_state, launch, record_event, releases, reloads, reset_outputs,
+    salvo_kills,
 )
 from iadsim.engine.rng import uniform
 from iadsim.physics.flyout import predicted_intercept_nb
@@ -584,7 +585,7 @@ def _updated(X, Pc, k, t, label, vinit, z0, R0, last_upd, lab, hitnow, nhit, st,
 
 
 @numba.njit(cache=True)
-def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
+def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, values, pos,
                   scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
                   elev, mva, assets, eff_xyz, tab_tof, tab_spd, flpar, fc_of, max_el, ref_pd,
                   reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
@@ -750,6 +751,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
                 nev = end_intercept(i, t, hit, f_e, f_m, f_n, f_step, alive, kill_step, killer, busy,
                                     record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         # 2. arrivals: a threat alive at the end of its route has leaked
+        releases(t, alive, parent, first_step)   # weapons of carriers still flying
         nev, done = arrivals(t, alive, end_step, leak_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         if done:
             break
@@ -1188,7 +1190,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, target, values, pos,
     return nev
 
 
-def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step, target, values, pos,
+def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step, parent, target, values, pos,
                     scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
                     elev, mva, assets, eff_xyz, tab_tof, tab_spd, flpar, fc_of, max_el, ref_pd,
                     reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
@@ -1202,7 +1204,7 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
     nev = np.zeros(R, np.int64)
     for r in numba.prange(R):
         rec = r == record_local
-        nev[r] = _run_one_full(keys[r, 0], keys[r, 1], fpar, ipar, first_step, end_step, target, values, pos,
+        nev[r] = _run_one_full(keys[r, 0], keys[r, 1], fpar, ipar, first_step, end_step, parent, target, values, pos,
                                scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
                                elev, mva, assets, eff_xyz, tab_tof, tab_spd, flpar, fc_of, max_el, ref_pd,
                                reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,

@@ -70,6 +70,16 @@ def arrivals(t, alive, end_step, leak_step, record, nev, ev_step, ev_type, ev_e,
 
 
 @numba.njit(cache=True)
+def releases(t, alive, parent, first_step):
+    """Weapons due for release now (their first step) whose carrier is no longer flying are never
+    released: they do not fly, cannot be engaged and cannot reach a target (see iadsim.missions)."""
+    for m in range(alive.shape[0]):
+        p = parent[m]
+        if p >= 0 and first_step[m] == t and not alive[p]:
+            alive[m] = False
+
+
+@numba.njit(cache=True)
 def reloads(t, reload_done, stock, ready0, missiles, reload_steps):
     """Finish due reloads and start one for every empty fire unit with missiles in stock."""
     for e in range(missiles.shape[0]):
@@ -249,7 +259,7 @@ def c2_assign(policy, P, tofq, vals, nc, assign, used):
 
 
 @numba.njit(cache=True)
-def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
+def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
              scan, snr, tof, pip_ok, pip_r, pip_agl, pip_above, act_ok, act_r, act_agl, act_above, pk_geo,
              reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
              latency_steps, drop_steps,
@@ -288,7 +298,9 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
                 hit = alive[m] and t < end_step[m] and salvo_kills(k0, k1, f_id[i], f_n[i], f_pk[i], beta[f_e[i]])
                 nev = end_intercept(i, t, hit, f_e, f_m, f_n, f_step, alive, kill_step, killer, busy,
                                     record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
-        # 2. arrivals: a threat alive at the end of its route has leaked
+        # 2. weapons released by carriers still flying; arrivals: a threat alive at the end of its
+        #    path has reached it (its target, or home)
+        releases(t, alive, parent, first_step)
         nev, done = arrivals(t, alive, end_step, leak_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         if done:
             break
@@ -388,7 +400,7 @@ def _run_one(k0, k1, nsteps, first_step, end_step, target, priority,
     return nev
 
 
-def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, target, priority,
+def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent, target, priority,
               scan, snr, tof, pip_ok, pip_r, pip_agl, pip_above, act_ok, act_r, act_agl, act_above, pk_geo,
               reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
               latency_steps, drop_steps,
@@ -403,7 +415,7 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, target,
     nev = np.zeros(R, np.int64)
     for r in numba.prange(R):
         rec = r == record_local
-        nev[r] = _run_one(keys[r, 0], keys[r, 1], nsteps, first_step, end_step, target, priority,
+        nev[r] = _run_one(keys[r, 0], keys[r, 1], nsteps, first_step, end_step, parent, target, priority,
                           scan, snr, tof, pip_ok, pip_r, pip_agl, pip_above, act_ok, act_r, act_agl,
                           act_above, pk_geo, reloads0, salvo, max_eng, assess_steps, min_interval_steps,
                           fire_mode, latency_steps, drop_steps,

@@ -130,7 +130,7 @@ class FullWorld:
                          sim.fire_control_looks], dtype=np.int64)
         fc_of = np.full(S, -1, dtype=np.int64)
         fc_of[np.asarray(world.effector_sensor, dtype=np.int64)] = np.arange(len(world.effector_sensor))
-        return (fpar, ipar, world.first_step, world.end_step, world.target, values, world.pos,
+        return (fpar, ipar, world.first_step, world.end_step, world.parent, world.target, values, world.pos,
                 world.scan, world.snr, self.meas_r, self.meas_az, self.meas_el, world.sensor_xyz,
                 self.sigma, self.min_el, world.sensor_range_m, self.elev, self.mva, world.asset_info,
                 world.effector_xyz, world.tab_tof, world.tab_spd, world.flyout_par, fc_of, self.max_el, self.ref_pd,
@@ -253,12 +253,19 @@ class World:
         return self.asset_info[:, :2]
 
     @property
+    def parent(self) -> np.ndarray:
+        """[M] the carrier of each threat member that is a released weapon (-1: none)."""
+        if self.missions is None:
+            return np.full(self.pos.shape[1], -1, np.int64)
+        return self.missions.parent
+
+    @property
     def n_threats(self) -> int:
         return self.pos.shape[1]
 
     def kernel_inputs(self) -> tuple:
         """The run-wide arrays the kernel reads (per-replication parameters come separately)."""
-        return (self.nsteps, self.first_step, self.end_step, self.target, self.priority,
+        return (self.nsteps, self.first_step, self.end_step, self.parent, self.target, self.priority,
                 self.scan, self.snr, self.tof, self.pip_ok, self.pip_r, self.pip_agl, self.pip_above,
                 self.act_ok, self.act_r, self.act_agl, self.act_above, self.pk_geo,
                 self.reloads, self.salvo, self.max_eng, self.assess_steps, self.min_interval_steps,
