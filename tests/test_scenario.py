@@ -74,8 +74,11 @@ def test_example_loads(path):
     assert ld.dem_path.name == "S33W071.tif" and ld.dem_path.is_file()
     assert [e.name for e in s.effectors] == [
         "buk", "tor-north", "tor-west", "pantsir-city", "pantsir-airport", "pantsir-east"]
-    assert {t.name for t in s.threats} == {"reaper", "male-valley", "shahed", "cruise-missile"}
-    assert s.threats[2].count == 4 and s.threats[2].target == "airport"
+    assert {t.name for t in s.threats} == {"reaper-isr", "reaper-strike"}
+    assert s.threats[0].mission.kind == "isr" and s.threats[1].mission.kind == "strike"
+    assert s.threats[1].mission.weapon.target == "airport"
+    assert s.question and [o.name for o in s.options][:3] == ["above-12-km", "stand-off-30-km", "without-buk"]
+    assert s.simulation.uncertainty == "sample"
     assert s.terrain.refraction_k == pytest.approx(4 / 3, rel=1e-9)
     # every site and route point lies inside the bundled DEM: the grid builds
     grid = build_grid(ld)

@@ -213,22 +213,23 @@ class Results:
                     + (f"; a weapon reaches its target in {_pct(m['p_weapon_reached_target'])}"
                        if m.get("p_weapon_reached_target") is not None else "") + ".")
         drivers = self.drivers()
-        if drivers:
-            for d in drivers:
-                if not d["figures"]:
-                    sentences.append(f"No disputed figure sampled moves {d['threat']}'s outcome detectably at "
-                                     f"{self.n} replications (rank correlation, p < 0.01).")
-                else:
-                    sentences.append(
-                        f"What moves {d['threat']}'s outcome most over the disputed figures sampled: "
-                        + "; ".join(f"{f['figure']} (rank correlation {f['spearman_rho']:+.2f})" for f in d["figures"])
-                        + ".")
-        elif any(o["missions"] for o in options) and not any(c.startswith("figure.") for c in self.replications):
+        opt_drivers = [(o["name"], d) for o in options[1:] for d in o.get("drivers") or []]
+        for label, d in [("as written", d) for d in drivers] + opt_drivers:
+            if not d["figures"]:
+                sentences.append(f"{label}: no disputed figure sampled moves {d['threat']}'s outcome detectably at "
+                                 f"{self.n} replications (rank correlation, p < 0.01).")
+            else:
+                sentences.append(
+                    f"{label}: what moves {d['threat']}'s outcome most over the disputed figures sampled: "
+                    + "; ".join(f"{f['figure']} (rank correlation {f['spearman_rho']:+.2f})" for f in d["figures"])
+                    + ".")
+        if not (drivers or opt_drivers) and any(o["missions"] for o in options) and not any(
+                c.startswith("figure.") for c in self.replications):
             sentences.append("Every catalog figure was held at its nominal value; run with simulation.uncertainty: "
                              "sample, or `iadsim sensitivity`, to see which assumptions move these numbers.")
-        elif any(o["missions"] for o in options):
-            sentences.append("As written, no sortie's outcome varied over the disputed figures sampled, so none of "
-                             "them moves it here; the options above show what does.")
+        elif not (drivers or opt_drivers) and any(o["missions"] for o in options):
+            sentences.append("No sortie's outcome varied over the disputed figures sampled in any option, so none "
+                             "of them moves it here; the options above show what does.")
         return {"question": s.question, "options": options, "drivers": drivers, "sentences": sentences}
 
     def missiles_per_kill(self) -> float | None:
