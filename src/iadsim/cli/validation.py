@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from iadsim.cli import Quiet, console, err, output_folder, progress_bar
+from iadsim.cli import Force, Quiet, console, err, output_folder, progress_bar
 
 validation_app = typer.Typer(help="The validation suite: public historical cases, observed vs simulated.",
                              no_args_is_help=True)
@@ -47,25 +47,26 @@ def run(
     seed: Annotated[Optional[int], typer.Option("--seed", min=0, max=2**63 - 1)] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output folder for validation.html and .json")] = None,
     quiet: Quiet = False,
+    force: Force = False,
 ) -> None:
     """Run the cases, print observed vs simulated against each band, write validation.html.
 
     Exit code 1 when a case that is not marked as a known failure misses its band."""
-    from iadsim.results.io import prepare_out_dir, write_text
+    from iadsim.results.io import output_lock, prepare_out_dir, write_text
     from iadsim.validation import failed, load_suite, run_suite, to_dict
     from iadsim.validation.page import write_page
 
     loaded = load_suite(suite, cases or None)
-    out = output_folder(out, "validation")
+    out = output_folder(out, "validation", kind="validation", force=force)
     t0 = time.perf_counter()
-    with progress_bar(quiet) as prog:
+    with output_lock(out, "iadsim validation run"), progress_bar(quiet) as prog:
         total = sum(max(len(lc.case.variants), 1) for lc in loaded)
         task = prog.add_task("validation", total=total)
         results = run_suite(loaded, quick=quick, replications=n, seed=seed,
                             progress=lambda s: prog.update(task, description=s, advance=1))
-    prepare_out_dir(out)
-    write_text(out / "validation.json", json.dumps(to_dict(results), indent=2, default=float))
-    page = write_page(results, out / "validation.html")
+        prepare_out_dir(out, kind="validation", force=force)
+        write_text(out / "validation.json", json.dumps(to_dict(results), indent=2, default=float))
+        page = write_page(results, out / "validation.html")
     if not quiet:
         t = Table(title=f"validation: {len(results)} case(s)")
         for c in ("case", "variant", "observed", "simulated (95% CI)", "band", "in band", "result"):
