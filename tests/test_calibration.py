@@ -167,3 +167,72 @@ def test_no_cases_and_negative_controls_are_refused(suite, tmp_path, synthetic_d
     assert main(["validation", "calibrate", "--suite", str(neg), "--figure", "tor_m2.pk_single_shot",
                  "-o", str(out)]) == 2
     assert not out.exists()
+
+
+def test_sample_calibrated_draws_from_the_calibrated_range(small_scenario, tmp_path, monkeypatch, capsys):
+    """``uncertainty: sample-calibrated`` draws a calibrated figure from its calibrated range, the
+    others from their catalog ranges; ``catalog show`` prints the prior and the posterior."""
+    import iadsim.catalog as catalog_mod
+    from iadsim.engine import compile_world
+    from iadsim.engine.parameters import sampled
+
+    cal = tmp_path / "calibrated.yaml"
+    cal.write_text(yaml.safe_dump({"systems": {"tor_m2": {"pk_single_shot": {
+        "value": 0.62, "low": 0.6, "high": 0.65, "cases": ["a", "b"], "method": "abc-smc", "seed": 1}}}}))
+    monkeypatch.setattr(catalog_mod, "calibrated_file", lambda: cal)
+    from iadsim.scenario.loader import load_scenario
+
+    src = small_scenario.source
+    draws = {}
+    for mode in ("sample", "sample-calibrated"):
+        data = yaml.safe_load(Path(src).read_text())
+        data["simulation"]["uncertainty"] = mode
+        p = tmp_path / f"{mode}.yaml"
+        p.write_text(yaml.safe_dump(data))
+        (tmp_path / "dem.tif").write_bytes((Path(src).parent / "dem.tif").read_bytes())
+        w = compile_world(load_scenario(p))
+        draws[mode] = sampled(w, 7, 0, 200).draws
+    pk_s, pk_c = draws["sample"][("tor_m2", "pk_single_shot")], draws["sample-calibrated"][("tor_m2", "pk_single_shot")]
+    assert pk_c.min() >= 0.6 and pk_c.max() <= 0.65
+    assert pk_s.min() < 0.6 and pk_s.max() > 0.65  # the prior is 0.5 .. 0.9
+    # a figure without a calibrated range is drawn as before, from the same stream
+    np.testing.assert_array_equal(draws["sample"][("pantsir_s1", "pk_single_shot")],
+                                  draws["sample-calibrated"][("pantsir_s1", "pk_single_shot")])
+    assert main(["catalog", "show", "tor_m2"]) == 0
+    out = capsys.readouterr().out
+    assert "calibrated (posterior)" in out and "0.62 (0.6 – 0.65)" in out
+
+
+def test_bad_calibrated_catalog_names_the_field(tmp_path):
+    from iadsim.catalog import load_catalog
+
+    cal = tmp_path / "calibrated.yaml"
+    cal.write_text(yaml.safe_dump({"systems": {"tor_m2": {"pk_single_shot": {
+        "value": 0.9, "low": 0.6, "high": 0.65, "cases": ["a", "b"], "method": "abc-smc"}}}}))
+    with pytest.raises(InputError) as exc:
+        load_catalog(calibrated=cal)
+    assert exc.value.problems[0].path.startswith("systems.tor_m2.pk_single_shot")
+    cal.write_text(yaml.safe_dump({"systems": {"tor_m2": {"pk_single_shot": {
+        "value": 0.62, "low": 0.6, "high": 0.65, "cases": ["only-one"], "method": "abc-smc"}}}}))
+    with pytest.raises(InputError) as exc:
+        load_catalog(calibrated=cal)
+    assert exc.value.problems[0].path == "systems.tor_m2.pk_single_shot.cases"
+    cal.write_text(yaml.safe_dump({"systems": {"tor_m2": {"pk_singel_shot": {
+        "value": 0.62, "low": 0.6, "high": 0.65, "cases": ["a", "b"], "method": "abc-smc"}}}}))
+    with pytest.raises(InputError, match="no figure"):
+        load_catalog(calibrated=cal)
+
+
+def test_known_failures_do_not_count_towards_the_catalog(suite, tmp_path, synthetic_dem):
+    root = tmp_path / "kf"
+    for name in ("raid-a", "raid-b"):
+        src = yaml.safe_load((suite / name / "case.yaml").read_text())
+        d = _case(root, synthetic_dem, name, 10 if name == "raid-a" else 6, src["observed"][0]["destroyed"],
+                  src["observed"][0]["launched"],
+                  **({"known_failure": "the model lacks something"} if name == "raid-a" else {}))
+        assert d.is_dir()
+    r = calibrate(load_suite(root), FIG, population=10, generations=1, reps=5, seed=1)
+    assert r.constrained_by["tor_m2.pk_single_shot"] == ["raid-a", "raid-b"]
+    assert r.known_failures == ["raid-a"] and r.supporting("tor_m2.pk_single_shot") == ["raid-b"]
+    assert r.catalog_ready == []
+    assert any("known failures" in n for n in r.notes)

@@ -28,7 +28,9 @@ generation count (never on wall-clock time).
 A figure counts as *constrained* by a case when the case's scenario uses it and the case's
 simulated outcome moves between the figure's low and high ends (others nominal). The rule of the
 suite is "never tune a figure to one validation case": a figure that fewer than two cases constrain
-is reported, and is never written to the calibrated catalog (:func:`write_calibrated`).
+is reported, and is never written to the calibrated catalog (:func:`write_calibrated`). Cases marked
+``known_failure`` are data (and named in the result) but do not count towards those two: a fit to a
+case the model cannot reproduce compensates for what the model leaves out.
 """
 
 from __future__ import annotations
@@ -86,11 +88,17 @@ class CalibrationResult:
     settings: dict[str, Any]
     seed: int
     notes: list[str] = field(default_factory=list)
+    known_failures: list[str] = field(default_factory=list)  # cases among the data marked known_failure
 
     @property
     def catalog_ready(self) -> list[str]:
-        """The figures enough cases constrain to enter the calibrated catalog."""
-        return [f for f in self.figures if len(self.constrained_by[f]) >= MIN_CASES_FOR_CATALOG]
+        """The figures enough cases constrain to enter the calibrated catalog (known failures do
+        not count: a fit to a case the model cannot reproduce compensates for what it leaves out)."""
+        return [f for f in self.figures if len(self.supporting(f)) >= MIN_CASES_FOR_CATALOG]
+
+    def supporting(self, figure: str) -> list[str]:
+        """The cases that constrain ``figure`` and are not known failures."""
+        return [c for c in self.constrained_by[figure] if c not in self.known_failures]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -103,10 +111,12 @@ class CalibrationResult:
             "figures": {
                 f: {"prior": self.priors[f], "posterior": self.summary[f],
                     "constrained_by": self.constrained_by[f],
+                    "supporting_cases": self.supporting(f),
                     "catalog": ("may enter the calibrated catalog" if f in self.catalog_ready else
-                                f"not for the catalog: constrained by {len(self.constrained_by[f])} case(s) "
-                                f"({', '.join(self.constrained_by[f]) or 'none'}); the rule is never to tune "
-                                f"a figure to one validation case (at least {MIN_CASES_FOR_CATALOG} needed)")}
+                                f"not for the catalog: constrained by {len(self.supporting(f))} case(s) that are "
+                                f"not known failures ({', '.join(self.supporting(f)) or 'none'}); the rule is "
+                                f"never to tune a figure to one validation case (at least {MIN_CASES_FOR_CATALOG} "
+                                "needed)")}
                 for f in self.figures},
             "observed": self.observed,
             "simulated_at_posterior_median": self.simulated_at_median,
@@ -114,6 +124,7 @@ class CalibrationResult:
             "trajectory": self.trajectory,
             "posterior_samples": {"figures": self.figures, "values": self.samples.tolist(),
                                   "weights": self.weights.tolist()},
+            "known_failures": self.known_failures,
             "notes": self.notes,
         }
 
@@ -340,17 +351,21 @@ def calibrate(cases, figures: list[tuple[str, str]], population: int = 50, gener
     med = np.array([summary[n]["median"] for n in names])
     y_med = sim(med)
     notes = []
+    known = sorted({lc.case.name for lc in cases if lc.case.known_failure and lc.case.name not in skipped})
     for n in names:
         c = constrained[n]
+        sup = [x for x in c if x not in known]
         if len(c) == 0:
             notes.append(f"{n}: no case's outcome moves with it over its range; its posterior is its prior")
-        elif len(c) < MIN_CASES_FOR_CATALOG:
+        elif len(c) == 1:
             notes.append(f"{n}: only one case constrains it ({c[0]}); never tune a figure to one validation case, "
                          "so it is not written to the calibrated catalog")
-    known = sorted({lc.case.name for lc in cases if lc.case.known_failure and lc.case.name not in skipped})
+        elif len(sup) < MIN_CASES_FOR_CATALOG:
+            notes.append(f"{n}: constrained by {', '.join(c)}, but only {len(sup)} of them are not known failures; "
+                         "it is not written to the calibrated catalog")
     if known:
         notes.append(f"known failures among the data ({', '.join(known)}): a posterior fitted to them also "
-                     "compensates for what the model leaves out")
+                     "compensates for what the model leaves out, and they do not count towards the catalog")
     settings = {"population": population, "generations": generations, "reps": reps,
                 "generations_run": len(trajectory), "simulations": counter["n"],
                 "sampler": "pyabc SingleCoreSampler", "epsilon": "pyabc MedianEpsilon",
@@ -363,7 +378,8 @@ def calibrate(cases, figures: list[tuple[str, str]], population: int = 50, gener
         weights=w, summary=summary, trajectory=trajectory, constrained_by=constrained,
         observed=[{"case": t.case, "variant": t.variant, "observation": t.observation, "measure": t.measure,
                    "launched": t.launched, "count": t.count, "fraction": t.observed} for t in targets],
-        simulated_at_median=[float(v) for v in y_med], settings=settings, seed=seed, notes=notes)
+        simulated_at_median=[float(v) for v in y_med], settings=settings, seed=seed, notes=notes,
+        known_failures=known)
 
 
 def plot(result: CalibrationResult, path: Path) -> Path:
@@ -434,7 +450,7 @@ def write_calibrated(result: CalibrationResult, path: Path | None = None, date: 
         q = result.summary[name]
         systems.setdefault(s, {})[k] = {
             "value": round(q["median"], 6), "low": round(q["q05"], 6), "high": round(q["q95"], 6),
-            "cases": list(result.constrained_by[name]), "method": result.settings["method_detail"],
+            "cases": result.supporting(name), "method": result.settings["method_detail"],
             "seed": result.seed, "date": date}
         written.append(name)
     body = yaml.safe_dump({"systems": {s: dict(sorted(v.items())) for s, v in sorted(systems.items())}},
