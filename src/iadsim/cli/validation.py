@@ -138,7 +138,7 @@ def calibrate_cmd(
     if not quiet:
         t = Table(title=f"calibration against {', '.join(res.cases)} (seed {res.seed})")
         for c in ("figure", "prior (low / mode / high)", "posterior median", "posterior 5–95 %", "constrained by"):
-            t.add_column(c, justify="left" if c in ("figure", "constrained by") else "right")
+            t.add_column(c, justify="left" if c in ("figure", "constrained by") else "right", overflow="fold")
         for name in res.figures:
             p, s = res.priors[name], res.summary[name]
             t.add_row(name, f"{p['low']:.4g} / {p['mode']:.4g} / {p['high']:.4g}", f"{s['median']:.4g}",
@@ -152,6 +152,7 @@ def calibrate_cmd(
             console.print(f"[dim]left out {c}: {why}[/dim]", soft_wrap=True)
         if write_catalog:
             console.print(f"calibrated catalog: wrote {', '.join(written)}" if written else
-                          "calibrated catalog: nothing written (no figure is constrained by two or more cases)")
+                          "calibrated catalog: nothing written (no figure is constrained by two or more cases that "
+                          "are not known failures)")
         console.print(f"[green]wrote[/green] {out / 'calibration.json'} and {png.name} in "
                       f"{time.perf_counter() - t0:.1f} s")
