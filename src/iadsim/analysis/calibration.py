@@ -15,9 +15,14 @@ approximate Bayesian computation", JOSS 7(74):4304, doi:10.21105/joss.04304).
   ``measure``. Negative controls (``expect: outside``) are not data: their record is what the model
   must *not* reproduce, so they are left out.
 * **Simulator**: for a parameter value, every variant is run for ``reps`` replications with the
-  calibrated figures set to it and every other figure at its nominal value; the replications reuse
-  the same random numbers at every parameter value (common random numbers, as the sensitivity
-  analysis), so the distance is a smooth function of the figures rather than of noise.
+  calibrated figures set to it and every other figure at its nominal value. Each evaluation draws
+  fresh replications (its own block of replication streams): the simulated fraction is a synthetic
+  record, noisy as the observed one is, so the posterior keeps the width the data allow; with
+  common random numbers instead, ABC would converge on the one value that matches a frozen noise
+  realisation and report a falsely narrow posterior. A simulated record the size of the observed
+  one (``reps`` x threats per raid close to the count launched) gives the posterior its proper
+  width; fewer replications widen it. The check of which cases constrain a figure uses common
+  random numbers (the same replications at the figure's low and high).
 * **Distance**: the mean, over the variants of all cases, of the absolute difference between the
   simulated and the observed fraction [fraction of threats].
 
@@ -236,9 +241,12 @@ def _simulator(targets: list[Target], facs, reps: int, seed: int):
     from iadsim.engine.parameters import apply, nominal
     from iadsim.engine.rng import replication_keys
 
-    keys = replication_keys(seed, 0, reps)
+    crn = replication_keys(seed, 0, reps)
 
-    def run(theta: np.ndarray) -> np.ndarray:
+    def run(theta: np.ndarray, block: int | None = None) -> np.ndarray:
+        """``block`` None: the common replications 0 .. reps-1; else replications of block
+        ``block`` (1, 2, ...), disjoint from every other block."""
+        keys = crn if block is None else replication_keys(seed, block * reps, reps)
         out = np.empty(len(targets))
         for i, t in enumerate(targets):
             w = t.world
@@ -308,8 +316,8 @@ def calibrate(cases, figures: list[tuple[str, str]], population: int = 50, gener
     counter = {"n": 0}
 
     def model(par):
-        counter["n"] += 1
-        return {"y": sim(np.array([float(par[pk]) for pk in pkeys]))}
+        counter["n"] += 1  # pyabc's single-core sampler calls the model in a fixed order
+        return {"y": sim(np.array([float(par[pk]) for pk in pkeys]), block=counter["n"])}
 
     def distance(x, x0):
         return float(np.mean(np.abs(np.asarray(x["y"]) - np.asarray(x0["y"]))))
@@ -370,7 +378,9 @@ def calibrate(cases, figures: list[tuple[str, str]], population: int = 50, gener
                 "generations_run": len(trajectory), "simulations": counter["n"],
                 "sampler": "pyabc SingleCoreSampler", "epsilon": "pyabc MedianEpsilon",
                 "transition": "pyabc MultivariateNormalTransition", "pyabc": pyabc.__version__,
-                "other_figures": "nominal", "random_numbers": "common across parameter values",
+                "other_figures": "nominal",
+                "random_numbers": "fresh replications per evaluation (block n: replications n*reps .. n*reps+reps-1); "
+                                  "common replications 0 .. reps-1 for the constraint check and the median",
                 "method_detail": f"ABC-SMC (pyabc {pyabc.__version__}), triangular priors over the catalog ranges, "
                                  "distance: mean |simulated - observed| fraction over variants"}
     return CalibrationResult(
