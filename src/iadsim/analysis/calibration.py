@@ -364,7 +364,8 @@ def calibrate(cases, figures: list[tuple[str, str]], population: int = 50, gener
         c = constrained[n]
         sup = [x for x in c if x not in known]
         if len(c) == 0:
-            notes.append(f"{n}: no case's outcome moves with it over its range; its posterior is its prior")
+            notes.append(f"{n}: no case's outcome moves with it over its range: the data say nothing about it, "
+                         "and any difference between its posterior and its prior is sampling noise")
         elif len(c) == 1:
             notes.append(f"{n}: only one case constrains it ({c[0]}); never tune a figure to one validation case, "
                          "so it is not written to the calibrated catalog")

@@ -104,8 +104,8 @@ def calibrate_cmd(
     seed: Annotated[int, typer.Option("--seed", min=0, max=2**63 - 1)] = 1,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output folder for calibration.json and .png")] = None,
     write_catalog: Annotated[bool, typer.Option(
-        "--write-catalog", help="merge the posteriors of figures that at least two cases constrain into the "
-                                "calibrated catalog (for people to review and commit)")] = False,
+        "--write-catalog", help="merge the posteriors of figures that at least two cases constrain (known "
+                                "failures do not count) into the calibrated catalog, for people to review and commit")] = False,
     catalog_file: Annotated[Optional[Path], typer.Option(
         "--catalog-file", help="calibrated catalog to write (default: iadsim/catalog/calibrated.yaml)")] = None,
     quiet: Quiet = False,
