@@ -236,3 +236,18 @@ def test_known_failures_do_not_count_towards_the_catalog(suite, tmp_path, synthe
     assert r.known_failures == ["raid-a"] and r.supporting("tor_m2.pk_single_shot") == ["raid-b"]
     assert r.catalog_ready == []
     assert any("known failures" in n for n in r.notes)
+
+
+def test_command_writes_the_calibrated_catalog(suite, tmp_path, capsys):
+    cal = tmp_path / "calibrated.yaml"
+    out = tmp_path / "out"
+    rc = main(["validation", "calibrate", "--suite", str(suite), "--figure", "tor_m2.pk_single_shot",
+               "--population", "10", "--generations", "1", "--reps", "5", "--seed", "2", "-o", str(out),
+               "--write-catalog", "--catalog-file", str(cal)])
+    assert rc == 0
+    entry = yaml.safe_load(cal.read_text())["systems"]["tor_m2"]["pk_single_shot"]
+    data = json.loads((out / "calibration.json").read_text())
+    post = data["figures"]["tor_m2.pk_single_shot"]["posterior"]
+    assert entry["value"] == pytest.approx(post["median"], abs=1e-6) and entry["seed"] == 2
+    assert entry["cases"] == ["raid-a", "raid-b"]
+    assert "wrote tor_m2.pk_single_shot" in " ".join(capsys.readouterr().out.split())

@@ -317,6 +317,7 @@ def calibrate(cases, figures: list[tuple[str, str]], population: int = 50, gener
 
     def model(par):
         counter["n"] += 1  # pyabc's single-core sampler calls the model in a fixed order
+        note(f"ABC-SMC: simulation {counter['n']}")
         return {"y": sim(np.array([float(par[pk]) for pk in pkeys]), block=counter["n"])}
 
     def distance(x, x0):
