@@ -251,3 +251,14 @@ def test_command_writes_the_calibrated_catalog(suite, tmp_path, capsys):
     assert entry["value"] == pytest.approx(post["median"], abs=1e-6) and entry["seed"] == 2
     assert entry["cases"] == ["raid-a", "raid-b"]
     assert "wrote tor_m2.pk_single_shot" in " ".join(capsys.readouterr().out.split())
+
+
+def test_without_pyabc_the_command_says_how_to_install_it(suite, tmp_path, monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyabc", None)  # as if the optional extra were not installed
+    out = tmp_path / "out"
+    assert main(["validation", "calibrate", "--suite", str(suite), "--figure", "tor_m2.pk_single_shot",
+                 "-o", str(out)]) == 2
+    assert not out.exists()
+    assert "iadsim[calibrate]" in capsys.readouterr().err
