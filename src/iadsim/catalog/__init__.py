@@ -15,11 +15,11 @@ from pydantic import ValidationError
 
 from iadsim.catalog.envelope import FLYOUT_FIGURES, envelope_problems
 from iadsim.catalog.models import (
-    CLUTTER_GROUP, GUN_FIGURES, OPTIONAL_RADAR_FIGURES, REQUIRED_FIGURES, Claim, Figure, System, figure_domain_problem,
+    CLUTTER_GROUP, GUN_FIGURES, OPTIONAL_RADAR_FIGURES, REQUIRED_FIGURES, Calibrated, Claim, Figure, System, figure_domain_problem,
 )
 from iadsim.errors import InputError, Problem
 
-__all__ = ["Catalog", "Claim", "Figure", "System", "load_catalog", "REQUIRED_FIGURES"]
+__all__ = ["Catalog", "Calibrated", "Claim", "Figure", "System", "load_catalog", "REQUIRED_FIGURES"]
 
 
 def _format_loc(loc: tuple) -> str:
@@ -134,11 +134,56 @@ def builtin_dir() -> Path:
     return Path(str(resources.files("iadsim.catalog") / "data"))
 
 
-def load_catalog(*extra_dirs: str | Path) -> Catalog:
-    """Load the bundled catalog, then any extra folders of ``*.yaml`` entries (which override)."""
+def calibrated_file() -> Path:
+    """The calibrated ranges shipped with iadsim (``catalog/calibrated.yaml``)."""
+    return Path(str(resources.files("iadsim.catalog") / "calibrated.yaml"))
+
+
+def attach_calibrated(systems: dict[str, System], path: Path) -> None:
+    """Attach the calibrated ranges of ``path`` to the figures they belong to (in place)."""
+    if not path.is_file():
+        return
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise InputError.single(path, "", f"not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("systems") or {}, dict):
+        raise InputError.single(path, "systems", "expected a mapping of system -> figure -> calibrated range")
+    problems = []
+    for sysname, figs in (data.get("systems") or {}).items():
+        if sysname not in systems:
+            problems.append(Problem(str(path), f"systems.{sysname}", "no such system in the catalog"))
+            continue
+        for key, entry in (figs or {}).items():
+            where = f"systems.{sysname}.{key}"
+            fig = systems[sysname].figures.get(key)
+            if fig is None:
+                problems.append(Problem(str(path), where, f"{sysname!r} has no figure {key!r}"))
+                continue
+            try:
+                cal = Calibrated.model_validate(entry)
+            except ValidationError as exc:
+                problems.extend(Problem(str(path), f"{where}.{_format_loc(e['loc'])}".rstrip("."), e["msg"])
+                                for e in exc.errors())
+                continue
+            why = figure_domain_problem(key, Figure(value=cal.value, low=cal.low, high=cal.high, unit=fig.unit,
+                                                    source="calibrated", confidence="estimate"))
+            if why:
+                problems.append(Problem(str(path), where, why))
+                continue
+            fig.calibrated = cal
+    if problems:
+        raise InputError(problems)
+
+
+def load_catalog(*extra_dirs: str | Path, calibrated: str | Path | None = None) -> Catalog:
+    """Load the bundled catalog, then any extra folders of ``*.yaml`` entries (which override);
+    the calibrated ranges (``calibrated``, default the bundled ``calibrated.yaml``) are attached
+    to their figures."""
     systems: dict[str, System] = {}
     for folder in (builtin_dir(), *map(Path, extra_dirs)):
         for path in sorted(Path(folder).glob("*.yaml")):
             s = load_system_file(path)
             systems[s.name] = s
+    attach_calibrated(systems, Path(calibrated) if calibrated is not None else calibrated_file())
     return Catalog(systems)

@@ -28,6 +28,27 @@ class Claim(BaseModel):
     note: str | None = None
 
 
+class Calibrated(BaseModel):
+    """A figure's range calibrated against validation cases (``catalog/calibrated.yaml``, written by
+    ``iadsim validation calibrate --write-catalog``): posterior median and 5-95 % range."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: float
+    low: float
+    high: float
+    cases: list[str] = Field(min_length=2, description="the validation cases that constrain it (two or more)")
+    method: str = Field(min_length=1)
+    seed: int | None = None
+    date: str | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> "Calibrated":
+        if not (self.low <= self.value <= self.high):
+            raise ValueError(f"expected low <= value <= high, got {self.low} <= {self.value} <= {self.high}")
+        return self
+
+
 class Figure(BaseModel):
     """A number used by the models, with provenance and uncertainty.
 
@@ -49,6 +70,8 @@ class Figure(BaseModel):
                                                       "(filled at load)")
     stated_confidence: Confidence | None = Field(None, description="the grade the catalog file states, when the "
                                                                    "rule capped it")
+    calibrated: Calibrated | None = Field(None, description="range calibrated against validation cases "
+                                                            "(attached at load from catalog/calibrated.yaml)")
 
     @model_validator(mode="after")
     def _grade_by_rule(self) -> "Figure":

@@ -415,6 +415,9 @@ def catalog_show(name: Annotated[str, typer.Argument(help="system name or alias"
     t.add_column("figure", no_wrap=True)
     t.add_column("value", no_wrap=True)
     t.add_column("range", no_wrap=True)
+    calibrated = any(f.calibrated is not None for f in s.figures.values())
+    if calibrated:
+        t.add_column("calibrated (posterior)", no_wrap=True)
     t.add_column("confidence", no_wrap=True)
     t.add_column("kind of source", no_wrap=True)
     t.add_column("source", overflow="fold", ratio=1)
@@ -425,12 +428,20 @@ def catalog_show(name: Annotated[str, typer.Argument(help="system name or alias"
             conf += f"\n[dim](file: {f.stated_confidence})[/dim]"
         unit = "" if f.unit == "1" else f" {f.unit}"
         rng = f"{f.low:g} – {f.high:g}{unit}" if f.low != f.high else "-"
-        t.add_row(key, f"{f.value:g}{unit}", rng, conf, f.source_kind or "", f.source, str(len(f.claims)))
+        cal = []
+        if calibrated:
+            c = f.calibrated
+            cal = [f"{c.value:.4g}{unit} ({c.low:.4g} – {c.high:.4g})\n[dim]{', '.join(c.cases)}[/dim]" if c else "-"]
+        t.add_row(key, f"{f.value:g}{unit}", rng, *cal, conf, f.source_kind or "", f.source, str(len(f.claims)))
     console.print(t)
     console.print("[dim]confidence: the catalog's grade, capped by the kind of source "
                   "(official/manufacturer: high; specialist and general press: medium; state media, "
                   "user-generated and unclassified pages: low; no source: estimate); see "
                   "iadsim.catalog.provenance[/dim]")
+    if calibrated:
+        console.print("[dim]calibrated: posterior median (5–95 % range) against the validation cases named, "
+                      "from catalog/calibrated.yaml (iadsim validation calibrate --write-catalog); the prior is "
+                      "the value and range beside it; simulation.uncertainty: sample-calibrated draws from it[/dim]")
     if s.not_found:
         console.print("[dim]not found in public sources: " + ", ".join(s.not_found) + "[/dim]")
 

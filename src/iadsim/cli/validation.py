@@ -89,3 +89,71 @@ def run(
     if bad:
         err.print(f"[bold red]validation failed:[/bold red] {', '.join(r.name for r in bad)} missed the band")
         raise typer.Exit(1)
+
+
+@validation_app.command("calibrate")
+def calibrate_cmd(
+    cases: Annotated[Optional[list[str]], typer.Argument(help="case names (default: every case)")] = None,
+    figure: Annotated[Optional[list[str]], typer.Option("--figure", "-f",
+                                                        help="SYSTEM.KEY of a figure to calibrate (repeat)")] = None,
+    suite: Suite = None,
+    population: Annotated[int, typer.Option("--population", min=5, max=100_000,
+                                            help="ABC-SMC particles per generation")] = 50,
+    generations: Annotated[int, typer.Option("--generations", min=1, max=100, help="ABC-SMC generations")] = 4,
+    reps: Annotated[int, typer.Option("--reps", min=1, max=100_000,
+                                      help="replications per variant at each parameter value")] = 20,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**63 - 1)] = 1,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output folder for calibration.json and .png")] = None,
+    write_catalog: Annotated[bool, typer.Option(
+        "--write-catalog", help="merge the posteriors of figures that at least two cases constrain (known "
+                                "failures do not count) into the calibrated catalog, for people to review and commit")] = False,
+    catalog_file: Annotated[Optional[Path], typer.Option(
+        "--catalog-file", help="calibrated catalog to write (default: iadsim/catalog/calibrated.yaml)")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Calibrate disputed catalog figures against the cases' observed counts (ABC-SMC, pyabc).
+
+    Priors: the catalog ranges (triangular, mode at nominal). Data: each variant's observed
+    fraction. Writes calibration.json (priors, posteriors, cases, seed, settings) and
+    calibration.png (prior vs posterior per figure)."""
+    from iadsim.analysis.calibration import calibrate, parse_figures, plot, write_calibrated
+    from iadsim.errors import InputError
+    from iadsim.results.io import prepare_out_dir, write_text
+    from iadsim.validation import load_suite
+
+    if not figure:
+        raise InputError.single("--figure", "", "name at least one figure to calibrate (SYSTEM.KEY), "
+                                "e.g. --figure nasams_aim_120.pk_single_shot")
+    figs = parse_figures(figure)
+    loaded = load_suite(suite, cases or None)
+    out = output_folder(out, "calibration")
+    t0 = time.perf_counter()
+    with progress_bar(quiet) as prog:
+        task = prog.add_task("calibration", total=None)
+        res = calibrate(loaded, figs, population=population, generations=generations, reps=reps, seed=seed,
+                        progress=lambda s: prog.update(task, description=s))
+    prepare_out_dir(out)
+    write_text(out / "calibration.json", json.dumps(res.to_dict(), indent=2, default=float))
+    png = plot(res, out / "calibration.png")
+    written = write_calibrated(res, catalog_file) if write_catalog and res.catalog_ready else []
+    if not quiet:
+        t = Table(title=f"calibration against {', '.join(res.cases)} (seed {res.seed})")
+        for c in ("figure", "prior (low / mode / high)", "posterior median", "posterior 5–95 %", "constrained by"):
+            t.add_column(c, justify="left" if c in ("figure", "constrained by") else "right", overflow="fold")
+        for name in res.figures:
+            p, s = res.priors[name], res.summary[name]
+            t.add_row(name, f"{p['low']:.4g} / {p['mode']:.4g} / {p['high']:.4g}", f"{s['median']:.4g}",
+                      f"{s['q05']:.4g} – {s['q95']:.4g}", ", ".join(res.constrained_by[name]) or "none")
+        console.print(t)
+        tr = res.trajectory
+        console.print("distance (epsilon) by generation: " + ", ".join(f"{g['epsilon']:.4f}" for g in tr))
+        for n in res.notes:
+            console.print(f"[yellow]note[/yellow]: {n}", soft_wrap=True)
+        for c, why in res.skipped.items():
+            console.print(f"[dim]left out {c}: {why}[/dim]", soft_wrap=True)
+        if write_catalog:
+            console.print(f"calibrated catalog: wrote {', '.join(written)}" if written else
+                          "calibrated catalog: nothing written (no figure is constrained by two or more cases that "
+                          "are not known failures)")
+        console.print(f"[green]wrote[/green] {out / 'calibration.json'} and {png.name} in "
+                      f"{time.perf_counter() - t0:.1f} s")

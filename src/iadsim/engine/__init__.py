@@ -43,7 +43,7 @@ EVENT_DTYPE = np.dtype([("step", "i8"), ("type", "i8"), ("unit", "i8"), ("threat
 
 def chunk_parameters(world: World, seed: int, first: int, count: int) -> Parameters:
     """The figures replications first .. first+count-1 run with (the scenario's uncertainty mode)."""
-    if world.scenario.simulation.uncertainty == "sample":
+    if world.scenario.simulation.uncertainty in ("sample", "sample-calibrated"):
         return sampled(world, seed, first, count)
     return nominal(world, count)
 

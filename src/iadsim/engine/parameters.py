@@ -1,5 +1,6 @@
 """Per-replication values of catalog figures: nominal, or sampled from the range over which public
-sources disagree (``simulation.uncertainty: sample``).
+sources disagree (``simulation.uncertainty: sample``), or from the range calibrated against the
+validation suite where a figure has one (``sample-calibrated``; :mod:`iadsim.analysis.calibration`).
 
 A figure is a property of a system, so one draw per replication and (system, figure) is shared by
 every unit of that system. A figure with a range [low, high] around its nominal value is drawn
@@ -81,8 +82,11 @@ def nominal(world, count: int) -> Parameters:
     )
 
 
-def _draw(rng: np.random.Generator, fig: Figure) -> float:
-    lo, hi, mode = float(fig.low), float(fig.high), float(fig.value)
+def _draw(rng: np.random.Generator, fig: Figure, calibrated: bool = False) -> float:
+    """One value of ``fig``: triangular over its catalog range, or (``calibrated``) over its
+    calibrated range where it has one (posterior 5-95 % range, mode at the posterior median)."""
+    src = fig.calibrated if calibrated and fig.calibrated is not None else fig
+    lo, hi, mode = float(src.low), float(src.high), float(src.value)
     if hi <= lo:
         return mode
     return float(rng.triangular(lo, mode, hi))
@@ -93,15 +97,18 @@ def sampled(world, seed: int, first: int, count: int,
     """Replications first .. first+count-1 with disputed figures drawn from their ranges.
 
     ``fixed`` maps (system, figure key) to [count] values to use instead of drawing (the
-    sensitivity analysis sets figures this way)."""
+    sensitivity analysis sets figures this way). With ``simulation.uncertainty: sample-calibrated``
+    a figure with a calibrated range (``catalog/calibrated.yaml``) is drawn from that range, the
+    others from their catalog ranges."""
     p = nominal(world, count)
+    calibrated = getattr(world.scenario.simulation, "uncertainty", "sample") == "sample-calibrated"
     figs = {(u.system, u.key): u.figure for u in world.figures if u.key in SAMPLED_FIGURES}
     keys = sorted(figs)
     draws = {k: np.empty(count) for k in keys}
     for j in range(count):
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(first + j, 1))))
         for k in keys:
-            draws[k][j] = _draw(rng, figs[k])
+            draws[k][j] = _draw(rng, figs[k], calibrated)
     for k, v in (fixed or {}).items():
         if k not in draws:
             raise KeyError(f"{k[0]}.{k[1]} is not a figure this run uses")

@@ -591,7 +591,7 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         if s.simulation.false_alarms:
             # with sampled uncertainty a replication may draw up to the figure's high value
             pfa_top = (np.array([cat[r.system].figure("radar_pfa").high for r in radars])
-                       if s.simulation.uncertainty == "sample" else pfa)
+                       if s.simulation.uncertainty in ("sample", "sample-calibrated") else pfa)
             rate = pfa_top * s.simulation.false_alarm_cells
             worst = int(np.argmax(rate))
             if rate[worst] > MAX_FALSE_ALARMS_PER_SCAN:

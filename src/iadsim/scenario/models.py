@@ -169,10 +169,12 @@ class Simulation(_Model):
         "'greedy' (maximum marginal return), 'exact' (MIP, HiGHS), 'vlns', or a policy registered "
         "with iadsim.c2.register_policy",
     )
-    uncertainty: Literal["nominal", "sample"] = Field(
+    uncertainty: Literal["nominal", "sample", "sample-calibrated"] = Field(
         "nominal",
         description="'nominal': catalog figures at their nominal values; 'sample': each replication "
-        "draws the disputed figures from their ranges (triangular, mode at nominal)",
+        "draws the disputed figures from their ranges (triangular, mode at nominal); 'sample-calibrated': "
+        "as 'sample', but a figure with a range calibrated against the validation suite "
+        "(catalog/calibrated.yaml) is drawn from that range (mode at the posterior median)",
     )
 
     @field_validator("confirm_m")
