@@ -1,12 +1,19 @@
-"""The offline HTML report: one self-contained file (plotly.js inline, maps as PNG data URIs).
+"""The offline HTML report: one self-contained file (plotly.js inline, maps as image data URIs).
 
-Nothing is fetched when the file is opened: no CDN, no web fonts, no external CSS. The
-tables are plain HTML and read without JavaScript; the charts need it.
+Nothing is fetched when the file is opened: no CDN, no web fonts, no external CSS. plotly.js is
+inlined LZMA-compressed (base64) and unpacked in the page by a small decoder
+(``templates/lzma_decode.js``), basE91-encoded: 4.8 MB of JavaScript take 1.4 MB of the file. Every chart carries a
+static image of itself (matplotlib, :mod:`iadsim.report.static`), shown when scripts do not run
+(or plotly.js could not be unpacked) and hidden once plotly draws the chart; the tables are plain
+HTML. So the whole report reads without JavaScript.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
+import io
+import lzma
 import re
 from pathlib import Path
 from typing import Any
@@ -98,9 +105,130 @@ def _png_uri(data: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
-def _fig_html(fig, div_id: str) -> Markup:
-    return Markup(fig.to_html(full_html=False, include_plotlyjs=False, config=_PLOTLY_CONFIG,
-                              div_id=div_id, default_height=f"{fig.layout.height or 380}px"))
+def _jpeg_uri(png: bytes, quality: int = 82) -> str:
+    """An opaque PNG re-encoded as JPEG (hillshaded terrain: about a fifth of the PNG's bytes)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("RGB").save(out, format="JPEG", quality=quality, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def _static_chart_uri(fig) -> str:
+    """The chart drawn by matplotlib as a small palette PNG: the chart's fallback without scripts."""
+    from PIL import Image
+
+    from iadsim.report.static import figure_png
+
+    img = Image.open(io.BytesIO(figure_png(fig, width_in=8.0, dpi=84))).convert("RGB")
+    img = img.quantize(colors=48, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=True)
+    return _png_uri(out.getvalue())
+
+
+def _json(obj) -> str:
+    """JSON for an inline script (plotly's encoder: numpy arrays, dates; no "</" to end the script)."""
+    from plotly.io.json import to_json_plotly
+
+    return to_json_plotly(obj).replace("</", "<\\/")
+
+
+def _fig_parts(fig) -> tuple[dict, dict, dict | None]:
+    d = fig.to_plotly_json()
+    layout = dict(d.get("layout") or {})
+    template = layout.pop("template", None)
+    return d.get("data") or [], layout, template
+
+
+def _fig_html(fig, div_id: str, shared_template: dict | None = None) -> Markup:
+    """The plotly chart and its static image (shown instead when plotly.js does not run).
+
+    The chart's template is left out when it is ``shared_template``, which the page defines once
+    (``iadsimTemplate``) instead of once per chart."""
+    title = fig.layout.title.text if fig.layout.title is not None and fig.layout.title.text else div_id
+    img = Markup('<img class="chart-static" src="{}" alt="{} (static image of the chart)">').format(
+        _static_chart_uri(fig), re.sub(r"<[^>]+>", " ", str(title)))
+    data, layout, template = _fig_parts(fig)
+    if template is not None and template != shared_template:
+        layout["template"] = template
+    lay = _json(layout)
+    if template is not None and template == shared_template:
+        lay = f"Object.assign({{template: window.iadsimTemplate}}, {lay})"
+    height = int(fig.layout.height or 380)
+    div = Markup('<div id="{0}" class="plotly-graph-div" style="height:{1}px; width:100%;"></div>').format(
+        div_id, height)
+    script = Markup("<script>if (window.Plotly) Plotly.newPlot({}, {}, {}, {});</script>").format(
+        Markup(_json(div_id)), Markup(_json(data)), Markup(lay), Markup(_json(_PLOTLY_CONFIG)))
+    return img + div + script
+
+
+#: the basE91 alphabet of the report: printable ASCII but '"', '\\' and '<' (safe in a script string)
+B91 = "".join(chr(c) for c in range(33, 127) if chr(c) not in '"\\<')
+
+
+def base91_encode(data: bytes) -> str:
+    """basE91 (Joachim Henke's scheme, alphabet :data:`B91`): 23% larger than the bytes, not 33%."""
+    out: list[str] = []
+    b = n = 0
+    for byte in data:
+        b |= byte << n
+        n += 8
+        if n > 13:
+            v = b & 8191
+            if v > 88:
+                b >>= 13
+                n -= 13
+            else:
+                v = b & 16383
+                b >>= 14
+                n -= 14
+            out.append(B91[v % 91] + B91[v // 91])
+    if n:
+        out.append(B91[b % 91])
+        if n > 7 or b > 90:
+            out.append(B91[b // 91])
+    return "".join(out)
+
+
+def base91_decode(text: str) -> bytes:
+    """The inverse of :func:`base91_encode` (what the page does in JavaScript)."""
+    dec = {c: i for i, c in enumerate(B91)}
+    out = bytearray()
+    v, b, n = -1, 0, 0
+    for ch in text:
+        d = dec[ch]
+        if v < 0:
+            v = d
+            continue
+        v += d * 91
+        b |= v << n
+        n += 13 if (v & 8191) > 88 else 14
+        while True:
+            out.append(b & 255)
+            b >>= 8
+            n -= 8
+            if n <= 7:
+                break
+        v = -1
+    if v > -1:
+        out.append((b | v << n) & 255)
+    return bytes(out)
+
+
+@functools.lru_cache(maxsize=1)
+def plotly_payload() -> tuple[str, int, int]:
+    """plotly.js LZMA-compressed ("lzma alone" format) and basE91-encoded; its size in bytes and
+    the compressed size."""
+    import plotly.offline
+
+    js = plotly.offline.get_plotlyjs().encode("utf-8")
+    packed = lzma.compress(js, format=lzma.FORMAT_ALONE, preset=9)
+    return base91_encode(packed), len(js), len(packed)
+
+
+def _lzma_js() -> str:
+    return (Path(__file__).parent / "templates" / "lzma_decode.js").read_text(encoding="utf-8")
 
 
 # ---------------------------------------------------------------- content
@@ -435,20 +563,26 @@ def render_report(results, *, title: str | None = None, run_folder: str | Path |
 
     ``run_folder``: where the run's files are; sensitivity and sweep results stored there are shown.
     """
-    import plotly.offline
-
     w = results.world
     s = w.scenario
     events, n_events = _event_rows(results)
     has_assets = len(s.assets) > 0
     analysis = _read_analysis(Path(run_folder) if run_folder is not None else None)
     figs = _figures if _figures is not None else report_figures(results, analysis)
-    html_figs = {name: _fig_html(f, f"fig-{name.replace('_', '-')}") for name, f in figs.items()}
+    shared_template = _fig_parts(next(iter(figs.values())))[2] if figs else None
+    html_figs = {name: _fig_html(f, f"fig-{name.replace('_', '-')}", shared_template)
+                 for name, f in figs.items()}
     layers = _layers if _layers is not None else maps.layered_map_pngs(results, map_heights_agl_m)
     heights = [h for h, _ in layers["coverage"]]
     default = min(range(len(heights)), key=lambda i: abs(heights[i] - default_map_height_agl_m)) if heights else -1
+    threats_at = layers.get("threats_at") or {}
+    envelopes = dict(layers.get("envelopes") or [])
     map_layers = [{"id": f"cov-{i}", "label": f"{_g(h)} m", "uri": _png_uri(png), "checked": i == default,
-                   "height": _g(h)} for i, (h, png) in enumerate(layers["coverage"])]
+                   "height": _g(h), "threats": ", ".join(threats_at.get(h, [])),
+                   "env_uri": _png_uri(envelopes[h]) if h in envelopes else None}
+                  for i, (h, png) in enumerate(layers["coverage"])]
+    bl, bt, bw, bh = layers.get("box", (0.0, 0.0, 1.0, 1.0))
+    map_box = f"left:{100 * bl:.3f}%;top:{100 * bt:.3f}%;width:{100 * bw:.3f}%;height:{100 * bh:.3f}%"
     sens = analysis.get("sensitivity")
     sens_cols, sens_rows = _sensitivity_rows(sens) if sens else ([], [])
     sweep = analysis.get("sweep")
@@ -463,14 +597,19 @@ def render_report(results, *, title: str | None = None, run_folder: str | Path |
         meta=_meta(results),
         findings=key_findings(results),
         answer=_answer(results),
-        plotlyjs=Markup(plotly.offline.get_plotlyjs()),
-        map_base_uri=_png_uri(layers["base"]),
+        plotly_template=Markup(_json(shared_template)) if shared_template is not None else None,
+        plotly_b91=Markup(plotly_payload()[0]),
+        plotly_size=plotly_payload()[1],
+        plotly_packed=plotly_payload()[2],
+        lzma_js=Markup(_lzma_js()),
+        map_base_uri=_jpeg_uri(layers["base"], 62),
         map_layers=map_layers,
         map_symbols_uri=_png_uri(layers["symbols"]),
         map_kills_uri=_png_uri(layers["kills"]) if layers["kills"] else None,
-        map_width=layers["width"], map_height_px=layers["height"],
+        map_width=layers["width"], map_height_px=layers["height"], map_box=map_box,
+        has_envelopes=bool(envelopes),
         map_default_height=map_layers[default]["height"] if map_layers else "",
-        multiples_uri=_png_uri(maps.coverage_multiples_png(results, coverage_heights_agl_m)),
+        multiples_uri=_jpeg_uri(maps.coverage_multiples_png(results, coverage_heights_agl_m, dpi=72), 70),
         coverage_heights=", ".join(_g(h) for h in coverage_heights_agl_m),
         n_kills=int(results.replications["killed"].sum()),
         fig_outcomes=html_figs["outcomes"],
