@@ -319,26 +319,89 @@ def key_findings(results) -> list[Markup]:
     return out
 
 
-def _threat_rows(results) -> list[dict]:
+def threat_ranking_to_end(results):
+    """Threat evaluation up to each threat's end: the ranking of :meth:`Results.threat_ranking`, but
+    each threat's peak urgency is taken over its flight only up to the median, over the
+    replications, of the time it ended (killed, reached its target, its sortie over, or the end of
+    the run), not over its whole planned route.
+
+    Columns: threat, type, end_s (that median end [s]), ended (what ended it most often: "killed",
+    "reached its target", "survived the sortie", "in flight at the end"), peak_urgency_per_s,
+    peak_time_s, urgency_rank (1 = most urgent), asset, cpa_m, time_to_cpa_s (at that peak), and
+    route_peak_urgency_per_s / route_rank (the peak over the whole planned route, for comparison)."""
+    import pandas as pd
+
+    from iadsim.c2.threat import evaluate
+
+    w = results.world
+    raw = results.raw
+    M = len(w.threat_labels)
+    T = w.priority.shape[0]
+    kill = np.asarray(raw.kill_step)
+    leak = np.asarray(raw.leak_step)
+    last = np.minimum(np.asarray(w.end_step, dtype=np.int64), T - 1)
+    end = np.where(kill >= 0, kill, np.where(leak >= 0, leak, last[None, :]))
+    end_step = np.floor(np.median(end, axis=0)).astype(np.int64) if end.size else last
+    end_step = np.clip(end_step, 0, T - 1)
+    first = np.clip(np.asarray(w.first_step, dtype=np.int64), 0, T - 1)
+    peak = np.zeros(M)
+    step = np.zeros(M, dtype=np.int64)
+    for m in range(M):
+        lo, hi = int(first[m]), int(max(end_step[m], first[m]))
+        seg = np.nan_to_num(np.asarray(w.priority[lo:hi + 1, m], dtype=float), nan=0.0)
+        if seg.size:
+            k = int(np.argmax(seg))
+            peak[m], step[m] = float(seg[k]), lo + k
+    order = np.argsort(-peak, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(1, M + 1)
+    cols = np.arange(M)
+    te = evaluate(np.asarray(w.pos)[step, cols][None], np.asarray(w.vel)[step, cols][None], np.ones(M),
+                  w.asset_info, float(w.scenario.simulation.cpa_scale_m), float(w.dt)) if M else None
+    names = [a.name for a in w.scenario.assets]
+    asset = [names[a] if a >= 0 and peak[i] > 0 else None for i, a in enumerate(te["asset"][0])] if M else []
+    df = results.replications
+    ended = []
+    for m, label in enumerate(w.threat_labels):
+        o = df.loc[df["threat"] == label, "outcome"] if "outcome" in df.columns else pd.Series(dtype=object)
+        ended.append(str(o.mode().iloc[0]) if len(o) else "–")
+    route = results.threat_ranking().set_index("threat")
+    return pd.DataFrame({
+        "threat": w.threat_labels, "type": w.threat_type, "end_s": end_step * w.dt, "ended": ended,
+        "peak_urgency_per_s": peak, "peak_time_s": step * w.dt, "urgency_rank": rank, "asset": asset,
+        "cpa_m": np.where(peak > 0, te["cpa_m"][0], np.nan) if M else [],
+        "time_to_cpa_s": np.where(peak > 0, te["time_to_cpa_s"][0], np.nan) if M else [],
+        "route_peak_urgency_per_s": route.loc[w.threat_labels, "peak_urgency_per_s"].to_numpy(),
+        "route_rank": route.loc[w.threat_labels, "urgency_rank"].to_numpy(),
+    })
+
+
+def _threat_rows(results, ranking=None) -> list[dict]:
     rows = []
-    ranks = results.threat_ranking().set_index("threat")["urgency_rank"]
+    ranking = ranking if ranking is not None else threat_ranking_to_end(results)
+    ranks = ranking.set_index("threat")["urgency_rank"]
     for r in results.threat_table().itertuples(index=False):
         rows.append({
             "rank": int(ranks.get(r.threat, 0)),
             "threat": r.threat, "type": r.type, "target": _text(r.target), "n": f"{r.n:,}",
             "p_kill": _ci(r.p_kill, r.p_kill_lo, r.p_kill_hi),
-            "p_leak": _ci(r.p_leak, r.p_leak_lo, r.p_leak_hi) if isinstance(r.target, str) else "–",
+            "p_leak": _ci(r.p_leak, r.p_leak_lo, r.p_leak_hi),
+            "leak_means": "reached its target" if isinstance(r.target, str) else "survived the sortie",
             "p_detected": _pct(r.p_detected), "detect_s": _num(r.mean_detect_time_s, ",.0f"),
             "shots": _mean(r.mean_shots),
         })
     return rows
 
 
-def _threat_eval_rows(results) -> list[dict]:
-    """The threat-evaluation ranking: peak urgency and the closest point of approach behind it."""
-    te = results.threat_ranking().sort_values("urgency_rank", kind="stable")
+def _threat_eval_rows(results, ranking=None) -> list[dict]:
+    """The threat-evaluation ranking up to each threat's end (:func:`threat_ranking_to_end`): peak
+    urgency and the closest point of approach behind it."""
+    te = (ranking if ranking is not None else threat_ranking_to_end(results)).sort_values("urgency_rank",
+                                                                                         kind="stable")
     return [{"rank": int(r.urgency_rank), "threat": r.threat, "type": r.type,
              "urgency": _num(r.peak_urgency_per_s, ".3g"), "time": _num(r.peak_time_s, ",.0f"),
+             "end": _num(r.end_s, ",.0f"), "ended": r.ended,
+             "route_urgency": _num(r.route_peak_urgency_per_s, ".3g"), "route_rank": int(r.route_rank),
              "asset": _text(r.asset), "cpa": _num(r.cpa_m, ",.0f"), "tcpa": _num(r.time_to_cpa_s, ",.0f")}
             for r in te.itertuples(index=False)]
 
@@ -360,8 +423,13 @@ def _event_rows(results) -> tuple[list[dict], int]:
     ev = results.timeline
     total = len(ev)
     rows = []
+    w = results.world
+    no_target = {lab for lab, tg in zip(w.threat_labels, w.target) if tg < 0}
     for r in ev.head(MAX_EVENT_ROWS).itertuples(index=False):
-        rows.append({"time": _num(r.time_s, ",.0f"), "event": r.event, "unit": _text(r.unit),
+        event = r.event
+        if event == "leak":
+            event = "survived the sortie" if str(r.threat) in no_target else "reached its target"
+        rows.append({"time": _num(r.time_s, ",.0f"), "event": event, "unit": _text(r.unit),
                      "threat": r.threat,
                      "missiles": int(r.missiles) if r.event in ("launch", "kill", "miss") else "",
                      "alt": _num(r.alt_m, ",.0f"), "lat": _num(r.lat, ".4f"),
@@ -566,6 +634,7 @@ def render_report(results, *, title: str | None = None, run_folder: str | Path |
     w = results.world
     s = w.scenario
     events, n_events = _event_rows(results)
+    ranking = threat_ranking_to_end(results)
     has_assets = len(s.assets) > 0
     analysis = _read_analysis(Path(run_folder) if run_folder is not None else None)
     figs = _figures if _figures is not None else report_figures(results, analysis)
@@ -620,8 +689,8 @@ def render_report(results, *, title: str | None = None, run_folder: str | Path |
         fig_timeline=html_figs["timeline"],
         fig_coverage_height=html_figs.get("coverage_by_height"),
         fig_tornado=html_figs.get("tornado"),
-        threat_rows=_threat_rows(results),
-        threat_eval_rows=_threat_eval_rows(results),
+        threat_rows=_threat_rows(results, ranking),
+        threat_eval_rows=_threat_eval_rows(results, ranking),
         asset_rows=_asset_rows(results) if has_assets else [],
         effector_rows=_effector_rows(results),
         system_rows=_system_rows(results) if w.effector_labels else [],
