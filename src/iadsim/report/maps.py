@@ -253,6 +253,7 @@ def _place_labels(ax, items: list, renderer, obstacles: Sequence = ()) -> list[t
             t = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha,
                             va=va, fontsize=size, color=colour, fontweight=weight,
                             path_effects=_HALO, zorder=9, annotation_clip=False, arrowprops=arrow)
+            t.update_positions(renderer)
             bb = Text.get_window_extent(t, renderer)  # the text alone, not its leader line
             cost = 0.0
             for p in placed:
@@ -272,6 +273,7 @@ def _place_labels(ax, items: list, renderer, obstacles: Sequence = ()) -> list[t
             if cost <= 1.0:
                 break
         if best is not None:
+            best.update_positions(renderer)
             bb = Text.get_window_extent(best, renderer)
             boxes.append((text, bb.x0, bb.y0, bb.x1, bb.y1))
             placed.append(bb.expanded(1.04, 1.15))
