@@ -480,18 +480,20 @@ def _rgba_png(fig: Figure, colours: int = 128) -> bytes:
 
 
 def _grid_png(rgba: np.ndarray) -> bytes:
-    """An RGBA [ny, nx, 4] float image (one pixel per grid cell) as a small palette PNG."""
+    """An RGBA [ny, nx, 4] float image (one pixel per grid cell) as a small PNG: exact colours in a
+    palette with transparency when there are at most 256 (always, for coverage and envelopes)."""
     from PIL import Image
 
-    u8 = np.clip(np.round(rgba * 255), 0, 255).astype(np.uint8)
-    img = Image.fromarray(u8, "RGBA")
-    n = len(np.unique(u8.reshape(-1, 4), axis=0))
-    kw = {}
-    if n <= 256:
-        img = img.quantize(colors=n, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-        kw = {"bits": 1 if n <= 2 else 2 if n <= 4 else 4 if n <= 16 else 8}
+    u8 = np.ascontiguousarray(np.clip(np.round(rgba * 255), 0, 255).astype(np.uint8))
+    packed = u8.view(np.uint32).reshape(u8.shape[:2])
+    colours, index = np.unique(packed, return_inverse=True)
     out = io.BytesIO()
-    img.save(out, format="PNG", optimize=True, **kw)
+    if len(colours) <= 256:
+        img = Image.fromarray(index.reshape(packed.shape).astype(np.uint8), "P")
+        img.putpalette(colours.view(np.uint8).tobytes(), rawmode="RGBA")
+        img.save(out, format="PNG", optimize=True)
+    else:
+        Image.fromarray(u8, "RGBA").save(out, format="PNG", optimize=True)
     return out.getvalue()
 
 
