@@ -8,6 +8,7 @@ import struct
 
 import numpy as np
 import pytest
+import yaml
 
 from iadsim.report import coverage_count, coverage_map_png, coverage_multiples_png, write_report
 from iadsim.report.html import key_findings, linkify
@@ -646,3 +647,29 @@ def test_demo_report_under_two_megabytes(tmp_path):
     assert size < 2_000_000, size
     html = (out / "report.html").read_text(encoding="utf-8")
     assert html.count('class="chart-static"') == html.count('<div class="chart">') >= 5
+
+
+def test_cli_tables_only_and_outcome_column(small_dir, tmp_path, capsys):
+    """`iadsim run --tables-only`: the tables and summary, no report, exports or rasters; the console
+    table says per row whether the second probability is 'reached' (a target) or 'survived'."""
+    import json
+
+    from iadsim.cli import main
+    from iadsim.export.bundle import TABLES_ONLY_FILES
+
+    out = tmp_path / "t"
+    assert main(["run", str(small_dir / "scenario.yaml"), "-n", "8", "--seed", "2", "-o", str(out),
+                 "--tables-only"]) == 0
+    assert {p.name for p in out.iterdir() if not p.name.startswith(".")} == set(TABLES_ONLY_FILES)
+    assert json.loads((out / "summary.json").read_text())["replications"] == 8
+    shown = capsys.readouterr().out
+    assert "P(reached target / survived)" in shown and "P(leak)" not in shown
+    assert "tables only" in shown
+    targets = {t["name"]: t.get("target") for t in yaml.safe_load((small_dir / "scenario.yaml").read_text())["threats"]}
+    checked = set()
+    for line in shown.splitlines():
+        for name, target in targets.items():
+            if line.startswith(("│ " + name + " ", "│ " + name + "[")):
+                assert ("reached" in line) == bool(target) and ("survived" in line) == (not target), line
+                checked.add(name)
+    assert checked == set(targets)
