@@ -665,7 +665,8 @@ def test_cli_tables_only_and_outcome_column(small_dir, tmp_path, capsys):
     shown = capsys.readouterr().out
     assert "P(reached target / survived)" in shown and "P(leak)" not in shown
     assert "tables only" in shown
-    targets = {t["name"]: t.get("target") for t in yaml.safe_load((small_dir / "scenario.yaml").read_text())["threats"]}
+    scenario = yaml.safe_load((small_dir / "scenario.yaml").read_text())
+    targets = {t["name"]: t.get("target") for t in scenario["threats"]}
     checked = set()
     for line in shown.splitlines():
         for name, target in targets.items():

@@ -111,7 +111,8 @@ def _print_summary(results, out: Path | None, elapsed: float) -> None:
     t.add_column("shots", justify="right", no_wrap=True)
     for r in tt.itertuples():
         t.add_row(_txt(r.threat), _txt(r.target), _fmt_p(r.p_kill, r.p_kill_lo, r.p_kill_hi),
-                  _fmt_p(r.p_leak, r.p_leak_lo, r.p_leak_hi) + (" reached" if isinstance(r.target, str) else " survived"),
+                  _fmt_p(r.p_leak, r.p_leak_lo, r.p_leak_hi)
+                  + (" reached" if isinstance(r.target, str) else " survived"),
                   f"{r.p_detected:.2f}", f"{r.mean_shots:.2f}")
     t.caption = ("reached: the threat reached its target; survived: a threat without a target (a drone on a "
                  "sortie) was not killed before its sortie ended")
