@@ -611,6 +611,16 @@ def test_write_outputs_tables_only(small_results, tmp_path):
     info = json.loads((out / "run.json").read_text())
     assert info["tables_only"] is True and set(info["files"]) <= set(TABLES_ONLY_FILES)
 
+    # a tables-only rerun into a full run's folder removes what it does not write again
+    full = tmp_path / "full"
+    write_outputs(small_results, full, report=False, exports=False)
+    assert (full / "routes.geojson").is_file() and list((full / "coverage").glob("*.tif"))
+    (full / "notes.txt").write_text("mine")
+    write_outputs(small_results, full, tables_only=True, force=True)
+    assert not (full / "routes.geojson").exists() and not list((full / "coverage").glob("*.tif"))
+    assert (full / "notes.txt").read_text() == "mine"  # not iadsim's: left alone
+    assert (full / "summary.json").is_file()
+
 
 def test_routes_geojson_carries_outcomes_and_envelopes(small_results):
     from iadsim.export.bundle import run_geojson

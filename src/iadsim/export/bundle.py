@@ -276,7 +276,10 @@ def write_outputs(results: Results, out: str | Path, report: bool = True,
         raise OutputError(f"{Path(out) / 'coverage'} is a symbolic link; iadsim writes only into real "
                           "folders: remove the link, or choose another output folder. Nothing was changed.")
     # summary.json is written last, the mark of a complete folder: a rerun removes the old one first
-    out = prepare_out_dir(out, invalidate=("summary.json",), kind="run", force=force)
+    # a tables-only rerun removes the files of an earlier run it does not write again (report, exports,
+    # rasters: they would describe the earlier run), but only those iadsim wrote
+    stale = tuple(n for n in names if n not in TABLES_ONLY_FILES) if tables_only else ()
+    out = prepare_out_dir(out, invalidate=("summary.json", *stale), kind="run", force=force)
     done: dict[str, Path] = {}
     note = on_file or (lambda name: None)
 
