@@ -684,3 +684,21 @@ def test_cli_tables_only_and_outcome_column(small_dir, tmp_path, capsys):
                 assert ("reached" in line) == bool(target) and ("survived" in line) == (not target), line
                 checked.add(name)
     assert checked == set(targets)
+
+
+def test_static_image_of_a_heat_map():
+    """The static image of a sweep heat map shows the heat map (its colours), not empty axes."""
+    import io
+
+    import plotly.graph_objects as go
+    from PIL import Image
+
+    from iadsim.report.static import figure_png
+
+    z = [[0.0, 0.5], [0.9, 1.0]]
+    fig = go.Figure(go.Heatmap(z=z, x=["a", "b"], y=["1", "2"], zmin=0, zmax=1, colorscale="Viridis"))
+    img = np.asarray(Image.open(io.BytesIO(figure_png(fig))).convert("RGB"))
+    # viridis' ends: dark purple (z = 0) and yellow (z = 1) both drawn
+    purple = (np.abs(img.astype(int) - [68, 1, 84]).sum(axis=2) < 30).sum()
+    yellow = (np.abs(img.astype(int) - [253, 231, 37]).sum(axis=2) < 30).sum()
+    assert purple > 1000 and yellow > 1000
