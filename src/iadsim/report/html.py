@@ -648,6 +648,7 @@ def render_report(results, *, title: str | None = None, run_folder: str | Path |
     envelopes = dict(layers.get("envelopes") or [])
     map_layers = [{"id": f"cov-{i}", "label": f"{_g(h)} m", "uri": _png_uri(png), "checked": i == default,
                    "height": _g(h), "threats": ", ".join(threats_at.get(h, [])),
+                   "verb": "flies" if len(threats_at.get(h, [])) == 1 else "fly",
                    "env_uri": _png_uri(envelopes[h]) if h in envelopes else None}
                   for i, (h, png) in enumerate(layers["coverage"])]
     bl, bt, bw, bh = layers.get("box", (0.0, 0.0, 1.0, 1.0))

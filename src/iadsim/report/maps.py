@@ -650,8 +650,9 @@ def layered_map_pngs(results, heights_agl_m: Sequence[float] = LAYER_HEIGHTS_AGL
                label=f"kill positions ({min(nk, max_kills):,} of {nk:,})" if nk > max_kills
                else f"kill positions ({nk:,})"),
         Line2D([], [], color=_EDGE, lw=1.0, label="coverage edge"),
-        Line2D([], [], color=_UNIT, lw=1.0, label="engagement envelope"),
     ]
+    if len(w.effector_labels):
+        handles.append(Line2D([], [], color=_UNIT, lw=1.0, label="engagement envelope"))
     if _sensor_only(w):
         handles.append(Line2D([], [], ls="none", marker="s", ms=6, mfc=_EDGE, mec="white",
                               label="stand-alone radar"))
