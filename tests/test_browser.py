@@ -98,8 +98,20 @@ def run_dir(small_results, tmp_path_factory):
 # ---------------------------------------------------------------- the report
 
 def _visible_layers(page) -> list[str]:
+    """The visible map layers by name: cov-N (coverage), env-N (envelopes), lyr-symbols, lyr-kills."""
     return page.evaluate("""Array.from(document.querySelectorAll('.stack img.lyr'))
-        .filter(i => getComputedStyle(i).display !== 'none').map(i => i.className)""")
+        .filter(i => getComputedStyle(i).display !== 'none')
+        .map(i => Array.from(i.classList).filter(c => c !== 'lyr' && c !== 'grid')[0])""")
+
+
+def _charts(page) -> list[dict]:
+    return page.evaluate("""Array.from(document.querySelectorAll('.chart')).map(c => {
+        const img = c.querySelector('img.chart-static'), div = c.querySelector('.plotly-graph-div');
+        const r = img ? img.getBoundingClientRect() : null;
+        return {img: !!img, img_shown: !!img && getComputedStyle(img).display !== 'none',
+                img_w: img ? img.naturalWidth : 0, img_h: r ? r.height : 0,
+                div_shown: !!div && getComputedStyle(div).display !== 'none',
+                svg: div ? div.querySelectorAll('svg.main-svg').length : 0}; })""")
 
 
 def test_report_draws_offline_without_errors(browser_factory, run_dir, small_results):
@@ -119,12 +131,37 @@ def test_report_draws_offline_without_errors(browser_factory, run_dir, small_res
     assert len(drawn) == n_figs
     for d in drawn:
         assert d["svg"] >= 1 and d["marks"] > 0, d
+    # plotly drew every chart: the static images are hidden
+    charts = _charts(page)
+    assert len(charts) == n_figs
+    assert all(c["img"] and not c["img_shown"] and c["div_shown"] for c in charts), charts
     # every map layer image decoded
     sizes = page.evaluate("Array.from(document.querySelectorAll('.stack img')).map(i => i.naturalWidth)")
     assert sizes and min(sizes) > 300
     not_blank(page.screenshot(full_page=False))
     not_blank(page.locator(".stack").screenshot(), min_colours=100)
     not_blank(page.locator("#fig-outcomes").screenshot(), min_colours=5)
+    watch.check()
+
+
+def test_report_charts_without_javascript(browser_factory, run_dir, small_results):
+    """Scripts off: every chart container shows its static image (decoded, with a height), no empty
+    plotly box, and the page raises no error."""
+    from iadsim.report.html import report_figures
+
+    ctx = browser_factory(java_script_enabled=False)
+    page = ctx.new_page()
+    watch = Watch(page, ("file://", "data:", "blob:"))
+    page.goto((run_dir / "report.html").as_uri())
+    page.wait_for_load_state("load")
+    charts = _charts(page)
+    assert len(charts) == len(report_figures(small_results)) >= 5
+    for c in charts:
+        assert c["img"] and c["img_shown"], c
+        assert c["img_w"] >= 400 and c["img_h"] > 100, c
+        assert not c["div_shown"] and c["svg"] == 0, c
+    assert page.locator("noscript").count() >= 1
+    not_blank(page.locator(".chart").first.screenshot(), min_colours=5)
     watch.check()
 
 
@@ -138,24 +175,35 @@ def test_report_layer_switches(browser_factory, run_dir, javascript):
     stack = page.locator(".stack")
     stack.scroll_into_view_if_needed()
     first = _visible_layers(page)
-    assert sum(c.startswith("lyr cov-") for c in first) == 1  # one coverage height at a time
-    assert "lyr lyr-symbols" in first
+    assert sum(c.startswith("cov-") for c in first) == 1  # one coverage height at a time
+    assert sum(c.startswith("env-") for c in first) == 1  # and the envelopes at that height
+    assert "lyr-symbols" in first
     shot_default = stack.screenshot()
 
     page.click('label[for="cov-0"]')
     after = _visible_layers(page)
-    assert "lyr cov-0" in after and sum(c.startswith("lyr cov-") for c in after) == 1
+    assert "cov-0" in after and sum(c.startswith("cov-") for c in after) == 1
+    assert "env-0" in after and sum(c.startswith("env-") for c in after) == 1
+    # the grid layers lie on the map's axes, not on the whole image
+    box = page.evaluate("""(() => { const s = document.querySelector('.stack').getBoundingClientRect(),
+        c = document.querySelector('.stack img.cov-0').getBoundingClientRect();
+        return [c.left - s.left, c.top - s.top, c.width / s.width, c.height / s.height]; })()""")
+    assert box[0] > 10 and box[1] > 5 and 0.5 < box[2] < 1 and 0.3 < box[3] < 1
+    page.click('label[for="lyr-env"]')
+    assert not any(c.startswith("env-") for c in _visible_layers(page))
+    page.click('label[for="lyr-env"]')
+    assert "env-0" in _visible_layers(page)
     shot_low = stack.screenshot()
     assert shot_low != shot_default  # what is shown changed
 
     page.click('label[for="cov-none"]')
-    assert not any(c.startswith("lyr cov-") for c in _visible_layers(page))
+    assert not any(c.startswith(("cov-", "env-")) for c in _visible_layers(page))
     page.click('label[for="lyr-symbols"]')
-    assert "lyr lyr-symbols" not in _visible_layers(page)
+    assert "lyr-symbols" not in _visible_layers(page)
     shot_bare = stack.screenshot()
     assert shot_bare not in (shot_default, shot_low)
     page.click('label[for="lyr-symbols"]')
-    assert "lyr lyr-symbols" in _visible_layers(page)
+    assert "lyr-symbols" in _visible_layers(page)
     watch.check()
 
 

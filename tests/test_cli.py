@@ -35,7 +35,7 @@ def test_run_writes_every_output(small_dir, tmp_path, capsys):
     assert set(cat) == {"tor_m2", "pantsir_s1", "shahed_136", "mq_9_reaper"}
     assert all("source" in f and "confidence" in f for e in cat.values() for f in e["figures"].values())
     gj = json.loads((out / "routes.geojson").read_text())
-    assert {f["properties"]["kind"] for f in gj["features"]} == {"asset", "fire_unit", "route"}
+    assert {f["properties"]["kind"] for f in gj["features"]} == {"asset", "fire_unit", "route", "engagement_envelope"}
     assert not list(out.rglob("*.part"))
     shown = capsys.readouterr().out
     assert "P(kill)" in shown and "owa[0]" in shown

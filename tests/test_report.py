@@ -8,6 +8,7 @@ import struct
 
 import numpy as np
 import pytest
+import yaml
 
 from iadsim.report import coverage_count, coverage_map_png, coverage_multiples_png, write_report
 from iadsim.report.html import key_findings, linkify
@@ -119,12 +120,52 @@ def test_report_is_offline(report_html):
 
 
 def test_report_inlines_plotly_once(report_html):
+    """plotly.js is in the page once, LZMA-compressed and basE91-encoded: decoding the string in
+    the page gives plotly.js byte for byte (the page's decoders do the same in the browser)."""
+    import lzma
+
     import plotly.offline
 
-    js = plotly.offline.get_plotlyjs()
-    assert report_html.count(js[:200]) == 1
-    assert js[-200:] in report_html
+    from iadsim.report.html import base91_decode
+
+    js = plotly.offline.get_plotlyjs().encode("utf-8")
+    assert report_html.count(js[:200].decode()) == 0  # not inlined in the clear
+    m = re.findall(r'iadsimBase91Decode\("([^"]+)", (\d+)\)', report_html)
+    assert len(m) == 1
+    packed = base91_decode(m[0][0])
+    assert len(packed) == int(m[0][1])
+    assert lzma.decompress(packed) == js
+    assert f"iadsimLzmaDecode(a, {len(js)})" in report_html
     assert report_html.count("Plotly.newPlot") >= 4
+
+
+def test_base91_round_trip():
+    from iadsim.report.html import B91, base91_decode, base91_encode
+
+    assert len(B91) == 91 and not set('"\\<') & set(B91)
+    rng = np.random.default_rng(7)
+    for n in (0, 1, 2, 3, 13, 14, 100, 1001):
+        data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        enc = base91_encode(data)
+        assert set(enc) <= set(B91)
+        assert base91_decode(enc) == data
+    assert len(base91_encode(bytes(range(256)) * 40)) < 1.25 * 256 * 40  # smaller than base64's 4/3
+
+
+def test_every_chart_has_a_static_image(small_results, report_html):
+    """Each chart container holds a PNG of the chart (shown without JavaScript) and its plotly div."""
+    from iadsim.report.html import report_figures
+
+    charts = re.findall(r'<div class="chart">(.*?)</script>', report_html, re.S)
+    assert len(charts) == len(report_figures(small_results))
+    for c in charts:
+        imgs = re.findall(r'<img class="chart-static" src="data:image/png;base64,([^"]+)"', c)
+        assert len(imgs) == 1
+        assert png_size(__import__("base64").b64decode(imgs[0]))[0] >= 400
+        assert 'class="plotly-graph-div"' in c
+    # CSS: the images hide once plotly.js runs; the empty plotly divs hide when it does not
+    assert "html.plotly-ok .chart img.chart-static { display: none; }" in report_html
+    assert "html:not(.plotly-ok) .chart .plotly-graph-div { display: none !important; }" in report_html
 
 
 def test_report_contents(small_results, report_html):
@@ -153,10 +194,16 @@ def test_report_contents(small_results, report_html):
     assert "<details>" in report_html
     # the map: a base and transparent layers (one per coverage height, sites & routes, kills),
     # and the coverage small multiples
-    from iadsim.report.maps import LAYER_HEIGHTS_AGL_M
+    from iadsim.report.html import report_figures
+    from iadsim.report.maps import LAYER_HEIGHTS_AGL_M, threat_heights_agl
 
-    n_layers = 1 + len(LAYER_HEIGHTS_AGL_M) + 1 + bool(small_results.replications["killed"].any())
-    assert len(re.findall(r'<img[^>]*src="data:image/png;base64,iVBORw0KGgo', report_html)) == n_layers + 1
+    heights = set(LAYER_HEIGHTS_AGL_M) | set(threat_heights_agl(small_results.world))
+    # PNG: per height a coverage and an envelope layer, sites & routes, kills, a static image per chart;
+    # JPEG: the terrain base and the coverage small multiples
+    n_png = 2 * len(heights) + 1 + bool(small_results.replications["killed"].any()) \
+        + len(report_figures(small_results))
+    assert len(re.findall(r'<img[^>]*src="data:image/png;base64,iVBORw0KGgo', report_html)) == n_png
+    assert len(re.findall(r'<img[^>]*src="data:image/jpeg;base64,/9j/', report_html)) == 2
     for section in ("findings", "map", "threats", "assets", "missiles", "timeline", "coverage",
                     "models", "provenance", "limits"):
         assert f'id="{section}"' in report_html
@@ -208,17 +255,23 @@ def test_map_layers_line_up(small_results):
 
     from iadsim.report.maps import layered_map_pngs
 
-    d = layered_map_pngs(small_results, heights_agl_m=(50, 3000))
+    d = layered_map_pngs(small_results, heights_agl_m=(50, 3000), threat_heights=False)
     base = Image.open(io.BytesIO(d["base"]))
     assert base.size == (d["width"], d["height"])
+    w = small_results.world
+    left, top, bw, bh = d["box"]
+    assert 0 < left < left + bw < 1 and 0 < top < top + bh < 1  # the axes, inside the image
     covered = []
     for h, png in d["coverage"]:
         im = Image.open(io.BytesIO(png)).convert("RGBA")
-        assert im.size == base.size  # the layers stack exactly
+        assert im.size == (w.grid.nx, w.grid.ny)  # one pixel per grid cell, stretched onto the box
         alpha = np.asarray(im)[..., 3]
         assert alpha.min() == 0  # transparent where not covered
         covered.append(int((alpha > 0).sum()))
     assert covered[1] > covered[0]  # more is seen at 3000 m than at 50 m
+    assert [h for h, _ in d["envelopes"]] == [50.0, 3000.0]
+    for _, png in d["envelopes"]:
+        assert Image.open(io.BytesIO(png)).size == (w.grid.nx, w.grid.ny)
     sym = np.asarray(Image.open(io.BytesIO(d["symbols"])).convert("RGBA"))
     assert (sym[..., 3] > 0).mean() < 0.2  # symbols only: mostly transparent
 
@@ -228,14 +281,19 @@ def test_map_switches_work_without_javascript(report_html):
     radios = re.findall(r'<input type="radio" name="coverage-layer" id="(cov-[\w-]+)"[^>]*>', report_html)
     from iadsim.report.maps import LAYER_HEIGHTS_AGL_M
 
-    assert len(radios) == len(LAYER_HEIGHTS_AGL_M) + 1  # + "off"
+    assert len(radios) >= len(LAYER_HEIGHTS_AGL_M) + 1  # + "off" (+ the threats' heights)
     checked = re.findall(r'<input type="radio" name="coverage-layer" id="(cov-\d+)"[^>]* checked>', report_html)
     assert len(checked) == 1
     for r in radios:
         if r != "cov-none":
+            i = r.split("-")[1]
             assert f"#{r}:checked ~ .stack .{r}" in report_html
-            assert f'<img class="lyr {r}"' in report_html
-        assert f'<label for="{r}">' in report_html
+            assert f'<img class="lyr grid {r}"' in report_html
+            # the envelope of the selected height shows while "engagement envelopes" is checked
+            assert f"#{r}:checked ~ #lyr-env:checked ~ .stack .env-{i}" in report_html
+            assert f'<img class="lyr grid env-{i}"' in report_html
+        assert re.search(f'<label for="{r}"[ >]', report_html)
+    assert '<input type="checkbox" id="lyr-env"' in report_html
 
 
 def test_report_sections_new(report_html):
@@ -425,3 +483,222 @@ def test_sweep_figures_lines_and_heat_maps():
     z = heat.data[0].z
     assert len(z) == 2 and len(z[0]) == 3  # altitude rows x vehicle columns
     assert z[1][2] == pytest.approx(min(0.2 * 3 + 6000 / 20000, 1.0))
+
+
+# ---------------------------------------------------------------- map: threat heights, envelopes, labels
+
+def test_threat_heights_are_where_the_threats_fly(small_results):
+    from iadsim.report.maps import threat_heights_agl
+
+    w = small_results.world
+    hs = threat_heights_agl(w)
+    names = [n for v in hs.values() for n in v]
+    assert sorted(names) == sorted({t.name for t in w.scenario.threats})
+    for h, who in hs.items():
+        for name in who:
+            g = [i for i, t in enumerate(w.scenario.threats) if t.name == name][0]
+            m = np.flatnonzero(w.threat_group == g)
+            p = w.pos[:, m, :].reshape(-1, 3)
+            p = p[np.isfinite(p).all(axis=1)]
+            agl = p[:, 2] - w.terrain.height_at(p[:, 0], p[:, 1])
+            assert abs(h - np.median(agl)) <= 10.0 or h == 10.0
+
+
+def test_engagement_envelope_follows_the_limits(small_results):
+    import dataclasses
+
+    from iadsim.report.maps import coverage_count, engagement_envelope
+
+    w = small_results.world
+    g = w.grid
+    X, Y = np.meshgrid(g.x_centers(), g.y_centers())
+    for e in range(len(w.effector_labels)):
+        env = engagement_envelope(w, e, 300.0)
+        assert env.any()
+        r = np.hypot(X - w.effector_xyz[e, 0], Y - w.effector_xyz[e, 1])
+        assert r[env].max() <= w.range_max_m[e] and r[env].min() >= w.range_min_m[e]
+        # only where the unit's own radar sees the target
+        seen = coverage_count([w.mva[w.effector_sensor[e]]], w.terrain.elevation_m, 300.0) >= 1
+        assert not (env & ~seen).any()
+        # a longer reach never shrinks the envelope, and grows it here
+        longer = dataclasses.replace(w, range_max_m=w.range_max_m * 2.0)
+        env2 = engagement_envelope(longer, e, 300.0)
+        assert (env2 >= env).all() and env2.sum() >= env.sum()
+        # below the unit's lowest engagement height there is no envelope
+        assert not engagement_envelope(w, e, max(w.altitude_min_m[e] - 1.0, -1.0)).any() \
+            or w.altitude_min_m[e] <= 0
+
+
+def test_labels_of_colocated_units_do_not_overlap(small_results):
+    """Two fire units 100 m apart: their labels are drawn apart (boxes in the rendered image)."""
+    import dataclasses
+    import types
+
+    from iadsim.report.maps import layered_map_pngs
+
+    w = small_results.world
+    assert len(w.effector_labels) >= 2
+    xyz = np.array(w.effector_xyz, dtype=float)
+    xyz[1, :2] = xyz[0, :2] + np.array([100.0, 0.0])
+    moved = types.SimpleNamespace(world=dataclasses.replace(w, effector_xyz=xyz),
+                                  replications=small_results.replications)
+    d = layered_map_pngs(moved, heights_agl_m=(300,), threat_heights=False)
+    boxes = {t: b for t, *b in d["label_boxes"]}
+    a, b = boxes[w.effector_labels[0]], boxes[w.effector_labels[1]]
+    overlap_w = min(a[2], b[2]) - max(a[0], b[0])
+    overlap_h = min(a[3], b[3]) - max(a[1], b[1])
+    assert overlap_w <= 0 or overlap_h <= 0, (a, b)
+    # and no two labels of the map overlap
+    items = list(d["label_boxes"])
+    for i in range(len(items)):
+        for j in range(i + 1, len(items)):
+            p, q = items[i][1:], items[j][1:]
+            assert min(p[2], q[2]) - max(p[0], q[0]) <= 0.5 or min(p[3], q[3]) - max(p[1], q[1]) <= 0.5, \
+                (items[i], items[j])
+
+
+# ---------------------------------------------------------------- threat evaluation up to the threat's end
+
+def test_threat_ranking_stops_at_the_threats_end(small_results):
+    from iadsim.report.html import threat_ranking_to_end
+
+    r = threat_ranking_to_end(small_results)
+    w = small_results.world
+    assert list(r["threat"]) == list(w.threat_labels)
+    assert sorted(r["urgency_rank"]) == list(range(1, len(r) + 1))
+    assert (r["peak_urgency_per_s"] <= r["route_peak_urgency_per_s"] + 1e-12).all()
+    assert (r["peak_time_s"] <= r["end_s"] + 1e-9).all()
+    # the end is the median over the replications of when each threat was killed or ended
+    df = small_results.replications
+    for row in r.itertuples(index=False):
+        g = df[df["threat"] == row.threat]
+        t_end = g["kill_time_s"].fillna(g["leak_time_s"]).fillna(float(w.end_step[list(w.threat_labels).index(row.threat)]) * w.dt)
+        assert abs(row.end_s - np.median(t_end)) <= w.dt + 1e-9
+        # its peak is the largest urgency before then
+        m = list(w.threat_labels).index(row.threat)
+        k = int(round(row.end_s / w.dt))
+        assert row.peak_urgency_per_s == pytest.approx(float(np.nanmax(w.priority[w.first_step[m]:k + 1, m])))
+    # a ranking by urgency: the higher peak ranks first
+    o = r.sort_values("urgency_rank")
+    assert (np.diff(o["peak_urgency_per_s"].to_numpy()) <= 0).all()
+
+
+def test_outcome_labels_say_what_happened(small_results, report_html):
+    text = htmllib.unescape(report_html)
+    assert "P(reached target / survived)" in text
+    assert "P(leak)" not in text
+    t = small_results.threat_table()
+    if t["target"].isna().any():
+        assert "survived the sortie" in text
+    if t["target"].notna().any():
+        assert "reached its target" in text
+    assert "ended at [s] (median)" in text
+
+
+# ---------------------------------------------------------------- run folder: tables only, routes.geojson
+
+def test_write_outputs_tables_only(small_results, tmp_path):
+    import json
+
+    from iadsim.export.bundle import TABLES_ONLY_FILES, write_outputs
+
+    out = tmp_path / "tables"
+    done = write_outputs(small_results, out, tables_only=True)
+    assert set(done) == set(TABLES_ONLY_FILES)
+    written = {p.name for p in out.iterdir() if not p.name.startswith(".")}
+    assert written == set(TABLES_ONLY_FILES)
+    assert not (out / "coverage").exists() and not (out / "report.html").exists()
+    info = json.loads((out / "run.json").read_text())
+    assert info["tables_only"] is True and set(info["files"]) <= set(TABLES_ONLY_FILES)
+
+    # a tables-only rerun into a full run's folder removes what it does not write again
+    full = tmp_path / "full"
+    write_outputs(small_results, full, report=False, exports=False)
+    assert (full / "routes.geojson").is_file() and list((full / "coverage").glob("*.tif"))
+    (full / "notes.txt").write_text("mine")
+    write_outputs(small_results, full, tables_only=True, force=True)
+    assert not (full / "routes.geojson").exists() and not list((full / "coverage").glob("*.tif"))
+    assert (full / "notes.txt").read_text() == "mine"  # not iadsim's: left alone
+    assert (full / "summary.json").is_file()
+
+
+def test_routes_geojson_carries_outcomes_and_envelopes(small_results):
+    from iadsim.export.bundle import run_geojson
+
+    gj = run_geojson(small_results, envelope_heights_agl_m=[300.0])
+    df = small_results.replications
+    routes = [f for f in gj["features"] if f["properties"]["kind"] == "route"]
+    assert routes
+    for f in routes:
+        p = f["properties"]
+        g = df[(df["group"] == p["name"]) & (df["role"] != "weapon")]
+        assert p["p_kill"] == pytest.approx(g["killed"].mean())
+        key = "p_reached_target" if p["target"] else "p_survived"
+        other = "p_survived" if p["target"] else "p_reached_target"
+        assert p[key] == pytest.approx(g["leaked"].mean()) and other not in p
+    env = [f for f in gj["features"] if f["properties"]["kind"] == "engagement_envelope"]
+    names = {f["properties"]["name"] for f in env}
+    assert names == set(small_results.world.effector_labels)
+    assert all(f["properties"]["height_agl_m"] == 300.0 and f["geometry"]["type"] == "Polygon" for f in env)
+    lon0, lat0 = small_results.world.grid.lon0, small_results.world.grid.lat0
+    for f in env:
+        ring = np.asarray(f["geometry"]["coordinates"][0])
+        assert abs(ring[:, 0] - lon0).max() < 5 and abs(ring[:, 1] - lat0).max() < 5  # WGS84 lon/lat
+
+
+@pytest.mark.slow
+def test_demo_report_under_two_megabytes(tmp_path):
+    """The demo's report stays under 2 MB (plotly.js compressed, map layers on the grid)."""
+    from iadsim.cli import main
+
+    out = tmp_path / "demo"
+    assert main(["demo", "-n", "20", "-o", str(out), "--quiet"]) == 0
+    size = (out / "report.html").stat().st_size
+    assert size < 2_000_000, size
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert html.count('class="chart-static"') == html.count('<div class="chart">') >= 5
+
+
+def test_cli_tables_only_and_outcome_column(small_dir, tmp_path, capsys):
+    """`iadsim run --tables-only`: the tables and summary, no report, exports or rasters; the console
+    table says per row whether the second probability is 'reached' (a target) or 'survived'."""
+    import json
+
+    from iadsim.cli import main
+    from iadsim.export.bundle import TABLES_ONLY_FILES
+
+    out = tmp_path / "t"
+    assert main(["run", str(small_dir / "scenario.yaml"), "-n", "8", "--seed", "2", "-o", str(out),
+                 "--tables-only"]) == 0
+    assert {p.name for p in out.iterdir() if not p.name.startswith(".")} == set(TABLES_ONLY_FILES)
+    assert json.loads((out / "summary.json").read_text())["replications"] == 8
+    shown = capsys.readouterr().out
+    assert "P(reached target / survived)" in shown and "P(leak)" not in shown
+    assert "tables only" in shown
+    scenario = yaml.safe_load((small_dir / "scenario.yaml").read_text())
+    targets = {t["name"]: t.get("target") for t in scenario["threats"]}
+    checked = set()
+    for line in shown.splitlines():
+        for name, target in targets.items():
+            if line.startswith(("│ " + name + " ", "│ " + name + "[")):
+                assert ("reached" in line) == bool(target) and ("survived" in line) == (not target), line
+                checked.add(name)
+    assert checked == set(targets)
+
+
+def test_static_image_of_a_heat_map():
+    """The static image of a sweep heat map shows the heat map (its colours), not empty axes."""
+    import io
+
+    import plotly.graph_objects as go
+    from PIL import Image
+
+    from iadsim.report.static import figure_png
+
+    z = [[0.0, 0.5], [0.9, 1.0]]
+    fig = go.Figure(go.Heatmap(z=z, x=["a", "b"], y=["1", "2"], zmin=0, zmax=1, colorscale="Viridis"))
+    img = np.asarray(Image.open(io.BytesIO(figure_png(fig))).convert("RGB"))
+    # viridis' ends: dark purple (z = 0) and yellow (z = 1) both drawn
+    purple = (np.abs(img.astype(int) - [68, 1, 84]).sum(axis=2) < 30).sum()
+    yellow = (np.abs(img.astype(int) - [253, 231, 37]).sum(axis=2) < 30).sum()
+    assert purple > 1000 and yellow > 1000

@@ -73,6 +73,9 @@ BackendOpt = Annotated[str, typer.Option(
 RayAddress = Annotated[Optional[str], typer.Option(
     "--ray-address", help="Ray cluster: auto, HOST:PORT or ray://HOST:PORT (default: start a local one)")]
 JsonOut = Annotated[bool, typer.Option("--json", help="print the summary as JSON on stdout (for scripts)")]
+TablesOnly = Annotated[bool, typer.Option(
+    "--tables-only", help="write only the tables, summary.json, run.json and the scenario and catalog copies: "
+                          "no report, KMZ/CZML, routes or coverage rasters (faster)")]
 
 
 def _version(value: bool) -> None:
@@ -104,13 +107,17 @@ def _print_summary(results, out: Path | None, elapsed: float) -> None:
                     f"fidelity {results.world.scenario.simulation.fidelity}", title_style="bold")
     t.add_column("threat", no_wrap=True)
     t.add_column("target", no_wrap=True)
-    for col in ("P(kill) [95% CI]", "P(leak) [95% CI]"):
+    for col in ("P(kill) [95% CI]", "P(reached target / survived) [95% CI]"):
         t.add_column(col, justify="right", no_wrap=True)
     t.add_column("P(det.)", justify="right", no_wrap=True)
     t.add_column("shots", justify="right", no_wrap=True)
     for r in tt.itertuples():
         t.add_row(_txt(r.threat), _txt(r.target), _fmt_p(r.p_kill, r.p_kill_lo, r.p_kill_hi),
-                  _fmt_p(r.p_leak, r.p_leak_lo, r.p_leak_hi), f"{r.p_detected:.2f}", f"{r.mean_shots:.2f}")
+                  _fmt_p(r.p_leak, r.p_leak_lo, r.p_leak_hi)
+                  + (" reached" if isinstance(r.target, str) else " survived"),
+                  f"{r.p_detected:.2f}", f"{r.mean_shots:.2f}")
+    t.caption = ("reached: the threat reached its target; survived: a threat without a target (a drone on a "
+                 "sortie) was not killed before its sortie ended")
     console.print(t)
     at = results.asset_table()
     if len(at):
@@ -130,7 +137,8 @@ def _print_summary(results, out: Path | None, elapsed: float) -> None:
                       str(r.max_missiles))
         console.print(e)
     if out is not None:
-        console.print(f"[green]wrote[/green] {out}  (report: {out / 'report.html'})  in {elapsed:.1f} s")
+        rep = f"report: {out / 'report.html'}" if (out / "report.html").is_file() else "tables only"
+        console.print(f"[green]wrote[/green] {out}  ({rep})  in {elapsed:.1f} s")
 
 
 def _print_answer(results) -> None:
@@ -148,7 +156,7 @@ def _print_answer(results) -> None:
 def _run(path: Path | None, replications, seed, out: Path | None, workers: int, quiet: bool,
          loaded=None, report: bool = True, policy: str | None = None, json_out: bool = False,
          backend: str = "local", ray_address: str | None = None, force: bool = False,
-         overrides: list[str] | None = None) -> None:
+         overrides: list[str] | None = None, tables_only: bool = False) -> None:
     from iadsim.api import check_fidelity, check_policy, simulate
     from iadsim.export.bundle import FILES, refuse_inputs_as_outputs, write_outputs
     from iadsim.limits import check_run_size
@@ -186,7 +194,7 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
         results = simulate(ld, replications=replications, seed=seed, workers=workers, policy=policy,
                            backend=backend, ray_address=ray_address, progress=progress)
         files = prog.add_task("write outputs", total=None)
-        write_outputs(results, out, report=report, force=force,
+        write_outputs(results, out, report=report, force=force, tables_only=tables_only,
                       on_file=lambda name: prog.update(files, description=f"write {name}"))
         prog.update(files, total=1, completed=1, description="outputs written")
     if json_out:
@@ -207,12 +215,14 @@ def demo(
     json_out: JsonOut = False,
     force: Force = False,
     set_: SetOpt = None,
+    tables_only: TablesOnly = False,
 ) -> None:
     """Run the bundled scenario 'capital-whatif' on real SRTM terrain and write a report."""
     from iadsim.api import DEMO_NAME, demo_scenario_path
 
     _run(demo_scenario_path(), replications, seed, out or DEFAULT_OUT_ROOT / DEMO_NAME, workers,
-         quiet or json_out, policy=policy, json_out=json_out, force=force, overrides=set_)
+         quiet or json_out, policy=policy, json_out=json_out, force=force, overrides=set_,
+         tables_only=tables_only)
 
 
 @app.command()
@@ -229,10 +239,11 @@ def run(
     json_out: JsonOut = False,
     force: Force = False,
     set_: SetOpt = None,
+    tables_only: TablesOnly = False,
 ) -> None:
     """Run a scenario's Monte Carlo and write report, tables and rasters to a folder."""
     _run(scenario, replications, seed, out, workers, quiet or json_out, policy=policy, json_out=json_out,
-         backend=backend, ray_address=ray_address, force=force, overrides=set_)
+         backend=backend, ray_address=ray_address, force=force, overrides=set_, tables_only=tables_only)
 
 
 MULTI_VALUE_OPTIONS = ("--alt", "--rcs")

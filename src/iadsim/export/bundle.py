@@ -7,6 +7,7 @@ The folder (see docs/run-folder.md):
 * ``scenario.yaml``, ``catalog.yaml``: copies of the scenario and of the catalog entries used.
 * ``replications.parquet``, ``expenditure.parquet``, ``timeline.csv``, ``summary.json``: results.
 * ``report.html``: the offline report.
+* With ``tables_only`` (``--tables-only``) only run.json, the copies, the tables and summary.json.
 * ``run.kmz`` (Google Earth) and ``run.czml`` (Cesium): sites, coverage per height, routes, the
   recorded replication in time, kills and leaks.
 * ``routes.geojson``; ``coverage/``: per radar, minimum visible altitude (GeoTIFF);
@@ -77,7 +78,7 @@ FILES = {
     "report.html": "the offline report",
     "run.kmz": "Google Earth: sites, coverage per height, routes, the recorded replication in time, kills",
     "run.czml": "Cesium: the same, time-dynamic",
-    "routes.geojson": "sites and planned routes (WGS84)",
+    "routes.geojson": "sites, planned routes with each threat's outcome, fire units' engagement envelopes (WGS84)",
     "coverage/<radar>.min_visible_altitude.tif": "lowest altitude each radar sees (local projection)",
     "coverage/line_of_sight.tif": "radars in line of sight, one band per height above ground",
     "coverage/line_of_sight.geojson": "areas seen by at least one radar, per height above ground",
@@ -105,8 +106,9 @@ def run_inputs(results: Results) -> dict:
     }
 
 
-def run_info(results: Results) -> dict:
-    """The content of run.json (no timestamps: a run's folder is reproducible)."""
+def run_info(results: Results, tables_only: bool = False) -> dict:
+    """The content of run.json (no timestamps: a run's folder is reproducible). ``tables_only``:
+    the folder holds only :data:`TABLES_ONLY_FILES` (``files`` lists those)."""
     from iadsim.report.playback import SCENARIO_EPOCH, iso_time
 
     ld = results.world.loaded
@@ -128,7 +130,8 @@ def run_info(results: Results) -> dict:
         "scenario_epoch": iso_time(0, SCENARIO_EPOCH),
         "coverage_heights_agl_m": list(_layer_heights()),
         "inputs": run_inputs(results),
-        "files": FILES,
+        "tables_only": bool(tables_only),
+        "files": {k: v for k, v in FILES.items() if k in TABLES_ONLY_FILES} if tables_only else FILES,
     }
 
 
@@ -157,6 +160,78 @@ def write_line_of_sight(results: Results, cov: Path, put) -> None:
     put("coverage/line_of_sight.geojson", write_text(cov / "line_of_sight.geojson", json.dumps(gj)))
 
 
+def _f(v):
+    """A JSON number (None for NaN/None)."""
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return round(f, 6) if np.isfinite(f) else None
+
+
+def run_geojson(results: Results, envelope_heights_agl_m=None) -> dict:
+    """routes.geojson: the scenario's sites and planned routes (:func:`scenario_geojson`) with each
+    threat's outcome across the replications and each fire unit's engagement envelope.
+
+    Route properties (per scenario threat, over its members and the replications): ``p_kill``;
+    ``p_reached_target`` (a threat with a target) or ``p_survived`` (no target: it was not killed
+    before its sortie ended); ``outcome_meaning``; and the mission measures (``mission``,
+    ``p_mission_accomplished``, ``p_loss``, ``mean_time_on_station_s``, ``p_weapon_reached_target``).
+    Envelope features (``kind: engagement_envelope``), Polygons in WGS84: where each fire unit can
+    engage a target ``height_agl_m`` above the ground (nominal range and altitude limits, line of
+    sight of its own radar; :func:`iadsim.report.maps.engagement_envelope`), at
+    :data:`iadsim.report.maps.MAP_HEIGHT_AGL_M` and the heights the threats fly at unless
+    ``envelope_heights_agl_m`` is given."""
+    from iadsim.export.georaster import mask_polygons
+    from iadsim.report.maps import MAP_HEIGHT_AGL_M, engagement_envelope, threat_heights_agl
+
+    w = results.world
+    gj = scenario_geojson(results)
+    df = results.replications
+    try:
+        missions = {r["threat"]: r for r in results.mission_table().to_dict("records")}
+    except Exception:  # noqa: BLE001 - a run folder without mission columns
+        missions = {}
+    main = df[df["role"] != "weapon"] if "role" in df.columns else df
+    for feat in gj["features"]:
+        p = feat["properties"]
+        if p.get("kind") != "route":
+            continue
+        g = main[main["group"] == p["name"]]
+        if g.empty:
+            continue
+        p["replications"] = int(results.n)
+        p["p_kill"] = _f(g["killed"].mean())
+        if p.get("target"):
+            p["p_reached_target"] = _f(g["leaked"].mean())
+            p["outcome_meaning"] = "p_reached_target: reached its target without being killed"
+        else:
+            p["p_survived"] = _f(g["leaked"].mean())
+            p["outcome_meaning"] = "p_survived: no target; not killed before its sortie ended"
+        m = missions.get(p["name"])
+        if m:
+            p["mission"] = m.get("mission")
+            p["mission_accomplished_means"] = m.get("accomplished_means")
+            p["p_mission_accomplished"] = _f(m.get("p_accomplished"))
+            p["p_loss"] = _f(m.get("p_loss"))
+            for k in ("mean_time_on_station_s", "p_weapon_reached_target"):
+                if m.get(k) is not None:
+                    p[k] = _f(m.get(k))
+    if envelope_heights_agl_m is None:
+        envelope_heights_agl_m = sorted({MAP_HEIGHT_AGL_M, *threat_heights_agl(w)})
+    for h in envelope_heights_agl_m:
+        for e, name in enumerate(w.effector_labels):
+            mask = engagement_envelope(w, e, float(h))
+            gj["features"] += mask_polygons(w.grid, mask, {
+                "kind": "engagement_envelope", "name": name, "system": w.effector_system[e],
+                "height_agl_m": float(h),
+                "meaning": f"where {name} can engage a target {float(h):g} m above the ground: nominal range "
+                           "and altitude limits, in line of sight of its own radar"})
+    return gj
+
+
 def refuse_inputs_as_outputs(out: Path, names, inputs) -> None:
     """OutputError if a file about to be written in ``out`` is one of the ``inputs``."""
     ins = set()
@@ -175,12 +250,20 @@ def refuse_inputs_as_outputs(out: Path, names, inputs) -> None:
                               "overwritten: choose another output folder. Nothing was changed.")
 
 
+#: the files ``write_outputs(..., tables_only=True)`` writes
+TABLES_ONLY_FILES = ("run.json", "scenario.yaml", "catalog.yaml", "replications.parquet", "expenditure.parquet",
+                     "timeline.csv", "summary.json")
+
+
 def write_outputs(results: Results, out: str | Path, report: bool = True,
                   on_file: Callable[[str], None] | None = None, exports: bool = True,
-                  force: bool = False) -> dict[str, Path]:
+                  force: bool = False, tables_only: bool = False) -> dict[str, Path]:
     """Write the run's outputs into ``out``; returns name -> path of every file written.
 
-    ``report``: write report.html; ``exports``: write run.kmz and run.czml. ``out`` must be new,
+    ``report``: write report.html; ``exports``: write run.kmz and run.czml; ``tables_only``: write
+    only :data:`TABLES_ONLY_FILES` (no report, KMZ/CZML, routes.geojson or coverage rasters: the
+    slow part of writing a run; ``iadsim report DIR`` and ``iadsim export DIR`` add them later from
+    the folder). ``out`` must be new,
     empty or an iadsim run folder, unless ``force`` (see :func:`iadsim.results.io.check_out_folder`);
     a file of the run's inputs (scenario, DEM) is never overwritten."""
     from iadsim.report import write_report
@@ -193,7 +276,10 @@ def write_outputs(results: Results, out: str | Path, report: bool = True,
         raise OutputError(f"{Path(out) / 'coverage'} is a symbolic link; iadsim writes only into real "
                           "folders: remove the link, or choose another output folder. Nothing was changed.")
     # summary.json is written last, the mark of a complete folder: a rerun removes the old one first
-    out = prepare_out_dir(out, invalidate=("summary.json",), kind="run", force=force)
+    # a tables-only rerun removes the files of an earlier run it does not write again (report, exports,
+    # rasters: they would describe the earlier run), but only those iadsim wrote
+    stale = tuple(n for n in names if n not in TABLES_ONLY_FILES) if tables_only else ()
+    out = prepare_out_dir(out, invalidate=("summary.json", *stale), kind="run", force=force)
     done: dict[str, Path] = {}
     note = on_file or (lambda name: None)
 
@@ -201,14 +287,17 @@ def write_outputs(results: Results, out: str | Path, report: bool = True,
         done[name] = path
         note(name)
 
-    put("run.json", write_text(out / "run.json", json.dumps(run_info(results), indent=2)))
+    put("run.json", write_text(out / "run.json", json.dumps(run_info(results, tables_only), indent=2)))
     put("replications.parquet", results.write_parquet(out / "replications.parquet"))
     put("expenditure.parquet", write_with(out / "expenditure.parquet",
                                           lambda p: results.expenditure.to_parquet(p, index=False)))
     put("timeline.csv", write_with(out / "timeline.csv", lambda p: results.timeline.to_csv(p, index=False)))
     put("scenario.yaml", write_text(out / "scenario.yaml", _scenario_text(results)))
     put("catalog.yaml", write_text(out / "catalog.yaml", _catalog_text(results)))
-    put("routes.geojson", write_text(out / "routes.geojson", json.dumps(scenario_geojson(results))))
+    if tables_only:
+        put("summary.json", results.write_summary(out / "summary.json"))
+        return done
+    put("routes.geojson", write_text(out / "routes.geojson", json.dumps(run_geojson(results))))
     cov = ensure_dir(out / "coverage")
     for name, mva in zip(w.sensor_labels, w.mva):
         agl = mva - w.terrain.elevation_m

@@ -1,12 +1,19 @@
-"""The offline HTML report: one self-contained file (plotly.js inline, maps as PNG data URIs).
+"""The offline HTML report: one self-contained file (plotly.js inline, maps as image data URIs).
 
-Nothing is fetched when the file is opened: no CDN, no web fonts, no external CSS. The
-tables are plain HTML and read without JavaScript; the charts need it.
+Nothing is fetched when the file is opened: no CDN, no web fonts, no external CSS. plotly.js is
+inlined LZMA-compressed (base64) and unpacked in the page by a small decoder
+(``templates/lzma_decode.js``), basE91-encoded: 4.8 MB of JavaScript take 1.4 MB of the file. Every chart carries a
+static image of itself (matplotlib, :mod:`iadsim.report.static`), shown when scripts do not run
+(or plotly.js could not be unpacked) and hidden once plotly draws the chart; the tables are plain
+HTML. So the whole report reads without JavaScript.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
+import io
+import lzma
 import re
 from pathlib import Path
 from typing import Any
@@ -98,9 +105,130 @@ def _png_uri(data: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
-def _fig_html(fig, div_id: str) -> Markup:
-    return Markup(fig.to_html(full_html=False, include_plotlyjs=False, config=_PLOTLY_CONFIG,
-                              div_id=div_id, default_height=f"{fig.layout.height or 380}px"))
+def _jpeg_uri(png: bytes, quality: int = 82) -> str:
+    """An opaque PNG re-encoded as JPEG (hillshaded terrain: about a fifth of the PNG's bytes)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("RGB").save(out, format="JPEG", quality=quality, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def _static_chart_uri(fig) -> str:
+    """The chart drawn by matplotlib as a small palette PNG: the chart's fallback without scripts."""
+    from PIL import Image
+
+    from iadsim.report.static import figure_png
+
+    img = Image.open(io.BytesIO(figure_png(fig, width_in=8.0, dpi=84))).convert("RGB")
+    img = img.quantize(colors=48, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=True)
+    return _png_uri(out.getvalue())
+
+
+def _json(obj) -> str:
+    """JSON for an inline script (plotly's encoder: numpy arrays, dates; no "</" to end the script)."""
+    from plotly.io.json import to_json_plotly
+
+    return to_json_plotly(obj).replace("</", "<\\/")
+
+
+def _fig_parts(fig) -> tuple[dict, dict, dict | None]:
+    d = fig.to_plotly_json()
+    layout = dict(d.get("layout") or {})
+    template = layout.pop("template", None)
+    return d.get("data") or [], layout, template
+
+
+def _fig_html(fig, div_id: str, shared_template: dict | None = None) -> Markup:
+    """The plotly chart and its static image (shown instead when plotly.js does not run).
+
+    The chart's template is left out when it is ``shared_template``, which the page defines once
+    (``iadsimTemplate``) instead of once per chart."""
+    title = fig.layout.title.text if fig.layout.title is not None and fig.layout.title.text else div_id
+    img = Markup('<img class="chart-static" src="{}" alt="{} (static image of the chart)">').format(
+        _static_chart_uri(fig), re.sub(r"<[^>]+>", " ", str(title)))
+    data, layout, template = _fig_parts(fig)
+    if template is not None and template != shared_template:
+        layout["template"] = template
+    lay = _json(layout)
+    if template is not None and template == shared_template:
+        lay = f"Object.assign({{template: window.iadsimTemplate}}, {lay})"
+    height = int(fig.layout.height or 380)
+    div = Markup('<div id="{0}" class="plotly-graph-div" style="height:{1}px; width:100%;"></div>').format(
+        div_id, height)
+    script = Markup("<script>if (window.Plotly) Plotly.newPlot({}, {}, {}, {});</script>").format(
+        Markup(_json(div_id)), Markup(_json(data)), Markup(lay), Markup(_json(_PLOTLY_CONFIG)))
+    return img + div + script
+
+
+#: the basE91 alphabet of the report: printable ASCII but '"', '\\' and '<' (safe in a script string)
+B91 = "".join(chr(c) for c in range(33, 127) if chr(c) not in '"\\<')
+
+
+def base91_encode(data: bytes) -> str:
+    """basE91 (Joachim Henke's scheme, alphabet :data:`B91`): 23% larger than the bytes, not 33%."""
+    out: list[str] = []
+    b = n = 0
+    for byte in data:
+        b |= byte << n
+        n += 8
+        if n > 13:
+            v = b & 8191
+            if v > 88:
+                b >>= 13
+                n -= 13
+            else:
+                v = b & 16383
+                b >>= 14
+                n -= 14
+            out.append(B91[v % 91] + B91[v // 91])
+    if n:
+        out.append(B91[b % 91])
+        if n > 7 or b > 90:
+            out.append(B91[b // 91])
+    return "".join(out)
+
+
+def base91_decode(text: str) -> bytes:
+    """The inverse of :func:`base91_encode` (what the page does in JavaScript)."""
+    dec = {c: i for i, c in enumerate(B91)}
+    out = bytearray()
+    v, b, n = -1, 0, 0
+    for ch in text:
+        d = dec[ch]
+        if v < 0:
+            v = d
+            continue
+        v += d * 91
+        b |= v << n
+        n += 13 if (v & 8191) > 88 else 14
+        while True:
+            out.append(b & 255)
+            b >>= 8
+            n -= 8
+            if n <= 7:
+                break
+        v = -1
+    if v > -1:
+        out.append((b | v << n) & 255)
+    return bytes(out)
+
+
+@functools.lru_cache(maxsize=1)
+def plotly_payload() -> tuple[str, int, int]:
+    """plotly.js LZMA-compressed ("lzma alone" format) and basE91-encoded; its size in bytes and
+    the compressed size."""
+    import plotly.offline
+
+    js = plotly.offline.get_plotlyjs().encode("utf-8")
+    packed = lzma.compress(js, format=lzma.FORMAT_ALONE, preset=9)
+    return base91_encode(packed), len(js), len(packed)
+
+
+def _lzma_js() -> str:
+    return (Path(__file__).parent / "templates" / "lzma_decode.js").read_text(encoding="utf-8")
 
 
 # ---------------------------------------------------------------- content
@@ -191,26 +319,89 @@ def key_findings(results) -> list[Markup]:
     return out
 
 
-def _threat_rows(results) -> list[dict]:
+def threat_ranking_to_end(results):
+    """Threat evaluation up to each threat's end: the ranking of :meth:`Results.threat_ranking`, but
+    each threat's peak urgency is taken over its flight only up to the median, over the
+    replications, of the time it ended (killed, reached its target, its sortie over, or the end of
+    the run), not over its whole planned route.
+
+    Columns: threat, type, end_s (that median end [s]), ended (what ended it most often: "killed",
+    "reached its target", "survived the sortie", "in flight at the end"), peak_urgency_per_s,
+    peak_time_s, urgency_rank (1 = most urgent), asset, cpa_m, time_to_cpa_s (at that peak), and
+    route_peak_urgency_per_s / route_rank (the peak over the whole planned route, for comparison)."""
+    import pandas as pd
+
+    from iadsim.c2.threat import evaluate
+
+    w = results.world
+    raw = results.raw
+    M = len(w.threat_labels)
+    T = w.priority.shape[0]
+    kill = np.asarray(raw.kill_step)
+    leak = np.asarray(raw.leak_step)
+    last = np.minimum(np.asarray(w.end_step, dtype=np.int64), T - 1)
+    end = np.where(kill >= 0, kill, np.where(leak >= 0, leak, last[None, :]))
+    end_step = np.floor(np.median(end, axis=0)).astype(np.int64) if end.size else last
+    end_step = np.clip(end_step, 0, T - 1)
+    first = np.clip(np.asarray(w.first_step, dtype=np.int64), 0, T - 1)
+    peak = np.zeros(M)
+    step = np.zeros(M, dtype=np.int64)
+    for m in range(M):
+        lo, hi = int(first[m]), int(max(end_step[m], first[m]))
+        seg = np.nan_to_num(np.asarray(w.priority[lo:hi + 1, m], dtype=float), nan=0.0)
+        if seg.size:
+            k = int(np.argmax(seg))
+            peak[m], step[m] = float(seg[k]), lo + k
+    order = np.argsort(-peak, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(1, M + 1)
+    cols = np.arange(M)
+    te = evaluate(np.asarray(w.pos)[step, cols][None], np.asarray(w.vel)[step, cols][None], np.ones(M),
+                  w.asset_info, float(w.scenario.simulation.cpa_scale_m), float(w.dt)) if M else None
+    names = [a.name for a in w.scenario.assets]
+    asset = [names[a] if a >= 0 and peak[i] > 0 else None for i, a in enumerate(te["asset"][0])] if M else []
+    df = results.replications
+    ended = []
+    for m, label in enumerate(w.threat_labels):
+        o = df.loc[df["threat"] == label, "outcome"] if "outcome" in df.columns else pd.Series(dtype=object)
+        ended.append(str(o.mode().iloc[0]) if len(o) else "–")
+    route = results.threat_ranking().set_index("threat")
+    return pd.DataFrame({
+        "threat": w.threat_labels, "type": w.threat_type, "end_s": end_step * w.dt, "ended": ended,
+        "peak_urgency_per_s": peak, "peak_time_s": step * w.dt, "urgency_rank": rank, "asset": asset,
+        "cpa_m": np.where(peak > 0, te["cpa_m"][0], np.nan) if M else [],
+        "time_to_cpa_s": np.where(peak > 0, te["time_to_cpa_s"][0], np.nan) if M else [],
+        "route_peak_urgency_per_s": route.loc[w.threat_labels, "peak_urgency_per_s"].to_numpy(),
+        "route_rank": route.loc[w.threat_labels, "urgency_rank"].to_numpy(),
+    })
+
+
+def _threat_rows(results, ranking=None) -> list[dict]:
     rows = []
-    ranks = results.threat_ranking().set_index("threat")["urgency_rank"]
+    ranking = ranking if ranking is not None else threat_ranking_to_end(results)
+    ranks = ranking.set_index("threat")["urgency_rank"]
     for r in results.threat_table().itertuples(index=False):
         rows.append({
             "rank": int(ranks.get(r.threat, 0)),
             "threat": r.threat, "type": r.type, "target": _text(r.target), "n": f"{r.n:,}",
             "p_kill": _ci(r.p_kill, r.p_kill_lo, r.p_kill_hi),
-            "p_leak": _ci(r.p_leak, r.p_leak_lo, r.p_leak_hi) if isinstance(r.target, str) else "–",
+            "p_leak": _ci(r.p_leak, r.p_leak_lo, r.p_leak_hi),
+            "leak_means": "reached its target" if isinstance(r.target, str) else "survived the sortie",
             "p_detected": _pct(r.p_detected), "detect_s": _num(r.mean_detect_time_s, ",.0f"),
             "shots": _mean(r.mean_shots),
         })
     return rows
 
 
-def _threat_eval_rows(results) -> list[dict]:
-    """The threat-evaluation ranking: peak urgency and the closest point of approach behind it."""
-    te = results.threat_ranking().sort_values("urgency_rank", kind="stable")
+def _threat_eval_rows(results, ranking=None) -> list[dict]:
+    """The threat-evaluation ranking up to each threat's end (:func:`threat_ranking_to_end`): peak
+    urgency and the closest point of approach behind it."""
+    te = (ranking if ranking is not None else threat_ranking_to_end(results)).sort_values("urgency_rank",
+                                                                                         kind="stable")
     return [{"rank": int(r.urgency_rank), "threat": r.threat, "type": r.type,
              "urgency": _num(r.peak_urgency_per_s, ".3g"), "time": _num(r.peak_time_s, ",.0f"),
+             "end": _num(r.end_s, ",.0f"), "ended": r.ended,
+             "route_urgency": _num(r.route_peak_urgency_per_s, ".3g"), "route_rank": int(r.route_rank),
              "asset": _text(r.asset), "cpa": _num(r.cpa_m, ",.0f"), "tcpa": _num(r.time_to_cpa_s, ",.0f")}
             for r in te.itertuples(index=False)]
 
@@ -232,8 +423,13 @@ def _event_rows(results) -> tuple[list[dict], int]:
     ev = results.timeline
     total = len(ev)
     rows = []
+    w = results.world
+    no_target = {lab for lab, tg in zip(w.threat_labels, w.target) if tg < 0}
     for r in ev.head(MAX_EVENT_ROWS).itertuples(index=False):
-        rows.append({"time": _num(r.time_s, ",.0f"), "event": r.event, "unit": _text(r.unit),
+        event = r.event
+        if event == "leak":
+            event = "survived the sortie" if str(r.threat) in no_target else "reached its target"
+        rows.append({"time": _num(r.time_s, ",.0f"), "event": event, "unit": _text(r.unit),
                      "threat": r.threat,
                      "missiles": int(r.missiles) if r.event in ("launch", "kill", "miss") else "",
                      "alt": _num(r.alt_m, ",.0f"), "lat": _num(r.lat, ".4f"),
@@ -435,20 +631,28 @@ def render_report(results, *, title: str | None = None, run_folder: str | Path |
 
     ``run_folder``: where the run's files are; sensitivity and sweep results stored there are shown.
     """
-    import plotly.offline
-
     w = results.world
     s = w.scenario
     events, n_events = _event_rows(results)
+    ranking = threat_ranking_to_end(results)
     has_assets = len(s.assets) > 0
     analysis = _read_analysis(Path(run_folder) if run_folder is not None else None)
     figs = _figures if _figures is not None else report_figures(results, analysis)
-    html_figs = {name: _fig_html(f, f"fig-{name.replace('_', '-')}") for name, f in figs.items()}
+    shared_template = _fig_parts(next(iter(figs.values())))[2] if figs else None
+    html_figs = {name: _fig_html(f, f"fig-{name.replace('_', '-')}", shared_template)
+                 for name, f in figs.items()}
     layers = _layers if _layers is not None else maps.layered_map_pngs(results, map_heights_agl_m)
     heights = [h for h, _ in layers["coverage"]]
     default = min(range(len(heights)), key=lambda i: abs(heights[i] - default_map_height_agl_m)) if heights else -1
+    threats_at = layers.get("threats_at") or {}
+    envelopes = dict(layers.get("envelopes") or [])
     map_layers = [{"id": f"cov-{i}", "label": f"{_g(h)} m", "uri": _png_uri(png), "checked": i == default,
-                   "height": _g(h)} for i, (h, png) in enumerate(layers["coverage"])]
+                   "height": _g(h), "threats": ", ".join(threats_at.get(h, [])),
+                   "verb": "flies" if len(threats_at.get(h, [])) == 1 else "fly",
+                   "env_uri": _png_uri(envelopes[h]) if h in envelopes else None}
+                  for i, (h, png) in enumerate(layers["coverage"])]
+    bl, bt, bw, bh = layers.get("box", (0.0, 0.0, 1.0, 1.0))
+    map_box = f"left:{100 * bl:.3f}%;top:{100 * bt:.3f}%;width:{100 * bw:.3f}%;height:{100 * bh:.3f}%"
     sens = analysis.get("sensitivity")
     sens_cols, sens_rows = _sensitivity_rows(sens) if sens else ([], [])
     sweep = analysis.get("sweep")
@@ -463,14 +667,19 @@ def render_report(results, *, title: str | None = None, run_folder: str | Path |
         meta=_meta(results),
         findings=key_findings(results),
         answer=_answer(results),
-        plotlyjs=Markup(plotly.offline.get_plotlyjs()),
-        map_base_uri=_png_uri(layers["base"]),
+        plotly_template=Markup(_json(shared_template)) if shared_template is not None else None,
+        plotly_b91=Markup(plotly_payload()[0]),
+        plotly_size=plotly_payload()[1],
+        plotly_packed=plotly_payload()[2],
+        lzma_js=Markup(_lzma_js()),
+        map_base_uri=_jpeg_uri(layers["base"], 62),
         map_layers=map_layers,
         map_symbols_uri=_png_uri(layers["symbols"]),
         map_kills_uri=_png_uri(layers["kills"]) if layers["kills"] else None,
-        map_width=layers["width"], map_height_px=layers["height"],
+        map_width=layers["width"], map_height_px=layers["height"], map_box=map_box,
+        has_envelopes=bool(envelopes),
         map_default_height=map_layers[default]["height"] if map_layers else "",
-        multiples_uri=_png_uri(maps.coverage_multiples_png(results, coverage_heights_agl_m)),
+        multiples_uri=_jpeg_uri(maps.coverage_multiples_png(results, coverage_heights_agl_m, dpi=72), 70),
         coverage_heights=", ".join(_g(h) for h in coverage_heights_agl_m),
         n_kills=int(results.replications["killed"].sum()),
         fig_outcomes=html_figs["outcomes"],
@@ -481,8 +690,8 @@ def render_report(results, *, title: str | None = None, run_folder: str | Path |
         fig_timeline=html_figs["timeline"],
         fig_coverage_height=html_figs.get("coverage_by_height"),
         fig_tornado=html_figs.get("tornado"),
-        threat_rows=_threat_rows(results),
-        threat_eval_rows=_threat_eval_rows(results),
+        threat_rows=_threat_rows(results, ranking),
+        threat_eval_rows=_threat_eval_rows(results, ranking),
         asset_rows=_asset_rows(results) if has_assets else [],
         effector_rows=_effector_rows(results),
         system_rows=_system_rows(results) if w.effector_labels else [],

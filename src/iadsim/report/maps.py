@@ -24,6 +24,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import LightSource
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
 
 __all__ = [
     "COVERAGE_HEIGHTS_AGL_M",
@@ -229,23 +230,31 @@ def _kill_xy_km(results, max_points: int) -> tuple[np.ndarray, np.ndarray, int]:
     return np.atleast_1d(x) / 1e3, np.atleast_1d(y) / 1e3, n
 
 
-def _place_labels(ax, items: list, renderer, obstacles: Sequence = ()) -> None:
-    """Greedy label placement: try a few offsets around each point, keep the least overlapping.
+def _place_labels(ax, items: list, renderer, obstacles: Sequence = ()) -> list[tuple]:
+    """Greedy label placement: try offsets around each point, keep the least overlapping.
 
-    ``obstacles``: artists (north arrow, scale bar) that labels should not cover.
+    Near offsets first; then farther ones drawn with a leader line to the point, so labels of
+    co-located sites (two fire units 100 m apart) do not cover each other. ``obstacles``: artists
+    (north arrow, scale bar) that labels should not cover. Returns ``(text, x0, y0, x1, y1)`` of
+    each label as drawn, in display pixels.
     """
-    offsets = [(7, 5, "left", "bottom"), (7, -5, "left", "top"), (-7, 5, "right", "bottom"),
-               (-7, -5, "right", "top"), (0, 10, "center", "bottom"), (0, -10, "center", "top"),
-               (12, 0, "left", "center"), (-12, 0, "right", "center")]
+    near = [(7, 5, "left", "bottom"), (7, -5, "left", "top"), (-7, 5, "right", "bottom"),
+            (-7, -5, "right", "top"), (0, 10, "center", "bottom"), (0, -10, "center", "top"),
+            (12, 0, "left", "center"), (-12, 0, "right", "center")]
+    far = [(dx * f, dy * f, ha, va) for f in (2.6, 4.2) for dx, dy, ha, va in near]
+    offsets = [(o, False) for o in near] + [(o, True) for o in far]
     placed = [a.get_window_extent(renderer).expanded(1.05, 1.1) for a in obstacles]
     axbox = ax.get_window_extent(renderer)
+    boxes: list[tuple] = []
     for x, y, text, colour, size, weight in items:
         best, best_cost = None, None
-        for dx, dy, ha, va in offsets:
+        for (dx, dy, ha, va), leader in offsets:
+            arrow = dict(arrowstyle="-", color=colour, lw=0.7, shrinkA=0, shrinkB=2) if leader else None
             t = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha,
                             va=va, fontsize=size, color=colour, fontweight=weight,
-                            path_effects=_HALO, zorder=9, annotation_clip=False)
-            bb = t.get_window_extent(renderer)
+                            path_effects=_HALO, zorder=9, annotation_clip=False, arrowprops=arrow)
+            t.update_positions(renderer)
+            bb = Text.get_window_extent(t, renderer)  # the text alone, not its leader line
             cost = 0.0
             for p in placed:
                 w = min(bb.x1, p.x1) - max(bb.x0, p.x0)
@@ -254,17 +263,21 @@ def _place_labels(ax, items: list, renderer, obstacles: Sequence = ()) -> None:
                     cost += w * h
             outside = (max(axbox.x0 - bb.x0, 0) + max(bb.x1 - axbox.x1, 0)
                        + max(axbox.y0 - bb.y0, 0) + max(bb.y1 - axbox.y1, 0))
-            cost += outside * 50.0
+            cost += outside * 50.0 + (1.0 if leader else 0.0)
             if best_cost is None or cost < best_cost:
                 if best is not None:
                     best.remove()
                 best, best_cost = t, cost
             else:
                 t.remove()
-            if cost == 0.0:
+            if cost <= 1.0:
                 break
         if best is not None:
-            placed.append(best.get_window_extent(renderer).expanded(1.04, 1.15))
+            best.update_positions(renderer)
+            bb = Text.get_window_extent(best, renderer)
+            boxes.append((text, bb.x0, bb.y0, bb.x1, bb.y1))
+            placed.append(bb.expanded(1.04, 1.15))
+    return boxes
 
 
 def _nice_length_km(span_km: float) -> float:
@@ -466,22 +479,131 @@ def _rgba_png(fig: Figure, colours: int = 128) -> bytes:
     return out.getvalue()
 
 
-def layered_map_pngs(results, heights_agl_m: Sequence[float] = LAYER_HEIGHTS_AGL_M, *,
-                     width_in: float = 9.5, dpi: float = 110, max_kills: int = 2000) -> dict:
-    """The report's map as stacked layers, all the same size in pixels (they line up exactly).
+def _grid_png(rgba: np.ndarray) -> bytes:
+    """An RGBA [ny, nx, 4] float image (one pixel per grid cell) as a small PNG: exact colours in a
+    palette with transparency when there are at most 256 (always, for coverage and envelopes)."""
+    from PIL import Image
 
-    Returns ``{"base": png, "coverage": [(height, png), ...], "symbols": png, "kills": png or None,
-    "n_kills": int, "width": px, "height": px}``: ``base`` is the opaque terrain with axes, legend
-    and colour bar; each coverage layer (transparent) shows the radars in line of sight at one height
-    above ground and the coverage edge; ``symbols`` the routes, sites and their labels; ``kills``
-    where threats were killed across the replications.
+    u8 = np.ascontiguousarray(np.clip(np.round(rgba * 255), 0, 255).astype(np.uint8))
+    packed = u8.view(np.uint32).reshape(u8.shape[:2])
+    colours, index = np.unique(packed, return_inverse=True)
+    out = io.BytesIO()
+    if len(colours) <= 256:
+        img = Image.fromarray(index.reshape(packed.shape).astype(np.uint8), "P")
+        img.putpalette(colours.view(np.uint8).tobytes(), rawmode="RGBA")
+        img.save(out, format="PNG", optimize=True)
+    else:
+        Image.fromarray(u8, "RGBA").save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def _outline(mask: np.ndarray) -> np.ndarray:
+    """The cells of ``mask`` with a 4-neighbour outside it (the grid's edge counts as outside)."""
+    m = np.pad(mask, 1, constant_values=False)
+    inner = m[1:-1, 1:-1] & m[:-2, 1:-1] & m[2:, 1:-1] & m[1:-1, :-2] & m[1:-1, 2:]
+    return mask & ~inner
+
+
+def threat_heights_agl(world, step: int = 5) -> dict[float, list[str]]:
+    """Height above ground [m] each scenario threat typically flies at -> the threats' names.
+
+    The median over the threat's flight (every ``step``-th time step, all its members) of its
+    altitude minus the ground below it, rounded to 10 m (at least 10 m)."""
+    out: dict[float, list[str]] = {}
+    grid, terrain = world.grid, world.terrain
+    group = np.asarray(world.threat_group)
+    for g, thr in enumerate(world.scenario.threats):
+        members = np.flatnonzero(group == g)
+        if members.size == 0:
+            continue
+        p = np.asarray(world.pos[::step, members, :], dtype=float).reshape(-1, 3)
+        p = p[np.isfinite(p).all(axis=1)]
+        p = p[grid.contains(p[:, 0], p[:, 1])] if len(p) else p
+        if len(p) == 0:
+            continue
+        agl = p[:, 2] - terrain.height_at(p[:, 0], p[:, 1])
+        h = float(max(10.0, round(float(np.median(agl)) / 10.0) * 10.0))
+        out.setdefault(h, []).append(thr.name)
+    return out
+
+
+def engagement_envelope(world, e: int, height_agl_m: float) -> np.ndarray:
+    """[ny, nx] bool: where fire unit ``e`` can engage a target ``height_agl_m`` above the ground.
+
+    The nominal envelope the engine applies to the intercept point (ground range within
+    ``range_min_m``..``range_max_m``; height above ground at least ``altitude_min_m``; height above
+    the unit's site at most ``altitude_max_m``) and terrain-masked line of sight from the unit's own
+    radar (its minimum-visible-altitude raster)."""
+    grid = world.grid
+    z_ground = np.asarray(world.terrain.elevation_m, dtype=float)
+    ex, ey, eg = (float(v) for v in np.asarray(world.effector_xyz, dtype=float)[e])
+    gx = grid.x_centers()[None, :] - ex
+    gy = grid.y_centers()[:, None] - ey
+    gr = np.hypot(gx, gy)
+    z = z_ground + float(height_agl_m)
+    ok = (gr >= float(world.range_min_m[e])) & (gr <= float(world.range_max_m[e]))
+    ok &= (float(height_agl_m) >= float(world.altitude_min_m[e])) & (z - eg <= float(world.altitude_max_m[e]))
+    mva = world.mva[int(world.effector_sensor[e])]
+    with np.errstate(invalid="ignore"):
+        ok &= np.isfinite(mva) & (z >= mva)
+    return ok
+
+
+def _coverage_rgba(world, h: float, alpha: float) -> np.ndarray:
+    n_rad = len(world.mva)
+    cols = _count_cmap(n_rad)
+    count = coverage_count(world.mva, world.terrain.elevation_m, h)
+    k = np.clip(count, 0, len(cols)).astype(np.int64)
+    rgba = np.zeros(count.shape + (4,))
+    hit = k >= 1
+    rgba[hit, :3] = cols[k[hit] - 1]
+    rgba[hit, 3] = alpha
+    if hit.any() and (~hit).any():
+        edge = _outline(hit)
+        rgba[edge, :3] = mcolors.to_rgb(_EDGE)
+        rgba[edge, 3] = 1.0
+    return rgba
+
+
+def _envelope_rgba(world, h: float) -> np.ndarray:
+    ny, nx = world.grid.shape
+    rgba = np.zeros((ny, nx, 4))
+    unit = mcolors.to_rgb(_UNIT)
+    masks = [engagement_envelope(world, e, h) for e in range(len(world.effector_labels))]
+    if not masks:
+        return rgba
+    for m in masks:
+        edge = _outline(m)
+        rgba[edge, :3] = unit
+        rgba[edge, 3] = 1.0
+    return rgba
+
+
+def layered_map_pngs(results, heights_agl_m: Sequence[float] = LAYER_HEIGHTS_AGL_M, *,
+                     width_in: float = 9.5, dpi: float = 110, max_kills: int = 2000,
+                     threat_heights: bool = True) -> dict:
+    """The report's map as stacked layers.
+
+    Returns ``{"base": png, "coverage": [(height, png), ...], "envelopes": [(height, png), ...],
+    "threats_at": {height: [threat names]}, "symbols": png, "kills": png or None, "n_kills": int,
+    "width": px, "height": px, "box": (left, top, width, height), "label_boxes": [...]}``.
+
+    ``base`` (opaque terrain with axes, legend and colour bar), ``symbols`` (routes, sites and their
+    labels) and ``kills`` (where threats were killed across the replications) are the same size in
+    pixels. Each coverage layer (radars in line of sight at one height above ground, the coverage
+    edge darker) and each envelope layer (where each fire unit can engage a target at that height:
+    outline per unit) has one pixel per grid cell; ``box`` is where the map's axes lie in
+    the base image, as fractions of its width and height (left, top, width, height), so the grid
+    layers are stretched onto it. ``threat_heights``: add the heights the scenario's threats fly at
+    (:func:`threat_heights_agl`) to ``heights_agl_m``. ``label_boxes``: ``(text, x0, y0, x1, y1)``
+    of every label in image pixels (y down).
     """
     w = results.world
     grid, terrain = w.grid, w.terrain
     n_rad = len(w.mva)
     alpha = 0.5
     heights = [float(h) for h in heights_agl_m]
-    n_handles = 3 + len(w.route_lonlat) + 3 + bool(_sensor_only(w))
+    n_handles = 3 + len(w.route_lonlat) + 4 + bool(_sensor_only(w))
     ncol = 4
     legend_h = 0.2 + 0.2 * int(np.ceil(n_handles / ncol))
     left, right, top, cbw, gap = 0.65, 0.75, 0.4, 0.16, 0.12
@@ -494,21 +616,8 @@ def layered_map_pngs(results, heights_agl_m: Sequence[float] = LAYER_HEIGHTS_AGL
     ext = _extent_km(grid)
     terrain_img = ax.imshow(_terrain_rgb(terrain), extent=ext, origin="upper", interpolation="bilinear",
                             zorder=1)
-    cols = _count_cmap(n_rad)
-    cover: list[list] = []
-    for h in heights:
-        count = coverage_count(w.mva, terrain.elevation_m, h)
-        k = np.clip(count, 0, len(cols)).astype(np.int64)
-        rgba = np.zeros(count.shape + (4,))
-        hit = k >= 1
-        rgba[hit, :3] = cols[k[hit] - 1]
-        rgba[hit, 3] = alpha
-        arts = [ax.imshow(rgba, extent=ext, origin="upper", interpolation="nearest", zorder=2)]
-        if hit.any() and (~hit).any():
-            cs = ax.contour(grid.x_centers() / 1e3, grid.y_centers() / 1e3, hit.astype(np.float32),
-                            levels=[0.5], colors=_EDGE, linewidths=1.0, zorder=3)
-            arts.append(cs)
-        cover.append(arts)
+    threats_at = threat_heights_agl(w) if threat_heights else {}
+    heights = sorted(set(heights) | set(threats_at))
     labels: list = []
     s0 = set(ax.get_children())
     route_handles = _draw_routes(ax, w, labels)
@@ -530,7 +639,8 @@ def layered_map_pngs(results, heights_agl_m: Sequence[float] = LAYER_HEIGHTS_AGL
     obstacles = _north_and_scale(ax, grid)
     s3 = set(ax.get_children())
     scale = [a for a in s3 if a not in s2]  # north arrow and scale bar: drawn with the base
-    _place_labels(ax, labels, FigureCanvasAgg(fig).get_renderer(), obstacles)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    boxes = _place_labels(ax, labels, renderer, obstacles)
     symbols += [a for a in ax.get_children() if a not in s3]  # the labels
     handles = route_handles + [
         Line2D([], [], ls="none", marker="*", ms=13, mfc=_ASSET, mec="black", label="asset"),
@@ -541,6 +651,8 @@ def layered_map_pngs(results, heights_agl_m: Sequence[float] = LAYER_HEIGHTS_AGL
                else f"kill positions ({nk:,})"),
         Line2D([], [], color=_EDGE, lw=1.0, label="coverage edge"),
     ]
+    if len(w.effector_labels):
+        handles.append(Line2D([], [], color=_UNIT, lw=1.0, label="engagement envelope"))
     if _sensor_only(w):
         handles.append(Line2D([], [], ls="none", marker="s", ms=6, mfc=_EDGE, mec="white",
                               label="stand-alone radar"))
@@ -558,7 +670,7 @@ def layered_map_pngs(results, heights_agl_m: Sequence[float] = LAYER_HEIGHTS_AGL
     groups = {"terrain": [terrain_img], "symbols": symbols, "kills": [kills] if kills is not None else []}
 
     def show(only: list, base: bool) -> None:
-        for arts in [groups["terrain"], groups["symbols"], groups["kills"], *cover]:
+        for arts in [groups["terrain"], groups["symbols"], groups["kills"]]:
             for a in arts:
                 a.set_visible(False)
         for a in only:
@@ -573,10 +685,8 @@ def layered_map_pngs(results, heights_agl_m: Sequence[float] = LAYER_HEIGHTS_AGL
     show(groups["terrain"], True)
     base_png = _png_bytes(fig, True, [_EDGE, _UNIT, _ASSET, _KILL, "#67000d",
                                       *[_ROUTE_COLOURS[i % len(_ROUTE_COLOURS)] for i in range(len(w.route_lonlat))]])
-    cov_pngs = []
-    for h, arts in zip(heights, cover):
-        show(arts, False)
-        cov_pngs.append((h, _rgba_png(fig, max(n_rad + 2, 16))))
+    cov_pngs = [(h, _grid_png(_coverage_rgba(w, h, alpha))) for h in heights]
+    env_pngs = [(h, _grid_png(_envelope_rgba(w, h))) for h in heights] if len(w.effector_labels) else []
     show(groups["symbols"], False)
     sym_png = _rgba_png(fig, 255)
     kill_png = None
@@ -584,5 +694,9 @@ def layered_map_pngs(results, heights_agl_m: Sequence[float] = LAYER_HEIGHTS_AGL
         show(groups["kills"], False)
         kill_png = _rgba_png(fig, 32)
     wpx, hpx = FigureCanvasAgg(fig).get_width_height()
-    return {"base": base_png, "coverage": cov_pngs, "symbols": sym_png, "kills": kill_png, "n_kills": nk,
-            "width": wpx, "height": hpx}
+    bb = ax.get_window_extent(renderer)
+    box = (bb.x0 / wpx, (hpx - bb.y1) / hpx, bb.width / wpx, bb.height / hpx)
+    label_boxes = [(t, x0, hpx - y1, x1, hpx - y0) for t, x0, y0, x1, y1 in boxes]
+    return {"base": base_png, "coverage": cov_pngs, "envelopes": env_pngs, "threats_at": threats_at,
+            "symbols": sym_png, "kills": kill_png, "n_kills": nk, "width": wpx, "height": hpx,
+            "box": box, "label_boxes": label_boxes}

@@ -34,7 +34,7 @@ EVENT_STYLE: dict[str, tuple[str, str, int, float, str]] = {
     "launch": ("triangle-up", "#1b9e77", 11, 0.0, "missile launch (colour: fire unit)"),
     "miss": ("circle-x-open", "#8c510a", 11, -0.2, "missiles missed"),
     "kill": ("x", "#b2182b", 13, -0.2, "threat killed"),
-    "leak": ("star", "#ff7f00", 14, -0.2, "threat reached its target"),
+    "leak": ("star", "#ff7f00", 14, -0.2, "threat reached its target (or, without a target, survived the sortie)"),
 }
 
 
@@ -69,14 +69,17 @@ def _pct(v) -> str:
 
 
 def threat_outcomes_figure(results) -> go.Figure:
-    """Per threat: probability of kill and of leaking (reaching its target), with 95% CIs."""
+    """Per threat: probability of kill and of reaching its target (a threat with a target) or of
+    surviving the sortie (a threat without one), with 95% CIs."""
     t = results.threat_table()
     names = t["threat"].astype(str).tolist()
+    means = ["reached its target" if isinstance(x, str) else "survived the sortie" for x in t["target"]]
     fig = go.Figure()
-    for col, label, colour in (("p_kill", "P(kill)", KILL), ("p_leak", "P(leak)", LEAK)):
+    for col, label, colour in (("p_kill", "P(kill)", KILL), ("p_leak", "P(reached target / survived)", LEAK)):
         lo, hi = t[f"{col}_lo"], t[f"{col}_hi"]
-        hover = [f"<b>{n}</b><br>{label} = {_pct(p)}<br>95% CI {_pct(a)} – {_pct(b)}<br>"
-                 f"n = {k:,} replications" for n, p, a, b, k in zip(names, t[col], lo, hi, t["n"])]
+        what = ["killed"] * len(names) if col == "p_kill" else means
+        hover = [f"<b>{n}</b><br>P({m}) = {_pct(p)}<br>95% CI {_pct(a)} – {_pct(b)}<br>"
+                 f"n = {k:,} replications" for n, m, p, a, b, k in zip(names, what, t[col], lo, hi, t["n"])]
         fig.add_trace(go.Bar(x=names, y=t[col].tolist(), name=label, marker_color=colour,
                              error_y=_err(t[col], lo, hi), hovertext=hover, hoverinfo="text"))
     _layout(fig, title="Outcome per threat (95% Wilson intervals)", barmode="group")
@@ -117,10 +120,10 @@ def asset_survival_figure(results) -> go.Figure:
         return _layout(fig, title="Asset survival (no assets in the scenario)", height=200)
     names = a["asset"].astype(str).tolist()
     hover = [f"<b>{n}</b><br>P(survive) = {_pct(p)}<br>95% CI {_pct(lo)} – {_pct(hi)}<br>"
-             f"{k} attacker(s), {m:.2f} leakers on average"
+             f"{k} attacker(s), {m:.2f} reaching it on average"
              for n, p, lo, hi, k, m in zip(names, a["p_survive"], a["lo"], a["hi"], a["attackers"],
                                            a["mean_leakers"])]
-    fig.add_trace(go.Bar(x=names, y=a["p_survive"].tolist(), name="P(no leaker reaches it)",
+    fig.add_trace(go.Bar(x=names, y=a["p_survive"].tolist(), name="P(no threat reached it)",
                          marker_color="#35978f", error_y=_err(a["p_survive"], a["lo"], a["hi"]),
                          hovertext=hover, hoverinfo="text", width=0.5))
     _layout(fig, title="Asset survival: no threat reached it (95% Wilson intervals)", height=340,
@@ -177,8 +180,15 @@ def timeline_figure(results) -> go.Figure:
             where = ""
             if np.isfinite(r.alt_m):
                 where = f"<br>{r.alt_m:,.0f} m MSL · {r.lat:.4f}, {r.lon:.4f}"
-            out.append(f"<b>{r.event}</b> {r.threat}{who}<br>t = {r.time_s:,.0f} s{n}{where}")
+            out.append(f"<b>{_event_words(r.event, r.threat)}</b> {r.threat}{who}<br>t = {r.time_s:,.0f} s{n}{where}")
         return out
+
+    no_target = {lab for lab, tg in zip(w.threat_labels, w.target) if tg < 0}
+
+    def _event_words(event: str, threat) -> str:
+        if event == "leak":
+            return "survived the sortie" if str(threat) in no_target else "reached its target"
+        return {"kill": "killed"}.get(event, event)
 
     for kind, (symbol, colour, size, dy, _desc) in EVENT_STYLE.items():
         d = ev[ev["event"] == kind]
@@ -187,11 +197,16 @@ def timeline_figure(results) -> go.Figure:
         groups = [(None, d)]
         if kind == "launch":
             groups = [(u, d[d["unit"].astype(str) == u]) for u in ucol if (d["unit"] == u).any()]
+        if kind == "leak":  # a threat without a target that came home did not "leak"
+            home = d["threat"].astype(str).isin(no_target)
+            groups = [(None, d[~home]), (None, d[home])]
         for unit, g in groups:
+            if g.empty:
+                continue
             y = [row.get(str(t), np.nan) + dy for t in g["threat"]]
             c = ucol[unit] if unit is not None else colour
             edge = c if ("open" in symbol or symbol == "x") else "white"
-            name = f"launch · {unit}" if unit is not None else kind
+            name = f"launch · {unit}" if unit is not None else _event_words(kind, g["threat"].iloc[0])
             fig.add_trace(go.Scatter(
                 x=g["time_s"].tolist(), y=y, mode="markers", name=name, legendgroup=kind,
                 marker=dict(symbol=symbol, color=c, size=size, line=dict(width=1.5, color=edge)),
@@ -372,7 +387,7 @@ def tornado_figure(sens: dict) -> go.Figure:
 
 def sweep_figures(summary: pd.DataFrame, params: list[str], max_lines: int = 12) -> list[go.Figure]:
     """Charts of a parameter sweep (``iadsim sweep``: its summary.parquet, one row per cell x threat
-    with the varied parameters as columns): P(kill) and P(leak) with 95% Wilson intervals against
+    with the varied parameters as columns): P(kill) and P(reached target) with 95% Wilson intervals against
     the first varied parameter, one line per threat (and per value of the second parameter)."""
     params = [p for p in params if p in summary.columns]
     if not params or summary.empty:
@@ -380,7 +395,7 @@ def sweep_figures(summary: pd.DataFrame, params: list[str], max_lines: int = 12)
     x = params[0]
     keys = ["threat", *params[1:2]]
     figs = []
-    for col, label in (("p_kill", "P(kill)"), ("p_leak", "P(leak)")):
+    for col, label in (("p_kill", "P(kill)"), ("p_leak", "P(reached target)")):
         if col not in summary:
             continue
         d = summary if col == "p_kill" else summary[summary["target"].notna()]

@@ -96,6 +96,23 @@ def figure_png(fig, width_in: float = 8.0, dpi: int = 150) -> bytes:
             else:
                 ax.bar(c, vval, width=w, bottom=base, yerr=err, capsize=3, ecolor="#333", **kw)
             bi += 1
+        elif t.type == "heatmap" and t.z is not None:
+            z = np.array([[np.nan if v is None else float(v) for v in row] for row in t.z], dtype=float)
+            xl = [str(v) for v in t.x] if t.x is not None else [str(i) for i in range(z.shape[1])]
+            yl = [str(v) for v in t.y] if t.y is not None else [str(i) for i in range(z.shape[0])]
+            im = ax.imshow(z, origin="lower", aspect="auto", cmap="viridis",
+                           vmin=t.zmin if t.zmin is not None else None,
+                           vmax=t.zmax if t.zmax is not None else None)
+            ax.set_xticks(range(len(xl)), xl, fontsize=8)
+            ax.set_yticks(range(len(yl)), yl, fontsize=8)
+            cb = out.colorbar(im, ax=ax)
+            cbt = t.colorbar.title.text if t.colorbar is not None and t.colorbar.title is not None else None
+            if cbt:
+                cb.set_label(cbt, fontsize=8)
+            if t.colorbar is not None and "%" in (t.colorbar.tickformat or ""):
+                from matplotlib.ticker import PercentFormatter
+
+                cb.ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         elif t.type == "scatter":
             x, y = _arr(t.x), _arr(t.y)
             if x is None or y is None:
