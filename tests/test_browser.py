@@ -137,7 +137,8 @@ def test_report_draws_offline_without_errors(browser_factory, run_dir, small_res
     assert all(c["img"] and not c["img_shown"] and c["div_shown"] for c in charts), charts
     # every map layer image decoded
     sizes = page.evaluate("Array.from(document.querySelectorAll('.stack img')).map(i => i.naturalWidth)")
-    assert sizes and min(sizes) > 300
+    # (the layers hold one pixel per grid cell and are scaled up by the page; the base map is full size)
+    assert sizes and min(sizes) > 0 and max(sizes) > 300
     not_blank(page.screenshot(full_page=False))
     not_blank(page.locator(".stack").screenshot(), min_colours=100)
     not_blank(page.locator("#fig-outcomes").screenshot(), min_colours=5)
