@@ -82,6 +82,35 @@ def nominal(world, count: int) -> Parameters:
     )
 
 
+def apply_readiness(world, p: Parameters, seed: int, first: int) -> np.ndarray | None:
+    """Draw which fire units and radars are available in replications first .. first+len(p)-1
+    (scenario ``readiness``, in place) and return [count, E + S'] availability (fire units, then
+    stand-alone radars), or None when every readiness is 1.
+
+    Each unit is available with probability ``readiness`` for the whole run, independently of the
+    others, drawn once per replication from its own parameter stream's child
+    ``SeedSequence(seed, spawn_key=(i, 1, 1))`` (separate from the figure draws, so the same
+    replication has the same availability with nominal or sampled figures). An unavailable fire unit
+    has no fire channel (it never launches) and its radar detects nothing; an unavailable radar
+    detects nothing (its signal-to-noise scale is 0)."""
+    scen = world.scenario
+    units = [e.readiness for e in scen.effectors] + [x.readiness for x in scen.sensors]
+    if all(r >= 1.0 for r in units):
+        return None
+    count = p.channels.shape[0]
+    readiness = np.array(units, dtype=float)
+    up = np.empty((count, readiness.size), dtype=bool)
+    for j in range(count):
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(first + j, 1, 1))))
+        up[j] = rng.random(readiness.size) < readiness
+    E = len(scen.effectors)
+    p.channels[:, :E] = np.where(up[:, :E], p.channels[:, :E], 0)
+    radar_of = list(np.asarray(world.effector_sensor)[:E]) + list(range(E, E + len(scen.sensors)))
+    for u, si in enumerate(radar_of):
+        p.snr_scale[~up[:, u], si, :] = 0.0
+    return up
+
+
 def _draw(rng: np.random.Generator, fig: Figure, calibrated: bool = False) -> float:
     """One value of ``fig``: triangular over its catalog range, or (``calibrated``) over its
     calibrated range where it has one (posterior 5-95 % range, mode at the posterior median)."""
