@@ -142,3 +142,24 @@ def test_bad_sector_or_readiness_exit_2(small_dir, tmp_path, capsys, path, value
     err = capsys.readouterr().err
     assert rc == 2 and "bad.yaml" in err and field in err and "Traceback" not in err, err
     assert not out.exists()
+
+
+def test_reaction_time_override_delays_the_first_launch_by_exactly_that_time(small_dir):
+    # the first launch waits for the firm track plus the reaction time: with the target in the
+    # envelope by then, launch step = detection step + track latency + reaction time
+    base = _crossing_scenario(small_dir, SLS)
+    for reaction in (100.0, 150.0):
+        res = iadsim.simulate(_with(base, reaction_time_s=reaction), replications=20, seed=2)
+        r, w = res.raw, res.world
+        fired = r.shots[:, 0] > 0
+        assert fired.all()
+        assert np.all(r.firm_step[:, 0] - r.det_step[:, 0] == w.latency_steps)
+        assert np.all(r.eng_step[fired, 0] - r.firm_step[fired, 0] == int(reaction))
+
+
+def test_bad_reaction_time_exit_2(small_dir, tmp_path, capsys):
+    bad = small_dir / "bad.yaml"
+    bad.write_text(yaml.safe_dump(edited(small_scenario_dict(), "effectors.0.reaction_time_s", -1.0)))
+    assert main(["run", str(bad), "-n", "4", "--out", str(tmp_path / "never")]) == 2
+    err = capsys.readouterr().err
+    assert "effectors[0].reaction_time_s" in err and not (tmp_path / "never").exists()

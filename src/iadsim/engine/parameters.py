@@ -176,7 +176,7 @@ def apply(world, p: Parameters, draws: dict[tuple[str, str], np.ndarray]) -> Non
         if v is not None:
             p.reload_steps[:, ei] = np.maximum(np.ceil(v / dt - 1e-9), 1).astype(np.int64)
         v = val("reaction_time_s")
-        if v is not None:
+        if v is not None and getattr(eff, "reaction_time_s", None) is None:   # the scenario's value is fixed
             p.reaction_steps[:, ei] = np.maximum(np.ceil(v / dt - 1e-9), 0).astype(np.int64)
     # detection: SNR scales as (R_ref^4 / sigma_ref) * ref_snr(Pd_ref, Pfa) and with target RCS
     for si, sysname in enumerate(world.sensor_system):

@@ -518,7 +518,8 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         ints["ready"][ei] = eff.missiles if eff.missiles is not None else per_vehicle * eff.vehicles
         ints["reloads"][ei] = eff.reloads
         ints["reload_steps"][ei] = max(steps_of(log.get(sysm, "reload_time_s", "fire unit")), 1)
-        ints["reaction_steps"][ei] = steps_of(log.get(sysm, "reaction_time_s", "fire unit"))
+        ints["reaction_steps"][ei] = steps_of(eff.reaction_time_s if eff.reaction_time_s is not None
+                                              else log.get(sysm, "reaction_time_s", "fire unit"))
         d = eff.doctrine
         ints["salvo"][ei] = d.salvo_size if d.mode == "salvo" else 1
         ints["max_eng"][ei] = d.max_engagements
@@ -816,7 +817,7 @@ def _radar_models(m: dict[str, str], s) -> dict[str, str]:
         m["readiness"] = ("each fire unit and radar is available for the whole run with its readiness "
                           "probability, independently, drawn once per replication; an unavailable unit neither "
                           "detects nor fires. Leaves out: failures and repairs during the run, common-cause "
-                          "outages, the alert state's effect on reaction time")
+                          "outages, alert states (a unit's reaction_time_s can be set instead)")
     else:
         m["readiness"] = "every fire unit and radar is available for the whole run (readiness 1)"
     clamped = [t.name for t in s.threats if t.clamp == "ground"]

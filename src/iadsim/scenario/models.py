@@ -250,6 +250,10 @@ class Effector(_Model):
     enabled: bool = Field(True, description="false: the unit is left out of the run (a sweep can vary it)")
     sector: Sector | None = Field(None, description="sector of its radar and launchers; default all round")
     readiness: Readiness = 1.0
+    reaction_time_s: float | None = Field(
+        None, ge=0.0, le=3600.0,
+        description="time from a firm track to the first launch [s], e.g. a unit at low alert; default (and "
+                    "sampled range) from the catalog; a value set here is not sampled")
 
 
 class Sensor(_Model):
