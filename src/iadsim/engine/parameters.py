@@ -82,7 +82,8 @@ def nominal(world, count: int) -> Parameters:
     )
 
 
-def apply_readiness(world, p: Parameters, seed: int, first: int) -> np.ndarray | None:
+def apply_readiness(world, p: Parameters, seed: int, first: int,
+                    index: np.ndarray | None = None) -> np.ndarray | None:
     """Draw which fire units and radars are available in replications first .. first+len(p)-1
     (scenario ``readiness``, in place) and return [count, E + S'] availability (fire units, then
     stand-alone radars), or None when every readiness is 1.
@@ -92,7 +93,8 @@ def apply_readiness(world, p: Parameters, seed: int, first: int) -> np.ndarray |
     ``SeedSequence(seed, spawn_key=(i, 1, 1))`` (separate from the figure draws, so the same
     replication has the same availability with nominal or sampled figures). An unavailable fire unit
     has no fire channel (it never launches) and its radar detects nothing; an unavailable radar
-    detects nothing (its signal-to-noise scale is 0)."""
+    detects nothing (its signal-to-noise scale is 0). ``index`` gives each row's replication index
+    instead of first, first+1, ... (a sensitivity analysis reuses replications across design points)."""
     scen = world.scenario
     units = [e.readiness for e in scen.effectors] + [x.readiness for x in scen.sensors]
     if all(r >= 1.0 for r in units):
@@ -100,8 +102,9 @@ def apply_readiness(world, p: Parameters, seed: int, first: int) -> np.ndarray |
     count = p.channels.shape[0]
     readiness = np.array(units, dtype=float)
     up = np.empty((count, readiness.size), dtype=bool)
+    index = np.arange(first, first + count) if index is None else np.asarray(index)
     for j in range(count):
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(first + j, 1, 1))))
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(int(index[j]), 1, 1))))
         up[j] = rng.random(readiness.size) < readiness
     E = len(scen.effectors)
     p.channels[:, :E] = np.where(up[:, :E], p.channels[:, :E], 0)
