@@ -163,3 +163,16 @@ def test_bad_reaction_time_exit_2(small_dir, tmp_path, capsys):
     assert main(["run", str(bad), "-n", "4", "--out", str(tmp_path / "never")]) == 2
     err = capsys.readouterr().err
     assert "effectors[0].reaction_time_s" in err and not (tmp_path / "never").exists()
+
+
+def test_unavailable_radar_makes_no_false_alarms_in_full_fidelity(small_dir):
+    from iadsim.engine import chunk_parameters
+    from iadsim.engine.world import compile_world
+
+    ld = _with(_crossing_scenario(small_dir, SLS), readiness=0.5)
+    w = compile_world(ld)
+    p = chunk_parameters(w, 4, 0, 200)
+    down = p.channels[:, 0] == 0
+    assert 0 < down.sum() < 200
+    assert np.all(p.pfa[down, 0] == 0) and np.all(p.snr_scale[down, 0, :] == 0)
+    assert np.all(p.pfa[~down, 0] > 0) and np.all(p.snr_scale[~down, 0, :] == 1)

@@ -93,7 +93,7 @@ def apply_readiness(world, p: Parameters, seed: int, first: int,
     ``SeedSequence(seed, spawn_key=(i, 1, 1))`` (separate from the figure draws, so the same
     replication has the same availability with nominal or sampled figures). An unavailable fire unit
     has no fire channel (it never launches) and its radar detects nothing; an unavailable radar
-    detects nothing (its signal-to-noise scale is 0). ``index`` gives each row's replication index
+    detects nothing (its signal-to-noise scale and false-alarm probability are 0). ``index`` gives each row's replication index
     instead of first, first+1, ... (a sensitivity analysis reuses replications across design points)."""
     scen = world.scenario
     units = [e.readiness for e in scen.effectors] + [x.readiness for x in scen.sensors]
@@ -111,6 +111,7 @@ def apply_readiness(world, p: Parameters, seed: int, first: int,
     radar_of = list(np.asarray(world.effector_sensor)[:E]) + list(range(E, E + len(scen.sensors)))
     for u, si in enumerate(radar_of):
         p.snr_scale[~up[:, u], si, :] = 0.0
+        p.pfa[~up[:, u], si] = 0.0   # and makes no false alarms (full fidelity)
     return up
 
 

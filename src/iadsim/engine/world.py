@@ -812,7 +812,8 @@ def _radar_models(m: dict[str, str], s) -> dict[str, str]:
         m["sectors"] = ("radars detect nothing outside their azimuth sector and elevation limits, and launchers "
                         "engage no predicted intercept point outside theirs (one sector per fire unit for its radar "
                         "and launchers; azimuth from grid north). Leaves out: rotating or re-pointed sectors during "
-                        "the run, sidelobe detection outside the sector, launcher slew time")
+                        "the run, sidelobe detection outside the sector, launcher slew time; full fidelity's false "
+                        "alarms still fall over the radar's whole coverage")
     if any(u.readiness < 1.0 for u in units):
         m["readiness"] = ("each fire unit and radar is available for the whole run with its readiness "
                           "probability, independently, drawn once per replication; an unavailable unit neither "
