@@ -44,7 +44,8 @@ import numpy as np
 from iadsim.c2.threat import urgency as threat_urgency
 from iadsim.engine.kernel import (
     EV_DETECT, EV_LAUNCH, EV_LOST, EV_TRACK, FIRE_HOLD, FIRE_TIGHT, FP_DH, FP_DR, FP_EDGE, FP_KFULL, FP_LOSS,
-    FP_NM, FP_RATIO, FP_RMAX, FP_SEC_AZ, FP_SEC_ELMAX, FP_SEC_ELMIN, FP_SEC_HALF, FP_TMAX, FP_VMEAN, FP_VMIN, FP_VTMAX, MAX_EVENTS, arrivals, c2_assign,
+    FP_NM, FP_RATIO, FP_RMAX, FP_SEC_AZ, FP_SEC_ELMAX, FP_SEC_ELMIN, FP_SEC_HALF, FP_TMAX, FP_VMEAN, FP_VMIN,
+    FP_VTMAX, MAX_EVENTS, arrivals, c2_assign,
     detects, end_intercept, fire_unit_state, launch, record_event, releases, reloads, reset_outputs,
     salvo_kills,
 )

@@ -16,6 +16,9 @@ reload and reaction times, radar reference range, reference RCS, reference Pd an
 probability, and threat RCS. Held at nominal because they set the precomputed geometry: speeds,
 altitudes, antenna heights, scan periods, the flyout figures (``flyout_*``: the flyout tables and
 predicted intercept points) and the Pk model's shape figures.
+
+Which fire units and radars are available (scenario ``readiness``) is drawn per replication in
+every uncertainty mode, from ``SeedSequence(seed, spawn_key=(i, 1, 1))`` (:func:`apply_readiness`).
 """
 
 from __future__ import annotations
@@ -93,8 +96,9 @@ def apply_readiness(world, p: Parameters, seed: int, first: int,
     ``SeedSequence(seed, spawn_key=(i, 1, 1))`` (separate from the figure draws, so the same
     replication has the same availability with nominal or sampled figures). An unavailable fire unit
     has no fire channel (it never launches) and its radar detects nothing; an unavailable radar
-    detects nothing (its signal-to-noise scale and false-alarm probability are 0). ``index`` gives each row's replication index
-    instead of first, first+1, ... (a sensitivity analysis reuses replications across design points)."""
+    detects nothing (its signal-to-noise scale and false-alarm probability are 0). ``index`` gives
+    each row's replication index instead of first, first+1, ... (a sensitivity analysis reuses
+    replications across design points)."""
     scen = world.scenario
     units = [e.readiness for e in scen.effectors] + [x.readiness for x in scen.sensors]
     if all(r >= 1.0 for r in units):
