@@ -118,6 +118,22 @@ def test_unknown_case_name_suggests_one(capsys):
     assert "did you mean 'shahed-ukraine-layered'" in capsys.readouterr().err
 
 
+def test_abqaiq_negative_control_differs_from_the_case_only_by_the_sector():
+    case = load_case(SUITE / "abqaiq-2019")
+    ctrl = load_case(SUITE / "abqaiq-2019-facing-north")
+    assert case.case.known_failure is None and case.case.expect == "inside"
+    assert ctrl.case.expect == "outside"
+    assert (ctrl.case.band.low, ctrl.case.band.high) == (case.case.band.low, case.case.band.high)
+    a = iadsim.load_scenario(case.scenario_path).scenario
+    b = iadsim.load_scenario(ctrl.scenario_path).scenario
+    # the case faces south (the drones come from the north-north-west), the control faces them
+    assert a.effectors[0].sector.azimuth_deg == 180 and b.effectors[0].sector.azimuth_deg == 340
+    strip = lambda s: s.model_dump(exclude={"name", "title", "description", "effectors"})  # noqa: E731
+    assert strip(a) == strip(b)
+    assert ([e.model_dump(exclude={"sector"}) for e in a.effectors]
+            == [e.model_dump(exclude={"sector"}) for e in b.effectors])
+
+
 @pytest.mark.slow
 def test_suite_in_ci_form_holds_its_bands(tmp_path):
     # the reduced form of the whole suite: every case not marked as a known failure lands where it must

@@ -238,7 +238,7 @@ def _check_figures(figures, targets, cases_source: str) -> list[tuple[str, str, 
 def _simulator(targets: list[Target], facs, reps: int, seed: int):
     """theta [F] -> simulated fraction per target (common random numbers across theta)."""
     from iadsim.engine import simulate_chunk
-    from iadsim.engine.parameters import apply, nominal
+    from iadsim.engine.parameters import apply, apply_readiness, nominal
     from iadsim.engine.rng import replication_keys
 
     crn = replication_keys(seed, 0, reps)
@@ -254,6 +254,7 @@ def _simulator(targets: list[Target], facs, reps: int, seed: int):
             p = nominal(w, reps)
             draws = {(s, k): np.full(reps, float(theta[j])) for j, (s, k, *_r) in enumerate(facs) if (s, k) in used}
             apply(w, p, draws)
+            apply_readiness(w, p, seed, 0 if block is None else block * reps)   # as the keys
             res = simulate_chunk(w, seed, 0, reps, params=p, keys=keys)
             if t.measure == "destroyed_fraction":
                 hit = res.kill_step >= 0

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from iadsim.engine import World, compile_world, simulate_chunk
-from iadsim.engine.parameters import SAMPLED_FIGURES, apply, nominal
+from iadsim.engine.parameters import SAMPLED_FIGURES, apply, apply_readiness, nominal
 from iadsim.engine.rng import replication_keys
 from iadsim.errors import InputError, Problem
 from iadsim.scenario.loader import LoadedScenario
@@ -115,6 +115,7 @@ def evaluate(world: World, factors, X: np.ndarray, reps: int, seed: int, fn: Cal
         p = nominal(world, B * reps)
         draws = {(s, k): np.repeat(Xb[:, j], reps) for j, (s, k, *_rest) in enumerate(factors)}
         apply(world, p, draws)
+        apply_readiness(world, p, seed, 0, index=np.tile(np.arange(reps), B))   # as the keys: reused per point
         res = simulate_chunk(world, seed, 0, B * reps, params=p, keys=np.tile(keys_one, (B, 1)))
         y = fn(res).reshape(B, reps)
         Y[b0:b0 + B] = y.mean(axis=1)

@@ -17,6 +17,7 @@ import numpy as np
 
 from iadsim.coverage.specs import EffectorSpec, RadarSpec
 from iadsim.geo.terrain import Terrain
+from iadsim.geo.sector import ALL_ROUND, in_sector
 from iadsim.physics.radar import detection_range_m
 
 DETECTION_MODEL = "swerling1"
@@ -62,7 +63,7 @@ def detection_mask(radar: RadarSpec, mva: np.ndarray, terrain: Terrain, alt_msl:
     ok = line_of_sight(mva, alt_msl, terrain) & (slant <= radar_detection_range_m(radar, rcs_m2, pd))
     if radar.max_elevation_deg is not None:
         ok &= np.degrees(np.arctan2(dz, np.maximum(ground, 1e-9))) <= radar.max_elevation_deg
-    return ok
+    return ok & in_sector(x - radar.x, y - radar.y, dz, radar.sector)
 
 
 def engagement_mask(eff: EffectorSpec, mva: np.ndarray, terrain: Terrain, alt_msl: np.ndarray) -> np.ndarray:
@@ -73,7 +74,9 @@ def engagement_mask(eff: EffectorSpec, mva: np.ndarray, terrain: Terrain, alt_ms
     agl = alt_msl - terrain.elevation_m
     env = ((gr >= eff.range_min_m) & (gr <= eff.range_max_m) & (agl >= eff.altitude_min_m)
            & (alt_msl - eff.ground <= eff.altitude_max_m))
-    return env & line_of_sight(mva, alt_msl, terrain)
+    # the launcher's sector, checked at the cell (the run checks it at the predicted intercept point)
+    return env & line_of_sight(mva, alt_msl, terrain) & in_sector(x - eff.x, y - eff.y, alt_msl - eff.ground,
+                                                                   eff.sector)
 
 
 def layered_count(masks: Sequence[np.ndarray]) -> np.ndarray:
@@ -105,5 +108,12 @@ def lowest_detected_altitude(radars: Sequence[RadarSpec], mvas: Sequence[np.ndar
             if r.max_elevation_deg is not None:
                 hi = np.minimum(hi, r.z + d * np.tan(np.radians(r.max_elevation_deg)))
             ok = np.isfinite(mva) & (d <= R) & (lo <= hi)
+            if r.sector != ALL_ROUND:
+                # inside the azimuth sector, and the altitude band its elevation limits leave
+                az0, half, el_lo, el_hi = r.sector
+                ok &= in_sector(x - r.x, y - r.y, np.zeros_like(d), (az0, half, -np.pi / 2, np.pi / 2))
+                lo = np.maximum(lo, r.z + d * np.tan(max(el_lo, -np.pi / 2 + 1e-9)))
+                hi = np.minimum(hi, r.z + d * np.tan(min(el_hi, np.pi / 2 - 1e-9)))
+                ok &= lo <= hi
         best = np.where(ok & (lo < best), lo, best)
     return np.where(np.isfinite(best), best, np.nan)

@@ -15,6 +15,7 @@ from iadsim.catalog import System
 from iadsim.errors import InputError, Problem
 from iadsim.geo.grid import LocalGrid
 from iadsim.geo.terrain import Terrain, dem_lonlat_bounds
+from iadsim.geo.sector import ALL_ROUND, sector_tuple
 from iadsim.scenario.loader import LoadedScenario
 from iadsim.scenario.models import Position
 
@@ -54,6 +55,8 @@ class RadarSpec:
     range_resolution_m: float = 0.0
     mti_improvement: float = 1.0             # [1, linear]
     min_radial_speed_m_s: float = 0.0
+    #: azimuth and elevation sector (iadsim.geo.sector form); nothing is detected outside it
+    sector: tuple[float, float, float, float] = ALL_ROUND
 
     @property
     def range_bound_m(self) -> float:
@@ -81,6 +84,8 @@ class EffectorSpec:
     altitude_min_m: float
     altitude_max_m: float
     radar: int            # index of its own radar in the radar list
+    #: launcher sector (iadsim.geo.sector form): no intercept point outside it is engaged
+    sector: tuple[float, float, float, float] = ALL_ROUND
 
 
 def _site_alt(pos: Position, ground: float) -> float:
@@ -92,10 +97,10 @@ def radar_specs(ld: LoadedScenario, grid: LocalGrid, terrain: Terrain,
     """Each fire unit's own radar (in scenario order), then the stand-alone radars."""
     s = ld.scenario
     cat = ld.catalog
-    items = [(e.name, cat[e.system], e.site, f"effectors[{i}]") for i, e in enumerate(s.effectors)]
-    items += [(x.name, cat[x.system], x.site, f"sensors[{i}]") for i, x in enumerate(s.sensors)]
+    items = [(e.name, cat[e.system], e.site, f"effectors[{i}]", e.sector) for i, e in enumerate(s.effectors)]
+    items += [(x.name, cat[x.system], x.site, f"sensors[{i}]", x.sector) for i, x in enumerate(s.sensors)]
     out = []
-    for name, sysm, site, where in items:
+    for name, sysm, site, where, sector in items:
         x, y = grid.to_local(site.lat, site.lon)
         x, y = float(x), float(y)
         ground = float(terrain.height_at(x, y))
@@ -117,7 +122,7 @@ def radar_specs(ld: LoadedScenario, grid: LocalGrid, terrain: Terrain,
             )
         out.append(RadarSpec(
             name=name, system=sysm.name, where=where, x=x, y=y, z=_site_alt(site, ground) + mast,
-            ground=ground,
+            ground=ground, sector=sector_tuple(sector),
             ref_range_m=figure(sysm, "radar_detection_range_km", "detection") * 1000.0,
             ref_rcs_m2=figure(sysm, "radar_reference_rcs_m2", "detection"),
             ref_pd=figure(sysm, "radar_reference_pd", "detection"),
@@ -141,7 +146,7 @@ def effector_specs(ld: LoadedScenario, radars: list[RadarSpec],
             range_max_m=figure(sysm, "engagement_range_max_km", "engagement") * 1000.0,
             altitude_min_m=figure(sysm, "engagement_altitude_min_m", "engagement"),
             altitude_max_m=figure(sysm, "engagement_altitude_max_m", "engagement"),
-            radar=i,
+            radar=i, sector=sector_tuple(e.sector),
         ))
     return out
 

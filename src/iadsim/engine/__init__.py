@@ -9,7 +9,7 @@ import numpy as np
 from iadsim.engine.kernel import (
     EVENT_NAMES, MAX_EVENTS, POLICY_PYTHON, run_chunk, run_chunk_serial, use_policy,
 )
-from iadsim.engine.parameters import Parameters, nominal, sampled
+from iadsim.engine.parameters import Parameters, apply_readiness, nominal, sampled
 from iadsim.engine.rng import replication_keys
 from iadsim.engine.world import MODELS_USED, World, compile_world
 
@@ -44,8 +44,11 @@ EVENT_DTYPE = np.dtype([("step", "i8"), ("type", "i8"), ("unit", "i8"), ("threat
 def chunk_parameters(world: World, seed: int, first: int, count: int) -> Parameters:
     """The figures replications first .. first+count-1 run with (the scenario's uncertainty mode)."""
     if world.scenario.simulation.uncertainty in ("sample", "sample-calibrated"):
-        return sampled(world, seed, first, count)
-    return nominal(world, count)
+        p = sampled(world, seed, first, count)
+    else:
+        p = nominal(world, count)
+    apply_readiness(world, p, seed, first)   # which units are available (scenario readiness)
+    return p
 
 
 def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: int = -1,

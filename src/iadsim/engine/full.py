@@ -44,7 +44,8 @@ import numpy as np
 from iadsim.c2.threat import urgency as threat_urgency
 from iadsim.engine.kernel import (
     EV_DETECT, EV_LAUNCH, EV_LOST, EV_TRACK, FIRE_HOLD, FIRE_TIGHT, FP_DH, FP_DR, FP_EDGE, FP_KFULL, FP_LOSS,
-    FP_NM, FP_RATIO, FP_RMAX, FP_TMAX, FP_VMEAN, FP_VMIN, FP_VTMAX, MAX_EVENTS, arrivals, c2_assign,
+    FP_NM, FP_RATIO, FP_RMAX, FP_SEC_AZ, FP_SEC_ELMAX, FP_SEC_ELMIN, FP_SEC_HALF, FP_TMAX, FP_VMEAN, FP_VMIN,
+    FP_VTMAX, MAX_EVENTS, arrivals, c2_assign,
     detects, end_intercept, fire_unit_state, launch, record_event, releases, reloads, reset_outputs,
     salvo_kills,
 )
@@ -107,6 +108,19 @@ def _visible(mva, fpar, x, y, z):
         return False
     v = bilinear(mva, fpar[1], fpar[2], fpar[5], x, y)
     return math.isfinite(v) and z >= v
+
+
+@numba.njit(cache=True)
+def _in_sector_nb(dx, dy, dz, az0, half, el_lo, el_hi):
+    """iadsim.geo.sector.in_sector for one point."""
+    ground = math.sqrt(dx * dx + dy * dy)
+    el = math.atan2(dz, ground)
+    if el < el_lo - 1e-12 or el > el_hi + 1e-12:
+        return False
+    if half >= math.pi or ground == 0.0:
+        return True
+    off = abs((math.atan2(dx, dy) - az0 + math.pi) % (2.0 * math.pi) - math.pi)
+    return off <= half + 1e-12
 
 
 @numba.njit(cache=True)
@@ -775,11 +789,11 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
             for m in range(M):
                 if not alive[m] or t < first_step[m] or t >= end_step[m]:
                     continue
-                q = snr[t, s, m]
+                q = snr[t, s, m] * snr_scale[s, m]   # a scale of 0: the radar is not available
                 if q <= 0.0:
                     continue
                 # the fast kernel's detection draw, plus the radar's lower elevation limit
-                if detects(k0, k1, t, s, m, q * snr_scale[s, m], pfa[s]) and meas_el[t, s, m] >= min_el[s]:
+                if detects(k0, k1, t, s, m, q, pfa[s]) and meas_el[t, s, m] >= min_el[s]:
                     if det_step[m] < 0:
                         det_step[m] = t
                         if record and nev < MAX_EVENTS:
@@ -1141,6 +1155,9 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                 above = gz - eff_xyz[e, 2]
                 sr = math.sqrt((gx - eff_xyz[e, 0]) ** 2 + (gy - eff_xyz[e, 1]) ** 2 + above ** 2)
                 if not (rmin[e] <= sr <= rmax[e] and agl >= hmin[e] and above <= hmax[e]):
+                    continue
+                if not _in_sector_nb(gx - eff_xyz[e, 0], gy - eff_xyz[e, 1], above, flpar[e, FP_SEC_AZ],
+                                     flpar[e, FP_SEC_HALF], flpar[e, FP_SEC_ELMIN], flpar[e, FP_SEC_ELMAX]):
                     continue
                 cos_aspect = 1.0
                 if vt > 0.0 and sr > 0.0:

@@ -34,9 +34,11 @@ POLICY_PYTHON = 2    # a policy of iadsim.c2 (exact MIP, VLNS, or one a user reg
 #: columns of the per-fire-unit flyout and Pk-model parameters ``World.flyout_par`` [E, FLYOUT_PAR_LEN]:
 #: guidance time limit [s], minimum end speed [m/s], maximum target speed [m/s], mean missile speed
 #: [m/s], nominal maximum range [m], missile load limit [g], Pk model's speed ratio, edge factor, aspect
-#: loss and manoeuvre ratio [1], flyout table steps in ground range and height [m]
+#: loss and manoeuvre ratio [1], flyout table steps in ground range and height [m], the launcher's
+#: sector: centre azimuth, half width, lowest and highest elevation [rad] (iadsim.geo.sector)
 FP_TMAX, FP_VMIN, FP_VTMAX, FP_VMEAN, FP_RMAX, FP_NM, FP_KFULL, FP_EDGE, FP_LOSS, FP_RATIO, FP_DR, FP_DH = range(12)
-FLYOUT_PAR_LEN = 12
+FP_SEC_AZ, FP_SEC_HALF, FP_SEC_ELMIN, FP_SEC_ELMAX = range(12, 16)
+FLYOUT_PAR_LEN = 16
 
 FIRE_HOLD = 0
 FIRE_TIGHT = 1
@@ -313,10 +315,10 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
             for m in range(M):
                 if not alive[m] or t < first_step[m] or t >= end_step[m]:
                     continue
-                q = snr[t, s, m]
+                q = snr[t, s, m] * snr_scale[s, m]   # a scale of 0: the radar is not available
                 if q <= 0.0:
                     continue
-                if detects(k0, k1, t, s, m, q * snr_scale[s, m], pfa[s]):
+                if detects(k0, k1, t, s, m, q, pfa[s]):
                     if det_step[m] < 0:
                         det_step[m] = t
                         firm_step[m] = t + latency_steps

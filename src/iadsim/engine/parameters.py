@@ -16,6 +16,9 @@ reload and reaction times, radar reference range, reference RCS, reference Pd an
 probability, and threat RCS. Held at nominal because they set the precomputed geometry: speeds,
 altitudes, antenna heights, scan periods, the flyout figures (``flyout_*``: the flyout tables and
 predicted intercept points) and the Pk model's shape figures.
+
+Which fire units and radars are available (scenario ``readiness``) is drawn per replication in
+every uncertainty mode, from ``SeedSequence(seed, spawn_key=(i, 1, 1))`` (:func:`apply_readiness`).
 """
 
 from __future__ import annotations
@@ -80,6 +83,40 @@ def nominal(world, count: int) -> Parameters:
         reaction_steps=rep(world.reaction_steps, np.int64), snr_scale=np.ones((count, S, M)),
         pfa=rep(world.pfa, np.float64),
     )
+
+
+def apply_readiness(world, p: Parameters, seed: int, first: int,
+                    index: np.ndarray | None = None) -> np.ndarray | None:
+    """Draw which fire units and radars are available in replications first .. first+len(p)-1
+    (scenario ``readiness``, in place) and return [count, E + S'] availability (fire units, then
+    stand-alone radars), or None when every readiness is 1.
+
+    Each unit is available with probability ``readiness`` for the whole run, independently of the
+    others, drawn once per replication from its own parameter stream's child
+    ``SeedSequence(seed, spawn_key=(i, 1, 1))`` (separate from the figure draws, so the same
+    replication has the same availability with nominal or sampled figures). An unavailable fire unit
+    has no fire channel (it never launches) and its radar detects nothing; an unavailable radar
+    detects nothing (its signal-to-noise scale and false-alarm probability are 0). ``index`` gives
+    each row's replication index instead of first, first+1, ... (a sensitivity analysis reuses
+    replications across design points)."""
+    scen = world.scenario
+    units = [e.readiness for e in scen.effectors] + [x.readiness for x in scen.sensors]
+    if all(r >= 1.0 for r in units):
+        return None
+    count = p.channels.shape[0]
+    readiness = np.array(units, dtype=float)
+    up = np.empty((count, readiness.size), dtype=bool)
+    index = np.arange(first, first + count) if index is None else np.asarray(index)
+    for j in range(count):
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(int(index[j]), 1, 1))))
+        up[j] = rng.random(readiness.size) < readiness
+    E = len(scen.effectors)
+    p.channels[:, :E] = np.where(up[:, :E], p.channels[:, :E], 0)
+    radar_of = list(np.asarray(world.effector_sensor)[:E]) + list(range(E, E + len(scen.sensors)))
+    for u, si in enumerate(radar_of):
+        p.snr_scale[~up[:, u], si, :] = 0.0
+        p.pfa[~up[:, u], si] = 0.0   # and makes no false alarms (full fidelity)
+    return up
 
 
 def _draw(rng: np.random.Generator, fig: Figure, calibrated: bool = False) -> float:
@@ -147,7 +184,7 @@ def apply(world, p: Parameters, draws: dict[tuple[str, str], np.ndarray]) -> Non
         if v is not None:
             p.reload_steps[:, ei] = np.maximum(np.ceil(v / dt - 1e-9), 1).astype(np.int64)
         v = val("reaction_time_s")
-        if v is not None:
+        if v is not None and getattr(eff, "reaction_time_s", None) is None:   # the scenario's value is fixed
             p.reaction_steps[:, ei] = np.maximum(np.ceil(v / dt - 1e-9), 0).astype(np.int64)
     # detection: SNR scales as (R_ref^4 / sigma_ref) * ref_snr(Pd_ref, Pfa) and with target RCS
     for si, sysname in enumerate(world.sensor_system):

@@ -20,12 +20,13 @@ from iadsim.coverage.los import min_visible_altitude, visible_at
 from iadsim.catalog.envelope import FLYOUT_FIGURES, figure_or_default, has_flyout, system_table
 from iadsim.coverage.specs import RadarSpec, build_grid, effector_specs, envelope_coordinates, radar_specs
 from iadsim.engine.kernel import (
-    FLYOUT_PAR_LEN, FP_DH, FP_DR, FP_EDGE, FP_KFULL, FP_LOSS, FP_NM, FP_RATIO, FP_RMAX, FP_TMAX, FP_VMEAN,
-    FP_VMIN, FP_VTMAX,
+    FLYOUT_PAR_LEN, FP_DH, FP_DR, FP_EDGE, FP_KFULL, FP_LOSS, FP_NM, FP_RATIO, FP_RMAX, FP_SEC_AZ, FP_TMAX,
+    FP_VMEAN, FP_VMIN, FP_VTMAX,
 )
 from iadsim.engine.trajectory import BELOW_GROUND_TOLERANCE_M, Path3D, first_below_ground, sample_path
 from iadsim.errors import InputError, Problem
 from iadsim.geo.grid import LocalGrid
+from iadsim.geo.sector import ALL_ROUND, in_sector
 from iadsim.geo.terrain import Terrain, load_terrain
 from iadsim.physics.clutter import (
     CLUTTER_CLASSES, clutter_cell_area_m2, clutter_gamma_db, clutter_to_noise_reference_form, gaussian_beam_gain,
@@ -472,6 +473,8 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
             ground_rng = np.hypot(rel[..., 0], rel[..., 1])
             with np.errstate(invalid="ignore"):
                 vis &= np.degrees(np.arctan2(rel[..., 2], np.maximum(ground_rng, 1e-9))) <= r.max_elevation_deg
+        if r.sector != ALL_ROUND:   # nothing is detected outside the radar's sector
+            vis &= in_sector(rel[..., 0], rel[..., 1], rel[..., 2], r.sector)
         q = np.zeros((nsteps, M))
         ok = vis & (rng > 0)
         if ok.any():
@@ -515,7 +518,8 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         ints["ready"][ei] = eff.missiles if eff.missiles is not None else per_vehicle * eff.vehicles
         ints["reloads"][ei] = eff.reloads
         ints["reload_steps"][ei] = max(steps_of(log.get(sysm, "reload_time_s", "fire unit")), 1)
-        ints["reaction_steps"][ei] = steps_of(log.get(sysm, "reaction_time_s", "fire unit"))
+        ints["reaction_steps"][ei] = steps_of(eff.reaction_time_s if eff.reaction_time_s is not None
+                                              else log.get(sysm, "reaction_time_s", "fire unit"))
         d = eff.doctrine
         ints["salvo"][ei] = d.salvo_size if d.mode == "salvo" else 1
         ints["max_eng"][ei] = d.max_engagements
@@ -552,6 +556,10 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         reach = (idx_t + n_tof) < nsteps
         seen_now = visible_at(mva, terrain, pos[..., 0], pos[..., 1], pos[..., 2]) & flying
         pip_ok[:, :, ei] = np.isfinite(pip[..., 0]) & seen_now & reach & fly_ok
+        if spec.sector != ALL_ROUND:   # the launcher engages no PIP outside its sector
+            pip_ok[:, :, ei] &= in_sector(pip[..., 0] - spec.x, pip[..., 1] - spec.y, pip[..., 2] - spec.ground,
+                                          spec.sector)
+        fl[ei, FP_SEC_AZ:FP_SEC_AZ + 4] = spec.sector
         # where the target really is when the missile arrives
         actual = pos[np.minimum(idx_t + n_tof, nsteps - 1), idx_m]
         act_ok[:, :, ei] = reach & np.isfinite(actual[..., 0]) & visible_at(
@@ -799,6 +807,20 @@ def _radar_models(m: dict[str, str], s) -> dict[str, str]:
     cls = s.terrain.clutter
     m["detection"] += (f"; clutter class {cls!r} (γ = {_CC[cls]['gamma_db']:g} dB at 10 GHz)" if cls != "none"
                        else "; clutter class 'none': clutter, MTI notch and multipath switched off")
+    units = list(s.effectors) + list(s.sensors)
+    if any(u.sector is not None for u in units):
+        m["sectors"] = ("radars detect nothing outside their azimuth sector and elevation limits, and launchers "
+                        "engage no predicted intercept point outside theirs (one sector per fire unit for its radar "
+                        "and launchers; azimuth from grid north). Leaves out: rotating or re-pointed sectors during "
+                        "the run, sidelobe detection outside the sector, launcher slew time; full fidelity's false "
+                        "alarms still fall over the radar's whole coverage")
+    if any(u.readiness < 1.0 for u in units):
+        m["readiness"] = ("each fire unit and radar is available for the whole run with its readiness "
+                          "probability, independently, drawn once per replication; an unavailable unit neither "
+                          "detects nor fires. Leaves out: failures and repairs during the run, common-cause "
+                          "outages, alert states (a unit's reaction_time_s can be set instead)")
+    else:
+        m["readiness"] = "every fire unit and radar is available for the whole run (readiness 1)"
     clamped = [t.name for t in s.threats if t.clamp == "ground"]
     if clamped:
         m["threat_paths"] = ("paths of " + ", ".join(repr(n) for n in clamped) + " are raised to ground level "

@@ -213,6 +213,28 @@ class Doctrine(_Model):
     )
 
 
+class Sector(_Model):
+    """Where a radar looks or a launcher can fire: an azimuth sector (centre and width, degrees
+    clockwise from north) and elevation limits above the site's horizontal. Outside it the radar
+    detects nothing and the launcher engages no predicted intercept point."""
+
+    azimuth_deg: float = Field(ge=-360.0, le=360.0, description="centre of the sector [deg clockwise from north]")
+    width_deg: float = Field(360.0, gt=0.0, le=360.0, description="full width of the sector (0, 360] [deg]")
+    min_elevation_deg: float = Field(-90.0, ge=-90.0, le=90.0, description="lowest elevation covered [deg]")
+    max_elevation_deg: float = Field(90.0, ge=-90.0, le=90.0, description="highest elevation covered [deg]")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Sector":
+        if self.min_elevation_deg > self.max_elevation_deg:
+            raise ValueError(f"min_elevation_deg ({self.min_elevation_deg:g}) must not exceed max_elevation_deg "
+                             f"({self.max_elevation_deg:g})")
+        return self
+
+
+Readiness = Annotated[float, Field(ge=0.0, le=1.0, description="probability that the unit is available for the "
+                                                                 "whole run, drawn once per replication [1]")]
+
+
 class Effector(_Model):
     """A fire unit: a catalog system at a site, with its organic radar."""
 
@@ -226,6 +248,12 @@ class Effector(_Model):
     )
     reloads: int = Field(0, ge=0, le=10_000, description="missiles held for reloading [1]")
     enabled: bool = Field(True, description="false: the unit is left out of the run (a sweep can vary it)")
+    sector: Sector | None = Field(None, description="sector of its radar and launchers; default all round")
+    readiness: Readiness = 1.0
+    reaction_time_s: float | None = Field(
+        None, ge=0.0, le=3600.0,
+        description="time from a firm track to the first launch [s], e.g. a unit at low alert; default (and "
+                    "sampled range) from the catalog; a value set here is not sampled")
 
 
 class Sensor(_Model):
@@ -235,6 +263,8 @@ class Sensor(_Model):
     system: str
     site: Position
     enabled: bool = Field(True, description="false: the radar is left out of the run (a sweep can vary it)")
+    sector: Sector | None = Field(None, description="sector the radar covers; default all round")
+    readiness: Readiness = 1.0
 
 
 class Waypoint(_Model):
