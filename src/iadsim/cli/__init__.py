@@ -430,8 +430,8 @@ def catalog_show(name: Annotated[str, typer.Argument(help="system name or alias"
     if calibrated:
         t.add_column("calibrated (posterior)", no_wrap=True)
     t.add_column("confidence", no_wrap=True)
-    t.add_column("kind of source", no_wrap=True)
-    t.add_column("source", overflow="fold", ratio=1)
+    t.add_column("kind of source", overflow="fold", max_width=12)
+    t.add_column("source", overflow="fold", ratio=1, min_width=12)
     t.add_column("claims", justify="right")
     for key, f in s.figures.items():
         conf = f"[yellow]{f.confidence}[/yellow]" if f.is_estimate else f.confidence
