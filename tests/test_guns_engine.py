@@ -61,8 +61,10 @@ def test_gepard_is_a_gun_unit_with_bursts_and_the_missile_systems_are_not():
     assert is_gun(g) and is_gun(cat["zsu_23_4_shilka"])
     assert not is_gun(cat["pantsir_s1"]) and not is_gun(cat["tunguska_2k22"]) and not is_gun(cat["tor_m2"])
     n = gun_rounds_per_burst(g)
-    assert n == round(1100 / 60 * 1.0)                 # rate of fire x 1 s burst
-    assert gun_bursts_carried(g) == 640 // n
+    assert n == round(1100 / 60 * 1.75) == 32           # rate of fire x 1.75 s burst (catalog estimate)
+    assert gun_bursts_carried(g) == 640 // 32 == 20
+    # the ZSU-23-4 has no burst length: the 1 s default of GUN_DEFAULTS
+    assert gun_rounds_per_burst(cat["zsu_23_4_shilka"]) == round(4000 / 60)
     area, pkh = threat_gun_vulnerability(cat["shahed_136"])
     assert area.is_estimate and pkh.is_estimate and area.value > 0 and 0 < pkh.value <= 1
     tab = gun_table(g)

@@ -12,8 +12,11 @@ speed, and does so at the public (or estimated) mean speed ``missile_speed_m_s``
 ``flyout_max_time_s`` is 1.25 x the flyout time to the maximum range. The others (specific impulse,
 burn times, the sustain share, the minimum useful speed) are estimates with their basis stated.
 
-Systems without flyout figures (guns) keep a constant-speed projectile
-(:func:`iadsim.physics.flyout.constant_speed_table`).
+Gun systems (gun figures and no flyout figures, :func:`is_gun`) are gun fire units in the engine:
+:func:`gun_table` tabulates the shell's time of flight; see the gun section at the end. Other systems
+without flyout figures keep a constant-speed projectile
+(:func:`iadsim.physics.flyout.constant_speed_table`), as does :func:`system_table` for guns (the
+envelope plots and coverage summary do not use the shell model yet).
 
 :func:`envelope_problems` refuses contradictory entries: a minimum range above the maximum, or a
 maximum altitude the fitted missile cannot reach.
