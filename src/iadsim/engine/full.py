@@ -43,8 +43,9 @@ import numpy as np
 
 from iadsim.c2.threat import urgency as threat_urgency
 from iadsim.engine.kernel import (
-    EV_DETECT, EV_LAUNCH, EV_LOST, EV_TRACK, FIRE_HOLD, FIRE_TIGHT, FP_DH, FP_DR, FP_EDGE, FP_KFULL, FP_LOSS,
-    FP_GN, FP_GSIG, FP_GUN, FP_NM, FP_RATIO, FP_RMAX, FP_TMAX, FP_VMEAN, FP_VMIN, FP_VTMAX, MAX_EVENTS, arrivals, c2_assign,
+    EV_DETECT, EV_LAUNCH, EV_LOST, EV_TRACK, FIRE_HOLD, FIRE_TIGHT, FP_DH, FP_DR, FP_EDGE, FP_GN, FP_GSIG,
+    FP_GUN, FP_KFULL, FP_LOSS, FP_NM, FP_RATIO, FP_RMAX, FP_TMAX, FP_VMEAN, FP_VMIN, FP_VTMAX, MAX_EVENTS,
+    arrivals, c2_assign,
     detects, end_intercept, fire_unit_state, launch, record_event, releases, reloads, reset_outputs,
     salvo_kills,
 )
