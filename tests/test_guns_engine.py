@@ -77,10 +77,9 @@ def test_gepard_is_a_gun_unit_with_bursts_and_the_missile_systems_are_not():
 
 def test_the_world_compiles_gun_arrays(flat_dir):
     ld = _scenario(flat_dir, 1.0, "arrays")
-    w = iadsim.compile_world(ld) if hasattr(iadsim, "compile_world") else None
-    if w is None:
-        from iadsim.engine import compile_world
-        w = compile_world(ld)
+    from iadsim.engine import compile_world
+
+    w = compile_world(ld)
     assert w.effector_gun[0]
     assert w.flyout_par[0, FP_GUN] == 1.0
     assert w.range_max_m[0] == pytest.approx(4000.0)   # the gun's effective range, not the 5 km envelope
@@ -98,10 +97,10 @@ def test_the_world_compiles_gun_arrays(flat_dir):
     p = w.pk_geo[ok, 0, 0]
     order = np.argsort(r)
     assert np.all(np.diff(p[order]) <= 1e-7)
-    # and the flyout time is the shell's to the PIP
-    t = np.flatnonzero(ok)[0]
-    assert w.tof[t, 0, 0] == int(np.ceil(float(shell_time_of_flight_s(float(w.pip_r[t, 0, 0]), 1175.0, 0.00016))
-                                         - 1e-9)) or w.tof[t, 0, 0] >= 1
+    # and the flyout time [steps] is the shell's time of flight to the PIP (dt = 1 s)
+    t = np.flatnonzero(ok)
+    want_steps = np.ceil(shell_time_of_flight_s(w.pip_r[t, 0, 0].astype(float), 1175.0, 0.00016) - 1e-6)
+    assert np.all(np.abs(w.tof[t, 0, 0] - want_steps) <= 1)
 
 
 def test_closer_crossing_is_killed_more_often_and_nothing_beyond_the_gun_range(flat_dir):
@@ -118,6 +117,8 @@ def test_closer_crossing_is_killed_more_often_and_nothing_beyond_the_gun_range(f
         assert np.all(_kills_inside(res) <= 4000.0 + 1e-3)
         # bursts never exceed the magazine
         assert res.replications.shots.max() <= res.world.ready[0]
+        et = res.effector_table()
+        assert et.loc[0, "fires"] == "bursts" and et.loc[0, "ready"] == res.world.ready[0]
 
 
 def test_bursts_never_exceed_the_magazine(flat_dir):
