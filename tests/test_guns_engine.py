@@ -159,3 +159,19 @@ def test_full_fidelity_honours_the_gun_envelope(flat_dir):
     assert np.all(_kills_inside(near) <= 4000.0 + 1e-3)
     assert near.replications.shots.max() <= near.world.ready[0]
     assert beyond.replications.killed.sum() == 0
+
+
+def test_sampled_figures_keep_the_gun_envelope_and_do_not_draw_missile_stand_ins(flat_dir):
+    from iadsim.engine import compile_world
+    from iadsim.engine.parameters import sampled
+
+    w = compile_world(_scenario(flat_dir, 1.0, "sampled"))
+    p = sampled(w, seed=5, first=0, count=200)
+    assert np.all(p.range_max_m[:, 0] <= 4000.0 + 1e-9)
+    assert np.all(p.pk[:, 0] == 1.0)                       # the burst Pk is in pk_geo, pk1 stays 1
+    assert np.all(p.ready[:, 0] == w.ready[0])             # bursts from the gun figures, not drawn
+    assert ("gepard", "pk_single_shot") not in p.draws
+    assert ("gepard", "ready_missiles_per_vehicle") not in p.draws
+    # the engagement range is drawn from 5-6 km, yet the gun stops at its 4 km effective range
+    assert p.draws[("gepard", "engagement_range_max_km")].min() >= 5.0
+    assert np.all(p.range_max_m[:, 0] == pytest.approx(4000.0))
