@@ -571,7 +571,7 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
                 log.get(sysm, key, "flyout")
         tab = gun_table(sysm) if gun else system_table(sysm, spec.ground)
         tables.append(tab)
-        fl[ei] = _flyout_parameters(sysm, tab, vm, log, s.effectors[ei].name)
+        fl[ei] = _flyout_parameters(sysm, tab, vm, log, s.effectors[ei].name, gun)
         if gun:
             fl[ei, FP_RMAX] = env["range_max_m"][ei]
             fl[ei, FP_GUN] = 1.0
@@ -610,16 +610,17 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
             geo[f"{prefix}_agl"][:, :, ei] = np.nan_to_num(agl, nan=-np.inf)
             geo[f"{prefix}_above"][:, :, ei] = np.nan_to_num(above, nan=np.inf)
         tof[:, :, ei] = n_tof
-        # the engagement factor of the single-shot Pk at the PIP (iadsim.physics.pk)
-        los = pip - np.array([spec.x, spec.y, spec.ground])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            u = los / np.linalg.norm(los, axis=-1, keepdims=True)
-            cos_aspect = np.where(speed_t > 0, -np.sum(u * np.nan_to_num(vel), axis=-1)
-                                  / np.where(speed_t > 0, speed_t, 1.0), 1.0)
-            fac = pk_factor(spd, speed_t, geo["pip_r"][:, :, ei] / env["range_max_m"][ei], cos_aspect,
-                            accel_g[None, :], fl[ei, FP_NM], fl[ei, FP_KFULL], fl[ei, FP_EDGE],
-                            fl[ei, FP_LOSS], fl[ei, FP_RATIO])
-        if gun:
+        if not gun:
+            # the engagement factor of the single-shot Pk at the PIP (iadsim.physics.pk)
+            los = pip - np.array([spec.x, spec.y, spec.ground])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                u = los / np.linalg.norm(los, axis=-1, keepdims=True)
+                cos_aspect = np.where(speed_t > 0, -np.sum(u * np.nan_to_num(vel), axis=-1)
+                                      / np.where(speed_t > 0, speed_t, 1.0), 1.0)
+                fac = pk_factor(spd, speed_t, geo["pip_r"][:, :, ei] / env["range_max_m"][ei], cos_aspect,
+                                accel_g[None, :], fl[ei, FP_NM], fl[ei, FP_KFULL], fl[ei, FP_EDGE],
+                                fl[ei, FP_LOSS], fl[ei, FP_RATIO])
+        else:
             # the kill probability of a burst at the PIP's slant range (iadsim.physics.gun)
             r_pip = np.where(pip_ok[:, :, ei], geo["pip_r"][:, :, ei], 1.0)
             fac = burst_kill_probability_at_range(np.where(np.isfinite(r_pip), r_pip, 1.0), gun_vuln[None, :, 0],
@@ -771,8 +772,10 @@ def _model_figure(sysm: System, key: str, log: _FigureLog) -> float:
     return float(fig.value)
 
 
-def _flyout_parameters(sysm: System, tab, vm: float, log: _FigureLog, unit: str) -> np.ndarray:
-    """One fire unit's row of ``World.flyout_par``."""
+def _flyout_parameters(sysm: System, tab, vm: float, log: _FigureLog, unit: str,
+                       gun: bool = False) -> np.ndarray:
+    """One fire unit's row of ``World.flyout_par`` (a gun unit's missile Pk-model columns stay 0:
+    its Pk is the burst kill probability, columns FP_GUN, FP_GN, FP_GSIG set by the caller)."""
     out = np.zeros(FLYOUT_PAR_LEN)
     out[FP_TMAX] = tab.max_time_s
     out[FP_VMIN] = tab.min_speed_m_s
@@ -780,6 +783,10 @@ def _flyout_parameters(sysm: System, tab, vm: float, log: _FigureLog, unit: str)
                      else np.inf)
     out[FP_VMEAN] = vm
     out[FP_RMAX] = sysm.nominal("engagement_range_max_km") * 1000.0
+    if gun:
+        out[FP_DR] = float(tab.gr_m[1])
+        out[FP_DH] = float(tab.h_m[1])
+        return out
     out[FP_NM] = _model_figure(sysm, "missile_max_load_g", log)
     out[FP_KFULL] = _model_figure(sysm, "pk_speed_ratio_full", log)
     out[FP_EDGE] = _model_figure(sysm, "pk_edge_factor", log)
