@@ -12,8 +12,11 @@ speed, and does so at the public (or estimated) mean speed ``missile_speed_m_s``
 ``flyout_max_time_s`` is 1.25 x the flyout time to the maximum range. The others (specific impulse,
 burn times, the sustain share, the minimum useful speed) are estimates with their basis stated.
 
-Systems without flyout figures (guns) keep a constant-speed projectile
-(:func:`iadsim.physics.flyout.constant_speed_table`).
+Gun systems (gun figures and no flyout figures, :func:`is_gun`) are gun fire units in the engine:
+:func:`gun_table` tabulates the shell's time of flight; see the gun section at the end. Other systems
+without flyout figures keep a constant-speed projectile
+(:func:`iadsim.physics.flyout.constant_speed_table`), as does :func:`system_table` for guns (the
+envelope plots and coverage summary do not use the shell model yet).
 
 :func:`envelope_problems` refuses contradictory entries: a minimum range above the maximum, or a
 maximum altitude the fitted missile cannot reach.
@@ -271,3 +274,112 @@ def envelope_summary(system: System, site_alt_m: float = 0.0) -> dict[str, float
     return {"max_range_low_m": max_range_low, "max_height_m": top, "min_range_m": r_min,
             "min_altitude_m": system.nominal("engagement_altitude_min_m"), "max_target_speed_m_s": vt,
             "flyout": float(has_flyout(system))}
+
+
+# --- guns ---------------------------------------------------------------------------------------
+#
+# An effector is a *gun fire unit* when its catalog entry has the gun figures the shell model needs
+# (GUN_ENGINE_FIGURES, iadsim.physics.gun) and no missile flyout figures (FLYOUT_FIGURES). Gun-missile
+# systems with a flyout (2K22 Tunguska, Pantsir-S1) stay missile units. A gun unit's "missile" is a
+# burst: its magazine is gun_rounds_carried // rounds per burst bursts, rounds per burst = rate of
+# fire x burst length; the time of flight to the PIP is the shell's (flat fire, v = v0 exp(-k x));
+# the envelope is the catalog's, cut at the gun's effective slant range; the per-engagement Pk is
+# the burst kill probability at the PIP's range (iadsim.physics.gun.burst_kill_probability_at_range).
+
+#: figures an effector must have to be a gun fire unit
+GUN_ENGINE_FIGURES = ("gun_muzzle_velocity_m_s", "gun_drag_coefficient_per_m", "gun_dispersion_mrad",
+                      "gun_rate_of_fire_rds_min", "gun_rounds_carried", "gun_effective_range_km")
+
+#: gun fire-control figures and their defaults, used when a gun system does not give its own
+GUN_DEFAULTS: dict[str, Figure] = {
+    "gun_burst_length_s": Figure(
+        value=1.0, unit="s", low=0.5, high=2.0, confidence="estimate",
+        source="iadsim estimate: length of one burst of a radar-directed anti-aircraft cannon; short "
+               "bursts of about 0.5-2 s are the usual firing doctrine against air targets (the "
+               "catalog's Gepard entry assumes 20-40 rounds per burst, about 1-2 s from both guns); "
+               "no public figure for the catalog's systems"),
+    "gun_aim_error_mrad": Figure(
+        value=1.0, unit="mrad", low=0.5, high=3.0, confidence="estimate",
+        source="iadsim estimate: 1-sigma fire-control (aiming) error of a radar-directed gun per axis, "
+               "of the order of a tracking radar's angular accuracy (about 1 mrad; Driels 2014, ch. 8 "
+               "gives delivery errors of guns in mils); added to the dispersion as independent per "
+               "round (no error common to the burst)"),
+}
+
+#: default gun vulnerability of a threat by its RCS class: (upper RCS bound [m2], presented area
+#: [m2], kill probability given one hit [1]); a threat's own figures gun_presented_area_m2 and
+#: gun_kill_given_hit take precedence. Estimates: the presented area is the projected area of the
+#: size class the RCS stands for (small drones and stealthy cruise missiles, larger drones and
+#: cruise missiles, fighters and helicopters, large aircraft); the kill probability given a hit of a
+#: 20-35 mm HE round falls with size and redundancy (Ball 2003, "The Fundamentals of Aircraft Combat
+#: Survivability Analysis and Design", 2nd ed., AIAA, ch. 5: vulnerable area = presented area x
+#: P(kill | hit)); no public figure for the catalog's threats.
+GUN_VULNERABILITY_CLASSES: tuple[tuple[float, float, float], ...] = (
+    (0.1, 1.0, 0.5),
+    (1.0, 2.0, 0.3),
+    (10.0, 6.0, 0.1),
+    (math.inf, 20.0, 0.05),
+)
+
+
+def is_gun(system: System) -> bool:
+    """Whether an effector is a gun fire unit (gun figures present, no missile flyout figures)."""
+    return (system.kind == "effector" and all(k in system.figures for k in GUN_ENGINE_FIGURES)
+            and not has_flyout(system))
+
+
+def gun_figure(system: System, key: str) -> Figure:
+    """The gun system's figure ``key``, or the default of :data:`GUN_DEFAULTS`."""
+    return system.figures[key] if key in system.figures else GUN_DEFAULTS[key]
+
+
+def gun_rounds_per_burst(system: System) -> int:
+    """Rounds per burst [1]: rate of fire [rds/min] / 60 x burst length [s], rounded, at least 1."""
+    rof = system.nominal("gun_rate_of_fire_rds_min")
+    return max(int(round(rof / 60.0 * gun_figure(system, "gun_burst_length_s").value)), 1)
+
+
+def gun_bursts_carried(system: System) -> int:
+    """Bursts one vehicle carries: gun_rounds_carried // rounds per burst."""
+    return int(system.nominal("gun_rounds_carried")) // gun_rounds_per_burst(system)
+
+
+def threat_gun_vulnerability(system: System) -> tuple[Figure, Figure]:
+    """(presented area [m2], kill probability given a hit [1]) of a threat against gun rounds: its
+    own figures ``gun_presented_area_m2`` / ``gun_kill_given_hit``, else the default of its RCS class
+    (:data:`GUN_VULNERABILITY_CLASSES`), marked an estimate with its basis."""
+    rcs = system.nominal("rcs_m2")
+    top, area, pkh = next(c for c in GUN_VULNERABILITY_CLASSES if rcs <= c[0])
+    basis = (f"iadsim estimate: default of the RCS class rcs_m2 <= {top:g} m2 "
+             "(iadsim.catalog.envelope.GUN_VULNERABILITY_CLASSES; Ball 2003, ch. 5)")
+    out = []
+    for key, val, lo, hi, unit in (("gun_presented_area_m2", area, area / 2, area * 2, "m2"),
+                                   ("gun_kill_given_hit", pkh, pkh / 2, min(pkh * 2, 1.0), "1")):
+        out.append(system.figures[key] if key in system.figures else
+                   Figure(value=val, unit=unit, low=lo, high=hi, confidence="estimate", source=basis))
+    return out[0], out[1]
+
+
+def gun_table(system: System) -> EnvelopeTable:
+    """The envelope table of a gun: shell time of flight [s] and speed [m/s] over ground range x
+    height above the site (flat fire along the slant range, v = v0 exp(-k x), McCoy 1999 ch. 2;
+    iadsim.physics.gun), covering 1.1 x the effective range; the time limit is the time of flight
+    to the effective slant range, so the PIP lies within it; no minimum speed."""
+    v0 = system.nominal("gun_muzzle_velocity_m_s")
+    k = system.nominal("gun_drag_coefficient_per_m")
+    r_eff = system.nominal("gun_effective_range_km") * 1000.0
+    h_top = 1.1 * max(min(system.nominal("engagement_altitude_max_m"), r_eff), 100.0)
+    return _gun_table_cached(float(v0), float(k), float(r_eff), float(h_top))
+
+
+@lru_cache(maxsize=64)
+def _gun_table_cached(v0: float, k: float, r_eff: float, h_top: float) -> EnvelopeTable:
+    from iadsim.physics.gun import shell_time_of_flight_s, shell_velocity_m_s
+
+    gr = np.linspace(0.0, 1.1 * r_eff, TABLE_NR)
+    hh = np.linspace(0.0, h_top, TABLE_NH)
+    R = np.hypot(gr[:, None], hh[None, :])
+    tof = np.asarray(shell_time_of_flight_s(R, v0, k), dtype=float)
+    spd = np.asarray(shell_velocity_m_s(R, v0, k), dtype=float)
+    t_max = float(shell_time_of_flight_s(r_eff, v0, k)) * (1 + 1e-9)
+    return EnvelopeTable(gr, hh, tof, spd, t_max, 0.0)

@@ -201,7 +201,9 @@ CLUTTER_GROUP: tuple[str, ...] = (
     "radar_range_resolution_m", "radar_mti_improvement_db", "radar_min_radial_speed_m_s",
 )
 
-# Optional gun figures of gun-armed effectors (iadsim.physics.gun); not read by the engine yet.
+# Gun figures of gun-armed effectors (iadsim.physics.gun). An effector with the shell-model figures and
+# no missile flyout figures is a gun fire unit in the engine (iadsim.catalog.envelope.is_gun: Gepard,
+# ZSU-23-4); gun-missile systems with a flyout (Tunguska, Pantsir-S1) stay missile units.
 GUN_FIGURES: dict[str, str] = {
     "gun_calibre_mm": "mm",
     "gun_muzzle_velocity_m_s": "m/s",
@@ -210,6 +212,17 @@ GUN_FIGURES: dict[str, str] = {
     "gun_effective_range_km": "km",
     "gun_drag_coefficient_per_m": "1/m",
     "gun_dispersion_mrad": "mrad",
+}
+# Optional gun fire-control figures; without them the defaults of iadsim.catalog.envelope.GUN_DEFAULTS apply.
+GUN_OPTIONAL_FIGURES: dict[str, str] = {
+    "gun_burst_length_s": "s",
+    "gun_aim_error_mrad": "mrad",
+}
+# Optional threat figures of the gun model; without them the defaults of the threat's RCS class
+# (iadsim.catalog.envelope.GUN_VULNERABILITY_CLASSES) apply.
+THREAT_GUN_FIGURES: dict[str, str] = {
+    "gun_presented_area_m2": "m2",
+    "gun_kill_given_hit": "1",
 }
 
 # The values each figure can take (value, low and high are all checked): "positive" (> 0),
@@ -244,6 +257,10 @@ FIGURE_DOMAINS: dict[str, str] = {
     "gun_effective_range_km": "positive",
     "gun_drag_coefficient_per_m": "nonnegative",
     "gun_dispersion_mrad": "positive",
+    "gun_burst_length_s": "positive",
+    "gun_aim_error_mrad": "nonnegative",
+    "gun_presented_area_m2": "positive",
+    "gun_kill_given_hit": "probability",
     "radar_range_sigma_m": "positive",
     "radar_azimuth_sigma_deg": "positive",
     "radar_elevation_sigma_deg": "positive",

@@ -129,11 +129,11 @@ def _print_summary(results, out: Path | None, elapsed: float) -> None:
         console.print(a)
     et = results.effector_table()
     if len(et):
-        e = Table(title="missiles expended per fire unit")
-        for col in ("fire unit", "system", "ready", "mean [95% CI]", "max"):
+        e = Table(title="missiles (gun units: bursts) expended per fire unit")
+        for col in ("fire unit", "system", "fires", "ready", "mean [95% CI]", "max"):
             e.add_column(col)
         for r in et.itertuples():
-            e.add_row(r.effector, r.system, str(r.ready), f"{r.mean_missiles:.2f} [{r.lo:.2f}, {r.hi:.2f}]",
+            e.add_row(r.effector, r.system, r.fires, str(r.ready), f"{r.mean_missiles:.2f} [{r.lo:.2f}, {r.hi:.2f}]",
                       str(r.max_missiles))
         console.print(e)
     if out is not None:

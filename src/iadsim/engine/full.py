@@ -43,9 +43,9 @@ import numpy as np
 
 from iadsim.c2.threat import urgency as threat_urgency
 from iadsim.engine.kernel import (
-    EV_DETECT, EV_LAUNCH, EV_LOST, EV_TRACK, FIRE_HOLD, FIRE_TIGHT, FP_DH, FP_DR, FP_EDGE, FP_KFULL, FP_LOSS,
-    FP_NM, FP_RATIO, FP_RMAX, FP_SEC_AZ, FP_SEC_ELMAX, FP_SEC_ELMIN, FP_SEC_HALF, FP_TMAX, FP_VMEAN, FP_VMIN,
-    FP_VTMAX, MAX_EVENTS, arrivals, c2_assign,
+    EV_DETECT, EV_LAUNCH, EV_LOST, EV_TRACK, FIRE_HOLD, FIRE_TIGHT, FP_DH, FP_DR, FP_EDGE, FP_GN, FP_GSIG,
+    FP_GUN, FP_KFULL, FP_LOSS, FP_NM, FP_RATIO, FP_RMAX, FP_SEC_AZ, FP_SEC_ELMAX, FP_SEC_ELMIN, FP_SEC_HALF,
+    FP_TMAX, FP_VMEAN, FP_VMIN, FP_VTMAX, MAX_EVENTS, arrivals, c2_assign,
     detects, end_intercept, fire_unit_state, launch, record_event, releases, reloads, reset_outputs,
     salvo_kills,
 )
@@ -599,10 +599,21 @@ def _updated(X, Pc, k, t, label, vinit, z0, R0, last_upd, lab, hitnow, nhit, st,
 
 
 @numba.njit(cache=True)
+def gun_burst_pk_nb(range_m, area_m2, n_rounds, sigma_mrad, p_kill_given_hit):
+    """Compiled twin of :func:`iadsim.physics.gun.burst_kill_probability_at_range` with the angular
+    errors already combined: sigma = R sigma_mrad 1e-3 [m], p_h = 1 - exp(-A / (2 pi sigma^2)),
+    P = 1 - (1 - p_h p_k|h)^n (Przemieniecki 2000, ch. 4)."""
+    sig = max(range_m, 1e-9) * sigma_mrad * 1e-3
+    ph = -math.expm1(-area_m2 / (2.0 * math.pi * sig * sig))
+    q = min(ph * p_kill_given_hit, 1.0 - 1e-16)
+    return -math.expm1(n_rounds * math.log1p(-q))
+
+
+@numba.njit(cache=True)
 def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, values, pos,
                   scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
                   elev, mva, assets, eff_xyz, tab_tof, tab_spd, flpar, fc_of, max_el, ref_pd,
-                  reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
+                  reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode, gun_vuln,
                   pk1, beta, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps,
                   snr_scale, pfa, policy, record,
                   det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
@@ -1162,8 +1173,16 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                 cos_aspect = 1.0
                 if vt > 0.0 and sr > 0.0:
                     cos_aspect = -((gx - eff_xyz[e, 0]) * vx + (gy - eff_xyz[e, 1]) * vy + above * vz) / (sr * vt)
-                fac = pk_factor_nb(vend, vt, sr / flpar[e, FP_RMAX], cos_aspect, 0.0, flpar[e, FP_NM],
-                                   flpar[e, FP_KFULL], flpar[e, FP_EDGE], flpar[e, FP_LOSS], flpar[e, FP_RATIO])
+                if flpar[e, FP_GUN] > 0.0:
+                    # gun unit: kill probability of a burst at the PIP's slant range against the
+                    # track's threat (iadsim.physics.gun; a track of no threat: the first threat's)
+                    mt = lab[k] if lab[k] >= 0 else 0
+                    fac = gun_burst_pk_nb(sr, gun_vuln[mt, 0], flpar[e, FP_GN], flpar[e, FP_GSIG],
+                                          gun_vuln[mt, 1]) if gun_vuln.shape[0] > 0 else 0.0
+                else:
+                    fac = pk_factor_nb(vend, vt, sr / flpar[e, FP_RMAX], cos_aspect, 0.0, flpar[e, FP_NM],
+                                       flpar[e, FP_KFULL], flpar[e, FP_EDGE], flpar[e, FP_LOSS],
+                                       flpar[e, FP_RATIO])
                 if fac <= 0.0:
                     continue
                 P[e, q] = pk1[e] * fac
@@ -1210,7 +1229,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
 def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step, parent, target, values, pos,
                     scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
                     elev, mva, assets, eff_xyz, tab_tof, tab_spd, flpar, fc_of, max_el, ref_pd,
-                    reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
+                    reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode, gun_vuln,
                     pk1, beta, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale,
                     pfa, det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
                     ev_step, ev_type, ev_e, ev_m, ev_n):
@@ -1224,7 +1243,7 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
         nev[r] = _run_one_full(keys[r, 0], keys[r, 1], fpar, ipar, first_step, end_step, parent, target, values, pos,
                                scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
                                elev, mva, assets, eff_xyz, tab_tof, tab_spd, flpar, fc_of, max_el, ref_pd,
-                               reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
+                               reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode, gun_vuln,
                                pk1[r], beta[r], rmin[r], rmax[r], hmin[r], hmax[r], channels[r], ready0[r],
                                reload_steps[r], reaction_steps[r], snr_scale[r], pfa[r], policy, rec,
                                det_step[r], firm_step[r], eng_step[r], shots[r], kill_step[r], killer[r],

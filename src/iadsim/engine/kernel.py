@@ -34,11 +34,14 @@ POLICY_PYTHON = 2    # a policy of iadsim.c2 (exact MIP, VLNS, or one a user reg
 #: columns of the per-fire-unit flyout and Pk-model parameters ``World.flyout_par`` [E, FLYOUT_PAR_LEN]:
 #: guidance time limit [s], minimum end speed [m/s], maximum target speed [m/s], mean missile speed
 #: [m/s], nominal maximum range [m], missile load limit [g], Pk model's speed ratio, edge factor, aspect
-#: loss and manoeuvre ratio [1], flyout table steps in ground range and height [m], the launcher's
-#: sector: centre azimuth, half width, lowest and highest elevation [rad] (iadsim.geo.sector)
-FP_TMAX, FP_VMIN, FP_VTMAX, FP_VMEAN, FP_RMAX, FP_NM, FP_KFULL, FP_EDGE, FP_LOSS, FP_RATIO, FP_DR, FP_DH = range(12)
-FP_SEC_AZ, FP_SEC_HALF, FP_SEC_ELMIN, FP_SEC_ELMAX = range(12, 16)
-FLYOUT_PAR_LEN = 16
+#: loss and manoeuvre ratio [1], flyout table steps in ground range and height [m]; gun units
+#: (iadsim.catalog.envelope.is_gun): 1 for a gun (0: missile), rounds per burst [1], per-round
+#: angular miss sigma (dispersion and aiming error in quadrature) [mrad]; the launcher's sector:
+#: centre azimuth, half width, lowest and highest elevation [rad] (iadsim.geo.sector)
+(FP_TMAX, FP_VMIN, FP_VTMAX, FP_VMEAN, FP_RMAX, FP_NM, FP_KFULL, FP_EDGE, FP_LOSS, FP_RATIO, FP_DR, FP_DH,
+ FP_GUN, FP_GN, FP_GSIG) = range(15)
+FP_SEC_AZ, FP_SEC_HALF, FP_SEC_ELMIN, FP_SEC_ELMAX = range(15, 19)
+FLYOUT_PAR_LEN = 19
 
 FIRE_HOLD = 0
 FIRE_TIGHT = 1

@@ -174,6 +174,10 @@ def apply(world, p: Parameters, draws: dict[tuple[str, str], np.ndarray]) -> Non
             v = val(key)
             if v is not None:
                 getattr(p, attr)[:, ei] = v * scale
+        gun = getattr(world, "effector_gun", None)
+        if gun is not None and gun[ei]:
+            # a gun's slant range stops at its effective range whatever the engagement range drawn
+            p.range_max_m[:, ei] = np.minimum(p.range_max_m[:, ei], world.range_max_m[ei])
         v = val("channels_per_vehicle")
         if v is not None:
             p.channels[:, ei] = np.maximum(np.rint(v), 1).astype(np.int64) * eff.vehicles

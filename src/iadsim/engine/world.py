@@ -17,11 +17,14 @@ import numpy as np
 from iadsim.c2.threat import evaluate as threat_eval
 from iadsim.catalog import Figure, System
 from iadsim.coverage.los import min_visible_altitude, visible_at
-from iadsim.catalog.envelope import FLYOUT_FIGURES, figure_or_default, has_flyout, system_table
+from iadsim.catalog.envelope import (
+    FLYOUT_FIGURES, GUN_ENGINE_FIGURES, figure_or_default, gun_bursts_carried, gun_figure, gun_rounds_per_burst,
+    gun_table, has_flyout, is_gun, system_table, threat_gun_vulnerability,
+)
 from iadsim.coverage.specs import RadarSpec, build_grid, effector_specs, envelope_coordinates, radar_specs
 from iadsim.engine.kernel import (
-    FLYOUT_PAR_LEN, FP_DH, FP_DR, FP_EDGE, FP_KFULL, FP_LOSS, FP_NM, FP_RATIO, FP_RMAX, FP_SEC_AZ, FP_TMAX,
-    FP_VMEAN, FP_VMIN, FP_VTMAX,
+    FLYOUT_PAR_LEN, FP_DH, FP_DR, FP_EDGE, FP_GN, FP_GSIG, FP_GUN, FP_KFULL, FP_LOSS, FP_NM, FP_RATIO, FP_RMAX,
+    FP_SEC_AZ, FP_TMAX, FP_VMEAN, FP_VMIN, FP_VTMAX,
 )
 from iadsim.engine.trajectory import BELOW_GROUND_TOLERANCE_M, Path3D, first_below_ground, sample_path
 from iadsim.errors import InputError, Problem
@@ -33,6 +36,7 @@ from iadsim.physics.clutter import (
     multipath_loss, mti_notch_gain, roughness_factor, sigma0_constant_gamma, signal_to_clutter_plus_noise,
 )
 from iadsim.physics.flyout import predicted_intercepts
+from iadsim.physics.gun import burst_kill_probability_at_range
 from iadsim.physics.kinematics import intercept_time_s
 from iadsim.physics.pk import pk_factor
 from iadsim.physics.radar import snr_reference_form, snr_required
@@ -72,14 +76,27 @@ MODELS_USED = {
               "below its minimum useful speed, or the target is faster than the system's maximum; "
               "flyout figures fitted to the public maximum range and mean speed; tabulated per unit. "
               "Leaves out: lofted or proportional-navigation paths, Mach-dependent drag, induced drag of "
-              "manoeuvres, seeker or command-link limits other than the guidance time; guns and systems "
-              "without flyout figures fly at a constant mean speed",
+              "manoeuvres, seeker or command-link limits other than the guidance time; systems without "
+              "flyout or gun figures fly at a constant mean speed. Gun fire units (gun figures, no flyout "
+              "figures): each shot is a burst; the shell flies flat along the slant range with drag "
+              "proportional to v^2 (v = v0 exp(-k x), time of flight (exp(k x) - 1) / (k v0); McCoy 1999 "
+              "ch. 2), the PIP iterated on the shell's time of flight; envelope = the catalog's cut at "
+              "the gun's effective slant range. Leaves out for guns: gravity drop and superelevation, "
+              "Mach-dependent drag, air density with height, turret slew limits",
     "kill": "single-shot Pk = the catalog's reference Pk x an engagement factor (missile-to-target speed "
             "ratio at intercept, fraction of the maximum range, aspect from head-on to tail chase, "
             "target manoeuvre against the missile's load limit); a salvo's failures share a common "
             "cause (beta-factor model, Fleming 1975 / NUREG/CR-4780); zero if the target has left the "
             "envelope or line of sight at intercept. Leaves out: warhead and fuze detail, "
-            "countermeasures, target-specific vulnerability",
+            "countermeasures, target-specific vulnerability. Gun fire units: the Pk of a burst of n "
+            "rounds (n = rate of fire x burst length) at the PIP's slant range R is "
+            "1 - (1 - p_h p_k|h)^n with p_h = 1 - exp(-A / (2 pi sigma^2)), sigma = R x (dispersion and "
+            "aiming error in quadrature) (circular normal impacts centred on the target; Przemieniecki "
+            "2000 ch. 4, Driels 2014 ch. 8, 12), A the threat's presented area and p_k|h its kill "
+            "probability per hit (its own figures, else defaults by RCS class; Ball 2003); it falls "
+            "with range. Leaves out for guns: rounds are independent (no aiming error common to a "
+            "burst, which would make hits correlated), no fuze or proximity effect, no aspect or "
+            "target manoeuvre, no cumulative damage across bursts",
     "random": "counter-based SplitMix64 streams keyed by each replication's SeedSequence child",
 }
 
@@ -136,7 +153,7 @@ class FullWorld:
                 self.sigma, self.min_el, world.sensor_range_m, self.elev, self.mva, world.asset_info,
                 world.effector_xyz, world.tab_tof, world.tab_spd, world.flyout_par, fc_of, self.max_el, self.ref_pd,
                 world.reloads, world.salvo, world.max_eng, world.assess_steps, world.min_interval_steps,
-                world.fire_mode)
+                world.fire_mode, world.gun_vuln)
 
 
 @dataclass
@@ -201,6 +218,9 @@ class World:
     effector_system: list[str]
     effector_xyz: np.ndarray        # [E, 3] site x, y, ground MSL [m]
     effector_sensor: np.ndarray     # [E] index of its own radar
+    effector_gun: np.ndarray        # [E] bool: a gun fire unit (each shot a burst; iadsim.catalog.envelope.is_gun)
+    gun_vuln: np.ndarray            # [M, 2] each threat's presented area [m2] and kill probability per
+    #                                 gun hit [1] (read by gun units only)
     tof: np.ndarray                 # [T, M, E] int32 flyout time to the PIP [steps]
     pip_ok: np.ndarray              # [T, M, E] PIP exists and is inside the flyout envelope (converged,
     #                                 within the guidance time, end speed above the minimum, target
@@ -507,14 +527,36 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     speed_t = np.linalg.norm(np.nan_to_num(vel), axis=-1)            # [T, M] target speed [m/s]
     accel_g = np.array([float(log.get(cat[t], "manoeuvre_g", "kill")) if "manoeuvre_g" in cat[t].figures
                         else 0.0 for t in types])                   # [M] target manoeuvre [g]
+    guns = np.array([is_gun(cat[eff.system]) for eff in s.effectors], dtype=bool)
+    gun_vuln = np.zeros((M, 2))
+    if guns.any():
+        # each threat's vulnerability to gun rounds: presented area and kill probability per hit
+        for mi, t in enumerate(types):
+            figs = threat_gun_vulnerability(cat[t])
+            for j, key in enumerate(("gun_presented_area_m2", "gun_kill_given_hit")):
+                log.uses.setdefault((cat[t].name, key), FigureUse(cat[t].name, key, figs[j], "kill"))
+                gun_vuln[mi, j] = figs[j].value
     for ei, (eff, spec) in enumerate(zip(s.effectors, effs)):
         sysm = cat[eff.system]
-        vm = log.get(sysm, "missile_speed_m_s", "flyout")
-        env["pk"][ei] = log.get(sysm, "pk_single_shot", "kill")
+        gun = bool(guns[ei])
+        if gun:
+            # a gun fire unit: the "missile" is a burst, its Pk the burst kill probability (pk1 = 1)
+            for key in GUN_ENGINE_FIGURES:
+                log.get(sysm, key, "flyout" if key != "gun_rounds_carried" else "fire unit")
+            for key in ("gun_burst_length_s", "gun_aim_error_mrad"):
+                log.uses.setdefault((sysm.name, key), FigureUse(sysm.name, key, gun_figure(sysm, key), "kill"))
+            vm = sysm.nominal("gun_muzzle_velocity_m_s")
+            env["pk"][ei] = 1.0
+        else:
+            vm = log.get(sysm, "missile_speed_m_s", "flyout")
+            env["pk"][ei] = log.get(sysm, "pk_single_shot", "kill")
         for k in ("range_min_m", "range_max_m", "altitude_min_m", "altitude_max_m"):
             env[k][ei] = getattr(spec, k)
+        if gun:
+            env["range_max_m"][ei] = min(env["range_max_m"][ei], sysm.nominal("gun_effective_range_km") * 1000.0)
         ints["channels"][ei] = int(log.get(sysm, "channels_per_vehicle", "fire unit")) * eff.vehicles
-        per_vehicle = int(log.get(sysm, "ready_missiles_per_vehicle", "fire unit"))
+        per_vehicle = (gun_bursts_carried(sysm) if gun
+                       else int(log.get(sysm, "ready_missiles_per_vehicle", "fire unit")))
         ints["ready"][ei] = eff.missiles if eff.missiles is not None else per_vehicle * eff.vehicles
         ints["reloads"][ei] = eff.reloads
         ints["reload_steps"][ei] = max(steps_of(log.get(sysm, "reload_time_s", "fire unit")), 1)
@@ -531,9 +573,15 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         if has_flyout(sysm):
             for key in FLYOUT_FIGURES:
                 log.get(sysm, key, "flyout")
-        tab = system_table(sysm, spec.ground)
+        tab = gun_table(sysm) if gun else system_table(sysm, spec.ground)
         tables.append(tab)
-        fl[ei] = _flyout_parameters(sysm, tab, vm, log, s.effectors[ei].name)
+        fl[ei] = _flyout_parameters(sysm, tab, vm, log, s.effectors[ei].name, gun)
+        if gun:
+            fl[ei, FP_RMAX] = env["range_max_m"][ei]
+            fl[ei, FP_GUN] = 1.0
+            fl[ei, FP_GN] = gun_rounds_per_burst(sysm)
+            fl[ei, FP_GSIG] = float(np.hypot(sysm.nominal("gun_dispersion_mrad"),
+                                             gun_figure(sysm, "gun_aim_error_mrad").value))
         env["beta"][ei] = _model_figure(sysm, "pk_common_cause_beta", log)
 
         rel = (pos - np.array([spec.x, spec.y, spec.ground])).reshape(-1, 3)
@@ -570,15 +618,21 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
             geo[f"{prefix}_agl"][:, :, ei] = np.nan_to_num(agl, nan=-np.inf)
             geo[f"{prefix}_above"][:, :, ei] = np.nan_to_num(above, nan=np.inf)
         tof[:, :, ei] = n_tof
-        # the engagement factor of the single-shot Pk at the PIP (iadsim.physics.pk)
-        los = pip - np.array([spec.x, spec.y, spec.ground])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            u = los / np.linalg.norm(los, axis=-1, keepdims=True)
-            cos_aspect = np.where(speed_t > 0, -np.sum(u * np.nan_to_num(vel), axis=-1)
-                                  / np.where(speed_t > 0, speed_t, 1.0), 1.0)
-            fac = pk_factor(spd, speed_t, geo["pip_r"][:, :, ei] / env["range_max_m"][ei], cos_aspect,
-                            accel_g[None, :], fl[ei, FP_NM], fl[ei, FP_KFULL], fl[ei, FP_EDGE],
-                            fl[ei, FP_LOSS], fl[ei, FP_RATIO])
+        if not gun:
+            # the engagement factor of the single-shot Pk at the PIP (iadsim.physics.pk)
+            los = pip - np.array([spec.x, spec.y, spec.ground])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                u = los / np.linalg.norm(los, axis=-1, keepdims=True)
+                cos_aspect = np.where(speed_t > 0, -np.sum(u * np.nan_to_num(vel), axis=-1)
+                                      / np.where(speed_t > 0, speed_t, 1.0), 1.0)
+                fac = pk_factor(spd, speed_t, geo["pip_r"][:, :, ei] / env["range_max_m"][ei], cos_aspect,
+                                accel_g[None, :], fl[ei, FP_NM], fl[ei, FP_KFULL], fl[ei, FP_EDGE],
+                                fl[ei, FP_LOSS], fl[ei, FP_RATIO])
+        else:
+            # the kill probability of a burst at the PIP's slant range (iadsim.physics.gun)
+            r_pip = np.where(pip_ok[:, :, ei], geo["pip_r"][:, :, ei], 1.0)
+            fac = burst_kill_probability_at_range(np.where(np.isfinite(r_pip), r_pip, 1.0), gun_vuln[None, :, 0],
+                                                  fl[ei, FP_GN], fl[ei, FP_GSIG], 0.0, gun_vuln[None, :, 1])
         pk_geo[:, :, ei] = np.where(pip_ok[:, :, ei], np.nan_to_num(fac), 0.0)
 
     # --- threat evaluation: urgency from the closest point of approach to each asset, the time to
@@ -622,7 +676,8 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         sensor_ref_range_m=sensor_ref, sensor_xyz=sensor_xyz, sensor_range_m=sensor_range, mva=mvas,
         scan=scan, snr=snr, pfa=pfa,
         effector_labels=[e.name for e in s.effectors], effector_system=[cat[e.system].name for e in s.effectors],
-        effector_xyz=eff_xyz, effector_sensor=np.arange(E), tof=tof, pip_ok=pip_ok, act_ok=act_ok,
+        effector_xyz=eff_xyz, effector_sensor=np.arange(E), tof=tof,
+        effector_gun=guns, gun_vuln=gun_vuln, pip_ok=pip_ok, act_ok=act_ok,
         pk_geo=pk_geo, flyout_par=fl,
         tab_tof=np.stack([t.tof_s for t in tables]) if tables else np.zeros((0, 2, 2)),
         tab_spd=np.stack([t.speed_m_s for t in tables]) if tables else np.zeros((0, 2, 2)),
@@ -725,8 +780,10 @@ def _model_figure(sysm: System, key: str, log: _FigureLog) -> float:
     return float(fig.value)
 
 
-def _flyout_parameters(sysm: System, tab, vm: float, log: _FigureLog, unit: str) -> np.ndarray:
-    """One fire unit's row of ``World.flyout_par``."""
+def _flyout_parameters(sysm: System, tab, vm: float, log: _FigureLog, unit: str,
+                       gun: bool = False) -> np.ndarray:
+    """One fire unit's row of ``World.flyout_par`` (a gun unit's missile Pk-model columns stay 0:
+    its Pk is the burst kill probability, columns FP_GUN, FP_GN, FP_GSIG set by the caller)."""
     out = np.zeros(FLYOUT_PAR_LEN)
     out[FP_TMAX] = tab.max_time_s
     out[FP_VMIN] = tab.min_speed_m_s
@@ -734,6 +791,10 @@ def _flyout_parameters(sysm: System, tab, vm: float, log: _FigureLog, unit: str)
                      else np.inf)
     out[FP_VMEAN] = vm
     out[FP_RMAX] = sysm.nominal("engagement_range_max_km") * 1000.0
+    if gun:
+        out[FP_DR] = float(tab.gr_m[1])
+        out[FP_DH] = float(tab.h_m[1])
+        return out
     out[FP_NM] = _model_figure(sysm, "missile_max_load_g", log)
     out[FP_KFULL] = _model_figure(sysm, "pk_speed_ratio_full", log)
     out[FP_EDGE] = _model_figure(sysm, "pk_edge_factor", log)

@@ -1,9 +1,10 @@
 """Anti-aircraft gun physics: shell flight with drag, dispersion, hit and kill probability.
 
 Pure, vectorised functions on SI floats and numpy arrays; every function accepts scalars or
-arrays and broadcasts its arguments. Not yet used by the engine (the gun systems of the catalog
-are still modelled as missiles with a per-burst kill probability); these functions and the
-catalog's ``gun_*`` figures are what a gun effector needs.
+arrays and broadcasts its arguments. The engine's gun fire units (systems with these figures and no
+missile flyout: iadsim.catalog.envelope.is_gun) tabulate the shell's time of flight
+(:func:`shell_time_of_flight_s`, iadsim.catalog.envelope.gun_table) and take the Pk of a burst from
+:func:`burst_kill_probability_at_range` at the predicted intercept point.
 
 References
 ----------

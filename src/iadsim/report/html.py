@@ -286,9 +286,9 @@ def key_findings(results) -> list[Markup]:
     e = results.effector_table()
     if not e.empty and float(e["mean_missiles"].max()) > 0:
         top = e.loc[e["mean_missiles"].idxmax()]
-        out.append(Markup("<b>{}</b> ({}) fired the most: {} missiles per replication on average "
+        out.append(Markup("<b>{}</b> ({}) fired the most: {} {} per replication on average "
                           "(95% CI {} – {}), at most {}, with {} ready.").format(
-            top["effector"], top["system"], _num(top["mean_missiles"]), _num(top["lo"]),
+            top["effector"], top["system"], _num(top["mean_missiles"]), top["fires"], _num(top["lo"]),
             _num(top["hi"]), int(top["max_missiles"]), int(top["ready"])))
         ex = results.expenditure
         ready = dict(zip(e["effector"], e["ready"]))
@@ -413,7 +413,7 @@ def _asset_rows(results) -> list[dict]:
 
 
 def _effector_rows(results) -> list[dict]:
-    return [{"effector": e.effector, "system": e.system, "ready": e.ready,
+    return [{"effector": e.effector, "system": e.system, "fires": e.fires, "ready": e.ready,
              "mean": f"{_mean(e.mean_missiles)} ({_mean(max(e.lo, 0.0))} – {_mean(e.hi)})",
              "max": e.max_missiles}
             for e in results.effector_table().itertuples(index=False)]

@@ -322,8 +322,11 @@ class Results:
         for i, name in enumerate(w.effector_labels):
             x = ex.loc[ex["effector"] == name, "missiles"].to_numpy()
             m, lo, hi = mean_interval(x)
-            rows.append({"effector": name, "system": w.effector_system[i], "ready": int(w.ready[i]),
-                         "mean_missiles": m, "lo": lo, "hi": hi, "max_missiles": int(x.max())})
+            gun = getattr(w, "effector_gun", None)
+            rows.append({"effector": name, "system": w.effector_system[i],
+                         # what one "missile" of the unit is: a missile, or a burst of a gun unit
+                         "fires": "bursts" if gun is not None and gun[i] else "missiles",
+                         "ready": int(w.ready[i]), "mean_missiles": m, "lo": lo, "hi": hi, "max_missiles": int(x.max())})
         return pd.DataFrame(rows)
 
     def asset_table(self) -> pd.DataFrame:

@@ -432,13 +432,17 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
     for i, e in enumerate(scn.effectors):
         need(e.system, ("effector",), f"effectors[{i}].system")
         if e.doctrine.mode == "salvo" and e.system in catalog and catalog[e.system].kind == "effector":
-            ready = e.missiles if e.missiles is not None else int(
-                catalog[e.system].nominal("ready_missiles_per_vehicle") * e.vehicles
-            )
+            from iadsim.catalog.envelope import gun_bursts_carried, is_gun
+
+            gun = is_gun(catalog[e.system])
+            per_vehicle = (gun_bursts_carried(catalog[e.system]) if gun
+                           else catalog[e.system].nominal("ready_missiles_per_vehicle"))
+            ready = e.missiles if e.missiles is not None else int(per_vehicle * e.vehicles)
             if e.doctrine.salvo_size > ready:
+                what = "bursts (gun unit)" if gun else "missiles"
                 problems.append(
                     Problem(source, f"effectors[{i}].doctrine.salvo_size",
-                            f"salvo of {e.doctrine.salvo_size} is larger than the {ready} ready missiles")
+                            f"salvo of {e.doctrine.salvo_size} is larger than the {ready} ready {what}")
                 )
     units = {e.name: i for i, e in enumerate(scn.effectors)}
     for i, s in enumerate(scn.sensors):

@@ -244,7 +244,7 @@ class Effector(_Model):
     vehicles: int = Field(1, ge=1, le=64, description="launch vehicles in the fire unit [1]")
     doctrine: Doctrine = Field(default_factory=Doctrine)
     missiles: int | None = Field(
-        None, ge=0, le=10_000, description="ready missiles; default from the catalog per vehicle"
+        None, ge=0, le=10_000, description="ready missiles (gun units: bursts); default from the catalog per vehicle"
     )
     reloads: int = Field(0, ge=0, le=10_000, description="missiles held for reloading [1]")
     enabled: bool = Field(True, description="false: the unit is left out of the run (a sweep can vary it)")
