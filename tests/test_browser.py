@@ -259,3 +259,39 @@ def test_viewer_loads_the_run_offline(browser_factory, server, small_results, qu
         assert radios.count() >= 3
     not_blank(page.screenshot(), min_colours=60)
     watch.check()
+
+
+def test_validation_page_renders_offline_without_errors(browser_factory, tmp_path, small_dir):
+    """`iadsim validation run` writes a page that a browser shows offline, without console errors,
+    with one chart per case (inline SVG, no script needed)."""
+    import yaml
+
+    from conftest import small_scenario_dict
+    from iadsim.cli import main
+
+    suite = tmp_path / "suite"
+    case = suite / "tiny-case"
+    case.mkdir(parents=True)
+    (case / "dem.tif").write_bytes((small_dir / "dem.tif").read_bytes())
+    scn = small_scenario_dict()
+    scn["name"] = "tiny-case"
+    (case / "scenario.yaml").write_text(yaml.safe_dump(scn))
+    (case / "case.yaml").write_text(yaml.safe_dump({
+        "schema_version": 1, "name": "tiny-case", "title": "t", "summary": "s", "scenario": "scenario.yaml",
+        "measure": "destroyed_fraction", "observed": [{"label": "obs", "launched": 10, "destroyed": 5}],
+        "band": {"low": 0.0, "high": 1.0, "why": "any outcome is accepted here"},
+        "sources": [{"publisher": "p", "date": "2020-01-01", "title": "t"}], "leaves_out": ["everything"],
+        "variants": [{"label": "3", "set": {"threats[owa].count": 3}}, {"label": "6", "set": {"threats[owa].count": 6}}],
+        "replications": 10, "replications_ci": 10}))
+    out = tmp_path / "val"
+    assert main(["validation", "run", "--suite", str(suite), "--quick", "-o", str(out), "--quiet"]) == 0
+    page = browser_factory().new_page()
+    watch = Watch(page, ("file://", "data:", "blob:"))
+    page.goto((out / "validation.html").as_uri())
+    page.wait_for_load_state("load")
+    charts = page.evaluate("Array.from(document.querySelectorAll('.case figure svg')).map(s => "
+                           "s.getBoundingClientRect().width)")
+    assert len(charts) == 1 and charts[0] > 200
+    assert page.locator("table tr").count() >= 3     # header + one row per variant
+    not_blank(page.screenshot(full_page=False))
+    watch.check()
