@@ -185,10 +185,17 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
                           highlight=False)
         run = prog.add_task("replications", total=n)
 
+        opts: dict = {}
+
         def progress(stage: str, done: int, total: int) -> None:
             if stage.startswith("compile"):
-                prog.update(comp, completed=done, description=stage)
-            else:
+                if not opts:
+                    prog.update(comp, completed=done, description=stage)
+            elif stage.startswith("option"):   # the scenario's options, each a run of its own
+                if "task" not in opts:
+                    opts["task"] = prog.add_task("options", total=total)
+                prog.update(opts["task"], completed=done, description=stage)
+            elif not opts:
                 prog.update(run, completed=done)
 
         results = simulate(ld, replications=replications, seed=seed, workers=workers, policy=policy,
