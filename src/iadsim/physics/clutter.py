@@ -74,23 +74,7 @@ CLUTTER_CLASSES: dict[str, dict] = {
 }
 
 
-def _out(x):
-    x = np.asarray(x)
-    return x[()] if x.ndim == 0 else x
-
-
-def _positive(x: ArrayLike, name: str) -> np.ndarray:
-    a = np.asarray(x, dtype=float)
-    if np.any(~(a > 0)):
-        raise ValueError(f"{name} must be > 0, got {x!r}")
-    return a
-
-
-def _non_negative(x: ArrayLike, name: str) -> np.ndarray:
-    a = np.asarray(x, dtype=float)
-    if np.any(~(a >= 0)):
-        raise ValueError(f"{name} must be >= 0, got {x!r}")
-    return a
+from iadsim.physics._checks import _non_negative, _out, _positive  # noqa: E402
 
 
 # --------------------------------------------------------------------------- land clutter
