@@ -157,3 +157,33 @@ def route_points(thr, ctx: MissionContext, cruise: float, alt_default: float):
         alt.append(w.altitude_m if w.altitude_m is not None else alt_default)
         speed.append(w.speed_m_s if w.speed_m_s is not None else cruise)
     return xy, alt, speed
+
+
+@dataclass
+class Flight:
+    """What every mission starts from: the threat's cruise speed [m/s], default altitude [m], height
+    reference, its route (local points, altitudes, segment speeds) and an empty path builder."""
+
+    cruise: float
+    alt_default: float
+    agl: bool
+    xy: list
+    alt: list
+    speed: list
+    builder: PathBuilder
+
+    def fly_route(self) -> PathBuilder:
+        """Add the whole route to the builder (each leg at its waypoint's speed)."""
+        for j, p in enumerate(self.xy):
+            self.builder.add(p, self.alt[j], self.agl, self.speed[j - 1] if j else self.cruise)
+        return self.builder
+
+
+def flight(thr, ctx: MissionContext) -> Flight:
+    """The starting point shared by every mission module (catalog defaults logged as used)."""
+    sysm = ctx.system_of(thr.type)
+    cruise = thr.speed_m_s if thr.speed_m_s is not None else ctx.figure(sysm, "cruise_speed_m_s", thr.name)
+    alt_default = thr.altitude_m if thr.altitude_m is not None else ctx.figure(sysm, "typical_altitude_m", thr.name)
+    xy, alt, speed = route_points(thr, ctx, cruise, alt_default)
+    return Flight(cruise, alt_default, thr.altitude_ref == "agl", xy, alt, speed,
+                  PathBuilder(clamp=thr.clamp == "ground"))

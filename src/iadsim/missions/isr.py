@@ -6,19 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from iadsim.missions.base import MissionContext, PathBuilder, Sortie, orbit_pattern, racetrack_pattern, route_points
+from iadsim.missions.base import MissionContext, PathBuilder, Sortie, flight, orbit_pattern, racetrack_pattern
 
 
 def plan(thr, ctx: MissionContext) -> Sortie:
     m = thr.mission
-    sysm = ctx.system_of(thr.type)
-    cruise = thr.speed_m_s if thr.speed_m_s is not None else ctx.figure(sysm, "cruise_speed_m_s", thr.name)
-    alt_default = thr.altitude_m if thr.altitude_m is not None else ctx.figure(sysm, "typical_altitude_m", thr.name)
-    agl = thr.altitude_ref == "agl"
-    xy, alt, speed = route_points(thr, ctx, cruise, alt_default)
-    b = PathBuilder(clamp=thr.clamp == "ground")
-    for j, p in enumerate(xy):
-        b.add(p, alt[j], agl, speed[j - 1] if j else cruise)
+    f = flight(thr, ctx)
+    cruise, alt_default, agl, xy, alt = f.cruise, f.alt_default, f.agl, f.xy, f.alt
+    b = f.fly_route()
     st = m.station
     cx, cy = (float(v) for v in ctx.to_local(st.lat, st.lon))
     length = m.time_on_station_s * cruise

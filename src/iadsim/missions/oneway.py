@@ -6,18 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from iadsim.engine.trajectory import TERMINAL_DIVE_M, orbit_points
-from iadsim.missions.base import MissionContext, PathBuilder, Sortie, route_points
+from iadsim.missions.base import MissionContext, Sortie, flight
 
 
 def plan(thr, ctx: MissionContext) -> Sortie:
-    sysm = ctx.system_of(thr.type)
-    cruise = thr.speed_m_s if thr.speed_m_s is not None else ctx.figure(sysm, "cruise_speed_m_s", thr.name)
-    alt_default = thr.altitude_m if thr.altitude_m is not None else ctx.figure(sysm, "typical_altitude_m", thr.name)
-    agl = thr.altitude_ref == "agl"
-    xy, alt, speed = route_points(thr, ctx, cruise, alt_default)
-    b = PathBuilder(clamp=thr.clamp == "ground")
-    for j, p in enumerate(xy):
-        b.add(p, alt[j], agl, speed[j - 1] if j else cruise)
+    f = flight(thr, ctx)
+    cruise, alt_default, agl, xy, alt = f.cruise, f.alt_default, f.agl, f.xy, f.alt
+    b = f.fly_route()
     if thr.orbit is not None:
         ox, oy = ctx.to_local(thr.orbit.lat, thr.orbit.lon)
         pts = orbit_points(float(ox), float(oy), thr.orbit.radius_km * 1000.0, b.xy[-1], thr.orbit.laps)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from iadsim.errors import InputError, Problem
-from iadsim.missions.base import MissionContext, PathBuilder, Sortie, WeaponRelease, route_points
+from iadsim.missions.base import MissionContext, Sortie, WeaponRelease, flight
 from iadsim.missions.isr import _egress
 
 #: release when the target is this fraction of the weapon's range away (a margin inside the range)
@@ -38,17 +38,13 @@ def _first_within(p0: np.ndarray, p1: np.ndarray, target: np.ndarray, radius: fl
 def plan(thr, ctx: MissionContext, where: str = "") -> Sortie:
     m = thr.mission
     w = m.weapon
-    sysm = ctx.system_of(thr.type)
     wsys = ctx.system_of(w.type)
-    cruise = thr.speed_m_s if thr.speed_m_s is not None else ctx.figure(sysm, "cruise_speed_m_s", thr.name)
-    alt_default = thr.altitude_m if thr.altitude_m is not None else ctx.figure(sysm, "typical_altitude_m", thr.name)
-    agl = thr.altitude_ref == "agl"
+    f = flight(thr, ctx)
+    cruise, agl, xy, alt, speed, b = f.cruise, f.agl, f.xy, f.alt, f.speed, f.builder
     reach = ctx.figure(wsys, "weapon_range_km", f"{thr.name} weapon release") * 1000.0
     wspeed = ctx.figure(wsys, "cruise_speed_m_s", f"{thr.name} weapon flight")
     tgt = ctx.asset_names.index(w.target)
     goal = np.asarray(ctx.asset_xy[tgt], dtype=float)
-    xy, alt, speed = route_points(thr, ctx, cruise, alt_default)
-    b = PathBuilder(clamp=thr.clamp == "ground")
     b.add(xy[0], alt[0], agl, cruise)
     release = None
     flown = 1
