@@ -61,8 +61,8 @@ def not_a_results_folder(folder: str | Path) -> OutputError:
                            "`iadsim sweep` wrote (e.g. iadsim-out/NAME)")
     m = read_manifest(folder)
     kind = f" (it holds the outputs of an iadsim {m[0]})" if m is not None and m[0] not in ("run", "sweep") else ""
-    return OutputError(f"{folder} is not an iadsim run or sweep folder{kind}: it has no run.json or "
-                       "sweep.json. Give the folder `iadsim run`, `iadsim demo` or `iadsim sweep` wrote "
+    return OutputError(f"{folder} is not an iadsim run folder and not a sweep folder{kind}: it has no run.json "
+                       "or sweep.json. Give the folder `iadsim run`, `iadsim demo` or `iadsim sweep` wrote "
                        "(e.g. iadsim-out/NAME)")
 
 
