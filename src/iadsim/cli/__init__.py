@@ -218,7 +218,6 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
         raise InputError.single("command line", "--backend", f"expected 'local' or 'ray', got {backend!r}")
     if backend == "local" and ray_address is not None:
         raise InputError.single("command line", "--ray-address", "only with --backend ray")
-    from iadsim.engine import compiled_cache_warm
     from iadsim.scenario.overrides import parse_set
 
     ld = loaded if loaded is not None else load_scenario(path, overrides=parse_set(overrides) or None)
@@ -230,8 +229,7 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
     refuse_inputs_as_outputs(out, [n for n in FILES if "<" not in n], [ld.source, ld.dem_path])
     with output_lock(out, "iadsim run"), progress_bar(quiet, remaining=True) as prog:
         comp = prog.add_task("compile (terrain, coverage, envelopes)", total=5)
-        if not compiled_cache_warm(ld.scenario.simulation.fidelity) and not quiet:
-            prog.console.print(f"[dim]{COMPILE_NOTE}[/dim]", highlight=False)
+        say_if_compiling(ld.scenario.simulation.fidelity, quiet)
         run = prog.add_task("replications", total=n)
 
         opts: dict = {}
@@ -263,6 +261,17 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
 #: said before numba compiles the simulation kernels (the first run after installing, unless
 #: ``iadsim warmup`` ran: ``make demo`` and ``make test`` run it once after each install)
 COMPILE_NOTE = "compiling the simulation kernels (once, ~30 s); later runs start at once"
+
+
+def say_if_compiling(fidelity: str, quiet: bool = False) -> bool:
+    """Print :data:`COMPILE_NOTE` (on stderr) when the kernel of ``fidelity`` is not in numba's
+    on-disk cache yet, so the wait that follows is explained; returns whether it was printed."""
+    from iadsim.engine import compiled_cache_warm
+
+    if quiet or compiled_cache_warm(fidelity):
+        return False
+    err.print(f"[dim]{COMPILE_NOTE}[/dim]", highlight=False)
+    return True
 
 
 @app.command()
