@@ -4,10 +4,12 @@ first-run compile note and the warm-up, and what `make demo` installs."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -76,7 +78,7 @@ def test_query_reads_a_run_folder(run_dir, capsys):
     capsys.readouterr()
     sql = "SELECT threat, avg(killed::int) AS p_kill, count(*) AS n FROM replications GROUP BY threat ORDER BY threat"
     assert main(["query", str(run_dir), sql, "--csv"]) == 0
-    got = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    got = pd.read_csv(io.StringIO(capsys.readouterr().out))
     df = pq.read_table(run_dir / "replications.parquet").to_pandas()
     want = df.groupby("threat")["killed"].mean().sort_index()
     assert list(got["threat"]) == list(want.index)
@@ -126,7 +128,7 @@ def test_export_prints_each_file_it_wrote_with_its_size(run_dir, tmp_path, capsy
     for ln in lines:
         m = re.fullmatch(r"wrote (.+) \(([0-9.]+) (bytes|kB|MB)\)", ln)
         assert m, ln
-        path = __import__("pathlib").Path(m.group(1))
+        path = Path(m.group(1))
         assert path.is_file() and path.parent == out
         size = float(m.group(2)) * {"bytes": 1, "kB": 1e3, "MB": 1e6}[m.group(3)]
         assert size == pytest.approx(path.stat().st_size, rel=0.01, abs=1)
