@@ -171,6 +171,20 @@ def _f(v):
     return round(f, 6) if np.isfinite(f) else None
 
 
+#: what the ``_lo`` / ``_hi`` properties of routes.geojson are
+INTERVAL_MEANING = ("_lo, _hi: 95% Wilson score interval over the threat's members x replications "
+                    "(as the report's tables)")
+
+
+def _with_interval(props: dict, key: str, k: int, n: int) -> None:
+    """``props[key]`` = k / n, with ``key_lo`` and ``key_hi``: its 95% Wilson interval."""
+    from iadsim.results.stats import wilson_interval
+
+    lo, hi = wilson_interval(k, n)
+    props[key] = _f(k / n) if n else None
+    props[f"{key}_lo"], props[f"{key}_hi"] = _f(lo), _f(hi)
+
+
 def run_geojson(results: Results, envelope_heights_agl_m=None) -> dict:
     """routes.geojson: the scenario's sites and planned routes (:func:`scenario_geojson`) with each
     threat's outcome across the replications and each fire unit's engagement envelope.
@@ -179,6 +193,8 @@ def run_geojson(results: Results, envelope_heights_agl_m=None) -> dict:
     ``p_reached_target`` (a threat with a target) or ``p_survived`` (no target: it was not killed
     before its sortie ended); ``outcome_meaning``; and the mission measures (``mission``,
     ``p_mission_accomplished``, ``p_loss``, ``mean_time_on_station_s``, ``p_weapon_reached_target``).
+    Each probability ``P`` comes with ``P_lo`` and ``P_hi``, its 95% Wilson interval (``interval``
+    says so in the file).
     Envelope features (``kind: engagement_envelope``), Polygons in WGS84: where each fire unit can
     engage a target ``height_agl_m`` above the ground (nominal range and altitude limits, line of
     sight of its own radar; :func:`iadsim.report.maps.engagement_envelope`), at
@@ -203,22 +219,25 @@ def run_geojson(results: Results, envelope_heights_agl_m=None) -> dict:
         if g.empty:
             continue
         p["replications"] = int(results.n)
-        p["p_kill"] = _f(g["killed"].mean())
+        _with_interval(p, "p_kill", int(g["killed"].sum()), len(g))
         if p.get("target"):
-            p["p_reached_target"] = _f(g["leaked"].mean())
+            _with_interval(p, "p_reached_target", int(g["leaked"].sum()), len(g))
             p["outcome_meaning"] = "p_reached_target: reached its target without being killed"
         else:
-            p["p_survived"] = _f(g["leaked"].mean())
+            _with_interval(p, "p_survived", int(g["leaked"].sum()), len(g))
             p["outcome_meaning"] = "p_survived: no target; not killed before its sortie ended"
+        p["interval"] = INTERVAL_MEANING
         m = missions.get(p["name"])
         if m:
             p["mission"] = m.get("mission")
             p["mission_accomplished_means"] = m.get("accomplished_means")
-            p["p_mission_accomplished"] = _f(m.get("p_accomplished"))
-            p["p_loss"] = _f(m.get("p_loss"))
-            for k in ("mean_time_on_station_s", "p_weapon_reached_target"):
-                if m.get(k) is not None:
-                    p[k] = _f(m.get(k))
+            for key, col in (("p_mission_accomplished", "p_accomplished"), ("p_loss", "p_loss"),
+                             ("p_weapon_reached_target", "p_weapon_reached_target")):
+                if _f(m.get(col)) is not None:
+                    p[key] = _f(m.get(col))
+                    p[f"{key}_lo"], p[f"{key}_hi"] = _f(m.get(f"{col}_lo")), _f(m.get(f"{col}_hi"))
+            if m.get("mean_time_on_station_s") is not None:
+                p["mean_time_on_station_s"] = _f(m.get("mean_time_on_station_s"))
     if envelope_heights_agl_m is None:
         envelope_heights_agl_m = sorted({MAP_HEIGHT_AGL_M, *threat_heights_agl(w)})
     for h in envelope_heights_agl_m:

@@ -332,8 +332,10 @@ def connect(out: str | Path):
 
     out = Path(out)
     manifest = read_manifest(out)
-    if manifest is None:
-        raise OutputError(f"{out} is not a sweep folder (no {SWEEP_JSON}); run `iadsim sweep` first")
+    if manifest is None:  # a run folder (iadsim run / demo), or neither
+        from iadsim.results.query import connect_run
+
+        return connect_run(out)
     con = duckdb.connect()
     if any((out / DATASET_DIR).glob("cell=*/part-*.parquet")):
         con.execute(f"CREATE VIEW replications AS SELECT cell, * EXCLUDE (cell, file_row_number) "
@@ -345,9 +347,14 @@ def connect(out: str | Path):
 
 
 def query(out: str | Path, sql: str) -> pd.DataFrame | None:
-    """Run SQL over a sweep folder; a DataFrame, or None for a statement without a result."""
+    """Run SQL over a sweep folder (or a run folder: :func:`iadsim.results.query.query_run`); a
+    DataFrame, or None for a statement without a result."""
     import duckdb
 
+    if read_manifest(out) is None:
+        from iadsim.results.query import query_run
+
+        return query_run(out, sql)
     con = connect(out)
     try:
         try:
