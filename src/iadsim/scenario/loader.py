@@ -522,7 +522,40 @@ def _without_disabled(scn: Scenario) -> Scenario:
 
 
 def resolve_dem(scn: Scenario, base_dir: Path | None, source: str) -> Path:
-    """The DEM path: 'bundled:NAME' from the package, else relative to the scenario file."""
+    """The DEM path: 'bundled:NAME' from the package, else relative to the scenario file; for
+    several tiles (a list, a glob, a folder), the mosaic iadsim built of them
+    (:mod:`iadsim.geo.mosaic`)."""
+    return resolve_dem_tiles(scn, base_dir, source)[0]
+
+
+def resolve_dem_tiles(scn: Scenario, base_dir: Path | None, source: str) -> tuple[Path, list[dict]]:
+    """The DEM path (as :func:`resolve_dem`) and, for a mosaic, every tile's path and sha256
+    (``[]`` for a single DEM file)."""
+    from iadsim.geo.mosaic import build_mosaic, is_mosaic_spec
+
+    dem = scn.terrain.dem
+    if not is_mosaic_spec(dem):
+        folder = _dem_folder(dem, base_dir)
+        if folder is None:
+            return _resolve_single_dem(scn, base_dir, source), []
+    mosaic = build_mosaic(dem, base_dir, source, scn=scn)
+    return mosaic.path, mosaic.records()
+
+
+def _dem_folder(dem: str, base_dir: Path | None) -> Path | None:
+    """``dem`` as a folder of tiles, or None when it is not a folder."""
+    if dem.startswith(BUNDLED_PREFIX) or dem.lower().startswith("/vsi") or "://" in dem:
+        return None
+    try:
+        path = Path(dem).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        return path if path.is_dir() else None
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+def _resolve_single_dem(scn: Scenario, base_dir: Path | None, source: str) -> Path:
     from iadsim.geo.terrain import bundled_dem_path
 
     from iadsim.geo.terrain import check_dem_file
@@ -567,6 +600,9 @@ class LoadedScenario:
         self.text = text
         #: the file actually read (None when built from a mapping): a run copies this, never ``source``
         self.source_path = source_path
+        #: the tiles of a mosaic DEM (``terrain.dem`` a list, glob or folder), each
+        #: ``{"path", "sha256"}``; ``[]`` when the DEM is one file
+        self.dem_tiles: list[dict] = []
         self.validated_sha256 = self.content_sha256()
 
     def content_sha256(self) -> str:
@@ -672,8 +708,9 @@ def scenario_from_dict(data: Any, source: str = "<scenario>", base_dir: Path | N
     all_units = ([e.model_dump(mode="json", exclude_none=True) for e in scn.effectors],
                  [r.model_dump(mode="json", exclude_none=True) for r in scn.sensors])
     scn = _without_disabled(scn)
-    dem_path = resolve_dem(scn, base_dir, source)
+    dem_path, dem_tiles = resolve_dem_tiles(scn, base_dir, source)
     ld = LoadedScenario(scn, source, base_dir, catalog, dem_path)
+    ld.dem_tiles = dem_tiles
     ld.all_units = all_units
     return ld
 

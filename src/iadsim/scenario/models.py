@@ -39,9 +39,12 @@ class Position(_Model):
 
 
 class Terrain(_Model):
-    dem: str = Field(
+    dem: str | Annotated[list[str], Field(min_length=1, max_length=1024)] = Field(
         description="DEM file (GeoTIFF or SRTM .hgt), relative to the scenario file; "
-        "'bundled:NAME' names a DEM shipped with iadsim"
+        "'bundled:NAME' names a DEM shipped with iadsim. Several tiles make a mosaic: a list of "
+        "files, a glob ('tiles/*.tif') or a folder (its .tif, .tiff and .hgt files); the tiles "
+        "must share one CRS, resolution and pixel grid and leave no gap in the analysis area "
+        "(a VRT is not read: list its tiles instead)"
     )
     resolution_m: float = Field(
         150.0, gt=10.0, le=5_000.0, description="cell size of the local analysis grid [m]"
