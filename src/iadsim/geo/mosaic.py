@@ -26,7 +26,6 @@ import os
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -34,6 +33,8 @@ from iadsim.errors import InputError, Problem, ResourceError, printable
 
 #: file names a folder of tiles contributes (case-insensitive)
 TILE_SUFFIXES = (".tif", ".tiff", ".hgt")
+#: prefix of a DEM shipped with iadsim (as in ``iadsim.scenario.loader.BUNDLED_PREFIX``)
+BUNDLED_PREFIX = "bundled:"
 #: characters that make ``terrain.dem`` (or one of its items) a glob pattern
 GLOB_CHARS = "*?["
 #: tiles one mosaic may have (a 1-degree tile each: 32 x 32 degrees)
@@ -98,7 +99,6 @@ def _shown(p) -> str:
 def _expand_one(item: str, base_dir: Path | None, field_: str, source: str) -> list[Path]:
     """Paths named by one item of ``terrain.dem``: a file, a glob or a folder."""
     from iadsim.geo.terrain import bundled_dem_path
-    from iadsim.scenario.loader import BUNDLED_PREFIX
 
     if not isinstance(item, str) or not item:
         raise InputError.single(source, field_, "expected a DEM file, a glob or a folder (text)")
@@ -234,30 +234,6 @@ def check_mosaic_size(rows: int, cols: int, itemsize: int, where: tuple[str, str
             "coarser DEM")))
 
 
-def scenario_extent_lonlat(scn) -> tuple[float, float, float, float] | None:
-    """(west, south, east, north) [deg]: the scenario's sites, routes and orbits plus
-    ``terrain.margin_km`` (about the analysis grid, which adds at most a cell)."""
-    from iadsim.coverage.specs import _collect_points
-
-    pts = _collect_points(SimpleNamespace(scenario=scn))
-    if not pts:
-        return None
-    lats = np.array([p[1] for p in pts], dtype=float)
-    lons = np.array([p[2] for p in pts], dtype=float)
-    pad_km = scn.terrain.margin_km + scn.terrain.resolution_m / 1000.0
-    for t in scn.threats:
-        if t.orbit is not None:
-            pad_km = max(pad_km, scn.terrain.margin_km + t.orbit.radius_km)
-        st = t.mission.station if t.mission is not None else None
-        if st is not None:
-            pad_km = max(pad_km, scn.terrain.margin_km + 2 * st.radius_km + st.length_km / 2)
-    dlat = pad_km / 111.0
-    coslat = max(np.cos(np.radians(min(max(abs(lats.min()), abs(lats.max())) + dlat, 89.0))), 1e-3)
-    dlon = pad_km / (111.0 * coslat)
-    return (float(lons.min() - dlon), float(lats.min() - dlat), float(lons.max() + dlon),
-            float(lats.max() + dlat))
-
-
 def _check_gaps(arr: np.ndarray, transform, crs, nodata: float, tiles: list[Tile],
                 extent: tuple[float, float, float, float] | None, source: str) -> None:
     """InputError naming ``terrain.dem`` and the tiles around a nodata hole inside ``extent``."""
@@ -325,13 +301,14 @@ def write_geotiff(path: Path, arr: np.ndarray, transform, crs, nodata: float, ta
     return path
 
 
-def build_mosaic(dem, base_dir: Path | None, source: str, scn=None,
+def build_mosaic(dem, base_dir: Path | None, source: str,
+                 extent: tuple[float, float, float, float] | None = None,
                  available: int | None = None) -> Mosaic:
     """Check the tiles ``dem`` names and return the DEM to read (see the module docstring).
 
     One tile: that tile, nothing written. Several: the cached mosaic GeoTIFF (written only after
-    every check passed; reused when the same tiles were merged before). ``scn``: the scenario,
-    whose extent must fall on no hole of the mosaic."""
+    every check passed; reused when the same tiles were merged before). ``extent``: (west, south,
+    east, north) [deg], the scenario's area, which must fall on no hole of the mosaic."""
     import rasterio
     from rasterio.errors import RasterioError
     from rasterio.merge import merge
@@ -347,7 +324,6 @@ def build_mosaic(dem, base_dir: Path | None, source: str, scn=None,
     rows, cols = mosaic_shape(tiles)
     check_mosaic_size(rows, cols, np.dtype(dtype).itemsize, (source, "terrain.dem"), available)
     path = mosaic_cache_path(tiles, dtype, nodata)
-    extent = scenario_extent_lonlat(scn) if scn is not None else None
     arr = None
     if path.is_file():  # merged before: the cache key is the tiles' sha256
         try:

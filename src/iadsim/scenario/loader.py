@@ -538,8 +538,36 @@ def resolve_dem_tiles(scn: Scenario, base_dir: Path | None, source: str) -> tupl
         folder = _dem_folder(dem, base_dir)
         if folder is None:
             return _resolve_single_dem(scn, base_dir, source), []
-    mosaic = build_mosaic(dem, base_dir, source, scn=scn)
+    mosaic = build_mosaic(dem, base_dir, source, extent=scenario_extent_lonlat(scn))
     return mosaic.path, mosaic.records()
+
+
+def scenario_extent_lonlat(scn: Scenario) -> tuple[float, float, float, float] | None:
+    """(west, south, east, north) [deg]: the scenario's sites, routes and orbits plus
+    ``terrain.margin_km`` (about the analysis grid, which adds at most a cell)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from iadsim.coverage.specs import _collect_points
+
+    pts = _collect_points(SimpleNamespace(scenario=scn))
+    if not pts:
+        return None
+    lats = np.array([p[1] for p in pts], dtype=float)
+    lons = np.array([p[2] for p in pts], dtype=float)
+    pad_km = scn.terrain.margin_km + scn.terrain.resolution_m / 1000.0
+    for t in scn.threats:
+        if t.orbit is not None:
+            pad_km = max(pad_km, scn.terrain.margin_km + t.orbit.radius_km)
+        st = t.mission.station if t.mission is not None else None
+        if st is not None:
+            pad_km = max(pad_km, scn.terrain.margin_km + 2 * st.radius_km + st.length_km / 2)
+    dlat = pad_km / 111.0
+    coslat = max(np.cos(np.radians(min(max(abs(lats.min()), abs(lats.max())) + dlat, 89.0))), 1e-3)
+    dlon = pad_km / (111.0 * coslat)
+    return (float(lons.min() - dlon), float(lats.min() - dlat), float(lons.max() + dlon),
+            float(lats.max() + dlat))
 
 
 def _dem_folder(dem: str, base_dir: Path | None) -> Path | None:
