@@ -267,3 +267,28 @@ def test_run_records_every_tile_and_report_checks_them(tmp_path, cache, capsys):
     assert main(["report", str(out)]) == 2
     err = capsys.readouterr().err
     assert "c_sw.tif" in err and "differs" in err
+
+
+def test_a_sweep_over_the_dem_hashes_the_mosaic_and_its_tiles(tmp_path, cache):
+    from iadsim.montecarlo.sweep import plan_sweep
+
+    tiles = _quadrants(tmp_path / "tiles")
+    (tmp_path / "one.tif").write_bytes(TILE.read_bytes())
+    plan = plan_sweep(_write(tmp_path, _scenario("tiles")), ["terrain.dem=tiles,one.tif"], replications=2)
+    mosaic = plan.loaded.dem_path
+    assert plan.dem_sha256 == sha256_file(mosaic)
+    assert plan.dem_hashes[str(mosaic)] == sha256_file(mosaic)
+    assert plan.dem_hashes[str(tmp_path / "one.tif")] == sha256_file(TILE)
+    for t in tiles:
+        assert plan.dem_hashes[str(t)] == sha256_file(t)
+    assert plan.manifest()["scenario"]["dems"] == dict(sorted(plan.dem_hashes.items()))
+
+
+@pytest.mark.parametrize("name", ["dem[1].tif", "what?.tif", "a*b.tif"])
+def test_a_file_whose_name_looks_like_a_glob_is_that_file(tmp_path, cache, name):
+    from iadsim.scenario import load_scenario
+
+    (tmp_path / name).write_bytes(TILE.read_bytes())
+    (tmp_path / "other.tif").write_bytes(TILE.read_bytes())  # what the glob would also match
+    ld = load_scenario(_write(tmp_path, _scenario(name)))
+    assert ld.dem_path == tmp_path / name and ld.dem_tiles == [] and not cache.exists()

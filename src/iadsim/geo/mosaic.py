@@ -35,8 +35,9 @@ from iadsim.errors import InputError, Problem, ResourceError, printable
 TILE_SUFFIXES = (".tif", ".tiff", ".hgt")
 #: prefix of a DEM shipped with iadsim (as in ``iadsim.scenario.loader.BUNDLED_PREFIX``)
 BUNDLED_PREFIX = "bundled:"
-#: characters that make ``terrain.dem`` (or one of its items) a glob pattern
-GLOB_CHARS = "*?["
+#: characters that make ``terrain.dem`` (or one of its items) a glob pattern, unless a file of
+#: that very name exists ('[' alone does not: file names hold brackets more often than globs)
+GLOB_CHARS = "*?"
 #: tiles one mosaic may have (a 1-degree tile each: 32 x 32 degrees)
 MAX_TILES = 1024
 #: version of the mosaic file iadsim writes (part of the cache key)
@@ -60,10 +61,20 @@ def cache_dir() -> Path:
     return Path(user_cache_dir("iadsim", appauthor=False))
 
 
-def is_mosaic_spec(dem) -> bool:
-    """True when ``terrain.dem`` names several tiles: a list, or a text with glob characters.
-    (A folder is recognised once the path is resolved.)"""
-    return isinstance(dem, (list, tuple)) or any(c in str(dem) for c in GLOB_CHARS)
+def is_mosaic_spec(dem, base_dir: Path | None = None) -> bool:
+    """True when ``terrain.dem`` names several tiles: a list, or a text with glob characters that
+    is not the name of an existing file. (A folder is recognised once the path is resolved.)"""
+    if isinstance(dem, (list, tuple)):
+        return True
+    text = str(dem)
+    if not any(c in text for c in GLOB_CHARS) or text.startswith(BUNDLED_PREFIX):
+        return False
+    try:
+        p = Path(text).expanduser()
+        p = base_dir / p if base_dir is not None and not p.is_absolute() else p
+        return not p.is_file()
+    except (OSError, RuntimeError, ValueError):
+        return False
 
 
 @dataclass
@@ -117,10 +128,10 @@ def _expand_one(item: str, base_dir: Path | None, field_: str, source: str) -> l
             p = base_dir / p
     except (OSError, RuntimeError, ValueError) as exc:
         raise InputError.single(source, field_, f"not a usable path ({_shown(exc)})") from None
-    if any(c in item for c in GLOB_CHARS):
+    if any(c in item for c in GLOB_CHARS) and not p.is_file():
         found = sorted(Path(m) for m in glob.glob(str(p)) if os.path.isfile(m))
         if not found:
-            raise InputError.single(source, field_, f"no file matches the glob {_shown(item)} "
+            raise InputError.single(source, field_, f"no DEM tile found: no file matches the glob {_shown(item)} "
                                     f"(looked in {_shown(p.parent)})")
         return found
     if p.is_dir():

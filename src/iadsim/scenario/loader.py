@@ -534,7 +534,7 @@ def resolve_dem_tiles(scn: Scenario, base_dir: Path | None, source: str) -> tupl
     from iadsim.geo.mosaic import build_mosaic, is_mosaic_spec
 
     dem = scn.terrain.dem
-    if not is_mosaic_spec(dem):
+    if not is_mosaic_spec(dem, base_dir):
         folder = _dem_folder(dem, base_dir)
         if folder is None:
             return _resolve_single_dem(scn, base_dir, source), []
