@@ -265,3 +265,27 @@ def test_tiles_for_a_box():
     assert fetch_mod.SOURCES["srtm"].url(-33, -71) == \
         "https://s3.amazonaws.com/elevation-tiles-prod/skadi/S33/S33W071.hgt.gz"
     assert os.fspath(fetch_mod.SOURCES["srtm"].file_name(44, -72)) == "N44W072.hgt"
+
+
+def test_a_redirect_to_a_local_file_is_not_followed(tmp_path, cache, capsys):
+    """The downloader speaks HTTP(S) only: a server redirecting to file:///etc/passwd gets nothing."""
+
+    class Redirect(DemServer):
+        def __init__(self):
+            super().__init__({})
+            handler = self.srv.RequestHandlerClass
+
+            def do_get(h):
+                self.hits.append(h.path)
+                h.send_response(302)
+                h.send_header("Location", "file:///etc/passwd")
+                h.end_headers()
+
+            handler.do_GET = do_get
+
+    with Redirect() as srv:
+        assert main(["terrain", "fetch", "--bbox", *INSIDE, "-o", str(tmp_path / "x.tif"),
+                     "--base-url", srv.url]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "by hand" in err and "root:" not in err
+    assert _files(tmp_path) == []

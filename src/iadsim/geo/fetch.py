@@ -148,10 +148,24 @@ def manual_steps(source: Source, cells: list[tuple[int, int]], cache: Path, base
             f"of the files): iadsim builds the mosaic itself.")
 
 
+def _http_only_opener() -> urllib.request.OpenerDirector:
+    """An opener that speaks HTTP and HTTPS only (proxies from the environment honoured): a
+    redirect to file:// or ftp:// fails instead of reading a local file or another protocol."""
+    o = urllib.request.OpenerDirector()
+    for h in (urllib.request.ProxyHandler(), urllib.request.HTTPHandler(), urllib.request.HTTPSHandler(),
+              urllib.request.HTTPRedirectHandler(), urllib.request.HTTPDefaultErrorHandler(),
+              urllib.request.HTTPErrorProcessor()):
+        o.add_handler(h)
+    return o
+
+
+_OPENER = _http_only_opener()
+
+
 def _download(url: str, dest: Path, progress: Callable[[int, int | None], None]) -> None:
     """Stream ``url`` into ``dest`` (at most MAX_TILE_BYTES)."""
     req = urllib.request.Request(url, headers={"User-Agent": "iadsim-terrain-fetch"})
-    with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp, open(dest, "wb") as fh:  # noqa: S310 - http(s) only, checked
+    with _OPENER.open(req, timeout=TIMEOUT_S) as resp, open(dest, "wb") as fh:
         total = resp.headers.get("Content-Length")
         total = int(total) if total and total.isdigit() else None
         if total is not None and total > MAX_TILE_BYTES:

@@ -137,8 +137,8 @@ def _expand_one(item: str, base_dir: Path | None, field_: str, source: str) -> l
     if p.is_dir():
         found = sorted(c for c in p.iterdir() if c.suffix.lower() in TILE_SUFFIXES and c.is_file())
         if not found:
-            raise InputError.single(source, field_, f"the folder {_shown(item)} holds no DEM tile "
-                                    f"({', '.join(TILE_SUFFIXES)} files)")
+            raise InputError.single(source, field_, f"{_shown(item)} is a folder, not a file, and holds "
+                                    f"no DEM tile ({', '.join(TILE_SUFFIXES)} files)")
         return found
     return [p]
 

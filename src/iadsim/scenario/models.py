@@ -49,6 +49,21 @@ class Terrain(_Model):
     resolution_m: float = Field(
         150.0, gt=10.0, le=5_000.0, description="cell size of the local analysis grid [m]"
     )
+
+    @field_validator("dem", mode="before")
+    @classmethod
+    def _dem_text_or_list(cls, v):
+        # one clear message instead of one per member of the union
+        if isinstance(v, str):
+            return v
+        if isinstance(v, list):
+            bad = [i for i, x in enumerate(v) if not isinstance(x, str)]
+            if bad:
+                raise ValueError(f"expected a list of strings (DEM tiles); item {bad[0]} is "
+                                 f"{type(v[bad[0]]).__name__}")
+            return v
+        raise ValueError(f"expected a string (a DEM file, a glob or a folder) or a list of strings "
+                         f"(DEM tiles), got {type(v).__name__}")
     margin_km: float = Field(
         15.0, ge=0.0, le=500.0, description="grid margin around all sites and routes [km]"
     )
