@@ -292,3 +292,15 @@ def test_a_file_whose_name_looks_like_a_glob_is_that_file(tmp_path, cache, name)
     (tmp_path / "other.tif").write_bytes(TILE.read_bytes())  # what the glob would also match
     ld = load_scenario(_write(tmp_path, _scenario(name)))
     assert ld.dem_path == tmp_path / name and ld.dem_tiles == [] and not cache.exists()
+
+
+def test_the_models_of_a_run_on_a_mosaic_say_what_it_leaves_out(tmp_path, cache):
+    from iadsim.engine.world import _terrain_model
+    from iadsim.scenario import load_scenario
+
+    _quadrants(tmp_path / "tiles")
+    ld = load_scenario(_write(tmp_path, _scenario("tiles")))
+    m = _terrain_model({}, ld)
+    assert "mosaic of 4 DEM tiles" in m["terrain"] and "not filled" in m["terrain"]
+    single = load_scenario(_write(tmp_path, _scenario(str(TILE)), "single.yaml"))
+    assert _terrain_model({}, single) == {}  # a single DEM: the models of a run are unchanged
