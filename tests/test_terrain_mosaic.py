@@ -304,3 +304,18 @@ def test_the_models_of_a_run_on_a_mosaic_say_what_it_leaves_out(tmp_path, cache)
     assert "mosaic of 4 DEM tiles" in m["terrain"] and "not filled" in m["terrain"]
     single = load_scenario(_write(tmp_path, _scenario(str(TILE)), "single.yaml"))
     assert _terrain_model({}, single) == {}  # a single DEM: the models of a run are unchanged
+
+
+def test_a_south_up_tile_is_refused_in_a_mosaic(tmp_path, cache):
+    from iadsim.scenario import load_scenario
+
+    tiles = _quadrants(tmp_path / "tiles")
+    with rasterio.open(tiles[2]) as ds:  # c_sw written rows south to north
+        t = ds.transform
+        prof = ds.profile | {"transform": rasterio.Affine(t.a, 0, t.c, 0, -t.e, t.f + t.e * ds.height)}
+        a = ds.read(1)[::-1]
+    with rasterio.open(tiles[2], "w", **prof) as out:
+        out.write(a, 1)
+    with pytest.raises(InputError) as ei:
+        load_scenario(_write(tmp_path, _scenario("tiles")))
+    assert "c_sw.tif" in str(ei.value) and "north-up" in str(ei.value)

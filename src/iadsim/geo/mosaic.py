@@ -89,6 +89,7 @@ class Tile:
     bounds: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     dtype: str = ""
     nodata: float | None = None
+    north_up: bool = True
 
 
 @dataclass
@@ -168,11 +169,9 @@ def _read_header(path: Path, field_: str, source: str) -> Tile:
     from iadsim.results.io import sha256_file
 
     with open_dem(path, field_, source) as ds:
-        if ds.transform.b != 0 or ds.transform.d != 0:
-            raise InputError.single(source, field_, f"{_shown(path)} is a rotated raster; a mosaic "
-                                    "needs north-up tiles")
         t = Tile(path=path, field=field_, crs=ds.crs, res=(abs(ds.res[0]), abs(ds.res[1])),
-                 bounds=tuple(ds.bounds), dtype=str(ds.dtypes[0]), nodata=ds.nodata)
+                 bounds=tuple(ds.bounds), dtype=str(ds.dtypes[0]), nodata=ds.nodata,
+                 north_up=ds.transform.b == 0 and ds.transform.d == 0 and ds.transform.e < 0)
     try:
         t.sha256 = sha256_file(path)
     except OSError as exc:
@@ -183,6 +182,10 @@ def _read_header(path: Path, field_: str, source: str) -> Tile:
 def _check_fit(tiles: list[Tile], source: str) -> None:
     """Every tile in the first tile's CRS, resolution and pixel grid."""
     first = tiles[0]
+    for t in tiles:
+        if not t.north_up:
+            raise InputError.single(source, t.field, f"{_shown(t.path)} is a rotated or south-up raster; "
+                                    "the tiles of a mosaic must be north-up (rewrite it with gdalwarp)")
     for t in tiles[1:]:
         where = (source, t.field)
         if t.crs != first.crs:
