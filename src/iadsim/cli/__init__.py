@@ -697,5 +697,5 @@ def _register_subcommands() -> None:
 
 
 #: modules of iadsim.cli that add commands to the app
-SUBCOMMAND_MODULES: tuple[str, ...] = ("analysis", "sweep", "outputs", "validation")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("analysis", "sweep", "outputs", "validation", "terrain")
 _register_subcommands()

@@ -96,10 +96,13 @@ def run_inputs(results: Results) -> dict:
         dem_sha = sha256_file(dem)
     except OSError as exc:
         raise OutputError(f"cannot read the run's DEM {dem} to record its hash: {exc.strerror or exc}") from None
+    dem_info = {"path": str(dem.resolve()), "sha256": dem_sha}
+    if getattr(ld, "dem_tiles", None):  # a mosaic: the file above is iadsim's, built of these tiles
+        dem_info["tiles"] = [dict(t) for t in ld.dem_tiles]
     return {
         "scenario": {"path": str(src.resolve()) if src.is_file() else None,
                      "sha256": _sha256_text(_scenario_body(ld))},
-        "dem": {"path": str(dem.resolve()), "sha256": dem_sha},
+        "dem": dem_info,
         "catalog": {n: catalog_entry_sha256(ld.catalog[n]) for n in catalog_names(results.world)},
         "copies": {"scenario.yaml": _sha256_text(_scenario_text(results)),
                    "catalog.yaml": _sha256_text(_catalog_text(results))},
@@ -290,7 +293,8 @@ def write_outputs(results: Results, out: str | Path, report: bool = True,
     ld = results.world.loaded
     w = results.world
     names = [n for n in FILES if "<" not in n] + [f"coverage/{s}.min_visible_altitude.tif" for s in w.sensor_labels]
-    refuse_inputs_as_outputs(Path(out), names, [ld.source, ld.dem_path])
+    refuse_inputs_as_outputs(Path(out), names, [ld.source, ld.dem_path,
+                                                 *(t["path"] for t in getattr(ld, "dem_tiles", []) or [])])
     if (Path(out) / "coverage").is_symlink():  # checked again at every write (results.io._record)
         raise OutputError(f"{Path(out) / 'coverage'} is a symbolic link; iadsim writes only into real "
                           "folders: remove the link, or choose another output folder. Nothing was changed.")

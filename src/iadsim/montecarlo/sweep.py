@@ -514,6 +514,8 @@ def _hash_inputs(plan: SweepPlan) -> None:
     from iadsim.export.bundle import catalog_entry_sha256
 
     plan.dem_hashes = {d: _sha256_file(Path(d)) for d in sorted(dems)}
+    for t in getattr(plan.loaded, "dem_tiles", None) or []:  # a mosaic's tiles, each by path
+        plan.dem_hashes[str(t["path"])] = t["sha256"]
     plan.catalog_hashes = {name: catalog_entry_sha256(plan.loaded.catalog[name])
                            for name in sorted(systems) if name in plan.loaded.catalog}
 
