@@ -159,3 +159,146 @@ def test_bad_cost_figures_are_refused(small_dir, spec, words, tmp_path):
     out = tmp_path / "out"
     assert main(["run", str(p), "-n", "2", "-o", str(out)]) == 2
     assert not out.exists()
+
+
+# ---------- the stand-off preset
+
+def test_standoff_preset_writes_a_monotone_chart(small_dir, tmp_path):
+    import pandas as pd
+
+    p = small_dir / "m.yaml"
+    p.write_text(yaml.safe_dump(_scenario([_isr()], [_tor(mode="shoot-look-shoot", max_engagements=2)])))
+    out = tmp_path / "standoff"
+    assert main(["sweep", "--preset", "standoff", str(p), "-n", "30", "--seed", "3", "-o", str(out), "--quiet",
+                 "--standoff-km", "0,10,20", "--altitude-m", "3000,6000"]) == 0
+    for name in ("standoff.html", "standoff.csv", "standoff.parquet", "standoff.json", "standoff_p_loss.png",
+                 "standoff_p_accomplished.png"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    assert (out / "standoff_p_loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = (out / "standoff.html").read_text()
+    assert "P(loss)" in html and "P(mission accomplished)" in html and "plotly" in html.lower()
+    t = pd.read_parquet(out / "standoff.parquet")
+    assert len(t) == 6 and set(t.standoff_km) == {0, 10, 20} and set(t.altitude_m) == {3000, 6000}
+    meta = json.loads((out / "standoff.json").read_text())
+    assert meta["threat"] == "isr" and meta["replications"] == 30
+    # the stations lie at the stated distance from the defended centre (the depot)
+    from pyproj import Geod
+
+    d = Geod(ellps="WGS84").inv([20.2] * len(t), [10.2] * len(t), t.station_lon.tolist(), t.station_lat.tolist())[2]
+    assert np.allclose(np.asarray(d) / 1000.0, t.standoff_km, atol=0.01)
+    # direction: more stand-off cannot raise P(loss) beyond the interval, nor lower P(accomplished)
+    for alt, g in t.groupby("altitude_m"):
+        g = g.sort_values("standoff_km")
+        loss, hi = g.p_loss.to_numpy(), g.p_loss_hi.to_numpy()
+        acc, alo = g.p_accomplished.to_numpy(), g.p_accomplished_lo.to_numpy()
+        for i in range(len(g)):
+            assert (loss[i + 1:] <= hi[i] + 1e-12).all(), (alt, loss)
+            assert (acc[i + 1:] >= alo[i] - 1e-12).all(), (alt, acc)
+        assert loss[0] > loss[-1] and loss[-1] == 0.0 and acc[-1] == 1.0
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--standoff-km", "-5,10"], "expected values in"),
+    (["--standoff-km", "a,b"], "expected numbers"),
+    (["--threat", "nope"], "no threat named 'nope'"),
+    (["--vary", "threats[isr].altitude_m=1000,2000"], "not with --preset"),
+])
+def test_bad_standoff_requests_are_refused(small_dir, tmp_path, args, words, capsys):
+    p = small_dir / "m.yaml"
+    p.write_text(yaml.safe_dump(_scenario([_isr()], [_tor()])))
+    out = tmp_path / "standoff"
+    assert main(["sweep", "--preset", "standoff", str(p), "-n", "2", "-o", str(out), *args]) == 2
+    assert not out.exists()
+    assert words in capsys.readouterr().err.replace("\n", " ")
+
+
+def test_standoff_needs_an_isr_threat(small_dir, tmp_path, capsys):
+    strike = {"name": "strike", "type": "mq_9_reaper", "altitude_m": 4000, "route": [{"lat": 10.39, "lon": 20.2}],
+              "mission": {"kind": "strike", "weapon": {"type": "Hellfire", "count": 1, "target": "depot"}}}
+    p = small_dir / "m.yaml"
+    p.write_text(yaml.safe_dump(_scenario([strike], [_tor()])))
+    out = tmp_path / "standoff"
+    assert main(["sweep", "--preset", "standoff", str(p), "-n", "2", "-o", str(out)]) == 2
+    assert not out.exists() and "ISR mission" in capsys.readouterr().err.replace("\n", " ")
+
+
+# ---------- analytic answers
+
+def test_strike_with_one_shot_of_pk_p_is_lost_before_release_with_probability_p(small_dir):
+    # One fire unit with one missile (one shot in all), Pk set to p by the scenario's catalog
+    # override and the Pk model made neutral (the reference Pk everywhere in the envelope); the
+    # strike's release point lies inside the unit's envelope, so the one shot is fired and lands
+    # before the release: the sortie is lost before release with probability p exactly, a
+    # Bernoulli(p) per replication (binomial test, e.g. Washburn & Kress, Combat Modeling, 2009,
+    # ch. 2: one shot of kill probability p kills with probability p)
+    from test_engine import _neutral_pk
+
+    p_set = 0.55
+    strike = {"name": "strike", "type": "mq_9_reaper", "altitude_m": 3000, "altitude_ref": "msl",
+              "route": [{"lat": 10.39, "lon": 20.2}],
+              "mission": {"kind": "strike", "weapon": {"type": "Hellfire", "count": 1, "target": "depot"},
+                          "release": {"lat": 10.25, "lon": 20.2}}}
+    eff = [{"name": "tor", "system": "tor_m2", "site": {"lat": 10.2, "lon": 20.21}, "missiles": 1,
+            "reloads": 0, "doctrine": {"mode": "shoot-look-shoot", "max_engagements": 1}}]
+    data = _scenario([strike], eff)
+    data["catalog"] = {"tor_m2": {"pk_single_shot": {"value": p_set, "reason": "analytic check"}}}
+    ld = _neutral_pk(_load(small_dir, data))
+    n = 2000
+    res = iadsim.simulate(ld, replications=n, seed=11)
+    w = res.world
+    rel_s = int(w.missions.release_step[0]) * w.dt
+    carrier = res.replications[res.replications.role == "carrier"]
+    assert (carrier.shots == 1).all(), "exactly one shot in every replication"
+    lost_before = (carrier.killed & (carrier.kill_time_s <= rel_s)).to_numpy()
+    assert (carrier.killed.to_numpy() == lost_before).all(), "the one intercept lands before the release"
+    from scipy.stats import binomtest
+
+    k = int(lost_before.sum())
+    ci = binomtest(k, n, p_set).proportion_ci(confidence_level=0.999)
+    assert ci.low <= p_set <= ci.high, (k / n, p_set)
+    row = res.mission_table().iloc[0]
+    assert row.p_loss == pytest.approx(k / n) and row.p_accomplished == pytest.approx(1 - k / n)
+    assert res.missiles_per_kill() == pytest.approx(n / k)
+
+
+def test_isr_outside_every_envelope_is_never_exposed_and_always_accomplishes(small_dir):
+    # analytic: no envelope ever reaches the sortie, so nothing can be fired at it
+    eff = [_tor(lat=10.02, lon=20.38)]
+    res = iadsim.simulate(_load(small_dir, _scenario([_isr(lat=10.38, lon=20.02)], eff)), replications=40, seed=5)
+    row = res.mission_table().iloc[0]
+    assert row.p_accomplished == 1.0 and row.p_loss == 0.0
+    assert row.mean_exposure_envelope_s == 0.0 and res.replications.shots.sum() == 0
+    assert row.losses_per_station_hour == 0.0 and row.losses_per_station_hour_lo == 0.0
+    # 0 losses in H hours: the exact upper bound is -ln(0.025) / H (Garwood 1936)
+    hours = res.replications.time_on_station_s.sum() / 3600.0
+    assert row.losses_per_station_hour_hi == pytest.approx(-np.log(0.025) / hours, rel=1e-6)
+
+
+# ---------- direction of effect (common random numbers)
+
+def test_altitude_above_the_envelope_cannot_raise_p_loss(small_dir):
+    # a station over the Tor (engagement ceiling 10 km): flying higher cannot raise P(loss)
+    losses = []
+    for alt in (3000.0, 6000.0, 12000.0):
+        res = iadsim.simulate(_load(small_dir, _scenario([_isr(lat=10.2, lon=20.21, alt=alt)],
+                                                         [_tor(mode="shoot-look-shoot", max_engagements=2)])),
+                              replications=60, seed=6)
+        losses.append(res.mission_table().iloc[0])
+    for i in range(len(losses)):
+        for j in range(i + 1, len(losses)):
+            assert losses[j].p_loss <= losses[i].p_loss_hi, [r.p_loss for r in losses]
+    assert losses[-1].p_loss == 0.0 and losses[-1].mean_exposure_envelope_s == 0.0
+    assert losses[0].p_loss > 0.0
+
+
+def test_removing_a_fire_unit_cannot_lower_p_accomplished_nor_raise_exposure(small_dir):
+    two = [_tor(), {"name": "pantsir", "system": "pantsir_s1", "site": {"lat": 10.21, "lon": 20.19}}]
+    a = iadsim.simulate(_load(small_dir, _scenario([_isr()], two)), replications=60, seed=2)
+    b = iadsim.simulate(_load(small_dir, _scenario([_isr()], two[:1])), replications=60, seed=2)
+    ma, mb = a.mission_table().iloc[0], b.mission_table().iloc[0]
+    assert mb.p_accomplished >= ma.p_accomplished_lo and mb.p_loss <= ma.p_loss_hi
+    # per replication, the Tor's envelope is entered for at least as long when the Pantsir is gone
+    # (the drone can only live longer), common random numbers
+    ea = a.exposure["envelope"][:, 0, 0]
+    eb = b.exposure["envelope"][:, 0, 0]
+    assert eb.mean() >= ea.mean()
