@@ -144,18 +144,21 @@ def test_cost_figure_set_on_the_command_line(small_dir, tmp_path):
     assert any(r["unit"] == "tor" for r in s["exposure"])
 
 
-@pytest.mark.parametrize("spec, words", [
-    ({"missile_cost_usd": -5}, "must be a number > 0"),
-    ({"missile_cost": 5}, "has no figure 'missile_cost'"),
+@pytest.mark.parametrize("system, spec, words", [
+    ("tor_m2", {"missile_cost_usd": -5}, "must be a number > 0"),
+    ("tor_m2", {"missile_cost": 5}, "has no figure 'missile_cost'"),
+    ("tor_m2", {"unit_cost_usd": 5}, "is an effector"),
+    ("mq_9_reaper", {"missile_cost_usd": 5}, "is a threat"),
 ])
-def test_bad_cost_figures_are_refused(small_dir, spec, words, tmp_path):
+def test_bad_cost_figures_are_refused(small_dir, system, spec, words, tmp_path):
     data = _scenario([_isr()], [_tor()])
-    data["catalog"] = {"tor_m2": spec}
+    data["catalog"] = {system: spec}
     p = small_dir / "m.yaml"
     p.write_text(yaml.safe_dump(data))
     with pytest.raises(InputError) as exc:
         iadsim.load_scenario(p)
-    assert any(words in pr.message and pr.path.startswith("catalog.tor_m2.") for pr in exc.value.problems)
+    assert any(words in pr.message and pr.path.startswith(f"catalog.{system}.") for pr in exc.value.problems), \
+        exc.value.problems
     out = tmp_path / "out"
     assert main(["run", str(p), "-n", "2", "-o", str(out)]) == 2
     assert not out.exists()

@@ -233,6 +233,8 @@ COST_FIGURES: dict[str, str] = {
     "unit_cost_usd": "USD",
     "missile_cost_usd": "USD",
 }
+#: the kind of system each cost figure belongs to
+COST_FIGURE_KIND: dict[str, str] = {"unit_cost_usd": "threat", "missile_cost_usd": "effector"}
 
 # The values each figure can take (value, low and high are all checked): "positive" (> 0),
 # "nonnegative" (>= 0), "probability" (0 < p <= 1) and "open_probability" (0 < p < 1).

@@ -22,7 +22,7 @@ import math
 from typing import Any
 
 from iadsim.catalog import Catalog, Figure, System
-from iadsim.catalog.models import COST_FIGURES, figure_domain_problem
+from iadsim.catalog.models import COST_FIGURE_KIND, COST_FIGURES, figure_domain_problem
 from iadsim.errors import InputError, Problem
 
 OVERRIDE_PREFIX = "scenario override"
@@ -111,6 +111,11 @@ def apply_overrides(catalog: Catalog, section: dict[str, dict[str, Any]] | None,
         new = dict(base.figures)
         for key, spec in figs.items():
             fwhere = f"{where}.{key}"
+            if key in COST_FIGURES and base.kind != COST_FIGURE_KIND[key]:
+                problems.append(Problem(source, fwhere, f"{key} is the cost of one {COST_FIGURE_KIND[key]}'s "
+                                                        f"{'interceptor' if key == 'missile_cost_usd' else 'unit'}; "
+                                                        f"{base.name} is {'an' if base.kind[0] in 'aeiou' else 'a'} {base.kind}"))
+                continue
             if key not in base.figures and key not in COST_FIGURES:
                 problems.append(Problem(source, fwhere, f"{base.name} has no figure {key!r}{_hint(key, list(base.figures))}; "
                                                         f"`iadsim catalog show {base.name}` lists them"))
