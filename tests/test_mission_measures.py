@@ -305,3 +305,39 @@ def test_removing_a_fire_unit_cannot_lower_p_accomplished_nor_raise_exposure(sma
     ea = a.exposure["envelope"][:, 0, 0]
     eb = b.exposure["envelope"][:, 0, 0]
     assert eb.mean() >= ea.mean()
+
+
+def test_per_replication_envelopes_agree_with_the_nominal_count(small_results):
+    # the compiled per-replication count, given every replication the nominal limits, gives the
+    # vectorised count exactly
+    from iadsim.missions.measures import _envelope_steps_per_rep, envelope_limits, envelope_mask, flying_window
+
+    w, raw = small_results.world, small_results.raw
+    start, stop = flying_window(w, raw.kill_step, raw.leak_step)
+    R, M = start.shape
+    E = len(w.effector_labels)
+    lim = envelope_limits(w, None, R)
+    steps = np.zeros((R, M, E), np.int64)
+    steps_any = np.zeros((R, M), np.int64)
+    _envelope_steps_per_rep(w.pip_ok, w.pip_r, w.pip_agl, w.pip_above, lim, start, stop, steps, steps_any)
+    for e in range(E):
+        assert (steps[:, :, e] == steps_inside(envelope_mask(w, e), start, stop)).all()
+    assert steps.sum() > 0
+    # a replication whose envelope shrinks to nothing counts no step inside it
+    lim[0, :, 1] = -1.0
+    steps[:] = 0
+    steps_any[:] = 0
+    _envelope_steps_per_rep(w.pip_ok, w.pip_r, w.pip_agl, w.pip_above, lim, start, stop, steps, steps_any)
+    assert steps[0].sum() == 0 and steps_any[0].sum() == 0
+
+
+def test_sampled_envelopes_still_contain_every_engagement(small_dir):
+    # with the envelope figures drawn per replication, the measure uses the replication's own
+    # envelope, so a threat the kernel engaged was inside it
+    data = _scenario([_isr(lat=10.25, lon=20.2)], [_tor(mode="shoot-look-shoot", max_engagements=2)])
+    data["simulation"]["uncertainty"] = "sample"
+    res = iadsim.simulate(_load(small_dir, data), replications=60, seed=9)
+    assert any(k[1] == "engagement_range_max_km" for k in res.raw.draws)
+    df = res.replications
+    engaged = df[df.shots > 0]
+    assert len(engaged) > 0 and (engaged.exposure_envelope_s > 0).all()

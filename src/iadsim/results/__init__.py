@@ -141,7 +141,8 @@ class Results:
         if "_exposure" not in self.__dict__:
             from iadsim.missions.measures import exposure_seconds
 
-            self.__dict__["_exposure"] = exposure_seconds(self.world, self.raw.kill_step, self.raw.leak_step)
+            self.__dict__["_exposure"] = exposure_seconds(self.world, self.raw.kill_step, self.raw.leak_step,
+                                                          self.raw.draws)
         return self.__dict__["_exposure"]
 
     def exposure_table(self) -> pd.DataFrame:
