@@ -215,6 +215,17 @@ def test_bad_standoff_requests_are_refused(small_dir, tmp_path, args, words, cap
     assert words in capsys.readouterr().err.replace("\n", " ")
 
 
+def test_standoff_dry_run_lists_the_cells_and_writes_nothing(small_dir, tmp_path, capsys):
+    p = small_dir / "m.yaml"
+    p.write_text(yaml.safe_dump(_scenario([_isr()], [_tor()])))
+    out = tmp_path / "standoff"
+    assert main(["sweep", "--preset", "standoff", str(p), "-o", str(out), "--dry-run", "--standoff-km", "0,10",
+                 "--altitude-m", "3000"]) == 0
+    assert not out.exists()
+    text = capsys.readouterr().out
+    assert "2 stand-off cells" in text and "toward the threat's base" in text
+
+
 def test_standoff_needs_an_isr_threat(small_dir, tmp_path, capsys):
     strike = {"name": "strike", "type": "mq_9_reaper", "altitude_m": 4000, "route": [{"lat": 10.39, "lon": 20.2}],
               "mission": {"kind": "strike", "weapon": {"type": "Hellfire", "count": 1, "target": "depot"}}}

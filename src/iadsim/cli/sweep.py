@@ -145,7 +145,7 @@ def sweep(
             if bad:
                 raise InputError.single("command line", opt, "not with --preset (the preset sets the cells)")
         _standoff(scenario, threat, standoff_km, altitude_m, replications, seed, out, quiet, force, set_, workers,
-                  bearing_deg)
+                  bearing_deg, dry_run)
         return
     t0 = time.perf_counter()
     vary, catalog_varied = catalog_paths(list(vary or []), scenario)
@@ -198,7 +198,7 @@ def _grid(text: str | None, default: tuple[float, ...], opt: str) -> list[float]
 
 
 def _standoff(scenario: Path, threat, standoff_km, altitude_m, replications, seed, out, quiet, force, set_,
-              workers, bearing_deg=None) -> None:
+              workers, bearing_deg=None, dry_run: bool = False) -> None:
     """``iadsim sweep --preset standoff``: every cell validated before the folder is made."""
     from iadsim.analysis.standoff import (DEFAULT_ALTITUDE_M, DEFAULT_STANDOFF_KM, plan_cells, standoff_sweep,
                                           write_standoff)
@@ -214,6 +214,16 @@ def _standoff(scenario: Path, threat, standoff_km, altitude_m, replications, see
     plan = plan_cells(ld, sk, alt, threat, bearing_deg)
     for c in plan["cells"]:
         check_run_size(c["ld"], replications)
+    if dry_run:   # the cells, and nothing written
+        t = Table(title=f"{ld.scenario.name}: {len(plan['cells'])} stand-off cells of {plan['threat']}, bearing "
+                        f"{plan['bearing_deg']:.0f}° ({plan['bearing_rule']})")
+        for col in ("stand-off [km]", "altitude [m]", "station lat", "station lon"):
+            t.add_column(col, justify="right")
+        for c in plan["cells"]:
+            t.add_row(f"{c['standoff_km']:g}", f"{c['altitude_m']:g}", f"{c['station_lat']:.4f}",
+                      f"{c['station_lon']:.4f}")
+        console.print(t)
+        return
     out = output_folder(out, f"{ld.scenario.name}-standoff", kind="standoff", force=force)
     n = replications if replications is not None else ld.scenario.simulation.replications
     prepare_out_dir(out, kind="standoff", force=force)
