@@ -276,7 +276,8 @@ def write_standoff(res: StandoffResult, out: str | Path, scenario_name: str, png
                write_with(out / "standoff.parquet", lambda tmp: res.table.to_parquet(tmp, index=False))]
     meta = {"iadsim_version": __version__, "preset": "standoff", "scenario": scenario_name, "threat": res.threat,
             "defended_centre": {"lat": res.centre_lat, "lon": res.centre_lon}, "bearing_deg": res.bearing_deg,
-            "bearing_rule": res.bearing_rule, "replications": res.replications, "seed": res.seed, "seeds": "common random numbers (same seed in every cell)",
+            "bearing_rule": res.bearing_rule, "replications": res.replications, "seed": res.seed,
+            "seeds": "common random numbers (same seed in every cell)",
             "interval_method": "Wilson score (proportions), Student t (means)", "limits": STANDOFF_LIMITS,
             "cells": res.table.to_dict(orient="records")}
     written.append(write_text(out / "standoff.json", json.dumps(json_safe(meta), indent=2, allow_nan=False)))
@@ -286,8 +287,8 @@ def write_standoff(res: StandoffResult, out: str | Path, scenario_name: str, png
             f"</title></head><body style='font-family:sans-serif;max-width:1000px;margin:auto'>"
             f"<h1>{_esc(scenario_name)}: stand-off of {_esc(res.threat)}</h1>"
             f"<p>Stand-off measured from the defended centre ({res.centre_lat:.4f}, {res.centre_lon:.4f}) along "
-            f"bearing {res.bearing_deg:.0f}° ({_esc(res.bearing_rule)}); {res.replications} replications per point, seed {res.seed}, the same "
-            f"in every cell (common random numbers).</p>{body}"
+            f"bearing {res.bearing_deg:.0f}° ({_esc(res.bearing_rule)}); {res.replications} replications per point, "
+            f"seed {res.seed}, the same in every cell (common random numbers).</p>{body}"
             f"<p><small>Leaves out: {_esc(STANDOFF_LIMITS)}.</small></p></body></html>")
     written.append(write_text(out / "standoff.html", html))
     if png:

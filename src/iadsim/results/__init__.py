@@ -284,7 +284,8 @@ class Results:
                 if m.get("mean_exposure_envelope_s") is not None:
                     sentences.append(
                         f"{opt['name']}: time within reach for {m['threat']}: {_dur(m['mean_exposure_envelope_s'])} "
-                        f"per sortie inside a fire unit's engagement envelope (95% CI {_dur(m['mean_exposure_envelope_s_lo'])}"
+                        "per sortie inside a fire unit's engagement envelope "
+                        f"(95% CI {_dur(m['mean_exposure_envelope_s_lo'])}"
                         f"–{_dur(m['mean_exposure_envelope_s_hi'])}) and {_dur(m['mean_exposure_coverage_s'])} "
                         "inside a radar's coverage.")
             ex = opt.get("exchange")

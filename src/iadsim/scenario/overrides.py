@@ -112,9 +112,10 @@ def apply_overrides(catalog: Catalog, section: dict[str, dict[str, Any]] | None,
         for key, spec in figs.items():
             fwhere = f"{where}.{key}"
             if key in COST_FIGURES and base.kind != COST_FIGURE_KIND[key]:
+                article = "an" if base.kind[0] in "aeiou" else "a"
+                what = "interceptor" if key == "missile_cost_usd" else "unit"
                 problems.append(Problem(source, fwhere, f"{key} is the cost of one {COST_FIGURE_KIND[key]}'s "
-                                                        f"{'interceptor' if key == 'missile_cost_usd' else 'unit'}; "
-                                                        f"{base.name} is {'an' if base.kind[0] in 'aeiou' else 'a'} {base.kind}"))
+                                                        f"{what}; {base.name} is {article} {base.kind}"))
                 continue
             if key not in base.figures and key not in COST_FIGURES:
                 problems.append(Problem(source, fwhere, f"{base.name} has no figure {key!r}{_hint(key, list(base.figures))}; "
