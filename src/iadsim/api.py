@@ -180,7 +180,8 @@ def run_options(ld: LoadedScenario, n: int, seed: int, progress: Callable[[str, 
                     "missions": _records(r.mission_table()),
                     "threats": _records(r.threat_table()[["threat", "type", "target", "n", "p_kill", "p_kill_lo",
                                                           "p_kill_hi", "p_leak", "p_leak_lo", "p_leak_hi"]]),
-                    "missiles_per_kill": r.missiles_per_kill(), "drivers": r.drivers()})
+                    "missiles_per_kill": r.missiles_per_kill(), "exchange": r.exchange_ratio(),
+                    "drivers": r.drivers()})
     if progress:
         progress("options: done", len(opts), len(opts))
     return out

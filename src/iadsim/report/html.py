@@ -619,8 +619,64 @@ def _answer(results) -> dict:
                          "acc": pct(m["p_accomplished"], m["p_accomplished_lo"], m["p_accomplished_hi"]),
                          "loss": pct(m["p_loss"], m["p_loss_lo"], m["p_loss_hi"]),
                          "weapon": pct(m.get("p_weapon_reached_target")),
-                         "tos": "–" if tos is None else f"{tos / 60:.0f} min"})
-    return {"question": a["question"], "sentences": a["sentences"], "rows": rows}
+                         "tos": "–" if tos is None else f"{tos / 60:.0f} min",
+                         "exposure": _dur_ci(m.get("mean_exposure_envelope_s"), m.get("mean_exposure_envelope_s_lo"),
+                                             m.get("mean_exposure_envelope_s_hi")),
+                         "coverage": _dur_ci(m.get("mean_exposure_coverage_s"), m.get("mean_exposure_coverage_s_lo"),
+                                             m.get("mean_exposure_coverage_s_hi")),
+                         "loss_rate": _rate_ci(m.get("losses_per_station_hour"), m.get("losses_per_station_hour_lo"),
+                                               m.get("losses_per_station_hour_hi"))})
+    exchange = []
+    for opt in a["options"]:
+        ex = opt.get("exchange")
+        if not ex:
+            continue
+        exchange.append({"option": opt["name"],
+                         "ratio": _ratio_ci(ex.get("ratio"), ex.get("ratio_lo"), ex.get("ratio_hi")),
+                         "reverse": _ratio_ci(ex.get("reverse"), ex.get("reverse_lo"), ex.get("reverse_hi")),
+                         "destroyed": _usd(ex.get("threats_destroyed_usd")),
+                         "fired": _usd(ex.get("interceptors_fired_usd")), "note": ex.get("note") or ""})
+    costs = [{"system": c["system"], "role": c["role"], "value": _usd(c["value_usd"]),
+              "range": f"{_usd(c['low_usd'])}–{_usd(c['high_usd'])}", "confidence": c["confidence"],
+              "source": c["source"]} for c in (a["options"][0].get("exchange") or {}).get("costs", [])]
+    exposure = []
+    try:
+        for r in results.exposure_table().itertuples():
+            if r.unit != "any":
+                exposure.append({"threat": r.threat, "inside": r.inside, "unit": r.unit,
+                                 "mean": _dur_ci(r.mean_s, r.lo_s, r.hi_s), "entered": f"{100 * r.p_entered:.0f}%"})
+    except Exception:  # noqa: BLE001 - a report of an older run folder without the world's geometry
+        exposure = []
+    return {"question": a["question"], "sentences": a["sentences"], "rows": rows, "exchange": exchange,
+            "costs": costs, "exposure": exposure}
+
+
+def _dur_ci(v, lo=None, hi=None) -> str:
+    """A mean duration [s] with its interval, in minutes."""
+    if v is None or not np.isfinite(v):
+        return "–"
+    out = f"{v / 60:.1f} min"
+    if lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi):
+        out += f" [{max(lo, 0) / 60:.1f}–{hi / 60:.1f}]"
+    return out
+
+
+def _rate_ci(v, lo=None, hi=None) -> str:
+    if v is None or not np.isfinite(v):
+        return "–"
+    return f"{v:.2f}" + (f" [{lo:.2f}–{hi:.2f}]" if lo is not None and hi is not None else "")
+
+
+def _ratio_ci(v, lo=None, hi=None) -> str:
+    if v is None:
+        return "–"
+    return f"{v:.2f}" + (f" [{lo:.2f}–{hi:.2f}]" if lo is not None and hi is not None else "")
+
+
+def _usd(v) -> str:
+    if v is None or not np.isfinite(v):
+        return "–"
+    return f"${v / 1e6:.2f}M" if abs(v) >= 1e6 else f"${v / 1e3:.0f}k"
 
 
 def render_report(results, *, title: str | None = None, run_folder: str | Path | None = None,
@@ -698,7 +754,7 @@ def render_report(results, *, title: str | None = None, run_folder: str | Path |
         events=events,
         n_events=n_events,
         timeline_replication=results.timeline_replication,
-        models=list(w.models.items()),
+        models=list(getattr(results, "models", w.models).items()),
         figure_groups=_figure_groups(results),
         n_figures=len(w.figures),
         n_estimates=sum(1 for f in w.figures if f.figure.confidence == "estimate"),
