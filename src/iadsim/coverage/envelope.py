@@ -32,9 +32,7 @@ where the target is when the unit decides to fire. :func:`envelope_profile` give
 outline in the vertical plane (innermost and outermost ground range engaged at each height above
 the site, ground level with the site), which the CZML and KML exports revolve into rings.
 
-Leaves out (as the engine does): nominal figures only (a run that samples its figures moves the
-limits per replication), the run's detection, tracking, channels and magazine (a map shows where a
-unit *can* engage, not whether it gets the chance).
+What this leaves out is :data:`ENGAGEMENT_LEAVES_OUT` (quoted in ``coverage.json`` and the CZML).
 """
 
 from __future__ import annotations
@@ -52,7 +50,7 @@ from iadsim.physics.flyout import predicted_intercepts
 
 __all__ = ["UnitEnvelope", "unit_envelopes", "unit_envelope_of_world", "intercept", "engageable",
            "engageable_at", "envelope_profile", "envelope_rings", "ring_outline_xy", "Ring",
-           "ENGAGEMENT_TARGET"]
+           "ENGAGEMENT_TARGET", "ENGAGEMENT_LEAVES_OUT"]
 
 #: what the coverage products and the 3-D exports assume about the target (their metadata quote it)
 ENGAGEMENT_TARGET = ("a level target flying straight at the fire unit at the stated speed (0 m/s: hovering "
@@ -60,6 +58,13 @@ ENGAGEMENT_TARGET = ("a level target flying straight at the fire unit at the sta
                      "unit decides to fire; the engine's flyout table, predicted intercept point, guidance "
                      "time, minimum missile speed, maximum target speed, slant-range and altitude limits "
                      "and launcher sector")
+#: what the engagement maps and 3-D envelopes leave out (quoted in their metadata)
+ENGAGEMENT_LEAVES_OUT = ("nominal catalog figures only (a run that samples its figures moves the limits per "
+                         "replication); the run's detection, tracking, reaction time, fire channels and magazine "
+                         "(the maps show where a unit can engage, not whether it gets the chance); the kill "
+                         "probability (zero where the missile is no faster than the target); targets that turn, "
+                         "climb or dive; the 3-D envelopes assume ground level with the launcher and leave out "
+                         "terrain line of sight (the coverage layers show it)")
 
 
 @dataclass(frozen=True)
@@ -170,7 +175,8 @@ def _limits(env: UnitEnvelope, p: np.ndarray, ground_at) -> np.ndarray:
 def engageable(env: UnitEnvelope, rel, vel=(0.0, 0.0, 0.0), *,
                ground_at: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
                dt_s: float | None = None,
-               visible: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+               visible: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
+               where: np.ndarray | None = None) -> np.ndarray:
     """Whether the fire unit engages targets at offsets ``rel`` [..., 3] from its site (east, north,
     up [m]) moving at constant velocity ``vel`` [..., 3] [m/s], as a run decides (module docstring).
 
@@ -180,10 +186,32 @@ def engageable(env: UnitEnvelope, rel, vel=(0.0, 0.0, 0.0), *,
         steps after launch as well as the PIP. None: the PIP only (the same for a hovering target).
     visible : line of sight at local x, y [m] and altitude [m MSL] [bool], checked at the target
         now and at intercept (e.g. ``lambda x, y, z: visible_at(mva, terrain, x, y, z)``).
+    where : only these targets are considered (the others are not engaged) [bool, ``rel``'s shape
+        without its last axis].
 
-    Returns a bool array of ``rel``'s shape without its last axis."""
+    Targets that cannot reach the range limit within the guidance time (``|p| - |v| t_max`` beyond
+    the maximum range, the engine's full-fidelity short cut) are not engaged without solving for
+    their intercept point. Returns a bool array of ``rel``'s shape without its last axis."""
     rel = np.asarray(rel, dtype=float)
     vel = np.broadcast_to(np.asarray(vel, dtype=float), rel.shape)
+    shape = rel.shape[:-1]
+    r2 = rel.reshape(-1, 3)
+    v2 = vel.reshape(-1, 3)
+    idx = (np.arange(r2.shape[0]) if where is None
+           else np.flatnonzero(np.broadcast_to(np.asarray(where, dtype=bool), shape)))
+    rs, vs = r2[idx], v2[idx]
+    with np.errstate(invalid="ignore"):
+        # |PIP| >= |p| - |v| tau and tau <= t_max: a necessary condition (with float32 slack)
+        reach = np.sqrt(np.einsum("ij,ij->i", rs, rs)) - np.sqrt(np.einsum("ij,ij->i", vs, vs)) * env.max_time_s
+        idx = idx[~(reach > env.range_max_m * (1.0 + 1e-6) + 1.0)]
+    out = np.zeros(r2.shape[0], dtype=bool)
+    if idx.size:
+        out[idx] = _engageable_points(env, r2[idx], v2[idx], ground_at, dt_s, visible)
+    return out.reshape(shape)
+
+
+def _engageable_points(env: UnitEnvelope, rel: np.ndarray, vel: np.ndarray, ground_at, dt_s, visible) -> np.ndarray:
+    """:func:`engageable` on [N, 3] points."""
     tau, _spd, ok = intercept(env, rel, vel)
     pip = rel + vel * tau[..., None]
     ok = ok & np.isfinite(pip[..., 0]) & _limits(env, pip, ground_at)
@@ -192,10 +220,9 @@ def engageable(env: UnitEnvelope, rel, vel=(0.0, 0.0, 0.0), *,
     if dt_s is not None:
         n = np.maximum(np.where(np.isfinite(tau), np.ceil(tau / dt_s - 1e-9), 1), 1)
         act = rel + vel * (n * dt_s)[..., None]
+        ok &= _limits(env, act, ground_at)
     else:
         act = pip
-    if act is not pip:
-        ok &= _limits(env, act, ground_at)
     if visible is not None:
         ok &= visible(env.x + rel[..., 0], env.y + rel[..., 1], env.ground + rel[..., 2])
         ok &= visible(env.x + act[..., 0], env.y + act[..., 1], env.ground + act[..., 2])

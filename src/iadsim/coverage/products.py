@@ -89,11 +89,11 @@ def engagement_mask(env: UnitEnvelope, mva: np.ndarray, terrain: Terrain, alt_ms
         with np.errstate(invalid="ignore", divide="ignore"):
             vel[..., 0] = np.where(gr > 0, -target_speed_m_s * dx / gr, 0.0)
             vel[..., 1] = np.where(gr > 0, -target_speed_m_s * dy / gr, 0.0)
-    ok = line_of_sight(mva, alt_msl, terrain)
+    seen = line_of_sight(mva, alt_msl, terrain)
     moving = bool(target_speed_m_s)
-    ok &= engageable(env, rel, vel, ground_at=terrain.height_at, dt_s=dt_s if moving else None,
-                     visible=(lambda px, py, pz: visible_at(mva, terrain, px, py, pz)) if moving else None)
-    return ok
+    return engageable(env, rel, vel, ground_at=terrain.height_at, dt_s=dt_s if moving else None,
+                      visible=(lambda px, py, pz: visible_at(mva, terrain, px, py, pz)) if moving else None,
+                      where=seen)
 
 
 def layered_count(masks: Sequence[np.ndarray]) -> np.ndarray:

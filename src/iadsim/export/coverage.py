@@ -1,5 +1,9 @@
 """`iadsim coverage`: coverage products of a scenario's radars and fire units, written as
-GeoTIFF (the DEM's CRS), PNG over hillshade, KMZ ground overlays and GeoJSON polygons."""
+GeoTIFF (the DEM's CRS), PNG over hillshade, KMZ ground overlays and GeoJSON polygons.
+
+Engagement products are the run's decision (:func:`iadsim.coverage.envelope.engageable`) for a level
+target flying straight at each fire unit at ``CoverageRequest.target_speed_m_s`` (default 0: hovering);
+``coverage.json`` states the target under ``engagement_target``."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from iadsim.coverage.products import (
     detection_mask, engagement_mask, layered_count, lowest_detected_altitude, radar_detection_range_m,
     target_altitude,
 )
-from iadsim.coverage.envelope import ENGAGEMENT_TARGET, unit_envelopes
+from iadsim.coverage.envelope import ENGAGEMENT_LEAVES_OUT, ENGAGEMENT_TARGET, unit_envelopes
 from iadsim.coverage.specs import build_grid, effector_specs, radar_specs
 from iadsim.export.georaster import mask_polygons, write_geotiff_crs
 from iadsim.export.kml import Overlay, write_kmz
@@ -167,7 +171,7 @@ def write_coverage(ld: LoadedScenario, out: str | Path, req: CoverageRequest | N
                "refraction_k": k, "grid": {"nx": grid.nx, "ny": grid.ny, "res_m": grid.res}, "radars": [],
                "fire_units": [], "layered": [], "extent": req.extent, "warnings": res.warnings,
                "engagement_target": {"speed_m_s": req.target_speed_m_s, "meaning": ENGAGEMENT_TARGET,
-                                     "dt_s": ld.scenario.simulation.dt_s}}
+                                     "dt_s": ld.scenario.simulation.dt_s, "leaves_out": ENGAGEMENT_LEAVES_OUT}}
     cell_km2 = (grid.res / 1e3) ** 2
     for r in radars:
         note(f"radar {r.name}", step, total)

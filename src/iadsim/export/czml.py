@@ -57,7 +57,9 @@ from czml3.properties import (
 )
 from czml3.types import Cartesian2Value, TimeInterval
 
-from iadsim.coverage.envelope import ENGAGEMENT_TARGET, envelope_rings, ring_outline_xy, unit_envelope_of_world
+from iadsim.coverage.envelope import (
+    ENGAGEMENT_LEAVES_OUT, ENGAGEMENT_TARGET, envelope_rings, ring_outline_xy, unit_envelope_of_world,
+)
 from iadsim.export.kml import icon_png, overlay_png
 from iadsim.report.playback import SCENARIO_EPOCH, iso_time, replication_playback
 from iadsim.results.io import write_text
@@ -132,7 +134,7 @@ def _envelope_packets(world, env, rings) -> list[Packet]:
     desc = (f"{env.name} ({env.system}): where it engages a hovering target, as the run decides "
             f"({ENGAGEMENT_TARGET}). Slices (height above the site: ground range engaged): "
             + "; ".join(f"{r.height_m:,.0f} m: {r.inner_m / 1000:.2f}-{r.outer_m / 1000:.2f} km" for r in rings)
-            + ". Terrain line of sight is not drawn here (see the coverage layers).")
+            + f". Leaves out: {ENGAGEMENT_LEAVES_OUT}.")
     out = [Packet(id=pid, name=f"{env.name}: engagement envelope", parent="envelopes", description=desc)]
     line = PolylineMaterial(solidColor=SolidColorMaterial(color=_rgba("#b2182b", 200)))
     for k, r in enumerate(rings):
