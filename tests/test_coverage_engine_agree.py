@@ -12,6 +12,7 @@ is the one documented in ``iadsim.physics.flyout`` (point-mass flyout, Zarchan 2
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 from xml.etree import ElementTree
@@ -20,6 +21,8 @@ import numpy as np
 import pytest
 import rasterio
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import iadsim
 from iadsim.catalog import load_catalog
@@ -133,6 +136,7 @@ def _flat(n: int, res: float, z: float = 0.0) -> Terrain:
     return Terrain(g, np.full((n, n), z, dtype=np.float32))
 
 
+@functools.lru_cache(maxsize=None)
 def _catalog_env(system: str, sector=(0.0, math.pi, -math.pi / 2, math.pi / 2)) -> UnitEnvelope:
     """A unit of ``system`` at the origin of flat ground at sea level, built as the engine does."""
     s = load_catalog()[system]
@@ -353,3 +357,22 @@ def test_coverage_command_states_the_target_and_uses_its_speed(small_dir, tmp_pa
         assert "250 m/s" in ds.descriptions[0]
     with rasterio.open(a / "sam-1.engagement.tif") as ds:
         assert "hovering" in ds.descriptions[0]
+
+
+@settings(max_examples=80, deadline=None)
+@given(system=st.sampled_from(("tor_m2", "zsu_23_4_shilka")), gr=st.floats(0.0, 25_000.0),
+       h=st.floats(0.0, 12_000.0), v=st.floats(0.0, 400.0), more=st.floats(1.0, 5_000.0))
+def test_looser_limits_never_remove_an_engagement(system, gr, h, v, more):
+    env = _catalog_env(system)
+    base = bool(engageable_at(env, gr, h, v, dt_s=1.0))
+    looser = [dataclasses.replace(env, range_max_m=env.range_max_m + more),
+              dataclasses.replace(env, range_min_m=max(env.range_min_m - more, 0.0)),
+              dataclasses.replace(env, altitude_max_m=env.altitude_max_m + more),
+              dataclasses.replace(env, max_time_s=env.max_time_s + more)]
+    tighter = [dataclasses.replace(env, range_max_m=max(env.range_max_m - more, 0.0)),
+               dataclasses.replace(env, altitude_max_m=max(env.altitude_max_m - more, 0.0)),
+               dataclasses.replace(env, min_speed_m_s=env.min_speed_m_s + more / 10.0)]
+    if base:
+        assert all(engageable_at(e, gr, h, v, dt_s=1.0) for e in looser)
+    else:
+        assert not any(engageable_at(e, gr, h, v, dt_s=1.0) for e in tighter)

@@ -79,6 +79,9 @@ def engagement_mask(env: UnitEnvelope, mva: np.ndarray, terrain: Terrain, alt_ms
     ``target_speed_m_s`` [m/s] (default 0: hovering or slow, the intercept point is the cell);
     ``dt_s``: the run's time step, for the engine's check of where a moving target is when the
     missile arrives."""
+    if not isinstance(env, UnitEnvelope):
+        raise TypeError("engagement_mask takes the unit's UnitEnvelope (iadsim.coverage.envelope.unit_envelopes), "
+                        f"not {type(env).__name__}: the map must use the run's flyout table and limits")
     x, y = _cell_xy(terrain)
     dx = np.broadcast_to(x - env.x, terrain.grid.shape)
     dy = np.broadcast_to(y - env.y, terrain.grid.shape)
