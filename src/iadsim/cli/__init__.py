@@ -401,17 +401,25 @@ def coverage(
     extent: Annotated[str, typer.Option(
         "--extent", help="grid: 'scenario' (sites, routes and the margin, as a run) or 'reach' (out to every "
                          "radar's instrumented range and every missile's range, within the DEM)")] = "scenario",
+    target_speed: Annotated[float, typer.Option(
+        "--target-speed", help="engagement maps: speed [m/s] of a level target flying straight at each fire "
+                               "unit; a cell is where it is when the unit decides to fire (default 0: a "
+                               "hovering or slow target). The maps use the run's envelope: flyout table, "
+                               "intercept point, time and speed limits, slant range, altitude, sector")] = 0.0,
     quiet: Quiet = False,
     force: Force = False,
 ) -> None:
     """Coverage maps: terrain-masked line of sight, detection, engagement and layered coverage
-    (GeoTIFF, PNG over hillshade, KMZ for Google Earth, GeoJSON polygons)."""
+    (GeoTIFF, PNG over hillshade, KMZ for Google Earth, GeoJSON polygons). Engagement maps show
+    where each fire unit engages as a run decides (its flyout envelope, checked at the predicted
+    intercept point), against a hovering target unless --target-speed is given."""
     from iadsim.export.coverage import CoverageRequest, write_coverage
     from iadsim.results.io import output_lock
     from iadsim.scenario import load_scenario
 
     req = CoverageRequest(altitudes_m=tuple(alt) if alt else (100.0, 500.0, 3000.0), agl=agl,
-                          rcs_m2=tuple(rcs) if rcs else (0.1, 1.0), pd=pd, method=method, extent=extent)
+                          rcs_m2=tuple(rcs) if rcs else (0.1, 1.0), pd=pd, method=method, extent=extent,
+                          target_speed_m_s=target_speed)
     try:
         req.check()
     except ValueError as exc:

@@ -199,8 +199,8 @@ def run_geojson(results: Results, envelope_heights_agl_m=None) -> dict:
     Each probability ``P`` comes with ``P_lo`` and ``P_hi``, its 95% Wilson interval (``interval``
     says so in the file).
     Envelope features (``kind: engagement_envelope``), Polygons in WGS84: where each fire unit can
-    engage a target ``height_agl_m`` above the ground (nominal range and altitude limits, line of
-    sight of its own radar; :func:`iadsim.report.maps.engagement_envelope`), at
+    engage a hovering target ``height_agl_m`` above the ground (the run's flyout envelope and limits,
+    line of sight of its own radar; :func:`iadsim.report.maps.engagement_envelope`), at
     :data:`iadsim.report.maps.MAP_HEIGHT_AGL_M` and the heights the threats fly at unless
     ``envelope_heights_agl_m`` is given."""
     from iadsim.export.georaster import mask_polygons
@@ -249,8 +249,9 @@ def run_geojson(results: Results, envelope_heights_agl_m=None) -> dict:
             gj["features"] += mask_polygons(w.grid, mask, {
                 "kind": "engagement_envelope", "name": name, "system": w.effector_system[e],
                 "height_agl_m": float(h),
-                "meaning": f"where {name} can engage a target {float(h):g} m above the ground: nominal range "
-                           "and altitude limits, in line of sight of its own radar"})
+                "meaning": f"where {name} can engage a hovering target {float(h):g} m above the ground as "
+                           "the run decides (flyout envelope, slant-range and altitude limits, launcher "
+                           "sector), in line of sight of its own radar"})
     return gj
 
 
