@@ -180,6 +180,9 @@ def test_standoff_preset_writes_a_monotone_chart(small_dir, tmp_path):
     assert (out / "standoff_p_loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     html = (out / "standoff.html").read_text()
     assert "P(loss)" in html and "P(mission accomplished)" in html and "plotly" in html.lower()
+    # plotly.js inlined compressed (as in the report), and each chart has its static image
+    assert (out / "standoff.html").stat().st_size < 2_000_000
+    assert html.count('class="chart-static"') == 2 and "iadsimLzmaDecode" in html
     t = pd.read_parquet(out / "standoff.parquet")
     assert len(t) == 6 and set(t.standoff_km) == {0, 10, 20} and set(t.altitude_m) == {3000, 6000}
     meta = json.loads((out / "standoff.json").read_text())

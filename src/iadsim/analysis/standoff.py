@@ -264,7 +264,6 @@ def standoff_figures(res: StandoffResult) -> list:
 def write_standoff(res: StandoffResult, out: str | Path, scenario_name: str, png: bool = True) -> list[Path]:
     """Write standoff.csv, standoff.parquet, standoff.json, standoff.html (interactive charts) and,
     with ``png``, a static PNG of each chart (matplotlib, no browser). Every file atomically."""
-    import plotly.io as pio
 
     from iadsim import __version__
     from iadsim.report.static import figure_png
@@ -281,10 +280,15 @@ def write_standoff(res: StandoffResult, out: str | Path, scenario_name: str, png
             "interval_method": "Wilson score (proportions), Student t (means)", "limits": STANDOFF_LIMITS,
             "cells": res.table.to_dict(orient="records")}
     written.append(write_text(out / "standoff.json", json.dumps(json_safe(meta), indent=2, allow_nan=False)))
-    body = "\n".join(pio.to_html(f, include_plotlyjs=(i == 0), full_html=False, default_width="100%")
-                     for i, f in enumerate(figs))
+    # the report's chart helpers: plotly.js inlined compressed, and a static image for each chart
+    # that shows when JavaScript does not run
+    from iadsim.report.html import _fig_html, plotly_loader
+
+    body = "\n".join(str(_fig_html(f, f"standoff-{i}")) for i, f in enumerate(figs))
     html = (f"<!doctype html><html><head><meta charset='utf-8'><title>{_esc(scenario_name)}: stand-off"
-            f"</title></head><body style='font-family:sans-serif;max-width:1000px;margin:auto'>"
+            "</title><style>.chart-static{display:block;max-width:100%}html.plotly-ok .chart-static{display:none}"
+            "html:not(.plotly-ok) .plotly-graph-div{display:none!important}</style>"
+            f"{plotly_loader()}</head><body style='font-family:sans-serif;max-width:1000px;margin:auto'>"
             f"<h1>{_esc(scenario_name)}: stand-off of {_esc(res.threat)}</h1>"
             f"<p>Stand-off measured from the defended centre ({res.centre_lat:.4f}, {res.centre_lon:.4f}) along "
             f"bearing {res.bearing_deg:.0f}° ({_esc(res.bearing_rule)}); {res.replications} replications per point, "

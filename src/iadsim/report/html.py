@@ -231,6 +231,29 @@ def _lzma_js() -> str:
     return (Path(__file__).parent / "templates" / "lzma_decode.js").read_text(encoding="utf-8")
 
 
+def plotly_loader(template_json: str | None = None) -> Markup:
+    """The ``<script>`` that unpacks the inlined plotly.js offline (see the module docstring) and
+    marks the page ``plotly-ok``, so that static chart images give way to the live charts; on
+    failure the page keeps its images. ``template_json``: a plotly template shared by the charts."""
+    b91, size, packed = plotly_payload()
+    tmpl = f"window.iadsimTemplate = {template_json};" if template_json is not None else ""
+    return Markup(f"""<script>{_lzma_js()}
+(function () {{
+  /* plotly.js {size:,} bytes, LZMA-compressed and basE91-encoded: unpacked here, offline */
+  try {{
+    var a = iadsimBase91Decode("{b91}", {packed});
+    var s = document.createElement("script");
+    s.text = new TextDecoder().decode(iadsimLzmaDecode(a, {size}));
+    document.head.appendChild(s);
+    if (window.Plotly) document.documentElement.classList.add("plotly-ok");
+    {tmpl}
+  }} catch (e) {{
+    console.warn("iadsim: plotly.js could not be unpacked, the charts are shown as images: " + e);
+  }}
+}})();
+</script>""")
+
+
 # ---------------------------------------------------------------- content
 
 def key_findings(results) -> list[Markup]:
@@ -723,11 +746,7 @@ def render_report(results, *, title: str | None = None, run_folder: str | Path |
         meta=_meta(results),
         findings=key_findings(results),
         answer=_answer(results),
-        plotly_template=Markup(_json(shared_template)) if shared_template is not None else None,
-        plotly_b91=Markup(plotly_payload()[0]),
-        plotly_size=plotly_payload()[1],
-        plotly_packed=plotly_payload()[2],
-        lzma_js=Markup(_lzma_js()),
+        plotly_loader=plotly_loader(_json(shared_template) if shared_template is not None else None),
         map_base_uri=_jpeg_uri(layers["base"], 62),
         map_layers=map_layers,
         map_symbols_uri=_png_uri(layers["symbols"]),
