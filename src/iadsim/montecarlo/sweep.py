@@ -362,7 +362,8 @@ class SweepPlan:
             "seed_policy": fp["seed_policy"],
             "cells": [{"cell": c.index, "seed": c.seed, "values": c.values} for c in self.cells],
             "layout": {"dataset": f"{ds.DATASET_DIR}/cell={{cell:0{self.width}d}}/{ds.PART_FILE}",
-                       "partitioning": "hive (cell)", "summary": ds.SUMMARY_FILE},
+                       "partitioning": "hive (cell)", "summary": ds.SUMMARY_FILE,
+                       "missions": ds.MISSIONS_FILE},
         }
 
 
@@ -568,6 +569,11 @@ class SweepResult:
     summary: pd.DataFrame
 
     @property
+    def missions(self) -> pd.DataFrame:
+        """Per cell x scenario threat with a mission: the mission measures (missions.parquet)."""
+        return pd.read_parquet(self.out / ds.MISSIONS_FILE)
+
+    @property
     def dataset(self) -> Path:
         return self.out / ds.DATASET_DIR
 
@@ -768,8 +774,10 @@ def _execute(plan: SweepPlan, out: Path, resumed: bool, backend: str, workers: i
                                      plan.column_types, meta, on_chunk=chunk_done)
                 cell_done(cell, table)
     manifest = ds.read_manifest(out) or plan.manifest()
-    summary = ds.summarize(out, manifest)
+    missions = ds.summarize_missions(out, manifest)
+    summary = ds.summarize(out, manifest, missions=missions[["cell", "threat", *ds.MISSION_COLUMNS]])
     ds.write_summary(out, summary)
+    ds.write_summary(out, missions, name=ds.MISSIONS_FILE)
     return summary, len(pending), len(done)
 
 
