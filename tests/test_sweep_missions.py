@@ -153,10 +153,10 @@ def test_old_sweep_folder_without_mission_measures_still_loads(small_dir, small_
 
 
 def test_query_help_names_run_folders_too():
+    import typing
+
     from iadsim.cli.sweep import query
 
-    import inspect
-
-    help_text = str(inspect.signature(query).parameters["folder"].annotation.__metadata__[0].help)
+    help_text = typing.get_type_hints(query, include_extras=True)["folder"].__metadata__[0].help
     assert "run folder" in help_text and "sweep folder" in help_text
     assert "run folder" in (query.__doc__ or "")

@@ -180,8 +180,10 @@ def sweep(
     console.print(f"[green]wrote[/green] {escape(str(out))}: {plan.ncells} cells x {n} replications "
                   f"({res.cells_run} run, {res.cells_resumed} resumed) in {time.perf_counter() - t0:.1f} s; "
                   f"dataset {escape(str(out / 'dataset'))}, summary {escape(str(out / 'summary.parquet'))}")
-    console.print(f"query it: iadsim query {out} \"SELECT cell, threat, p_kill FROM summary\"",
-                  markup=False, highlight=False)
+    hint = ("SELECT cell, threat, p_accomplished, p_loss FROM missions"
+            if "p_accomplished" in res.summary and res.summary["p_accomplished"].notna().any()
+            else "SELECT cell, threat, p_kill FROM summary")
+    console.print(f"query it: iadsim query {out} \"{hint}\"", markup=False, highlight=False)
 
 
 def _grid(text: str | None, default: tuple[float, ...], opt: str) -> list[float]:
@@ -254,23 +256,37 @@ MAX_TABLE_GROUPS = 6
 
 
 def _print_cells(plan, summary) -> None:
-    """Cells with their parameters (and, after a run, P(kill) per threat group)."""
+    """Cells with their parameters and, after a run, per scenario threat: P(mission accomplished)
+    and P(loss) where it has a mission (the single run's mission words), else P(kill)."""
     t = Table(title=f"{plan.loaded.scenario.name}: {plan.ncells} cells x {plan.replications} replications, "
                     f"seed {plan.seed}{' per cell' if plan.seed_per_cell else ' (common random numbers)'}")
     t.add_column("cell", justify="right")
     for v in plan.variations:
         t.add_column(escape(v.path), justify="right")
-    groups: list[str] = []
-    pk = None
+    columns: list[tuple[str, str]] = []   # (group, summary column)
+    values = None
     if summary is not None and len(summary):
         groups = list(dict.fromkeys(summary["group"]))[:MAX_TABLE_GROUPS]
-        pk = summary.groupby(["cell", "group"], sort=False)["p_kill"].mean()
+        sorties = summary[summary["role"] != "weapon"] if "role" in summary else summary
+        has_mission = ({g for g, p in zip(sorties["group"], sorties["p_accomplished"]) if p == p}
+                       if "p_accomplished" in sorties else set())
         for g in groups:
-            t.add_column(escape(f"P(kill) {g}"), justify="right")
+            if g in has_mission:
+                columns += [(g, "p_accomplished"), (g, "p_loss")]
+                t.add_column(escape(f"P(mission accomplished) {g}"), justify="right")
+                t.add_column(escape(f"P(loss) {g}"), justify="right")
+            else:
+                columns.append((g, "p_kill"))
+                t.add_column(escape(f"P(kill) {g}"), justify="right")
+        # mission measures are the scenario threat's (the same on each of its sorties); P(kill) the
+        # mean over its members, as before
+        values = {col: sorties.groupby(["cell", "group"], sort=False)[col].mean()
+                  for col in {c for _, c in columns} - {"p_kill"}}
+        values["p_kill"] = summary.groupby(["cell", "group"], sort=False)["p_kill"].mean()
     for cell in plan.cells[:MAX_TABLE_CELLS]:
         row = [str(cell.index)] + [escape(_txt(cell.values[v.path])) for v in plan.variations]
-        if pk is not None:
-            row += [f"{pk.get((cell.index, g), math.nan):.3f}" for g in groups]
+        if values is not None:
+            row += [f"{values[c].get((cell.index, g), math.nan):.3f}" for g, c in columns]
         t.add_row(*row)
     console.print(t)
     if plan.ncells > MAX_TABLE_CELLS:
@@ -284,14 +300,23 @@ class OutputFormat(str, Enum):
 
 
 def query(
-    folder: Annotated[Path, typer.Argument(help="sweep folder (with sweep.json and dataset/)")],
-    sql: Annotated[str, typer.Argument(help="SQL over the views replications, summary and cells")],
+    folder: Annotated[Path, typer.Argument(
+        help="sweep folder (with sweep.json and dataset/) or run folder (of iadsim run or demo)")],
+    sql: Annotated[str, typer.Argument(
+        help="SQL over the folder's views: a sweep's replications, summary, missions and cells; "
+             "a run folder's replications, expenditure, timeline, summary, assets, effectors and missions")],
     csv_out: Annotated[bool, typer.Option("--csv", help="write CSV to standard output")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="write JSON (a list of rows) to standard output")] = False,
     max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="rows shown in the table")] = 200,
 ) -> None:
-    """Run DuckDB SQL over a sweep: views `replications` (one row per cell x replication x threat,
-    with the cell's parameters), `summary` (P(kill) etc. per cell x threat) and `cells`."""
+    """Run DuckDB SQL over a sweep folder or a run folder.
+
+    A sweep folder: views `replications` (one row per cell x replication x threat, with the cell's
+    parameters), `summary` (P(kill), P(leak) and the mission measures per cell x threat), `missions`
+    (P(mission accomplished), P(loss), P(survived the sortie), P(a weapon reached its target) per cell
+    x scenario threat with a mission) and `cells`. A run folder (iadsim run, iadsim demo): views
+    `replications`, `expenditure`, `timeline`, and `summary`, `assets`, `effectors`, `missions` (the
+    run's statistics with their 95% intervals)."""
     from iadsim.montecarlo.dataset import query as run_query
 
     if csv_out and json_out:
