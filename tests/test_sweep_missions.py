@@ -63,6 +63,9 @@ def test_one_cell_sweep_equals_the_single_run_mission_table(small_dir, tmp_path)
         rows = s[(s["group"] == row.threat) & (s["role"] != "weapon")]
         assert len(rows) >= 1 and (rows["p_accomplished"] == row.p_accomplished).all()
         assert (rows["p_loss"] == row.p_loss).all() and (rows["mission"] == row.mission).all()
+        assert (rows["sorties"] == row.sorties).all()
+        assert rows["p_weapon_reached_target"].fillna(-1).eq(
+            -1 if pd.isna(row.p_weapon_reached_target) else row.p_weapon_reached_target).all()
     weapons = s[s["role"] == "weapon"]
     assert len(weapons) == 2 and weapons["p_accomplished"].isna().all()
     # P(survived the sortie) + P(loss) <= 1 (the rest is still flying at the end), intervals hold the value
@@ -132,7 +135,7 @@ def test_old_sweep_folder_without_mission_measures_still_loads(small_dir, small_
     run_sweep(plan_sweep(small_scenario, ["effectors[sam-2].vehicles=1,2"], replications=4), out)
     # a folder written before the mission measures: summary.parquet without their columns, no missions.parquet
     s = pd.read_parquet(out / ds.SUMMARY_FILE)
-    old = s.drop(columns=["role", "mission", *ds.MISSION_COLUMNS[1:]])
+    old = s.drop(columns=["role", "mission", *ds.SUMMARY_MISSION_COLUMNS])
     ds.write_summary(out, old)
     (out / ds.MISSIONS_FILE).unlink()
     assert main(["query", str(out), "SELECT count(*) AS k FROM summary", "--json"]) == 0

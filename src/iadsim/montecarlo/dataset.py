@@ -270,8 +270,8 @@ ACCOMPLISHED_MEANS = {"isr": "the whole time on station flown", "strike": "the w
                       "one-way": "the target reached"}
 
 #: the mission measures of a scenario threat, as in :meth:`iadsim.results.Results.mission_table`
-#: (plus P(survived the sortie)'s interval and the losses); summary.parquet repeats them on the
-#: rows of that threat's sorties
+#: (plus P(survived the sortie)'s interval and the counts); summary.parquet repeats the main ones
+#: (SUMMARY_MISSION_COLUMNS) on the rows of that threat's sorties
 MISSION_COLUMNS = ["mission", "sorties", "accomplished_means",
                    "accomplished", "p_accomplished", "p_accomplished_lo", "p_accomplished_hi",
                    "losses", "p_loss", "p_loss_lo", "p_loss_hi",
@@ -282,6 +282,12 @@ MISSION_COLUMNS = ["mission", "sorties", "accomplished_means",
                    "mean_exposure_coverage_s", "mean_exposure_coverage_s_lo", "mean_exposure_coverage_s_hi",
                    "weapon_reached_target", "p_weapon_reached_target", "p_weapon_reached_target_lo",
                    "p_weapon_reached_target_hi", "weapons_released_per_sortie"]
+
+#: the mission measures summary.parquet carries on a sortie's row (the rest are in missions.parquet)
+SUMMARY_MISSION_COLUMNS = ["sorties", "p_accomplished", "p_accomplished_lo", "p_accomplished_hi",
+                           "p_loss", "p_loss_lo", "p_loss_hi", "p_survived", "p_survived_lo", "p_survived_hi",
+                           "p_weapon_reached_target", "p_weapon_reached_target_lo", "p_weapon_reached_target_hi",
+                           "mean_time_on_station_s", "mean_exposure_envelope_s", "mean_exposure_coverage_s"]
 
 #: replication columns the mission measures need (a dataset written before missions had none)
 _MISSION_INPUTS = {"role", "mission", "carrier", "outcome", "accomplished", "time_on_station_s",
@@ -394,7 +400,8 @@ def summarize_missions(out: Path, manifest: dict[str, Any]) -> pd.DataFrame:
 def summarize(out: Path, manifest: dict[str, Any], missions: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per cell x threat: n, kills, P(kill), P(leak) with 95% Wilson intervals, P(detected), means;
     the threat's ``role`` and ``mission``, and on the rows of a sortie (not a released weapon) of a
-    scenario threat with a mission, that threat's mission measures (:func:`summarize_missions`)."""
+    scenario threat with a mission, that threat's main mission measures (``SUMMARY_MISSION_COLUMNS``
+    of :func:`summarize_missions`)."""
     import duckdb
 
     from iadsim.results.stats import wilson_interval
@@ -434,7 +441,7 @@ def summarize(out: Path, manifest: dict[str, Any], missions: pd.DataFrame | None
                      p_detected=agg["detected"].to_numpy(dtype=float) / n)
     agg["cell"] = agg["cell"].astype("int32")
     # the mission measures of each row's scenario threat, on the rows of its sorties
-    m = missions[["cell", "threat", *MISSION_COLUMNS[1:]]].rename(columns={"threat": "group"})
+    m = missions[["cell", "threat", *SUMMARY_MISSION_COLUMNS]].rename(columns={"threat": "group"})
     m = m.assign(cell=m["cell"].astype("int32"), _sortie=True)
     agg["_sortie"] = (agg["role"] != "weapon").to_numpy()
     agg = agg.merge(m, on=["cell", "group", "_sortie"], how="left").drop(columns=["_sortie"])
@@ -442,7 +449,7 @@ def summarize(out: Path, manifest: dict[str, Any], missions: pd.DataFrame | None
     df = cells.merge(agg, on="cell", how="inner")
     cols = [*cells.columns, "threat", "group", "type", "target", "role", "mission", "n",
             "kills", "p_kill", "p_kill_lo", "p_kill_hi", "leaks", "p_leak", "p_leak_lo", "p_leak_hi",
-            "detected", "p_detected", "mean_detect_time_s", "mean_shots", *MISSION_COLUMNS[1:]]
+            "detected", "p_detected", "mean_detect_time_s", "mean_shots", *SUMMARY_MISSION_COLUMNS]
     return df[cols].reset_index(drop=True)
 
 
