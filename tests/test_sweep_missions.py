@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pandas as pd
-import pytest
 import yaml
 
 import iadsim
@@ -144,15 +143,18 @@ def test_old_sweep_folder_without_mission_measures_still_loads(small_dir, small_
     assert main(["query", str(out), "SELECT * FROM missions"]) == 2
     err = capsys.readouterr().err
     assert "missions.parquet" in err and "older sweep folders" in err
-    # a dataset without mission columns gives an empty mission table, not an error
-    import duckdb
+    # a dataset written before missions (no mission columns): the summary is made as before, with
+    # P(kill) and P(leak) and empty mission columns, and the mission table is empty, not an error
+    import pyarrow.parquet as pq
 
-    con = duckdb.connect()
-    try:
-        con.execute("CREATE TABLE t AS SELECT 0 AS cell, 'a' AS \"group\", 0 AS file_row_number")
-        assert ds._mission_frame(con, "t").empty
-    finally:
-        con.close()
+    for f in (out / ds.DATASET_DIR).glob("cell=*/part-0.parquet"):
+        t = pq.read_table(f)
+        pq.write_table(t.drop_columns(sorted(ds._MISSION_INPUTS)).replace_schema_metadata(t.schema.metadata), f)
+    manifest = ds.read_manifest(out)
+    assert ds.summarize_missions(out, manifest).empty
+    again = ds.summarize(out, manifest)
+    pd.testing.assert_frame_equal(again[old.columns], old, check_dtype=False)
+    assert again["p_accomplished"].isna().all()
 
 
 def test_query_help_names_run_folders_too():
