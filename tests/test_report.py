@@ -461,6 +461,9 @@ def test_report_shows_sensitivity_and_sweep_results(small_results, tmp_path):
     assert 'id="fig-tornado"' in html and "tor_m2.pk_single_shot" in html
     assert 'id="fig-sweep-1"' in html and 'id="fig-sweep-2"' in html
     assert "effectors[sam-1].vehicles" in html
+    # the listed summary: a probability and its 95% interval in one cell, no _lo/_hi columns
+    assert "<th>p_kill</th>" in html and "<th>p_kill_lo</th>" not in html
+    assert "0.5 (0.3 – 0.7)" in html
 
 
 def test_sweep_figures_lines_and_heat_maps():

@@ -556,6 +556,30 @@ def _system_rows(results) -> list[dict]:
             for r in plots.system_expenditure_table(results).itertuples(index=False)]
 
 
+def _sweep_table(sweep: pd.DataFrame | None, rows: int = 200) -> tuple[list[str], list[list[str]]]:
+    """The sweep summary as the report lists it: a probability with its 95% interval in one cell
+    ("0.42 (0.38 – 0.46)") instead of three columns; the first ``rows`` rows."""
+    import pandas as pd
+
+    if sweep is None:
+        return [], []
+    cols = [c for c in sweep.columns
+            if not ((c.endswith("_lo") or c.endswith("_hi")) and c[:-3] in sweep.columns)]
+    out = []
+    for _, r in sweep.head(rows).iterrows():
+        row = []
+        for c in cols:
+            v = r[c]
+            if isinstance(v, str):
+                row.append(v)
+            elif f"{c}_lo" in sweep.columns and f"{c}_hi" in sweep.columns and pd.notna(v):
+                row.append(f"{_g(v)} ({_g(r[c + '_lo'])} – {_g(r[c + '_hi'])})")
+            else:
+                row.append(_g(v))
+        out.append(row)
+    return cols, out
+
+
 def _read_analysis(run_folder: Path | None) -> dict[str, Any]:
     """Sensitivity and sweep results stored with a run (formats: docs/run-folder.md)."""
     import json
@@ -784,9 +808,8 @@ def render_report(results, *, title: str | None = None, run_folder: str | Path |
         sens_rows=sens_rows,
         sweep_figs=sweep_figs,
         sweep_meta=analysis.get("sweep_meta") or {},
-        sweep_cols=list(sweep.columns) if sweep is not None else [],
-        sweep_rows=[[_g(v) if not isinstance(v, str) else v for v in row]
-                    for row in sweep.head(200).itertuples(index=False)] if sweep is not None else [],
+        sweep_cols=_sweep_table(sweep)[0],
+        sweep_rows=_sweep_table(sweep)[1],
         n_sweep=len(sweep) if sweep is not None else 0,
     )
     return _env().get_template("report.html.j2").render(**ctx)
