@@ -228,3 +228,87 @@ def test_full_fidelity_runs_with_jamming_and_decoys(tmp_path, synthetic_dem):
     res = _run(_load(tmp_path, synthetic_dem, d, "full.yaml"), n=8, seed=3)
     assert "decoys" in res.summary and "jamming" in res.summary
     assert res.raw.ident_step is not None and res.raw.ident_step.shape == (8, res.world.n_threats)
+
+
+# ---------------------------------------------------------------- a jammer stops at its kill
+
+
+def test_jamming_js_counts_only_live_jammers():
+    from iadsim.engine.kernel import jamming_js
+
+    js = np.zeros((2, 1, 3, 2), np.float32)
+    js[1, 0, 2, :] = (4.0, 0.5)
+    owner = np.array([0, 1], np.int64)
+    assert jamming_js(1, 0, 2, js, owner, np.array([True, True, True])) == pytest.approx(4.5)
+    assert jamming_js(1, 0, 2, js, owner, np.array([False, True, True])) == pytest.approx(0.5)
+    assert jamming_js(1, 0, 2, js, owner, np.array([False, False, True])) == 0.0
+
+
+def test_a_jammer_shot_down_stops_jamming(tmp_path, synthetic_dem):
+    """Common random numbers: after the jammer's aircraft is killed at step k, a threat that neither
+    run has detected yet is first detected at the same step with and without the jammer (the same
+    draws, the same SINR)."""
+    base = small_scenario_dict()
+    base["simulation"]["duration_s"] = 1500
+    base["threats"][0]["launch_time_s"] = 400        # the drones come after the jammer
+    base["threats"][1]["launch_time_s"] = 0
+    base["threats"][1]["orbit"] = {"lat": 10.25, "lon": 20.25, "radius_km": 3.0, "laps": 20}   # it stays
+    jam = copy.deepcopy(base)
+    # it jams the Tor-M2 only: the Pantsir-S1 sees it unjammed and can shoot it down
+    jam["threats"][1]["jammer"] = {"system": "generic_escort_jammer", "mode": "self-screen", "targets": ["sam-1"]}
+    rc = _run(_load(tmp_path, synthetic_dem, base, "kc.yaml"), n=64, seed=9)
+    rj = _run(_load(tmp_path, synthetic_dem, jam, "kj.yaml"), n=64, seed=9)
+    carrier = rj.world.threat_labels.index("drone")
+    kill = rj.raw.kill_step[:, carrier]
+    dc = rc.raw.det_step.astype(float)
+    dj = rj.raw.det_step.astype(float)
+    dc[dc < 0] = np.inf
+    dj[dj < 0] = np.inf
+    compared = mattered = 0
+    for r in np.flatnonzero(kill >= 0):
+        for m in range(rj.world.n_threats):
+            if m == carrier:
+                continue
+            if dc[r, m] >= kill[r] and dj[r, m] >= kill[r]:
+                assert dj[r, m] == dc[r, m], (r, m, kill[r], dc[r, m], dj[r, m])
+                compared += 1
+                # the jammer's path would still have jammed this look had it flown on
+                after = slice(int(kill[r]), None)
+                mattered += bool(np.any((rj.world.ew.jam_js[after, 0, m, 0] > 0.01)
+                                        & (rj.world.snr[after, 0, m] > 0)))
+    assert compared >= 10, compared
+    assert mattered >= 10, mattered
+    assert (kill >= 0).sum() >= 10
+
+
+def test_stand_off_jammer_is_received_through_the_sidelobes(tmp_path, synthetic_dem):
+    """A jammer orbiting far from the line to the target is received at the sidelobe level: the
+    world's J/S is the closed form with Gr'/Gr = 10^(sidelobe/10)."""
+    from iadsim.catalog import load_catalog
+    from iadsim.engine import compile_world
+    from iadsim.engine.ew import _Silent, jammer_figures, radar_jamming_figures
+    from iadsim.physics.jamming import bandwidth_factor, jamming_to_signal
+
+    d = small_scenario_dict()
+    d["effectors"] = d["effectors"][:1]
+    d["threats"] = [
+        {"name": "drone", "type": "mq_9_reaper", "altitude_m": 4000,
+         "route": [{"lat": 10.05, "lon": 20.19}, {"lat": 10.20, "lon": 20.19}]},          # from the south
+        {"name": "soj", "type": "f_16_fighting_falcon", "altitude_m": 8000, "speed_m_s": 150.0,
+         "route": [{"lat": 10.36, "lon": 20.19}, {"lat": 10.37, "lon": 20.19}],           # to the north
+         "orbit": {"lat": 10.37, "lon": 20.21, "radius_km": 1.0, "laps": 20},
+         "jammer": {"system": "generic_standoff_jammer", "mode": "stand-off", "targets": "all"}}]
+    w = compile_world(_load(tmp_path, synthetic_dem, d, "soj.yaml"))
+    cat = load_catalog()
+    rf = radar_jamming_figures(cat["tor_m2"], _Silent())
+    jf = jammer_figures(cat["generic_standoff_jammer"], _Silent())
+    js = w.ew.jam_js[:, 0, 0, 0]
+    both = (js > 0) & np.isfinite(w.pos[:, 0, 0])
+    assert both.sum() > 50
+    c = w.sensor_xyz[0]
+    rt = np.linalg.norm(w.pos[both, 0] - c, axis=-1)
+    rj = np.linalg.norm(w.pos[both, 1] - c, axis=-1)
+    want = jamming_to_signal(jf["erp_w"], rf["erp_w"], cat["mq_9_reaper"].nominal("rcs_m2"), rt, rj,
+                             10 ** (rf["sidelobe_db"] / 10), bandwidth_factor(rf["bandwidth_hz"], jf["bandwidth_hz"]),
+                             jf["polarisation"], rf["eccm"])
+    np.testing.assert_allclose(js[both], want, rtol=1e-4)
