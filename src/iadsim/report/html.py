@@ -577,6 +577,9 @@ def report_figures(results, analysis: dict[str, Any] | None = None) -> dict[str,
         figs["expenditure"] = plots.expenditure_figure(results)
         figs["expenditure_by_system"] = plots.system_expenditure_figure(results)
     figs["timeline"] = plots.timeline_figure(results)
+    jam = plots.jamming_range_figure(results)
+    if jam is not None:
+        figs["jamming_ranges"] = jam
     if len(w.mva):
         figs["coverage_by_height"] = plots.coverage_by_height_figure(results)
     analysis = analysis or {}
@@ -713,6 +716,7 @@ def render_report(results, *, title: str | None = None, run_folder: str | Path |
         sweep_rows=[[_g(v) if not isinstance(v, str) else v for v in row]
                     for row in sweep.head(200).itertuples(index=False)] if sweep is not None else [],
         n_sweep=len(sweep) if sweep is not None else 0,
+        fig_jamming=html_figs.get("jamming_ranges"),
         **_ew_context(results),
     )
     return _env().get_template("report.html.j2").render(**ctx)
