@@ -41,8 +41,8 @@ def jammed_dict(mode="self-screen", targets="all") -> dict:
      "threats[1].jammer.targets[1]", "unknown radar"),
     ("threats.1.jammer", {"system": "shahed_136"}, "threats[1].jammer.system", "expected a jammer"),
     ("threats.1.jammer", {"system": "generic_escort_jammer", "mode": "deceive"}, "threats[1].jammer.mode", ""),
-    ("threats.0.decoy", {"rcs_m2": 0}, "threats[0].decoy.rcs_m2", "greater than 0"),
-    ("threats.0.decoy", {"rcs_m2": -2.0}, "threats[0].decoy.rcs_m2", "greater than 0"),
+    ("threats.0.decoy", {"rcs_m2": 0}, "threats[0].decoy.rcs_m2", "radar signature"),
+    ("threats.0.decoy", {"rcs_m2": -2.0}, "threats[0].decoy.rcs_m2", "radar signature"),
     ("threats.0.decoy", {"identify_p": 1.5}, "threats[0].decoy.identify_p", ""),
 ])
 def test_bad_ew_input_exit_2_names_field_and_writes_nothing(small_dir, tmp_path, capsys, path, value, field,

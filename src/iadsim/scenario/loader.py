@@ -654,8 +654,17 @@ def _raw_reference_problems(data: Any, catalog: Catalog, source: str) -> list[Pr
     for i, r in items("sensors"):
         need(r.get("system"), ("sensor", "effector"), f"sensors[{i}].system")
     assets = [a.get("name") for _, a in items("assets")]
+    radars = {x.get("name") for _, x in items("effectors")} | {x.get("name") for _, x in items("sensors")}
     for i, t in items("threats"):
         need(t.get("type"), ("threat",), f"threats[{i}].type")
+        jam = t.get("jammer")
+        if isinstance(jam, dict):
+            need(jam.get("system"), ("jammer",), f"threats[{i}].jammer.system")
+            if isinstance(jam.get("targets"), list):
+                for j, name in enumerate(jam["targets"]):
+                    if isinstance(name, str) and name not in radars:
+                        out.append(Problem(source, f"threats[{i}].jammer.targets[{j}]", f"unknown radar {_short(name)}; "
+                                           "expected the name of a fire unit or sensor"))
         tgt = t.get("target")
         if isinstance(tgt, str) and tgt not in assets:
             import difflib

@@ -364,8 +364,15 @@ class Decoy(_Model):
         description="probability that one radar look identifies it as a decoy, after which the defence "
         "stops engaging it [1]; 0: never; default the catalog's decoy_identify_p_per_look, else 0")
     rcs_m2: float | None = Field(
-        None, gt=0.0, le=10_000.0,
-        description="the radar signature it presents [m2]; default the catalog RCS of its type")
+        None, le=10_000.0, json_schema_extra={"exclusiveMinimum": 0.0},
+        description="the radar signature it presents [m2], > 0; default the catalog RCS of its type")
+
+    @field_validator("rcs_m2")
+    @classmethod
+    def _has_signature(cls, v: float | None) -> float | None:
+        if v is not None and not v > 0.0:
+            raise ValueError("a decoy needs a radar signature: rcs_m2 must be > 0 [m2]")
+        return v
 
 
 class Threat(_Model):
