@@ -103,7 +103,7 @@ def test_signal_to_interference_and_measurement_accuracy():
     assert signal_to_interference(0.0, 5.0) == 0.0
     # 1 / SINR = 1 / SINR0 + J/S
     assert 1.0 / signal_to_interference(20.0, 0.5) == pytest.approx(1 / 20.0 + 0.5)
-    # accuracy ~ 1 / sqrt(SNR) (Skolnik 2001 sec. 6.3): four times less SNR, twice the error
+    # accuracy ~ 1 / sqrt(SNR) (Skolnik 2001 ch. 6): four times less SNR, twice the error
     assert measurement_sigma_factor(40.0, 10.0) == pytest.approx(2.0)
     assert measurement_sigma_factor(10.0, 10.0) == 1.0
 

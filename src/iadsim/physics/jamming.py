@@ -6,7 +6,7 @@ gains and ratios linear [1] unless a name says ``_db``.
 
 The radar equation for the target echo and the one-way equation for the jammer's noise received
 by the radar give (Adamy, *EW 101: A First Course in Electronic Warfare*, 2001, ch. 9 "jamming";
-Schleher, *Electronic Warfare in the Information Age*, 1999, ch. 4; the echo term is Skolnik,
+Schleher, *Electronic Warfare in the Information Age*, 1999; the echo term is Skolnik,
 *Introduction to Radar Systems*, 3rd ed. 2001, eq. 2.1)::
 
     S = Pt Gt Gr lambda^2 sigma / ((4 pi)^3 Rt^4)          echo power at the radar receiver
@@ -73,7 +73,7 @@ FOUR_PI = 4.0 * np.pi
 
 def bandwidth_factor(radar_bandwidth_hz: ArrayLike, jammer_bandwidth_hz: ArrayLike):
     """The part of a noise jammer's power inside the radar receiver's band [1]:
-    ``min(1, Br / Bj)`` (Adamy 2001, ch. 9; Schleher 1999, ch. 4): a barrage jammer spreading its
+    ``min(1, Br / Bj)`` (Adamy 2001, ch. 9; Schleher 1999): a barrage jammer spreading its
     power over Bj > Br loses Br / Bj; a spot jammer narrower than the receiver loses nothing."""
     br = _positive(radar_bandwidth_hz, "radar_bandwidth_hz")
     bj = _positive(jammer_bandwidth_hz, "jammer_bandwidth_hz")
@@ -175,7 +175,8 @@ def burn_through_range_stand_off_m(radar_erp_w: ArrayLike, jammer_erp_w: ArrayLi
 
 def signal_to_interference(sinr_no_jamming: ArrayLike, js: ArrayLike):
     """Signal-to-noise-plus-clutter-plus-jamming ratio [1]: ``1 / (1 / SINR0 + J/S)``, SINR0 =
-    S / (N + C) without jamming (noise jamming adds to the receiver noise; Schleher 1999, ch. 4). Zero where SINR0 is zero (the target is not seen); never above SINR0."""
+    S / (N + C) without jamming (noise jamming adds to the receiver noise; Schleher 1999). Zero where
+    SINR0 is zero (the target is not seen); never above SINR0."""
     s0 = _non_negative(sinr_no_jamming, "sinr_no_jamming")
     j = _non_negative(js, "js")
     with np.errstate(divide="ignore"):
@@ -188,8 +189,8 @@ def measurement_sigma_factor(sinr_clear: ArrayLike, sinr_jammed: ArrayLike):
 
     The theoretical accuracy of a range or angle measurement is inversely proportional to
     ``sqrt(2 E / N0)``, i.e. to the square root of the signal-to-noise ratio (Skolnik 2001,
-    sec. 6.3, eqs. for delta-T_R and delta-theta; Barton 1988, ch. 9: sigma = theta_3dB /
-    (k_m sqrt(2 SNR))). A catalog 1-sigma error quoted for the unjammed radar therefore grows by
+    ch. 6, the accuracies delta-T_R and delta-theta; for angle sigma = theta_3dB / (k_m sqrt(2 SNR))).
+    A catalog 1-sigma error quoted for the unjammed radar therefore grows by
     ``sqrt(SINR_clear / SINR_jammed)`` >= 1 under jamming."""
     c = _positive(sinr_clear, "sinr_clear")
     j = _positive(sinr_jammed, "sinr_jammed")
