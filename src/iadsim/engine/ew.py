@@ -41,6 +41,7 @@ class EW:
     decoy_p: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))   # [M] identify p per look; -1 none
     jammers: list[dict] = field(default_factory=list)      # per jammer: member, system, mode, radars
     radars_not_jammed: list[str] = field(default_factory=list)   # radars without jamming figures
+    summary: dict | None = None     # jamming_summary's result, once computed
 
     @property
     def has_jamming(self) -> bool:
@@ -176,6 +177,13 @@ def jamming_summary(world) -> dict:
     ew = world.ew
     if ew is None or not ew.has_jamming:
         return {}
+    if ew.summary is None:
+        ew.summary = _jamming_summary(world)
+    return ew.summary
+
+
+def _jamming_summary(world) -> dict:
+    ew = world.ew
     snr = world.snr
     sj = jammed_snr(snr, ew.jam_js)
     S = snr.shape[1]
