@@ -58,6 +58,9 @@ EXTRA_SOURCES = {
     "https://techrider.ro/defense/cat-mai-plateste-rusia-pentru-dronele-shahed-dupa-ce-in-2022-costau-300-000-de-dolari-bucata/",
     "https://en.interfax.com.ua/news/general/880870.html",
     "https://uae71.info/posts/15043",
+    # the ADM-160 MALD decoy (adm_160_mald): speed and flight profile, and range of the MALD-X
+    "https://strategypage.com/htmw/htmurph/articles/20070601.aspx",
+    "https://www.rtl.be/info/monde/international/le-pentagone-teste-des-avions-leurres-1053165.aspx?utm_source=feedburner&utm_medium=feed&utm_campaign=Feed%3A+Rtlinfos-ALaUne+%28RTL.be+-+La+une+de+l%27actualit%C3%A9%29",
 }
 
 # Catalog name -> key in the reference file, where they differ.
@@ -425,7 +428,7 @@ def test_every_radar_has_an_instrumented_range_and_clutter_figures_except_manpad
 
     for name in catalog:
         s = catalog[name]
-        if s.kind == "threat":
+        if s.kind in ("threat", "jammer"):
             continue
         assert "radar_instrumented_range_km" in s.figures, name
         # the documented rule: at least the largest quoted detection range
@@ -473,9 +476,11 @@ def test_catalog_without_the_new_radar_figures_still_loads_with_documented_defau
     from iadsim.coverage.specs import build_grid, radar_specs
     from iadsim.geo.terrain import load_terrain
 
+    from iadsim.catalog.models import JAMMING_RADAR_FIGURES
+
     data = _valid_entry()
-    for key in OPTIONAL_RADAR_FIGURES:
-        data["figures"].pop(key)
+    for key in {**OPTIONAL_RADAR_FIGURES, **JAMMING_RADAR_FIGURES}:
+        data["figures"].pop(key, None)
     data["figures"]["radar_detection_range_km"].update(value=30, low=20, high=35)
     folder = tmp_path / "user_catalog"
     folder.mkdir()

@@ -149,13 +149,15 @@ def raster_bytes(grid_cells: int, radars: int) -> int:
 
 
 def estimate_run_size(replications: int, threats: int, effectors: int, radars: int, steps: int,
-                      available: int | None = None, grid_cells: int = 0) -> RunSize:
+                      available: int | None = None, grid_cells: int = 0, jammers: int = 0) -> RunSize:
     """Memory [bytes] of a run: results (rows x bytes per row) and the compiled world (time-step
-    arrays, and the grid rasters when ``grid_cells`` is given)."""
+    arrays, and the grid rasters when ``grid_cells`` is given; with ``jammers``, the J/S array
+    [steps, radars, threats, jammers] of float32 of iadsim.engine.ew)."""
     results = replications * (threats * BYTES_PER_THREAT_ROW + effectors * BYTES_PER_EFFECTOR_ROW)
     rasters = raster_bytes(grid_cells, radars) if grid_cells else 0
     world = steps * threats * (WORLD_BYTES_PER_STEP_THREAT + radars * WORLD_BYTES_PER_STEP_THREAT_RADAR
-                               + effectors * WORLD_BYTES_PER_STEP_THREAT_EFFECTOR) + rasters
+                               + effectors * WORLD_BYTES_PER_STEP_THREAT_EFFECTOR
+                               + radars * jammers * 4) + rasters
     return RunSize(replications, threats, effectors, radars, steps, results, world,
                    available_memory_bytes() if available is None else available, grid_cells, rasters)
 
@@ -190,7 +192,8 @@ def check_run_size(scenario: Any, replications: int | None = None, *, source: st
     effectors = len(scn.effectors)
     radars = effectors + len(scn.sensors)
     steps = int(math.ceil(sim.duration_s / sim.dt_s))
-    size = estimate_run_size(n, members, effectors, radars, steps, available, _grid_cells(scenario))
+    jammers = sum(t.count for t in scn.threats if getattr(t, "jammer", None) is not None)
+    size = estimate_run_size(n, members, effectors, radars, steps, available, _grid_cells(scenario), jammers)
     budget = int(size.available_bytes * MEMORY_FRACTION)
     problems: list[Problem] = []
     step_bytes = size.world_bytes - size.raster_bytes

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from iadsim.catalog.envelope import FLYOUT_FIGURES, envelope_problems
 from iadsim.catalog.models import (
-    CLUTTER_GROUP, COST_FIGURE_KIND, COST_FIGURES, GUN_FIGURES, GUN_OPTIONAL_FIGURES, THREAT_GUN_FIGURES, OPTIONAL_RADAR_FIGURES, REQUIRED_FIGURES, Calibrated, Claim, Figure, System, figure_domain_problem,
+    CLUTTER_GROUP, COST_FIGURE_KIND, COST_FIGURES, GUN_FIGURES, JAMMING_RADAR_FIGURES, THREAT_DECOY_FIGURES, GUN_OPTIONAL_FIGURES, THREAT_GUN_FIGURES, OPTIONAL_RADAR_FIGURES, REQUIRED_FIGURES, Calibrated, Claim, Figure, System, figure_domain_problem,
 )
 from iadsim.errors import InputError, Problem
 
@@ -118,7 +118,8 @@ def load_system_file(path: Path) -> System:
                                     f"a cost figure of a {COST_FIGURE_KIND[key]}, not of {'an' if system.kind[0] in 'aeiou' else 'a'} "
                                     f"{system.kind}"))
     if system.kind in ("effector", "sensor"):
-        for key, unit in {**OPTIONAL_RADAR_FIGURES, **GUN_FIGURES, **GUN_OPTIONAL_FIGURES}.items():
+        for key, unit in {**OPTIONAL_RADAR_FIGURES, **GUN_FIGURES, **GUN_OPTIONAL_FIGURES,
+                          **JAMMING_RADAR_FIGURES}.items():
             if key in system.figures and system.figures[key].unit != unit:
                 problems.append(Problem(str(path), f"figures.{key}.unit",
                                         f"expected {unit!r}, got {system.figures[key].unit!r}"))
@@ -128,7 +129,18 @@ def load_system_file(path: Path) -> System:
                     problems.append(Problem(str(path), f"figures.{key}",
                                             f"missing; a radar with radar_wavelength_m needs it "
                                             f"[{OPTIONAL_RADAR_FIGURES[key]}] (clutter, MTI and multipath model)"))
+        jam = [k for k in JAMMING_RADAR_FIGURES if k in system.figures]
+        if jam:
+            for key in (*JAMMING_RADAR_FIGURES, "radar_azimuth_beamwidth_deg"):
+                if key not in system.figures:
+                    problems.append(Problem(str(path), f"figures.{key}",
+                                            f"missing; a radar with jamming figures ({jam[0]}) needs it "
+                                            f"[{JAMMING_RADAR_FIGURES.get(key, 'deg')}] (noise jamming model)"))
     if system.kind == "threat":
+        for key, unit in THREAT_DECOY_FIGURES.items():
+            if key in system.figures and system.figures[key].unit != unit:
+                problems.append(Problem(str(path), f"figures.{key}.unit",
+                                        f"expected {unit!r}, got {system.figures[key].unit!r}"))
         for key, unit in THREAT_GUN_FIGURES.items():
             if key in system.figures and system.figures[key].unit != unit:
                 problems.append(Problem(str(path), f"figures.{key}.unit",

@@ -118,7 +118,7 @@ class System(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9_]+$")
     display_name: str
-    kind: Literal["effector", "sensor", "threat"]
+    kind: Literal["effector", "sensor", "threat", "jammer"]
     category: str = Field(description="e.g. 'SHORAD gun-missile', 'MALE UAV', 'cruise missile'")
     aliases: list[str] = Field(default_factory=list)
     description: str = ""
@@ -175,6 +175,13 @@ REQUIRED_FIGURES: dict[str, dict[str, str]] = {
         "typical_altitude_m": "m",
         "value": "1",
     },
+    # an airborne noise jammer a threat carries (iadsim.physics.jamming)
+    "jammer": {
+        "jammer_power_w": "W",
+        "jammer_antenna_gain_dbi": "dBi",
+        "jammer_bandwidth_mhz": "MHz",
+        "jammer_polarisation_loss_db": "dB",
+    },
 }
 
 
@@ -200,6 +207,21 @@ CLUTTER_GROUP: tuple[str, ...] = (
     "radar_wavelength_m", "radar_azimuth_beamwidth_deg", "radar_elevation_beamwidth_deg",
     "radar_range_resolution_m", "radar_mti_improvement_db", "radar_min_radial_speed_m_s",
 )
+
+# A radar's jamming figures (iadsim.physics.jamming), optional: a radar without them is not affected
+# by noise jamming (a jammer aimed at it by name is an input error). A radar with one needs all of
+# them, and radar_azimuth_beamwidth_deg (main lobe or sidelobe toward the jammer).
+JAMMING_RADAR_FIGURES: dict[str, str] = {
+    "radar_peak_power_kw": "kW",
+    "radar_antenna_gain_dbi": "dBi",
+    "radar_bandwidth_mhz": "MHz",
+    "radar_sidelobe_level_db": "dB",
+    "radar_eccm_improvement_db": "dB",
+}
+# Optional decoy figure of a threat type: the defence's chance to identify it per radar look.
+THREAT_DECOY_FIGURES: dict[str, str] = {
+    "decoy_identify_p_per_look": "1",
+}
 
 # Gun figures of gun-armed effectors (iadsim.physics.gun). An effector with the shell-model figures and
 # no missile flyout figures is a gun fire unit in the engine (iadsim.catalog.envelope.is_gun: Gepard,
@@ -295,10 +317,19 @@ FIGURE_DOMAINS: dict[str, str] = {
     "value": "nonnegative",
     "unit_cost_usd": "positive",
     "missile_cost_usd": "positive",
+    "jammer_power_w": "positive",
+    "jammer_bandwidth_mhz": "positive",
+    "jammer_polarisation_loss_db": "nonnegative",
+    "radar_peak_power_kw": "positive",
+    "radar_bandwidth_mhz": "positive",
+    "radar_sidelobe_level_db": "nonpositive",
+    "radar_eccm_improvement_db": "nonnegative",
+    "decoy_identify_p_per_look": "unit_interval",
 }
 
 _DOMAIN_TEXT = {"positive": "a number > 0", "nonnegative": "a number >= 0",
-                "probability": "a probability in (0, 1]", "open_probability": "a probability in (0, 1)"}
+                "probability": "a probability in (0, 1]", "open_probability": "a probability in (0, 1)",
+                "nonpositive": "a number <= 0", "unit_interval": "a probability in [0, 1]"}
 
 
 def figure_domain_problem(key: str, fig: Figure) -> str | None:
@@ -308,7 +339,7 @@ def figure_domain_problem(key: str, fig: Figure) -> str | None:
         return None
     for name, v in (("value", fig.value), ("low", fig.low), ("high", fig.high)):
         ok = {"positive": v > 0, "nonnegative": v >= 0, "probability": 0 < v <= 1,
-              "open_probability": 0 < v < 1}[dom]
+              "open_probability": 0 < v < 1, "nonpositive": v <= 0, "unit_interval": 0 <= v <= 1}[dom]
         if not ok:
             return f"{name} must be {_DOMAIN_TEXT[dom]}, got {v!r}"
     return None

@@ -36,6 +36,8 @@ class ChunkResult:
     #: full fidelity only: [R, 3] tracks created, tracks confirmed, mean position error of confirmed
     #: tracks after their updates [m] (columns named by iadsim.engine.full.TRACK_STATS)
     track_stats: np.ndarray | None = None
+    #: [R, M] step at which each decoy was identified (-1: never, or not a decoy); None: no decoys
+    ident_step: np.ndarray | None = None
 
 
 EVENT_DTYPE = np.dtype([("step", "i8"), ("type", "i8"), ("unit", "i8"), ("threat", "i8"), ("n", "i8")])
@@ -69,6 +71,8 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
     out = {k: np.zeros((count, M), np.int64) for k in
            ("det_step", "firm_step", "eng_step", "shots", "kill_step", "killer", "leak_step")}
     expended = np.zeros((count, E), np.int64)
+    ident = np.full((count, M), -1, np.int64)
+    ew = world.ew_inputs()
     ev = [np.zeros(MAX_EVENTS, np.int64) for _ in range(5)]
     local = record_rep - first if first <= record_rep < first + count else -1
     code = use_policy(policy or world.scenario.simulation.policy)
@@ -80,19 +84,20 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
         kernel = run_chunk_full_serial if code == POLICY_PYTHON else run_chunk_full
         n = kernel(keys, local, code, *world.full.kernel_inputs(world), *params.kernel_inputs(),
                    out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
-                   out["killer"], out["leak_step"], expended, stats, *ev)
+                   out["killer"], out["leak_step"], expended, stats, *ev, *ew, ident)
     else:
         kernel = run_chunk_serial if code == POLICY_PYTHON else run_chunk
         n = kernel(keys, local, code, *world.kernel_inputs(), *params.kernel_inputs(),
                    out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
-                   out["killer"], out["leak_step"], expended, *ev)
+                   out["killer"], out["leak_step"], expended, *ev, *ew, ident)
     events = None
     if local >= 0:
         events = np.zeros(n, EVENT_DTYPE)
         for name, arr in zip(EVENT_DTYPE.names, ev):
             events[name] = arr[:n]
     return ChunkResult(first, count, expended=expended, events=events, draws=params.draws,
-                       track_stats=stats, **out)
+                       track_stats=stats, ident_step=ident if world.ew is not None and world.ew.has_decoys else None,
+                       **out)
 
 
 def compiled_cache_warm(fidelity: str = "fast") -> bool:

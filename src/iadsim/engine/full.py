@@ -49,6 +49,7 @@ from iadsim.engine.kernel import (
     detects, end_intercept, fire_unit_state, launch, record_event, releases, reloads, reset_outputs,
     salvo_kills,
 )
+from iadsim.engine.kernel import identifies, jamming_js
 from iadsim.engine.rng import uniform
 from iadsim.physics.flyout import predicted_intercept_nb
 from iadsim.physics.pk import pk_factor_nb
@@ -617,7 +618,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                   pk1, beta, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps,
                   snr_scale, pfa, policy, record,
                   det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
-                  ev_step, ev_type, ev_e, ev_m, ev_n):
+                  ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step):
     dt = fpar[0]
     xmin = fpar[1]
     ymax = fpar[2]
@@ -748,6 +749,9 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
     used = np.zeros(E, np.bool_)
     nmask = (1 << conf_n) - 1
     reset_outputs(det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended)
+    for m in range(ident_step.shape[0]):
+        ident_step[m] = -1
+    jammed = jam_owner.shape[0] > 0
 
     for t in range(nsteps):
         # 1. intercepts due now: the TRUE target must be alive, in the envelope and in sight, and
@@ -803,22 +807,33 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                 q = snr[t, s, m] * snr_scale[s, m]   # a scale of 0: the radar is not available
                 if q <= 0.0:
                     continue
+                # noise jamming: 1/SINR = 1/SINR0 + J/S, and measurement errors grow as 1/sqrt(SINR)
+                # (iadsim.engine.ew, iadsim.physics.jamming.measurement_sigma_factor)
+                widen = 1.0
+                if jammed:
+                    loss = 1.0 + snr[t, s, m] * jamming_js(t, s, m, jam_js, jam_owner, alive)
+                    q = q / loss
+                    widen = math.sqrt(loss)
                 # the fast kernel's detection draw, plus the radar's lower elevation limit
                 if detects(k0, k1, t, s, m, q, pfa[s]) and meas_el[t, s, m] >= min_el[s]:
                     if det_step[m] < 0:
                         det_step[m] = t
                         if record and nev < MAX_EVENTS:
                             nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_DETECT, s, m, 0)
+                    if ident_step[m] < 0 and decoy_p[m] > 0.0 and identifies(k0, k1, t, s, m, decoy_p[m]):
+                        ident_step[m] = t
                     n1, n2 = _normal_pair(uniform(k0, k1, STREAM_NOISE_0, t, s, m),
                                           uniform(k0, k1, STREAM_NOISE_1, t, s, m))
                     n3, _n4 = _normal_pair(uniform(k0, k1, STREAM_NOISE_2, t, s, m),
                                            uniform(k0, k1, STREAM_NOISE_3, t, s, m))
-                    r = meas_r[t, s, m] + sigma[s, 0] * n1
+                    sr = sigma[s, 0] * widen
+                    sa = sigma[s, 1] * widen
+                    se = sigma[s, 2] * widen
+                    r = meas_r[t, s, m] + sr * n1
                     if r < 1.0:
                         r = 1.0
-                    converted_measurement(r, meas_az[t, s, m] + sigma[s, 1] * n2,
-                                          meas_el[t, s, m] + sigma[s, 2] * n3,
-                                          sigma[s, 0], sigma[s, 1], sigma[s, 2], zr, Rm[nz])
+                    converted_measurement(r, meas_az[t, s, m] + sa * n2, meas_el[t, s, m] + se * n3,
+                                          sr, sa, se, zr, Rm[nz])
                     for i in range(3):
                         zm[nz, i] = zr[i] + sensor_xyz[s, i]
                     zlab[nz] = m
@@ -1097,6 +1112,8 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
         for k in range(K):
             if st[k] != TRK_CONFIRMED or t < eng_until[k]:
                 continue
+            if lab[k] >= 0 and ident_step[lab[k]] >= 0:   # the track of an identified decoy is not engaged
+                continue
             dts = (t - tpred[k]) * dt
             v = values[lab[k]] if lab[k] >= 0 else fa_value
             u, _a, _d, _tc = threat_urgency(X[k, 0] + dts * X[k, 3], X[k, 1] + dts * X[k, 4], X[k, 3], X[k, 4],
@@ -1232,7 +1249,7 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
                     reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode, gun_vuln,
                     pk1, beta, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale,
                     pfa, det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
-                    ev_step, ev_type, ev_e, ev_m, ev_n):
+                    ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step):
     """Run replications keys[r] at full fidelity; arguments as the fast kernel's ``_run_chunk``
     with the arrays of :class:`iadsim.engine.world.FullWorld`; ``stats`` [R, len(TRACK_STATS)] track
     statistics."""
@@ -1247,7 +1264,8 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
                                pk1[r], beta[r], rmin[r], rmax[r], hmin[r], hmax[r], channels[r], ready0[r],
                                reload_steps[r], reaction_steps[r], snr_scale[r], pfa[r], policy, rec,
                                det_step[r], firm_step[r], eng_step[r], shots[r], kill_step[r], killer[r],
-                               leak_step[r], expended[r], stats[r], ev_step, ev_type, ev_e, ev_m, ev_n)
+                               leak_step[r], expended[r], stats[r], ev_step, ev_type, ev_e, ev_m, ev_n,
+                               jam_js, jam_owner, decoy_p, ident_step[r])
     total = 0
     for r in range(R):
         if r == record_local:

@@ -13,7 +13,7 @@ import numba
 import numpy as np
 
 from iadsim.c2.wta import greedy_units as _greedy_marginal_return  # the one greedy (c2.wta)
-from iadsim.engine.rng import STREAM_DETECT, STREAM_KILL, uniform
+from iadsim.engine.rng import STREAM_DECOY_ID, STREAM_DETECT, STREAM_KILL, uniform
 
 # event types (timeline of a recorded replication)
 EV_DETECT = 0   # first detection of a threat (by sensor e)
@@ -134,6 +134,24 @@ def detects(k0, k1, t, s, m, snr, pfa):
     1960, case 1; Skolnik 2001, ch. 2), drawn from the detection stream. snr: linear SNR > 0 [1];
     pfa: false-alarm probability [1]."""
     return uniform(k0, k1, STREAM_DETECT, t, s, m) < pfa ** (1.0 / (1.0 + snr))
+
+
+@numba.njit(cache=True)
+def jamming_js(t, s, m, jam_js, jam_owner, alive):
+    """The summed jamming-to-signal ratio J/S [1] on radar s's look at threat m at step t from the
+    jammers still alive (iadsim.engine.ew: a jammer stops when its carrier is killed or lands)."""
+    js = 0.0
+    for j in range(jam_owner.shape[0]):
+        if alive[jam_owner[j]]:
+            js += jam_js[t, s, m, j]
+    return js
+
+
+@numba.njit(cache=True)
+def identifies(k0, k1, t, s, m, p):
+    """One radar look (radar s, step t) that detected decoy m identifies it with probability p [1],
+    drawn from the decoy-identification stream (iadsim.engine.ew)."""
+    return p > 0.0 and uniform(k0, k1, STREAM_DECOY_ID, t, s, m) < p
 
 
 @numba.njit(cache=True)
@@ -271,7 +289,7 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
              pk1, beta, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale, pfa,
              policy, record,
              det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
-             ev_step, ev_type, ev_e, ev_m, ev_n):
+             ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step):
     M = first_step.shape[0]
     E = channels.shape[0]
     S = scan.shape[1]
@@ -294,6 +312,9 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
     used = np.zeros(E, np.bool_)
     tracked = np.zeros(M, np.bool_)
     reset_outputs(det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended)
+    for m in range(M):
+        ident_step[m] = -1
+    jammed = jam_owner.shape[0] > 0
 
     for t in range(nsteps):
         # 1. intercepts due now
@@ -321,6 +342,8 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
                 q = snr[t, s, m] * snr_scale[s, m]   # a scale of 0: the radar is not available
                 if q <= 0.0:
                     continue
+                if jammed:   # noise jamming: 1/SINR = 1/SINR0 + J/S (iadsim.engine.ew)
+                    q = q / (1.0 + snr[t, s, m] * jamming_js(t, s, m, jam_js, jam_owner, alive))
                 if detects(k0, k1, t, s, m, q, pfa[s]):
                     if det_step[m] < 0:
                         det_step[m] = t
@@ -328,6 +351,8 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
                         if record and nev < MAX_EVENTS:
                             nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_DETECT, s, m, 0)
                     last_det[m] = t
+                    if ident_step[m] < 0 and decoy_p[m] > 0.0 and identifies(k0, k1, t, s, m, decoy_p[m]):
+                        ident_step[m] = t
         # 5. tracks (truth-based, with latency and drop-out)
         nt = 0
         for m in range(M):
@@ -350,7 +375,7 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
         nc = 0
         for q in range(nt):
             m = order[idx[q]]
-            if t >= engaged_until[m]:
+            if t >= engaged_until[m] and ident_step[m] < 0:   # an identified decoy is not engaged
                 cand[nc] = m
                 nc += 1
         if nc == 0:
@@ -411,11 +436,13 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
               latency_steps, drop_steps,
               pk1, beta, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale, pfa,
               det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
-              ev_step, ev_type, ev_e, ev_m, ev_n):
+              ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step):
     """Run replications keys[r] (r in 0..R-1) with their parameters (pk1 .. pfa, leading axis R;
     pk1 x pk_geo is the single-shot Pk of an engagement, beta the salvo's common-cause factor);
     outputs are [R, M] / [R, E] arrays filled in place. Events are recorded for the replication
-    ``record_local`` (-1: none); returns their count."""
+    ``record_local`` (-1: none); returns their count. ``jam_js`` [T, S, M, J], ``jam_owner`` [J] and
+    ``decoy_p`` [M] are the jamming and decoy arrays of iadsim.engine.ew (J = 0, decoy_p < 0: none);
+    ``ident_step`` [R, M] gets the step each decoy was identified (-1: never)."""
     R = keys.shape[0]
     nev = np.zeros(R, np.int64)
     for r in numba.prange(R):
@@ -427,7 +454,8 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
                           pk1[r], beta[r], rmin[r], rmax[r], hmin[r], hmax[r], channels[r], ready0[r],
                           reload_steps[r], reaction_steps[r], snr_scale[r], pfa[r], policy, rec,
                           det_step[r], firm_step[r], eng_step[r], shots[r], kill_step[r], killer[r],
-                          leak_step[r], expended[r], ev_step, ev_type, ev_e, ev_m, ev_n)
+                          leak_step[r], expended[r], ev_step, ev_type, ev_e, ev_m, ev_n,
+                          jam_js, jam_owner, decoy_p, ident_step[r])
     total = 0
     for r in range(R):
         if r == record_local:

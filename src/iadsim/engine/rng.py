@@ -15,6 +15,8 @@ import numpy as np
 
 STREAM_DETECT = 1
 STREAM_KILL = 2
+#: decoy identification per radar look (iadsim.engine.ew); a number far from the others in use
+STREAM_DECOY_ID = 41
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -263,6 +263,13 @@ class World:
     missions: MissionArrays | None = None
     models: dict[str, str] = field(default_factory=lambda: dict(MODELS_USED))
     full: FullWorld | None = None   # fidelity 'full' only
+    ew: "EW | None" = None          # jammers and decoys (iadsim.engine.ew); None: neither
+
+    def ew_inputs(self) -> tuple:
+        """The kernels' jamming and decoy arrays (empty when the scenario has neither)."""
+        from iadsim.engine.ew import EW
+
+        return (self.ew or EW()).kernel_inputs(self.pos.shape[1])
 
     @property
     def scenario(self):
@@ -427,8 +434,12 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         routes.append(np.column_stack([lon, lat, np.where(path.agl, ground + path.alt, path.alt)]))
         val = log.get(sysm, "value", "threat evaluation")
         sig = log.get(sysm, "rcs_m2", "detection")
+        if thr.decoy is not None and thr.decoy.rcs_m2 is not None:   # the signature a decoy presents
+            sig = float(thr.decoy.rcs_m2)
         node_t = sortie.node_times_s()
         rl = "carrier" if sortie.kind in ("isr", "strike") else "threat"
+        if thr.decoy is not None:
+            rl = "decoy"
         for k in range(thr.count):
             t0 = thr.launch_time_s + k * thr.spacing_s
             pos, vel, first, end = sample_path(path, terrain, t0, dt, nsteps)
@@ -501,6 +512,11 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
             q[ok] = radar_sinr(r, terrain, mva, pos[ok], vel[ok], np.broadcast_to(rcs, rng.shape)[ok],
                                s.terrain.clutter, slope)
         snr[:, si, :] = q
+
+    # --- electronic warfare: noise jammers carried by threats, decoys (iadsim.engine.ew)
+    from iadsim.engine.ew import compile_ew
+
+    ew = compile_ew(ld, radars, mvas, terrain, pos, rcs, np.array(group), missions.parent, k_ref, log)
 
     # --- fire units: the predicted intercept point (PIP) from each unit's flyout table, the target's
     #     position at intercept, and the engagement factor of the kill probability
@@ -686,8 +702,8 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         threat_peak=threat_peak, missions=missions,
         figures=list(log.uses.values()),
         models=_terrain_model(_radar_models(_models(s.simulation.policy, s.simulation.fidelity, s.simulation,
-                                                    s.terrain.line_of_sight), s), ld), **ints,
-        full=full,
+                                                    s.terrain.line_of_sight), s, ew), ld), **ints,
+        full=full, ew=ew,
     )
 
 
@@ -871,8 +887,18 @@ def _terrain_model(m: dict[str, str], ld) -> dict[str, str]:
     return m
 
 
-def _radar_models(m: dict[str, str], s) -> dict[str, str]:
+def _radar_models(m: dict[str, str], s, ew=None) -> dict[str, str]:
     """The detection text names the scenario's clutter class; clamped threat paths are stated."""
+    if ew is not None and ew.has_jamming:
+        from iadsim.engine.ew import JAMMING_MODEL
+
+        m["detection"] = m["detection"].replace("weather, jamming;", "weather;")
+        m["jamming"] = JAMMING_MODEL + (("; radars without jamming figures, not jammed: "
+                                         + ", ".join(ew.radars_not_jammed)) if ew.radars_not_jammed else "")
+    if ew is not None and ew.has_decoys:
+        from iadsim.engine.ew import DECOY_MODEL
+
+        m["decoys"] = DECOY_MODEL
     from iadsim.physics.clutter import CLUTTER_CLASSES as _CC
 
     cls = s.terrain.clutter

@@ -118,4 +118,5 @@ def concat(results: list[ChunkResult]) -> ChunkResult:
         {k: np.concatenate([r.draws[k] for r in results]) for k in results[0].draws},
         track_stats=None if results[0].track_stats is None else
         np.concatenate([r.track_stats for r in results], axis=0),
+        ident_step=None if results[0].ident_step is None else cat("ident_step"),
     )

@@ -624,6 +624,9 @@ def report_figures(results, analysis: dict[str, Any] | None = None) -> dict[str,
         figs["expenditure"] = plots.expenditure_figure(results)
         figs["expenditure_by_system"] = plots.system_expenditure_figure(results)
     figs["timeline"] = plots.timeline_figure(results)
+    jam = plots.jamming_range_figure(results)
+    if jam is not None:
+        figs["jamming_ranges"] = jam
     if len(w.mva):
         figs["coverage_by_height"] = plots.coverage_by_height_figure(results)
     analysis = analysis or {}
@@ -811,8 +814,40 @@ def render_report(results, *, title: str | None = None, run_folder: str | Path |
         sweep_cols=_sweep_table(sweep)[0],
         sweep_rows=_sweep_table(sweep)[1],
         n_sweep=len(sweep) if sweep is not None else 0,
+        fig_jamming=html_figs.get("jamming_ranges"),
+        **_ew_context(results),
     )
     return _env().get_template("report.html.j2").render(**ctx)
+
+
+def _ew_context(results) -> dict:
+    """The report's jamming and decoy tables (empty when the scenario has neither)."""
+    summ = results.summary
+    jam = summ.get("jamming") or {}
+    dec = summ.get("decoys") or {}
+
+    def km(v):
+        return "–" if v is None else f"{v:.1f}"
+
+    rows = [{"radar": r["radar"], "threat": r["threat"], "clear": km(r["detect_range_clear_km"]),
+             "jammed": km(r["detect_range_jammed_km"]),
+             "js": "–" if r["peak_js_db"] is None else f"{r['peak_js_db']:.1f}"}
+            for r in jam.get("detection_ranges", [])]
+    pct = lambda v: "–" if v is None else f"{100 * v:.0f}%"  # noqa: E731
+    drows = []
+    if dec:
+        drows = [("decoys per replication", str(dec["decoys_per_replication"])),
+                 ("P(a decoy is engaged) (95% CI)", f"{pct(dec['p_decoy_engaged'])} ({pct(dec['p_decoy_engaged_lo'])}"
+                                                    f"–{pct(dec['p_decoy_engaged_hi'])})"),
+                 ("P(a decoy is shot down)", pct(dec["p_decoy_shot_down"])),
+                 ("P(a decoy is identified)", pct(dec["p_decoy_identified"])),
+                 ("missiles on decoys per replication (95% CI)",
+                  f"{dec['mean_missiles_on_decoys']:.2f} ({dec['mean_missiles_on_decoys_lo']:.2f}–"
+                  f"{dec['mean_missiles_on_decoys_hi']:.2f})"),
+                 ("missiles on threats per replication", f"{dec['mean_missiles_on_threats']:.2f}"),
+                 ("share of missiles on decoys", pct(dec["share_of_missiles_on_decoys"])),
+                 ("P(kill) of a real threat", pct(dec["p_kill_real_threats"]))]
+    return {"jam_rows": rows, "jam_pd": jam.get("report_pd", 0.5), "decoy_rows": drows}
 
 
 def write_report(results, path: str | Path, *, title: str | None = None, png: bool = False,

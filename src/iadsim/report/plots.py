@@ -480,3 +480,25 @@ def sweep_figures(summary: pd.DataFrame, params: list[str], max_lines: int = 12)
             figs.append(_sweep_heatmap(g, x, second, "p_kill", "P(kill)", threat))
             shown += 1
     return figs
+
+
+def jamming_range_figure(results) -> go.Figure | None:
+    """Per radar and threat: the range at which the radar reaches Pd = 0.5 per look without jamming
+    and with every jammer alive (nominal figures; iadsim.engine.ew.jamming_summary). None without
+    jammers."""
+    jam = results.summary.get("jamming") or {}
+    rows = [r for r in jam.get("detection_ranges", []) if r["detect_range_clear_km"] is not None]
+    if not rows:
+        return None
+    names = [f"{r['threat']} · {r['radar']}" for r in rows]
+    fig = go.Figure()
+    for key, label, colour in (("detect_range_clear_km", "no jamming", "#4d9221"),
+                               ("detect_range_jammed_km", "jammed (every jammer alive)", "#b2182b")):
+        y = [r[key] if r[key] is not None else 0.0 for r in rows]
+        hover = [f"<b>{n}</b><br>{label}: " + (f"{r[key]:.1f} km" if r[key] is not None else "never Pd 0.5")
+                 for n, r in zip(names, rows)]
+        fig.add_trace(go.Bar(x=names, y=y, name=label, marker_color=colour, hovertext=hover, hoverinfo="text"))
+    _layout(fig, title=f"Detection range (Pd {jam.get('report_pd', 0.5):g} per look) with and without jamming",
+            barmode="group")
+    fig.update_yaxes(title_text="range [km]", rangemode="tozero")
+    return fig

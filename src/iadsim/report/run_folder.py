@@ -308,7 +308,8 @@ def _raw_from_tables(world, reps: pd.DataFrame, exp: pd.DataFrame, events):
         kill_step=grid(np.where(reps["killed"].to_numpy(dtype=bool), kill, -1)),
         killer=grid(killer.to_numpy(dtype=np.int64)),
         leak_step=grid(_steps(reps["leak_time_s"], dt)),
-        expended=expended, events=events, draws=draws or None)
+        expended=expended, events=events, draws=draws or None,
+        ident_step=grid(_steps(reps["identified_at_s"], dt)) if "identified_at_s" in reps else None)
 
 
 def _events_from_csv(world, path: Path) -> np.ndarray:

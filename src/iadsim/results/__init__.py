@@ -86,6 +86,10 @@ class Results:
         ex = self.exposure
         df["exposure_envelope_s"] = ex["any_envelope"].ravel()
         df["exposure_coverage_s"] = ex["any_coverage"].ravel()
+        if self._has_decoys:
+            # decoys: which members are decoys, and when the defence identified each (NaN: never)
+            df["decoy"] = np.tile(w.ew.decoy_p >= 0.0, R)
+            df["identified_at_s"] = _t(r.ident_step, dt).ravel() if r.ident_step is not None else np.nan
         # figures drawn for each replication (uncertainty: sample), one column each
         for (system, key), values in sorted((r.draws or {}).items()):
             df[f"figure.{system}.{key}"] = np.repeat(values, M)
@@ -197,7 +201,7 @@ class Results:
         df = self.replications
         rows = []
         for gi, thr in enumerate(self.world.scenario.threats):
-            g = df[(df["group"] == thr.name) & (df["role"] != "weapon")]
+            g = df[(df["group"] == thr.name) & (df["role"] != "weapon") & (df["role"] != "decoy")]
             kind = g["mission"].iloc[0] if len(g) else "transit"
             if kind == "transit" or g.empty:
                 continue
@@ -311,9 +315,19 @@ class Results:
                              "of them moves it here; the options above show what does.")
         return {"question": s.question, "options": options, "drivers": drivers, "sentences": sentences}
 
+    @property
+    def _has_decoys(self) -> bool:
+        ew = getattr(self.world, "ew", None)
+        return ew is not None and ew.has_decoys
+
+    def _real(self, df: pd.DataFrame) -> pd.DataFrame:
+        """The rows of real threats (decoys left out)."""
+        return df[~df["decoy"]] if self._has_decoys else df
+
     def missiles_per_kill(self) -> float | None:
-        """Missiles the defence fired per threat it killed (None when it killed nothing)."""
-        kills = int(self.replications["killed"].sum())
+        """Missiles the defence fired (at threats and decoys) per threat it killed (decoys shot down
+        are not kills; None when it killed nothing)."""
+        kills = int(self._real(self.replications)["killed"].sum())
         return float(self.expenditure["missiles"].sum() / kills) if kills else None
 
     def missiles_per_kill_interval(self) -> tuple[float | None, float | None]:
@@ -321,7 +335,10 @@ class Results:
         ratio of per-replication sums; None when nothing was killed)."""
         from iadsim.results.exchange import ratio_interval
 
-        r, lo, hi = ratio_interval(self.raw.expended.sum(axis=1), (self.raw.kill_step >= 0).sum(axis=1))
+        killed = self.raw.kill_step >= 0
+        if self._has_decoys:  # a decoy shot down is not a kill
+            killed = killed & ~(self.world.ew.decoy_p >= 0.0)[None, :]
+        r, lo, hi = ratio_interval(self.raw.expended.sum(axis=1), killed.sum(axis=1))
         return (None, None) if not np.isfinite(r) else (lo, hi)
 
     @property
@@ -372,7 +389,7 @@ class Results:
         det = g["detected_at_s"].apply(lambda s: s.notna().sum()).to_numpy()
         klo, khi = wilson_interval(kills, n)
         llo, lhi = wilson_interval(leaks, n)
-        return pd.DataFrame({
+        out = pd.DataFrame({
             "threat": g.size().index,
             "type": g["type"].agg(lambda c: c.iloc[0]).to_numpy(),
             "target": g["target"].agg(lambda c: c.iloc[0]).to_numpy(),
@@ -383,6 +400,43 @@ class Results:
             "mean_detect_time_s": g["detected_at_s"].mean().to_numpy(),
             "mean_shots": g["shots"].mean().to_numpy(),
         })
+        if self._has_decoys:
+            # a decoy's p_kill is a decoy shot down, never a kill of a threat
+            out["decoy"] = g["decoy"].agg(lambda c: bool(c.iloc[0])).to_numpy()
+            out["p_identified"] = g["identified_at_s"].apply(lambda c: c.notna().mean()).to_numpy()
+        return out
+
+    def decoy_summary(self) -> dict[str, Any]:
+        """Decoys: how many flew, P(a decoy is engaged) and P(shot down) with 95% Wilson intervals,
+        P(identified), missiles fired at decoys and at threats per replication (means with 95% t
+        intervals) and the share of all missiles that went to decoys. Empty without decoys."""
+        if not self._has_decoys:
+            return {}
+        df = self.replications
+        d = df[df["decoy"]]
+        real = df[~df["decoy"]]
+        n = len(d)
+        engaged = int((d["shots"] > 0).sum())
+        killed = int(d["killed"].sum())
+        elo, ehi = wilson_interval(engaged, n)
+        klo, khi = wilson_interval(killed, n)
+        on_decoys = d.groupby("replication")["shots"].sum().reindex(range(self.raw.first, self.raw.first + self.n),
+                                                                     fill_value=0).to_numpy(dtype=float)
+        on_threats = real.groupby("replication")["shots"].sum().reindex(
+            range(self.raw.first, self.raw.first + self.n), fill_value=0).to_numpy(dtype=float)
+        m_d, lo_d, hi_d = mean_interval(on_decoys)
+        m_t, lo_t, hi_t = mean_interval(on_threats)
+        total = on_decoys.sum() + on_threats.sum()
+        return {"decoys_per_replication": int(n // max(self.n, 1)),
+                "p_decoy_engaged": engaged / n, "p_decoy_engaged_lo": float(elo), "p_decoy_engaged_hi": float(ehi),
+                "p_decoy_shot_down": killed / n, "p_decoy_shot_down_lo": float(klo),
+                "p_decoy_shot_down_hi": float(khi),
+                "p_decoy_identified": float(d["identified_at_s"].notna().mean()),
+                "mean_missiles_on_decoys": m_d, "mean_missiles_on_decoys_lo": lo_d, "mean_missiles_on_decoys_hi": hi_d,
+                "mean_missiles_on_threats": m_t, "mean_missiles_on_threats_lo": lo_t,
+                "mean_missiles_on_threats_hi": hi_t,
+                "share_of_missiles_on_decoys": float(on_decoys.sum() / total) if total > 0 else None,
+                "p_kill_real_threats": float(real["killed"].mean()) if len(real) else None}
 
     def threat_ranking(self) -> pd.DataFrame:
         """Threat evaluation (:mod:`iadsim.c2.threat`): each threat's peak urgency [1/s] over its
@@ -419,10 +473,13 @@ class Results:
     def asset_table(self) -> pd.DataFrame:
         df = self.replications
         rows = []
+        df = self._real(df)   # a decoy that reaches an asset does it no harm
+        real = ~(self.world.ew.decoy_p >= 0.0) if self._has_decoys else np.ones(len(self.world.target), bool)
         for a in self.world.scenario.assets:
             hit = df[(df["target"] == a.name) & df["leaked"]].groupby("replication").size()
             n_hit = len(hit)
-            attackers = int((self.world.target == [x.name for x in self.world.scenario.assets].index(a.name)).sum())
+            attackers = int(((self.world.target == [x.name for x in self.world.scenario.assets].index(a.name))
+                             & real).sum())
             lo, hi = wilson_interval(self.n - n_hit, self.n)
             rows.append({"asset": a.name, "attackers": attackers, "p_survive": (self.n - n_hit) / self.n,
                          "lo": float(lo), "hi": float(hi),
@@ -458,8 +515,19 @@ class Results:
             "exchange": self.exchange_ratio(),
             "models": self.models,
             **({"tracking": self._tracking_summary()} if self.raw.track_stats is not None else {}),
+            **({"decoys": self.decoy_summary()} if self._has_decoys else {}),
+            **self._jamming_summary(),
             **self.meta,
         }
+
+    def _jamming_summary(self) -> dict[str, Any]:
+        """{"jamming": ...} of iadsim.engine.ew.jamming_summary, or {} without jammers."""
+        ew = getattr(self.world, "ew", None)
+        if ew is None or not ew.has_jamming:
+            return {}
+        from iadsim.engine.ew import jamming_summary
+
+        return {"jamming": jamming_summary(self.world)}
 
     def _tracking_summary(self) -> dict[str, float]:
         """Full fidelity: tracks created and confirmed per replication, mean position error [m]."""

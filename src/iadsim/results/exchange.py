@@ -83,6 +83,10 @@ def exchange(world, kill_step: np.ndarray, expended: np.ndarray) -> dict[str, An
             else:
                 missing.append(f"{cat[s].name}.missile_cost_usd")
         eff_cost[e] = seen[s] or 0.0
+    ew = getattr(world, "ew", None)
+    if ew is not None and ew.has_decoys:
+        # a decoy is spent whether or not it is shot down: shooting it destroys no value
+        threat_cost[ew.decoy_p >= 0.0] = 0.0
     lost = (kill_step >= 0) @ threat_cost                # [R] value of the threats destroyed [USD]
     spent = expended.astype(float) @ eff_cost            # [R] value of the interceptors fired [USD]
     out: dict[str, Any] = {"costs": costs, "missing": missing, "ratio": None, "ratio_lo": None,

@@ -489,6 +489,7 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
                 if wsys.name in carried and w.count > carried[wsys.name]:
                     problems.append(Problem(source, f"{where}.count", f"{carrier.name} carries at most "
                                                                       f"{carried[wsys.name]} {wsys.name}, not {w.count}"))
+        problems.extend(_ew_problems(i, t, scn, catalog, source, need))
         if t.target is not None and t.target not in assets:
             import difflib
 
@@ -511,6 +512,35 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
                     problems.append(Problem(source, f"options[{i}].set[{path!r}]", str(exc)))
     if problems:
         raise InputError(problems)
+
+
+def _ew_problems(i: int, t, scn: Scenario, catalog: Catalog, source: str, need) -> list[Problem]:
+    """A threat's jammer (a catalog jammer, aimed at radars that exist and have jamming figures) and
+    decoy (a radar signature) checked against the scenario and catalog."""
+    out: list[Problem] = []
+    if t.jammer is not None:
+        need(t.jammer.system, ("jammer",), f"threats[{i}].jammer.system")
+        if t.jammer.targets != "all":
+            radars = {e.name: e.system for e in scn.effectors} | {r.name: r.system for r in scn.sensors}
+            for j, name in enumerate(t.jammer.targets):
+                where = f"threats[{i}].jammer.targets[{j}]"
+                if name not in radars:
+                    import difflib
+
+                    close = difflib.get_close_matches(name, sorted(radars), n=1)
+                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    out.append(Problem(source, where, f"unknown radar {_short(name)}{hint}; expected the name of a "
+                                       f"fire unit or sensor: {', '.join(sorted(radars)) or '(no radars defined)'}"))
+                elif radars[name] in catalog and "radar_peak_power_kw" not in catalog[radars[name]].figures:
+                    out.append(Problem(source, where, f"radar {_short(name)} ({catalog[radars[name]].name}) has no "
+                                       "jamming figures (radar_peak_power_kw, ...) in the catalog, so it cannot be "
+                                       "jammed; aim the jammer at other radars or add the figures"))
+    if t.decoy is not None and t.decoy.rcs_m2 is None and t.type in catalog:
+        sysm = catalog[t.type]
+        if sysm.kind == "threat" and not sysm.figures.get("rcs_m2"):
+            out.append(Problem(source, f"threats[{i}].decoy.rcs_m2", f"a decoy needs a radar signature: "
+                               f"{sysm.name} has no rcs_m2 figure; give decoy.rcs_m2 [m2]"))
+    return out
 
 
 def _without_disabled(scn: Scenario) -> Scenario:
@@ -688,8 +718,17 @@ def _raw_reference_problems(data: Any, catalog: Catalog, source: str) -> list[Pr
     for i, r in items("sensors"):
         need(r.get("system"), ("sensor", "effector"), f"sensors[{i}].system")
     assets = [a.get("name") for _, a in items("assets")]
+    radars = {x.get("name") for _, x in items("effectors")} | {x.get("name") for _, x in items("sensors")}
     for i, t in items("threats"):
         need(t.get("type"), ("threat",), f"threats[{i}].type")
+        jam = t.get("jammer")
+        if isinstance(jam, dict):
+            need(jam.get("system"), ("jammer",), f"threats[{i}].jammer.system")
+            if isinstance(jam.get("targets"), list):
+                for j, name in enumerate(jam["targets"]):
+                    if isinstance(name, str) and name not in radars:
+                        out.append(Problem(source, f"threats[{i}].jammer.targets[{j}]", f"unknown radar {_short(name)}; "
+                                           "expected the name of a fire unit or sensor"))
         tgt = t.get("target")
         if isinstance(tgt, str) and tgt not in assets:
             import difflib

@@ -357,6 +357,42 @@ class Mission(_Model):
         return self
 
 
+class Jammer(_Model):
+    """A noise jammer the threat carries (each member of a salvo carries one). It jams from
+    wherever its carrier flies, while the carrier flies: killing the carrier stops it."""
+
+    system: str = Field(description="catalog jammer, e.g. generic_escort_jammer")
+    mode: Literal["self-screen", "escort", "stand-off"] = Field(
+        "escort",
+        description="how it is used, for the report: 'self-screen' (it screens the aircraft carrying it), "
+        "'escort' (it flies with the package it screens), 'stand-off' (it orbits outside the defence); the "
+        "jamming-to-signal ratio follows from where the carrier is relative to each radar and target")
+    targets: list[Name] | Literal["all"] = Field(
+        "all", description="names of the radars it jams (fire units' organic radars by the unit's name, "
+        "stand-alone sensors by theirs), or 'all' (every radar with jamming figures)")
+
+
+class Decoy(_Model):
+    """The threat is a decoy: a false target with a radar signature that the defence treats as a
+    threat until it identifies it; it consumes fire channels and missiles, and is never a kill of a
+    real threat."""
+
+    identify_p: float | None = Field(
+        None, ge=0.0, le=1.0,
+        description="probability that one radar look identifies it as a decoy, after which the defence "
+        "stops engaging it [1]; 0: never; default the catalog's decoy_identify_p_per_look, else 0")
+    rcs_m2: float | None = Field(
+        None, le=10_000.0, json_schema_extra={"exclusiveMinimum": 0.0},
+        description="the radar signature it presents [m2], > 0; default the catalog RCS of its type")
+
+    @field_validator("rcs_m2")
+    @classmethod
+    def _has_signature(cls, v: float | None) -> float | None:
+        if v is not None and not v > 0.0:
+            raise ValueError("a decoy needs a radar signature: rcs_m2 must be > 0 [m2]")
+        return v
+
+
 class Threat(_Model):
     """A threat, or a salvo of ``count`` identical ones, flying a route and/or an orbit."""
 
@@ -383,6 +419,25 @@ class Threat(_Model):
     )
     mission: Mission | None = Field(None, description="isr, strike or one-way; default: one-way if it has a "
                                                       "target, else it flies its route")
+    jammer: Jammer | None = Field(None, description="a noise jammer it carries (escort, self-screening or "
+                                                    "stand-off jamming of the defence's radars)")
+    decoy: Decoy | None = Field(None, description="it is a decoy (true, or identify_p and rcs_m2): a false target "
+                                                  "the defence engages until it identifies it")
+
+    @field_validator("decoy", mode="before")
+    @classmethod
+    def _decoy_flag(cls, v):
+        if v is True:
+            return {}
+        if v is False:
+            return None
+        return v
+
+    @model_validator(mode="after")
+    def _decoy_fits(self) -> "Threat":
+        if self.decoy is not None and self.mission is not None and self.mission.kind == "strike":
+            raise ValueError("a decoy releases no weapons: give it a route and a target, not a strike mission")
+        return self
 
     @model_validator(mode="after")
     def _mission_fits(self) -> "Threat":
