@@ -615,3 +615,23 @@ def test_random_mutation_loads_or_raises_input_error(small_dir, data):
     else:
         event("loaded")
         assert ld.scenario.name
+
+
+def test_text_that_is_not_unicode_is_refused_with_its_field(tmp_path, capsys):
+    """A YAML escape can produce a lone surrogate ("\\udc80"); no field can hold it and nothing
+    could write it back: a clear error naming the field, exit 2, nothing written."""
+    from iadsim.cli import main
+
+    d = small_scenario_dict()
+    d["question"] = "would the drone \udc80 survive?"
+    with pytest.raises(InputError) as e:
+        from iadsim.scenario.loader import scenario_from_dict
+
+        scenario_from_dict(d, "s.yaml", base_dir=tmp_path)
+    assert e.value.problems[0].path == "question" and "lone surrogate" in e.value.problems[0].message
+    p = tmp_path / "s.yaml"
+    text = yaml.safe_dump({k: v for k, v in d.items() if k != "question"}, allow_unicode=True)
+    p.write_text(text + 'question: "would the drone \\udc80 survive?"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(p), "-n", "2", "-o", str(out), "--quiet"]) == 2
+    assert "question" in capsys.readouterr().err and not out.exists()

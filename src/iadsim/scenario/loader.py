@@ -739,6 +739,28 @@ def _raw_reference_problems(data: Any, catalog: Catalog, source: str) -> list[Pr
     return out
 
 
+def _not_unicode(data: Any, source: str, loc: tuple[Any, ...] = (), out: list[Problem] | None = None,
+                 limit: int = 20) -> list[Problem]:
+    """Text values that are not valid Unicode (a lone surrogate, e.g. from a YAML "\\udc80" escape):
+    no field can hold them, and nothing could write them back. Keys are the schema's to report."""
+    out = [] if out is None else out
+    if len(out) >= limit:
+        return out
+    if isinstance(data, str):
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            out.append(Problem(source, format_loc(loc), "text that is not valid Unicode (a lone surrogate "
+                               f"code point): {_printable(_short(data, 40))}"))
+    elif isinstance(data, dict):
+        for k, v in data.items():
+            _not_unicode(v, source, loc + (k,), out, limit)
+    elif isinstance(data, (list, tuple)):
+        for i, v in enumerate(data):
+            _not_unicode(v, source, loc + (i,), out, limit)
+    return out
+
+
 def scenario_from_dict(data: Any, source: str = "<scenario>", base_dir: Path | None = None,
                        catalog: Catalog | None = None,
                        overrides: dict[str, dict[str, Any]] | None = None) -> LoadedScenario:
@@ -748,6 +770,9 @@ def scenario_from_dict(data: Any, source: str = "<scenario>", base_dir: Path | N
 
     source = _printable(str(source))
     data = merge(data, overrides)
+    bad_text = _not_unicode(data, source)
+    if bad_text:
+        raise InputError(bad_text)
     try:
         scn = parse_scenario(data, source)
     except InputError as exc:
