@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from iadsim.catalog import Figure
+from iadsim.engine.rng import pcg64_uniforms
 from iadsim.physics.radar import snr_required
 
 #: (figure key, what it changes) sampled per replication
@@ -107,7 +108,10 @@ def apply_readiness(world, p: Parameters, seed: int, first: int,
     readiness = np.array(units, dtype=float)
     up = np.empty((count, readiness.size), dtype=bool)
     index = np.arange(first, first + count) if index is None else np.asarray(index)
-    for j in range(count):
+    u = pcg64_uniforms(seed, [(int(i), 1, 1) for i in index], readiness.size)
+    if u is not None:
+        up[:] = u < readiness
+    for j in range(count if u is None else 0):
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(int(index[j]), 1, 1))))
         up[j] = rng.random(readiness.size) < readiness
     E = len(scen.effectors)
@@ -153,9 +157,11 @@ def _triangular_draws(seed: int, first: int, count: int, figs: list[Figure], cal
             out[j] = [_draw(rng, f, calibrated) for f in figs]
         return out
     nl = int(live.sum())
-    u = np.empty((count, nl), dtype=float)
-    for j in range(count):
-        u[j] = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(first + j, 1)))).random(nl)
+    u = pcg64_uniforms(seed, [(first + j, 1) for j in range(count)], nl)
+    if u is None:
+        u = np.empty((count, nl), dtype=float)
+        for j in range(count):
+            u[j] = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(first + j, 1)))).random(nl)
     left, md, right = lo[live], mode[live], hi[live]
     base = right - left
     leftbase = md - left
