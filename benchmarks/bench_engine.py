@@ -343,9 +343,12 @@ for job in spec["jobs"]:
     run_replications(world, 20, seed=job["seed"])      # first call: compile or load the numba cache
     first = time.perf_counter() - a
     hot = []
+    cpu = []
     for _ in range(job["repeats"]):
         a = time.perf_counter()
+        c = time.process_time()
         parts = run_replications(world, n, seed=job["seed"])
+        cpu.append(time.process_time() - c)
         hot.append(time.perf_counter() - a)
     r = concat(parts)
     h = hashlib.sha256()
@@ -355,6 +358,7 @@ for job in spec["jobs"]:
         h.update(np.ascontiguousarray(r.track_stats).tobytes())
     out["runs"].append({**job, "compile_world_first_s": cw_first, "compile_world_hot_s": cw_hot,
                         "first_call_s": first, "hot_s": hot, "best_hot_s": min(hot),
+                        "cpu_us_per_replication": 1e6 * min(cpu) / n,
                         "replications_per_s": n / min(hot), "outcomes_sha256": h.hexdigest()})
 print(json.dumps(out))
 """
@@ -417,7 +421,7 @@ def same_run(quick: bool, baseline: str = BASELINE_REF, cold: bool = True) -> di
     sat = str(HERE.parent / "examples" / "saturation-raid" / "scenario.yaml")
     jobs += [{"scenario": sat, "fidelity": "fast", "replications": 500 if quick else 2000, "repeats": 2, "seed": 1},
              {"scenario": sat, "fidelity": "full", "replications": 50 if quick else 200, "repeats": 2, "seed": 1}]
-    rounds = 2 if quick else 3
+    rounds = 2 if quick else 4
     caches = {side: tempfile.mkdtemp(prefix=f"iadsim-same-run-{side}-") for side in ("baseline", "this")}
     if not cold:   # keep a warm cache per tree between benchmark runs
         caches = {"baseline": str(base_src.parent / ".numba-cache"),
@@ -442,6 +446,7 @@ def same_run(quick: bool, baseline: str = BASELINE_REF, cold: bool = True) -> di
                         "fidelity": job["fidelity"], "replications": job["replications"],
                         "hot_replications_per_s": job["replications"] / best,
                         "hot_replications_per_s_each_round": [r["replications_per_s"] for r in runs],
+                        "cpu_us_per_replication": min(r["cpu_us_per_replication"] for r in runs),
                         "first_call_s": {"cold" if cold else "warm_cache": runs[0]["first_call_s"],
                                          "warm_cache": min(r["first_call_s"] for r in runs[1:])},
                         "compile_world_s": {"first_in_process": min(r["compile_world_first_s"] for r in runs),
@@ -456,6 +461,9 @@ def same_run(quick: bool, baseline: str = BASELINE_REF, cold: bool = True) -> di
                      "baseline_per_s": round(b["hot_replications_per_s"], 1),
                      "this_per_s": round(a["hot_replications_per_s"], 1),
                      "speedup": round(a["hot_replications_per_s"] / b["hot_replications_per_s"], 2),
+                     "baseline_cpu_us_per_replication": round(b["cpu_us_per_replication"], 1),
+                     "this_cpu_us_per_replication": round(a["cpu_us_per_replication"], 1),
+                     "cpu_ratio": round(b["cpu_us_per_replication"] / a["cpu_us_per_replication"], 2),
                      "same_numbers": a["outcomes_sha256"] == b["outcomes_sha256"]})
     demo = {r["fidelity"]: r for r in rows if r["scenario"].startswith("capital-whatif")}
     targets = {f: {"target_per_s": t, "this_per_s": demo[f]["this_per_s"], "met": demo[f]["this_per_s"] >= t}
@@ -464,6 +472,8 @@ def same_run(quick: bool, baseline: str = BASELINE_REF, cold: bool = True) -> di
             "what": "hot replications per second of iadsim's engine (run_replications: parameter draws, kernel, "
                     "chunking; compile_world and the result table timed apart), this engine against the baseline "
                     "commit, in one run on one machine, rounds interleaved, best round",
+            "cpu": "cpu_us_per_replication: process CPU time (all threads) of the best hot call per replication, "
+                   "less sensitive than wall time to other work on the machine; cpu_ratio = baseline / this",
             "timing": f"each process: compile_world twice (first, hot), one warm-up call of 20 replications "
                       f"(first call: {'cold in round 1 (empty NUMBA_CACHE_DIR), warm-cache after' if cold else 'warm-cache'}), "
                       f"then the best of the job's repeats; {rounds} rounds per engine, alternating",
@@ -477,14 +487,17 @@ def same_run(quick: bool, baseline: str = BASELINE_REF, cold: bool = True) -> di
 
 def print_same_run(r: dict) -> None:
     t = Table(title=f"iadsim engine against {r['baseline']['ref']}, same run (hot replications/s)")
-    for c in ("scenario", "fidelity", "baseline", "this engine", "speedup", "same numbers", "target", "met"):
+    for c in ("scenario", "fidelity", "baseline", "this engine", "speedup", "CPU us/rep", "same numbers", "target",
+              "met"):
         t.add_column(c)
     for row in r["comparison"]:
         tg = r["targets"].get(row["fidelity"]) if row["scenario"].startswith("capital-whatif") else None
-        t.add_row(row["scenario"], row["fidelity"], f"{row['baseline_per_s']:.0f}", f"{row['this_per_s']:.0f}",
-                  f"{row['speedup']:.2f}x", "yes" if row["same_numbers"] else "NO",
+        t.add_row(row["scenario"].split(" ")[0], row["fidelity"], f"{row['baseline_per_s']:.0f}",
+                  f"{row['this_per_s']:.0f}", f"{row['speedup']:.2f}x",
+                  f"{row['baseline_cpu_us_per_replication']:.0f} -> {row['this_cpu_us_per_replication']:.0f}",
+                  "yes" if row["same_numbers"] else "NO",
                   f">= {tg['target_per_s']:.0f}" if tg else "", ("yes" if tg["met"] else "NO") if tg else "")
-    console.print(t)
+    Console(width=max(console.width, 132)).print(t)
 
 
 def main() -> int:
