@@ -10,15 +10,23 @@ Cold, warm-cache and hot figures are reported apart (benchcommon): ``iadsim.simu
 demo in a fresh process with an empty numba cache (cold: compilation included), in a second
 fresh process that finds the cache (warm-cache), and the median of later calls in that process
 (hot). The in-process figures below the first rows are hot (after a warm-up call).
+
+First, the same-run comparison (``--same-run``: only it): the demo's hot replications per second,
+fast and full fidelity (targets 5,000/s and 1,000/s), of this engine and of a baseline commit
+(``--baseline``, default BASELINE_REF) run from its own extracted src/ in its own processes,
+rounds interleaved, compile_world timed apart, outcomes compared byte for byte; written to
+results/engine_same_run.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import textwrap
 import time
+import zlib
 from pathlib import Path
 
 import yaml
@@ -298,10 +306,215 @@ def memory_probe(rows: int) -> dict:
                     "numba, pyarrow"}
 
 
+# --- the engine against a baseline engine, same run --------------------------------------------
+
+#: the engine the same-run comparison measures against by default: main before the speed work on
+#: parameter seeding and the kernels (override with --baseline REF)
+BASELINE_REF = "d3d8a74"
+SAME_RUN_TARGETS = {"fast": 5000.0, "full": 1000.0}   # replications/s of the demo (open issues)
+
+SAME_RUN_CHILD = r"""
+import hashlib, json, os, sys, time
+t0 = time.perf_counter()
+import numpy as np
+import yaml
+import iadsim
+from iadsim.engine import compile_world
+from iadsim.montecarlo import concat, run_replications
+from iadsim.scenario import scenario_from_dict
+import_s = time.perf_counter() - t0
+spec = json.loads(sys.argv[1])
+out = {"import_s": import_s, "load_average": list(os.getloadavg()), "runs": []}
+for job in spec["jobs"]:
+    path = iadsim.demo_scenario_path() if job["scenario"] == "demo" else job["scenario"]
+    import pathlib
+    path = pathlib.Path(path)
+    data = yaml.safe_load(path.read_text())
+    data["simulation"]["fidelity"] = job["fidelity"]
+    ld = scenario_from_dict(data, source=str(path), base_dir=path.parent)
+    a = time.perf_counter()
+    world = compile_world(ld)
+    cw_first = time.perf_counter() - a
+    a = time.perf_counter()
+    world = compile_world(ld)
+    cw_hot = time.perf_counter() - a
+    n = job["replications"]
+    a = time.perf_counter()
+    run_replications(world, 20, seed=job["seed"])      # first call: compile or load the numba cache
+    first = time.perf_counter() - a
+    hot = []
+    cpu = []
+    for _ in range(job["repeats"]):
+        a = time.perf_counter()
+        c = time.process_time()
+        parts = run_replications(world, n, seed=job["seed"])
+        cpu.append(time.process_time() - c)
+        hot.append(time.perf_counter() - a)
+    r = concat(parts)
+    h = hashlib.sha256()
+    for name in ("det_step", "firm_step", "eng_step", "shots", "kill_step", "killer", "leak_step", "expended"):
+        h.update(np.ascontiguousarray(getattr(r, name)).tobytes())
+    if r.track_stats is not None:
+        h.update(np.ascontiguousarray(r.track_stats).tobytes())
+    out["runs"].append({**job, "compile_world_first_s": cw_first, "compile_world_hot_s": cw_hot,
+                        "first_call_s": first, "hot_s": hot, "best_hot_s": min(hot),
+                        "cpu_us_per_replication": 1e6 * min(cpu) / n,
+                        "replications_per_s": n / min(hot), "outcomes_sha256": h.hexdigest()})
+print(json.dumps(out))
+"""
+
+
+def _baseline_tree(ref: str) -> Path:
+    """The baseline's src/ extracted (git archive) into a folder kept between runs, so its numba
+    cache stays warm there; keyed by the full commit hash."""
+    import tarfile
+    import tempfile
+
+    sha = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", ref], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    root = Path(tempfile.gettempdir()) / f"iadsim-baseline-{sha[:12]}"
+    if not (root / "src" / "iadsim").is_dir():
+        tmp = root.with_name(root.name + f".part{os.getpid()}")
+        tmp.mkdir(parents=True, exist_ok=True)
+        data = subprocess.run(["git", "-C", str(HERE.parent), "archive", sha, "src"], capture_output=True,
+                              check=True).stdout
+        import io
+
+        with tarfile.open(fileobj=io.BytesIO(data)) as tf:
+            tf.extractall(tmp, filter="data")
+        try:
+            tmp.rename(root)
+        except OSError:                       # another run extracted it meanwhile
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+    return root
+
+
+def _same_run_child(src: Path, jobs: list[dict], cache_dir: str) -> dict:
+    import json
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, PYTHONPATH=str(src))
+    p = subprocess.run([sys.executable, "-c", SAME_RUN_CHILD, json.dumps({"jobs": jobs})], capture_output=True,
+                       text=True, env=env, timeout=1800, cwd=str(src.parent))
+    if p.returncode != 0:
+        raise RuntimeError(f"same-run child ({src}) failed ({p.returncode}):\n{p.stderr[-3000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def same_run(quick: bool, baseline: str = BASELINE_REF, cold: bool = True) -> dict:
+    """The demo's hot replications per second, fast and full fidelity, of this engine and of the
+    baseline engine (``baseline``: a git commit, its src/ run in its own process with its own
+    PYTHONPATH), in the same run: rounds alternate baseline, this engine, baseline, ... Each process
+    times compile_world apart (first and second call), the first run_replications call (cold:
+    with an empty numba cache, in the first round when ``cold``; warm-cache otherwise) and then
+    the best of ``repeats`` hot run_replications calls (kernel, parameter draws and chunking;
+    compile_world and the result table excluded). The saturation-raid example is timed beside."""
+    import shutil
+    import tempfile
+
+    base_src = _baseline_tree(baseline) / "src"
+    this_src = HERE.parent / "src"
+    reps = {"fast": 1000 if quick else 4000, "full": 300 if quick else 1000}
+    jobs = [{"scenario": "demo", "fidelity": f, "replications": reps[f], "repeats": 3, "seed": 1}
+            for f in ("fast", "full")]
+    sat = str(HERE.parent / "examples" / "saturation-raid" / "scenario.yaml")
+    jobs += [{"scenario": sat, "fidelity": "fast", "replications": 500 if quick else 2000, "repeats": 2, "seed": 1},
+             {"scenario": sat, "fidelity": "full", "replications": 50 if quick else 200, "repeats": 2, "seed": 1}]
+    rounds = 2 if quick else 4
+    caches = {side: tempfile.mkdtemp(prefix=f"iadsim-same-run-{side}-") for side in ("baseline", "this")}
+    if not cold:   # keep a warm cache per tree between benchmark runs
+        caches = {"baseline": str(base_src.parent / ".numba-cache"),
+                  "this": str(Path(tempfile.gettempdir()) / f"iadsim-same-run-cache-{zlib.crc32(str(HERE).encode()):08x}")}
+    seen: dict[str, list[dict]] = {"baseline": [], "this": []}
+    try:
+        for _ in range(rounds):
+            for side, src in (("baseline", base_src), ("this", this_src)):
+                console.print(f"same run: {side} engine, round {len(seen[side]) + 1} of {rounds}")
+                seen[side].append(_same_run_child(src, jobs, caches[side]))
+    finally:
+        if cold:
+            for c in caches.values():
+                shutil.rmtree(c, ignore_errors=True)
+
+    def summary(side: str) -> list[dict]:
+        out = []
+        for j, job in enumerate(jobs):
+            runs = [rnd["runs"][j] for rnd in seen[side]]
+            best = min(r["best_hot_s"] for r in runs)
+            out.append({"scenario": "capital-whatif (demo)" if job["scenario"] == "demo" else "saturation-raid",
+                        "fidelity": job["fidelity"], "replications": job["replications"],
+                        "hot_replications_per_s": job["replications"] / best,
+                        "hot_replications_per_s_each_round": [r["replications_per_s"] for r in runs],
+                        "cpu_us_per_replication": min(r["cpu_us_per_replication"] for r in runs),
+                        "first_call_s": {"cold" if cold else "warm_cache": runs[0]["first_call_s"],
+                                         "warm_cache": min(r["first_call_s"] for r in runs[1:])},
+                        "compile_world_s": {"first_in_process": min(r["compile_world_first_s"] for r in runs),
+                                            "hot": min(r["compile_world_hot_s"] for r in runs)},
+                        "outcomes_sha256": sorted({r["outcomes_sha256"] for r in runs})})
+        return out
+
+    base, this = summary("baseline"), summary("this")
+    rows = []
+    for b, a in zip(base, this):
+        rows.append({"scenario": a["scenario"], "fidelity": a["fidelity"],
+                     "baseline_per_s": round(b["hot_replications_per_s"], 1),
+                     "this_per_s": round(a["hot_replications_per_s"], 1),
+                     "speedup": round(a["hot_replications_per_s"] / b["hot_replications_per_s"], 2),
+                     "baseline_cpu_us_per_replication": round(b["cpu_us_per_replication"], 1),
+                     "this_cpu_us_per_replication": round(a["cpu_us_per_replication"], 1),
+                     "cpu_ratio": round(b["cpu_us_per_replication"] / a["cpu_us_per_replication"], 2),
+                     "same_numbers": a["outcomes_sha256"] == b["outcomes_sha256"]})
+    demo = {r["fidelity"]: r for r in rows if r["scenario"].startswith("capital-whatif")}
+    targets = {f: {"target_per_s": t, "this_per_s": demo[f]["this_per_s"], "met": demo[f]["this_per_s"] >= t}
+               for f, t in SAME_RUN_TARGETS.items()}
+    return {"name": "engine_same_run",
+            "what": "hot replications per second of iadsim's engine (run_replications: parameter draws, kernel, "
+                    "chunking; compile_world and the result table timed apart), this engine against the baseline "
+                    "commit, in one run on one machine, rounds interleaved, best round",
+            "cpu": "cpu_us_per_replication: process CPU time (all threads) of the best hot call per replication, "
+                   "less sensitive than wall time to other work on the machine; cpu_ratio = baseline / this",
+            "timing": f"each process: compile_world twice (first, hot), one warm-up call of 20 replications "
+                      f"(first call: {'cold in round 1 (empty NUMBA_CACHE_DIR), warm-cache after' if cold else 'warm-cache'}), "
+                      f"then the best of the job's repeats; {rounds} rounds per engine, alternating",
+            "baseline": {"ref": baseline, "commit": subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", baseline],
+                                                                   capture_output=True, text=True).stdout.strip()},
+            "comparison": rows, "targets": targets, "met": all(t["met"] for t in targets.values()),
+            "load_average_per_process": {s: [r["load_average"] for r in seen[s]] for s in seen},
+            "baseline_engine": base, "this_engine": this, "quick": quick,
+            "note": "2-core machine shared with other work; load not controlled: see the load averages"}
+
+
+def print_same_run(r: dict) -> None:
+    t = Table(title=f"iadsim engine against {r['baseline']['ref']}, same run (hot replications/s)")
+    for c in ("scenario", "fidelity", "baseline", "this engine", "speedup", "CPU us/rep", "same numbers", "target",
+              "met"):
+        t.add_column(c)
+    for row in r["comparison"]:
+        tg = r["targets"].get(row["fidelity"]) if row["scenario"].startswith("capital-whatif") else None
+        t.add_row(row["scenario"].split(" ")[0], row["fidelity"], f"{row['baseline_per_s']:.0f}",
+                  f"{row['this_per_s']:.0f}", f"{row['speedup']:.2f}x",
+                  f"{row['baseline_cpu_us_per_replication']:.0f} -> {row['this_cpu_us_per_replication']:.0f}",
+                  "yes" if row["same_numbers"] else "NO",
+                  f">= {tg['target_per_s']:.0f}" if tg else "", ("yes" if tg["met"] else "NO") if tg else "")
+    Console(width=max(console.width, 132)).print(t)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--same-run", action="store_true",
+                    help="only the comparison with the baseline engine (results/engine_same_run.json)")
+    ap.add_argument("--baseline", default=BASELINE_REF, help="git commit of the baseline engine")
+    ap.add_argument("--no-cold", action="store_true", help="same run: keep a warm numba cache (no cold figures)")
     args = ap.parse_args()
+    from benchcommon import write_result
+
+    sr = same_run(args.quick, args.baseline, cold=not args.no_cold)
+    print_same_run(sr)
+    console.print(f"wrote {write_result('engine_same_run', sr)}")
+    if args.same_run:
+        return 0 if sr["met"] else 1
     r = bench(args.quick)
     r["quick"] = args.quick
     t = Table(title="iadsim engine (fast fidelity), demo scenario")

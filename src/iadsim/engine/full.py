@@ -47,7 +47,7 @@ from iadsim.engine.kernel import (
     FP_GUN, FP_KFULL, FP_LOSS, FP_NM, FP_RATIO, FP_RMAX, FP_SEC_AZ, FP_SEC_ELMAX, FP_SEC_ELMIN, FP_SEC_HALF,
     FP_TMAX, FP_VMEAN, FP_VMIN, FP_VTMAX, MAX_EVENTS, arrivals, c2_assign,
     detects, end_intercept, fire_unit_state, launch, record_event, releases, reloads, reset_outputs,
-    salvo_kills,
+    salvo_kills, stable_order,
 )
 from iadsim.engine.kernel import identifies, jamming_js
 from iadsim.engine.rng import uniform
@@ -747,6 +747,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
     pipq = np.zeros((E, K, 3), np.float64)
     assign = np.full(E, -1, np.int64)
     used = np.zeros(E, np.bool_)
+    sidx = np.empty(K, np.int64)
     nmask = (1 << conf_n) - 1
     reset_outputs(det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended)
     for m in range(ident_step.shape[0]):
@@ -1123,7 +1124,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
             nt += 1
         if nt == 0:
             continue
-        idx = np.argsort(pr[:nt], kind="mergesort")
+        idx = stable_order(pr, nt, sidx)
         nc = 0
         for q in range(nt):
             cand[nc] = order[idx[q]]

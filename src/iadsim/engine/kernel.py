@@ -155,6 +155,27 @@ def identifies(k0, k1, t, s, m, p):
 
 
 @numba.njit(cache=True)
+def stable_order(a, n, idx):
+    """The order np.argsort(a[:n], kind="mergesort") gives (ascending, ties in index order, NaN
+    last), written into idx[:n] without allocating: an insertion sort, for the few tracks of one
+    decision step; above 32 entries numpy's own (allocated) result."""
+    if n > 32:
+        return np.argsort(a[:n], kind="mergesort")
+    for j in range(n):
+        v = a[j]
+        i = j
+        while i > 0:
+            w = a[idx[i - 1]]
+            if v < w or (w != w and v == v):   # v before w: smaller, or w NaN and v not
+                idx[i] = idx[i - 1]
+                i -= 1
+            else:
+                break
+        idx[i] = j
+    return idx
+
+
+@numba.njit(cache=True)
 def salvo_kills(k0, k1, first_id, n, pk, beta):
     """Whether the salvo of the n missiles numbered first_id .. first_id + n - 1, each of single-shot
     kill probability pk, kills, with a common-cause failure of beta factor beta (the beta-factor
@@ -311,6 +332,7 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
     assign = np.full(E, -1, np.int64)
     used = np.zeros(E, np.bool_)
     tracked = np.zeros(M, np.bool_)
+    sidx = np.empty(M, np.int64)
     reset_outputs(det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended)
     for m in range(M):
         ident_step[m] = -1
@@ -371,7 +393,7 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
         # 6. C2. Candidate targets: tracks not being engaged, most urgent first. Weapons: fire units
         #    with a free channel, missiles, and the launch interval elapsed. P[e, q]: the kill
         #    probability unit e would achieve on candidate q (0 where it cannot engage it).
-        idx = np.argsort(pr[:nt], kind="mergesort")
+        idx = stable_order(pr, nt, sidx)
         nc = 0
         for q in range(nt):
             m = order[idx[q]]

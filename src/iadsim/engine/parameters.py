@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from iadsim.catalog import Figure
+from iadsim.engine.rng import pcg64_uniforms
 from iadsim.physics.radar import snr_required
 
 #: (figure key, what it changes) sampled per replication
@@ -107,7 +108,10 @@ def apply_readiness(world, p: Parameters, seed: int, first: int,
     readiness = np.array(units, dtype=float)
     up = np.empty((count, readiness.size), dtype=bool)
     index = np.arange(first, first + count) if index is None else np.asarray(index)
-    for j in range(count):
+    u = pcg64_uniforms(seed, [(int(i), 1, 1) for i in index], readiness.size)
+    if u is not None:
+        up[:] = u < readiness
+    for j in range(count if u is None else 0):
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(int(index[j]), 1, 1))))
         up[j] = rng.random(readiness.size) < readiness
     E = len(scen.effectors)
@@ -129,6 +133,46 @@ def _draw(rng: np.random.Generator, fig: Figure, calibrated: bool = False) -> fl
     return float(rng.triangular(lo, mode, hi))
 
 
+def _triangular_draws(seed: int, first: int, count: int, figs: list[Figure], calibrated: bool) -> np.ndarray:
+    """[count, len(figs)]: the values :func:`_draw` gives, figure after figure, in replications
+    first .. first+count-1, each from its own ``SeedSequence(seed, spawn_key=(i, 1))`` stream.
+
+    The same numbers, computed in bulk: numpy's triangular draw (``random_triangular`` of numpy's
+    ``distributions.c``) takes one ``next_double`` of the stream per figure with a range (a figure
+    without one takes nothing) and inverts the triangular CDF; here each replication takes its
+    uniforms in one ``Generator.random`` call (the same ``next_double``s, in the same order) and
+    the inversion runs once on the whole [count, figures] array, in the same float64 operations."""
+    src = [f.calibrated if calibrated and f.calibrated is not None else f for f in figs]
+    lo = np.array([float(f.low) for f in src], dtype=float)
+    hi = np.array([float(f.high) for f in src], dtype=float)
+    mode = np.array([float(f.value) for f in src], dtype=float)
+    live = hi > lo
+    out = np.broadcast_to(mode, (count, len(figs))).copy()
+    if not live.any():
+        return out
+    if np.any(live & ((mode < lo) | (mode > hi))):
+        # numpy refuses such a range: draw one by one so that its error is the one raised
+        for j in range(count):
+            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(first + j, 1))))
+            out[j] = [_draw(rng, f, calibrated) for f in figs]
+        return out
+    nl = int(live.sum())
+    u = pcg64_uniforms(seed, [(first + j, 1) for j in range(count)], nl)
+    if u is None:
+        u = np.empty((count, nl), dtype=float)
+        for j in range(count):
+            u[j] = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(first + j, 1)))).random(nl)
+    left, md, right = lo[live], mode[live], hi[live]
+    base = right - left
+    leftbase = md - left
+    ratio = leftbase / base
+    leftprod = leftbase * base
+    rightprod = (right - md) * base
+    with np.errstate(invalid="ignore"):
+        out[:, live] = np.where(u <= ratio, left + np.sqrt(u * leftprod), right - np.sqrt((1.0 - u) * rightprod))
+    return out
+
+
 def sampled(world, seed: int, first: int, count: int,
             fixed: dict[tuple[str, str], np.ndarray] | None = None) -> Parameters:
     """Replications first .. first+count-1 with disputed figures drawn from their ranges.
@@ -141,11 +185,8 @@ def sampled(world, seed: int, first: int, count: int,
     calibrated = getattr(world.scenario.simulation, "uncertainty", "sample") == "sample-calibrated"
     figs = {(u.system, u.key): u.figure for u in world.figures if u.key in SAMPLED_FIGURES}
     keys = sorted(figs)
-    draws = {k: np.empty(count) for k in keys}
-    for j in range(count):
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(first + j, 1))))
-        for k in keys:
-            draws[k][j] = _draw(rng, figs[k], calibrated)
+    draws = _triangular_draws(seed, first, count, [figs[k] for k in keys], calibrated)
+    draws = {k: draws[:, i].copy() for i, k in enumerate(keys)}
     for k, v in (fixed or {}).items():
         if k not in draws:
             raise KeyError(f"{k[0]}.{k[1]} is not a figure this run uses")
