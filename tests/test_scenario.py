@@ -618,8 +618,9 @@ def test_random_mutation_loads_or_raises_input_error(small_dir, data):
 
 
 def test_text_that_is_not_unicode_is_refused_with_its_field(tmp_path, capsys):
-    """A YAML escape can produce a lone surrogate ("\\udc80"); no field can hold it and nothing
-    could write it back: a clear error naming the field, exit 2, nothing written."""
+    """A mapping given to the Python API can hold a lone surrogate ("\\udc80"); no field can hold it
+    and nothing could write it back: a clear error naming the field, not a crash when the scenario
+    is hashed. A file with such an escape: exit 2, nothing written."""
     from iadsim.cli import main
 
     d = small_scenario_dict()
@@ -634,4 +635,5 @@ def test_text_that_is_not_unicode_is_refused_with_its_field(tmp_path, capsys):
     p.write_text(text + 'question: "would the drone \\udc80 survive?"\n', encoding="utf-8")
     out = tmp_path / "out"
     assert main(["run", str(p), "-n", "2", "-o", str(out), "--quiet"]) == 2
-    assert "question" in capsys.readouterr().err and not out.exists()
+    # from a file, the YAML reader already refuses the escape
+    assert "Unicode" in capsys.readouterr().err and not out.exists()
