@@ -36,6 +36,9 @@ class ChunkResult:
     #: full fidelity only: [R, 3] tracks created, tracks confirmed, mean position error of confirmed
     #: tracks after their updates [m] (columns named by iadsim.engine.full.TRACK_STATS)
     track_stats: np.ndarray | None = None
+    #: with a defence state (failures, emission control, C2 links; iadsim.engine.defstate): [R, S] steps
+    #: each radar radiated (until the replication's last threat was done); None otherwise
+    radiating: np.ndarray | None = None
 
 
 EVENT_DTYPE = np.dtype([("step", "i8"), ("type", "i8"), ("unit", "i8"), ("threat", "i8"), ("n", "i8")])
@@ -73,6 +76,10 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
     local = record_rep - first if first <= record_rep < first + count else -1
     code = use_policy(policy or world.scenario.simulation.policy)
     stats = None
+    from iadsim.engine.defstate import inactive
+
+    ds = params.defstate if params.defstate is not None else inactive(world, count)
+    radiating = np.zeros((count, len(world.sensor_labels)), np.int64)
     if world.full is not None:
         from iadsim.engine.full import TRACK_STATS, run_chunk_full, run_chunk_full_serial
 
@@ -85,14 +92,14 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
         kernel = run_chunk_serial if code == POLICY_PYTHON else run_chunk
         n = kernel(keys, local, code, *world.kernel_inputs(), *params.kernel_inputs(),
                    out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
-                   out["killer"], out["leak_step"], expended, *ev)
+                   out["killer"], out["leak_step"], expended, *ev, *ds.kernel_inputs(world), radiating)
     events = None
     if local >= 0:
         events = np.zeros(n, EVENT_DTYPE)
         for name, arr in zip(EVENT_DTYPE.names, ev):
             events[name] = arr[:n]
     return ChunkResult(first, count, expended=expended, events=events, draws=params.draws,
-                       track_stats=stats, **out)
+                       track_stats=stats, radiating=radiating if ds.active else None, **out)
 
 
 def compiled_cache_warm(fidelity: str = "fast") -> bool:

@@ -118,4 +118,5 @@ def concat(results: list[ChunkResult]) -> ChunkResult:
         {k: np.concatenate([r.draws[k] for r in results]) for k in results[0].draws},
         track_stats=None if results[0].track_stats is None else
         np.concatenate([r.track_stats for r in results], axis=0),
+        radiating=None if results[0].radiating is None else np.concatenate([r.radiating for r in results], axis=0),
     )
