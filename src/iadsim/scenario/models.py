@@ -240,7 +240,8 @@ AlertState = Literal["high", "medium", "low"]
 
 class Emcon(_Model):
     """Emission control of a radar (a stand-alone radar or a fire unit's own): when it radiates. A
-    silent radar detects nothing (and, for an anti-radiation weapon, cannot be found)."""
+    silent radar detects nothing (and, for an anti-radiation weapon, cannot be found). Fields of
+    other modes are kept but unused (so that an option can switch the mode)."""
 
     mode: Literal["always", "duty", "cued", "ambush"] = Field(
         "always", description="'always' radiates; 'duty' radiates duty_cycle of every period_s (a random phase per "
@@ -261,10 +262,6 @@ class Emcon(_Model):
     def _complete(self) -> "Emcon":
         if self.mode == "ambush" and self.ambush_range_km is None:
             raise ValueError("emcon mode 'ambush' needs ambush_range_km [km]")
-        if self.mode != "ambush" and self.ambush_range_km is not None:
-            raise ValueError(f"ambush_range_km is for emcon mode 'ambush' (mode is {self.mode!r})")
-        if self.mode != "cued" and self.cued_by:
-            raise ValueError(f"cued_by is for emcon mode 'cued' (mode is {self.mode!r})")
         return self
 
 
