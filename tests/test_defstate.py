@@ -292,3 +292,50 @@ def test_mtbf_without_mttr_is_refused(small_dir, tmp_path, capsys):
     rc = main(["run", str(bad), "-n", "4", "--out", str(tmp_path / "never")])
     err = capsys.readouterr().err
     assert rc == 2 and "effectors[0]" in err and "mttr_h" in err
+
+
+def test_a_unit_failing_while_its_missile_flies_loses_it(small_dir):
+    # replay the same replications with the Tor failing one step after its first launch (never
+    # repaired): the missiles already in flight lose guidance, so nothing is killed by them
+    from iadsim.engine import chunk_parameters, simulate_chunk
+    from iadsim.engine.defstate import NEVER
+    from iadsim.engine.world import compile_world
+
+    ld = _neutral_pk(_crossing_scenario(small_dir, SLS))
+    _tor(ld, mtbf_h=1e5, mttr_h=1e5)           # the defence state on, failures practically never
+    w = compile_world(iadsim.api.revalidated(ld))
+    n = 40
+    base = simulate_chunk(w, 3, 0, n)
+    assert (base.kill_step[:, 0] >= 0).sum() > 20
+    p = chunk_parameters(w, 3, 0, n)
+    p.defstate.toggles[:] = NEVER
+    p.defstate.toggles[:, 0, 0] = base.eng_step[:, 0] + 1
+    cut = simulate_chunk(w, 3, 0, n, params=p)
+    assert (cut.kill_step[:, 0] < 0).all()
+    assert np.array_equal(cut.eng_step, base.eng_step)    # the first launch is the same
+    assert (cut.shots[:, 0] == 1).all()                   # and no further launch by the failed unit
+
+
+def test_updown_times_alternate_within_the_horizon():
+    from hypothesis import given, settings, strategies as st
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.floats(0.1, 100.0), st.floats(0.1, 100.0), st.booleans(), st.integers(0, 2**32 - 1))
+    def check(mtbf, mttr, up0, seed):
+        ts = updown_times(mtbf, mttr, up0, 500.0, np.random.default_rng(seed))
+        assert all(0.0 <= a < b <= 500.0 for a, b in zip([0.0] + ts, ts + [500.0]))
+        assert all(0 < t < 500.0 for t in ts)
+        assert ts == sorted(ts)
+
+    check()
+
+
+def test_ambush_warmup_delays_the_first_look(small_dir):
+    ld = _crossing_scenario(small_dir, SLS)
+    r0 = iadsim.simulate(_tor(ld, emcon=Emcon(mode="ambush", ambush_range_km=8.0)), replications=30, seed=3)
+    r1 = iadsim.simulate(_tor(ld, emcon=Emcon(mode="ambush", ambush_range_km=8.0, warmup_s=20)),
+                         replications=30, seed=3)
+    on0 = r0.timeline[(r0.timeline.event == "radiate")].time_s.min()
+    on1 = r1.timeline[(r1.timeline.event == "radiate")].time_s.min()
+    assert on1 == on0 + 20
+    assert np.all(r1.raw.det_step[:, 0] >= r0.raw.det_step[:, 0])
