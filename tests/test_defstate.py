@@ -339,3 +339,17 @@ def test_ambush_warmup_delays_the_first_look(small_dir):
     on1 = r1.timeline[(r1.timeline.event == "radiate")].time_s.min()
     assert on1 == on0 + 20
     assert np.all(r1.raw.det_step[:, 0] >= r0.raw.det_step[:, 0])
+
+
+def test_full_fidelity_refuses_emcon_but_takes_the_alert_state(small_dir, tmp_path, capsys):
+    data = edited(edited(small_scenario_dict(), "simulation.fidelity", "full"), "effectors.0.emcon",
+                  {"mode": "duty", "duty_cycle": 0.5})
+    bad = small_dir / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    rc = main(["validate", str(bad)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "effectors[0].emcon" in err and "fast" in err, err
+    ok = small_dir / "ok.yaml"
+    ok.write_text(yaml.safe_dump(edited(edited(small_scenario_dict(), "simulation.fidelity", "full"),
+                                        "effectors.0.alert", "low")))
+    assert main(["validate", str(ok)]) == 0

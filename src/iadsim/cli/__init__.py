@@ -138,7 +138,7 @@ def _print_summary(results, out: Path | None, elapsed: float) -> None:
         console.print(e)
     if getattr(results.raw, "radiating", None) is not None:   # failures, emission control or C2 links in use
         rt = Table(title="time each radar radiated per replication (until its last threat was done)")
-        for col in ("radar", "mean [s]", "max [s]", "share of the run"):
+        for col in ("radar", "mean \\[s]", "max \\[s]", "share of the run"):   # \\[: not rich markup
             rt.add_column(col)
         for r in results.radiating_table():
             rt.add_row(_txt(r["radar"]), f"{r['mean_radiating_s']:.1f}", f"{r['max_radiating_s']:.0f}",

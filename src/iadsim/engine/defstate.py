@@ -364,26 +364,34 @@ def own_candidates(t, nt, order, pr, tracked, alive, priority, E, autonomous, li
 # ---------------------------------------------------------------- checks and the report's model text
 
 
-def check_fidelity(ld) -> None:
+def fidelity_problems(scen, source: str) -> list:
     """Failures and repairs, emission control and C2 modes/links run in fast fidelity only: in full
-    fidelity they are an input error (alert states and the authority delay work in both)."""
-    from iadsim.errors import InputError, Problem
+    fidelity they are input problems (alert states and the authority delay work in both)."""
+    from iadsim.errors import Problem
 
-    scen = ld.scenario
     if scen.simulation.fidelity != "full" or not uses_defence_state(scen):
-        return
+        return []
     problems = []
     for kind, items in (("effectors", scen.effectors), ("sensors", scen.sensors)):
         for i, u in enumerate(items):
             if u.mtbf_h is not None:
-                problems.append(Problem(ld.source, f"{kind}[{i}].mtbf_h", "failures and repairs run in fidelity "
+                problems.append(Problem(source, f"{kind}[{i}].mtbf_h", "failures and repairs run in fidelity "
                                         "'fast' only; remove mtbf_h/mttr_h or set simulation.fidelity: fast"))
             if u.emcon is not None and u.emcon.mode != "always":
-                problems.append(Problem(ld.source, f"{kind}[{i}].emcon", "emission control runs in fidelity "
+                problems.append(Problem(source, f"{kind}[{i}].emcon", "emission control runs in fidelity "
                                         "'fast' only; remove emcon or set simulation.fidelity: fast"))
     if scen.c2 is not None and uses_defence_state(scen.model_copy(update={"effectors": [], "sensors": []})):
-        problems.append(Problem(ld.source, "c2", "autonomous mode, lost links and a lost command post run in "
+        problems.append(Problem(source, "c2", "autonomous mode, lost links and a lost command post run in "
                                 "fidelity 'fast' only; set simulation.fidelity: fast"))
+    return problems
+
+
+def check_fidelity(ld) -> None:
+    """Raise InputError for :func:`fidelity_problems` (a scenario changed after loading, e.g. by an
+    option or a sweep, is checked again when its World is compiled)."""
+    from iadsim.errors import InputError
+
+    problems = fidelity_problems(ld.scenario, ld.source)
     if problems:
         raise InputError(problems)
 

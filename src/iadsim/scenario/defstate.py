@@ -46,4 +46,8 @@ def defstate_problems(scn, source: str) -> list[Problem]:
             if c2.command_post is not None and link.unit == c2.command_post.name:
                 out.append(Problem(source, f"c2.links[{i}].unit", "a link joins a unit to the command post, "
                                                                   "not the command post to itself"))
+    if scn.simulation.fidelity == "full":
+        from iadsim.engine.defstate import fidelity_problems
+
+        out += fidelity_problems(scn, source)
     return out
