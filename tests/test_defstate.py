@@ -353,3 +353,15 @@ def test_full_fidelity_refuses_emcon_but_takes_the_alert_state(small_dir, tmp_pa
     ok.write_text(yaml.safe_dump(edited(edited(small_scenario_dict(), "simulation.fidelity", "full"),
                                         "effectors.0.alert", "low")))
     assert main(["validate", str(ok)]) == 0
+
+
+def test_autonomous_single_unit_fires_when_integrated_does(small_dir):
+    # one fire unit, no other radar: its own picture is the central one, so the first launch comes
+    # at the same step in both modes (the own track is firm after the same latency)
+    base = _crossing_scenario(small_dir, SLS)
+    integ = iadsim.simulate(base, replications=60, seed=12)
+    base.scenario.c2 = C2(mode="autonomous")
+    auto = iadsim.simulate(base, replications=60, seed=12)
+    assert (integ.raw.eng_step[:, 0] >= 0).all()
+    assert np.array_equal(auto.raw.eng_step, integ.raw.eng_step)
+    assert np.array_equal(auto.raw.det_step, integ.raw.det_step)

@@ -13,7 +13,7 @@ import numba
 import numpy as np
 
 from iadsim.c2.wta import greedy_units as _greedy_marginal_return  # the one greedy (c2.wta)
-from iadsim.engine.defstate import may_engage, own_candidates, own_detect, radar_state, unit_state
+from iadsim.engine.defstate import may_engage, on_own, own_candidates, own_detect, radar_state, unit_state
 from iadsim.engine.rng import STREAM_DETECT, STREAM_KILL, uniform
 
 # event types (timeline of a recorded replication)
@@ -425,8 +425,9 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
                 m = cand[q]
                 if fire_mode[e] == FIRE_TIGHT and target[m] < 0:
                     continue
-                if t < firm_step[m] + reaction_steps[e] or n_eng[e, m] >= max_eng[e]:
-                    continue
+                if ((t < firm_step[m] + reaction_steps[e] and not (ds_on and on_own(t, e, autonomous, link_down)))
+                        or n_eng[e, m] >= max_eng[e]):
+                    continue   # (a unit on its own waits for its own firm track: may_engage)
                 if ds_on and not may_engage(t, e, m, tracked, autonomous, link_down, own_first, own_last,
                                             latency_steps, drop_steps, reaction_steps, up, on):
                     continue
