@@ -365,3 +365,14 @@ def test_autonomous_single_unit_fires_when_integrated_does(small_dir):
     assert (integ.raw.eng_step[:, 0] >= 0).all()
     assert np.array_equal(auto.raw.eng_step, integ.raw.eng_step)
     assert np.array_equal(auto.raw.det_step, integ.raw.det_step)
+
+
+def test_full_fidelity_honours_the_alert_state(small_dir):
+    base = _crossing_scenario(small_dir, SLS)
+    base.scenario.simulation.fidelity = "full"
+    high = iadsim.simulate(_tor(base, alert="high"), replications=12, seed=4)
+    low = iadsim.simulate(_tor(base, alert="low"), replications=12, seed=4)
+    h, lo = high.raw.eng_step[:, 0], low.raw.eng_step[:, 0]
+    assert (h >= 0).all() and (lo >= 0).all()
+    assert np.all(lo - high.raw.firm_step[:, 0] >= 300)     # 300 s added (ALERT_DELAY_S, low)
+    assert np.all(lo > h)
