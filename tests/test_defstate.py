@@ -376,3 +376,15 @@ def test_full_fidelity_honours_the_alert_state(small_dir):
     assert (h >= 0).all() and (lo >= 0).all()
     assert np.all(lo - high.raw.firm_step[:, 0] >= 300)     # 300 s added (ALERT_DELAY_S, low)
     assert np.all(lo > h)
+
+
+@pytest.mark.parametrize("policy", ["greedy", "exact"])
+def test_defence_state_runs_with_every_assignment_policy(small_dir, policy):
+    # the compiled (greedy) and the Python-callback (exact: serial kernel) paths take the same state
+    ld = _crossing_scenario(small_dir, SLS)
+    _tor(ld, emcon=Emcon(mode="ambush", ambush_range_km=8.0), mtbf_h=1e5, mttr_h=1e5)
+    ref = iadsim.simulate(ld, replications=20, seed=3)
+    res = iadsim.simulate(ld, replications=20, seed=3, policy=policy)
+    assert res.raw.radiating is not None and np.array_equal(res.raw.radiating, ref.raw.radiating)
+    assert np.array_equal(res.raw.det_step, ref.raw.det_step)   # one unit, one threat: the same choices
+    assert np.array_equal(res.raw.kill_step, ref.raw.kill_step)
