@@ -341,18 +341,44 @@ def test_ambush_warmup_delays_the_first_look(small_dir):
     assert np.all(r1.raw.det_step[:, 0] >= r0.raw.det_step[:, 0])
 
 
-def test_full_fidelity_refuses_emcon_but_takes_the_alert_state(small_dir, tmp_path, capsys):
-    data = edited(edited(small_scenario_dict(), "simulation.fidelity", "full"), "effectors.0.emcon",
-                  {"mode": "duty", "duty_cycle": 0.5})
+def test_full_fidelity_refuses_c2_modes_but_takes_emcon_and_alert(small_dir, tmp_path, capsys):
+    full = edited(small_scenario_dict(), "simulation.fidelity", "full")
     bad = small_dir / "bad.yaml"
-    bad.write_text(yaml.safe_dump(data))
+    bad.write_text(yaml.safe_dump(edited(full, "c2", {"mode": "autonomous"})))
     rc = main(["validate", str(bad)])
     err = capsys.readouterr().err
-    assert rc == 2 and "effectors[0].emcon" in err and "fast" in err, err
+    assert rc == 2 and "c2" in err and "fast" in err, err
     ok = small_dir / "ok.yaml"
-    ok.write_text(yaml.safe_dump(edited(edited(small_scenario_dict(), "simulation.fidelity", "full"),
-                                        "effectors.0.alert", "low")))
+    ok.write_text(yaml.safe_dump(edited(edited(full, "effectors.0.alert", "low"), "effectors.0.emcon",
+                                        {"mode": "duty", "duty_cycle": 0.5})))
     assert main(["validate", str(ok)]) == 0
+
+
+@pytest.mark.parametrize("emcon", [{"mode": "duty", "duty_cycle": 0.3, "period_s": 40},
+                                   {"mode": "ambush", "ambush_range_km": 8.0}])
+def test_full_fidelity_silent_radar_detects_no_earlier(small_dir, emcon):
+    base = _crossing_scenario(small_dir, SLS)
+    base.scenario.simulation.fidelity = "full"
+    n = 16
+    always = iadsim.simulate(base, replications=n, seed=7)
+    quiet = iadsim.simulate(_tor(base, emcon=Emcon(**emcon)), replications=n, seed=7)
+    a, q = always.raw.det_step[:, 0], quiet.raw.det_step[:, 0]
+    assert np.all(q >= a) and (q > a).any()
+    assert always.raw.radiating is None and (quiet.raw.radiating[:, 0] < quiet.world.nsteps).all()
+    if emcon["mode"] == "ambush":
+        w = quiet.world
+        d = np.linalg.norm(w.pos[:, 0, :] - w.sensor_xyz[0], axis=-1)
+        cross = int(np.argmax(np.nan_to_num(d, nan=1e12) <= 8000.0))
+        assert (q >= cross).all()
+
+
+def test_full_fidelity_failed_unit_neither_detects_nor_launches(small_dir):
+    ld = _crossing_scenario(small_dir, SLS)
+    ld.scenario.simulation.fidelity = "full"
+    _tor(ld, readiness=0.0, mtbf_h=1.0, mttr_h=1e5)
+    res = iadsim.simulate(ld, replications=8, seed=2)
+    assert (res.raw.det_step < 0).all() and res.replications.shots.sum() == 0
+    assert (res.raw.radiating == 0).all()
 
 
 def test_autonomous_single_unit_fires_when_integrated_does(small_dir):

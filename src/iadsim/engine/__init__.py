@@ -87,7 +87,7 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
         kernel = run_chunk_full_serial if code == POLICY_PYTHON else run_chunk_full
         n = kernel(keys, local, code, *world.full.kernel_inputs(world), *params.kernel_inputs(),
                    out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
-                   out["killer"], out["leak_step"], expended, stats, *ev)
+                   out["killer"], out["leak_step"], expended, stats, *ev, *ds.kernel_inputs(world), radiating)
     else:
         kernel = run_chunk_serial if code == POLICY_PYTHON else run_chunk
         n = kernel(keys, local, code, *world.kernel_inputs(), *params.kernel_inputs(),

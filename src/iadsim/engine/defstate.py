@@ -365,25 +365,18 @@ def own_candidates(t, nt, order, pr, tracked, alive, priority, E, autonomous, li
 
 
 def fidelity_problems(scen, source: str) -> list:
-    """Failures and repairs, emission control and C2 modes/links run in fast fidelity only: in full
-    fidelity they are input problems (alert states and the authority delay work in both)."""
+    """C2 modes, lost links and a lost command post run in fast fidelity only (full fidelity's tracker
+    is one central picture): in full fidelity they are input problems. Failures and repairs,
+    emission control, alert states and the authority delay work in both fidelities."""
     from iadsim.errors import Problem
 
-    if scen.simulation.fidelity != "full" or not uses_defence_state(scen):
+    c2 = getattr(scen, "c2", None)
+    if scen.simulation.fidelity != "full" or c2 is None:
         return []
-    problems = []
-    for kind, items in (("effectors", scen.effectors), ("sensors", scen.sensors)):
-        for i, u in enumerate(items):
-            if u.mtbf_h is not None:
-                problems.append(Problem(source, f"{kind}[{i}].mtbf_h", "failures and repairs run in fidelity "
-                                        "'fast' only; remove mtbf_h/mttr_h or set simulation.fidelity: fast"))
-            if u.emcon is not None and u.emcon.mode != "always":
-                problems.append(Problem(source, f"{kind}[{i}].emcon", "emission control runs in fidelity "
-                                        "'fast' only; remove emcon or set simulation.fidelity: fast"))
-    if scen.c2 is not None and uses_defence_state(scen.model_copy(update={"effectors": [], "sensors": []})):
-        problems.append(Problem(source, "c2", "autonomous mode, lost links and a lost command post run in "
-                                "fidelity 'fast' only; set simulation.fidelity: fast"))
-    return problems
+    if not uses_defence_state(scen.model_copy(update={"effectors": [], "sensors": []})):
+        return []
+    return [Problem(source, "c2", "autonomous mode, lost links and a lost command post run in fidelity 'fast' "
+                                  "only (full fidelity fuses one central picture); set simulation.fidelity: fast")]
 
 
 def check_fidelity(ld) -> None:
