@@ -414,3 +414,30 @@ def test_defence_state_runs_with_every_assignment_policy(small_dir, policy):
     assert res.raw.radiating is not None and np.array_equal(res.raw.radiating, ref.raw.radiating)
     assert np.array_equal(res.raw.det_step, ref.raw.det_step)   # one unit, one threat: the same choices
     assert np.array_equal(res.raw.kill_step, ref.raw.kill_step)
+
+
+def test_duty_cycle_radiates_its_share_of_the_run(small_dir):
+    # a whole number of cycles in the run: exactly duty_cycle x run radiating, whatever the phase
+    ld = _crossing_scenario(small_dir, dict(SLS, fire="hold"))   # never fires: the run lasts its duration
+    ld.scenario.threats[0].speed_m_s = 10.0
+    ld.scenario.simulation.duration_s = 1200
+    _tor(ld, emcon=Emcon(mode="duty", duty_cycle=0.25, period_s=40))
+    res = iadsim.simulate(ld, replications=30, seed=4)
+    assert res.world.nsteps == 1200
+    assert (res.raw.radiating[:, 0] == 300).all()
+    # the random phase differs between replications: so do the first detections
+    assert len(set(res.raw.det_step[:, 0].tolist())) > 1
+
+
+def test_cued_by_default_is_every_other_radar(small_dir):
+    data = small_scenario_dict()
+    sysname = data["effectors"][0]["system"]
+    data["sensors"] = [{"name": "ew", "system": sysname, "site": {"lat": 10.2, "lon": 20.2}},
+                       {"name": "cued", "system": sysname, "site": {"lat": 10.21, "lon": 20.2},
+                        "emcon": {"mode": "cued"}}]
+    (small_dir / "s.yaml").write_text(yaml.safe_dump(data))
+    res = iadsim.simulate(iadsim.load_scenario(small_dir / "s.yaml"), replications=10, seed=1)
+    q = res.world.sensor_labels.index("cued")
+    assert (res.raw.radiating[:, q] > 0).all()
+    tl = res.timeline
+    assert tl[(tl.event == "radiate") & (tl.unit == "cued")].time_s.min() > 0
