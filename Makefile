@@ -25,7 +25,17 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --extra test --extra bench --python $(PYTHON)
 	touch $@
 
-demo: $(VENV)/.installed-demo
+# compile the simulation kernels once after each install (numba's on-disk cache), so that the first
+# run starts at once; made again only when the install stamp before it changes
+$(VENV)/.warmed-demo: $(VENV)/.installed-demo
+	$(BIN)/iadsim warmup
+	touch $@
+
+$(VENV)/.warmed: $(VENV)/.installed
+	$(BIN)/iadsim warmup
+	touch $@
+
+demo: $(VENV)/.warmed-demo
 	$(BIN)/iadsim demo $(ARGS)
 
 # the offline Cesium viewer the browser tests load exported CZML/KML into (skipped without npm)
@@ -34,7 +44,7 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	  || echo "npm ci failed: the Cesium viewer test will be skipped"; \
 	else echo "npm not found: the Cesium viewer test will be skipped"; fi
 
-test: setup web/node_modules/.package-lock.json
+test: setup $(VENV)/.warmed web/node_modules/.package-lock.json
 	@bash scripts/system-deps.sh
 	$(BIN)/python -m pytest $(ARGS)
 

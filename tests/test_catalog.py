@@ -50,6 +50,14 @@ EXTRA_SOURCES = {
     "http://neerdowellblog.blogspot.com/2016/01/missing-us-hellfire-missile-was-sent-to.html",
     "https://www.nordicchamber.cz/press/gripen-fighter-jet-drops-bomb-on-forest-fire-successfully/",
     "https://panamericana.pe/locales/140408-armada-estadounidense-lanza-exito-primera-bomba-inteligente",
+    # unit costs the exchange ratio reads (unit_cost_usd): not in the reference file
+    "https://missiledefenseadvocacy.org/missile-defense-news/marines-lay-out-plans-for-their-own-mq-9-reaper-drone-force-in-new-budget-request",
+    "http://www.independent.org/newsroom/article.asp?id=3261",
+    "https://ziare.com/razboi-ucraina/rusia-reducere-costuri-drone-shahed-1960600",
+    "https://regionews.ua/ukr/news/ukraine/1756035561-rosiya-naroshchue-virobnitstvo-droniv-shahed-ponad-6-tisyach-shchomisyatsya-cnn",
+    "https://techrider.ro/defense/cat-mai-plateste-rusia-pentru-dronele-shahed-dupa-ce-in-2022-costau-300-000-de-dolari-bucata/",
+    "https://en.interfax.com.ua/news/general/880870.html",
+    "https://uae71.info/posts/15043",
 }
 
 # Catalog name -> key in the reference file, where they differ.

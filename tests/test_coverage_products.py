@@ -15,7 +15,9 @@ from iadsim.coverage.products import (
     detection_mask, engagement_mask, layered_count, lowest_detected_altitude, radar_detection_range_m,
     target_altitude,
 )
-from iadsim.coverage.specs import EffectorSpec, RadarSpec
+from iadsim.coverage.envelope import UnitEnvelope
+from iadsim.coverage.specs import RadarSpec
+from iadsim.physics.flyout import constant_speed_table
 from iadsim.geo import LocalGrid, Terrain
 from iadsim.coverage import min_visible_altitude
 
@@ -58,18 +60,35 @@ def test_elevation_limit_cuts_the_cone_above_the_radar():
     assert m[(d > 2000.0) & (d < 9000.0)].all()
 
 
-def test_engagement_mask_is_an_annulus_inside_the_altitude_limits():
+def _box_envelope(**kw) -> UnitEnvelope:
+    """A fire unit whose projectile flies at a constant 1,000 m/s with no time or speed limit: the
+    envelope is the slant-range x altitude box alone."""
+    tab = constant_speed_table(1000.0, 12_000.0, 8_000.0)
+    args = dict(name="e", system="test", x=0.0, y=0.0, ground=100.0, tof_s=tab.tof_s, speed_m_s=tab.speed_m_s,
+                dr_m=float(tab.gr_m[1]), dh_m=float(tab.h_m[1]), max_time_s=np.inf, min_speed_m_s=0.0,
+                max_target_speed_m_s=np.inf, mean_speed_m_s=1000.0, range_min_m=1_000.0, range_max_m=8_000.0,
+                altitude_min_m=20.0, altitude_max_m=5_000.0)
+    return UnitEnvelope(**{**args, **kw})
+
+
+def test_engagement_mask_is_a_slant_range_annulus_inside_the_altitude_limits():
     t = _flat()
     mva = min_visible_altitude(t, 0.0, 0.0, RADAR.z, k=np.inf)
-    eff = EffectorSpec(name="e", system="test", where="effectors[0]", x=0.0, y=0.0, ground=100.0,
-                       range_min_m=1_000.0, range_max_m=8_000.0, altitude_min_m=20.0, altitude_max_m=5_000.0,
-                       radar=0)
     x, y = np.meshgrid(t.grid.x_centers(), t.grid.y_centers())
     d = np.hypot(x, y)
-    m = engagement_mask(eff, mva, t, target_altitude(t, 500.0, agl=True))
-    assert np.array_equal(m, (d >= 1_000.0) & (d <= 8_000.0))
-    assert not engagement_mask(eff, mva, t, target_altitude(t, 10.0, agl=True)).any()   # below the minimum
-    assert not engagement_mask(eff, mva, t, target_altitude(t, 6000.0, agl=True)).any()  # above the maximum
+    env = _box_envelope()
+    m = engagement_mask(env, mva, t, target_altitude(t, 500.0, agl=True))
+    slant = np.hypot(d, 500.0)   # the engine checks the slant range at the intercept point
+    assert np.array_equal(m, (slant >= 1_000.0) & (slant <= 8_000.0))
+    assert not engagement_mask(env, mva, t, target_altitude(t, 10.0, agl=True)).any()   # below the minimum
+    assert not engagement_mask(env, mva, t, target_altitude(t, 6000.0, agl=True)).any()  # above the maximum
+    # a launcher sector 90 degrees wide facing east: nothing engaged west of the site
+    east = _box_envelope(sector=(np.pi / 2, np.pi / 4, -np.pi / 2, np.pi / 2))
+    me = engagement_mask(east, mva, t, target_altitude(t, 500.0, agl=True))
+    assert me.any() and not me[x < 0].any() and (me <= m).all()
+    # a target flying at the unit is engaged from farther out (the launch point moves out by the flyout time)
+    fast = engagement_mask(env, mva, t, target_altitude(t, 500.0, agl=True), target_speed_m_s=300.0, dt_s=1.0)
+    assert d[fast].max() > d[m].max() + 1000.0
 
 
 def test_lowest_detected_altitude_on_flat_earth_and_behind_a_wall():
@@ -148,7 +167,7 @@ def test_coverage_command_writes_georeferenced_products(small_dir, tmp_path, cap
 
 
 @pytest.mark.parametrize("args, msg", [(["--alt", "-5"], "--alt"), (["--rcs", "0"], "--rcs"),
-                                       (["--pd", "1.5"], "--pd")])
+                                       (["--pd", "1.5"], "--pd"), (["--target-speed", "-1"], "--target-speed")])
 def test_coverage_bad_arguments(small_dir, tmp_path, capsys, args, msg):
     out = tmp_path / "never"
     assert main(["coverage", str(small_dir / "scenario.yaml"), *args, "--out", str(out)]) == 2

@@ -182,10 +182,13 @@ def test_czml_contents(run_dir, small_results):
         .startswith("data:image/png;base64,")
     for name in w.effector_labels:
         assert f"site/{name}" in packets
-        env = packets[f"envelope/{name}"]
-        assert env["ellipse"]["semiMajorAxis"] == pytest.approx(float(w.range_max_m[w.effector_labels.index(name)]))
-        ring = np.array(env["polyline"]["positions"]["cartographicDegrees"]).reshape(-1, 3)
-        assert np.allclose(ring[0], ring[-1])
+        assert packets[f"envelope/{name}"]["parent"] == "envelopes"
+        rings = [p for k, p in packets.items() if k.startswith(f"envelope/{name}/ring/") and "polyline" in p]
+        assert len(rings) >= 2
+        for p in rings:
+            ring = np.array(p["polyline"]["positions"]["cartographicDegrees"]).reshape(-1, 3)
+            assert np.allclose(ring[0], ring[-1])   # closed, at one altitude
+            assert np.ptp(ring[:, 2]) == 0.0
     for a in w.scenario.assets:
         assert f"site/{a.name}" in packets
     covs = [p for k, p in packets.items() if k.startswith("coverage/")]

@@ -461,6 +461,9 @@ def test_report_shows_sensitivity_and_sweep_results(small_results, tmp_path):
     assert 'id="fig-tornado"' in html and "tor_m2.pk_single_shot" in html
     assert 'id="fig-sweep-1"' in html and 'id="fig-sweep-2"' in html
     assert "effectors[sam-1].vehicles" in html
+    # the listed summary: a probability and its 95% interval in one cell, no _lo/_hi columns
+    assert "<th>p_kill</th>" in html and "<th>p_kill_lo</th>" not in html
+    assert "0.5 (0.3 – 0.7)" in html
 
 
 def test_sweep_figures_lines_and_heat_maps():
@@ -515,8 +518,10 @@ def test_engagement_envelope_follows_the_limits(small_results):
     for e in range(len(w.effector_labels)):
         env = engagement_envelope(w, e, 300.0)
         assert env.any()
-        r = np.hypot(X - w.effector_xyz[e, 0], Y - w.effector_xyz[e, 1])
-        assert r[env].max() <= w.range_max_m[e] and r[env].min() >= w.range_min_m[e]
+        # the engine's limits are on the slant range from the site
+        above = w.terrain.elevation_m + 300.0 - w.effector_xyz[e, 2]
+        r = np.sqrt((X - w.effector_xyz[e, 0]) ** 2 + (Y - w.effector_xyz[e, 1]) ** 2 + above ** 2)
+        assert r[env].max() <= w.range_max_m[e] + 0.01 and r[env].min() >= w.range_min_m[e] - 0.01
         # only where the unit's own radar sees the target
         seen = coverage_count([w.mva[w.effector_sensor[e]]], w.terrain.elevation_m, 300.0) >= 1
         assert not (env & ~seen).any()

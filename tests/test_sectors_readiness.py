@@ -68,13 +68,14 @@ def test_launcher_sector_masks_the_pip_and_the_coverage_products_agree(small_dir
     w = iadsim.engine.world.compile_world(ld2)
     assert w_all.pip_ok.any() and not w.pip_ok.any()
     assert w_all.snr.max() > 0 and w.snr.max() == 0
+    from iadsim.coverage.envelope import unit_envelopes
     from iadsim.coverage.specs import effector_specs, radar_specs
 
     radars = radar_specs(ld2, w.grid, w.terrain)
     effs = effector_specs(ld2, radars)
     alt = w.terrain.elevation_m + 300.0
     det = detection_mask(radars[0], w.mva[0], w.terrain, alt, 0.1, 0.5)
-    eng = engagement_mask(effs[0], w.mva[0], w.terrain, alt)
+    eng = engagement_mask(unit_envelopes(ld2, effs)[0], w.mva[0], w.terrain, alt)
     g = w.terrain.grid
     xs = g.xmin + (np.arange(g.nx) + 0.5) * g.res
     ys = g.ymax - (np.arange(g.ny) + 0.5) * g.res

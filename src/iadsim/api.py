@@ -119,8 +119,10 @@ def simulate(scenario: LoadedScenario | str | Path, replications: int | None = N
     check_fidelity(ld)
     if policy is not None and policy != ld.scenario.simulation.policy:
         sim = ld.scenario.simulation.model_copy(update={"policy": policy})
+        tiles = list(getattr(ld, "dem_tiles", []) or [])
         ld = LoadedScenario(ld.scenario.model_copy(update={"simulation": sim}), ld.source, ld.base_dir,
                             ld.catalog, ld.dem_path, text=ld.text, source_path=getattr(ld, "source_path", None))
+        ld.dem_tiles = tiles
     check_policy(ld.scenario.simulation.policy, ld.source)
     if seed is not None:
         from iadsim.scenario.models import check_seed
@@ -178,7 +180,8 @@ def run_options(ld: LoadedScenario, n: int, seed: int, progress: Callable[[str, 
                     "missions": _records(r.mission_table()),
                     "threats": _records(r.threat_table()[["threat", "type", "target", "n", "p_kill", "p_kill_lo",
                                                           "p_kill_hi", "p_leak", "p_leak_lo", "p_leak_hi"]]),
-                    "missiles_per_kill": r.missiles_per_kill(), "drivers": r.drivers()})
+                    "missiles_per_kill": r.missiles_per_kill(), "exchange": r.exchange_ratio(),
+                    "drivers": r.drivers()})
     if progress:
         progress("options: done", len(opts), len(opts))
     return out

@@ -62,6 +62,7 @@ from iadsim.c2.wta import (
     internal_arrays,
     register_policy,
 )
+from iadsim.engine.rng import GOLDEN, mix64, unit_float
 
 __all__ = ["candidates", "default_iterations", "descend", "local_search", "vlns"]
 
@@ -71,16 +72,8 @@ _EPS = 1e-13  # a move must improve the objective by more than _EPS * (1 + objec
 ITERATION_SCALE = 240_000
 
 
-# SplitMix64 (Steele, Lea & Flood 2014, "Fast splittable pseudorandom number generators",
-# OOPSLA, doi:10.1145/2660193.2660195): the search's own random stream, state in a uint64[1]
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_S30 = np.uint64(30)
-_S27 = np.uint64(27)
-_S31 = np.uint64(31)
-_S11 = np.uint64(11)
-_INV53 = 1.0 / 9007199254740992.0
+# The search's own random stream, state in a uint64[1]: SplitMix64 advanced in place, with the
+# same finaliser the engine's counter-based draws use (iadsim.engine.rng).
 
 
 def rng_state(seed: int) -> np.ndarray:
@@ -91,12 +84,8 @@ def rng_state(seed: int) -> np.ndarray:
 @numba.njit(cache=True)
 def _random(st):  # pragma: no cover - numba
     """A uniform draw in [0, 1) from the stream ``st`` (advanced in place)."""
-    st[0] += _GOLDEN
-    z = st[0]
-    z = (z ^ (z >> _S30)) * _M1
-    z = (z ^ (z >> _S27)) * _M2
-    z = z ^ (z >> _S31)
-    return np.float64(z >> _S11) * _INV53
+    st[0] += GOLDEN
+    return unit_float(mix64(st[0]))
 
 
 @numba.njit(cache=True)

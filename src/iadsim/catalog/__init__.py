@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from iadsim.catalog.envelope import FLYOUT_FIGURES, envelope_problems
 from iadsim.catalog.models import (
-    CLUTTER_GROUP, GUN_FIGURES, GUN_OPTIONAL_FIGURES, THREAT_GUN_FIGURES, OPTIONAL_RADAR_FIGURES, REQUIRED_FIGURES, Calibrated, Claim, Figure, System, figure_domain_problem,
+    CLUTTER_GROUP, COST_FIGURE_KIND, COST_FIGURES, GUN_FIGURES, GUN_OPTIONAL_FIGURES, THREAT_GUN_FIGURES, OPTIONAL_RADAR_FIGURES, REQUIRED_FIGURES, Calibrated, Claim, Figure, System, figure_domain_problem,
 )
 from iadsim.errors import InputError, Problem
 
@@ -109,6 +109,14 @@ def load_system_file(path: Path) -> System:
             problems.append(
                 Problem(str(path), f"figures.{key}.unit", f"expected {unit!r}, got {system.figures[key].unit!r}")
             )
+    for key, unit in COST_FIGURES.items():
+        if key in system.figures and system.figures[key].unit != unit:
+            problems.append(Problem(str(path), f"figures.{key}.unit",
+                                    f"expected {unit!r}, got {system.figures[key].unit!r}"))
+        if key in system.figures and system.kind != COST_FIGURE_KIND[key]:
+            problems.append(Problem(str(path), f"figures.{key}",
+                                    f"a cost figure of a {COST_FIGURE_KIND[key]}, not of {'an' if system.kind[0] in 'aeiou' else 'a'} "
+                                    f"{system.kind}"))
     if system.kind in ("effector", "sensor"):
         for key, unit in {**OPTIONAL_RADAR_FIGURES, **GUN_FIGURES, **GUN_OPTIONAL_FIGURES}.items():
             if key in system.figures and system.figures[key].unit != unit:

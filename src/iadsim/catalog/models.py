@@ -225,6 +225,17 @@ THREAT_GUN_FIGURES: dict[str, str] = {
     "gun_kill_given_hit": "1",
 }
 
+# Optional cost figures, read by the exchange ratio (iadsim.results): the cost of one threat
+# (aircraft, drone, missile or released weapon) and of one interceptor a fire unit fires (a gun
+# unit: one burst). Public figures only; a system without one is left out of the ratio, which
+# then says "no cost figure" and names it.
+COST_FIGURES: dict[str, str] = {
+    "unit_cost_usd": "USD",
+    "missile_cost_usd": "USD",
+}
+#: the kind of system each cost figure belongs to
+COST_FIGURE_KIND: dict[str, str] = {"unit_cost_usd": "threat", "missile_cost_usd": "effector"}
+
 # The values each figure can take (value, low and high are all checked): "positive" (> 0),
 # "nonnegative" (>= 0), "probability" (0 < p <= 1) and "open_probability" (0 < p < 1).
 FIGURE_DOMAINS: dict[str, str] = {
@@ -282,6 +293,8 @@ FIGURE_DOMAINS: dict[str, str] = {
     "cruise_speed_m_s": "positive",
     "rcs_m2": "positive",
     "value": "nonnegative",
+    "unit_cost_usd": "positive",
+    "missile_cost_usd": "positive",
 }
 
 _DOMAIN_TEXT = {"positive": "a number > 0", "nonnegative": "a number >= 0",

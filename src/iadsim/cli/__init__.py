@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -17,8 +19,56 @@ from rich.table import Table
 from iadsim import __version__
 from iadsim.errors import IadsimError, InputError
 
+
+def _plain_help(cmd, ctx) -> None:
+    """Help as written: boolean flags show as flags (``--quiet``, ``--kml/--no-kml``), not as
+    options taking a ``<bool>`` value (typer prints a type for every option without a metavar);
+    brackets in help texts are text, not rich markup (``pip install 'iadsim[ray]'``, ``[m]``).
+    Applied once per command, to its parameters and to its sub-commands."""
+    if getattr(cmd, "_iadsim_plain_help", False):
+        return
+    cmd._iadsim_plain_help = True
+    if cmd.help:
+        cmd.help = escape(cmd.help)
+    if cmd.short_help:
+        cmd.short_help = escape(cmd.short_help)
+    for p in cmd.get_params(ctx):
+        if getattr(p, "is_flag", False) and p.metavar is None:
+            p.metavar = ""
+        if getattr(p, "help", None):
+            p.help = escape(p.help)
+    for sub in getattr(cmd, "commands", {}).values():
+        _plain_help(sub, ctx)
+
+
+#: an opening bracket rich would read as markup ("[ray]", "[m]"), unless it is escaped already
+_MARKUP_TAG = re.compile(r"(?<!\\)\[(?=[a-zA-Z#/@][^\[]*?\])")
+
+
+def escape(text: str) -> str:
+    """``text`` with its brackets escaped for rich (those already escaped are left alone)."""
+    return _MARKUP_TAG.sub(r"\\[", text)
+
+
+class _Group(typer.core.TyperGroup):
+    """The root command: help shows flags and brackets as written (see :func:`_plain_help`)."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        _plain_help(self, ctx)
+        return params
+
+    def get_command(self, ctx, cmd_name):
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is not None:
+            _plain_help(cmd, ctx)
+        return cmd
+
+
 app = typer.Typer(
     name="iadsim",
+    cls=_Group,
+    rich_markup_mode="rich",  # help texts are escaped (_plain_help): '[ray]' and '[m]' print as written
     help="iadsim: open, reproducible integrated-air-defence simulation on real terrain "
          "(analysis and education on public information).",
     no_args_is_help=True,
@@ -176,7 +226,6 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
         raise InputError.single("command line", "--backend", f"expected 'local' or 'ray', got {backend!r}")
     if backend == "local" and ray_address is not None:
         raise InputError.single("command line", "--ray-address", "only with --backend ray")
-    from iadsim.engine import compiled_cache_warm
     from iadsim.scenario.overrides import parse_set
 
     ld = loaded if loaded is not None else load_scenario(path, overrides=parse_set(overrides) or None)
@@ -188,9 +237,7 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
     refuse_inputs_as_outputs(out, [n for n in FILES if "<" not in n], [ld.source, ld.dem_path])
     with output_lock(out, "iadsim run"), progress_bar(quiet, remaining=True) as prog:
         comp = prog.add_task("compile (terrain, coverage, envelopes)", total=5)
-        if not compiled_cache_warm(ld.scenario.simulation.fidelity) and not quiet:
-            console.print("[dim]compiling the engine (once, about 30-60 s; later runs start at once)[/dim]",
-                          highlight=False)
+        say_if_compiling(ld.scenario.simulation.fidelity, quiet)
         run = prog.add_task("replications", total=n)
 
         opts: dict = {}
@@ -217,6 +264,58 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
     elif not quiet:
         _print_answer(results)
         _print_summary(results, out, time.perf_counter() - t0)
+
+
+#: said before numba compiles the simulation kernels (the first run after installing, unless
+#: ``iadsim warmup`` ran: ``make demo`` and ``make test`` run it once after each install)
+COMPILE_NOTE = "compiling the simulation kernels (once, ~30 s); later runs start at once"
+
+
+def say_if_compiling(fidelity: str, quiet: bool = False) -> bool:
+    """Print :data:`COMPILE_NOTE` (on stderr) when the kernel of ``fidelity`` is not in numba's
+    on-disk cache yet, so the wait that follows is explained; returns whether it was printed."""
+    from iadsim.engine import compiled_cache_warm
+
+    if quiet or compiled_cache_warm(fidelity):
+        return False
+    err.print(f"[dim]{COMPILE_NOTE}[/dim]", highlight=False)
+    return True
+
+
+@app.command()
+def warmup(quiet: Quiet = False) -> None:
+    """Compile the simulation kernels now (both fidelities, into numba's on-disk cache) so that the
+    first run starts at once; `make demo` and `make test` run this once after installing."""
+    from iadsim.engine import compiled_cache_warm
+
+    t0 = time.perf_counter()
+    for fidelity in ("fast", "full"):
+        cold = not compiled_cache_warm(fidelity)
+        if cold and not quiet:
+            err.print(f"[dim]{fidelity} fidelity: {COMPILE_NOTE}[/dim]", highlight=False)
+        t = time.perf_counter()
+        warm_up(fidelity)
+        if not quiet:
+            err.print(f"{fidelity} fidelity: {'compiled' if cold else 'already compiled'} "
+                      f"({time.perf_counter() - t:.1f} s)", highlight=False)
+    if not quiet:
+        console.print(f"[green]ready[/green]: the simulation kernels are compiled "
+                      f"({time.perf_counter() - t0:.1f} s)", highlight=False)
+
+
+def warm_up(fidelity: str) -> None:
+    """Run the bundled scenario for two replications at ``fidelity``, writing nothing: the kernels
+    it needs (terrain, coverage, envelopes, the Monte Carlo engine) are compiled and cached."""
+    import yaml
+
+    from iadsim.api import demo_scenario_path, simulate
+    from iadsim.scenario import scenario_from_dict
+
+    path = demo_scenario_path()
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data.setdefault("simulation", {})["fidelity"] = fidelity
+    ld = scenario_from_dict(data, source=f"{path} (warm-up, {fidelity} fidelity)", base_dir=path.parent)
+    simulate(ld, replications=2, seed=0, options=False)
 
 
 @app.command()
@@ -310,17 +409,25 @@ def coverage(
     extent: Annotated[str, typer.Option(
         "--extent", help="grid: 'scenario' (sites, routes and the margin, as a run) or 'reach' (out to every "
                          "radar's instrumented range and every missile's range, within the DEM)")] = "scenario",
+    target_speed: Annotated[float, typer.Option(
+        "--target-speed", help="engagement maps: speed [m/s] of a level target flying straight at each fire "
+                               "unit; a cell is where it is when the unit decides to fire (default 0: a "
+                               "hovering or slow target). The maps use the run's envelope: flyout table, "
+                               "intercept point, time and speed limits, slant range, altitude, sector")] = 0.0,
     quiet: Quiet = False,
     force: Force = False,
 ) -> None:
     """Coverage maps: terrain-masked line of sight, detection, engagement and layered coverage
-    (GeoTIFF, PNG over hillshade, KMZ for Google Earth, GeoJSON polygons)."""
+    (GeoTIFF, PNG over hillshade, KMZ for Google Earth, GeoJSON polygons). Engagement maps show
+    where each fire unit engages as a run decides (its flyout envelope, checked at the predicted
+    intercept point), against a hovering target unless --target-speed is given."""
     from iadsim.export.coverage import CoverageRequest, write_coverage
     from iadsim.results.io import output_lock
     from iadsim.scenario import load_scenario
 
     req = CoverageRequest(altitudes_m=tuple(alt) if alt else (100.0, 500.0, 3000.0), agl=agl,
-                          rcs_m2=tuple(rcs) if rcs else (0.1, 1.0), pd=pd, method=method, extent=extent)
+                          rcs_m2=tuple(rcs) if rcs else (0.1, 1.0), pd=pd, method=method, extent=extent,
+                          target_speed_m_s=target_speed)
     try:
         req.check()
     except ValueError as exc:
@@ -355,32 +462,80 @@ def coverage(
 
 @app.command()
 def validate(scenario: Annotated[Path, typer.Argument(help="scenario file (YAML)")]) -> None:
-    """Check a scenario file; report every problem with its field path (exit code 2 if any)."""
+    """Check a scenario file; report every problem with its field path (exit code 2 if any).
+
+    The same checks ``iadsim run`` makes before it starts: the file, the policy, the fidelity,
+    whether the run's results fit in memory (at the scenario's simulation.replications), and
+    the terrain."""
+    from iadsim.api import check_fidelity, check_policy
     from iadsim.engine.world import build_grid
     from iadsim.geo.terrain import load_terrain
+    from iadsim.limits import check_run_size
     from iadsim.scenario import load_scenario
 
     ld = load_scenario(scenario)
+    check_policy(ld.scenario.simulation.policy, ld.source)
+    check_fidelity(ld)
+    size = check_run_size(ld)
     grid = build_grid(ld)
     load_terrain(ld.dem_path, grid, source=ld.source,
                  rasters=len(ld.scenario.effectors) + len(ld.scenario.sensors))
     s = ld.scenario
-    console.print(f"[green]ok[/green] {scenario}: scenario {s.name!r}: {len(s.effectors)} fire units, "
-                  f"{len(s.sensors)} radars, {sum(t.count for t in s.threats)} threats, {len(s.assets)} assets; "
-                  f"grid {grid.nx} x {grid.ny} cells of {grid.res:g} m")
+    console.print(f"[green]ok[/green] {escape(str(scenario))}: scenario {escape(repr(s.name))}: "
+                  f"{len(s.effectors)} fire units, {len(s.sensors)} radars, {sum(t.count for t in s.threats)} "
+                  f"threats, {len(s.assets)} assets; grid {grid.nx} x {grid.ny} cells of {grid.res:g} m; "
+                  f"{s.simulation.replications:,} replications need about {_mib(size)} of memory",
+                  highlight=False, soft_wrap=True)
+
+
+def _mib(size) -> str:
+    return f"{size.total_bytes / 2**20:,.0f} MiB"
+
+
+#: the ``title`` of the JSON Schema iadsim writes (how ``schema -o`` knows a file it may replace)
+SCHEMA_TITLE = "iadsim scenario"
+
+
+def _is_iadsim_schema(path: Path) -> bool:
+    """Whether ``path`` holds a JSON Schema of scenario files that iadsim wrote."""
+    try:
+        if path.stat().st_size > 64 * 2**20:
+            return False
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("title") == SCHEMA_TITLE and "$schema" in data
 
 
 @app.command()
-def schema(out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write to this file")] = None) -> None:
-    """Print the JSON Schema of scenario files (for editor completion)."""
-    from iadsim.results.io import write_text
+def schema(out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write to this file")] = None,
+           force: Annotated[bool, typer.Option(
+               "--force", help="replace an existing file that is not a scenario schema iadsim wrote")] = False,
+           ) -> None:
+    """Print the JSON Schema of scenario files (for editor completion), or write it to a file.
+
+    An existing file is replaced only if it is a schema iadsim wrote (or with --force); the file
+    is written atomically (complete or not at all)."""
+    from iadsim.errors import OutputError
+    from iadsim.results.io import check_out_dir_writable, write_text
     from iadsim.scenario import json_schema
 
     text = json_schema()
     if out is None:
         sys.stdout.write(text + "\n")
-    else:
-        write_text(out, text + "\n")
+        return
+    if out.is_dir():
+        raise OutputError(f"{out} is a folder; give a file name, e.g. {out / 'scenario.schema.json'}. "
+                          "Nothing was changed.")
+    if not out.parent.is_dir():
+        raise OutputError(f"folder {out.parent} does not exist; create it or choose another path. "
+                          "Nothing was changed.")
+    if out.exists() and not force and not _is_iadsim_schema(out):
+        raise OutputError(f"{out} exists and is not a scenario schema iadsim wrote; choose another path, or "
+                          "add --force to replace it. Nothing was changed.")
+    check_out_dir_writable(out.parent)
+    write_text(out, text + "\n")
+    console.print(f"[green]wrote[/green] {escape(str(out))} ({out.stat().st_size:,} bytes)", highlight=False)
 
 
 @catalog_app.command("list")
@@ -558,5 +713,5 @@ def _register_subcommands() -> None:
 
 
 #: modules of iadsim.cli that add commands to the app
-SUBCOMMAND_MODULES: tuple[str, ...] = ("analysis", "sweep", "outputs", "validation")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("analysis", "sweep", "outputs", "validation", "terrain")
 _register_subcommands()

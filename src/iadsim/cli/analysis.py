@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from iadsim.cli import Force, Quiet, console, output_folder, progress_bar, SetOpt
+from iadsim.cli import Force, Quiet, SetOpt, console, output_folder, progress_bar, say_if_compiling
 
 
 def register(app: typer.Typer) -> None:
@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
         ld = load_scenario(scenario, overrides=parse_set(set_) or None)
         out = output_folder(out, f"{ld.scenario.name}/sensitivity", kind="sensitivity", force=force)
         t0 = time.perf_counter()
+        say_if_compiling(ld.scenario.simulation.fidelity, quiet)
         with progress_bar(quiet) as prog:
             task = prog.add_task("sensitivity", total=1)
             res = run_sensitivity(ld, method=method, outcome=outcome, n=n, reps=reps, seed=seed,

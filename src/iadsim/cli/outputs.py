@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from iadsim.cli import console, err
+from iadsim.cli import console, err, escape
 
 RunDir = Annotated[Path, typer.Argument(help="output folder of `iadsim run` / `iadsim demo`")]
 Replication = Annotated[Optional[int], typer.Option(
@@ -122,8 +122,10 @@ def register(app: typer.Typer) -> None:
         with _lock(run_dir, path.parent):
             res = _load(run_dir, replication)
             p = write_report(res, path, title=title, png=png, run_folder=run_dir)
-        console.print(f"[green]wrote[/green] {p}" + (f" and {p.parent / 'figures'}/*.png" if png else "")
-                      + f" (timeline: replication {res.timeline_replication}) in {time.perf_counter() - t0:.1f} s")
+        console.print(f"[green]wrote[/green] {escape(str(p))} ({file_size(p)})"
+                      + (f" and {escape(str(p.parent / 'figures'))}/*.png" if png else "")
+                      + f" (timeline: replication {res.timeline_replication}) in {time.perf_counter() - t0:.1f} s",
+                      soft_wrap=True, highlight=False)
 
     @app.command()
     def export(
@@ -166,5 +168,14 @@ def register(app: typer.Typer) -> None:
             if czml:
                 written.append(write_run_czml(res, folder / f"{stem}.czml"))
         for p in written:
-            console.print(f"[green]wrote[/green] {p} ({p.stat().st_size / 1e6:.2f} MB)")
-        console.print(f"replication {res.timeline_replication}, {time.perf_counter() - t0:.1f} s")
+            console.print(f"[green]wrote[/green] {escape(str(p))} ({file_size(p)})", soft_wrap=True, highlight=False)
+        console.print(f"{len(written)} file(s) of replication {res.timeline_replication} in {escape(str(folder))}, "
+                      f"{time.perf_counter() - t0:.1f} s", soft_wrap=True, highlight=False)
+
+
+def file_size(path: Path) -> str:
+    """A file's size for people: bytes, kB or MB (powers of 1000, as `ls -h --si`)."""
+    n = path.stat().st_size
+    if n < 1000:
+        return f"{n} bytes"
+    return f"{n / 1e3:.1f} kB" if n < 1e6 else f"{n / 1e6:.2f} MB"

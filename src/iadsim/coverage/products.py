@@ -15,7 +15,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from iadsim.coverage.specs import EffectorSpec, RadarSpec
+from iadsim.coverage.envelope import UnitEnvelope, engageable
+from iadsim.coverage.los import visible_at
+from iadsim.coverage.specs import RadarSpec
 from iadsim.geo.terrain import Terrain
 from iadsim.geo.sector import ALL_ROUND, in_sector
 from iadsim.physics.radar import detection_range_m
@@ -66,17 +68,35 @@ def detection_mask(radar: RadarSpec, mva: np.ndarray, terrain: Terrain, alt_msl:
     return ok & in_sector(x - radar.x, y - radar.y, dz, radar.sector)
 
 
-def engagement_mask(eff: EffectorSpec, mva: np.ndarray, terrain: Terrain, alt_msl: np.ndarray) -> np.ndarray:
-    """Cells where a target at ``alt_msl`` is inside the fire unit's envelope and in sight of its
-    radar [bool]."""
+def engagement_mask(env: UnitEnvelope, mva: np.ndarray, terrain: Terrain, alt_msl: np.ndarray,
+                    target_speed_m_s: float = 0.0, dt_s: float | None = None) -> np.ndarray:
+    """Cells where the fire unit engages a target at ``alt_msl`` [m MSL] [bool], as a run decides
+    (:func:`iadsim.coverage.envelope.engageable`: the engine's flyout table and predicted intercept
+    point, guidance time, minimum missile speed, maximum target speed, slant-range and altitude
+    limits at the intercept point, launcher sector) with line of sight from its radar.
+
+    The target is level at the cell when the unit decides to fire, flying straight at the unit at
+    ``target_speed_m_s`` [m/s] (default 0: hovering or slow, the intercept point is the cell);
+    ``dt_s``: the run's time step, for the engine's check of where a moving target is when the
+    missile arrives."""
+    if not isinstance(env, UnitEnvelope):
+        raise TypeError("engagement_mask takes the unit's UnitEnvelope (iadsim.coverage.envelope.unit_envelopes), "
+                        f"not {type(env).__name__}: the map must use the run's flyout table and limits")
     x, y = _cell_xy(terrain)
-    gr = np.hypot(x - eff.x, y - eff.y)
-    agl = alt_msl - terrain.elevation_m
-    env = ((gr >= eff.range_min_m) & (gr <= eff.range_max_m) & (agl >= eff.altitude_min_m)
-           & (alt_msl - eff.ground <= eff.altitude_max_m))
-    # the launcher's sector, checked at the cell (the run checks it at the predicted intercept point)
-    return env & line_of_sight(mva, alt_msl, terrain) & in_sector(x - eff.x, y - eff.y, alt_msl - eff.ground,
-                                                                   eff.sector)
+    dx = np.broadcast_to(x - env.x, terrain.grid.shape)
+    dy = np.broadcast_to(y - env.y, terrain.grid.shape)
+    rel = np.stack([dx, dy, np.broadcast_to(alt_msl - env.ground, terrain.grid.shape)], axis=-1)
+    vel = np.zeros_like(rel)
+    if target_speed_m_s:
+        gr = np.hypot(dx, dy)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            vel[..., 0] = np.where(gr > 0, -target_speed_m_s * dx / gr, 0.0)
+            vel[..., 1] = np.where(gr > 0, -target_speed_m_s * dy / gr, 0.0)
+    seen = line_of_sight(mva, alt_msl, terrain)
+    moving = bool(target_speed_m_s)
+    return engageable(env, rel, vel, ground_at=terrain.height_at, dt_s=dt_s if moving else None,
+                      visible=(lambda px, py, pz: visible_at(mva, terrain, px, py, pz)) if moving else None,
+                      where=seen)
 
 
 def layered_count(masks: Sequence[np.ndarray]) -> np.ndarray:

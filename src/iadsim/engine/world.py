@@ -688,8 +688,8 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         latency_steps=lat_steps, drop_steps=drop_steps, asset_info=asset_info,
         threat_peak=threat_peak, missions=missions,
         figures=list(log.uses.values()),
-        models=_radar_models(_models(s.simulation.policy, s.simulation.fidelity, s.simulation, s.terrain.line_of_sight),
-                             s), **ints,
+        models=_terrain_model(_radar_models(_models(s.simulation.policy, s.simulation.fidelity, s.simulation,
+                                                    s.terrain.line_of_sight), s), ld), **ints,
         full=full,
     )
 
@@ -862,6 +862,16 @@ def _full_world(ld, radars, mvas, terrain, pos, vel, values, log) -> FullWorld:
         values=np.asarray(values, dtype=np.float64),
         vmax=float(max(speed.max() * 1.5, 50.0)), max_el=max_el, ref_pd=ref_pd,
     )
+
+
+def _terrain_model(m: dict[str, str], ld) -> dict[str, str]:
+    """A DEM built of several tiles says so, and what the mosaic leaves out (a single DEM adds nothing)."""
+    tiles = getattr(ld, "dem_tiles", None) or []
+    if len(tiles) > 1:
+        m["terrain"] = (f"mosaic of {len(tiles)} DEM tiles merged by iadsim on their common pixel grid (no "
+                        "reprojection or resampling of tiles; where tiles overlap the first listed wins; "
+                        "voids are not filled: a hole in the analysis area is refused)")
+    return m
 
 
 def _radar_models(m: dict[str, str], s) -> dict[str, str]:

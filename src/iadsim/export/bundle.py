@@ -96,10 +96,13 @@ def run_inputs(results: Results) -> dict:
         dem_sha = sha256_file(dem)
     except OSError as exc:
         raise OutputError(f"cannot read the run's DEM {dem} to record its hash: {exc.strerror or exc}") from None
+    dem_info = {"path": str(dem.resolve()), "sha256": dem_sha}
+    if getattr(ld, "dem_tiles", None):  # a mosaic: the file above is iadsim's, built of these tiles
+        dem_info["tiles"] = [dict(t) for t in ld.dem_tiles]
     return {
         "scenario": {"path": str(src.resolve()) if src.is_file() else None,
                      "sha256": _sha256_text(_scenario_body(ld))},
-        "dem": {"path": str(dem.resolve()), "sha256": dem_sha},
+        "dem": dem_info,
         "catalog": {n: catalog_entry_sha256(ld.catalog[n]) for n in catalog_names(results.world)},
         "copies": {"scenario.yaml": _sha256_text(_scenario_text(results)),
                    "catalog.yaml": _sha256_text(_catalog_text(results))},
@@ -171,6 +174,20 @@ def _f(v):
     return round(f, 6) if np.isfinite(f) else None
 
 
+#: what the ``_lo`` / ``_hi`` properties of routes.geojson are
+INTERVAL_MEANING = ("_lo, _hi: 95% Wilson score interval over the threat's members x replications "
+                    "(as the report's tables)")
+
+
+def _with_interval(props: dict, key: str, k: int, n: int) -> None:
+    """``props[key]`` = k / n, with ``key_lo`` and ``key_hi``: its 95% Wilson interval."""
+    from iadsim.results.stats import wilson_interval
+
+    lo, hi = wilson_interval(k, n)
+    props[key] = _f(k / n) if n else None
+    props[f"{key}_lo"], props[f"{key}_hi"] = _f(lo), _f(hi)
+
+
 def run_geojson(results: Results, envelope_heights_agl_m=None) -> dict:
     """routes.geojson: the scenario's sites and planned routes (:func:`scenario_geojson`) with each
     threat's outcome across the replications and each fire unit's engagement envelope.
@@ -179,9 +196,11 @@ def run_geojson(results: Results, envelope_heights_agl_m=None) -> dict:
     ``p_reached_target`` (a threat with a target) or ``p_survived`` (no target: it was not killed
     before its sortie ended); ``outcome_meaning``; and the mission measures (``mission``,
     ``p_mission_accomplished``, ``p_loss``, ``mean_time_on_station_s``, ``p_weapon_reached_target``).
+    Each probability ``P`` comes with ``P_lo`` and ``P_hi``, its 95% Wilson interval (``interval``
+    says so in the file).
     Envelope features (``kind: engagement_envelope``), Polygons in WGS84: where each fire unit can
-    engage a target ``height_agl_m`` above the ground (nominal range and altitude limits, line of
-    sight of its own radar; :func:`iadsim.report.maps.engagement_envelope`), at
+    engage a hovering target ``height_agl_m`` above the ground (the run's flyout envelope and limits,
+    line of sight of its own radar; :func:`iadsim.report.maps.engagement_envelope`), at
     :data:`iadsim.report.maps.MAP_HEIGHT_AGL_M` and the heights the threats fly at unless
     ``envelope_heights_agl_m`` is given."""
     from iadsim.export.georaster import mask_polygons
@@ -203,22 +222,25 @@ def run_geojson(results: Results, envelope_heights_agl_m=None) -> dict:
         if g.empty:
             continue
         p["replications"] = int(results.n)
-        p["p_kill"] = _f(g["killed"].mean())
+        _with_interval(p, "p_kill", int(g["killed"].sum()), len(g))
         if p.get("target"):
-            p["p_reached_target"] = _f(g["leaked"].mean())
+            _with_interval(p, "p_reached_target", int(g["leaked"].sum()), len(g))
             p["outcome_meaning"] = "p_reached_target: reached its target without being killed"
         else:
-            p["p_survived"] = _f(g["leaked"].mean())
+            _with_interval(p, "p_survived", int(g["leaked"].sum()), len(g))
             p["outcome_meaning"] = "p_survived: no target; not killed before its sortie ended"
+        p["interval"] = INTERVAL_MEANING
         m = missions.get(p["name"])
         if m:
             p["mission"] = m.get("mission")
             p["mission_accomplished_means"] = m.get("accomplished_means")
-            p["p_mission_accomplished"] = _f(m.get("p_accomplished"))
-            p["p_loss"] = _f(m.get("p_loss"))
-            for k in ("mean_time_on_station_s", "p_weapon_reached_target"):
-                if m.get(k) is not None:
-                    p[k] = _f(m.get(k))
+            for key, col in (("p_mission_accomplished", "p_accomplished"), ("p_loss", "p_loss"),
+                             ("p_weapon_reached_target", "p_weapon_reached_target")):
+                if _f(m.get(col)) is not None:
+                    p[key] = _f(m.get(col))
+                    p[f"{key}_lo"], p[f"{key}_hi"] = _f(m.get(f"{col}_lo")), _f(m.get(f"{col}_hi"))
+            if m.get("mean_time_on_station_s") is not None:
+                p["mean_time_on_station_s"] = _f(m.get("mean_time_on_station_s"))
     if envelope_heights_agl_m is None:
         envelope_heights_agl_m = sorted({MAP_HEIGHT_AGL_M, *threat_heights_agl(w)})
     for h in envelope_heights_agl_m:
@@ -227,8 +249,9 @@ def run_geojson(results: Results, envelope_heights_agl_m=None) -> dict:
             gj["features"] += mask_polygons(w.grid, mask, {
                 "kind": "engagement_envelope", "name": name, "system": w.effector_system[e],
                 "height_agl_m": float(h),
-                "meaning": f"where {name} can engage a target {float(h):g} m above the ground: nominal range "
-                           "and altitude limits, in line of sight of its own radar"})
+                "meaning": f"where {name} can engage a hovering target {float(h):g} m above the ground as "
+                           "the run decides (flyout envelope, slant-range and altitude limits, launcher "
+                           "sector), in line of sight of its own radar"})
     return gj
 
 
@@ -271,7 +294,8 @@ def write_outputs(results: Results, out: str | Path, report: bool = True,
     ld = results.world.loaded
     w = results.world
     names = [n for n in FILES if "<" not in n] + [f"coverage/{s}.min_visible_altitude.tif" for s in w.sensor_labels]
-    refuse_inputs_as_outputs(Path(out), names, [ld.source, ld.dem_path])
+    refuse_inputs_as_outputs(Path(out), names, [ld.source, ld.dem_path,
+                                                 *(t["path"] for t in getattr(ld, "dem_tiles", []) or [])])
     if (Path(out) / "coverage").is_symlink():  # checked again at every write (results.io._record)
         raise OutputError(f"{Path(out) / 'coverage'} is a symbolic link; iadsim writes only into real "
                           "folders: remove the link, or choose another output folder. Nothing was changed.")

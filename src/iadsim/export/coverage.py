@@ -1,5 +1,9 @@
 """`iadsim coverage`: coverage products of a scenario's radars and fire units, written as
-GeoTIFF (the DEM's CRS), PNG over hillshade, KMZ ground overlays and GeoJSON polygons."""
+GeoTIFF (the DEM's CRS), PNG over hillshade, KMZ ground overlays and GeoJSON polygons.
+
+Engagement products are the run's decision (:func:`iadsim.coverage.envelope.engageable`) for a level
+target flying straight at each fire unit at ``CoverageRequest.target_speed_m_s`` (default 0: hovering);
+``coverage.json`` states the target under ``engagement_target``."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from iadsim.coverage.products import (
     detection_mask, engagement_mask, layered_count, lowest_detected_altitude, radar_detection_range_m,
     target_altitude,
 )
+from iadsim.coverage.envelope import ENGAGEMENT_LEAVES_OUT, ENGAGEMENT_TARGET, unit_envelopes
 from iadsim.coverage.specs import build_grid, effector_specs, radar_specs
 from iadsim.export.georaster import mask_polygons, write_geotiff_crs
 from iadsim.export.kml import Overlay, write_kmz
@@ -31,6 +36,8 @@ class CoverageRequest:
     pd: float = 0.5
     method: str | None = None  # line of sight: sweep, rays (exact, slow), planes (GDAL's); None: the scenario's
     extent: str = "scenario"   # grid: 'scenario' (sites, routes, margin: as a run) or 'reach' (every system's reach)
+    #: engagement products: speed [m/s] of the level target flying straight at each fire unit (0: hovering)
+    target_speed_m_s: float = 0.0
 
     def check(self) -> None:
         if not self.altitudes_m:
@@ -43,6 +50,8 @@ class CoverageRequest:
             raise ValueError(f"--method must be sweep, rays or planes, got {self.method!r}")
         if not 0 < self.pd < 1:
             raise ValueError(f"--pd must be in (0, 1), got {self.pd}")
+        if not np.isfinite(self.target_speed_m_s) or self.target_speed_m_s < 0:
+            raise ValueError(f"--target-speed must be a speed >= 0 m/s, got {self.target_speed_m_s}")
         if self.extent not in ("scenario", "reach"):
             raise ValueError(f"--extent must be scenario or reach, got {self.extent!r}")
 
@@ -129,6 +138,7 @@ def write_coverage(ld: LoadedScenario, out: str | Path, req: CoverageRequest | N
         dem_crs = ds.crs.to_wkt()
     radars = radar_specs(ld, grid, terrain)
     effs = effector_specs(ld, radars)
+    envs = unit_envelopes(ld, effs)
     k = ld.scenario.terrain.refraction_k
     out = prepare_out_dir(out, kind="coverage", force=force)
     res = CoverageResult()
@@ -159,7 +169,9 @@ def write_coverage(ld: LoadedScenario, out: str | Path, req: CoverageRequest | N
     method = req.method or ld.scenario.terrain.line_of_sight
     summary = {"scenario": ld.scenario.name, "pd": req.pd, "method": method, "altitude_reference": "AGL" if req.agl else "MSL",
                "refraction_k": k, "grid": {"nx": grid.nx, "ny": grid.ny, "res_m": grid.res}, "radars": [],
-               "fire_units": [], "layered": [], "extent": req.extent, "warnings": res.warnings}
+               "fire_units": [], "layered": [], "extent": req.extent, "warnings": res.warnings,
+               "engagement_target": {"speed_m_s": req.target_speed_m_s, "meaning": ENGAGEMENT_TARGET,
+                                     "dt_s": ld.scenario.simulation.dt_s, "leaves_out": ENGAGEMENT_LEAVES_OUT}}
     cell_km2 = (grid.res / 1e3) ** 2
     for r in radars:
         note(f"radar {r.name}", step, total)
@@ -191,16 +203,19 @@ def write_coverage(ld: LoadedScenario, out: str | Path, req: CoverageRequest | N
         summary["radars"].append(info)
         step += 1
     eng_masks: dict[float, list[np.ndarray]] = {}
-    for f in effs:
+    vt = req.target_speed_m_s
+    for f, env in zip(effs, envs):
         note(f"fire unit {f.name}", step, total)
         bands, desc = [], []
         info = {"name": f.name, "system": f.system, "engagement": []}
         for a, alt in alts:
-            m = engagement_mask(f, mvas[f.radar], terrain, alt)
+            m = engagement_mask(env, mvas[f.radar], terrain, alt, vt, ld.scenario.simulation.dt_s)
             eng_masks.setdefault(a, []).append(m)
             bands.append(m.astype(np.float32))
-            desc.append(f"inside the engagement envelope and in sight: {_alt_label(a, req.agl)}")
-            info["engagement"].append({"altitude_m": a, "area_km2": float(m.sum() * cell_km2)})
+            desc.append(f"engaged by the run's envelope and in sight: {_alt_label(a, req.agl)}, target "
+                        f"{'hovering' if vt == 0 else f'level at {vt:g} m/s straight at the unit'}")
+            info["engagement"].append({"altitude_m": a, "target_speed_m_s": vt,
+                                       "area_km2": float(m.sum() * cell_km2)})
         put(f"{f.name}.engagement.tif", write_geotiff_crs(out / f"{f.name}.engagement.tif", grid, bands, desc,
                                                           dem_crs, units="1", continuous=False))
         summary["fire_units"].append(info)

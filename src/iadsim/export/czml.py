@@ -11,8 +11,12 @@ Packets (ids), for viewers that toggle layers (``web/viewer.html`` does):
 * ``terrain``: rectangle with the hillshade (a PNG data URI).
 * ``coverage`` and ``coverage/<H>m``: rectangles, radars in line of sight at H m above ground
   (only the 300 m one shown at first).
-* ``sites`` and ``site/<name>``: assets, fire units and radars; ``envelope/<unit>``: the fire
-  unit's maximum engagement range (an ellipse outline on the ground).
+* ``sites`` and ``site/<name>``: assets, fire units and radars.
+* ``envelopes`` and ``envelope/<unit>``: each fire unit's engagement envelope as the run decides
+  it against a hovering target (:mod:`iadsim.coverage.envelope`): the outline in the vertical plane
+  revolved, as rings at :data:`ENVELOPE_LEVELS` heights above the site (``envelope/<unit>/ring/<k>``,
+  the range engaged at that height, clipped to the launcher's sector) and translucent extruded
+  bands between them (``envelope/<unit>/band/<k>``).
 * ``routes`` and ``route/<threat>``: planned paths (altitudes above mean sea level).
 * ``threats`` and ``threat/<label>``; ``missiles`` and ``missile/<k>``; ``events`` and
   ``event/<k>``: the replication.
@@ -34,7 +38,6 @@ from czml3.properties import (
     Billboard,
     Clock,
     Color,
-    Ellipse,
     ImageMaterial,
     Label,
     Material,
@@ -42,9 +45,11 @@ from czml3.properties import (
     Point,
     Polyline,
     PolylineMaterial,
+    Polygon,
     PolylineOutlineMaterial,
     Position,
     PositionList,
+    PositionListOfLists,
     Rectangle,
     RectangleCoordinates,
     SolidColorMaterial,
@@ -52,6 +57,9 @@ from czml3.properties import (
 )
 from czml3.types import Cartesian2Value, TimeInterval
 
+from iadsim.coverage.envelope import (
+    ENGAGEMENT_LEAVES_OUT, ENGAGEMENT_TARGET, envelope_rings, ring_outline_xy, unit_envelope_of_world,
+)
 from iadsim.export.kml import icon_png, overlay_png
 from iadsim.report.playback import SCENARIO_EPOCH, iso_time, replication_playback
 from iadsim.results.io import write_text
@@ -59,6 +67,8 @@ from iadsim.results.io import write_text
 __all__ = ["czml_json", "run_czml", "write_run_czml"]
 
 MAX_KILLS = 1000
+#: slices of each fire unit's envelope drawn (rings at evenly spaced heights above the site)
+ENVELOPE_LEVELS = 8
 ROUTE_COLOURS = ("#d62728", "#e377c2", "#ff7f0e", "#9467bd", "#8c564b", "#17becf", "#bcbd22",
                  "#1f77b4")
 
@@ -105,12 +115,51 @@ def _lonlat_image(world, rgb_or_values, kind: str | None, vmax: float = 1.0):
     return png, [float(west), float(south), float(east), float(north)]
 
 
-def _circle(world, x: float, y: float, r: float, alt: float, n: int = 96) -> list[float]:
-    a = np.linspace(0, 2 * np.pi, n + 1)
-    lon, lat = world.grid.to_lonlat(x + r * np.sin(a), y + r * np.cos(a))
+def _lonlat_alt(world, xy: np.ndarray, alt: float) -> list[float]:
+    """Local [2, n] points [m] at altitude ``alt`` [m MSL] as CZML cartographic degrees."""
+    lon, lat = world.grid.to_lonlat(xy[0], xy[1])
     out: list[float] = []
     for lo, la in zip(np.atleast_1d(lon), np.atleast_1d(lat)):
         out += [round(float(lo), 7), round(float(la), 7), round(float(alt), 1)]
+    return out
+
+
+def _envelope_packets(world, env, rings) -> list[Packet]:
+    """A fire unit's envelope as the engine has it (:func:`iadsim.coverage.envelope.envelope_rings`):
+    ``envelope/<unit>`` with, per slice, ``envelope/<unit>/ring/<k>`` (the outline at that height
+    above the site, clipped to the launcher's sector) and between slices
+    ``envelope/<unit>/band/<k>`` (a translucent extruded polygon from one slice's height to the
+    next, the smaller of the two outlines, holed by the larger minimum range)."""
+    pid = f"envelope/{env.name}"
+    desc = (f"{env.name} ({env.system}): where it engages a hovering target, as the run decides "
+            f"({ENGAGEMENT_TARGET}). Slices (height above the site: ground range engaged): "
+            + "; ".join(f"{r.height_m:,.0f} m: {r.inner_m / 1000:.2f}-{r.outer_m / 1000:.2f} km" for r in rings)
+            + f". Leaves out: {ENGAGEMENT_LEAVES_OUT}.")
+    out = [Packet(id=pid, name=f"{env.name}: engagement envelope", parent="envelopes", description=desc)]
+    line = PolylineMaterial(solidColor=SolidColorMaterial(color=_rgba("#b2182b", 200)))
+    for k, r in enumerate(rings):
+        outer, hole = ring_outline_xy(env, r.inner_m, r.outer_m)
+        alt = env.ground + r.height_m
+        out.append(Packet(
+            id=f"{pid}/ring/{k}", parent=pid, name=f"{env.name}: {r.height_m:,.0f} m above the site",
+            polyline=Polyline(positions=PositionList(cartographicDegrees=_lonlat_alt(world, outer, alt)),
+                              width=1.5, material=line)))
+        if hole is not None:
+            out.append(Packet(
+                id=f"{pid}/ring/{k}/inner", parent=pid, name=f"{env.name}: {r.height_m:,.0f} m, minimum range",
+                polyline=Polyline(positions=PositionList(cartographicDegrees=_lonlat_alt(world, hole, alt)),
+                                  width=1.0, material=line)))
+    for k, (a, b) in enumerate(zip(rings[:-1], rings[1:])):
+        outer, hole = ring_outline_xy(env, max(a.inner_m, b.inner_m), min(a.outer_m, b.outer_m))
+        out.append(Packet(
+            id=f"{pid}/band/{k}", parent=pid,
+            name=f"{env.name}: {a.height_m:,.0f}-{b.height_m:,.0f} m above the site",
+            polygon=Polygon(
+                positions=PositionList(cartographicDegrees=_lonlat_alt(world, outer[:, :-1], env.ground + a.height_m)),
+                holes=None if hole is None else PositionListOfLists(
+                    cartographicDegrees=[_lonlat_alt(world, hole[:, :-1], env.ground + a.height_m)]),
+                height=env.ground + a.height_m, extrudedHeight=env.ground + b.height_m, fill=True, outline=False,
+                material=Material(solidColor=SolidColorMaterial(color=_rgba("#b2182b", 25))))))
     return out
 
 
@@ -168,24 +217,14 @@ def run_czml(results, heights_agl_m=None) -> Document:
     sx = np.asarray(w.sensor_xyz, dtype=float).reshape(-1, 3)
     lon, lat = w.grid.to_lonlat(sx[:, 0], sx[:, 1])
     lon, lat = np.atleast_1d(lon), np.atleast_1d(lat)
-    ld = w.loaded
+    packets.append(_folder("envelopes", "engagement envelopes (as the run decides, hovering target)"))
     for i, name in enumerate(w.effector_labels):
-        if getattr(w, "range_max_m", None) is not None:
-            rmax = float(w.range_max_m[i])
-        else:
-            rmax = ld.catalog[ld.scenario.effectors[i].system].nominal("engagement_range_max_km") * 1000.0
-        ex, ey, ez = w.effector_xyz[i]
-        site(f"site/{name}", name, lon[i], lat[i], ez, "fire unit",
+        env = unit_envelope_of_world(w, i)
+        rings = envelope_rings(env, ENVELOPE_LEVELS)
+        site(f"site/{name}", name, lon[i], lat[i], env.ground, "fire unit",
              f"fire unit: {w.effector_system[i]}, {int(w.ready[i])} ready missiles, maximum engagement "
-             f"range {rmax / 1000:g} km")
-        packets.append(Packet(
-            id=f"envelope/{name}", name=f"{name}: maximum engagement range", parent="sites",
-            position=Position(cartographicDegrees=[float(lon[i]), float(lat[i]), 0.0]),
-            ellipse=Ellipse(semiMajorAxis=rmax, semiMinorAxis=rmax, height=0.0, fill=True,
-                            material=Material(solidColor=SolidColorMaterial(color=_rgba("#b2182b", 12)))),
-            polyline=Polyline(positions=PositionList(cartographicDegrees=_circle(w, ex, ey, rmax, 0.0)),
-                              width=1.5, material=PolylineMaterial(
-                                  solidColor=SolidColorMaterial(color=_rgba("#b2182b", 200))))))
+             f"range {env.range_max_m / 1000:g} km (slant)")
+        packets += _envelope_packets(w, env, rings)
     for i in range(len(w.effector_labels), len(w.sensor_labels)):
         site(f"site/{w.sensor_labels[i]}", w.sensor_labels[i], lon[i], lat[i], sx[i, 2], "radar",
              f"radar: {w.sensor_system[i]}")

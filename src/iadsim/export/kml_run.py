@@ -6,6 +6,10 @@ Layout of the document (folders, in Google Earth's Places panel):
 
 * **Sites**: assets (stars), fire units (triangles), stand-alone radars (squares), with their
   outcome statistics in the balloons.
+* **Engagement envelopes**: each fire unit's envelope as the run decides it against a hovering
+  target (:mod:`iadsim.coverage.envelope`): rings at :data:`ENVELOPE_LEVELS` heights above the
+  site (``altitudeMode`` absolute), each the outline of the ground range engaged at that height,
+  clipped to the launcher's sector (the minimum range as a second ring where it bites).
 * **Coverage (radars in line of sight)**: one ground overlay per height above ground; a radio
   folder, so one height is shown at a time.
 * **Planned routes**: 3-D lines (``altitudeMode`` absolute, metres above mean sea level).
@@ -27,11 +31,13 @@ import numpy as np
 from iadsim.export.kml import KmlDoc, Overlay
 from iadsim.report.playback import Playback, iso_time, replication_playback
 
-__all__ = ["LAYER_HEIGHTS_AGL_M", "coverage_overlays", "run_kml", "write_run_kmz"]
+__all__ = ["LAYER_HEIGHTS_AGL_M", "ENVELOPE_LEVELS", "coverage_overlays", "run_kml", "write_run_kmz"]
 
 #: heights above ground [m] of the coverage layers (KMZ, CZML, GeoTIFF, GeoJSON, report map)
 LAYER_HEIGHTS_AGL_M: tuple[float, ...] = (50.0, 150.0, 300.0, 1000.0, 3000.0)
 MAX_AGGREGATE_POINTS = 2000
+#: rings drawn per fire unit's envelope (evenly spaced heights above the site)
+ENVELOPE_LEVELS = 6
 ROUTE_COLOURS = ("#d62728", "#e377c2", "#ff7f0e", "#9467bd", "#8c564b", "#17becf", "#bcbd22",
                  "#1f77b4")
 
@@ -81,6 +87,32 @@ def _sites(k: KmlDoc, results) -> None:
     for i in range(len(w.effector_labels), len(w.sensor_labels)):
         k.point(folder, (lon[i], lat[i]), w.sensor_labels[i], description=f"Radar: {w.sensor_system[i]}",
                 style=k.icon_style("radar"))
+
+
+def _envelopes(k: KmlDoc, results, n_levels: int = ENVELOPE_LEVELS) -> None:
+    from iadsim.coverage.envelope import envelope_rings, ring_outline_xy, unit_envelope_of_world
+
+    w = results.world
+    if not len(w.effector_labels):
+        return
+    folder = k.folder(None, "Engagement envelopes",
+                      description="Where each fire unit engages a hovering target, as the run decides (flyout "
+                                  "table, guidance time, minimum missile speed, slant-range and altitude limits, "
+                                  "launcher sector): rings at heights above the site, altitudes above mean sea "
+                                  "level. Terrain line of sight is not drawn here.")
+    style = k.line_style("#b2182b", 220, 2)
+    for e, name in enumerate(w.effector_labels):
+        env = unit_envelope_of_world(w, e)
+        f = k.folder(folder, f"{name} ({w.effector_system[e]})")
+        for r in envelope_rings(env, n_levels):
+            outer, hole = ring_outline_xy(env, r.inner_m, r.outer_m)
+            alt = env.ground + r.height_m
+            for xy, what, rng in ((outer, "maximum", r.outer_m), (hole, "minimum", r.inner_m)):
+                if xy is None:
+                    continue
+                lon, lat = w.grid.to_lonlat(xy[0], xy[1])
+                k.line(f, [(float(a), float(b), alt) for a, b in zip(np.atleast_1d(lon), np.atleast_1d(lat))],
+                       f"{r.height_m:,.0f} m above the site: {what} range {rng / 1000:.2f} km", style=style)
 
 
 def _routes(k: KmlDoc, results) -> None:
@@ -191,6 +223,7 @@ def run_kml(results, heights_agl_m=LAYER_HEIGHTS_AGL_M) -> KmlDoc:
     k.look_at(float(w.grid.lon0), float(w.grid.lat0), float(max(w.grid.nx, w.grid.ny) * w.grid.res * 1.3),
               tilt=30.0)
     _sites(k, results)
+    _envelopes(k, results)
     k.add_overlays(None, w.grid, coverage_overlays(w, heights_agl_m), prefix="coverage", radio=True)
     _routes(k, results)
     _playback(k, replication_playback(results))

@@ -362,7 +362,8 @@ class SweepPlan:
             "seed_policy": fp["seed_policy"],
             "cells": [{"cell": c.index, "seed": c.seed, "values": c.values} for c in self.cells],
             "layout": {"dataset": f"{ds.DATASET_DIR}/cell={{cell:0{self.width}d}}/{ds.PART_FILE}",
-                       "partitioning": "hive (cell)", "summary": ds.SUMMARY_FILE},
+                       "partitioning": "hive (cell)", "summary": ds.SUMMARY_FILE,
+                       "missions": ds.MISSIONS_FILE},
         }
 
 
@@ -514,6 +515,8 @@ def _hash_inputs(plan: SweepPlan) -> None:
     from iadsim.export.bundle import catalog_entry_sha256
 
     plan.dem_hashes = {d: _sha256_file(Path(d)) for d in sorted(dems)}
+    for t in getattr(plan.loaded, "dem_tiles", None) or []:  # a mosaic's tiles, each by path
+        plan.dem_hashes[str(t["path"])] = t["sha256"]
     plan.catalog_hashes = {name: catalog_entry_sha256(plan.loaded.catalog[name])
                            for name in sorted(systems) if name in plan.loaded.catalog}
 
@@ -564,6 +567,11 @@ class SweepResult:
     cells_resumed: int
     seconds: float
     summary: pd.DataFrame
+
+    @property
+    def missions(self) -> pd.DataFrame:
+        """Per cell x scenario threat with a mission: the mission measures (missions.parquet)."""
+        return pd.read_parquet(self.out / ds.MISSIONS_FILE)
 
     @property
     def dataset(self) -> Path:
@@ -766,8 +774,10 @@ def _execute(plan: SweepPlan, out: Path, resumed: bool, backend: str, workers: i
                                      plan.column_types, meta, on_chunk=chunk_done)
                 cell_done(cell, table)
     manifest = ds.read_manifest(out) or plan.manifest()
-    summary = ds.summarize(out, manifest)
+    missions = ds.summarize_missions(out, manifest)
+    summary = ds.summarize(out, manifest, missions=missions[["cell", "threat", *ds.MISSION_COLUMNS]])
     ds.write_summary(out, summary)
+    ds.write_summary(out, missions, name=ds.MISSIONS_FILE)
     return summary, len(pending), len(done)
 
 

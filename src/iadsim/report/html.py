@@ -231,6 +231,29 @@ def _lzma_js() -> str:
     return (Path(__file__).parent / "templates" / "lzma_decode.js").read_text(encoding="utf-8")
 
 
+def plotly_loader(template_json: str | None = None) -> Markup:
+    """The ``<script>`` that unpacks the inlined plotly.js offline (see the module docstring) and
+    marks the page ``plotly-ok``, so that static chart images give way to the live charts; on
+    failure the page keeps its images. ``template_json``: a plotly template shared by the charts."""
+    b91, size, packed = plotly_payload()
+    tmpl = f"window.iadsimTemplate = {template_json};" if template_json is not None else ""
+    return Markup(f"""<script>{_lzma_js()}
+(function () {{
+  /* plotly.js {size:,} bytes, LZMA-compressed and basE91-encoded: unpacked here, offline */
+  try {{
+    var a = iadsimBase91Decode("{b91}", {packed});
+    var s = document.createElement("script");
+    s.text = new TextDecoder().decode(iadsimLzmaDecode(a, {size}));
+    document.head.appendChild(s);
+    if (window.Plotly) document.documentElement.classList.add("plotly-ok");
+    {tmpl}
+  }} catch (e) {{
+    console.warn("iadsim: plotly.js could not be unpacked, the charts are shown as images: " + e);
+  }}
+}})();
+</script>""")
+
+
 # ---------------------------------------------------------------- content
 
 def key_findings(results) -> list[Markup]:
@@ -543,6 +566,30 @@ def _system_rows(results) -> list[dict]:
             for r in plots.system_expenditure_table(results).itertuples(index=False)]
 
 
+def _sweep_table(sweep: pd.DataFrame | None, rows: int = 200) -> tuple[list[str], list[list[str]]]:
+    """The sweep summary as the report lists it: a probability with its 95% interval in one cell
+    ("0.42 (0.38 – 0.46)") instead of three columns; the first ``rows`` rows."""
+    import pandas as pd
+
+    if sweep is None:
+        return [], []
+    cols = [c for c in sweep.columns
+            if not ((c.endswith("_lo") or c.endswith("_hi")) and c[:-3] in sweep.columns)]
+    out = []
+    for _, r in sweep.head(rows).iterrows():
+        row = []
+        for c in cols:
+            v = r[c]
+            if isinstance(v, str):
+                row.append(v)
+            elif f"{c}_lo" in sweep.columns and f"{c}_hi" in sweep.columns and pd.notna(v):
+                row.append(f"{_g(v)} ({_g(r[c + '_lo'])} – {_g(r[c + '_hi'])})")
+            else:
+                row.append(_g(v))
+        out.append(row)
+    return cols, out
+
+
 def _read_analysis(run_folder: Path | None) -> dict[str, Any]:
     """Sensitivity and sweep results stored with a run (formats: docs/run-folder.md)."""
     import json
@@ -629,8 +676,64 @@ def _answer(results) -> dict:
                          "acc": pct(m["p_accomplished"], m["p_accomplished_lo"], m["p_accomplished_hi"]),
                          "loss": pct(m["p_loss"], m["p_loss_lo"], m["p_loss_hi"]),
                          "weapon": pct(m.get("p_weapon_reached_target")),
-                         "tos": "–" if tos is None else f"{tos / 60:.0f} min"})
-    return {"question": a["question"], "sentences": a["sentences"], "rows": rows}
+                         "tos": "–" if tos is None else f"{tos / 60:.0f} min",
+                         "exposure": _dur_ci(m.get("mean_exposure_envelope_s"), m.get("mean_exposure_envelope_s_lo"),
+                                             m.get("mean_exposure_envelope_s_hi")),
+                         "coverage": _dur_ci(m.get("mean_exposure_coverage_s"), m.get("mean_exposure_coverage_s_lo"),
+                                             m.get("mean_exposure_coverage_s_hi")),
+                         "loss_rate": _rate_ci(m.get("losses_per_station_hour"), m.get("losses_per_station_hour_lo"),
+                                               m.get("losses_per_station_hour_hi"))})
+    exchange = []
+    for opt in a["options"]:
+        ex = opt.get("exchange")
+        if not ex:
+            continue
+        exchange.append({"option": opt["name"],
+                         "ratio": _ratio_ci(ex.get("ratio"), ex.get("ratio_lo"), ex.get("ratio_hi")),
+                         "reverse": _ratio_ci(ex.get("reverse"), ex.get("reverse_lo"), ex.get("reverse_hi")),
+                         "destroyed": _usd(ex.get("threats_destroyed_usd")),
+                         "fired": _usd(ex.get("interceptors_fired_usd")), "note": ex.get("note") or ""})
+    costs = [{"system": c["system"], "role": c["role"], "value": _usd(c["value_usd"]),
+              "range": f"{_usd(c['low_usd'])}–{_usd(c['high_usd'])}", "confidence": c["confidence"],
+              "source": c["source"]} for c in (a["options"][0].get("exchange") or {}).get("costs", [])]
+    exposure = []
+    try:
+        for r in results.exposure_table().itertuples():
+            if r.unit != "any":
+                exposure.append({"threat": r.threat, "inside": r.inside, "unit": r.unit,
+                                 "mean": _dur_ci(r.mean_s, r.lo_s, r.hi_s), "entered": f"{100 * r.p_entered:.0f}%"})
+    except Exception:  # noqa: BLE001 - a report of an older run folder without the world's geometry
+        exposure = []
+    return {"question": a["question"], "sentences": a["sentences"], "rows": rows, "exchange": exchange,
+            "costs": costs, "exposure": exposure}
+
+
+def _dur_ci(v, lo=None, hi=None) -> str:
+    """A mean duration [s] with its interval, in minutes."""
+    if v is None or not np.isfinite(v):
+        return "–"
+    out = f"{v / 60:.1f} min"
+    if lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi):
+        out += f" [{max(lo, 0) / 60:.1f}–{hi / 60:.1f}]"
+    return out
+
+
+def _rate_ci(v, lo=None, hi=None) -> str:
+    if v is None or not np.isfinite(v):
+        return "–"
+    return f"{v:.2f}" + (f" [{lo:.2f}–{hi:.2f}]" if lo is not None and hi is not None else "")
+
+
+def _ratio_ci(v, lo=None, hi=None) -> str:
+    if v is None:
+        return "–"
+    return f"{v:.2f}" + (f" [{lo:.2f}–{hi:.2f}]" if lo is not None and hi is not None else "")
+
+
+def _usd(v) -> str:
+    if v is None or not np.isfinite(v):
+        return "–"
+    return f"${v / 1e6:.2f}M" if abs(v) >= 1e6 else f"${v / 1e3:.0f}k"
 
 
 def render_report(results, *, title: str | None = None, run_folder: str | Path | None = None,
@@ -677,11 +780,7 @@ def render_report(results, *, title: str | None = None, run_folder: str | Path |
         meta=_meta(results),
         findings=key_findings(results),
         answer=_answer(results),
-        plotly_template=Markup(_json(shared_template)) if shared_template is not None else None,
-        plotly_b91=Markup(plotly_payload()[0]),
-        plotly_size=plotly_payload()[1],
-        plotly_packed=plotly_payload()[2],
-        lzma_js=Markup(_lzma_js()),
+        plotly_loader=plotly_loader(_json(shared_template) if shared_template is not None else None),
         map_base_uri=_jpeg_uri(layers["base"], 62),
         map_layers=map_layers,
         map_symbols_uri=_png_uri(layers["symbols"]),
@@ -708,7 +807,7 @@ def render_report(results, *, title: str | None = None, run_folder: str | Path |
         events=events,
         n_events=n_events,
         timeline_replication=results.timeline_replication,
-        models=list(w.models.items()),
+        models=list(getattr(results, "models", w.models).items()),
         figure_groups=_figure_groups(results),
         n_figures=len(w.figures),
         n_estimates=sum(1 for f in w.figures if f.figure.confidence == "estimate"),
@@ -719,9 +818,8 @@ def render_report(results, *, title: str | None = None, run_folder: str | Path |
         sens_rows=sens_rows,
         sweep_figs=sweep_figs,
         sweep_meta=analysis.get("sweep_meta") or {},
-        sweep_cols=list(sweep.columns) if sweep is not None else [],
-        sweep_rows=[[_g(v) if not isinstance(v, str) else v for v in row]
-                    for row in sweep.head(200).itertuples(index=False)] if sweep is not None else [],
+        sweep_cols=_sweep_table(sweep)[0],
+        sweep_rows=_sweep_table(sweep)[1],
         n_sweep=len(sweep) if sweep is not None else 0,
     )
     return _env().get_template("report.html.j2").render(**ctx)

@@ -528,21 +528,22 @@ def threat_heights_agl(world, step: int = 5) -> dict[float, list[str]]:
 
 
 def engagement_envelope(world, e: int, height_agl_m: float) -> np.ndarray:
-    """[ny, nx] bool: where fire unit ``e`` can engage a target ``height_agl_m`` above the ground.
+    """[ny, nx] bool: where fire unit ``e`` engages a hovering target ``height_agl_m`` above the ground.
 
-    The nominal envelope the engine applies to the intercept point (ground range within
-    ``range_min_m``..``range_max_m``; height above ground at least ``altitude_min_m``; height above
-    the unit's site at most ``altitude_max_m``) and terrain-masked line of sight from the unit's own
+    The run's envelope (:func:`iadsim.coverage.envelope.engageable` on the world's own flyout table
+    and limits: time of flight and end speed from the table, slant range ``range_min_m``..
+    ``range_max_m``, height above ground at least ``altitude_min_m``, above the site at most
+    ``altitude_max_m``, the launcher's sector) and terrain-masked line of sight from the unit's own
     radar (its minimum-visible-altitude raster)."""
+    from iadsim.coverage.envelope import engageable, unit_envelope_of_world
+
     grid = world.grid
     z_ground = np.asarray(world.terrain.elevation_m, dtype=float)
-    ex, ey, eg = (float(v) for v in np.asarray(world.effector_xyz, dtype=float)[e])
-    gx = grid.x_centers()[None, :] - ex
-    gy = grid.y_centers()[:, None] - ey
-    gr = np.hypot(gx, gy)
+    env = unit_envelope_of_world(world, e)
     z = z_ground + float(height_agl_m)
-    ok = (gr >= float(world.range_min_m[e])) & (gr <= float(world.range_max_m[e]))
-    ok &= (float(height_agl_m) >= float(world.altitude_min_m[e])) & (z - eg <= float(world.altitude_max_m[e]))
+    rel = np.stack(np.broadcast_arrays(grid.x_centers()[None, :] - env.x, grid.y_centers()[:, None] - env.y,
+                                       z - env.ground), axis=-1)
+    ok = engageable(env, rel, ground_at=world.terrain.height_at)
     mva = world.mva[int(world.effector_sensor[e])]
     with np.errstate(invalid="ignore"):
         ok &= np.isfinite(mva) & (z >= mva)

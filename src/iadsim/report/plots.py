@@ -385,51 +385,98 @@ def tornado_figure(sens: dict) -> go.Figure:
     return fig
 
 
+#: the sweep's mission measures and their labels (the single run's mission words)
+SWEEP_MISSION_MEASURES = (("p_accomplished", "P(mission accomplished)"), ("p_loss", "P(loss)"),
+                          ("p_survived", "P(survived the sortie)"),
+                          ("p_weapon_reached_target", "P(a weapon reached its target)"))
+
+
+def _sweep_missions(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell x scenario threat with a mission (``threat`` its name): summary.parquet
+    repeats a threat's mission measures on each of its sorties' rows. Empty for a sweep folder
+    written before the mission measures."""
+    if "p_accomplished" not in summary or "group" not in summary:
+        return summary.iloc[0:0]
+    d = summary[summary["p_accomplished"].notna()]
+    if "role" in d:
+        d = d[d["role"] != "weapon"]
+    return d.drop_duplicates(["cell", "group"]).drop(columns=["threat"]).rename(columns={"group": "threat"})
+
+
+def _sweep_lines(d: pd.DataFrame, x: str, keys: list[str], second: str | None, col: str, label: str,
+                 max_lines: int) -> go.Figure:
+    fig = go.Figure()
+    for i, (k, g) in enumerate(d.groupby(keys, sort=False)):
+        if i >= max_lines:
+            break
+        k = k if isinstance(k, tuple) else (k,)
+        name = str(k[0]) + (f", {second} = {k[1]}" if len(k) > 1 else "")
+        g = g.sort_values(x)
+        fig.add_trace(go.Scatter(
+            x=g[x].tolist(), y=g[col].tolist(), mode="lines+markers", name=name,
+            error_y=_err(g[col], g[f"{col}_lo"], g[f"{col}_hi"]) if f"{col}_lo" in g else None,
+            line=dict(color=UNIT_COLOURS[i % len(UNIT_COLOURS)]),
+            hovertemplate=f"{name}<br>{x} = %{{x}}<br>{label} = %{{y:.3f}}<extra></extra>"))
+    _layout(fig, title=f"Sweep: {label} against {x} (95% Wilson intervals)", height=380)
+    fig.update_xaxes(title_text=x)
+    fig.update_yaxes(title_text=label, range=[0, 1.05], tickformat=".0%")
+    fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.01),
+                      margin=dict(r=10))
+    return fig
+
+
+def _sweep_heatmap(g: pd.DataFrame, x: str, y: str, col: str, label: str, threat: str) -> go.Figure:
+    grid = g.pivot_table(index=y, columns=x, values=col, aggfunc="mean").sort_index()
+    fig = go.Figure(go.Heatmap(
+        z=grid.to_numpy(), x=[str(c) for c in grid.columns], y=[str(r) for r in grid.index],
+        zmin=0, zmax=1, colorscale="Viridis", colorbar=dict(title=label, tickformat=".0%"),
+        hovertemplate=f"{x} = %{{x}}<br>{y} = %{{y}}<br>{label} = %{{z:.3f}}<extra>{threat}</extra>"))
+    _layout(fig, title=f"Sweep: {label} of {threat} over {x} and {y}", height=380)
+    fig.update_xaxes(title_text=x, type="category")
+    fig.update_yaxes(title_text=y, type="category")
+    return fig
+
+
 def sweep_figures(summary: pd.DataFrame, params: list[str], max_lines: int = 12) -> list[go.Figure]:
     """Charts of a parameter sweep (``iadsim sweep``: its summary.parquet, one row per cell x threat
-    with the varied parameters as columns): P(kill) and P(reached target) with 95% Wilson intervals against
-    the first varied parameter, one line per threat (and per value of the second parameter)."""
+    with the varied parameters as columns) against the first varied parameter, one line per threat
+    (and per value of the second parameter), with 95% Wilson intervals: for scenario threats with a
+    mission, P(mission accomplished), P(loss), P(survived the sortie) and, for strikes, P(a weapon
+    reached its target); P(kill) of every threat; P(reached its target) of threats with a target
+    (one-way attacks, released weapons). With two varied parameters, heat maps of P(mission
+    accomplished), or P(kill) for a threat without a mission."""
     params = [p for p in params if p in summary.columns]
     if not params or summary.empty:
         return []
     x = params[0]
+    second = params[1] if len(params) >= 2 else None
     keys = ["threat", *params[1:2]]
     figs = []
-    for col, label in (("p_kill", "P(kill)"), ("p_leak", "P(reached target)")):
+    missions = _sweep_missions(summary)
+    for col, label in SWEEP_MISSION_MEASURES:
+        d = missions[missions[col].notna()] if col in missions else missions.iloc[0:0]
+        if not d.empty:
+            figs.append(_sweep_lines(d, x, keys, second, col, label, max_lines))
+    for col, label in (("p_kill", "P(kill)"), ("p_leak", "P(reached its target)")):
         if col not in summary:
             continue
         d = summary if col == "p_kill" else summary[summary["target"].notna()]
-        if d.empty:
-            continue
-        fig = go.Figure()
-        for i, (k, g) in enumerate(d.groupby(keys, sort=False)):
-            if i >= max_lines:
+        if not d.empty:
+            figs.append(_sweep_lines(d, x, keys, second, col, label, max_lines))
+    if second is not None:
+        # two varied parameters: a heat map per threat over both (first few threats)
+        with_mission = set(missions["threat"])
+        shown = 0
+        for threat, g in missions.groupby("threat", sort=False):
+            if shown >= 4:
                 break
-            k = k if isinstance(k, tuple) else (k,)
-            name = str(k[0]) + (f", {params[1]} = {k[1]}" if len(k) > 1 else "")
-            g = g.sort_values(x)
-            fig.add_trace(go.Scatter(
-                x=g[x].tolist(), y=g[col].tolist(), mode="lines+markers", name=name,
-                error_y=_err(g[col], g[f"{col}_lo"], g[f"{col}_hi"]) if f"{col}_lo" in g else None,
-                line=dict(color=UNIT_COLOURS[i % len(UNIT_COLOURS)]),
-                hovertemplate=f"{name}<br>{x} = %{{x}}<br>{label} = %{{y:.3f}}<extra></extra>"))
-        _layout(fig, title=f"Sweep: {label} against {x} (95% Wilson intervals)", height=380)
-        fig.update_xaxes(title_text=x)
-        fig.update_yaxes(title_text=label, range=[0, 1.05], tickformat=".0%")
-        fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.01),
-                          margin=dict(r=10))
-        figs.append(fig)
-    if len(params) >= 2:
-        # two varied parameters: a heat map of P(kill) per threat over both (first few threats)
-        y = params[1]
-        for threat, g in list(summary.groupby("threat", sort=False))[:4]:
-            grid = g.pivot_table(index=y, columns=x, values="p_kill", aggfunc="mean").sort_index()
-            fig = go.Figure(go.Heatmap(
-                z=grid.to_numpy(), x=[str(c) for c in grid.columns], y=[str(r) for r in grid.index],
-                zmin=0, zmax=1, colorscale="Viridis", colorbar=dict(title="P(kill)", tickformat=".0%"),
-                hovertemplate=f"{x} = %{{x}}<br>{y} = %{{y}}<br>P(kill) = %{{z:.3f}}<extra>{threat}</extra>"))
-            _layout(fig, title=f"Sweep: P(kill) of {threat} over {x} and {y}", height=380)
-            fig.update_xaxes(title_text=x, type="category")
-            fig.update_yaxes(title_text=y, type="category")
-            figs.append(fig)
+            figs.append(_sweep_heatmap(g, x, second, "p_accomplished", "P(mission accomplished)", threat))
+            shown += 1
+        for threat, g in summary.groupby("threat", sort=False):
+            if shown >= 4:
+                break
+            if threat in with_mission or ("group" in g and g["group"].iloc[0] in with_mission):
+                continue
+            figs.append(_sweep_heatmap(g, x, second, "p_kill", "P(kill)", threat))
+            shown += 1
     return figs

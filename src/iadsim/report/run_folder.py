@@ -152,7 +152,21 @@ def _scenario(folder: Path, info: dict[str, Any]):
     data = read_yaml(src)
     if not isinstance(data, dict):
         raise InputError.single(src, "", "not a scenario (expected a mapping)")
-    dem = str((data.get("terrain") or {}).get("dem", ""))
+    raw_dem = (data.get("terrain") or {}).get("dem", "")
+    tiles = ((info.get("inputs") or {}).get("dem") or {}).get("tiles") or []
+    if tiles and isinstance(tiles, list):  # a mosaic: rebuilt from the tiles the run recorded
+        paths = [t.get("path") if isinstance(t, dict) else None for t in tiles]
+        missing = [str(p) for p in paths if not isinstance(p, str) or not Path(p).is_file()]
+        if missing:
+            raise InputError.single(
+                src, "terrain.dem",
+                f"{len(missing)} of the run's {len(paths)} DEM tiles were not found ({', '.join(missing[:5])}"
+                f"{', ...' if len(missing) > 5 else ''}); restore them, or edit terrain.dem in the copy")
+        data.setdefault("terrain", {})["dem"] = paths
+        raw_dem = ""
+    elif isinstance(raw_dem, list) and len(raw_dem) == 1:  # a list of one tile is that tile
+        raw_dem = raw_dem[0]
+    dem = str(raw_dem)
     orig = info.get("scenario_source")
     base_dir = folder
     if dem and not dem.startswith(BUNDLED_PREFIX) and not Path(dem).expanduser().is_absolute():
@@ -170,7 +184,7 @@ def _scenario(folder: Path, info: dict[str, Any]):
                 f"put it beside {src} or edit terrain.dem in the copy")
         data.setdefault("terrain", {})["dem"] = str(found.resolve())
     ld = scenario_from_dict(data, source=str(src), base_dir=base_dir, catalog=_catalog(folder))
-    check_dem(ld.dem_path, info)
+    check_dem(ld.dem_path, info, getattr(ld, "dem_tiles", None))
     return ld
 
 
@@ -183,11 +197,19 @@ def _sha(p: Path) -> str:
         raise _bad(p, f"cannot read: {exc.strerror or exc}") from None
 
 
-def check_dem(dem: Path, info: dict[str, Any]) -> None:
-    """RunFolderError if the DEM differs from the one the run used (its sha256 in run.json)."""
-    want = ((info.get("inputs") or {}).get("dem") or {}).get("sha256")
+def check_dem(dem: Path, info: dict[str, Any], tiles: list[dict] | None = None) -> None:
+    """RunFolderError if the DEM differs from the one the run used (its sha256 in run.json); for
+    a mosaic, naming the first tile (of ``tiles``, the ones read now) whose sha256 differs."""
+    rec = (info.get("inputs") or {}).get("dem") or {}
+    want = rec.get("sha256")
     if want is None:
         return
+    for old, new in zip(rec.get("tiles") or [], tiles or []):
+        if isinstance(old, dict) and old.get("sha256") != new.get("sha256"):
+            raise _bad(new.get("path"), f"this DEM tile differs from the one the run used (sha256 "
+                       f"{str(old.get('sha256'))[:16]}... in run.json, {str(new.get('sha256'))[:16]}... now): "
+                       "the run cannot be rebuilt on other terrain; restore the tile, or run the "
+                       "scenario again", path="terrain.dem")
     have = _sha(Path(dem))
     if have != want:
         raise _bad(dem, f"the DEM differs from the one the run used (sha256 {want[:16]}... in run.json, "
@@ -223,7 +245,8 @@ def input_files(folder: str | Path, info: dict[str, Any] | None = None) -> list[
     folder = Path(folder)
     files = [folder / n for n in (*RUN_FILES, "catalog.yaml", "timeline.csv")]
     dem = ((info or {}).get("inputs") or {}).get("dem") or {}
-    for p in (dem.get("path"), (info or {}).get("dem_path")):
+    for p in (dem.get("path"), (info or {}).get("dem_path"),
+              *(t.get("path") for t in (dem.get("tiles") or []) if isinstance(t, dict))):
         if isinstance(p, str):
             files.append(Path(p))
     return files

@@ -82,6 +82,10 @@ class Results:
         # missions: role, carrier, what became of each member, and whether the sortie did its job
         for col, values in self._mission_columns().items():
             df[col] = values
+        # seconds alive inside any fire unit's engagement envelope, and inside any radar's coverage
+        ex = self.exposure
+        df["exposure_envelope_s"] = ex["any_envelope"].ravel()
+        df["exposure_coverage_s"] = ex["any_coverage"].ravel()
         # figures drawn for each replication (uncertainty: sample), one column each
         for (system, key), values in sorted((r.draws or {}).items()):
             df[f"figure.{system}.{key}"] = np.repeat(values, M)
@@ -129,6 +133,63 @@ class Results:
                 "carrier": np.tile(carrier, R), "outcome": outcome.ravel(),
                 "accomplished": acc.ravel(), "time_on_station_s": tos.ravel()}
 
+    @property
+    def exposure(self) -> dict[str, np.ndarray]:
+        """Seconds each member of each replication spent alive inside each fire unit's engagement
+        envelope ``[R, M, E]`` and each radar's coverage ``[R, M, S]``, and inside any of them
+        ``[R, M]`` (:func:`iadsim.missions.measures.exposure_seconds`)."""
+        if "_exposure" not in self.__dict__:
+            from iadsim.missions.measures import exposure_seconds
+
+            self.__dict__["_exposure"] = exposure_seconds(self.world, self.raw.kill_step, self.raw.leak_step,
+                                                          self.raw.draws)
+        return self.__dict__["_exposure"]
+
+    def exposure_table(self) -> pd.DataFrame:
+        """Per scenario threat (its carriers or flyers, not the weapons they release) and per fire
+        unit envelope and radar coverage: the mean time per sortie spent alive inside it [s] with a
+        95% interval (Student t) and the share of sorties that entered it at all."""
+        w = self.world
+        ex = self.exposure
+        role = np.array(w.missions.role if w.missions is not None else ["threat"] * len(w.threat_labels))
+        rows = []
+        units = ([("fire unit envelope", name, w.effector_system[e], ex["envelope"][:, :, e])
+                  for e, name in enumerate(w.effector_labels)]
+                 + [("radar coverage", name, w.sensor_system[s], ex["coverage"][:, :, s])
+                    for s, name in enumerate(w.sensor_labels)]
+                 + [("fire unit envelope", "any", None, ex["any_envelope"]),
+                    ("radar coverage", "any", None, ex["any_coverage"])])
+        for gi, thr in enumerate(w.scenario.threats):
+            cols = np.flatnonzero((w.threat_group == gi) & (role != "weapon"))
+            if cols.size == 0:
+                continue
+            for kind, name, system, sec in units:
+                x = sec[:, cols].ravel()
+                m, lo, hi = mean_interval(x)
+                rows.append({"threat": thr.name, "inside": kind, "unit": name, "system": system,
+                             "sorties": int(x.size), "mean_s": m, "lo_s": lo, "hi_s": hi,
+                             "p_entered": float((x > 0).mean()) if x.size else float("nan")})
+        return pd.DataFrame(rows, columns=["threat", "inside", "unit", "system", "sorties", "mean_s", "lo_s",
+                                           "hi_s", "p_entered"])
+
+    def exchange_ratio(self) -> dict[str, Any]:
+        """Value of the threats destroyed over value of the interceptors fired (and the reverse), from
+        the catalog's per-item costs, with 95% intervals (delta method); the cost figures used with
+        their sources, and ``note`` naming any cost figure missing (:mod:`iadsim.results.exchange`)."""
+        if "_exchange" not in self.__dict__:
+            from iadsim.results.exchange import exchange
+
+            self.__dict__["_exchange"] = exchange(self.world, self.raw.kill_step, self.raw.expended)
+        return self.__dict__["_exchange"]
+
+    @property
+    def models(self) -> dict[str, str]:
+        """The models the run used and what each leaves out, with the mission measures'."""
+        from iadsim.missions.measures import EXPOSURE_LIMITS
+        from iadsim.results.exchange import EXCHANGE_LIMITS
+
+        return {**self.world.models, "exposure": EXPOSURE_LIMITS, "exchange_ratio": EXCHANGE_LIMITS}
+
     def mission_table(self) -> pd.DataFrame:
         """Per scenario threat with a job (ISR, strike, one-way attack): sorties flown, P(mission
         accomplished) and P(loss) with 95% Wilson intervals, P(survived the sortie), mean time on
@@ -153,6 +214,13 @@ class Results:
                    "losses_per_station_hour": (lost / (g["time_on_station_s"].sum() / 3600.0)
                                                if kind == "isr" and g["time_on_station_s"].sum() > 0 else None),
                    "p_weapon_reached_target": None}
+            if kind == "isr" and g["time_on_station_s"].sum() > 0:
+                row["losses_per_station_hour_lo"], row["losses_per_station_hour_hi"] = _poisson_rate_interval(
+                    lost, g["time_on_station_s"].sum() / 3600.0)
+            for what in ("envelope", "coverage"):
+                m, lo, hi = mean_interval(g[f"exposure_{what}_s"].to_numpy(dtype=float))
+                row[f"mean_exposure_{what}_s"], row[f"mean_exposure_{what}_s_lo"] = m, lo
+                row[f"mean_exposure_{what}_s_hi"] = hi
             if kind == "strike":
                 wpn = df[(df["group"] == thr.name) & (df["role"] == "weapon")]
                 hit = wpn.groupby(["replication", "carrier"])["outcome"].agg(lambda o: (o == "reached its target").any())
@@ -200,7 +268,8 @@ class Results:
         written first), from the mission measures; with the figures that move it most."""
         s = self.world.scenario
         base = {"name": "as written", "description": s.description.strip(),
-                "missions": _records(self.mission_table()), "missiles_per_kill": self.missiles_per_kill()}
+                "missions": _records(self.mission_table()), "missiles_per_kill": self.missiles_per_kill(),
+                "exchange": self.exchange_ratio()}
         options = [base, *self.meta.get("options", [])]
         sentences = []
         for opt in options:
@@ -212,6 +281,16 @@ class Results:
                     f"{_pct(m['p_loss'])} ({_pct(m['p_loss_lo'])}–{_pct(m['p_loss_hi'])})"
                     + (f"; a weapon reaches its target in {_pct(m['p_weapon_reached_target'])}"
                        if m.get("p_weapon_reached_target") is not None else "") + ".")
+                if m.get("mean_exposure_envelope_s") is not None:
+                    sentences.append(
+                        f"{opt['name']}: time within reach for {m['threat']}: {_dur(m['mean_exposure_envelope_s'])} "
+                        "per sortie inside a fire unit's engagement envelope "
+                        f"(95% CI {_dur(m['mean_exposure_envelope_s_lo'])}"
+                        f"–{_dur(m['mean_exposure_envelope_s_hi'])}) and {_dur(m['mean_exposure_coverage_s'])} "
+                        "inside a radar's coverage.")
+            ex = opt.get("exchange")
+            if ex is not None and (opt["missions"] or ex.get("ratio") is not None):
+                sentences.append(f"{opt['name']}: {_exchange_words(ex)}")
         drivers = self.drivers()
         opt_drivers = [(o["name"], d) for o in options[1:] for d in o.get("drivers") or []]
         for label, d in [("as written", d) for d in drivers] + opt_drivers:
@@ -236,6 +315,14 @@ class Results:
         """Missiles the defence fired per threat it killed (None when it killed nothing)."""
         kills = int(self.replications["killed"].sum())
         return float(self.expenditure["missiles"].sum() / kills) if kills else None
+
+    def missiles_per_kill_interval(self) -> tuple[float | None, float | None]:
+        """95% interval of :meth:`missiles_per_kill` over the replications (delta method on the
+        ratio of per-replication sums; None when nothing was killed)."""
+        from iadsim.results.exchange import ratio_interval
+
+        r, lo, hi = ratio_interval(self.raw.expended.sum(axis=1), (self.raw.kill_step >= 0).sum(axis=1))
+        return (None, None) if not np.isfinite(r) else (lo, hi)
 
     @property
     def expenditure(self) -> pd.DataFrame:
@@ -358,7 +445,8 @@ class Results:
             "seed": self.seed,
             "timeline_replication": self.timeline_replication,
             "confidence_level": 0.95,
-            "interval_method": "Wilson score (proportions), Student t (means)",
+            "interval_method": "Wilson score (proportions), Student t (means), delta method (ratios), "
+                               "exact Poisson (loss rates)",
             "threats": _records(self.threat_table().merge(
                 self.threat_ranking().drop(columns=["type"]), on="threat")),
             "effectors": _records(self.effector_table()),
@@ -366,7 +454,10 @@ class Results:
             "missions": _records(self.mission_table()),
             "answer": self.answer(),
             "missiles_per_kill": self.missiles_per_kill(),
-            "models": self.world.models,
+            "missiles_per_kill_interval": list(self.missiles_per_kill_interval()),
+            "exposure": _records(self.exposure_table()),
+            "exchange": self.exchange_ratio(),
+            "models": self.models,
             **({"tracking": self._tracking_summary()} if self.raw.track_stats is not None else {}),
             **({"radiating": self.radiating_table()} if getattr(self.raw, "radiating", None) is not None else {}),
             **self.meta,
@@ -418,6 +509,47 @@ class Results:
 
 def _pct(v) -> str:
     return "–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else f"{100 * v:.0f}%"
+
+
+def _dur(v) -> str:
+    """A duration [s] in words: seconds below two minutes, else minutes."""
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "–"
+    return f"{max(v, 0.0):.0f} s" if v < 120 else f"{v / 60:.1f} min"
+
+
+def _usd(v) -> str:
+    if v is None or not np.isfinite(v):
+        return "–"
+    return f"${v / 1e6:.2f}M" if abs(v) >= 1e6 else f"${v / 1e3:.0f}k"
+
+
+def _exchange_words(ex: dict[str, Any]) -> str:
+    """The exchange ratio in one sentence."""
+    if ex.get("missing"):
+        return f"exchange ratio: {ex['note']} in the catalog (add one with the scenario's catalog: section or --set)."
+    if ex.get("ratio") is None:
+        return "exchange ratio: no interceptor fired."
+    s = (f"the defence destroys {_usd(ex['threats_destroyed_usd'])} of threats per replication for "
+         f"{_usd(ex['interceptors_fired_usd'])} of interceptors fired: an exchange ratio of "
+         f"{ex['ratio']:.2f} (95% CI {ex['ratio_lo']:.2f}–{ex['ratio_hi']:.2f})")
+    if ex.get("reverse") is not None:
+        s += (f"; each dollar of threat destroyed costs {ex['reverse']:.2f} dollars of interceptors "
+              f"({ex['reverse_lo']:.2f}–{ex['reverse_hi']:.2f})")
+    return s + "."
+
+
+def _poisson_rate_interval(k: int, exposure: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact (Garwood 1936) interval of a Poisson rate: k events in ``exposure`` units of time.
+
+    Garwood, F. (1936), "Fiducial limits for the Poisson distribution", Biometrika 28:437-442;
+    lower chi2(a/2, 2k)/2, upper chi2(1-a/2, 2k+2)/2, divided by the exposure."""
+    from scipy import stats
+
+    a = 1.0 - confidence
+    lo = stats.chi2.ppf(a / 2, 2 * k) / 2.0 if k > 0 else 0.0
+    hi = stats.chi2.ppf(1 - a / 2, 2 * k + 2) / 2.0
+    return float(lo / exposure), float(hi / exposure)
 
 
 _ACCOMPLISHED = {"isr": "the whole time on station flown", "strike": "the weapons released",

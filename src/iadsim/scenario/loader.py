@@ -525,7 +525,68 @@ def _without_disabled(scn: Scenario) -> Scenario:
 
 
 def resolve_dem(scn: Scenario, base_dir: Path | None, source: str) -> Path:
-    """The DEM path: 'bundled:NAME' from the package, else relative to the scenario file."""
+    """The DEM path: 'bundled:NAME' from the package, else relative to the scenario file; for
+    several tiles (a list, a glob, a folder), the mosaic iadsim built of them
+    (:mod:`iadsim.geo.mosaic`)."""
+    return resolve_dem_tiles(scn, base_dir, source)[0]
+
+
+def resolve_dem_tiles(scn: Scenario, base_dir: Path | None, source: str) -> tuple[Path, list[dict]]:
+    """The DEM path (as :func:`resolve_dem`) and, for a mosaic, every tile's path and sha256
+    (``[]`` for a single DEM file)."""
+    from iadsim.geo.mosaic import build_mosaic, is_mosaic_spec
+
+    dem = scn.terrain.dem
+    if not is_mosaic_spec(dem, base_dir):
+        folder = _dem_folder(dem, base_dir)
+        if folder is None:
+            return _resolve_single_dem(scn, base_dir, source), []
+    mosaic = build_mosaic(dem, base_dir, source, extent=scenario_extent_lonlat(scn))
+    return mosaic.path, mosaic.records()
+
+
+def scenario_extent_lonlat(scn: Scenario) -> tuple[float, float, float, float] | None:
+    """(west, south, east, north) [deg]: the scenario's sites, routes and orbits plus
+    ``terrain.margin_km`` (about the analysis grid, which adds at most a cell)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from iadsim.coverage.specs import _collect_points
+
+    pts = _collect_points(SimpleNamespace(scenario=scn))
+    if not pts:
+        return None
+    lats = np.array([p[1] for p in pts], dtype=float)
+    lons = np.array([p[2] for p in pts], dtype=float)
+    pad_km = scn.terrain.margin_km + scn.terrain.resolution_m / 1000.0
+    for t in scn.threats:
+        if t.orbit is not None:
+            pad_km = max(pad_km, scn.terrain.margin_km + t.orbit.radius_km)
+        st = t.mission.station if t.mission is not None else None
+        if st is not None:
+            pad_km = max(pad_km, scn.terrain.margin_km + 2 * st.radius_km + st.length_km / 2)
+    dlat = pad_km / 111.0
+    coslat = max(np.cos(np.radians(min(max(abs(lats.min()), abs(lats.max())) + dlat, 89.0))), 1e-3)
+    dlon = pad_km / (111.0 * coslat)
+    return (float(lons.min() - dlon), float(lats.min() - dlat), float(lons.max() + dlon),
+            float(lats.max() + dlat))
+
+
+def _dem_folder(dem: str, base_dir: Path | None) -> Path | None:
+    """``dem`` as a folder of tiles, or None when it is not a folder."""
+    if dem.startswith(BUNDLED_PREFIX) or dem.lower().startswith("/vsi") or "://" in dem:
+        return None
+    try:
+        path = Path(dem).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        return path if path.is_dir() else None
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+def _resolve_single_dem(scn: Scenario, base_dir: Path | None, source: str) -> Path:
     from iadsim.geo.terrain import bundled_dem_path
 
     from iadsim.geo.terrain import check_dem_file
@@ -570,6 +631,9 @@ class LoadedScenario:
         self.text = text
         #: the file actually read (None when built from a mapping): a run copies this, never ``source``
         self.source_path = source_path
+        #: the tiles of a mosaic DEM (``terrain.dem`` a list, glob or folder), each
+        #: ``{"path", "sha256"}``; ``[]`` when the DEM is one file
+        self.dem_tiles: list[dict] = []
         self.validated_sha256 = self.content_sha256()
 
     def content_sha256(self) -> str:
@@ -675,8 +739,9 @@ def scenario_from_dict(data: Any, source: str = "<scenario>", base_dir: Path | N
     all_units = ([e.model_dump(mode="json", exclude_none=True) for e in scn.effectors],
                  [r.model_dump(mode="json", exclude_none=True) for r in scn.sensors])
     scn = _without_disabled(scn)
-    dem_path = resolve_dem(scn, base_dir, source)
+    dem_path, dem_tiles = resolve_dem_tiles(scn, base_dir, source)
     ld = LoadedScenario(scn, source, base_dir, catalog, dem_path)
+    ld.dem_tiles = dem_tiles
     ld.all_units = all_units
     return ld
 

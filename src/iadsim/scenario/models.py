@@ -39,13 +39,31 @@ class Position(_Model):
 
 
 class Terrain(_Model):
-    dem: str = Field(
+    dem: str | Annotated[list[str], Field(min_length=1, max_length=1024)] = Field(
         description="DEM file (GeoTIFF or SRTM .hgt), relative to the scenario file; "
-        "'bundled:NAME' names a DEM shipped with iadsim"
+        "'bundled:NAME' names a DEM shipped with iadsim. Several tiles make a mosaic: a list of "
+        "files, a glob ('tiles/*.tif') or a folder (its .tif, .tiff and .hgt files); the tiles "
+        "must share one CRS, resolution and pixel grid and leave no gap in the analysis area "
+        "(a VRT is not read: list its tiles instead)"
     )
     resolution_m: float = Field(
         150.0, gt=10.0, le=5_000.0, description="cell size of the local analysis grid [m]"
     )
+
+    @field_validator("dem", mode="before")
+    @classmethod
+    def _dem_text_or_list(cls, v):
+        # one clear message instead of one per member of the union
+        if isinstance(v, str):
+            return v
+        if isinstance(v, list):
+            bad = [i for i, x in enumerate(v) if not isinstance(x, str)]
+            if bad:
+                raise ValueError(f"expected a list of strings (DEM tiles); item {bad[0]} is "
+                                 f"{type(v[bad[0]]).__name__}")
+            return v
+        raise ValueError(f"expected a string (a DEM file, a glob or a folder) or a list of strings "
+                         f"(DEM tiles), got {type(v).__name__}")
     margin_km: float = Field(
         15.0, ge=0.0, le=500.0, description="grid margin around all sites and routes [km]"
     )

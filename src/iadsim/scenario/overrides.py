@@ -9,6 +9,10 @@ lists it as one. The catalog itself is never changed: the scenario gets a copy.
       pantsir_s1:
         pk_single_shot: {value: 0.5, low: 0.3, high: 0.7, reason: "a pessimistic case"}
         reaction_time_s: 8          # value only: the range collapses to it
+        missile_cost_usd: {value: 90000, reason: "a user's figure"}   # a cost figure may be added
+
+A cost figure (``unit_cost_usd``, ``missile_cost_usd``) a system lacks may be supplied this way;
+any other figure must already exist in the catalog.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import math
 from typing import Any
 
 from iadsim.catalog import Catalog, Figure, System
-from iadsim.catalog.models import figure_domain_problem
+from iadsim.catalog.models import COST_FIGURE_KIND, COST_FIGURES, figure_domain_problem
 from iadsim.errors import InputError, Problem
 
 OVERRIDE_PREFIX = "scenario override"
@@ -107,7 +111,13 @@ def apply_overrides(catalog: Catalog, section: dict[str, dict[str, Any]] | None,
         new = dict(base.figures)
         for key, spec in figs.items():
             fwhere = f"{where}.{key}"
-            if key not in base.figures:
+            if key in COST_FIGURES and base.kind != COST_FIGURE_KIND[key]:
+                article = "an" if base.kind[0] in "aeiou" else "a"
+                what = "interceptor" if key == "missile_cost_usd" else "unit"
+                problems.append(Problem(source, fwhere, f"{key} is the cost of one {COST_FIGURE_KIND[key]}'s "
+                                                        f"{what}; {base.name} is {article} {base.kind}"))
+                continue
+            if key not in base.figures and key not in COST_FIGURES:
                 problems.append(Problem(source, fwhere, f"{base.name} has no figure {key!r}{_hint(key, list(base.figures))}; "
                                                         f"`iadsim catalog show {base.name}` lists them"))
                 continue
@@ -132,6 +142,16 @@ def apply_overrides(catalog: Catalog, section: dict[str, dict[str, Any]] | None,
                 problems.append(Problem(source, fwhere, f"expected low <= value <= high, got {lo:g} <= {v:g} <= {hi:g}"))
                 continue
             reason = str(spec.get("reason") or "no reason given")
+            if key not in base.figures:   # a cost figure the catalog lacks: the scenario supplies it
+                fig = Figure(value=v, unit=COST_FIGURES[key], low=lo, high=hi,
+                             source=f"{OVERRIDE_PREFIX}: {reason} (no catalog figure)", confidence="estimate",
+                             note=f"set in the scenario ({reason})")
+                why = figure_domain_problem(key, fig)
+                if why:
+                    problems.append(Problem(source, fwhere, why))
+                    continue
+                new[key] = fig
+                continue
             old = base.figures[key]
             if is_override(old) and (old.value, old.low, old.high) == (v, lo, hi):
                 continue   # already applied (a scenario loaded again with its overridden catalog)
