@@ -186,6 +186,14 @@ def _print_summary(results, out: Path | None, elapsed: float) -> None:
             e.add_row(r.effector, r.system, r.fires, str(r.ready), f"{r.mean_missiles:.2f} [{r.lo:.2f}, {r.hi:.2f}]",
                       str(r.max_missiles))
         console.print(e)
+    if getattr(results.raw, "radiating", None) is not None:   # failures, emission control or C2 links in use
+        rt = Table(title="time each radar radiated per replication (until its last threat was done)")
+        for col in ("radar", "mean \\[s]", "max \\[s]", "share of the run"):   # \\[: not rich markup
+            rt.add_column(col)
+        for r in results.radiating_table():
+            rt.add_row(_txt(r["radar"]), f"{r['mean_radiating_s']:.1f}", f"{r['max_radiating_s']:.0f}",
+                       f"{100 * r['share_of_run']:.0f}%")
+        console.print(rt)
     if out is not None:
         rep = f"report: {out / 'report.html'}" if (out / "report.html").is_file() else "tables only"
         console.print(f"[green]wrote[/green] {out}  ({rep})  in {elapsed:.1f} s")

@@ -38,6 +38,9 @@ class ChunkResult:
     track_stats: np.ndarray | None = None
     #: [R, M] step at which each decoy was identified (-1: never, or not a decoy); None: no decoys
     ident_step: np.ndarray | None = None
+    #: with a defence state (failures, emission control, C2 links; iadsim.engine.defstate): [R, S] steps
+    #: each radar radiated (until the replication's last threat was done); None otherwise
+    radiating: np.ndarray | None = None
 
 
 EVENT_DTYPE = np.dtype([("step", "i8"), ("type", "i8"), ("unit", "i8"), ("threat", "i8"), ("n", "i8")])
@@ -77,6 +80,10 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
     local = record_rep - first if first <= record_rep < first + count else -1
     code = use_policy(policy or world.scenario.simulation.policy)
     stats = None
+    from iadsim.engine.defstate import inactive
+
+    ds = params.defstate if params.defstate is not None else inactive(world, count)
+    radiating = np.zeros((count, len(world.sensor_labels)), np.int64)
     if world.full is not None:
         from iadsim.engine.full import TRACK_STATS, run_chunk_full, run_chunk_full_serial
 
@@ -84,12 +91,12 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
         kernel = run_chunk_full_serial if code == POLICY_PYTHON else run_chunk_full
         n = kernel(keys, local, code, *world.full.kernel_inputs(world), *params.kernel_inputs(),
                    out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
-                   out["killer"], out["leak_step"], expended, stats, *ev, *ew, ident)
+                   out["killer"], out["leak_step"], expended, stats, *ev, *ew, ident, *ds.kernel_inputs(world), radiating)
     else:
         kernel = run_chunk_serial if code == POLICY_PYTHON else run_chunk
         n = kernel(keys, local, code, *world.kernel_inputs(), *params.kernel_inputs(),
                    out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
-                   out["killer"], out["leak_step"], expended, *ev, *ew, ident)
+                   out["killer"], out["leak_step"], expended, *ev, *ew, ident, *ds.kernel_inputs(world), radiating)
     events = None
     if local >= 0:
         events = np.zeros(n, EVENT_DTYPE)
@@ -97,7 +104,7 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
             events[name] = arr[:n]
     return ChunkResult(first, count, expended=expended, events=events, draws=params.draws,
                        track_stats=stats, ident_step=ident if world.ew is not None and world.ew.has_decoys else None,
-                       **out)
+                       radiating=radiating if ds.active else None, **out)
 
 
 def compiled_cache_warm(fidelity: str = "fast") -> bool:

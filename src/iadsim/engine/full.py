@@ -49,6 +49,8 @@ from iadsim.engine.kernel import (
     detects, end_intercept, fire_unit_state, launch, record_event, releases, reloads, reset_outputs,
     salvo_kills, stable_order,
 )
+from iadsim.engine.defstate import own_detect
+from iadsim.engine.kernel import _defence_state_step
 from iadsim.engine.kernel import identifies, jamming_js
 from iadsim.engine.rng import uniform
 from iadsim.physics.flyout import predicted_intercept_nb
@@ -618,7 +620,9 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                   pk1, beta, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps,
                   snr_scale, pfa, policy, record,
                   det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
-                  ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step):
+                  ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
+                  ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue,
+                  link_down, autonomous, radar_xyz, ds_pos, radiating):
     dt = fpar[0]
     xmin = fpar[1]
     ymax = fpar[2]
@@ -653,6 +657,16 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
     (missiles, stock, reload_done, last_launch, busy,
      f_e, f_m, f_step, f_n, f_id, f_pk, f_pip) = fire_unit_state(ready0, reloads0, channels)
     cap = f_step.shape[0]
+    # defence state (iadsim.engine.defstate; failures and emission control): units up, radars radiating
+    ds_up = up0.copy()
+    ds_on_now = np.ones(scan.shape[1], np.bool_)
+    ds_was = np.zeros(scan.shape[1], np.bool_)
+    ds_ptr = np.zeros(scan.shape[1], np.int64)
+    ds_fail = np.full(scan.shape[1], -1, np.int64)
+    ds_trig = np.full(scan.shape[1], -1, np.int64)
+    own_first = np.full((scan.shape[1] if ds_on else 0, first_step.shape[0]), -1, np.int64)
+    own_last = np.full((scan.shape[1] if ds_on else 0, first_step.shape[0]), -10**9, np.int64)
+    f_t0 = np.zeros(cap, np.int64)
     launch_id = 0
     nev = 0
     # tracks (X, Pc: the estimate; with the IMM, the combination of the models Xm, Pm)
@@ -776,6 +790,8 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                         hit = (rmin[e] <= sr <= rmax[e] and agl >= hmin[e] and above <= hmax[e]
                                and dp <= basket and _visible(mva[e], fpar, x, y, z)
                                and salvo_kills(k0, k1, f_id[i], f_n[i], f_pk[i], beta[e]))
+                if ds_on and ds_fail[e] > f_t0[i]:
+                    hit = False   # the fire unit failed while its missiles flew: they lost guidance
                 if hit and t + assess_steps[e] < known_dead[m]:
                     known_dead[m] = t + assess_steps[e]
                 nev = end_intercept(i, t, hit, f_e, f_m, f_n, f_step, alive, kill_step, killer, busy,
@@ -797,9 +813,16 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                     nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_LOST, -1, m, 0)
                 st[k] = TRK_FREE
         # 4b. detection and tracking, radar by radar
+        if ds_on:
+            nev = _defence_state_step(t, toggles, ds_ptr, ds_up, ds_fail, emcon_mode, duty_period, duty_on, duty_phase,
+                                      warmup, ambush_r, cue, link_down, radar_xyz, ds_pos, alive, first_step,
+                                      end_step, own_first, own_last, del_steps, busy, ds_trig, ds_on_now, ds_was,
+                                      radiating, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         for s in range(S):
             if not scan[t, s]:
                 continue
+            if ds_on and not ds_on_now[s]:
+                continue   # a failed or silent radar detects nothing (and makes no false alarms)
             e_s = fc_of[s]
             nz = 0
             for m in range(M):
@@ -817,6 +840,8 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                     widen = math.sqrt(loss)
                 # the fast kernel's detection draw, plus the radar's lower elevation limit
                 if detects(k0, k1, t, s, m, q, pfa[s]) and meas_el[t, s, m] >= min_el[s]:
+                    if ds_on:
+                        own_detect(t, s, m, own_first, own_last, del_steps, link_down)   # cues
                     if det_step[m] < 0:
                         det_step[m] = t
                         if record and nev < MAX_EVENTS:
@@ -1134,6 +1159,8 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
         for e in range(E):
             ok_e = (fire_mode[e] != FIRE_HOLD and busy[e] < channels[e] and missiles[e] >= salvo[e]
                     and t - last_launch[e] >= min_interval_steps[e])
+            if ds_on and not (ds_up[e] and ds_on_now[e]):
+                ok_e = False   # a failed unit, or one whose radar is silent, does not launch
             for q in range(nc):
                 P[e, q] = 0.0
                 tofq[e, q] = 1
@@ -1222,6 +1249,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
             hit_step = t + tofq[e, q]
             slot, launch_id = launch(t, e, m, n, P[e, q], hit_step, f_e, f_m, f_step, f_n, f_id, f_pk,
                                      launch_id, busy, missiles, expended, last_launch)
+            f_t0[slot] = t
             for a in range(3):
                 f_pip[slot, a] = pipq[e, q, a]
             n_eng[e, k] += 1
@@ -1250,7 +1278,9 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
                     reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode, gun_vuln,
                     pk1, beta, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale,
                     pfa, det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
-                    ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step):
+                    ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
+                    ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue,
+                    link_down, autonomous, radar_xyz, ds_pos, radiating):
     """Run replications keys[r] at full fidelity; arguments as the fast kernel's ``_run_chunk``
     with the arrays of :class:`iadsim.engine.world.FullWorld`; ``stats`` [R, len(TRACK_STATS)] track
     statistics."""
@@ -1266,7 +1296,9 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
                                reload_steps[r], reaction_steps[r], snr_scale[r], pfa[r], policy, rec,
                                det_step[r], firm_step[r], eng_step[r], shots[r], kill_step[r], killer[r],
                                leak_step[r], expended[r], stats[r], ev_step, ev_type, ev_e, ev_m, ev_n,
-                               jam_js, jam_owner, decoy_p, ident_step[r])
+                               jam_js, jam_owner, decoy_p, ident_step[r],
+                               ds_on, toggles[r], up0[r], emcon_mode, duty_period, duty_on, duty_phase[r], warmup,
+                               ambush_r, cue, link_down[r], autonomous, radar_xyz, ds_pos, radiating[r])
     total = 0
     for r in range(R):
         if r == record_local:

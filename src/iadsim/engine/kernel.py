@@ -13,6 +13,7 @@ import numba
 import numpy as np
 
 from iadsim.c2.wta import greedy_units as _greedy_marginal_return  # the one greedy (c2.wta)
+from iadsim.engine.defstate import may_engage, on_own, own_candidates, own_detect, radar_state, unit_state
 from iadsim.engine.rng import STREAM_DECOY_ID, STREAM_DETECT, STREAM_KILL, uniform
 
 # event types (timeline of a recorded replication)
@@ -23,7 +24,11 @@ EV_KILL = 3     # intercept kills m
 EV_MISS = 4     # intercept misses m (or the target was already gone)
 EV_LEAK = 5     # m reached the end of its route alive
 EV_LOST = 6     # track dropped
-EVENT_NAMES = ("detect", "track", "launch", "kill", "miss", "leak", "lost")
+EV_RADIATE = 7  # radar e starts radiating (defence state in use only: iadsim.engine.defstate)
+EV_SILENT = 8   # radar e stops radiating
+EV_FAIL = 9     # unit e fails
+EV_REPAIR = 10  # unit e is repaired
+EVENT_NAMES = ("detect", "track", "launch", "kill", "miss", "leak", "lost", "radiate", "silent", "fail", "repair")
 MAX_EVENTS = 8192
 
 # C2 policies compiled into the kernel; any other registered policy runs in Python (objmode)
@@ -237,6 +242,35 @@ def launch(t, e, m, n, pk, hit_step, f_e, f_m, f_step, f_n, f_id, f_pk, launch_i
     return slot, launch_id + n
 
 
+@numba.njit(cache=True)
+def _defence_state_step(t, toggles, ptr, up, last_fail, emcon_mode, duty_period, duty_on, duty_phase, warmup,
+                        ambush_r, cue, link_down, radar_xyz, pos, alive, first_step, end_step, own_first, own_last,
+                        drop_steps, busy, trig_since, on, was_on, radiating,
+                        record, nev, ev_step, ev_type, ev_e, ev_m, ev_n):
+    """Units up or down and radars radiating at step t (iadsim.engine.defstate); counts each radar's
+    radiating steps and records the changes in the recorded replication. Returns the event count."""
+    S = up.shape[0]
+    if t == 0:
+        for s in range(S):
+            was_on[s] = False
+    before = up.copy()
+    unit_state(t, toggles, ptr, up, last_fail)
+    radar_state(t, up, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue, link_down, radar_xyz,
+                pos, alive, first_step, end_step, own_first, own_last, drop_steps, busy, trig_since, on)
+    for s in range(S):
+        if on[s]:
+            radiating[s] += 1
+        if record and nev < MAX_EVENTS - 1:
+            if before[s] != up[s]:
+                nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_REPAIR if up[s] else EV_FAIL,
+                                   s, -1, 0)
+            if on[s] != was_on[s]:
+                nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_RADIATE if on[s] else EV_SILENT,
+                                   s, -1, 0)
+        was_on[s] = on[s]
+    return nev
+
+
 _PY_POLICY = {"fn": None}
 
 
@@ -310,7 +344,9 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
              pk1, beta, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale, pfa,
              policy, record,
              det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
-             ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step):
+             ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
+             ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue, link_down,
+             autonomous, radar_xyz, pos, radiating):
     M = first_step.shape[0]
     E = channels.shape[0]
     S = scan.shape[1]
@@ -323,8 +359,6 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
     cap = f_step.shape[0]
     launch_id = 0
     nev = 0
-    order = np.empty(M, np.int64)
-    pr = np.empty(M, np.float64)
     cand = np.empty(M, np.int64)
     vals = np.empty(M, np.float64)
     P = np.zeros((E, M), np.float64)
@@ -332,11 +366,23 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
     assign = np.full(E, -1, np.int64)
     used = np.zeros(E, np.bool_)
     tracked = np.zeros(M, np.bool_)
-    sidx = np.empty(M, np.int64)
     reset_outputs(det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended)
     for m in range(M):
         ident_step[m] = -1
     jammed = jam_owner.shape[0] > 0
+    # defence state (iadsim.engine.defstate): units up, radars radiating (on), each radar's own tracks
+    up = up0.copy()
+    on = np.ones(S, np.bool_)
+    was_on = np.zeros(S, np.bool_)
+    ptr = np.zeros(S, np.int64)
+    last_fail = np.full(S, -1, np.int64)
+    trig_since = np.full(S, -1, np.int64)
+    own_first = np.full((S if ds_on else 0, M), -1, np.int64)
+    own_last = np.full((S if ds_on else 0, M), -10**9, np.int64)
+    f_t0 = np.zeros(cap, np.int64)
+    order = np.empty(2 * M if ds_on else M, np.int64)
+    pr = np.empty(2 * M if ds_on else M, np.float64)
+    sidx = np.empty(order.shape[0], np.int64)   # stable_order's buffer
 
     for t in range(nsteps):
         # 1. intercepts due now
@@ -344,6 +390,8 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
             if f_step[i] == t:
                 m = f_m[i]
                 hit = alive[m] and t < end_step[m] and salvo_kills(k0, k1, f_id[i], f_n[i], f_pk[i], beta[f_e[i]])
+                if ds_on and last_fail[f_e[i]] > f_t0[i]:
+                    hit = False   # the fire unit failed while its missiles flew: they lost guidance
                 nev = end_intercept(i, t, hit, f_e, f_m, f_n, f_step, alive, kill_step, killer, busy,
                                     record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         # 2. weapons released by carriers still flying; arrivals: a threat alive at the end of its
@@ -355,9 +403,16 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
         # 3. reloads
         reloads(t, reload_done, stock, ready0, missiles, reload_steps)
         # 4. detection on the radars that scan now
+        if ds_on:
+            nev = _defence_state_step(t, toggles, ptr, up, last_fail, emcon_mode, duty_period, duty_on, duty_phase,
+                                      warmup, ambush_r, cue, link_down, radar_xyz, pos, alive, first_step, end_step,
+                                      own_first, own_last, drop_steps, busy, trig_since, on, was_on, radiating,
+                                      record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         for s in range(S):
             if not scan[t, s]:
                 continue
+            if ds_on and not on[s]:
+                continue   # a failed or silent radar detects nothing
             for m in range(M):
                 if not alive[m] or t < first_step[m] or t >= end_step[m]:
                     continue
@@ -366,7 +421,8 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
                     continue
                 if jammed:   # noise jamming: 1/SINR = 1/SINR0 + J/S (iadsim.engine.ew)
                     q = q / (1.0 + snr[t, s, m] * jamming_js(t, s, m, jam_js, jam_owner, alive))
-                if detects(k0, k1, t, s, m, q, pfa[s]):
+                if detects(k0, k1, t, s, m, q, pfa[s]) and (
+                        not ds_on or own_detect(t, s, m, own_first, own_last, drop_steps, link_down)):
                     if det_step[m] < 0:
                         det_step[m] = t
                         firm_step[m] = t + latency_steps
@@ -388,6 +444,9 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
                 order[nt] = m
                 pr[nt] = -priority[t, m]
                 nt += 1
+        if ds_on:
+            nt = own_candidates(t, nt, order, pr, tracked, alive, priority, E, autonomous, link_down, own_first,
+                                own_last, latency_steps, drop_steps)
         if nt == 0:
             continue
         # 6. C2. Candidate targets: tracks not being engaged, most urgent first. Weapons: fire units
@@ -413,7 +472,11 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
                 m = cand[q]
                 if fire_mode[e] == FIRE_TIGHT and target[m] < 0:
                     continue
-                if t < firm_step[m] + reaction_steps[e] or n_eng[e, m] >= max_eng[e]:
+                if ((t < firm_step[m] + reaction_steps[e] and not (ds_on and on_own(t, e, autonomous, link_down)))
+                        or n_eng[e, m] >= max_eng[e]):
+                    continue   # (a unit on its own waits for its own firm track: may_engage)
+                if ds_on and not may_engage(t, e, m, tracked, autonomous, link_down, own_first, own_last,
+                                            latency_steps, drop_steps, reaction_steps, up, on):
                     continue
                 # the PIP inside the flyout envelope (pip_ok) and the slant-range x altitude limits
                 if not (pip_ok[t, m, e] and rmin[e] <= pip_r[t, m, e] <= rmax[e]
@@ -441,6 +504,7 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
             hit_step = t + tof[t, m, e]
             _slot, launch_id = launch(t, e, m, n, P[e, q], hit_step, f_e, f_m, f_step, f_n, f_id, f_pk,
                                       launch_id, busy, missiles, expended, last_launch)
+            f_t0[_slot] = t
             shots[m] += n
             n_eng[e, m] += 1
             if hit_step + assess_steps[e] > engaged_until[m]:
@@ -458,13 +522,15 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
               latency_steps, drop_steps,
               pk1, beta, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale, pfa,
               det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
-              ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step):
+              ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
+              ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue, link_down,
+              autonomous, radar_xyz, pos, radiating):
     """Run replications keys[r] (r in 0..R-1) with their parameters (pk1 .. pfa, leading axis R;
     pk1 x pk_geo is the single-shot Pk of an engagement, beta the salvo's common-cause factor);
     outputs are [R, M] / [R, E] arrays filled in place. Events are recorded for the replication
-    ``record_local`` (-1: none); returns their count. ``jam_js`` [T, S, M, J], ``jam_owner`` [J] and
-    ``decoy_p`` [M] are the jamming and decoy arrays of iadsim.engine.ew (J = 0, decoy_p < 0: none);
-    ``ident_step`` [R, M] gets the step each decoy was identified (-1: never)."""
+    ``record_local`` (-1: none); returns their count. The defence state (ds_on .. pos:
+    iadsim.engine.defstate.DefState.kernel_inputs) fills radiating [R, S] with each radar's radiating
+    steps."""
     R = keys.shape[0]
     nev = np.zeros(R, np.int64)
     for r in numba.prange(R):
@@ -477,7 +543,9 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
                           reload_steps[r], reaction_steps[r], snr_scale[r], pfa[r], policy, rec,
                           det_step[r], firm_step[r], eng_step[r], shots[r], kill_step[r], killer[r],
                           leak_step[r], expended[r], ev_step, ev_type, ev_e, ev_m, ev_n,
-                          jam_js, jam_owner, decoy_p, ident_step[r])
+                          jam_js, jam_owner, decoy_p, ident_step[r],
+                          ds_on, toggles[r], up0[r], emcon_mode, duty_period, duty_on, duty_phase[r], warmup,
+                          ambush_r, cue, link_down[r], autonomous, radar_xyz, pos, radiating[r])
     total = 0
     for r in range(R):
         if r == record_local:

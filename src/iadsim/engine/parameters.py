@@ -60,6 +60,8 @@ class Parameters:
     snr_scale: np.ndarray
     pfa: np.ndarray
     draws: dict[tuple[str, str], np.ndarray] | None = None  # (system, figure) -> [R] values drawn
+    #: failures, emission control and C2 links of these replications (iadsim.engine.defstate)
+    defstate: object | None = None
 
     def kernel_inputs(self) -> tuple:
         return (self.pk, self.beta, self.range_min_m, self.range_max_m, self.altitude_min_m,
@@ -100,24 +102,32 @@ def apply_readiness(world, p: Parameters, seed: int, first: int,
     detects nothing (its signal-to-noise scale and false-alarm probability are 0). ``index`` gives
     each row's replication index instead of first, first+1, ... (a sensitivity analysis reuses
     replications across design points)."""
+    from iadsim.engine import defstate
+
     scen = world.scenario
     units = [e.readiness for e in scen.effectors] + [x.readiness for x in scen.sensors]
-    if all(r >= 1.0 for r in units):
-        return None
     count = p.channels.shape[0]
+    index = np.arange(first, first + count) if index is None else np.asarray(index)
+    defstate.apply_reaction(world, p)   # alert states and the engagement-authority delay
+    if all(r >= 1.0 for r in units):
+        p.defstate = defstate.defence_state(world, p, seed, index, None)
+        return None
     readiness = np.array(units, dtype=float)
     up = np.empty((count, readiness.size), dtype=bool)
-    index = np.arange(first, first + count) if index is None else np.asarray(index)
     u = pcg64_uniforms(seed, [(int(i), 1, 1) for i in index], readiness.size)
     if u is not None:
         up[:] = u < readiness
     for j in range(count if u is None else 0):
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(int(index[j]), 1, 1))))
         up[j] = rng.random(readiness.size) < readiness
+    p.defstate = defstate.defence_state(world, p, seed, index, up)
+    repaired = defstate.repaired_units(scen)   # a unit with repairs is down at the start only
     E = len(scen.effectors)
-    p.channels[:, :E] = np.where(up[:, :E], p.channels[:, :E], 0)
+    p.channels[:, :E] = np.where(up[:, :E] | repaired[None, :E], p.channels[:, :E], 0)
     radar_of = list(np.asarray(world.effector_sensor)[:E]) + list(range(E, E + len(scen.sensors)))
     for u, si in enumerate(radar_of):
+        if repaired[u]:
+            continue
         p.snr_scale[~up[:, u], si, :] = 0.0
         p.pfa[~up[:, u], si] = 0.0   # and makes no false alarms (full fidelity)
     return up

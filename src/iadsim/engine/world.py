@@ -378,6 +378,9 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     cat = ld.catalog
     log = _FigureLog()
     step = progress or (lambda msg: None)
+    from iadsim.engine.defstate import check_fidelity
+
+    check_fidelity(ld)   # failures, emission control and C2 modes run in fast fidelity
 
     step("terrain")
     grid = build_grid(ld)
@@ -914,10 +917,13 @@ def _radar_models(m: dict[str, str], s, ew=None) -> dict[str, str]:
     if any(u.readiness < 1.0 for u in units):
         m["readiness"] = ("each fire unit and radar is available for the whole run with its readiness "
                           "probability, independently, drawn once per replication; an unavailable unit neither "
-                          "detects nor fires. Leaves out: failures and repairs during the run, common-cause "
-                          "outages, alert states (a unit's reaction_time_s can be set instead)")
+                          "detects nor fires (a unit with mtbf_h/mttr_h: its state at the start). Leaves out: "
+                          "common-cause outages")
     else:
         m["readiness"] = "every fire unit and radar is available for the whole run (readiness 1)"
+    from iadsim.engine.defstate import model_text
+
+    m.update(model_text(s))   # failures, alert states, emission control, C2 modes
     clamped = [t.name for t in s.threats if t.clamp == "ground"]
     if clamped:
         m["threat_paths"] = ("paths of " + ", ".join(repr(n) for n in clamped) + " are raised to ground level "

@@ -119,4 +119,5 @@ def concat(results: list[ChunkResult]) -> ChunkResult:
         track_stats=None if results[0].track_stats is None else
         np.concatenate([r.track_stats for r in results], axis=0),
         ident_step=None if results[0].ident_step is None else cat("ident_step"),
+        radiating=None if results[0].radiating is None else np.concatenate([r.radiating for r in results], axis=0),
     )

@@ -517,7 +517,17 @@ def _meta(results) -> list[tuple[str, str]]:
         ("terrain", f"{Path(str(w.terrain.source)).name} · {g.nx} × {g.ny} cells of {_g(g.res)} m"),
         ("grid centre", f"{g.lat0:.4f}, {g.lon0:.4f} (azimuthal equidistant)"),
         *_tracking_meta(results),
+        *_radiating_meta(results),
     ]
+
+
+def _radiating_meta(results) -> list[tuple[str, str]]:
+    """With a defence state (failures, emission control, C2 links): each radar's mean radiating time."""
+    if getattr(results.raw, "radiating", None) is None:
+        return []
+    return [("radiating per replication", " · ".join(
+        f"{r['radar']} {_g(round(r['mean_radiating_s'], 1))} s ({100 * r['share_of_run']:.0f}%)"
+        for r in results.radiating_table()))]
 
 
 def _tracking_meta(results) -> list[tuple[str, str]]:

@@ -369,13 +369,14 @@ class Results:
         for kind, u in zip(ev["type"], ev["unit"]):
             if u < 0:
                 unit.append(None)
-            elif kind == 0:
+            elif kind == 0 or kind >= 7:   # detections and radar/unit states name the radar
                 unit.append(w.sensor_labels[u])
             else:
                 unit.append(w.effector_labels[u])
         return pd.DataFrame({
             "time_s": ev["step"] * w.dt, "event": names, "unit": unit,
-            "threat": np.array(w.threat_labels, dtype=object)[thr], "missiles": ev["n"],
+            "threat": np.where(ev["threat"] >= 0, np.array(w.threat_labels, dtype=object)[thr], None),
+            "missiles": ev["n"],
             "x_m": p[:, 0], "y_m": p[:, 1], "alt_m": p[:, 2], "lat": lat, "lon": lon,
         })
 
@@ -517,6 +518,7 @@ class Results:
             **({"tracking": self._tracking_summary()} if self.raw.track_stats is not None else {}),
             **({"decoys": self.decoy_summary()} if self._has_decoys else {}),
             **self._jamming_summary(),
+            **({"radiating": self.radiating_table()} if getattr(self.raw, "radiating", None) is not None else {}),
             **self.meta,
         }
 
@@ -528,6 +530,19 @@ class Results:
         from iadsim.engine.ew import jamming_summary
 
         return {"jamming": jamming_summary(self.world)}
+
+    def radiating_table(self) -> list[dict[str, Any]]:
+        """With a defence state (failures, emission control, C2 links): per radar, the mean time it
+        radiated per replication [s] (until the replication's last threat was done) and that time's
+        share of the run."""
+        rad = np.asarray(self.raw.radiating, dtype=float) * self.world.dt
+        out = []
+        for s, name in enumerate(self.world.sensor_labels):
+            mean = float(rad[:, s].mean()) if len(rad) else 0.0
+            out.append({"radar": name, "mean_radiating_s": mean,
+                        "max_radiating_s": float(rad[:, s].max()) if len(rad) else 0.0,
+                        "share_of_run": mean / (self.world.nsteps * self.world.dt)})
+        return out
 
     def _tracking_summary(self) -> dict[str, float]:
         """Full fidelity: tracks created and confirmed per replication, mean position error [m]."""

@@ -500,6 +500,9 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
                         f"unknown asset {_short(t.target)}{hint}; expected one of: "
                         f"{', '.join(sorted(assets)) or '(no assets defined)'}")
             )
+    from iadsim.scenario.defstate import defstate_problems
+
+    problems += defstate_problems(scn, source)   # emission-control cues and C2 links name real units
     if scn.options:
         from iadsim.montecarlo.sweep import resolve_path
 

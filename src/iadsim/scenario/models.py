@@ -252,6 +252,52 @@ class Sector(_Model):
 Readiness = Annotated[float, Field(ge=0.0, le=1.0, description="probability that the unit is available for the "
                                                                  "whole run, drawn once per replication [1]")]
 
+#: alert states, most to least ready (iadsim.engine.defstate.ALERT_DELAY_S gives the added reaction time)
+AlertState = Literal["high", "medium", "low"]
+
+
+class Emcon(_Model):
+    """Emission control of a radar (a stand-alone radar or a fire unit's own): when it radiates. A
+    silent radar detects nothing (and, for an anti-radiation weapon, cannot be found). Fields of
+    other modes are kept but unused (so that an option can switch the mode)."""
+
+    mode: Literal["always", "duty", "cued", "ambush"] = Field(
+        "always", description="'always' radiates; 'duty' radiates duty_cycle of every period_s (a random phase per "
+                              "replication); 'cued' radiates only while a cueing radar holds a track; 'ambush' "
+                              "radiates once a threat is within ambush_range_km of it (true geometry) and stays on")
+    duty_cycle: float = Field(1.0, gt=0.0, le=1.0, description="duty: fraction of each period radiating (0, 1] [1]")
+    period_s: float = Field(60.0, gt=0.0, le=86400.0, description="duty: length of one on/off cycle [s]")
+    cued_by: list[Name] = Field(default_factory=list,
+                                description="cued: names of the radars (sensors, or fire units for their own "
+                                            "radar) whose tracks cue it; default every other radar")
+    ambush_range_km: float | None = Field(None, gt=0.0, le=1000.0,
+                                          description="ambush: slant range from the radar at which it switches on [km]")
+    warmup_s: float = Field(0.0, ge=0.0, le=3600.0,
+                            description="cued, ambush: time from the cue (or trigger) to the first look [s]; "
+                                        "the analyst's figure")
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Emcon":
+        if self.mode == "ambush" and self.ambush_range_km is None:
+            raise ValueError("emcon mode 'ambush' needs ambush_range_km [km]")
+        return self
+
+
+def _mtbf_field():
+    return Field(None, gt=0.0, le=1e6, description="mean time between failures [h]: up times are drawn exponential "
+                                                   "with this mean per replication (the analyst's figure); needs mttr_h")
+
+
+def _mttr_field():
+    return Field(None, gt=0.0, le=1e5, description="mean time to repair [h]: down times are drawn exponential with "
+                                                   "this mean (the analyst's figure); needs mtbf_h")
+
+
+def _check_pair(unit):
+    if (unit.mtbf_h is None) != (unit.mttr_h is None):
+        raise ValueError("mtbf_h and mttr_h go together: give both (failures and repairs) or neither")
+    return unit
+
 
 class Effector(_Model):
     """A fire unit: a catalog system at a site, with its organic radar."""
@@ -272,6 +318,14 @@ class Effector(_Model):
         None, ge=0.0, le=3600.0,
         description="time from a firm track to the first launch [s], e.g. a unit at low alert; default (and "
                     "sampled range) from the catalog; a value set here is not sampled")
+    alert: AlertState | None = Field(
+        None, description="alert state: high (the catalog's reaction time), medium or low (longer; see "
+                          "docs/defence-state.md); default c2.alert; reaction_time_s, if set, wins")
+    mtbf_h: float | None = _mtbf_field()
+    mttr_h: float | None = _mttr_field()
+    emcon: Emcon | None = Field(None, description="emission control of its radar; default: always radiating")
+
+    _pair = model_validator(mode="after")(_check_pair)
 
 
 class Sensor(_Model):
@@ -283,6 +337,11 @@ class Sensor(_Model):
     enabled: bool = Field(True, description="false: the radar is left out of the run (a sweep can vary it)")
     sector: Sector | None = Field(None, description="sector the radar covers; default all round")
     readiness: Readiness = 1.0
+    mtbf_h: float | None = _mtbf_field()
+    mttr_h: float | None = _mttr_field()
+    emcon: Emcon | None = Field(None, description="emission control of its radar; default: always radiating")
+
+    _pair = model_validator(mode="after")(_check_pair)
 
 
 class Waypoint(_Model):
@@ -483,6 +542,43 @@ class Option(_Model):
         default_factory=dict, description="scenario fields to set, by path: e.g. {'effectors[buk].enabled': false}")
 
 
+class CommandPost(_Model):
+    """The node that fuses the picture and assigns targets; lost, every fire unit is on its own."""
+
+    name: Name
+    lost_at_s: float | None = Field(None, ge=0.0, le=7 * 86400.0,
+                                    description="time it is lost [s] (in a loss_probability share of the runs); "
+                                                "default never")
+    loss_probability: float = Field(1.0, ge=0.0, le=1.0,
+                                    description="probability per run that it is lost at lost_at_s [1]")
+
+
+class Link(_Model):
+    """The link of a fire unit or radar to the command post, and when it is lost."""
+
+    unit: Name = Field(description="name of a fire unit or sensor")
+    down_at_s: float = Field(0.0, ge=0.0, le=7 * 86400.0, description="time the link goes down [s]")
+    loss_probability: float = Field(1.0, ge=0.0, le=1.0,
+                                    description="probability per run that it goes down (at down_at_s) [1]")
+
+
+class C2(_Model):
+    """Command and control of the defence: how fire units get their tracks and permission to fire."""
+
+    mode: Literal["integrated", "autonomous"] = Field(
+        "integrated", description="'integrated': one central picture, any radar cues any fire unit; 'autonomous': "
+                                  "each fire unit engages only what its own radar tracks")
+    engagement_authority_s: float = Field(
+        0.0, ge=0.0, le=3600.0, description="identification / engagement-authority delay between a firm track and "
+                                            "permission to fire, added to every unit's reaction time [s]")
+    alert: AlertState = Field("high", description="alert state of every fire unit without its own 'alert'")
+    command_post: CommandPost | None = None
+    links: list[Link] = Field(default_factory=list,
+                              description="links to the command post that are lost; a fire unit whose link is down "
+                                          "engages only its own radar's tracks, a radar's detections no longer "
+                                          "reach the picture")
+
+
 class Scenario(_Model):
     """An iadsim scenario: terrain, defence, assets, threats and run settings."""
 
@@ -501,6 +597,8 @@ class Scenario(_Model):
     effectors: list[Effector] = Field(default_factory=list)
     sensors: list[Sensor] = Field(default_factory=list)
     threats: list[Threat] = Field(min_length=1)
+    c2: C2 | None = Field(None, description="command and control: integrated or autonomous, engagement authority, "
+                                            "alert state, command post and lost links; default integrated")
     catalog: dict[str, dict[str, float | FigureOverride]] = Field(
         default_factory=dict,
         description="overrides of catalog figures for this scenario: SYSTEM: {FIGURE: VALUE or "
