@@ -624,15 +624,15 @@ def test_text_that_is_not_unicode_is_refused_with_its_field(tmp_path, capsys):
     from iadsim.cli import main
 
     d = small_scenario_dict()
-    d["question"] = "would the drone \udc80 survive?"
+    d["title"] = "would the drone \udc80 survive?"   # a field whose type lets the text through
     with pytest.raises(InputError) as e:
         from iadsim.scenario.loader import scenario_from_dict
 
         scenario_from_dict(d, "s.yaml", base_dir=tmp_path)
-    assert e.value.problems[0].path == "question" and "lone surrogate" in e.value.problems[0].message
+    assert e.value.problems[0].path == "title" and "lone surrogate" in e.value.problems[0].message
     p = tmp_path / "s.yaml"
-    text = yaml.safe_dump({k: v for k, v in d.items() if k != "question"}, allow_unicode=True)
-    p.write_text(text + 'question: "would the drone \\udc80 survive?"\n', encoding="utf-8")
+    text = yaml.safe_dump({k: v for k, v in d.items() if k != "title"}, allow_unicode=True)
+    p.write_text(text + 'title: "would the drone \\udc80 survive?"\n', encoding="utf-8")
     out = tmp_path / "out"
     assert main(["run", str(p), "-n", "2", "-o", str(out), "--quiet"]) == 2
     # from a file, the YAML reader already refuses the escape

@@ -742,26 +742,37 @@ def _raw_reference_problems(data: Any, catalog: Catalog, source: str) -> list[Pr
     return out
 
 
-def _not_unicode(data: Any, source: str, loc: tuple[Any, ...] = (), out: list[Problem] | None = None,
-                 limit: int = 20) -> list[Problem]:
-    """Text values that are not valid Unicode (a lone surrogate, e.g. from a YAML "\\udc80" escape):
-    no field can hold them, and nothing could write them back. Keys are the schema's to report."""
-    out = [] if out is None else out
-    if len(out) >= limit:
-        return out
-    if isinstance(data, str):
+def _not_unicode(scn: Scenario, source: str, limit: int = 20) -> list[Problem]:
+    """Text the validated scenario holds that is not valid Unicode (a lone surrogate, which a
+    mapping given to the Python API can carry): no file could hold it and the scenario cannot be
+    hashed. Only walked when serialising fails, iteratively (the validated model is bounded)."""
+    try:
+        scn.model_dump_json()
+        return []
+    except Exception:  # noqa: BLE001 - pydantic's serialisation error or UnicodeEncodeError
+        pass
+
+    def bad(text: Any) -> bool:
+        if not isinstance(text, str):
+            return False
         try:
-            data.encode("utf-8")
+            text.encode("utf-8")
+            return False
         except UnicodeEncodeError:
+            return True
+
+    out: list[Problem] = []
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), scn.model_dump())]
+    while stack and len(out) < limit:
+        loc, v = stack.pop()
+        if bad(v):
             out.append(Problem(source, format_loc(loc), "text that is not valid Unicode (a lone surrogate "
-                               f"code point): {_printable(_short(data, 40))}"))
-    elif isinstance(data, dict):
-        for k, v in data.items():
-            _not_unicode(v, source, loc + (k,), out, limit)
-    elif isinstance(data, (list, tuple)):
-        for i, v in enumerate(data):
-            _not_unicode(v, source, loc + (i,), out, limit)
-    return out
+                               f"code point): {_printable(_short(v, 40))}"))
+        elif isinstance(v, dict):
+            stack.extend((loc + (k,), x) for k, x in reversed(list(v.items())))
+        elif isinstance(v, (list, tuple)):
+            stack.extend((loc + (i,), x) for i, x in reversed(list(enumerate(v))))
+    return out or [Problem(source, "", "the scenario holds text that is not valid Unicode")]
 
 
 def scenario_from_dict(data: Any, source: str = "<scenario>", base_dir: Path | None = None,
@@ -773,9 +784,6 @@ def scenario_from_dict(data: Any, source: str = "<scenario>", base_dir: Path | N
 
     source = _printable(str(source))
     data = merge(data, overrides)
-    bad_text = _not_unicode(data, source)
-    if bad_text:
-        raise InputError(bad_text)
     try:
         scn = parse_scenario(data, source)
     except InputError as exc:
@@ -793,6 +801,9 @@ def scenario_from_dict(data: Any, source: str = "<scenario>", base_dir: Path | N
             if extra:
                 raise InputError(exc.problems + extra) from None
         raise
+    bad_text = _not_unicode(scn, source)
+    if bad_text:
+        raise InputError(bad_text)
     catalog = catalog if catalog is not None else load_catalog()
     if scn.catalog:
         section = {k: {f: (v.model_dump(exclude_none=True) if hasattr(v, "model_dump") else v)
