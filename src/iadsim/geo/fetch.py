@@ -171,29 +171,28 @@ def _download(url: str, dest: Path, progress: Callable[[int, int | None], None])
         if total is not None and total > MAX_TILE_BYTES:
             raise FetchError(f"{printable(url)}: {total:,} bytes, more than the {MAX_TILE_BYTES:,} "
                              "a DEM tile may have")
-        done = 0
-        while True:
-            block = resp.read(1 << 20)
-            if not block:
-                break
-            done += len(block)
-            if done > MAX_TILE_BYTES:
-                raise FetchError(f"{printable(url)}: more than the {MAX_TILE_BYTES:,} bytes a DEM tile may have")
-            fh.write(block)
-            progress(done, total)
+        _copy_capped(resp, fh, f"{printable(url)}: more than the {MAX_TILE_BYTES:,} bytes a DEM tile may have",
+                     lambda done: progress(done, total))
 
 
 def _gunzip(src: Path, dest: Path) -> None:
     with gzip.open(src, "rb") as fin, open(dest, "wb") as fout:
-        done = 0
-        while True:
-            block = fin.read(1 << 20)
-            if not block:
-                break
-            done += len(block)
-            if done > MAX_TILE_BYTES:
-                raise FetchError(f"{src.name} decompresses to more than {MAX_TILE_BYTES:,} bytes")
-            fout.write(block)
+        _copy_capped(fin, fout, f"{src.name} decompresses to more than {MAX_TILE_BYTES:,} bytes")
+
+
+def _copy_capped(fin, fout, too_big: str, progress=lambda done: None) -> None:
+    """Copy ``fin`` to ``fout`` in 1 MiB blocks; :class:`FetchError` ``too_big`` past
+    ``MAX_TILE_BYTES`` (checked as the bytes arrive, not from a header)."""
+    done = 0
+    while True:
+        block = fin.read(1 << 20)
+        if not block:
+            break
+        done += len(block)
+        if done > MAX_TILE_BYTES:
+            raise FetchError(too_big)
+        fout.write(block)
+        progress(done)
 
 
 def _verify(path: Path, lat: int, lon: int, url: str) -> None:

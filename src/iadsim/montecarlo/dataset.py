@@ -506,13 +506,31 @@ def connect(out: str | Path):
 def query(out: str | Path, sql: str) -> pd.DataFrame | None:
     """Run SQL over a sweep folder (or a run folder: :func:`iadsim.results.query.query_run`); a
     DataFrame, or None for a statement without a result."""
-    import duckdb
-
     if read_manifest(out) is None:
         from iadsim.results.query import query_run
 
         return query_run(out, sql)
     con = connect(out)
+
+    def hint(msg: str) -> str:
+        if "replications" in msg and "does not exist" in msg and "replications" not in _views(con):
+            msg += "\n(no cell has finished yet: the replications view is empty)"
+        if "summary" in msg and "does not exist" in msg and not (Path(out) / SUMMARY_FILE).exists():
+            msg += f"\n(the sweep has not finished: {SUMMARY_FILE} is written at the end)"
+        if "missions" in msg and "does not exist" in msg and not (Path(out) / MISSIONS_FILE).exists():
+            msg += (f"\n(no {MISSIONS_FILE} in this folder: it is written at the end of a sweep by iadsim "
+                    "versions with mission measures; older sweep folders have summary and replications only)")
+        return msg
+
+    return run_sql(con, sql, hint)
+
+
+def run_sql(con, sql: str, hint=lambda msg: msg) -> pd.DataFrame | None:
+    """Run ``sql`` on the DuckDB connection ``con`` and close it: a DataFrame, or None for a
+    statement without a result. A DuckDB error becomes a :class:`QueryError`, its message extended
+    by ``hint`` (what the folder lacks)."""
+    import duckdb
+
     try:
         try:
             cur = con.execute(sql)
@@ -520,15 +538,7 @@ def query(out: str | Path, sql: str) -> pd.DataFrame | None:
                 return None
             return cur.fetch_df()
         except duckdb.Error as exc:
-            msg = str(exc).strip()
-            if "replications" in msg and "does not exist" in msg and "replications" not in _views(con):
-                msg += "\n(no cell has finished yet: the replications view is empty)"
-            if "summary" in msg and "does not exist" in msg and not (Path(out) / SUMMARY_FILE).exists():
-                msg += f"\n(the sweep has not finished: {SUMMARY_FILE} is written at the end)"
-            if "missions" in msg and "does not exist" in msg and not (Path(out) / MISSIONS_FILE).exists():
-                msg += (f"\n(no {MISSIONS_FILE} in this folder: it is written at the end of a sweep by iadsim "
-                        "versions with mission measures; older sweep folders have summary and replications only)")
-            raise QueryError(f"SQL: {msg}") from None
+            raise QueryError(f"SQL: {hint(str(exc).strip())}") from None
     finally:
         con.close()
 

@@ -61,28 +61,25 @@ def exchange(world, kill_step: np.ndarray, expended: np.ndarray) -> dict[str, An
     cat = world.loaded.catalog
     costs: list[dict[str, Any]] = []
     missing: list[str] = []
-    threat_cost = np.zeros(len(world.threat_type))
-    seen: dict[str, float | None] = {}
-    for m, t in enumerate(world.threat_type):
-        if t not in seen:
-            rec = cost_of(cat, t, "unit_cost_usd")
-            seen[t] = rec["value_usd"] if rec else None
-            if rec:
-                costs.append({"role": "threat", **rec})
-            else:
-                missing.append(f"{cat[t].name}.unit_cost_usd")
-        threat_cost[m] = seen[t] or 0.0
-    eff_cost = np.zeros(len(world.effector_system))
-    seen = {}
-    for e, s in enumerate(world.effector_system):
-        if s not in seen:
-            rec = cost_of(cat, s, "missile_cost_usd")
-            seen[s] = rec["value_usd"] if rec else None
-            if rec:
-                costs.append({"role": "interceptor", **rec})
-            else:
-                missing.append(f"{cat[s].name}.missile_cost_usd")
-        eff_cost[e] = seen[s] or 0.0
+
+    def per_item(systems, key: str, role: str) -> np.ndarray:
+        """The cost ``key`` of each item's catalog system [USD] (0 where the catalog has none,
+        which ``missing`` then names); each system's figure listed once in ``costs``."""
+        seen: dict[str, float | None] = {}
+        out = np.zeros(len(systems))
+        for i, name in enumerate(systems):
+            if name not in seen:
+                rec = cost_of(cat, name, key)
+                seen[name] = rec["value_usd"] if rec else None
+                if rec:
+                    costs.append({"role": role, **rec})
+                else:
+                    missing.append(f"{cat[name].name}.{key}")
+            out[i] = seen[name] or 0.0
+        return out
+
+    threat_cost = per_item(world.threat_type, "unit_cost_usd", "threat")
+    eff_cost = per_item(world.effector_system, "missile_cost_usd", "interceptor")
     ew = getattr(world, "ew", None)
     if ew is not None and ew.has_decoys:
         # a decoy is spent whether or not it is shot down: shooting it destroys no value

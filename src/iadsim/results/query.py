@@ -103,21 +103,13 @@ def views(con) -> list[str]:
 
 def query_run(folder: str | Path, sql: str) -> pd.DataFrame | None:
     """Run SQL over a run folder; a DataFrame, or None for a statement without a result."""
-    import duckdb
-
-    from iadsim.montecarlo.dataset import QueryError
+    from iadsim.montecarlo.dataset import run_sql
 
     con = connect_run(folder)
-    try:
-        try:
-            cur = con.execute(sql)
-            if cur.description is None:
-                return None
-            return cur.fetch_df()
-        except duckdb.Error as exc:
-            msg = str(exc).strip()
-            if "does not exist" in msg:
-                msg += f"\n(the views of a run folder: {', '.join(views(con))})"
-            raise QueryError(f"SQL: {msg}") from None
-    finally:
-        con.close()
+
+    def hint(msg: str) -> str:
+        if "does not exist" in msg:
+            msg += f"\n(the views of a run folder: {', '.join(views(con))})"
+        return msg
+
+    return run_sql(con, sql, hint)
