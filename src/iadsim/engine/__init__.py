@@ -91,12 +91,14 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
         kernel = run_chunk_full_serial if code == POLICY_PYTHON else run_chunk_full
         n = kernel(keys, local, code, *world.full.kernel_inputs(world), *params.kernel_inputs(),
                    out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
-                   out["killer"], out["leak_step"], expended, stats, *ev, *ew, ident, *ds.kernel_inputs(world), radiating)
+                   out["killer"], out["leak_step"], expended, stats, *ev, *ew, ident, *ds.kernel_inputs(world), radiating,
+                   params.jamming_input(world))
     else:
         kernel = run_chunk_serial if code == POLICY_PYTHON else run_chunk
         n = kernel(keys, local, code, *world.kernel_inputs(), *params.kernel_inputs(),
                    out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
-                   out["killer"], out["leak_step"], expended, *ev, *ew, ident, *ds.kernel_inputs(world), radiating)
+                   out["killer"], out["leak_step"], expended, *ev, *ew, ident, *ds.kernel_inputs(world), radiating,
+                   params.jamming_input(world))
     events = None
     if local >= 0:
         events = np.zeros(n, EVENT_DTYPE)

@@ -361,22 +361,57 @@ def own_candidates(t, nt, order, pr, tracked, alive, priority, E, autonomous, li
     return nt
 
 
+@numba.njit(cache=True)
+def own_free(t, m, E, autonomous, link_down, own_until):
+    """Whether some fire unit on its own at step t is free to engage m (its own engagement of m, if
+    any, assessed): an autonomous unit decides alone, whatever the others engage."""
+    for e in range(E):
+        if on_own(t, e, autonomous, link_down) and t >= own_until[e, m]:
+            return True
+    return False
+
+
+@numba.njit(cache=True)
+def picture_of_unit(t, e, ds_on, autonomous, link_down):
+    """Full fidelity: the picture fire unit e engages from at step t: 0 the central picture, 1 + e its
+    own (autonomous mode, or its link to the command post lost)."""
+    if ds_on and on_own(t, e, autonomous, link_down):
+        return 1 + e
+    return 0
+
+
+@numba.njit(cache=True)
+def picture_of_radar(t, s, E, ds_on, autonomous, link_down):
+    """Full fidelity: the picture radar s feeds at step t: 0 the central picture, 1 + s the own picture
+    of fire unit s (its radar; autonomous or cut off), -1 none (a stand-alone radar cut from the
+    command post)."""
+    if not ds_on:
+        return 0
+    if s < E:
+        return picture_of_unit(t, s, ds_on, autonomous, link_down)
+    return 0 if t < link_down[s] else -1
+
+
+@numba.njit(cache=True)
+def own_pictures(E, ds_on, autonomous, link_down):
+    """Full fidelity: how many fire units of this replication ever engage from a picture of their own."""
+    n = 0
+    if ds_on:
+        for e in range(E):
+            if autonomous or link_down[e] < NEVER:
+                n += 1
+    return n
+
+
 # ---------------------------------------------------------------- checks and the report's model text
 
 
 def fidelity_problems(scen, source: str) -> list:
-    """C2 modes, lost links and a lost command post run in fast fidelity only (full fidelity's tracker
-    is one central picture): in full fidelity they are input problems. Failures and repairs,
-    emission control, alert states and the authority delay work in both fidelities."""
-    from iadsim.errors import Problem
-
-    c2 = getattr(scen, "c2", None)
-    if scen.simulation.fidelity != "full" or c2 is None:
-        return []
-    if not uses_defence_state(scen.model_copy(update={"effectors": [], "sensors": []})):
-        return []
-    return [Problem(source, "c2", "autonomous mode, lost links and a lost command post run in fidelity 'fast' "
-                                  "only (full fidelity fuses one central picture); set simulation.fidelity: fast")]
+    """Input problems of the defence state that a fidelity cannot run: none at present. C2 modes, lost
+    links and a lost command post run in both fidelities (full fidelity gives a fire unit on its own
+    a picture fused from its own radar only), as do failures and repairs, emission control, alert
+    states and the authority delay. Kept as the one place where such a refusal goes."""
+    return []
 
 
 def check_fidelity(ld) -> None:
@@ -422,12 +457,21 @@ def model_text(scen, world=None) -> dict[str, str]:
                       "out: passive detection, the threat's own warning of a radiating radar, radiation by "
                       "sidelobes, scan-to-scan warm-up beyond the warm-up time")
     if c2 is not None and (c2.mode == "autonomous" or c2.links or c2.command_post is not None):
+        full = scen.simulation.fidelity == "full"
         txt = (f"C2 mode {c2.mode}: " + ("each fire unit engages only what its own radar tracks (firm after the "
                                          "track latency)" if c2.mode == "autonomous" else
                                          "one central picture, any radar cues any fire unit"))
         if c2.links or c2.command_post is not None:
-            txt += ("; a lost link cuts the unit from the command post: its radar no longer feeds the picture and "
-                    "it engages only its own tracks; a lost command post cuts every link")
-        m["c2_mode"] = txt + (". Leaves out: duplicate engagements by units on their own (the assignment still "
-                              "deconflicts them), voice or degraded-bandwidth links, track identification errors")
+            txt += ("; a lost link cuts the unit from the command post from that step: its radar no longer feeds "
+                    "the picture and it engages only its own tracks; a lost command post cuts every link (a "
+                    "stand-alone radar cut off feeds no one)")
+        txt += ("; a unit on its own decides alone: it knows only its own engagements, so two units on their own "
+                "can engage the same threat (the connected units share one deconflicted assignment)")
+        if full:
+            txt += ("; full fidelity: a unit on its own engages from a picture of its own, a tracker fed by its "
+                    "radar's measurements only (the same filter, gating, association and M-of-N confirmation "
+                    "as the central picture), started empty when the unit leaves the network")
+        m["c2_mode"] = txt + (". Leaves out: the hand-over of the central tracks to a unit cut off, links "
+                              "restored during the run, voice or degraded-bandwidth links, track identification "
+                              "errors, engagement coordination by other means than the network")
     return m

@@ -163,6 +163,58 @@ def compile_ew(ld, radars, mvas, terrain, pos: np.ndarray, rcs: np.ndarray, grou
     return out
 
 
+def jamming_scale(world, draws: dict, count: int) -> np.ndarray:
+    """[count, S, J] factor on each jammer's J/S at each radar for replications whose jamming figures
+    were drawn (``draws``: (system, figure key) -> [count] values; a figure not drawn stays nominal).
+
+    J/S is proportional to (Pj Gj) b gamma / ((Pt Gt) E) (:func:`iadsim.physics.jamming.jamming_to_signal`,
+    Adamy 2001 ch. 9), b = min(1, Br / Bj): the factor is that ratio at the drawn figures over the
+    ratio at the nominal ones. The radar's receive pattern (beamwidth, sidelobe level) sets where the
+    jammer enters and stays at its nominal figures."""
+    ew = world.ew
+    S = len(world.sensor_labels)
+    J = ew.jam_owner.shape[0] if ew is not None else 0
+    out = np.ones((count, S, J), np.float64)
+    if J == 0:
+        return out
+    nom = {(u.system, u.key): float(u.figure.value) for u in world.figures}
+
+    def drawn(system: str, key: str) -> np.ndarray:
+        v = draws.get((system, key))
+        return np.full(count, nom[(system, key)]) if v is None else np.asarray(v, dtype=float)
+
+    def nominal(system: str, key: str) -> np.ndarray:
+        return np.full(count, nom[(system, key)])
+
+    def ratio(fn) -> np.ndarray:
+        """fn(figures) at the drawn figures over fn at the nominal ones."""
+        return fn(drawn) / fn(nominal)
+
+    for j, info in enumerate(ew.jammers):
+        jsys = info["system"]
+        if (jsys, "jammer_power_w") not in nom:
+            continue
+
+        def jam_side(g, jsys=jsys):
+            return (g(jsys, "jammer_power_w") * 10.0 ** (g(jsys, "jammer_antenna_gain_dbi") / 10.0)
+                    * 10.0 ** (-g(jsys, "jammer_polarisation_loss_db") / 10.0))
+
+        jam_erp = ratio(jam_side)
+        for si in range(S):
+            rsys = world.sensor_system[si]
+            if (rsys, "radar_peak_power_kw") not in nom:
+                continue   # a radar without jamming figures is not jammed
+
+            def radar_side(g, rsys=rsys, jsys=jsys):
+                erp = g(rsys, "radar_peak_power_kw") * 10.0 ** (g(rsys, "radar_antenna_gain_dbi") / 10.0)
+                eccm = 10.0 ** (g(rsys, "radar_eccm_improvement_db") / 10.0)
+                band = bandwidth_factor(g(rsys, "radar_bandwidth_mhz"), g(jsys, "jammer_bandwidth_mhz"))
+                return band / (erp * eccm)
+
+            out[:, si, j] = jam_erp * ratio(radar_side)
+    return out
+
+
 def jammed_snr(snr: np.ndarray, js: np.ndarray) -> np.ndarray:
     """[T, S, M] nominal SINR with every jammer alive: ``SINR0 / (1 + SINR0 sum_j J/S)``."""
     tot = js.sum(axis=-1, dtype=np.float64)
@@ -249,8 +301,10 @@ JAMMING_MODEL = (
     "angle measurement errors grow as 1/sqrt(SINR) (Skolnik 2001 ch. 6). Leaves out: deception jamming "
     "(false targets, range or velocity gate pull-off), home-on-jam missiles, angle on the jam strobe, the "
     "jammer's antenna pattern and its power shared among the radars it jams, frequency agility other than "
-    "through the ECCM factor, jamming of fire-control or missile links; jamming figures are held at their "
-    "nominal values even with sampled uncertainty")
+    "through the ECCM factor, jamming of fire-control or missile links. With simulation.uncertainty "
+    "'sample' the radar's peak power, antenna gain, bandwidth and ECCM factor and the jammer's power, gain, "
+    "bandwidth and polarisation loss are drawn per replication over their catalog ranges (triangular, mode "
+    "at nominal) and scale J/S; the receive pattern (beamwidth, sidelobe level) stays at nominal")
 
 DECOY_MODEL = (
     "decoys: false targets with the radar signature of the aircraft they imitate, detected and tracked like "

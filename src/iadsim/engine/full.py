@@ -50,8 +50,10 @@ from iadsim.engine.kernel import (
     salvo_kills, stable_order,
 )
 from iadsim.engine.defstate import own_detect
+from iadsim.engine.defstate import own_pictures, picture_of_radar, picture_of_unit
 from iadsim.engine.kernel import _defence_state_step
-from iadsim.engine.kernel import identifies, jamming_js
+from iadsim.engine.kernel import identifies
+from iadsim.engine.kernel import jamming_js_scaled
 from iadsim.engine.rng import uniform
 from iadsim.physics.flyout import predicted_intercept_nb
 from iadsim.physics.pk import pk_factor_nb
@@ -622,7 +624,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                   det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
                   ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
                   ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue,
-                  link_down, autonomous, radar_xyz, ds_pos, radiating):
+                  link_down, autonomous, radar_xyz, ds_pos, radiating, js_scale):
     dt = fpar[0]
     xmin = fpar[1]
     ymax = fpar[2]
@@ -651,6 +653,11 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
     FA = FA_MAX if fa_cells > 0.0 else 0
     NZ = M + FA                      # measurements of one scan at most
     K = 4 * M + 8 + 2 * FA * S       # track capacity (false alarms start short-lived tentative tracks)
+    # C2 pictures (iadsim.engine.defstate): 0 the central one, 1 + e fire unit e's own (autonomous or
+    # cut off), fed by its radar only; each track belongs to one picture
+    K += own_pictures(E, ds_on, autonomous, link_down) * (4 * M + 8 + 2 * FA)
+    tpic = np.zeros(K, np.int64)
+    upic = np.zeros(E, np.int64)
 
     alive = np.ones(M, np.bool_)
     known_dead = np.full(M, 2**62, np.int64)   # step at which a kill of m has been assessed
@@ -823,6 +830,9 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                 continue
             if ds_on and not ds_on_now[s]:
                 continue   # a failed or silent radar detects nothing (and makes no false alarms)
+            ps = picture_of_radar(t, s, E, ds_on, autonomous, link_down)
+            if ps < 0:
+                continue   # a stand-alone radar cut from the command post feeds no picture
             e_s = fc_of[s]
             nz = 0
             for m in range(M):
@@ -835,7 +845,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                 # (iadsim.engine.ew, iadsim.physics.jamming.measurement_sigma_factor)
                 widen = 1.0
                 if jammed:
-                    loss = 1.0 + snr[t, s, m] * jamming_js(t, s, m, jam_js, jam_owner, alive)
+                    loss = 1.0 + snr[t, s, m] * jamming_js_scaled(t, s, m, jam_js, jam_owner, alive, js_scale)
                     q = q / loss
                     widen = math.sqrt(loss)
                 # the fast kernel's detection draw, plus the radar's lower elevation limit
@@ -902,7 +912,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
             # predict the tracks to now; the tentative ones this radar covers get a look
             nk = 0
             for k in range(K):
-                if st[k] == TRK_FREE:
+                if st[k] == TRK_FREE or tpic[k] != ps:
                     continue
                 dts = (t - tpred[k]) * dt
                 if dts > 0.0:
@@ -1121,6 +1131,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                 nhit[k] = 1
                 last_upd[k] = t
                 lab[k] = zlab[i]
+                tpic[k] = ps
                 eng_until[k] = 0
                 for e in range(E):
                     n_eng[e, k] = 0
@@ -1157,6 +1168,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
             nc += 1
         any_p = False
         for e in range(E):
+            upic[e] = picture_of_unit(t, e, ds_on, autonomous, link_down)
             ok_e = (fire_mode[e] != FIRE_HOLD and busy[e] < channels[e] and missiles[e] >= salvo[e]
                     and t - last_launch[e] >= min_interval_steps[e])
             if ds_on and not (ds_up[e] and ds_on_now[e]):
@@ -1167,6 +1179,8 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                 if not ok_e:
                     continue
                 k = cand[q]
+                if tpic[k] != upic[e]:
+                    continue   # a unit engages the tracks of its own picture only
                 # weapons tight: only tracks identified as a threat to a defended asset
                 if fire_mode[e] == FIRE_TIGHT and (lab[k] < 0 or target[lab[k]] < 0):
                     continue
@@ -1280,7 +1294,7 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
                     pfa, det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
                     ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
                     ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue,
-                    link_down, autonomous, radar_xyz, ds_pos, radiating):
+                    link_down, autonomous, radar_xyz, ds_pos, radiating, js_scale):
     """Run replications keys[r] at full fidelity; arguments as the fast kernel's ``_run_chunk``
     with the arrays of :class:`iadsim.engine.world.FullWorld`; ``stats`` [R, len(TRACK_STATS)] track
     statistics."""
@@ -1298,7 +1312,8 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
                                leak_step[r], expended[r], stats[r], ev_step, ev_type, ev_e, ev_m, ev_n,
                                jam_js, jam_owner, decoy_p, ident_step[r],
                                ds_on, toggles[r], up0[r], emcon_mode, duty_period, duty_on, duty_phase[r], warmup,
-                               ambush_r, cue, link_down[r], autonomous, radar_xyz, ds_pos, radiating[r])
+                               ambush_r, cue, link_down[r], autonomous, radar_xyz, ds_pos, radiating[r],
+                               js_scale[r])
     total = 0
     for r in range(R):
         if r == record_local:

@@ -14,6 +14,7 @@ import numpy as np
 
 from iadsim.c2.wta import greedy_units as _greedy_marginal_return  # the one greedy (c2.wta)
 from iadsim.engine.defstate import may_engage, on_own, own_candidates, own_detect, radar_state, unit_state
+from iadsim.engine.defstate import own_free
 from iadsim.engine.rng import STREAM_DECOY_ID, STREAM_DETECT, STREAM_KILL, uniform
 
 # event types (timeline of a recorded replication)
@@ -149,6 +150,17 @@ def jamming_js(t, s, m, jam_js, jam_owner, alive):
     for j in range(jam_owner.shape[0]):
         if alive[jam_owner[j]]:
             js += jam_js[t, s, m, j]
+    return js
+
+
+@numba.njit(cache=True)
+def jamming_js_scaled(t, s, m, jam_js, jam_owner, alive, js_scale):
+    """:func:`jamming_js` with each jammer's J/S times the replication's factor js_scale[s, j] [1]
+    (the drawn jamming figures: iadsim.engine.ew.jamming_scale; 1 at the nominal figures)."""
+    js = 0.0
+    for j in range(jam_owner.shape[0]):
+        if alive[jam_owner[j]]:
+            js += jam_js[t, s, m, j] * js_scale[s, j]
     return js
 
 
@@ -337,6 +349,41 @@ def c2_assign(policy, P, tofq, vals, nc, assign, used):
 
 
 @numba.njit(cache=True)
+def assign_on_own(policy, P, tofq, vals, nc, assign, used, t, ds_on, autonomous, link_down, P1, assign1):
+    """The assignment of one decision step when fire units may be on their own (autonomous mode, or a
+    lost link): the connected units share one assignment (:func:`c2_assign`, deconflicted), and each
+    unit on its own solves the same policy alone on its own row (so two of them can engage the same
+    threat). Without units on their own, exactly :func:`c2_assign`. P1, assign1: work arrays shaped
+    as P and assign."""
+    E = P.shape[0]
+    n_own = 0
+    if ds_on:
+        for e in range(E):
+            if on_own(t, e, autonomous, link_down):
+                n_own += 1
+    if n_own == 0:
+        c2_assign(policy, P, tofq, vals, nc, assign, used)
+        return
+    for e in range(E):
+        for q in range(nc):
+            P1[e, q] = P[e, q]
+            if on_own(t, e, autonomous, link_down):
+                P[e, q] = 0.0
+    c2_assign(policy, P, tofq, vals, nc, assign, used)   # the connected units
+    for e in range(E):
+        for q in range(nc):
+            P[e, q] = P1[e, q]
+    for e in range(E):
+        if not on_own(t, e, autonomous, link_down):
+            continue
+        for f in range(E):
+            for q in range(nc):
+                P1[f, q] = P[f, q] if f == e else 0.0
+        c2_assign(policy, P1, tofq, vals, nc, assign1, used)
+        assign[e] = assign1[e]
+
+
+@numba.njit(cache=True)
 def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
              scan, snr, tof, pip_ok, pip_r, pip_agl, pip_above, act_ok, act_r, act_agl, act_above, pk_geo,
              reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
@@ -346,7 +393,7 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
              det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
              ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
              ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue, link_down,
-             autonomous, radar_xyz, pos, radiating):
+             autonomous, radar_xyz, pos, radiating, js_scale):
     M = first_step.shape[0]
     E = channels.shape[0]
     S = scan.shape[1]
@@ -383,6 +430,9 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
     order = np.empty(2 * M if ds_on else M, np.int64)
     pr = np.empty(2 * M if ds_on else M, np.float64)
     sidx = np.empty(order.shape[0], np.int64)   # stable_order's buffer
+    own_until = np.zeros((E if ds_on else 0, M), np.int64)   # a unit on its own: its engagements of m
+    P1 = np.zeros((E if ds_on else 0, M), np.float64)
+    assign1 = np.full(E, -1, np.int64)
 
     for t in range(nsteps):
         # 1. intercepts due now
@@ -420,7 +470,7 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
                 if q <= 0.0:
                     continue
                 if jammed:   # noise jamming: 1/SINR = 1/SINR0 + J/S (iadsim.engine.ew)
-                    q = q / (1.0 + snr[t, s, m] * jamming_js(t, s, m, jam_js, jam_owner, alive))
+                    q = q / (1.0 + snr[t, s, m] * jamming_js_scaled(t, s, m, jam_js, jam_owner, alive, js_scale))
                 if detects(k0, k1, t, s, m, q, pfa[s]) and (
                         not ds_on or own_detect(t, s, m, own_first, own_last, drop_steps, link_down)):
                     if det_step[m] < 0:
@@ -456,7 +506,8 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
         nc = 0
         for q in range(nt):
             m = order[idx[q]]
-            if t >= engaged_until[m] and ident_step[m] < 0:   # an identified decoy is not engaged
+            if (t >= engaged_until[m] or (ds_on and own_free(t, m, E, autonomous, link_down, own_until))) and (
+                    ident_step[m] < 0):   # an identified decoy is not engaged
                 cand[nc] = m
                 nc += 1
         if nc == 0:
@@ -478,6 +529,8 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
                 if ds_on and not may_engage(t, e, m, tracked, autonomous, link_down, own_first, own_last,
                                             latency_steps, drop_steps, reaction_steps, up, on):
                     continue
+                if ds_on and t < (own_until[e, m] if on_own(t, e, autonomous, link_down) else engaged_until[m]):
+                    continue   # engaged already (a unit on its own knows only its own engagements)
                 # the PIP inside the flyout envelope (pip_ok) and the slant-range x altitude limits
                 if not (pip_ok[t, m, e] and rmin[e] <= pip_r[t, m, e] <= rmax[e]
                         and pip_agl[t, m, e] >= hmin[e] and pip_above[t, m, e] <= hmax[e]):
@@ -494,7 +547,10 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
             vals[q] = priority[t, cand[q]]
             for e in range(E):
                 tofq[e, q] = tof[t, cand[q], e]
-        c2_assign(policy, P, tofq, vals, nc, assign, used)
+        if ds_on:
+            assign_on_own(policy, P, tofq, vals, nc, assign, used, t, ds_on, autonomous, link_down, P1, assign1)
+        else:
+            c2_assign(policy, P, tofq, vals, nc, assign, used)
         for e in range(E):
             q = assign[e]
             if q < 0 or q >= nc or P[e, q] <= 0.0:
@@ -507,7 +563,9 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
             f_t0[_slot] = t
             shots[m] += n
             n_eng[e, m] += 1
-            if hit_step + assess_steps[e] > engaged_until[m]:
+            if ds_on and on_own(t, e, autonomous, link_down):
+                own_until[e, m] = max(own_until[e, m], hit_step + assess_steps[e])
+            elif hit_step + assess_steps[e] > engaged_until[m]:
                 engaged_until[m] = hit_step + assess_steps[e]
             if eng_step[m] < 0:
                 eng_step[m] = t
@@ -524,13 +582,13 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
               det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
               ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
               ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue, link_down,
-              autonomous, radar_xyz, pos, radiating):
+              autonomous, radar_xyz, pos, radiating, js_scale):
     """Run replications keys[r] (r in 0..R-1) with their parameters (pk1 .. pfa, leading axis R;
     pk1 x pk_geo is the single-shot Pk of an engagement, beta the salvo's common-cause factor);
     outputs are [R, M] / [R, E] arrays filled in place. Events are recorded for the replication
     ``record_local`` (-1: none); returns their count. The defence state (ds_on .. pos:
     iadsim.engine.defstate.DefState.kernel_inputs) fills radiating [R, S] with each radar's radiating
-    steps."""
+    steps. js_scale [R, S, J]: each replication's factor on the jammers' J/S (drawn jamming figures)."""
     R = keys.shape[0]
     nev = np.zeros(R, np.int64)
     for r in numba.prange(R):
@@ -545,7 +603,7 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
                           leak_step[r], expended[r], ev_step, ev_type, ev_e, ev_m, ev_n,
                           jam_js, jam_owner, decoy_p, ident_step[r],
                           ds_on, toggles[r], up0[r], emcon_mode, duty_period, duty_on, duty_phase[r], warmup,
-                          ambush_r, cue, link_down[r], autonomous, radar_xyz, pos, radiating[r])
+                          ambush_r, cue, link_down[r], autonomous, radar_xyz, pos, radiating[r], js_scale[r])
     total = 0
     for r in range(R):
         if r == record_local:

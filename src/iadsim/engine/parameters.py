@@ -40,7 +40,15 @@ SAMPLED_FIGURES: dict[str, str] = {
     "reload_time_s": "fire unit", "reaction_time_s": "fire unit",
     "radar_detection_range_km": "detection", "radar_reference_rcs_m2": "detection",
     "radar_reference_pd": "detection", "radar_pfa": "detection", "rcs_m2": "detection",
+    "radar_peak_power_kw": "jamming", "radar_antenna_gain_dbi": "jamming", "radar_bandwidth_mhz": "jamming",
+    "radar_eccm_improvement_db": "jamming", "jammer_power_w": "jamming", "jammer_antenna_gain_dbi": "jamming",
+    "jammer_bandwidth_mhz": "jamming", "jammer_polarisation_loss_db": "jamming",
 }
+#: the jamming figures among them: drawn from their own stream ``SeedSequence(seed, spawn_key=(i, 1, 9))``
+#: (so a jamming scenario's other draws are those it had before these were sampled); they scale each
+#: replication's jamming-to-signal ratios (:func:`iadsim.engine.ew.jamming_scale`)
+JAMMING_FIGURES = frozenset(k for k, v in SAMPLED_FIGURES.items() if v == "jamming")
+JAMMING_SPAWN = (1, 9)
 
 
 @dataclass
@@ -62,6 +70,15 @@ class Parameters:
     draws: dict[tuple[str, str], np.ndarray] | None = None  # (system, figure) -> [R] values drawn
     #: failures, emission control and C2 links of these replications (iadsim.engine.defstate)
     defstate: object | None = None
+    #: [R, S, J] factor on each jammer's J/S at each radar from the drawn jamming figures (None: 1)
+    js_scale: np.ndarray | None = None
+
+    def jamming_input(self, world) -> np.ndarray:
+        """The kernels' last argument: ``js_scale``, or ones [R, S, J] (the nominal figures)."""
+        if self.js_scale is not None:
+            return self.js_scale
+        J = world.ew.jam_owner.shape[0] if getattr(world, "ew", None) is not None else 0
+        return np.ones((self.pk.shape[0], len(world.sensor_labels), J), np.float64)
 
     def kernel_inputs(self) -> tuple:
         return (self.pk, self.beta, self.range_min_m, self.range_max_m, self.altitude_min_m,
@@ -143,7 +160,8 @@ def _draw(rng: np.random.Generator, fig: Figure, calibrated: bool = False) -> fl
     return float(rng.triangular(lo, mode, hi))
 
 
-def _triangular_draws(seed: int, first: int, count: int, figs: list[Figure], calibrated: bool) -> np.ndarray:
+def _triangular_draws(seed: int, first: int, count: int, figs: list[Figure], calibrated: bool,
+                      key: tuple[int, ...] = (1,)) -> np.ndarray:
     """[count, len(figs)]: the values :func:`_draw` gives, figure after figure, in replications
     first .. first+count-1, each from its own ``SeedSequence(seed, spawn_key=(i, 1))`` stream.
 
@@ -151,7 +169,8 @@ def _triangular_draws(seed: int, first: int, count: int, figs: list[Figure], cal
     ``distributions.c``) takes one ``next_double`` of the stream per figure with a range (a figure
     without one takes nothing) and inverts the triangular CDF; here each replication takes its
     uniforms in one ``Generator.random`` call (the same ``next_double``s, in the same order) and
-    the inversion runs once on the whole [count, figures] array, in the same float64 operations."""
+    the inversion runs once on the whole [count, figures] array, in the same float64 operations.
+    ``key``: the stream's spawn key after the replication index."""
     src = [f.calibrated if calibrated and f.calibrated is not None else f for f in figs]
     lo = np.array([float(f.low) for f in src], dtype=float)
     hi = np.array([float(f.high) for f in src], dtype=float)
@@ -163,15 +182,15 @@ def _triangular_draws(seed: int, first: int, count: int, figs: list[Figure], cal
     if np.any(live & ((mode < lo) | (mode > hi))):
         # numpy refuses such a range: draw one by one so that its error is the one raised
         for j in range(count):
-            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(first + j, 1))))
+            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(first + j, *key))))
             out[j] = [_draw(rng, f, calibrated) for f in figs]
         return out
     nl = int(live.sum())
-    u = pcg64_uniforms(seed, [(first + j, 1) for j in range(count)], nl)
+    u = pcg64_uniforms(seed, [(first + j, *key) for j in range(count)], nl)
     if u is None:
         u = np.empty((count, nl), dtype=float)
         for j in range(count):
-            u[j] = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(first + j, 1)))).random(nl)
+            u[j] = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(first + j, *key)))).random(nl)
     left, md, right = lo[live], mode[live], hi[live]
     base = right - left
     leftbase = md - left
@@ -193,10 +212,16 @@ def sampled(world, seed: int, first: int, count: int,
     others from their catalog ranges."""
     p = nominal(world, count)
     calibrated = getattr(world.scenario.simulation, "uncertainty", "sample") == "sample-calibrated"
-    figs = {(u.system, u.key): u.figure for u in world.figures if u.key in SAMPLED_FIGURES}
+    figs = {(u.system, u.key): u.figure for u in world.figures
+            if u.key in SAMPLED_FIGURES and u.key not in JAMMING_FIGURES}
     keys = sorted(figs)
     draws = _triangular_draws(seed, first, count, [figs[k] for k in keys], calibrated)
     draws = {k: draws[:, i].copy() for i, k in enumerate(keys)}
+    jam = {(u.system, u.key): u.figure for u in world.figures if u.key in JAMMING_FIGURES}
+    if jam:
+        jkeys = sorted(jam)
+        jd = _triangular_draws(seed, first, count, [jam[k] for k in jkeys], calibrated, JAMMING_SPAWN)
+        draws.update({k: jd[:, i].copy() for i, k in enumerate(jkeys)})
     for k, v in (fixed or {}).items():
         if k not in draws:
             raise KeyError(f"{k[0]}.{k[1]} is not a figure this run uses")
@@ -264,3 +289,7 @@ def apply(world, p: Parameters, draws: dict[tuple[str, str], np.ndarray]) -> Non
         if sig is not None:
             nom = next(u.figure.value for u in world.figures if u.system == sysname and u.key == "rcs_m2")
             p.snr_scale[:, :, mi] *= (sig / nom)[:, None]
+    if any(k in JAMMING_FIGURES for _s, k in draws):
+        from iadsim.engine.ew import jamming_scale
+
+        p.js_scale = jamming_scale(world, draws, p.pk.shape[0])

@@ -380,7 +380,7 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     step = progress or (lambda msg: None)
     from iadsim.engine.defstate import check_fidelity
 
-    check_fidelity(ld)   # failures, emission control and C2 modes run in fast fidelity
+    check_fidelity(ld)   # defence-state features a fidelity cannot run (none at present)
 
     step("terrain")
     grid = build_grid(ld)
