@@ -341,13 +341,12 @@ def test_ambush_warmup_delays_the_first_look(small_dir):
     assert np.all(r1.raw.det_step[:, 0] >= r0.raw.det_step[:, 0])
 
 
-def test_full_fidelity_refuses_c2_modes_but_takes_emcon_and_alert(small_dir, tmp_path, capsys):
+def test_full_fidelity_takes_c2_modes_emcon_and_alert(small_dir, tmp_path, capsys):
     full = edited(small_scenario_dict(), "simulation.fidelity", "full")
-    bad = small_dir / "bad.yaml"
-    bad.write_text(yaml.safe_dump(edited(full, "c2", {"mode": "autonomous"})))
-    rc = main(["validate", str(bad)])
-    err = capsys.readouterr().err
-    assert rc == 2 and "c2" in err and "fast" in err, err
+    auto = small_dir / "auto.yaml"
+    auto.write_text(yaml.safe_dump(edited(full, "c2", {"mode": "autonomous", "links": [{"unit": "sam-1"}],
+                                                       "command_post": {"name": "cp", "lost_at_s": 60}})))
+    assert main(["validate", str(auto)]) == 0
     ok = small_dir / "ok.yaml"
     ok.write_text(yaml.safe_dump(edited(edited(full, "effectors.0.alert", "low"), "effectors.0.emcon",
                                         {"mode": "duty", "duty_cycle": 0.5})))

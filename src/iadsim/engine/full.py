@@ -30,6 +30,12 @@ Per replication and time step (same order as the fast kernel of :mod:`iadsim.eng
    position, reaction time since confirmation); the same doctrine and policies as the fast kernel
    (:func:`iadsim.engine.kernel.c2_assign`).
 
+C2 modes and lost links (:mod:`iadsim.engine.defstate`): every track belongs to one picture, the
+central one (fed by the connected radars) or the own picture of a fire unit on its own (autonomous,
+or cut from the command post), fed by that unit's radar only; a radar's measurements update and
+start tracks of its picture, and a fire unit is offered the tracks of its picture only (so units on
+their own, each with its own track of a threat, can engage it at once).
+
 Outputs are those of the fast kernel, indexed by truth threat (the engagement records which truth
 target the track followed at launch), plus per-replication track statistics.
 """
