@@ -85,3 +85,24 @@ def test_more_eccm_or_less_jammer_power_never_lowers_p_detected(tmp_path, synthe
     assert np.all(best <= mid) and np.all(mid <= worst)
     assert np.isfinite(best).sum() >= np.isfinite(mid).sum() >= np.isfinite(worst).sum()
     assert np.any(best < worst)        # and the figures matter
+
+
+def test_sensitivity_analysis_ranks_the_jamming_figures(tmp_path, synthetic_dem):
+    from iadsim.analysis.sensitivity import factors_of
+
+    w = compile_world(_load(tmp_path, synthetic_dem, jammed_dict(), "jam.yaml"))
+    keys = {k for _s, k, *_ in factors_of(w)}
+    assert {"radar_eccm_improvement_db", "jammer_power_w"} <= keys
+    clear = compile_world(_load(tmp_path, synthetic_dem, small_scenario_dict(), "clear.yaml"))
+    assert not {k for _s, k, *_ in factors_of(clear)} & JAMMING_FIGURES
+
+
+def test_a_sampled_run_records_the_jamming_draws(tmp_path, synthetic_dem):
+    import iadsim
+
+    ld = _load(tmp_path, synthetic_dem, _sampled_dict(jammed_dict()), "jam.yaml")
+    res = iadsim.simulate(ld, replications=12, seed=2)
+    got = {k for _s, k in res.raw.draws}
+    assert set(JAMMING_FIGURES) <= got
+    v = res.raw.draws[(res.world.sensor_system[0], "radar_eccm_improvement_db")]
+    assert v.shape == (12,) and v.std() > 0
