@@ -142,3 +142,17 @@ def test_two_autonomous_units_both_engage_one_threat_where_integrated_deconflict
     assert not both_i.all()
     # autonomous: each unit decides alone, so both fire at the one threat in every replication
     assert both_a.all() and (shots_a >= 2).all()
+
+
+def test_full_autonomous_single_unit_is_its_own_central_picture(small_dir):
+    # one fire unit and no other radar: its own picture holds exactly the tracks the central one did,
+    # so autonomous mode gives the same numbers as integrated
+    ld = _crossing_scenario(small_dir, SLS)
+    ld.scenario.simulation.fidelity = "full"
+    a = iadsim.simulate(ld, replications=16, seed=12).raw
+    ld.scenario.c2 = C2(mode="autonomous")
+    b = iadsim.simulate(ld, replications=16, seed=12).raw
+    assert (a.eng_step[:, 0] >= 0).all()
+    for k in ("det_step", "firm_step", "eng_step", "shots", "kill_step"):
+        assert np.array_equal(getattr(a, k), getattr(b, k)), k
+    assert np.array_equal(a.track_stats, b.track_stats, equal_nan=True)
