@@ -13,7 +13,9 @@ Sampled here (they enter the compiled kernel directly): engagement envelope limi
 altitude), the reference single-shot Pk (it scales the precomputed engagement factor of
 :mod:`iadsim.physics.pk`), the salvo's common-cause beta factor, fire channels, ready missiles,
 reload and reaction times, radar reference range, reference RCS, reference Pd and false-alarm
-probability, and threat RCS. Held at nominal because they set the precomputed geometry: speeds,
+probability, threat RCS, and the jamming figures of radars and jammers (from their own stream
+``SeedSequence(seed, spawn_key=(i, 1, 9))``; they scale each jammer's J/S per replication:
+:func:`iadsim.engine.ew.jamming_scale`). Held at nominal because they set the precomputed geometry: speeds,
 altitudes, antenna heights, scan periods, the flyout figures (``flyout_*``: the flyout tables and
 predicted intercept points) and the Pk model's shape figures.
 
