@@ -469,6 +469,18 @@ class Results:
                          # what one "missile" of the unit is: a missile, or a burst of a gun unit
                          "fires": "bursts" if gun is not None and gun[i] else "missiles",
                          "ready": int(w.ready[i]), "mean_missiles": m, "lo": lo, "hi": hi, "max_missiles": int(x.max())})
+        log = getattr(self.raw, "relocation_log", None)
+        sc = getattr(w, "scoot", None)
+        if log is not None and sc is not None:   # shoot-and-scoot (iadsim.engine.scoot)
+            from iadsim.engine.scoot import relocations
+
+            moves = relocations(log)
+            for row in rows:
+                row["mean_relocations"] = 0.0
+                row["sites"] = 1
+            for g, e in enumerate(sc.group_unit):
+                rows[e]["mean_relocations"] = float(moves[:, g].mean()) if len(moves) else 0.0
+                rows[e]["sites"] = int(sc.nsites[g])
         return pd.DataFrame(rows)
 
     def asset_table(self) -> pd.DataFrame:
