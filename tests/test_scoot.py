@@ -221,3 +221,32 @@ def test_bad_relocation_exit_2_names_the_field_and_writes_nothing(small_dir, tmp
     err = capsys.readouterr().err
     assert rc == 2 and "bad.yaml" in err and field in err and "Traceback" not in err, err
     assert not out.exists()
+
+
+# ------------------------------------------------------------------ outputs
+
+
+def test_run_outputs_show_the_candidate_sites_and_relocations(small_dir, tmp_path, capsys):
+    import json
+    import zipfile
+
+    data = edited(small_scenario_dict(), "effectors.0.relocate",
+                  {"sites": [{"lat": 10.22, "lon": 20.18}, {"lat": 10.23, "lon": 20.2}], "pack_s": 60,
+                   "speed_kmh": 30, "setup_s": 120})
+    data["simulation"]["duration_s"] = 600
+    path = small_dir / "scoot.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "run"
+    rc = main(["run", str(path), "-n", "8", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert rc == 0 and "relocations (mean)" in text
+    gj = json.loads((out / "routes.geojson").read_text())
+    names = {f["properties"]["name"] for f in gj["features"] if f["properties"].get("kind") == "relocation_site"}
+    assert names == {"sam-1@1", "sam-1@2"}
+    with zipfile.ZipFile(out / "run.kmz") as z:
+        kml = z.read("doc.kml").decode()
+    assert "sam-1@2" in kml and "Relocation site 2 of fire unit sam-1" in kml
+    summary = json.loads((out / "summary.json").read_text())
+    units = {e["effector"]: e for e in summary["effectors"]}
+    assert set(units) == {"sam-1", "sam-2"} and units["sam-1"]["sites"] == 3 and units["sam-2"]["sites"] == 1
+    assert "relocation" in summary["models"]

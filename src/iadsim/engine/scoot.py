@@ -69,6 +69,11 @@ class Scoot:
     sites_lonlat: list         # [G] list of (lon, lat) per site
     _expanded: object = None   # cached expanded World
 
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_expanded"] = None   # rebuilt where it runs (a worker process), not pickled
+        return state
+
     @property
     def group_of(self) -> np.ndarray:
         """[E + V] group of each expanded fire unit (-1: none)."""
@@ -351,3 +356,20 @@ def scoot_silence(on, sc_live, radiating):
         if on[s] and not sc_live[s]:
             on[s] = False
             radiating[s] -= 1
+
+
+def candidate_sites(world) -> list[dict]:
+    """The relocation sites of a World, for maps and exports: per relocating unit and candidate site
+    (relocate.sites[k - 1]) its name ('unit@k'), unit, site number k, lon, lat [deg] and local x, y [m]."""
+    sc = getattr(world, "scoot", None)
+    if sc is None:
+        return []
+    out = []
+    for g, e in enumerate(sc.group_unit):
+        for k in range(1, int(sc.nsites[g])):
+            u = int(sc.units[g, k]) - sc.E
+            lon, lat = sc.sites_lonlat[g][k]
+            out.append({"name": sc.aux.effector_labels[u], "unit": world.effector_labels[e], "site": k,
+                        "lon": float(lon), "lat": float(lat), "x": float(sc.aux.effector_xyz[u, 0]),
+                        "y": float(sc.aux.effector_xyz[u, 1])})
+    return out
