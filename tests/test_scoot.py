@@ -92,6 +92,23 @@ def test_nothing_launched_or_detected_while_it_moves(small_dir):
     assert any(away[0] <= t <= away[-1] for t in lost)
 
 
+def test_longer_relocations_cannot_raise_pkill(small_dir):
+    # direction of the effect: the longer the unit is away after each engagement, the fewer its
+    # chances at a threat crossing its envelope (same seed: common random numbers)
+    base = _neutral_pk(_crossing_scenario(small_dir, SLS))
+    base.scenario.threats[0].speed_m_s = 120.0
+    n = 400
+    killed = []
+    for gap in (None, 0.0, 40.0, 160.0):
+        ld = _crossing_scenario_copy(base)
+        if gap is not None:
+            _scoot(ld, [(10.2, 20.2, 400)], pack_s=0.0, move_s=gap, setup_s=0.0)
+        killed.append(iadsim.simulate(ld, replications=n, seed=11).replications.killed.to_numpy())
+    means = [k.mean() for k in killed]
+    assert means[0] == means[1]                       # a move of no time changes nothing here
+    assert means[1] >= means[2] >= means[3] and means[3] < means[0] - 0.05, means
+
+
 # ------------------------------------------------------------------ line of sight of the new site
 
 
