@@ -176,6 +176,11 @@ def test_the_magazine_moves_with_the_unit(small_dir):
     et = res.effector_table()
     assert list(et.effector) == ["tor"] and et.loc[0, "sites"] == 3
     assert et.loc[0, "mean_relocations"] >= 1.0
+    # where it stood: its time at the three sites and away (packing, moving, setting up) fill the run
+    at = et.loc[0, "mean_time_at_sites_s"]
+    assert len(at) == 3 and at[0] > 0 and at[1] > 0
+    moving = (res.raw.relocation_log[:, 0, :, 0] >= 0).sum() * 5.0 / len(ex)   # 5 s per move
+    assert sum(at) + moving == pytest.approx(res.world.nsteps * res.world.dt, abs=6.0)
     assert set(res.timeline.unit.dropna()) == {"tor"}
 
 
@@ -267,3 +272,5 @@ def test_run_outputs_show_the_candidate_sites_and_relocations(small_dir, tmp_pat
     units = {e["effector"]: e for e in summary["effectors"]}
     assert set(units) == {"sam-1", "sam-2"} and units["sam-1"]["sites"] == 3 and units["sam-2"]["sites"] == 1
     assert "relocation" in summary["models"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "relocated" in html and "sam-1@1" in json.dumps(gj)

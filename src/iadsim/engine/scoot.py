@@ -291,6 +291,28 @@ def active_site(log: np.ndarray, sites: np.ndarray, nsteps: int) -> np.ndarray:
     return out
 
 
+def time_at_sites(log: np.ndarray, sites: np.ndarray, nsites: np.ndarray, nsteps: int) -> np.ndarray:
+    """[R, G, K] steps each relocating unit stood set up at each of its sites (0: its own site, k:
+    relocate.sites[k - 1]) up to the end of the run, from a chunk's ``relocation_log`` and
+    ``relocation_sites`` (the time packing, moving and setting up counts for no site)."""
+    R, G, L, _ = log.shape
+    K = int(nsites.max()) if len(nsites) else 0
+    out = np.zeros((R, G, K), np.int64)
+    rows = np.arange(R)
+    for g in range(G):
+        start = np.zeros(R, np.int64)          # when the unit stood at its n-th site (-1: never got there)
+        for n in range(L + 1):
+            pack = log[:, g, n, 0] if n < L else np.full(R, -1, np.int64)
+            end = np.where(pack >= 0, pack, nsteps)
+            there = start >= 0
+            np.add.at(out[:, g, :], (rows[there], sites[there, g, n]), (end - start)[there])
+            up = log[:, g, n, 1] if n < L else np.full(R, -1, np.int64)
+            start = np.where(there & (pack >= 0) & (up >= 0), up, -1)
+            if not (start >= 0).any():
+                break
+    return out
+
+
 def relocations(log: np.ndarray) -> np.ndarray:
     """[R, G] moves begun per replication and relocating unit."""
     return (log[..., 0] >= 0).sum(axis=2)
