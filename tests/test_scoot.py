@@ -87,6 +87,13 @@ def test_nothing_launched_or_detected_while_it_moves(small_dir):
     away = np.flatnonzero(rep0 < 0)
     assert away.size >= GAP
     assert set(np.unique(rep0[rep0 >= 0])) == {0, 1}       # its own site, then sites[0]
+    # the timeline says when it packed and when it stood set up again, and where
+    log0 = res.raw.relocation_log[0, 0]
+    moves = log0[log0[:, 0] >= 0]
+    tl = res.timeline
+    assert np.array_equal(_events(res, "pack"), moves[:, 0]) and np.array_equal(_events(res, "setup"), moves[:, 1])
+    assert list(tl.loc[tl.event == "setup", "missiles"]) == list(res.raw.relocation_sites[0, 0, 1:len(moves) + 1])
+    assert set(tl.loc[tl.event.isin(["pack", "setup"]), "unit"]) == {"tor"}
     # the only radar is away: the track is lost during the move
     lost = _events(res, "lost")
     assert any(away[0] <= t <= away[-1] for t in lost)

@@ -120,6 +120,8 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
             events[name] = arr[:n]
     if world.scoot is not None:   # the copies' outcomes count for their fire unit
         expended, radiating = scoot.fold(world, out, expended, radiating, events)
+        if events is not None:
+            events = scoot.with_events(world, events, sc_in[6][local], sc_in[5][local])
     return ChunkResult(first, count, expended=expended, events=events, draws=params.draws,
                        track_stats=stats, ident_step=ident if world.ew is not None and world.ew.has_decoys else None,
                        radiating=radiating if ds.active else None,

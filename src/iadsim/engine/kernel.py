@@ -29,7 +29,10 @@ EV_RADIATE = 7  # radar e starts radiating (defence state in use only: iadsim.en
 EV_SILENT = 8   # radar e stops radiating
 EV_FAIL = 9     # unit e fails
 EV_REPAIR = 10  # unit e is repaired
-EVENT_NAMES = ("detect", "track", "launch", "kill", "miss", "leak", "lost", "radiate", "silent", "fail", "repair")
+EV_PACK = 11    # fire unit e packs up to relocate (iadsim.engine.scoot; added after the run, n: the site it leaves)
+EV_SETUP = 12   # fire unit e is set up at its next site (n: that site)
+EVENT_NAMES = ("detect", "track", "launch", "kill", "miss", "leak", "lost", "radiate", "silent", "fail", "repair",
+               "pack", "setup")
 MAX_EVENTS = 8192
 
 # C2 policies compiled into the kernel; any other registered policy runs in Python (objmode)

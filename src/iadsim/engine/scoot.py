@@ -313,6 +313,29 @@ def time_at_sites(log: np.ndarray, sites: np.ndarray, nsites: np.ndarray, nsteps
     return out
 
 
+def with_events(world, events: np.ndarray, log_r: np.ndarray, sites_r: np.ndarray) -> np.ndarray:
+    """The recorded replication's events with its relocations added: 'pack' (the unit begins to pack;
+    missiles: the site it leaves) and 'setup' (set up at its next site; missiles: that site), in
+    step order (stable: at a step, after the kernel's own events)."""
+    from iadsim.engine.kernel import EV_PACK, EV_SETUP
+
+    sc = world.scoot
+    rows = []
+    for g, e in enumerate(sc.group_unit):
+        for n in range(log_r.shape[1]):
+            pack, up = int(log_r[g, n, 0]), int(log_r[g, n, 1])
+            if pack < 0:
+                break
+            rows.append((pack, EV_PACK, int(e), -1, int(sites_r[g, n])))
+            if up >= 0:
+                rows.append((up, EV_SETUP, int(e), -1, int(sites_r[g, n + 1])))
+    if not rows:
+        return events
+    add = np.array(rows, dtype=events.dtype)
+    out = np.concatenate([events, add])
+    return out[np.argsort(out["step"], kind="mergesort")]
+
+
 def relocations(log: np.ndarray) -> np.ndarray:
     """[R, G] moves begun per replication and relocating unit."""
     return (log[..., 0] >= 0).sum(axis=2)
