@@ -180,11 +180,13 @@ def _print_summary(results, out: Path | None, elapsed: float) -> None:
     et = results.effector_table()
     if len(et):
         e = Table(title="missiles (gun units: bursts) expended per fire unit")
-        for col in ("fire unit", "system", "fires", "ready", "mean [95% CI]", "max"):
+        moves = "mean_relocations" in et.columns   # shoot-and-scoot units (iadsim.engine.scoot)
+        for col in ("fire unit", "system", "fires", "ready", "mean [95% CI]", "max") + (
+                ("sites", "relocations (mean)") if moves else ()):
             e.add_column(col)
         for r in et.itertuples():
             e.add_row(r.effector, r.system, r.fires, str(r.ready), f"{r.mean_missiles:.2f} [{r.lo:.2f}, {r.hi:.2f}]",
-                      str(r.max_missiles))
+                      str(r.max_missiles), *((str(r.sites), f"{r.mean_relocations:.2f}") if moves else ()))
         console.print(e)
     if getattr(results.raw, "radiating", None) is not None:   # failures, emission control or C2 links in use
         rt = Table(title="time each radar radiated per replication (until its last threat was done)")

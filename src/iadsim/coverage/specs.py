@@ -177,6 +177,8 @@ def _collect_points(ld: LoadedScenario) -> list[tuple[str, float, float]]:
     pts = [(f"assets[{i}]", a.lat, a.lon) for i, a in enumerate(s.assets)]
     pts += [(f"effectors[{i}].site", e.site.lat, e.site.lon) for i, e in enumerate(s.effectors)]
     pts += [(f"sensors[{i}].site", e.site.lat, e.site.lon) for i, e in enumerate(s.sensors)]
+    pts += [(f"effectors[{e.name}].relocate.sites[{j}]", p.lat, p.lon) for e in s.effectors
+            if getattr(e, "relocate", None) is not None for j, p in enumerate(e.relocate.sites)]
     for i, t in enumerate(s.threats):
         pts += [(f"threats[{i}].route[{j}]", w.lat, w.lon) for j, w in enumerate(t.route)]
         if t.orbit is not None:

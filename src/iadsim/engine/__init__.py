@@ -41,6 +41,12 @@ class ChunkResult:
     #: with a defence state (failures, emission control, C2 links; iadsim.engine.defstate): [R, S] steps
     #: each radar radiated (until the replication's last threat was done); None otherwise
     radiating: np.ndarray | None = None
+    #: with relocating fire units (iadsim.engine.scoot): [R, G, L, 2] per move of each relocating unit
+    #: the step it began to pack and the step it was set up at its next site (-1: never), and
+    #: [R, G, L + 1] the sites it stood at in turn (0: its own site, k: relocate.sites[k - 1]);
+    #: iadsim.engine.scoot.active_site gives its site per step. None otherwise
+    relocation_log: np.ndarray | None = None
+    relocation_sites: np.ndarray | None = None
 
 
 EVENT_DTYPE = np.dtype([("step", "i8"), ("type", "i8"), ("unit", "i8"), ("threat", "i8"), ("n", "i8")])
@@ -82,31 +88,47 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
     stats = None
     from iadsim.engine.defstate import inactive
 
-    ds = params.defstate if params.defstate is not None else inactive(world, count)
-    radiating = np.zeros((count, len(world.sensor_labels)), np.int64)
+    from iadsim.engine import scoot
+
+    sc_in = scoot.kernel_inputs(world, seed, first, count)
+    world_in, params_in = world, params
+    if world.scoot is not None:   # relocating fire units: the kernels run with each site's copy
+        world_in, params_in = scoot.expanded(world), scoot.expand_parameters(world, params)
+        expended = np.zeros((count, len(world_in.effector_labels)), np.int64)
+        ew = world_in.ew_inputs()
+    ds = params_in.defstate if params_in.defstate is not None else inactive(world_in, count)
+    radiating = np.zeros((count, len(world_in.sensor_labels)), np.int64)
     if world.full is not None:
         from iadsim.engine.full import TRACK_STATS, run_chunk_full, run_chunk_full_serial
 
         stats = np.zeros((count, len(TRACK_STATS)), np.float64)
         kernel = run_chunk_full_serial if code == POLICY_PYTHON else run_chunk_full
-        n = kernel(keys, local, code, *world.full.kernel_inputs(world), *params.kernel_inputs(),
+        n = kernel(keys, local, code, *world_in.full.kernel_inputs(world_in), *params_in.kernel_inputs(),
                    out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
-                   out["killer"], out["leak_step"], expended, stats, *ev, *ew, ident, *ds.kernel_inputs(world), radiating,
-                   params.jamming_input(world))
+                   out["killer"], out["leak_step"], expended, stats, *ev, *ew, ident, *ds.kernel_inputs(world_in),
+                   radiating,
+                   params_in.jamming_input(world_in), *sc_in)
     else:
         kernel = run_chunk_serial if code == POLICY_PYTHON else run_chunk
-        n = kernel(keys, local, code, *world.kernel_inputs(), *params.kernel_inputs(),
+        n = kernel(keys, local, code, *world_in.kernel_inputs(), *params_in.kernel_inputs(),
                    out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
-                   out["killer"], out["leak_step"], expended, *ev, *ew, ident, *ds.kernel_inputs(world), radiating,
-                   params.jamming_input(world))
+                   out["killer"], out["leak_step"], expended, *ev, *ew, ident, *ds.kernel_inputs(world_in),
+                   radiating,
+                   params_in.jamming_input(world_in), *sc_in)
     events = None
     if local >= 0:
         events = np.zeros(n, EVENT_DTYPE)
         for name, arr in zip(EVENT_DTYPE.names, ev):
             events[name] = arr[:n]
+    if world.scoot is not None:   # the copies' outcomes count for their fire unit
+        expended, radiating = scoot.fold(world, out, expended, radiating, events)
+        if events is not None:
+            events = scoot.with_events(world, events, sc_in[6][local], sc_in[5][local])
     return ChunkResult(first, count, expended=expended, events=events, draws=params.draws,
                        track_stats=stats, ident_step=ident if world.ew is not None and world.ew.has_decoys else None,
-                       radiating=radiating if ds.active else None, **out)
+                       radiating=radiating if ds.active else None,
+                       relocation_log=sc_in[6] if world.scoot is not None else None,
+                       relocation_sites=sc_in[5] if world.scoot is not None else None, **out)
 
 
 def compiled_cache_warm(fidelity: str = "fast") -> bool:

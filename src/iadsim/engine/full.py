@@ -61,6 +61,7 @@ from iadsim.engine.kernel import _defence_state_step
 from iadsim.engine.kernel import identifies
 from iadsim.engine.kernel import jamming_js_scaled
 from iadsim.engine.rng import uniform
+from iadsim.engine.scoot import scoot_init, scoot_silence, scoot_step
 from iadsim.physics.flyout import predicted_intercept_nb
 from iadsim.physics.pk import pk_factor_nb
 from iadsim.tracking.jpda import _jpda_kernel
@@ -630,7 +631,8 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                   det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
                   ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
                   ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue,
-                  link_down, autonomous, radar_xyz, ds_pos, radiating, js_scale):
+                  link_down, autonomous, radar_xyz, ds_pos, radiating, js_scale,
+                  sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log):
     dt = fpar[0]
     xmin = fpar[1]
     ymax = fpar[2]
@@ -680,6 +682,13 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
     own_first = np.full((scan.shape[1] if ds_on else 0, first_step.shape[0]), -1, np.int64)
     own_last = np.full((scan.shape[1] if ds_on else 0, first_step.shape[0]), -10**9, np.int64)
     f_t0 = np.zeros(cap, np.int64)
+    # relocating fire units (iadsim.engine.scoot): which site copies stand set up (sc_live)
+    sc_live = np.ones(scan.shape[1], np.bool_)
+    sc_p = np.zeros(sc_units.shape[0], np.int64)
+    sc_n = np.zeros(sc_units.shape[0], np.int64)
+    sc_up = np.full(sc_units.shape[0], -1, np.int64)
+    if sc_on:
+        scoot_init(sc_units, sc_seq, sc_live, missiles, stock)
     launch_id = 0
     nev = 0
     # tracks (X, Pc: the estimate; with the IMM, the combination of the models Xm, Pm)
@@ -815,6 +824,9 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
         if done:
             break
         # 3. reloads
+        if sc_on:
+            scoot_step(t, sc_units, sc_seq, sc_steps, sc_after, sc_p, sc_n, sc_up, sc_live, busy, missiles, stock,
+                       reload_done, sc_log, n_eng, last_launch)
         reloads(t, reload_done, stock, ready0, missiles, reload_steps)
         # 4a. track deletion: no update for too long, the target's kill assessed, or its impact seen
         for k in range(K):
@@ -831,6 +843,8 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                                       warmup, ambush_r, cue, link_down, radar_xyz, ds_pos, alive, first_step,
                                       end_step, own_first, own_last, del_steps, busy, ds_trig, ds_on_now, ds_was,
                                       radiating, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
+            if sc_on:
+                scoot_silence(ds_on_now, sc_live, radiating)
         for s in range(S):
             if not scan[t, s]:
                 continue
@@ -839,6 +853,8 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
             ps = picture_of_radar(t, s, E, ds_on, autonomous, link_down)
             if ps < 0:
                 continue   # a stand-alone radar cut from the command post feeds no picture
+            if sc_on and not sc_live[s]:
+                continue   # a fire unit packing, moving or setting up detects nothing
             e_s = fc_of[s]
             nz = 0
             for m in range(M):
@@ -1179,6 +1195,8 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                     and t - last_launch[e] >= min_interval_steps[e])
             if ds_on and not (ds_up[e] and ds_on_now[e]):
                 ok_e = False   # a failed unit, or one whose radar is silent, does not launch
+            if sc_on and not sc_live[e]:
+                ok_e = False   # not set up at this site (iadsim.engine.scoot)
             for q in range(nc):
                 P[e, q] = 0.0
                 tofq[e, q] = 1
@@ -1270,6 +1288,8 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
             slot, launch_id = launch(t, e, m, n, P[e, q], hit_step, f_e, f_m, f_step, f_n, f_id, f_pk,
                                      launch_id, busy, missiles, expended, last_launch)
             f_t0[slot] = t
+            if sc_on and sc_group[e] >= 0:
+                sc_n[sc_group[e]] += 1
             for a in range(3):
                 f_pip[slot, a] = pipq[e, q, a]
             n_eng[e, k] += 1
@@ -1300,7 +1320,8 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
                     pfa, det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
                     ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
                     ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue,
-                    link_down, autonomous, radar_xyz, ds_pos, radiating, js_scale):
+                    link_down, autonomous, radar_xyz, ds_pos, radiating, js_scale,
+                    sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log):
     """Run replications keys[r] at full fidelity; arguments as the fast kernel's ``_run_chunk``
     with the arrays of :class:`iadsim.engine.world.FullWorld`; ``stats`` [R, len(TRACK_STATS)] track
     statistics."""
@@ -1319,7 +1340,8 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
                                jam_js, jam_owner, decoy_p, ident_step[r],
                                ds_on, toggles[r], up0[r], emcon_mode, duty_period, duty_on, duty_phase[r], warmup,
                                ambush_r, cue, link_down[r], autonomous, radar_xyz, ds_pos, radiating[r],
-                               js_scale[r])
+                               js_scale[r],
+                               sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq[r], sc_log[r])
     total = 0
     for r in range(R):
         if r == record_local:

@@ -15,6 +15,7 @@ import numpy as np
 from iadsim.c2.wta import greedy_units as _greedy_marginal_return  # the one greedy (c2.wta)
 from iadsim.engine.defstate import may_engage, on_own, own_candidates, own_detect, radar_state, unit_state
 from iadsim.engine.defstate import own_free
+from iadsim.engine.scoot import scoot_init, scoot_silence, scoot_step
 from iadsim.engine.rng import STREAM_DECOY_ID, STREAM_DETECT, STREAM_KILL, uniform
 
 # event types (timeline of a recorded replication)
@@ -29,7 +30,10 @@ EV_RADIATE = 7  # radar e starts radiating (defence state in use only: iadsim.en
 EV_SILENT = 8   # radar e stops radiating
 EV_FAIL = 9     # unit e fails
 EV_REPAIR = 10  # unit e is repaired
-EVENT_NAMES = ("detect", "track", "launch", "kill", "miss", "leak", "lost", "radiate", "silent", "fail", "repair")
+EV_PACK = 11    # fire unit e packs up to relocate (iadsim.engine.scoot; added after the run, n: the site it leaves)
+EV_SETUP = 12   # fire unit e is set up at its next site (n: that site)
+EVENT_NAMES = ("detect", "track", "launch", "kill", "miss", "leak", "lost", "radiate", "silent", "fail", "repair",
+               "pack", "setup")
 MAX_EVENTS = 8192
 
 # C2 policies compiled into the kernel; any other registered policy runs in Python (objmode)
@@ -393,7 +397,8 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
              det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
              ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
              ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue, link_down,
-             autonomous, radar_xyz, pos, radiating, js_scale):
+             autonomous, radar_xyz, pos, radiating, js_scale,
+             sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log):
     M = first_step.shape[0]
     E = channels.shape[0]
     S = scan.shape[1]
@@ -433,6 +438,14 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
     own_until = np.zeros((E if ds_on else 0, M), np.int64)   # a unit on its own: its engagements of m
     P1 = np.zeros((E if ds_on else 0, M), np.float64)
     assign1 = np.full(E, -1, np.int64)
+    # relocating fire units (iadsim.engine.scoot): which site copies stand set up (sc_live)
+    sc_live = np.ones(S, np.bool_)
+    G = sc_units.shape[0]
+    sc_p = np.zeros(G, np.int64)
+    sc_n = np.zeros(G, np.int64)
+    sc_up = np.full(G, -1, np.int64)
+    if sc_on:
+        scoot_init(sc_units, sc_seq, sc_live, missiles, stock)
 
     for t in range(nsteps):
         # 1. intercepts due now
@@ -451,6 +464,9 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
         if done:
             break
         # 3. reloads
+        if sc_on:
+            scoot_step(t, sc_units, sc_seq, sc_steps, sc_after, sc_p, sc_n, sc_up, sc_live, busy, missiles, stock,
+                       reload_done, sc_log, n_eng, last_launch)
         reloads(t, reload_done, stock, ready0, missiles, reload_steps)
         # 4. detection on the radars that scan now
         if ds_on:
@@ -458,9 +474,13 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
                                       warmup, ambush_r, cue, link_down, radar_xyz, pos, alive, first_step, end_step,
                                       own_first, own_last, drop_steps, busy, trig_since, on, was_on, radiating,
                                       record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
+            if sc_on:
+                scoot_silence(on, sc_live, radiating)
         for s in range(S):
             if not scan[t, s]:
                 continue
+            if sc_on and not sc_live[s]:
+                continue   # a fire unit packing, moving or setting up detects nothing
             if ds_on and not on[s]:
                 continue   # a failed or silent radar detects nothing
             for m in range(M):
@@ -516,6 +536,8 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
         for e in range(E):
             ok_e = (fire_mode[e] != FIRE_HOLD and busy[e] < channels[e] and missiles[e] >= salvo[e]
                     and t - last_launch[e] >= min_interval_steps[e])
+            if sc_on and not sc_live[e]:
+                ok_e = False   # not set up at this site (iadsim.engine.scoot)
             for q in range(nc):
                 P[e, q] = 0.0
                 if not ok_e:
@@ -561,6 +583,8 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
             _slot, launch_id = launch(t, e, m, n, P[e, q], hit_step, f_e, f_m, f_step, f_n, f_id, f_pk,
                                       launch_id, busy, missiles, expended, last_launch)
             f_t0[_slot] = t
+            if sc_on and sc_group[e] >= 0:
+                sc_n[sc_group[e]] += 1
             shots[m] += n
             n_eng[e, m] += 1
             if ds_on and on_own(t, e, autonomous, link_down):
@@ -582,13 +606,16 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
               det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
               ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
               ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue, link_down,
-              autonomous, radar_xyz, pos, radiating, js_scale):
+              autonomous, radar_xyz, pos, radiating, js_scale,
+              sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log):
     """Run replications keys[r] (r in 0..R-1) with their parameters (pk1 .. pfa, leading axis R;
     pk1 x pk_geo is the single-shot Pk of an engagement, beta the salvo's common-cause factor);
     outputs are [R, M] / [R, E] arrays filled in place. Events are recorded for the replication
     ``record_local`` (-1: none); returns their count. The defence state (ds_on .. pos:
     iadsim.engine.defstate.DefState.kernel_inputs) fills radiating [R, S] with each radar's radiating
-    steps. js_scale [R, S, J]: each replication's factor on the jammers' J/S (drawn jamming figures)."""
+    steps. js_scale [R, S, J]: each replication's factor on the jammers' J/S (drawn jamming figures).
+    Relocating fire units (sc_on .. sc_log: iadsim.engine.scoot.kernel_inputs) fill sc_log
+    [R, G, L, 2] with each move's first packing step and the step it is set up at its next site."""
     R = keys.shape[0]
     nev = np.zeros(R, np.int64)
     for r in numba.prange(R):
@@ -603,7 +630,8 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
                           leak_step[r], expended[r], ev_step, ev_type, ev_e, ev_m, ev_n,
                           jam_js, jam_owner, decoy_p, ident_step[r],
                           ds_on, toggles[r], up0[r], emcon_mode, duty_period, duty_on, duty_phase[r], warmup,
-                          ambush_r, cue, link_down[r], autonomous, radar_xyz, pos, radiating[r], js_scale[r])
+                          ambush_r, cue, link_down[r], autonomous, radar_xyz, pos, radiating[r], js_scale[r],
+                          sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq[r], sc_log[r])
     total = 0
     for r in range(R):
         if r == record_local:

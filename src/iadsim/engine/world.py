@@ -264,6 +264,7 @@ class World:
     models: dict[str, str] = field(default_factory=lambda: dict(MODELS_USED))
     full: FullWorld | None = None   # fidelity 'full' only
     ew: "EW | None" = None          # jammers and decoys (iadsim.engine.ew); None: neither
+    scoot: "Scoot | None" = None    # relocating fire units' site copies (iadsim.engine.scoot); None: none
 
     def ew_inputs(self) -> tuple:
         """The kernels' jamming and decoy arrays (empty when the scenario has neither)."""
@@ -372,8 +373,9 @@ def _check_below_ground(ld, i: int, thr, sysm: System, sortie, grid: LocalGrid, 
                               "where the path meets the terrain")])
 
 
-def compile_world(ld: LoadedScenario, progress=None) -> World:
-    """Compile a loaded scenario into a World (terrain, paths, coverage, feasibility)."""
+def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
+    """Compile a loaded scenario into a World (terrain, paths, coverage, feasibility). ``_base``: the
+    (grid, terrain) to compile on (the relocation sites' copies, iadsim.engine.scoot)."""
     s = ld.scenario
     cat = ld.catalog
     log = _FigureLog()
@@ -383,9 +385,11 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     check_fidelity(ld)   # defence-state features a fidelity cannot run (none at present)
 
     step("terrain")
-    grid = build_grid(ld)
+    grid = build_grid(ld) if _base is None else _base[0]
     terrain = load_terrain(ld.dem_path, grid, source=ld.source,
-                           rasters=len(s.effectors) + len(s.sensors))  # one LOS raster per radar
+                           rasters=len(s.effectors) + len(s.sensors) + sum(
+                               len(e.relocate.sites) for e in s.effectors if e.relocate is not None)
+                           ) if _base is None else _base[1]  # one LOS raster per radar (and relocation site)
     dt = s.simulation.dt_s
     nsteps = int(np.ceil(s.simulation.duration_s / dt))
     k_ref = s.terrain.refraction_k
@@ -686,7 +690,7 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     lat_steps = steps_of(s.simulation.track_latency_s)
     drop_steps = max(steps_of(s.simulation.track_drop_s), 1)
     sensor_labels = [r.name for r in radars]
-    return World(
+    world = World(
         loaded=ld, grid=grid, terrain=terrain, dt=dt, nsteps=nsteps,
         threat_labels=labels, threat_group=np.array(group), threat_type=types,
         pos=pos, vel=vel, first_step=first_step, end_step=end_step, target=target,
@@ -708,6 +712,12 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
                                                     s.terrain.line_of_sight), s, ew), ld), **ints,
         full=full, ew=ew,
     )
+    from iadsim.engine.scoot import compile_scoot, uses_relocation
+
+    if _base is None and uses_relocation(s):
+        step("relocation sites")
+        world.scoot = compile_scoot(ld, world)
+    return world
 
 
 def terrain_slope(terrain: Terrain) -> tuple[np.ndarray, np.ndarray]:
@@ -924,6 +934,10 @@ def _radar_models(m: dict[str, str], s, ew=None) -> dict[str, str]:
     from iadsim.engine.defstate import model_text
 
     m.update(model_text(s))   # failures, alert states, emission control, C2 modes
+    from iadsim.engine.scoot import MODEL_TEXT as _SCOOT, uses_relocation
+
+    if uses_relocation(s):
+        m["relocation"] = _SCOOT
     clamped = [t.name for t in s.threats if t.clamp == "ground"]
     if clamped:
         m["threat_paths"] = ("paths of " + ", ".join(repr(n) for n in clamped) + " are raised to ground level "

@@ -30,6 +30,12 @@ def scenario_geojson(results) -> dict[str, Any]:
         j = len(s.effectors) + i
         feats.append({"type": "Feature", "geometry": _point(sn.site.lon, sn.site.lat, w.sensor_xyz[j, 2]),
                       "properties": {"kind": "radar", "name": sn.name, "system": sn.system}})
+    from iadsim.engine.scoot import candidate_sites
+
+    for c in candidate_sites(w):   # shoot-and-scoot: the sites a relocating fire unit may move to
+        feats.append({"type": "Feature", "geometry": _point(c["lon"], c["lat"]),
+                      "properties": {"kind": "relocation_site", "name": c["name"], "unit": c["unit"],
+                                     "site": c["site"]}})
     for t, route in zip(s.threats, w.route_lonlat):
         coords = [[round(float(x), 7), round(float(y), 7), round(float(z), 1)] for x, y, z in route]
         feats.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords},

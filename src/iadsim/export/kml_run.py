@@ -83,10 +83,17 @@ def _sites(k: KmlDoc, results) -> None:
         desc = (f"Fire unit: {w.effector_system[i]}, {int(w.ready[i])} ready missiles. Missiles fired per "
                 f"replication: {r['mean_missiles']:.2f} on average (95% CI {max(r['lo'], 0):.2f} – "
                 f"{r['hi']:.2f}), at most {int(r['max_missiles'])}.")
+        if "mean_relocations" in r and r["sites"] > 1:
+            desc += f" Relocations per replication: {r['mean_relocations']:.2f} on average ({int(r['sites'])} sites)."
         k.point(folder, (lon[i], lat[i]), name, description=desc, style=k.icon_style("fire unit"))
     for i in range(len(w.effector_labels), len(w.sensor_labels)):
         k.point(folder, (lon[i], lat[i]), w.sensor_labels[i], description=f"Radar: {w.sensor_system[i]}",
                 style=k.icon_style("radar"))
+    from iadsim.engine.scoot import candidate_sites
+
+    for c in candidate_sites(w):   # shoot-and-scoot: the sites a relocating fire unit may move to
+        k.point(folder, (c["lon"], c["lat"]), c["name"], style=k.icon_style("fire unit", 0.6),
+                description=f"Relocation site {c['site']} of fire unit {c['unit']} (shoot-and-scoot).")
 
 
 def _envelopes(k: KmlDoc, results, n_levels: int = ENVELOPE_LEVELS) -> None:

@@ -120,4 +120,6 @@ def concat(results: list[ChunkResult]) -> ChunkResult:
         np.concatenate([r.track_stats for r in results], axis=0),
         ident_step=None if results[0].ident_step is None else cat("ident_step"),
         radiating=None if results[0].radiating is None else np.concatenate([r.radiating for r in results], axis=0),
+        relocation_log=None if getattr(results[0], "relocation_log", None) is None else cat("relocation_log"),
+        relocation_sites=None if getattr(results[0], "relocation_sites", None) is None else cat("relocation_sites"),
     )

@@ -324,6 +324,12 @@ def key_findings(results) -> list[Markup]:
             out.append(Markup("Never fired: {}.").format(", ".join(idle)))
     elif not e.empty:
         out.append(Markup("No fire unit fired a missile in any replication."))
+    if not e.empty and "mean_relocations" in e.columns:   # shoot-and-scoot (iadsim.engine.scoot)
+        for r in e[e["sites"] > 1].itertuples(index=False):
+            out.append(Markup("<b>{}</b> relocated {} times per replication on average between its {} sites "
+                              "(mean time set up at each: {} s).").format(
+                r.effector, _num(r.mean_relocations), r.sites,
+                ", ".join(f"{x:.0f}" for x in r.mean_time_at_sites_s)))
 
     t = results.threat_table()
     und = t[t["p_detected"] < 1.0].sort_values("p_detected", kind="stable")

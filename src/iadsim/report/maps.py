@@ -168,7 +168,15 @@ def _draw_sites(ax, world, *, size: float = 1.0, labels: list | None = None) -> 
     if len(axy):
         ax.scatter(axy[:, 0] / 1e3, axy[:, 1] / 1e3, marker="*", s=260 * size, c="#ffd92f",
                    edgecolors="black", linewidths=0.9, zorder=8)
+    from iadsim.engine.scoot import candidate_sites
+
+    cand = candidate_sites(world)   # shoot-and-scoot: where relocating fire units may move (hollow triangles)
+    if cand:
+        ax.scatter([c["x"] / 1e3 for c in cand], [c["y"] / 1e3 for c in cand], marker="^", s=70 * size,
+                   facecolors="none", edgecolors="#b2182b", linewidths=1.2, zorder=7)
     if labels is not None:
+        for c in cand:
+            labels.append((c["x"] / 1e3, c["y"] / 1e3, c["name"], "#67000d", 7.0, "normal"))
         for i, name in enumerate(world.effector_labels):
             labels.append((ex[i, 0] / 1e3, ex[i, 1] / 1e3, name, "#67000d", 8.0, "normal"))
         for i in so:
@@ -359,7 +367,7 @@ def coverage_map_png(results, altitude_agl_m: float = MAP_HEIGHT_AGL_M, *, width
 
     # fixed layout (inches): the map keeps the grid's aspect, a colour bar on its right and the
     # legend below it, so neither hides the map
-    n_handles = 3 + len(w.route_lonlat) * bool(show_routes) + 2 + bool(_sensor_only(w))
+    n_handles = 3 + len(w.route_lonlat) * bool(show_routes) + 2 + bool(_sensor_only(w)) + (getattr(w, "scoot", None) is not None)
     ncol = 4
     legend_h = 0.2 + 0.2 * int(np.ceil(n_handles / ncol))
     left, right, top, cbw, gap = 0.65, 0.75, 0.4, 0.16, 0.12
@@ -393,6 +401,9 @@ def coverage_map_png(results, altitude_agl_m: float = MAP_HEIGHT_AGL_M, *, width
     if _sensor_only(w):
         handles.append(Line2D([], [], ls="none", marker="s", ms=6, mfc=_EDGE, mec="white",
                               label="stand-alone radar"))
+    if getattr(w, "scoot", None) is not None:
+        handles.append(Line2D([], [], ls="none", marker="^", ms=8, mfc="none", mec=_UNIT,
+                              label="relocation site"))
     if n_rad:
         handles.append(Line2D([], [], color=_EDGE, lw=1.0,
                               label=f"coverage edge at {altitude_agl_m:g} m AGL"))
@@ -604,7 +615,7 @@ def layered_map_pngs(results, heights_agl_m: Sequence[float] = LAYER_HEIGHTS_AGL
     n_rad = len(w.mva)
     alpha = 0.5
     heights = [float(h) for h in heights_agl_m]
-    n_handles = 3 + len(w.route_lonlat) + 4 + bool(_sensor_only(w))
+    n_handles = 3 + len(w.route_lonlat) + 4 + bool(_sensor_only(w)) + (getattr(w, "scoot", None) is not None)
     ncol = 4
     legend_h = 0.2 + 0.2 * int(np.ceil(n_handles / ncol))
     left, right, top, cbw, gap = 0.65, 0.75, 0.4, 0.16, 0.12
@@ -657,6 +668,9 @@ def layered_map_pngs(results, heights_agl_m: Sequence[float] = LAYER_HEIGHTS_AGL
     if _sensor_only(w):
         handles.append(Line2D([], [], ls="none", marker="s", ms=6, mfc=_EDGE, mec="white",
                               label="stand-alone radar"))
+    if getattr(w, "scoot", None) is not None:
+        handles.append(Line2D([], [], ls="none", marker="^", ms=8, mfc="none", mec=_UNIT,
+                              label="relocation site"))
     legend = fig.legend(handles=handles, loc="upper left", ncol=ncol, fontsize=8, frameon=False,
                         bbox_to_anchor=(left / width_in, (legend_h + 0.05) / fh), borderaxespad=0.0,
                         handlelength=1.6, columnspacing=1.6)

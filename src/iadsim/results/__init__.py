@@ -469,6 +469,22 @@ class Results:
                          # what one "missile" of the unit is: a missile, or a burst of a gun unit
                          "fires": "bursts" if gun is not None and gun[i] else "missiles",
                          "ready": int(w.ready[i]), "mean_missiles": m, "lo": lo, "hi": hi, "max_missiles": int(x.max())})
+        log = getattr(self.raw, "relocation_log", None)
+        sc = getattr(w, "scoot", None)
+        if log is not None and sc is not None:   # shoot-and-scoot (iadsim.engine.scoot)
+            from iadsim.engine.scoot import relocations, time_at_sites
+
+            moves = relocations(log)
+            at = time_at_sites(log, self.raw.relocation_sites, sc.nsites, w.nsteps) * w.dt
+            for row in rows:
+                row["mean_relocations"] = 0.0
+                row["sites"] = 1
+                row["mean_time_at_sites_s"] = None
+            for g, e in enumerate(sc.group_unit):
+                rows[e]["mean_relocations"] = float(moves[:, g].mean()) if len(moves) else 0.0
+                rows[e]["sites"] = int(sc.nsites[g])
+                # where it stood: mean time set up at its own site, then at each relocate.sites[k]
+                rows[e]["mean_time_at_sites_s"] = [float(x) for x in at[:, g, :sc.nsites[g]].mean(axis=0)]
         return pd.DataFrame(rows)
 
     def asset_table(self) -> pd.DataFrame:

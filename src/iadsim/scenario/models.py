@@ -299,6 +299,34 @@ def _check_pair(unit):
     return unit
 
 
+class Relocate(_Model):
+    """Shoot-and-scoot: after ``after_launches`` engagements the fire unit packs up, moves to the next
+    candidate site and sets up there (docs/defence-state.md). Its own ``site`` is the first site; the
+    unit cycles through ``site``, ``sites[0]``, ``sites[1]``, ... (``order: sequence``) or moves to a
+    site drawn at random among the others (``order: random``). Times are the analyst's figures."""
+
+    sites: list[Position] = Field(min_length=1, max_length=16,
+                                  description="candidate sites to move to (each gets its own line-of-sight raster)")
+    after_launches: int = Field(1, ge=1, le=10_000,
+                                description="engagements (salvos) fired at a site before the unit moves [1]")
+    pack_s: float = Field(ge=0.0, le=86400.0, description="time to pack up (march order) [s]")
+    setup_s: float = Field(ge=0.0, le=86400.0, description="time to set up at the new site (until it can "
+                                                            "detect and launch) [s]")
+    move_s: float | None = Field(None, ge=0.0, le=86400.0,
+                                 description="time to move between any two sites [s]; or give speed_kmh")
+    speed_kmh: float | None = Field(None, gt=0.0, le=200.0,
+                                    description="march speed [km/h]: move time = straight-line distance / speed")
+    order: Literal["sequence", "random"] = Field(
+        "sequence", description="'sequence': site, sites[0], sites[1], ... and round again; 'random': a site drawn "
+                                "uniformly among the others at each move")
+
+    @model_validator(mode="after")
+    def _move(self) -> "Relocate":
+        if (self.move_s is None) == (self.speed_kmh is None):
+            raise ValueError("give the move time as move_s [s] or speed_kmh [km/h] (one of them)")
+        return self
+
+
 class Effector(_Model):
     """A fire unit: a catalog system at a site, with its organic radar."""
 
@@ -324,6 +352,8 @@ class Effector(_Model):
     mtbf_h: float | None = _mtbf_field()
     mttr_h: float | None = _mttr_field()
     emcon: Emcon | None = Field(None, description="emission control of its radar; default: always radiating")
+    relocate: Relocate | None = Field(None, description="shoot-and-scoot: candidate sites it moves to after "
+                                                         "firing; default: it stays at its site")
 
     _pair = model_validator(mode="after")(_check_pair)
 
