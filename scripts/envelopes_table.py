@@ -22,6 +22,22 @@ ASPECT_HEIGHT_M = 1000.0
 ASPECT_SPEED_M_S = 250.0
 
 
+#: public figures the catalog does not carry, set against the model: system -> rows of
+#: (quantity, public figure, confidence, source, model value as text from the system)
+CHECKS = {
+    "mim_104_patriot_pac2": [
+        ("maximum flight time", "3.5 min (210 s)", "low",
+         "https://thedefensepost.com/2021/07/19/us-patriot-test-australia/amp",
+         lambda s: f"{s.nominal('flyout_max_time_s'):.3g} s (guidance time limit)"),
+    ],
+    "s_300pmu2": [
+        ("maximum target speed (S-300 family, variant unstated)", "1200 m/s", "low",
+         "https://actualidad.rt.com/actualidad/222140-rusia-moviliza-sistemas-antiaereos/amp",
+         lambda s: "no limit (not in the catalog)"),
+    ],
+}
+
+
 def _aspect_range(sysm, speed: float) -> float:
     """Largest ground range [m] at which a target at ASPECT_HEIGHT_M flying radially at ``speed``
     (> 0 receding, < 0 approaching) can be engaged: predicted intercept point within the flyout
@@ -103,6 +119,8 @@ def table(systems=None) -> str:
         peak_fit = "flyout_boost_fraction" in f and "fit_flyout_peak" in f["flyout_boost_fraction"].source
         row("peak missile speed" if peak_fit else "highest missile speed (mean speed fitted)",
             "missile_speed_m_s" if peak_fit else None, env["peak_speed_m_s"], "m/s")
+        for q, pub, conf, src, model in CHECKS.get(name, []):
+            lines.append(f"| {q} | {pub} | {conf} | {model(s)} | {src} |")
         vm = f["missile_speed_m_s"]
         kind = "Peak" if peak_fit else "Mean"
         lines += ["", f"{kind} missile speed used in the fit: {vm.value:g} m/s ({vm.confidence}; {_src(vm)})."]

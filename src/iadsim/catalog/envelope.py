@@ -457,6 +457,8 @@ def _loft_rays(ic: Interceptor, h_loft_m: float, sin_c: float, sin2: np.ndarray,
         up = s_ < s1
         sg = np.where(up, sin_c, sin2)
         h = np.where(up, s_ * sin_c, h_loft_m + (s_ - s1) * sin2)
+        # a descending leg run on below the site (past every point it serves) reads the site's density
+        h = np.maximum(h, 0.0)
         return (thrust / mu_ - G0 * sg
                 - 0.5 * isa_density(site_alt_m + h) * v_ * v_ * beta / mu_)
 
@@ -472,7 +474,7 @@ def _loft_rays(ic: Interceptor, h_loft_m: float, sin_c: float, sin2: np.ndarray,
             k3s, k3v = v + h / 2 * k2v, acc(s + h / 2 * k2s, v + h / 2 * k2v, thrust, m2)
             k4s, k4v = v + h * k3v, acc(s + h * k3s, v + h * k3v, thrust, m3)
             s = s + h / 6 * (k1s + 2 * k2s + 2 * k3s + k4s)
-            v = v + h / 6 * (k1v + 2 * k2v + 2 * k3v + k4v)
+            v = np.maximum(v + h / 6 * (k1v + 2 * k2v + 2 * k3v + k4v), -1.0)   # stopped: stays <= 0
             mu = m3
             t += h
             yield t, s, v
@@ -639,8 +641,11 @@ def lofted_envelope_table(ic: Interceptor, h_loft_m: float, elev_deg: float, ran
     """The envelope table of a missile that may fly direct or lofted: at each node the faster of
     the feasible paths (:func:`iadsim.physics.flyout.envelope_table`, :func:`loft_table`); the direct
     path where neither is feasible."""
-    d = envelope_table(ic, range_top_m, height_top_m, site_alt_m, nr, nh)
-    lo = loft_table(ic, h_loft_m, elev_deg, range_top_m, height_top_m, site_alt_m, nr, nh)
+    # steep rays of a long guidance time fall back after their apex and run away in speed past the
+    # point where the table stops reading them (their first speed <= 0): silence that overflow
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = envelope_table(ic, range_top_m, height_top_m, site_alt_m, nr, nh)
+        lo = loft_table(ic, h_loft_m, elev_deg, range_top_m, height_top_m, site_alt_m, nr, nh)
     fd, fl = d.feasible, lo.feasible
     use = fl & (~fd | (lo.tof_s < d.tof_s))
     return EnvelopeTable(d.gr_m, d.h_m, np.where(use, lo.tof_s, d.tof_s), np.where(use, lo.speed_m_s, d.speed_m_s),
