@@ -88,7 +88,12 @@ def table(systems=None) -> str:
              "long-range systems' public speed is a peak speed (no mean-speed fit exists): their flyout is",
              "fitted so that its highest speed is that figure and it reaches the maximum range at its minimum",
              "speed, on a horizontal line or, where that would need implausibly low drag, on a path lofted to",
-             "a loft height (the missile then flies the faster of the direct and the lofted path).", ""]
+             "a loft height (the missile then flies the faster of the direct and the lofted path).",
+             "The speed rows give the highest speed anywhere in the envelope table: the peak-speed fit holds",
+             "the public peak on the fitted path, and a steeper path through thinner air peaks a little",
+             "higher. For the mean-speed fits no public peak speed exists; their model peak, often far above",
+             "real missiles' Mach 3-5, shows that a short boost burning most of the launch mass and strong drag",
+             "is how such a fit meets a mean speed over the maximum range.", ""]
     for name in systems:
         s = cat[name]
         env = envelope_summary(s)

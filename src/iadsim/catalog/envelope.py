@@ -11,6 +11,9 @@ speed, and does so at the public (or estimated) mean speed ``missile_speed_m_s``
 
 ``flyout_max_time_s`` is 1.25 x the flyout time to the maximum range. The others (specific impulse,
 burn times, the sustain share, the minimum useful speed) are estimates with their basis stated.
+Long-range systems whose public speed is a peak speed are fitted to it instead
+(:func:`fit_flyout_peak`), some on a lofted path (figures ``flyout_loft_*``, :func:`lofted_envelope_table`;
+see the section "long-range systems" below).
 
 Gun systems (gun figures and no flyout figures, :func:`is_gun`) are gun fire units in the engine:
 :func:`gun_table` tabulates the shell's time of flight; see the gun section at the end. Other systems
