@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from iadsim.catalog import builtin_dir, load_system_file
-from iadsim.catalog.envelope import FLYOUT_FIGURES, TIME_MARGIN, fit_flyout
+from iadsim.catalog.envelope import FLYOUT_FIGURES, LOFT_FIGURES, TIME_MARGIN, fit_flyout, fit_flyout_peak
 
 BEGIN = "  # --- flyout (fitted by scripts/fit_flyout.py; do not edit by hand) ---\n"
 END = "  # --- end flyout ---\n"
@@ -35,7 +35,33 @@ SUSTAIN_TIME = dict(value=15.0, low=8.0, high=25.0, source=(
     "iadsim estimate: boost-sustain profile, because no boost-coast flyout reaches the public maximum "
     "range at the mean speed; a 15 s sustain burn, typical of dual-thrust motors of the class; no public "
     "burn time for this missile"))
+#: tried when no 15 s sustain burn reaches the public maximum range at the mean speed either
+SUSTAIN_TIME_LONG = dict(value=25.0, low=15.0, high=35.0, source=(
+    "iadsim estimate: boost-sustain profile with a long 25 s sustain burn, because no boost-coast or "
+    "15 s boost-sustain flyout reaches the public maximum range at the mean speed; dual-thrust motors "
+    "of medium-range missiles burn for tens of seconds; no public burn time for this missile"))
 SUSTAIN_SHARE = 1.0
+
+# Long-range systems: when no mean-speed fit exists, missile_speed_m_s is read as the peak
+# (burn-out) speed (their public figures are maximum speeds: 'Mach 5', '2,000 m/s') and
+# iadsim.catalog.envelope.fit_flyout_peak fits the flyout to it, on a horizontal line at sea level
+# or, where that needs implausibly low drag, on a lofted path.
+BOOST_LONG = dict(value=10.0, low=6.0, high=15.0, source=(
+    "iadsim estimate: boost-coast profile with a longer burn, as the single-stage solid motors of "
+    "long-range surface-to-air missiles burn for about 10 s (of the order of the 6-15 s of large "
+    "tactical solid motors, Sutton & Biblarz 2010 ch. 11-12); no public burn time for this missile"))
+BALLISTIC_MIN = 1.0e-5
+BALLISTIC_MIN_TEXT = (
+    "the fit refuses ballistic parameters below 1e-5 m2/kg: Cd A / m0 of a 1-2 t missile of "
+    "0.4-0.5 m diameter with a supersonic drag coefficient of at least 0.1-0.2 (Fleeman 2006, ch. 2)")
+LOFT_ALT = dict(value=20000.0, low=15000.0, high=25000.0, source=(
+    "iadsim estimate: height above the launcher to which the missile climbs before flying on to a "
+    "distant target; long-range surface-to-air missiles fly a high, lofted trajectory through thin "
+    "air (ISA density at 20 km is 7% of sea level's; Fleeman 2006, ch. 6), below the public maximum "
+    "engagement altitude; no public trajectory figure for this missile"))
+LOFT_ELEV = dict(value=45.0, low=30.0, high=60.0, source=(
+    "iadsim estimate: elevation of the climb leg of the lofted path (a vertically or steeply "
+    "launched missile turned over towards the target); no public figure"))
 VMIN = dict(value=300.0, low=250.0, high=400.0, source=(
     "iadsim estimate: lowest speed at which the missile keeps enough dynamic pressure to manoeuvre "
     "onto the target, about Mach 0.9 at low altitude; no public figure"))
@@ -45,22 +71,49 @@ def _fmt(v: float) -> str:
     return f"{v:.6g}"
 
 
+def _fit(R: float, vm: float):
+    """The first fit that exists: mean speed with boost-coast, 15 s and 25 s boost-sustain profiles;
+    then peak speed on a horizontal line at sea level, then on a lofted path.
+    Returns (fit, sustain spec or None, boost spec, None for a mean-speed fit / False direct / True lofted)."""
+    common = dict(isp_s=ISP["value"], min_speed_m_s=VMIN["value"])
+    try:
+        return fit_flyout(R, vm, boost_time_s=BOOST["value"], sustain_time_s=0.0, sustain_share=0.0,
+                          **common), None, BOOST, None
+    except ValueError:
+        pass
+    for sus in (SUSTAIN_TIME, SUSTAIN_TIME_LONG):
+        try:
+            return fit_flyout(R, vm, boost_time_s=BOOST["value"], sustain_time_s=sus["value"],
+                              sustain_share=SUSTAIN_SHARE, **common), sus, BOOST, None
+        except ValueError:
+            pass
+    peak = dict(boost_time_s=BOOST_LONG["value"], sustain_time_s=0.0, sustain_share=0.0,
+                ballistic_min_m2_kg=BALLISTIC_MIN, **common)
+    try:
+        return fit_flyout_peak(R, vm, **peak), None, BOOST_LONG, False
+    except ValueError:
+        pass
+    return (fit_flyout_peak(R, vm, loft_alt_m=LOFT_ALT["value"], loft_elev_deg=LOFT_ELEV["value"], **peak),
+            None, BOOST_LONG, True)
+
+
 def block(name: str, sysm) -> str:
     R = sysm.nominal("engagement_range_max_km") * 1000.0
     vm = sysm.nominal("missile_speed_m_s")
-    try:
-        fit = fit_flyout(R, vm, isp_s=ISP["value"], boost_time_s=BOOST["value"], sustain_time_s=0.0,
-                         sustain_share=0.0, min_speed_m_s=VMIN["value"])
-        sustain = None
-    except ValueError:
-        fit = fit_flyout(R, vm, isp_s=ISP["value"], boost_time_s=BOOST["value"],
-                         sustain_time_s=SUSTAIN_TIME["value"], sustain_share=SUSTAIN_SHARE,
-                         min_speed_m_s=VMIN["value"])
-        sustain = SUSTAIN_TIME
-    fitted_src = (f"iadsim estimate: fitted to figures engagement_range_max_km ({R / 1000:g} km) and missile_speed_m_s "
-                  f"({vm:g} m/s, mean speed): on a horizontal line at sea level the missile reaches the "
-                  "maximum range at its minimum useful speed after range / mean speed "
-                  "(iadsim.catalog.envelope.fit_flyout)")
+    fit, sustain, boost, peak = _fit(R, vm)
+    if peak is None:
+        fitted_src = (f"iadsim estimate: fitted to figures engagement_range_max_km ({R / 1000:g} km) and missile_speed_m_s "
+                      f"({vm:g} m/s, mean speed): on a horizontal line at sea level the missile reaches the "
+                      "maximum range at its minimum useful speed after range / mean speed "
+                      "(iadsim.catalog.envelope.fit_flyout)")
+    else:
+        path = ("on a horizontal line at sea level" if not peak else
+                f"on a path lofted to {LOFT_ALT['value']:g} m (climb at {LOFT_ELEV['value']:g} deg, then level)")
+        fitted_src = (f"iadsim estimate: fitted to figures engagement_range_max_km ({R / 1000:g} km) and missile_speed_m_s "
+                      f"({vm:g} m/s, read as the peak speed, as no missile keeps it over the maximum range): the "
+                      f"missile's highest speed is {vm:g} m/s and {path} it reaches the maximum slant range at its "
+                      "minimum useful speed (iadsim.catalog.envelope.fit_flyout_peak; no mean-speed fit exists); "
+                      + BALLISTIC_MIN_TEXT)
     rows = []
 
     def fig(key, unit, spec=None, value=None, source=None):
@@ -73,7 +126,7 @@ def block(name: str, sysm) -> str:
         rows.append("\n".join(lines) + "\n")
 
     fig("flyout_isp_s", "s", ISP)
-    fig("flyout_boost_time_s", "s", BOOST)
+    fig("flyout_boost_time_s", "s", boost)
     fig("flyout_boost_fraction", "1", value=fit["flyout_boost_fraction"], source=fitted_src)
     if sustain is None:
         fig("flyout_sustain_time_s", "s", SUSTAIN)
@@ -85,10 +138,18 @@ def block(name: str, sysm) -> str:
             "estimate)"))
     fig("flyout_ballistic_m2_kg", "m2/kg", value=fit["flyout_ballistic_m2_kg"], source=fitted_src)
     fig("flyout_min_speed_m_s", "m/s", VMIN)
-    fig("flyout_max_time_s", "s", value=fit["flyout_max_time_s"], source=(
-        f"iadsim estimate: fitted, {TIME_MARGIN:g} x the flyout time to the maximum range (engagement_range_max_km / "
-        "missile_speed_m_s); the guidance time limit is not public"))
-    assert [r.split(":")[0].strip() for r in rows] == list(FLYOUT_FIGURES)
+    if peak is None:
+        fig("flyout_max_time_s", "s", value=fit["flyout_max_time_s"], source=(
+            f"iadsim estimate: fitted, {TIME_MARGIN:g} x the flyout time to the maximum range (engagement_range_max_km / "
+            "missile_speed_m_s); the guidance time limit is not public"))
+    else:
+        fig("flyout_max_time_s", "s", value=fit["flyout_max_time_s"], source=(
+            f"iadsim estimate: fitted, {TIME_MARGIN:g} x the flyout time to the maximum range on the fitted path "
+            "(iadsim.catalog.envelope.fit_flyout_peak); the guidance time limit is not public"))
+    if peak:
+        fig("flyout_loft_altitude_m", "m", LOFT_ALT)
+        fig("flyout_loft_elevation_deg", "deg", LOFT_ELEV)
+    assert [r.split(":")[0].strip() for r in rows] == list(FLYOUT_FIGURES) + (list(LOFT_FIGURES) if peak else [])
     return BEGIN + "\n".join(rows) + END
 
 

@@ -11,6 +11,9 @@ speed, and does so at the public (or estimated) mean speed ``missile_speed_m_s``
 
 ``flyout_max_time_s`` is 1.25 x the flyout time to the maximum range. The others (specific impulse,
 burn times, the sustain share, the minimum useful speed) are estimates with their basis stated.
+Long-range systems whose public speed is a peak speed are fitted to it instead
+(:func:`fit_flyout_peak`), some on a lofted path (figures ``flyout_loft_*``, :func:`lofted_envelope_table`;
+see the section "long-range systems" below).
 
 Gun systems (gun figures and no flyout figures, :func:`is_gun`) are gun fire units in the engine:
 :func:`gun_table` tabulates the shell's time of flight; see the gun section at the end. Other systems
@@ -208,6 +211,16 @@ def envelope_problems(system: System) -> list[tuple[str, str]]:
         missing = [k for k in FLYOUT_FIGURES if k not in f]
         out.append((f"figures.{missing[0]}", f"missing; a flyout model needs all of {', '.join(FLYOUT_FIGURES)}"))
         return out
+    loft = [k for k in LOFT_FIGURES if k in f]
+    if loft and (len(loft) < len(LOFT_FIGURES) or not present):
+        missing = [k for k in list(LOFT_FIGURES) + list(FLYOUT_FIGURES) if k not in f]
+        out.append((f"figures.{missing[0]}", "missing; a lofted flyout needs all of "
+                    f"{', '.join(list(FLYOUT_FIGURES) + list(LOFT_FIGURES))}"))
+        return out
+    if loft and not 0.0 < f["flyout_loft_elevation_deg"].value < 90.0:
+        out.append(("figures.flyout_loft_elevation_deg",
+                    f"{f['flyout_loft_elevation_deg'].value:g} deg is not an elevation between 0 and 90 degrees"))
+        return out
     if not present or "engagement_altitude_max_m" not in f or "engagement_range_max_km" not in f:
         return out
     try:
@@ -231,28 +244,37 @@ TABLE_NH = 101
 
 
 @lru_cache(maxsize=64)
-def _table_cached(key: tuple | None, speed: float, r_top: float, h_top: float, site_alt: float) -> EnvelopeTable:
+def _table_cached(key: tuple | None, speed: float, r_top: float, h_top: float, site_alt: float,
+                  loft: tuple | None = None) -> EnvelopeTable:
     if key is None:
         return constant_speed_table(speed, r_top, h_top, TABLE_NR, TABLE_NH)
+    if loft is not None:
+        return lofted_envelope_table(Interceptor(*key), loft[0], loft[1], r_top, h_top, site_alt,
+                                     TABLE_NR, TABLE_NH)
     return envelope_table(Interceptor(*key), r_top, h_top, site_alt, TABLE_NR, TABLE_NH)
 
 
 def system_table(system: System, site_alt_m: float = 0.0, value=lambda s, k: s.nominal(k)) -> EnvelopeTable:
     """The envelope table of a system at a launcher altitude [m MSL] (rounded to 50 m): its flyout,
-    or a constant-speed projectile at ``missile_speed_m_s`` for systems without flyout figures. The
-    table covers 1.1 x the maximum range and altitude."""
+    or a constant-speed projectile at ``missile_speed_m_s`` for systems without flyout figures; a
+    system with loft figures flies the faster of its direct and lofted paths
+    (:func:`lofted_envelope_table`). The table covers 1.1 x the maximum range and altitude."""
     ic = interceptor_of(system, value)
     r_top = 1.1 * value(system, "engagement_range_max_km") * 1000.0
     h_top = 1.1 * max(value(system, "engagement_altitude_max_m"), 100.0)
     site = 50.0 * math.floor(site_alt_m / 50.0 + 0.5)
-    return _table_cached(None if ic is None else _ic_key(ic), float(value(system, "missile_speed_m_s")),
-                         r_top, h_top, site)
+    loft = loft_of(system, value)
+    if loft is None:
+        return _table_cached(None if ic is None else _ic_key(ic), float(value(system, "missile_speed_m_s")),
+                             r_top, h_top, site)
+    return _table_cached(_ic_key(ic), float(value(system, "missile_speed_m_s")), r_top, h_top, site, loft)
 
 
 def envelope_summary(system: System, site_alt_m: float = 0.0) -> dict[str, float]:
     """What the model's envelope gives for a system against a slow (non-limiting) target, launcher at
     ``site_alt_m`` [m MSL]: maximum slant range at low level (100 m above the site) [m], highest
-    height above the site reached [m], the largest ground range at that height [m], the minimum
+    height above the site reached [m], the largest slant range at any height [m], the highest
+    missile speed in the table [m/s], the minimum
     range [m] (the catalog's, or where the missile first reaches its minimum speed, if larger),
     and the fastest target engaged [m/s] (inf: no limit)."""
     tab = system_table(system, site_alt_m)
@@ -271,9 +293,12 @@ def envelope_summary(system: System, site_alt_m: float = 0.0) -> dict[str, float
     r_speed = float(slant[np.argmax(fast), low]) if fast.any() else np.inf
     r_min = max(system.nominal("engagement_range_min_km") * 1000.0, r_speed)
     vt = system.nominal("target_speed_max_m_s") if "target_speed_max_m_s" in system.figures else np.inf
+    max_range_any = float(slant[ok].max()) if ok.any() else 0.0
+    peak = float(tab.speed_m_s[tab.feasible].max()) if tab.feasible.any() else 0.0
     return {"max_range_low_m": max_range_low, "max_height_m": top, "min_range_m": r_min,
             "min_altitude_m": system.nominal("engagement_altitude_min_m"), "max_target_speed_m_s": vt,
-            "flyout": float(has_flyout(system))}
+            "flyout": float(has_flyout(system)), "max_range_any_m": max_range_any,
+            "peak_speed_m_s": peak}
 
 
 # --- guns ---------------------------------------------------------------------------------------
@@ -383,3 +408,248 @@ def _gun_table_cached(v0: float, k: float, r_eff: float, h_top: float) -> Envelo
     spd = np.asarray(shell_velocity_m_s(R, v0, k), dtype=float)
     t_max = float(shell_time_of_flight_s(r_eff, v0, k)) * (1 + 1e-9)
     return EnvelopeTable(gr, hh, tof, spd, t_max, 0.0)
+
+
+# --- long-range systems: peak-speed fit and lofted flyout ------------------------------------------
+#
+# The mean-speed fit above cannot fit the long-range systems: their public speed figure is a peak
+# (burn-out) speed ("Mach 5", "2,000 m/s"), which no missile keeps over 70-250 km, and no boost-coast
+# or boost-sustain missile flies 200 km on a horizontal line at sea level (at the public peak speed
+# the drag would need an implausibly small ballistic parameter). For them :func:`fit_flyout_peak`
+# fits the boost fraction and ballistic parameter so that the missile's highest speed is the public
+# peak speed and, on its path to a target at the public maximum slant range, it arrives at its
+# minimum useful speed. Where no such missile flies the public range on a horizontal line at sea
+# level, the path is *lofted*: the missile climbs at a loft elevation to a loft height above the
+# launcher, then flies a straight line to the intercept point (figures ``flyout_loft_altitude_m``
+# and ``flyout_loft_elevation_deg``), the first-order description of the high, energy-saving
+# trajectory of long-range surface-to-air missiles in thin air (Fleeman 2006, ch. 6 "flight
+# performance": range grows as the density along the path falls; Zarchan 2012, ch. 1). The engine
+# takes, at each intercept point, the faster of the direct and the lofted path that is feasible
+# (:func:`lofted_envelope_table`). Left out: the turn between the two legs (instantaneous), the
+# induced drag of the lift that holds the path, and the Mach dependence of the drag coefficient.
+
+#: optional figures of a lofted flyout (key -> unit)
+LOFT_FIGURES: dict[str, str] = {"flyout_loft_altitude_m": "m", "flyout_loft_elevation_deg": "deg"}
+
+
+def loft_of(system: System, value=lambda s, k: s.nominal(k)) -> tuple[float, float] | None:
+    """(loft height above the launcher [m], loft elevation [deg]) of a system with a lofted flyout,
+    else None."""
+    if not has_flyout(system) or not all(k in system.figures for k in LOFT_FIGURES):
+        return None
+    return float(value(system, "flyout_loft_altitude_m")), float(value(system, "flyout_loft_elevation_deg"))
+
+
+def _loft_rays(ic: Interceptor, h_loft_m: float, sin_c: float, sin2: np.ndarray, site_alt_m: float,
+               t_end: float, dt: float):
+    """Integrate the speed along lofted paths: a climb at elevation sine ``sin_c`` up to ``h_loft_m``
+    above the site, then straight legs of elevation sines ``sin2`` [N]; yields (t, s, v) after each
+    step, arrays [N] (s: path length [m]). RK4 on (s, v) with time-dependent mass, as
+    :func:`iadsim.physics.flyout._rays` (same phases, drag and gravity terms)."""
+    from iadsim.physics.flyout import G0, _phases, isa_density
+
+    n = sin2.shape[0]
+    s1 = h_loft_m / sin_c if h_loft_m > 0 else 0.0
+    s = np.zeros(n)
+    v = np.zeros(n)
+    mu = 1.0
+    t = 0.0
+    beta = ic.ballistic_m2_kg
+
+    def acc(s_, v_, thrust, mu_):
+        up = s_ < s1
+        sg = np.where(up, sin_c, sin2)
+        h = np.where(up, s_ * sin_c, h_loft_m + (s_ - s1) * sin2)
+        # a descending leg run on below the site (past every point it serves) reads the site's density
+        h = np.maximum(h, 0.0)
+        return (thrust / mu_ - G0 * sg
+                - 0.5 * isa_density(site_alt_m + h) * v_ * v_ * beta / mu_)
+
+    yield t, s, v
+    for dur, thrust, rate, nstep in _phases(ic, t_end, dt):
+        h = dur / nstep
+        for _ in range(nstep):
+            m1 = mu
+            m2 = mu - rate * h / 2
+            m3 = mu - rate * h
+            k1s, k1v = v, acc(s, v, thrust, m1)
+            k2s, k2v = v + h / 2 * k1v, acc(s + h / 2 * k1s, v + h / 2 * k1v, thrust, m2)
+            k3s, k3v = v + h / 2 * k2v, acc(s + h / 2 * k2s, v + h / 2 * k2v, thrust, m2)
+            k4s, k4v = v + h * k3v, acc(s + h * k3s, v + h * k3v, thrust, m3)
+            s = s + h / 6 * (k1s + 2 * k2s + 2 * k3s + k4s)
+            v = np.maximum(v + h / 6 * (k1v + 2 * k2v + 2 * k3v + k4v), -1.0)   # stopped: stays <= 0
+            mu = m3
+            t += h
+            yield t, s, v
+
+
+def _path_reach(ic: Interceptor, length_m: float, h_loft_m: float, elev_deg: float, t_end: float,
+                dt: float = 0.1) -> tuple[float, float, float]:
+    """(time [s], speed [m/s], highest speed on the way [m/s]) on reaching path length ``length_m``
+    of a lofted path that levels off at the loft height (a horizontal line at sea level when
+    ``h_loft_m`` is 0); beyond ``t_end`` or once the coasting missile is below half its minimum
+    useful speed, a continued estimate keeps the fit's residuals smooth (as :func:`_reach`)."""
+    t_prev, s_prev, v_prev, vmax = 0.0, 0.0, 0.0, 0.0
+    for t, s, v in _loft_rays(ic, h_loft_m, math.sin(math.radians(elev_deg)), np.zeros(1), 0.0, t_end, dt):
+        if t == 0.0:
+            continue
+        vmax = max(vmax, float(v[0]))
+        if s[0] >= length_m:
+            f = (length_m - s_prev) / max(s[0] - s_prev, 1e-12)
+            return t_prev + f * (t - t_prev), v_prev + f * (v[0] - v_prev), vmax
+        if v[0] <= 0.5 * ic.min_speed_m_s and t > ic.boost_time_s + ic.sustain_time_s:
+            break       # coasting far below the minimum speed: the point is out of reach
+        t_prev, s_prev, v_prev = t, float(s[0]), float(v[0])
+    short = length_m - s_prev
+    return t_prev + short / max(v_prev, 50.0), v_prev - short / 10.0, vmax
+
+
+def loft_path_length_m(range_m: float, h_loft_m: float, elev_deg: float) -> float:
+    """Path length [m] of a lofted path (climb at ``elev_deg`` to ``h_loft_m``, then level) to a
+    target at slant range ``range_m`` [m] at the loft height; ``range_m`` on a sea-level line when
+    ``h_loft_m`` is 0."""
+    if h_loft_m <= 0:
+        return range_m
+    g = math.radians(elev_deg)
+    ground = math.sqrt(max(range_m * range_m - h_loft_m * h_loft_m, 0.0))
+    return h_loft_m / math.sin(g) + (ground - h_loft_m / math.tan(g))
+
+
+def fit_flyout_peak(range_max_m: float, peak_speed_m_s: float, *, isp_s: float, boost_time_s: float,
+                    sustain_time_s: float, sustain_share: float, min_speed_m_s: float,
+                    loft_alt_m: float = 0.0, loft_elev_deg: float = 45.0,
+                    ballistic_min_m2_kg: float = 1e-7) -> dict[str, float]:
+    """Fit the boost propellant fraction and the ballistic parameter so that the missile's highest
+    speed is ``peak_speed_m_s`` [m/s] and it reaches a target at slant range ``range_max_m`` [m] at
+    ``min_speed_m_s`` [m/s]: on a horizontal line at sea level, or (``loft_alt_m`` > 0) on the lofted
+    path that climbs at ``loft_elev_deg`` [deg] to ``loft_alt_m`` [m] and levels off there.
+    ``flyout_max_time_s`` is :data:`TIME_MARGIN` x the flyout time to that point. Deterministic
+    (coarse grid, then ``scipy.optimize.least_squares``); raises ValueError if no solution exists
+    within boost fractions 0.05-0.85 and ballistic parameters ``ballistic_min_m2_kg``..1e-2 m^2/kg
+    (a floor refuses the implausibly low drag a long flight through dense air would need). Returns the catalog
+    figure values (keys of :data:`FLYOUT_FIGURES`, plus :data:`LOFT_FIGURES` when lofted)."""
+    from scipy.optimize import least_squares
+
+    length = loft_path_length_m(range_max_m, loft_alt_m, loft_elev_deg)
+    t_cap = 2.0 * length / max(min_speed_m_s, 1.0)
+
+    def make(x) -> Interceptor:
+        fb = float(x[0])
+        return Interceptor(isp_s, boost_time_s, fb, sustain_time_s, fb * sustain_share,
+                           10.0 ** float(x[1]), min_speed_m_s, t_cap)
+
+    def res(x):
+        _t, v, vmax = _path_reach(make(x), length, loft_alt_m, loft_elev_deg, t_cap)
+        return [vmax / peak_speed_m_s - 1.0, (v - min_speed_m_s) / min_speed_m_s]
+
+    fb_top = 0.85 / (1 + sustain_share)
+    lb_min = max(math.log10(ballistic_min_m2_kg), -7.0)
+    # quick refusal: at the least drag allowed, the missile that peaks at the public speed must reach
+    # the point (more drag at the same peak speed only loses more speed on the way)
+    from scipy.optimize import brentq
+
+    def peak_gap(fb):
+        ic = make((fb, lb_min))
+        vmax = 0.0
+        for _t, _s, v in _loft_rays(ic, loft_alt_m, math.sin(math.radians(loft_elev_deg)), np.zeros(1), 0.0,
+                                    boost_time_s + sustain_time_s + 1.0, 0.1):
+            vmax = max(vmax, float(v[0]))
+        return vmax - peak_speed_m_s
+
+    lo_fb = 0.05 * fb_top / 0.85
+    if peak_gap(lo_fb) < 0 < peak_gap(fb_top):
+        fb0 = brentq(peak_gap, lo_fb, fb_top, xtol=1e-6)
+        _t0, v0, _vm0 = _path_reach(make((fb0, lb_min)), length, loft_alt_m, loft_elev_deg, t_cap)
+        if v0 < min_speed_m_s:
+            where = (f"on a path lofted to {loft_alt_m / 1000:g} km" if loft_alt_m > 0
+                     else "on a horizontal line at sea level")
+            raise ValueError(f"no flyout peaking at {peak_speed_m_s:g} m/s reaches {range_max_m / 1000:g} km "
+                             f"{where} at {min_speed_m_s:g} m/s with Cd A / m0 >= {ballistic_min_m2_kg:g} m2/kg "
+                             f"(it arrives at {v0:.0f} m/s)")
+    grid = [(fb * fb_top / 0.85, lb) for fb in (0.2, 0.35, 0.5, 0.65, 0.8)
+            for lb in (-6.5, -6.0, -5.5, -5.0, -4.5, -4.0, -3.5)]
+    grid = [(fb, max(lb, lb_min)) for fb, lb in grid]
+    start = min(grid, key=lambda x: float(np.sum(np.square(res(x)))))
+    sol = least_squares(res, start, bounds=([0.05 * fb_top / 0.85, lb_min], [fb_top, -2.0]),
+                        xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=60)
+    if np.max(np.abs(sol.fun)) > 1e-4:
+        where = (f"on a path lofted to {loft_alt_m / 1000:g} km" if loft_alt_m > 0
+                 else "on a horizontal line at sea level")
+        raise ValueError(f"no flyout peaking at {peak_speed_m_s:g} m/s reaches {range_max_m / 1000:g} km "
+                         f"{where} at {min_speed_m_s:g} m/s (residuals {sol.fun})")
+    ic = make(sol.x)
+    t_reach, _v, _vm = _path_reach(ic, length, loft_alt_m, loft_elev_deg, t_cap)
+    out = {"flyout_isp_s": isp_s, "flyout_boost_time_s": boost_time_s,
+           "flyout_boost_fraction": ic.boost_fraction, "flyout_sustain_time_s": sustain_time_s,
+           "flyout_sustain_fraction": ic.sustain_fraction, "flyout_ballistic_m2_kg": ic.ballistic_m2_kg,
+           "flyout_min_speed_m_s": min_speed_m_s, "flyout_max_time_s": TIME_MARGIN * t_reach}
+    if loft_alt_m > 0:
+        out.update(flyout_loft_altitude_m=loft_alt_m, flyout_loft_elevation_deg=loft_elev_deg)
+    return out
+
+
+def loft_table(ic: Interceptor, h_loft_m: float, elev_deg: float, range_top_m: float, height_top_m: float,
+               site_alt_m: float = 0.0, nr: int = 161, nh: int = 101, n_rays: int = 181,
+               dt_s: float = 0.1) -> EnvelopeTable:
+    """Tabulate the lofted flyout on an [nr x nh] grid (as :func:`iadsim.physics.flyout.envelope_table`):
+    the climb leg is common; ``n_rays`` second legs from the top of the climb, elevations -90..90
+    degrees, are integrated once and each node interpolated between its two neighbouring legs,
+    linearly in elevation and in path length. Nodes not beyond the top of the climb are unreached."""
+    from iadsim.physics.flyout import UNREACHED_S
+
+    gr = np.linspace(0.0, range_top_m, nr)
+    hh = np.linspace(0.0, height_top_m, nh)
+    G, H = np.meshgrid(gr, hh, indexing="ij")
+    g = math.radians(elev_deg)
+    x1 = h_loft_m / math.tan(g)
+    s1 = h_loft_m / math.sin(g)
+    ahead = G > x1 + 1e-6
+    L = s1 + np.hypot(G - x1, H - h_loft_m)
+    gam = np.arctan2(H - h_loft_m, np.where(ahead, G - x1, 1.0))
+    angles = np.linspace(-np.pi / 2, np.pi / 2, n_rays)
+    traj_s, traj_v, times = [np.zeros((1, n_rays))], [np.zeros((1, n_rays))], [0.0]
+    for t, s, v in _loft_rays(ic, h_loft_m, math.sin(g), np.sin(angles), site_alt_m, 1.5 * ic.max_time_s, dt_s):
+        if t == 0.0:
+            continue
+        times.append(t)
+        traj_s.append(s[None].copy())
+        traj_v.append(v[None].copy())
+    S = np.concatenate(traj_s)
+    V = np.concatenate(traj_v)
+    T = np.asarray(times)
+    tof_ray = np.full((n_rays,) + L.shape, UNREACHED_S)
+    spd_ray = np.zeros((n_rays,) + L.shape)
+    for j in range(n_rays):
+        pos = V[1:, j] > 0
+        last = int(np.argmin(pos)) if not pos.all() else len(pos)
+        sj = S[: last + 1, j]
+        reach = L <= sj[-1]
+        tof_ray[j] = np.where(reach, np.interp(L, sj, T[: last + 1]), UNREACHED_S)
+        spd_ray[j] = np.where(reach, np.interp(L, sj, V[: last + 1, j]), 0.0)
+    x = (gam + np.pi / 2) / np.pi * (n_rays - 1)
+    j0 = np.clip(np.floor(x).astype(int), 0, n_rays - 2)
+    w = x - j0
+    ii = np.arange(nr)[:, None]
+    kk = np.arange(nh)[None, :]
+    t0 = tof_ray[j0, ii, kk]
+    t1 = tof_ray[j0 + 1, ii, kk]
+    tof = np.where((t0 >= UNREACHED_S) | (t1 >= UNREACHED_S) | ~ahead, UNREACHED_S, (1 - w) * t0 + w * t1)
+    spd = np.where(tof >= UNREACHED_S, 0.0, (1 - w) * spd_ray[j0, ii, kk] + w * spd_ray[j0 + 1, ii, kk])
+    return EnvelopeTable(gr, hh, tof, spd, ic.max_time_s, ic.min_speed_m_s)
+
+
+def lofted_envelope_table(ic: Interceptor, h_loft_m: float, elev_deg: float, range_top_m: float,
+                          height_top_m: float, site_alt_m: float = 0.0, nr: int = 161,
+                          nh: int = 101) -> EnvelopeTable:
+    """The envelope table of a missile that may fly direct or lofted: at each node the faster of
+    the feasible paths (:func:`iadsim.physics.flyout.envelope_table`, :func:`loft_table`); the direct
+    path where neither is feasible."""
+    # steep rays of a long guidance time fall back after their apex and run away in speed past the
+    # point where the table stops reading them (their first speed <= 0): silence that overflow
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = envelope_table(ic, range_top_m, height_top_m, site_alt_m, nr, nh)
+        lo = loft_table(ic, h_loft_m, elev_deg, range_top_m, height_top_m, site_alt_m, nr, nh)
+    fd, fl = d.feasible, lo.feasible
+    use = fl & (~fd | (lo.tof_s < d.tof_s))
+    return EnvelopeTable(d.gr_m, d.h_m, np.where(use, lo.tof_s, d.tof_s), np.where(use, lo.speed_m_s, d.speed_m_s),
+                         ic.max_time_s, ic.min_speed_m_s)

@@ -305,6 +305,8 @@ FIGURE_DOMAINS: dict[str, str] = {
     "flyout_ballistic_m2_kg": "nonnegative",
     "flyout_min_speed_m_s": "nonnegative",
     "flyout_max_time_s": "positive",
+    "flyout_loft_altitude_m": "positive",
+    "flyout_loft_elevation_deg": "positive",
     "target_speed_max_m_s": "positive",
     "pk_edge_factor": "probability",
     "pk_speed_ratio_full": "positive",

@@ -21,6 +21,7 @@ from iadsim.catalog.envelope import (
     FLYOUT_FIGURES, GUN_ENGINE_FIGURES, figure_or_default, gun_bursts_carried, gun_figure, gun_rounds_per_burst,
     gun_table, has_flyout, is_gun, system_table, threat_gun_vulnerability,
 )
+from iadsim.catalog.envelope import LOFT_FIGURES
 from iadsim.coverage.specs import RadarSpec, build_grid, effector_specs, envelope_coordinates, radar_specs
 from iadsim.engine.kernel import (
     FLYOUT_PAR_LEN, FP_DH, FP_DR, FP_EDGE, FP_GN, FP_GSIG, FP_GUN, FP_KFULL, FP_LOSS, FP_NM, FP_RATIO, FP_RMAX,
@@ -75,7 +76,12 @@ MODELS_USED = {
               "slant-range x altitude limits cut where the missile arrives after its guidance time or "
               "below its minimum useful speed, or the target is faster than the system's maximum; "
               "flyout figures fitted to the public maximum range and mean speed; tabulated per unit. "
-              "Leaves out: lofted or proportional-navigation paths, Mach-dependent drag, induced drag of "
+              "Long-range systems (public peak speed, no mean-speed fit): fitted to the public peak speed "
+              "and maximum range; where a straight path would need implausibly low drag (S-300PMU2, "
+              "S-400) the missile flies the faster of the straight line and a lofted path (climb at a "
+              "loft elevation to a loft height, then straight to the PIP; the turn between the legs is "
+              "instantaneous, loft height and elevation are estimates). "
+              "Leaves out: proportional-navigation paths, Mach-dependent drag, induced drag of "
               "manoeuvres, seeker or command-link limits other than the guidance time; systems without "
               "flyout or gun figures fly at a constant mean speed. Gun fire units (gun figures, no flyout "
               "figures): each shot is a burst; the shell flies flat along the slant range with drag "
@@ -596,6 +602,9 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
         if has_flyout(sysm):
             for key in FLYOUT_FIGURES:
                 log.get(sysm, key, "flyout")
+            for key in LOFT_FIGURES:
+                if key in sysm.figures:
+                    log.get(sysm, key, "flyout")
         tab = gun_table(sysm) if gun else system_table(sysm, spec.ground)
         tables.append(tab)
         fl[ei] = _flyout_parameters(sysm, tab, vm, log, s.effectors[ei].name, gun)
