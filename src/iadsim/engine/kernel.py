@@ -14,6 +14,7 @@ import numpy as np
 
 from iadsim.c2.wta import greedy_units as _greedy_marginal_return  # the one greedy (c2.wta)
 from iadsim.engine.defstate import may_engage, on_own, own_candidates, own_detect, radar_state, unit_state
+from iadsim.engine.react import react_begin, react_launch, react_switch, react_track
 from iadsim.engine.rng import STREAM_DECOY_ID, STREAM_DETECT, STREAM_KILL, uniform
 
 # event types (timeline of a recorded replication)
@@ -28,7 +29,9 @@ EV_RADIATE = 7  # radar e starts radiating (defence state in use only: iadsim.en
 EV_SILENT = 8   # radar e stops radiating
 EV_FAIL = 9     # unit e fails
 EV_REPAIR = 10  # unit e is repaired
-EVENT_NAMES = ("detect", "track", "launch", "kill", "miss", "leak", "lost", "radiate", "silent", "fail", "repair")
+EV_REACT = 11   # threat m switches to its reaction or abort path (member n; iadsim.engine.react)
+EVENT_NAMES = ("detect", "track", "launch", "kill", "miss", "leak", "lost", "radiate", "silent", "fail", "repair",
+               "react")
 MAX_EVENTS = 8192
 
 # C2 policies compiled into the kernel; any other registered policy runs in Python (objmode)
@@ -346,7 +349,9 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
              det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
              ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
              ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue, link_down,
-             autonomous, radar_xyz, pos, radiating):
+             autonomous, radar_xyz, pos, radiating,
+             rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay, rx_measure,
+             rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to):
     M = first_step.shape[0]
     E = channels.shape[0]
     S = scan.shape[1]
@@ -383,6 +388,10 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
     order = np.empty(2 * M if ds_on else M, np.int64)
     pr = np.empty(2 * M if ds_on else M, np.float64)
     sidx = np.empty(order.shape[0], np.int64)   # stable_order's buffer
+    # reacting threats (iadsim.engine.react): branches wait, pending switches, launches at each member
+    pend, n_launch, par = react_begin(rx_on, rx_root, alive, react_step, react_to, parent)
+    sw_from = np.empty(M if rx_on else 0, np.int64)
+    sw_to = np.empty(M if rx_on else 0, np.int64)
 
     for t in range(nsteps):
         # 1. intercepts due now
@@ -394,9 +403,17 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
                     hit = False   # the fire unit failed while its missiles flew: they lost guidance
                 nev = end_intercept(i, t, hit, f_e, f_m, f_n, f_step, alive, kill_step, killer, busy,
                                     record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
+        # 1b. reacting threats take their reaction or abort path (iadsim.engine.react)
+        if rx_on:
+            nsw = react_switch(t, alive, first_step, end_step, kill_step, rx_root, ab_first, ab_count, rx_keeps,
+                               rx_measure, rx_above, rx_value, rx_group, rx_weapon, env_cum, rx_dt, pend, n_launch,
+                               par, react_step, react_to, det_step, firm_step, eng_step, f_m, f_step, sw_from, sw_to)
+            for j in range(nsw):
+                nev = _inherit(t, sw_from[j], sw_to[j], last_det, engaged_until, n_eng, tracked, ident_step, ds_on,
+                               own_first, own_last, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         # 2. weapons released by carriers still flying; arrivals: a threat alive at the end of its
         #    path has reached it (its target, or home)
-        releases(t, alive, parent, first_step)
+        releases(t, alive, par, first_step)
         nev, done = arrivals(t, alive, end_step, leak_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         if done:
             break
@@ -431,6 +448,9 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
                     last_det[m] = t
                     if ident_step[m] < 0 and decoy_p[m] > 0.0 and identifies(k0, k1, t, s, m, decoy_p[m]):
                         ident_step[m] = t
+                    if rx_on:
+                        react_track(t, s, m, firm_step, rx_trig, rx_delay, rx_first, rx_count, rad_unit, first_step,
+                                    pend, react_step)
         # 5. tracks (truth-based, with latency and drop-out)
         nt = 0
         for m in range(M):
@@ -513,6 +533,27 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
                 eng_step[m] = t
             if record and nev < MAX_EVENTS:
                 nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_LAUNCH, e, m, n)
+            if rx_on:
+                react_launch(t, m, rx_trig, rx_delay, rx_first, rx_count, first_step, pend, n_launch, react_step)
+    return nev
+
+
+@numba.njit(cache=True)
+def _inherit(t, m, b, last_det, engaged_until, n_eng, tracked, ident_step, ds_on, own_first, own_last,
+             record, nev, ev_step, ev_type, ev_e, ev_m, ev_n):
+    """Branch b takes over member m's track state at step t (iadsim.engine.react); the switch is recorded."""
+    last_det[b] = last_det[m]
+    engaged_until[b] = engaged_until[m]
+    tracked[b] = tracked[m]
+    ident_step[b] = ident_step[m]
+    for e in range(n_eng.shape[0]):
+        n_eng[e, b] = n_eng[e, m]
+    if ds_on:
+        for s in range(own_first.shape[0]):
+            own_first[s, b] = own_first[s, m]
+            own_last[s, b] = own_last[s, m]
+    if record and nev < MAX_EVENTS:
+        nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_REACT, -1, m, b)
     return nev
 
 
@@ -524,7 +565,9 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
               det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
               ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
               ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue, link_down,
-              autonomous, radar_xyz, pos, radiating):
+              autonomous, radar_xyz, pos, radiating,
+              rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay, rx_measure,
+              rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to):
     """Run replications keys[r] (r in 0..R-1) with their parameters (pk1 .. pfa, leading axis R;
     pk1 x pk_geo is the single-shot Pk of an engagement, beta the salvo's common-cause factor);
     outputs are [R, M] / [R, E] arrays filled in place. Events are recorded for the replication
@@ -545,7 +588,10 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
                           leak_step[r], expended[r], ev_step, ev_type, ev_e, ev_m, ev_n,
                           jam_js, jam_owner, decoy_p, ident_step[r],
                           ds_on, toggles[r], up0[r], emcon_mode, duty_period, duty_on, duty_phase[r], warmup,
-                          ambush_r, cue, link_down[r], autonomous, radar_xyz, pos, radiating[r])
+                          ambush_r, cue, link_down[r], autonomous, radar_xyz, pos, radiating[r],
+                          rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay,
+                          rx_measure, rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt,
+                          react_step[r], react_to[r])
     total = 0
     for r in range(R):
         if r == record_local:

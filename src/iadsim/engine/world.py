@@ -264,12 +264,21 @@ class World:
     models: dict[str, str] = field(default_factory=lambda: dict(MODELS_USED))
     full: FullWorld | None = None   # fidelity 'full' only
     ew: "EW | None" = None          # jammers and decoys (iadsim.engine.ew); None: neither
+    react: "ReactArrays | None" = None   # reacting threats' branches (iadsim.engine.react); None: none
 
     def ew_inputs(self) -> tuple:
         """The kernels' jamming and decoy arrays (empty when the scenario has neither)."""
         from iadsim.engine.ew import EW
 
         return (self.ew or EW()).kernel_inputs(self.pos.shape[1])
+
+    def react_inputs(self) -> tuple:
+        """The kernels' reaction arrays (nothing read when no threat reacts)."""
+        from iadsim.engine.react import inactive_inputs
+
+        if self.react is None:
+            return inactive_inputs(self.pos.shape[1], len(self.sensor_labels))
+        return self.react.kernel_inputs()
 
     @property
     def scenario(self):
@@ -403,6 +412,7 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     labels, group, types, targets, values, rcs = [], [], [], [], [], []
     P, V, F, Eend, routes = [], [], [], [], []
     parent, role, kinds, st_start, st_end, rel_step = [], [], [], [], [], []
+    branch_info: dict[int, tuple] = {}   # branch member -> (root, kind, keeps mission, abandons it)
     asset_names = [a.name for a in s.assets]
     ctx = MissionContext(to_local=grid.to_local, ground_at=lambda x, y: float(terrain.height_at(x, y)),
                          asset_names=asset_names, asset_xy=asset_xy,
@@ -464,6 +474,17 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
                     wpos, wvel, wfirst, wend = sample_path(wpath, terrain, t_rel + j * rel.interval_s, dt, nsteps)
                     member(wpos, wvel, wfirst, wend, f"{label}.{wsys.name}[{j}]", i, wsys.name, rel.target,
                            wval, wsig, carrier, "weapon", "weapon", {})
+            if thr.reaction is not None or (thr.mission is not None and thr.mission.abort_if is not None):
+                # reaction and abort paths from branch points along the sortie (iadsim.engine.react)
+                from iadsim.engine.react_world import add_branches
+
+                def branch(bpos, bvel, bfirst, bend, blabel, _root, keeps):
+                    member(bpos, bvel, bfirst, bend, blabel, i, sysm.name, sortie.target if keeps else -1, val,
+                           sig, -1, "branch", sortie.kind, {})
+                    return len(P) - 1
+
+                add_branches(ld, i, thr, sortie, terrain, t0, dt, nsteps, carrier, label, first, end, branch,
+                             branch_info)
     pos = np.stack(P, axis=1)
     vel = np.stack(V, axis=1)
     M = pos.shape[1]
@@ -686,7 +707,7 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     lat_steps = steps_of(s.simulation.track_latency_s)
     drop_steps = max(steps_of(s.simulation.track_drop_s), 1)
     sensor_labels = [r.name for r in radars]
-    return World(
+    world = World(
         loaded=ld, grid=grid, terrain=terrain, dt=dt, nsteps=nsteps,
         threat_labels=labels, threat_group=np.array(group), threat_type=types,
         pos=pos, vel=vel, first_step=first_step, end_step=end_step, target=target,
@@ -708,6 +729,13 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
                                                     s.terrain.line_of_sight), s, ew), ld), **ints,
         full=full, ew=ew,
     )
+    if branch_info:   # threats that react (iadsim.engine.react)
+        from iadsim.engine.react import REACTION_MODEL
+        from iadsim.engine.react_world import react_arrays
+
+        world.react = react_arrays(world, branch_info)
+        world.models["reactions"] = REACTION_MODEL
+    return world
 
 
 def terrain_slope(terrain: Terrain) -> tuple[np.ndarray, np.ndarray]:

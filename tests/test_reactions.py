@@ -1,0 +1,165 @@
+"""Threats that react: warning-receiver reactions (turn away, descend, abort) and abort rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+import iadsim
+from iadsim.cli import main
+from iadsim.engine.react import fold_sorties
+
+# the synthetic DEM of conftest spans 10.0-10.4 N, 20.0-20.4 E
+
+
+def _scenario(threats: list[dict], fidelity: str = "fast", duration_s: float = 3000) -> dict:
+    return {
+        "schema_version": 1, "name": "reactions",
+        "terrain": {"dem": "dem.tif", "resolution_m": 400, "margin_km": 1},
+        "simulation": {"duration_s": duration_s, "dt_s": 1.0, "track_latency_s": 2, "fidelity": fidelity},
+        "assets": [{"name": "depot", "lat": 10.2, "lon": 20.2, "radius_m": 300}],
+        "effectors": [{"name": "tor", "system": "tor_m2", "site": {"lat": 10.2, "lon": 20.21},
+                       "doctrine": {"mode": "shoot-look-shoot", "max_engagements": 2}}],
+        "threats": threats,
+    }
+
+
+def _isr(reaction=None, abort_if=None, alt=3000.0, tos=900.0, name="isr", count=1) -> dict:
+    t = {"name": name, "type": "mq_9_reaper", "altitude_m": alt, "altitude_ref": "msl", "count": count,
+         "spacing_s": 60.0, "route": [{"lat": 10.39, "lon": 20.01}],
+         "mission": {"kind": "isr", "station": {"lat": 10.2, "lon": 20.2, "radius_km": 3},
+                     "time_on_station_s": tos}}
+    if reaction is not None:
+        t["reaction"] = reaction
+    if abort_if is not None:
+        t["mission"]["abort_if"] = abort_if
+    return t
+
+
+def _tor(max_engagements=2) -> list[dict]:
+    return [{"name": "tor", "system": "tor_m2", "site": {"lat": 10.2, "lon": 20.21},
+             "doctrine": {"mode": "shoot-look-shoot", "max_engagements": max_engagements}}]
+
+
+def _run(small_dir, threats, n=120, seed=3, fidelity="fast", name="r.yaml", effectors=None):
+    p = small_dir / name
+    d = _scenario(threats, fidelity)
+    if effectors is not None:
+        d["effectors"] = effectors
+    p.write_text(yaml.safe_dump(d))
+    return iadsim.simulate(iadsim.load_scenario(p), replications=n, seed=seed)
+
+
+ABORT = {"on": "launch", "action": "abort", "delay_s": 0.0, "branch_every_s": 5.0}
+
+
+def test_abort_on_launch_is_never_lost_after_its_abort_except_by_missiles_already_flying(small_dir):
+    # the rule: after the switch the sortie flies its abort path and the missiles already flying at
+    # it fly at that path (with the kill probability of their launch). With one engagement per fire
+    # unit and threat (doctrine max_engagements: 1, inherited by the branch) the defence cannot launch
+    # at the aborting drone again, so every loss after the abort point is to a missile launched before
+    res = _run(small_dir, [_isr(reaction=ABORT)], n=150, effectors=_tor(max_engagements=1))
+    raw, rx = res.raw, res.world.react
+    rstep, rto = raw.react_step[:, 0], raw.react_to[:, 0]
+    switched = rto >= 0
+    assert switched.any()
+    # the trigger: a launch at the sortie; the switch at the first branch point after it (every 5 s)
+    assert np.all(raw.eng_step[switched, 0] >= 0)
+    assert np.all((rstep[switched] > raw.eng_step[switched, 0]) & (rstep[switched] - raw.eng_step[switched, 0] <= 5))
+    br = np.flatnonzero(rx.root >= 0)
+    assert raw.shots[:, br].sum() == 0           # nothing launched at the abort path
+    rows = np.flatnonzero(switched)
+    k_after = raw.kill_step[rows, rto[rows]]
+    assert (k_after >= 0).any()                  # some missiles flying at the switch still kill
+    # ... and they arrive within one flyout of the launch that triggered the abort
+    tmax = res.world.flyout_par[0, 0]
+    hit = k_after >= 0
+    assert np.all(k_after[hit] - raw.eng_step[rows[hit], 0] <= np.ceil(tmax) + 1)
+    # one row per sortie, the aborted ones counted as neither accomplished nor lost
+    df = res.replications
+    assert len(df) == 150 and set(df.threat) == {"isr"}
+    row = res.mission_table().iloc[0]
+    n_ab = int((df.outcome == "aborted").sum())
+    assert row.aborted == n_ab > 0
+    assert row.p_accomplished + row.p_loss + row.p_aborted <= 1.0 + 1e-12
+    ab = df[df.outcome == "aborted"]
+    assert not ab.accomplished.astype(bool).any() and not ab.killed.any()
+    assert (df.killed.to_numpy() == (raw.kill_step[:, 0] >= 0) | (np.where(switched, raw.kill_step[
+        np.arange(150), np.maximum(rto, 0)], -1) >= 0)).all()
+
+
+def test_never_switches_after_being_killed_and_branches_never_fly_unused(small_dir):
+    res = _run(small_dir, [_isr(reaction=ABORT)], n=60)
+    raw, rx = res.raw, res.world.react
+    br = np.flatnonzero(rx.root >= 0)
+    used = np.zeros_like(raw.kill_step, dtype=bool)
+    rows, roots = np.nonzero(raw.react_to >= 0)
+    used[rows, raw.react_to[rows, roots]] = True
+    unused = ~used[:, br]
+    for k in ("det_step", "kill_step", "leak_step", "eng_step"):
+        assert (getattr(raw, k)[:, br][unused] == -1).all(), k
+    # a sortie killed (on its own path) never switches afterwards
+    k0 = raw.kill_step[:, 0]
+    assert np.all((k0 < 0) | (raw.react_step[:, 0] < 0))
+    folded = fold_sorties(res.world, raw)
+    assert (folded["kill_step"][:, br] == -1).all()
+
+
+def test_reacting_isr_is_lost_no_more_often_and_accomplishes_no_more(small_dir):
+    # property (common random numbers, same seed): a drone that aborts when engaged can only be lost
+    # less often, and, since the abort ends its station early, accomplish no more often
+    plain = _run(small_dir, [_isr()], n=150, seed=5).mission_table().iloc[0]
+    react = _run(small_dir, [_isr(reaction=ABORT)], n=150, seed=5).mission_table().iloc[0]
+    assert react.p_loss <= plain.p_loss and react.p_accomplished <= plain.p_accomplished
+    assert react.p_loss < plain.p_loss   # the effect is there, not only allowed
+    # the abort rule on the first launch does the same
+    rule = _run(small_dir, [_isr(abort_if={"measure": "launches", "above": 0, "branch_every_s": 5})],
+                n=150, seed=5).mission_table().iloc[0]
+    assert rule.p_loss <= plain.p_loss and rule.p_accomplished <= plain.p_accomplished and rule.p_aborted > 0
+
+
+def test_descend_below_minimum_altitude_lowers_that_systems_p_kill(small_dir):
+    # Tor-M2's lowest engagement altitude (catalog engagement_altitude_min_m, 10 m: the maker's
+    # brochure in reference/systems.yaml): a drone that descends to 5 m above ground on the first
+    # launch at it is out of the envelope, so the system kills it less often (direction of effect)
+    from iadsim.catalog import load_catalog
+
+    hmin = load_catalog()["tor_m2"].nominal("engagement_altitude_min_m")
+    low = max(hmin / 2.0, 1.0)
+    plain = _run(small_dir, [_isr()], n=150, seed=7).mission_table().iloc[0]
+    desc = _run(small_dir, [_isr(reaction={"on": "launch", "action": "descend", "descend_to_m": low,
+                                           "descent_rate_m_s": 200.0, "delay_s": 0.0, "branch_every_s": 5})],
+                n=150, seed=7)
+    row = desc.mission_table().iloc[0]
+    assert row.p_loss < plain.p_loss
+    # descending keeps the mission: no sortie counts as aborted
+    assert row.aborted == 0
+
+
+def test_same_seed_same_bytes_and_both_fidelities(small_dir):
+    thr = [_isr(reaction={"on": "track", "action": "turn-away", "turn_deg": 90, "branch_every_s": 20},
+                abort_if={"measure": "exposure_s", "above": 30})]
+    a = _run(small_dir, thr, n=40, seed=11)
+    b = _run(small_dir, thr, n=40, seed=11)
+    for k in ("det_step", "kill_step", "leak_step", "shots", "react_step", "react_to"):
+        assert getattr(a.raw, k).tobytes() == getattr(b.raw, k).tobytes()
+    assert (a.raw.react_step[:, 0] >= 0).any()
+    f = _run(small_dir, thr, n=6, seed=11, fidelity="full")
+    g = _run(small_dir, thr, n=6, seed=11, fidelity="full")
+    assert f.raw.react_step.tobytes() == g.raw.react_step.tobytes()
+    assert f.raw.kill_step.tobytes() == g.raw.kill_step.tobytes()
+    assert "reactions" in a.models and "warning receiver" in a.models["reactions"]
+
+
+def test_abort_rule_on_unknown_measure_is_an_input_error(small_dir, capsys):
+    p = small_dir / "bad.yaml"
+    p.write_text(yaml.safe_dump(_scenario([_isr(abort_if={"measure": "fuel_left", "above": 1})])))
+    out = small_dir / "out"
+    with pytest.raises(SystemExit) as exc:
+        main(["run", str(p), "-n", "5", "--out", str(out)])
+    assert exc.value.code == 2
+    err = capsys.readouterr()
+    text = err.out + err.err
+    assert "abort_if.measure" in text and "Traceback" not in text
+    assert not out.exists()
