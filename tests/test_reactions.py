@@ -120,9 +120,10 @@ def test_reacting_isr_is_lost_no_more_often_and_accomplishes_no_more(small_dir):
 
 
 def test_descend_below_minimum_altitude_lowers_that_systems_p_kill(small_dir):
-    # Tor-M2's lowest engagement altitude (catalog engagement_altitude_min_m, 10 m: the maker's
-    # brochure in reference/systems.yaml): a drone that descends to 5 m above ground on the first
-    # launch at it is out of the envelope, so the system kills it less often (direction of effect)
+    # Tor-M2's lowest engagement altitude (catalog engagement_altitude_min_m: 20 m, an estimate from
+    # the Tor-M1's reported 20 m, CCTV 2007): a drone that descends to half of it above ground on the
+    # first launch at it leaves the envelope (the kernels' test: height above ground at intercept >=
+    # the minimum), so the system kills it less often (direction of effect, same seed)
     from iadsim.catalog import load_catalog
 
     hmin = load_catalog()["tor_m2"].nominal("engagement_altitude_min_m")
@@ -161,3 +162,27 @@ def test_abort_rule_on_unknown_measure_is_an_input_error(small_dir, capsys):
     text = err.out + err.err
     assert "abort_if.measure" in text and "Traceback" not in text
     assert not out.exists()
+
+
+def test_abort_when_a_wingman_is_lost(small_dir):
+    # a pair over the defence: each member aborts once the other is killed, never before
+    res = _run(small_dir, [_isr(abort_if={"measure": "wingmen_lost", "above": 0, "branch_every_s": 5}, count=2)],
+               n=80, seed=2)
+    raw, w = res.raw, res.world
+    roots = np.flatnonzero(w.react.root < 0)
+    assert len(roots) == 2
+    from iadsim.engine.react import fold_sorties
+
+    kill = fold_sorties(w, raw)["kill_step"]
+    seen = 0
+    for a, b in ((roots[0], roots[1]), (roots[1], roots[0])):
+        sw = raw.react_step[:, a]
+        did = sw >= 0
+        seen += int(did.sum())
+        # the wingman was killed before the switch (the rule is checked at the start of a step)
+        assert np.all((kill[did, b] >= 0) & (kill[did, b] < sw[did]))
+        # and a member whose wingman was killed while it still flew its own path does abort
+        # (unless killed itself, or no abort path remains before it got home)
+    assert seen > 0
+    df = res.replications
+    assert set(df.outcome) <= {"killed", "aborted", "survived the sortie", "in flight at the end"}

@@ -553,7 +553,7 @@ def _inherit(t, m, b, last_det, engaged_until, n_eng, tracked, ident_step, ds_on
             own_first[s, b] = own_first[s, m]
             own_last[s, b] = own_last[s, m]
     if record and nev < MAX_EVENTS:
-        nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_REACT, -1, m, b)
+        nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_REACT, -1, m, 0)
     return nev
 
 
