@@ -186,3 +186,22 @@ def test_abort_when_a_wingman_is_lost(small_dir):
     assert seen > 0
     df = res.replications
     assert set(df.outcome) <= {"killed", "aborted", "survived the sortie", "in flight at the end"}
+
+
+def test_cli_run_folder_report_and_rebuild(small_dir, capsys):
+    # the console says how many sorties aborted; the run folder's report is written and a rebuild
+    # from its tables gives the same mission table (one row per sortie, aborted counted)
+    from iadsim.report.run_folder import load_run
+
+    p = small_dir / "ok.yaml"
+    p.write_text(yaml.safe_dump(_scenario([_isr(reaction=ABORT)])))
+    out = small_dir / "run"
+    assert main(["run", str(p), "-n", "30", "--seed", "3", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "reacting threats" in text and "aborted" in text
+    assert (out / "report.html").is_file()
+    again = load_run(out)
+    a = iadsim.simulate(iadsim.load_scenario(p), replications=30, seed=3).mission_table()
+    b = again.mission_table()
+    for col in ("p_accomplished", "p_loss", "aborted"):
+        assert a[col].iloc[0] == b[col].iloc[0], col

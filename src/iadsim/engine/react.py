@@ -193,8 +193,9 @@ def react_switch(t, alive, first_step, end_step, kill_step, root, ab_first, ab_c
 def fold_sorties(world, raw) -> dict[str, np.ndarray] | None:
     """The kernel's per-member outcomes with each sortie's flown branch folded into the sortie's own
     column (one sortie = one column): killed, arrived, shots, detection, track and engagement steps
-    of the branch it switched to; branch columns are left "never". A sortie that turned away or
-    aborted does not count as arriving (``leak_step`` -1): it went home. None without reactions."""
+    of the branch it switched to; branch columns are left "never". A threat with a target (one-way
+    attack) that turned away or aborted does not count as arriving (``leak_step`` -1): it went home,
+    not to its target. None without reactions."""
     rx = getattr(world, "react", None)
     if rx is None or getattr(raw, "react_to", None) is None:
         return None
@@ -204,7 +205,9 @@ def fold_sorties(world, raw) -> dict[str, np.ndarray] | None:
     b = raw.react_to[rows, roots]
     for k in ("kill_step", "killer", "leak_step"):
         out[k][rows, roots] = getattr(raw, k)[rows, b]
-    out["leak_step"][rows, roots] = np.where(rx.abandons[b], -1, out["leak_step"][rows, roots])
+    # a threat with a target that turned away or aborted went home: it did not reach its target
+    home = rx.abandons[b] & (np.asarray(world.target)[roots] >= 0)
+    out["leak_step"][rows, roots] = np.where(home, -1, out["leak_step"][rows, roots])
     out["shots"][rows, roots] += raw.shots[rows, b]
     for k in ("det_step", "firm_step", "eng_step"):
         mine = out[k][rows, roots]
