@@ -205,3 +205,11 @@ def test_cli_run_folder_report_and_rebuild(small_dir, capsys):
     b = again.mission_table()
     for col in ("p_accomplished", "p_loss", "aborted"):
         assert a[col].iloc[0] == b[col].iloc[0], col
+
+
+def test_answer_says_sorties_aborted(small_dir):
+    res = _run(small_dir, [_isr(reaction=ABORT)], n=40, seed=3)
+    text = " ".join(res.answer()["sentences"])
+    assert "aborted (turned away or aborted, neither accomplished nor lost) in" in text
+    plain = _run(small_dir, [_isr()], n=10, seed=3, name="p.yaml")
+    assert "aborted" not in " ".join(plain.answer()["sentences"])

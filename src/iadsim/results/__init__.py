@@ -324,7 +324,9 @@ class Results:
                     f"(95% CI {_pct(m['p_accomplished_lo'])}–{_pct(m['p_accomplished_hi'])}) and lost in "
                     f"{_pct(m['p_loss'])} ({_pct(m['p_loss_lo'])}–{_pct(m['p_loss_hi'])})"
                     + (f"; a weapon reaches its target in {_pct(m['p_weapon_reached_target'])}"
-                       if m.get("p_weapon_reached_target") is not None else "") + ".")
+                       if m.get("p_weapon_reached_target") is not None else "")
+                    + (f"; aborted (turned away or aborted, neither accomplished nor lost) in {_pct(m['p_aborted'])}"
+                       if m.get("p_aborted") is not None and m["p_aborted"] == m["p_aborted"] else "") + ".")
                 if m.get("mean_exposure_envelope_s") is not None:
                     sentences.append(
                         f"{opt['name']}: time within reach for {m['threat']}: {_dur(m['mean_exposure_envelope_s'])} "
