@@ -213,3 +213,34 @@ def test_answer_says_sorties_aborted(small_dir):
     assert "aborted (turned away or aborted, neither accomplished nor lost) in" in text
     plain = _run(small_dir, [_isr()], n=10, seed=3, name="p.yaml")
     assert "aborted" not in " ".join(plain.answer()["sentences"])
+
+
+def test_strike_that_aborts_releases_nothing_and_one_that_descends_still_releases(small_dir):
+    # the release rule: a carrier that turns home before its release point releases nothing; one
+    # that descends keeps its mission and releases from its branch (abort rule on track: the fire
+    # unit's radar holds it from the start of its run in)
+    def strike(reaction):
+        return {"name": "strike", "type": "mq_9_reaper", "altitude_m": 4000, "altitude_ref": "msl",
+                "route": [{"lat": 10.39, "lon": 20.01}, {"lat": 10.3, "lon": 20.1}],
+                "mission": {"kind": "strike", "weapon": {"type": "Hellfire", "count": 2, "target": "depot"}},
+                "reaction": reaction}
+    on = {"on": "track", "delay_s": 0.0, "branch_every_s": 5.0}
+    ab = _run(small_dir, [strike({**on, "action": "abort"})], n=20, seed=1)
+    de = _run(small_dir, [strike({**on, "action": "descend", "descend_to_m": 300})], n=20, seed=1, name="d.yaml")
+    for res in (ab, de):
+        assert (res.raw.react_step[:, 0] >= 0).any()
+    da, dd = ab.replications, de.replications
+    wa, wd = da[da.role == "weapon"], dd[dd.role == "weapon"]
+    reacted_a = set(da[(da.role != "weapon") & da.reacted_at_s.notna()].replication)
+    reacted_d = set(dd[(dd.role != "weapon") & dd.reacted_at_s.notna()].replication)
+    assert reacted_a and reacted_d
+    row_a = ab.mission_table().iloc[0]
+    # an abort before the release: no weapon released in those sorties, mission not accomplished
+    early = da[(da.role != "weapon") & (da.outcome == "aborted")]
+    assert len(early) > 0
+    assert (wa[wa.replication.isin(early.replication)].outcome == "not released").all()
+    assert row_a.p_accomplished + row_a.p_aborted + row_a.p_loss <= 1 + 1e-12
+    # descending: the weapons of sorties that reacted and were not lost before the release fly
+    flew = wd[wd.replication.isin(reacted_d)].outcome != "not released"
+    assert flew.any()
+    assert de.mission_table().iloc[0].aborted == 0
