@@ -196,9 +196,31 @@ def _print_summary(results, out: Path | None, elapsed: float) -> None:
             rt.add_row(_txt(r["radar"]), f"{r['mean_radiating_s']:.1f}", f"{r['max_radiating_s']:.0f}",
                        f"{100 * r['share_of_run']:.0f}%")
         console.print(rt)
+    if getattr(results.world, "react", None) is not None:   # threats that react (iadsim.engine.react)
+        _print_reactions(results)
     if out is not None:
         rep = f"report: {out / 'report.html'}" if (out / "report.html").is_file() else "tables only"
         console.print(f"[green]wrote[/green] {out}  ({rep})  in {elapsed:.1f} s")
+
+
+def _print_reactions(results) -> None:
+    """Reacting threats: per scenario threat, its sorties that took their reaction or abort path and
+    those that aborted (turned away or aborted before accomplishing the mission: neither accomplished
+    nor lost)."""
+    df = results.replications
+    if "reacted_at_s" not in df:
+        return
+    rt = Table(title="reacting threats: sorties that reacted, and aborted (neither accomplished nor lost)")
+    for col in ("threat", "sorties", "reacted", "aborted", "P(aborted)"):
+        rt.add_column(col)
+    for gi, thr in enumerate(results.world.scenario.threats):
+        g = df[(df["group"] == thr.name) & (df["role"] != "weapon")]
+        if g.empty or (thr.reaction is None and (thr.mission is None or thr.mission.abort_if is None)):
+            continue
+        n = len(g)
+        ab = int((g["outcome"] == "aborted").sum())
+        rt.add_row(_txt(thr.name), str(n), str(int(g["reacted_at_s"].notna().sum())), str(ab), f"{ab / n:.2f}")
+    console.print(rt)
 
 
 def _print_answer(results) -> None:

@@ -47,6 +47,10 @@ class ChunkResult:
     #: iadsim.engine.scoot.active_site gives its site per step. None otherwise
     relocation_log: np.ndarray | None = None
     relocation_sites: np.ndarray | None = None
+    #: with reacting threats (iadsim.engine.react): [R, M] step at which each sortie switched to a
+    #: reaction or abort path (-1: never) and the branch member it switched to; None otherwise
+    react_step: np.ndarray | None = None
+    react_to: np.ndarray | None = None
 
 
 EVENT_DTYPE = np.dtype([("step", "i8"), ("type", "i8"), ("unit", "i8"), ("threat", "i8"), ("n", "i8")])
@@ -98,6 +102,13 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
         ew = world_in.ew_inputs()
     ds = params_in.defstate if params_in.defstate is not None else inactive(world_in, count)
     radiating = np.zeros((count, len(world_in.sensor_labels)), np.int64)
+    rx = world.react_inputs()
+    if world_in is not world:   # relocating units' copies: each radar's fire unit in the expanded world
+        from iadsim.engine.react_world import radar_units
+
+        rx = rx[:14] + (radar_units(world_in),) + rx[15:]
+    react_step = np.full((count, M), -1, np.int64)
+    react_to = np.full((count, M), -1, np.int64)
     if world.full is not None:
         from iadsim.engine.full import TRACK_STATS, run_chunk_full, run_chunk_full_serial
 
@@ -107,14 +118,16 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
                    out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
                    out["killer"], out["leak_step"], expended, stats, *ev, *ew, ident, *ds.kernel_inputs(world_in),
                    radiating,
-                   params_in.jamming_input(world_in), *sc_in)
+                   params_in.jamming_input(world_in), *sc_in,
+                   *rx, react_step, react_to)
     else:
         kernel = run_chunk_serial if code == POLICY_PYTHON else run_chunk
         n = kernel(keys, local, code, *world_in.kernel_inputs(), *params_in.kernel_inputs(),
                    out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
                    out["killer"], out["leak_step"], expended, *ev, *ew, ident, *ds.kernel_inputs(world_in),
                    radiating,
-                   params_in.jamming_input(world_in), *sc_in)
+                   params_in.jamming_input(world_in), *sc_in,
+                   *rx, react_step, react_to)
     events = None
     if local >= 0:
         events = np.zeros(n, EVENT_DTYPE)
@@ -128,7 +141,9 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
                        track_stats=stats, ident_step=ident if world.ew is not None and world.ew.has_decoys else None,
                        radiating=radiating if ds.active else None,
                        relocation_log=sc_in[6] if world.scoot is not None else None,
-                       relocation_sites=sc_in[5] if world.scoot is not None else None, **out)
+                       relocation_sites=sc_in[5] if world.scoot is not None else None,
+
+                       react_step=react_step if rx[0] else None, react_to=react_to if rx[0] else None, **out)
 
 
 def compiled_cache_warm(fidelity: str = "fast") -> bool:

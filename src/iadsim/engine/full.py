@@ -60,6 +60,8 @@ from iadsim.engine.defstate import own_pictures, picture_of_radar, picture_of_un
 from iadsim.engine.kernel import _defence_state_step
 from iadsim.engine.kernel import identifies
 from iadsim.engine.kernel import jamming_js_scaled
+from iadsim.engine.kernel import EV_REACT
+from iadsim.engine.react import react_begin, react_launch, react_switch, react_track
 from iadsim.engine.rng import uniform
 from iadsim.engine.scoot import scoot_init, scoot_silence, scoot_step
 from iadsim.physics.flyout import predicted_intercept_nb
@@ -632,7 +634,9 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                   ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
                   ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue,
                   link_down, autonomous, radar_xyz, ds_pos, radiating, js_scale,
-                  sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log):
+                  sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log,
+                  rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay, rx_measure,
+                  rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to):
     dt = fpar[0]
     xmin = fpar[1]
     ymax = fpar[2]
@@ -789,6 +793,10 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
     for m in range(ident_step.shape[0]):
         ident_step[m] = -1
     jammed = jam_owner.shape[0] > 0
+    # reacting threats (iadsim.engine.react): branches wait, pending switches, launches at each member
+    pend, n_launch, par = react_begin(rx_on, rx_root, alive, react_step, react_to, parent)
+    sw_from = np.empty(M if rx_on else 0, np.int64)
+    sw_to = np.empty(M if rx_on else 0, np.int64)
 
     for t in range(nsteps):
         # 1. intercepts due now: the TRUE target must be alive, in the envelope and in sight, and
@@ -819,7 +827,14 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                 nev = end_intercept(i, t, hit, f_e, f_m, f_n, f_step, alive, kill_step, killer, busy,
                                     record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         # 2. arrivals: a threat alive at the end of its route has leaked
-        releases(t, alive, parent, first_step)   # weapons of carriers still flying
+        if rx_on:   # reacting threats take their reaction or abort path (iadsim.engine.react)
+            nsw = react_switch(t, alive, first_step, end_step, kill_step, rx_root, ab_first, ab_count, rx_keeps,
+                               rx_measure, rx_above, rx_value, rx_group, rx_weapon, env_cum, rx_dt, pend, n_launch,
+                               par, react_step, react_to, det_step, firm_step, eng_step, f_m, f_step, sw_from, sw_to)
+            for j in range(nsw):
+                nev = _inherit_full(t, sw_from[j], sw_to[j], lab, known_dead, ident_step, ds_on, own_first,
+                                    own_last, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
+        releases(t, alive, par, first_step)   # weapons of carriers still flying
         nev, done = arrivals(t, alive, end_step, leak_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         if done:
             break
@@ -880,6 +895,9 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                             nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_DETECT, s, m, 0)
                     if ident_step[m] < 0 and decoy_p[m] > 0.0 and identifies(k0, k1, t, s, m, decoy_p[m]):
                         ident_step[m] = t
+                    if rx_on:
+                        react_track(t, s, m, firm_step, rx_trig, rx_delay, rx_first, rx_count, rad_unit, first_step,
+                                    pend, react_step)
                     n1, n2 = _normal_pair(uniform(k0, k1, STREAM_NOISE_0, t, s, m),
                                           uniform(k0, k1, STREAM_NOISE_1, t, s, m))
                     n3, _n4 = _normal_pair(uniform(k0, k1, STREAM_NOISE_2, t, s, m),
@@ -1303,12 +1321,33 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                 eng_step[m] = t
             if record and nev < MAX_EVENTS:
                 nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_LAUNCH, e, m, n)
+            if rx_on:
+                react_launch(t, m, rx_trig, rx_delay, rx_first, rx_count, first_step, pend, n_launch, react_step)
     stats[0] = n_created
     stats[1] = n_confirmed
     stats[2] = err_sum / err_n if err_n > 0 else np.nan
     stats[3] = n_false_confirmed
     stats[4] = n_false_shots
     stats[5] = n_overflow
+    return nev
+
+
+@numba.njit(cache=True)
+def _inherit_full(t, m, b, lab, known_dead, ident_step, ds_on, own_first, own_last,
+                  record, nev, ev_step, ev_type, ev_e, ev_m, ev_n):
+    """Branch b takes over member m at step t (iadsim.engine.react): the tracks that followed m follow
+    b, with m's kill assessment and identification; the switch is recorded."""
+    for k in range(lab.shape[0]):
+        if lab[k] == m:
+            lab[k] = b
+    known_dead[b] = known_dead[m]
+    ident_step[b] = ident_step[m]
+    if ds_on:
+        for s in range(own_first.shape[0]):
+            own_first[s, b] = own_first[s, m]
+            own_last[s, b] = own_last[s, m]
+    if record and nev < MAX_EVENTS:
+        nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_REACT, -1, m, 0)
     return nev
 
 
@@ -1321,7 +1360,9 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
                     ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
                     ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue,
                     link_down, autonomous, radar_xyz, ds_pos, radiating, js_scale,
-                    sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log):
+                    sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log,
+                    rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay, rx_measure,
+                    rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to):
     """Run replications keys[r] at full fidelity; arguments as the fast kernel's ``_run_chunk``
     with the arrays of :class:`iadsim.engine.world.FullWorld`; ``stats`` [R, len(TRACK_STATS)] track
     statistics."""
@@ -1341,7 +1382,10 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
                                ds_on, toggles[r], up0[r], emcon_mode, duty_period, duty_on, duty_phase[r], warmup,
                                ambush_r, cue, link_down[r], autonomous, radar_xyz, ds_pos, radiating[r],
                                js_scale[r],
-                               sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq[r], sc_log[r])
+                               sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq[r], sc_log[r],
+                               rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay,
+                               rx_measure, rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt,
+                               react_step[r], react_to[r])
     total = 0
     for r in range(R):
         if r == record_local:

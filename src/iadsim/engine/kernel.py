@@ -16,6 +16,7 @@ from iadsim.c2.wta import greedy_units as _greedy_marginal_return  # the one gre
 from iadsim.engine.defstate import may_engage, on_own, own_candidates, own_detect, radar_state, unit_state
 from iadsim.engine.defstate import own_free
 from iadsim.engine.scoot import scoot_init, scoot_silence, scoot_step
+from iadsim.engine.react import react_begin, react_launch, react_switch, react_track
 from iadsim.engine.rng import STREAM_DECOY_ID, STREAM_DETECT, STREAM_KILL, uniform
 
 # event types (timeline of a recorded replication)
@@ -33,7 +34,8 @@ EV_REPAIR = 10  # unit e is repaired
 EV_PACK = 11    # fire unit e packs up to relocate (iadsim.engine.scoot; added after the run, n: the site it leaves)
 EV_SETUP = 12   # fire unit e is set up at its next site (n: that site)
 EVENT_NAMES = ("detect", "track", "launch", "kill", "miss", "leak", "lost", "radiate", "silent", "fail", "repair",
-               "pack", "setup")
+               "pack", "setup", "react")
+EV_REACT = 13   # threat m switches to its reaction or abort path (member n; iadsim.engine.react)
 MAX_EVENTS = 8192
 
 # C2 policies compiled into the kernel; any other registered policy runs in Python (objmode)
@@ -398,7 +400,9 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
              ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
              ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue, link_down,
              autonomous, radar_xyz, pos, radiating, js_scale,
-             sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log):
+             sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log,
+             rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay, rx_measure,
+             rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to):
     M = first_step.shape[0]
     E = channels.shape[0]
     S = scan.shape[1]
@@ -446,6 +450,10 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
     sc_up = np.full(G, -1, np.int64)
     if sc_on:
         scoot_init(sc_units, sc_seq, sc_live, missiles, stock)
+    # reacting threats (iadsim.engine.react): branches wait, pending switches, launches at each member
+    pend, n_launch, par = react_begin(rx_on, rx_root, alive, react_step, react_to, parent)
+    sw_from = np.empty(M if rx_on else 0, np.int64)
+    sw_to = np.empty(M if rx_on else 0, np.int64)
 
     for t in range(nsteps):
         # 1. intercepts due now
@@ -457,9 +465,17 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
                     hit = False   # the fire unit failed while its missiles flew: they lost guidance
                 nev = end_intercept(i, t, hit, f_e, f_m, f_n, f_step, alive, kill_step, killer, busy,
                                     record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
+        # 1b. reacting threats take their reaction or abort path (iadsim.engine.react)
+        if rx_on:
+            nsw = react_switch(t, alive, first_step, end_step, kill_step, rx_root, ab_first, ab_count, rx_keeps,
+                               rx_measure, rx_above, rx_value, rx_group, rx_weapon, env_cum, rx_dt, pend, n_launch,
+                               par, react_step, react_to, det_step, firm_step, eng_step, f_m, f_step, sw_from, sw_to)
+            for j in range(nsw):
+                nev = _inherit(t, sw_from[j], sw_to[j], last_det, engaged_until, n_eng, tracked, ident_step, ds_on,
+                               own_first, own_last, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         # 2. weapons released by carriers still flying; arrivals: a threat alive at the end of its
         #    path has reached it (its target, or home)
-        releases(t, alive, parent, first_step)
+        releases(t, alive, par, first_step)
         nev, done = arrivals(t, alive, end_step, leak_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         if done:
             break
@@ -501,6 +517,9 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
                     last_det[m] = t
                     if ident_step[m] < 0 and decoy_p[m] > 0.0 and identifies(k0, k1, t, s, m, decoy_p[m]):
                         ident_step[m] = t
+                    if rx_on:
+                        react_track(t, s, m, firm_step, rx_trig, rx_delay, rx_first, rx_count, rad_unit, first_step,
+                                    pend, react_step)
         # 5. tracks (truth-based, with latency and drop-out)
         nt = 0
         for m in range(M):
@@ -595,6 +614,27 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
                 eng_step[m] = t
             if record and nev < MAX_EVENTS:
                 nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_LAUNCH, e, m, n)
+            if rx_on:
+                react_launch(t, m, rx_trig, rx_delay, rx_first, rx_count, first_step, pend, n_launch, react_step)
+    return nev
+
+
+@numba.njit(cache=True)
+def _inherit(t, m, b, last_det, engaged_until, n_eng, tracked, ident_step, ds_on, own_first, own_last,
+             record, nev, ev_step, ev_type, ev_e, ev_m, ev_n):
+    """Branch b takes over member m's track state at step t (iadsim.engine.react); the switch is recorded."""
+    last_det[b] = last_det[m]
+    engaged_until[b] = engaged_until[m]
+    tracked[b] = tracked[m]
+    ident_step[b] = ident_step[m]
+    for e in range(n_eng.shape[0]):
+        n_eng[e, b] = n_eng[e, m]
+    if ds_on:
+        for s in range(own_first.shape[0]):
+            own_first[s, b] = own_first[s, m]
+            own_last[s, b] = own_last[s, m]
+    if record and nev < MAX_EVENTS:
+        nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_REACT, -1, m, 0)
     return nev
 
 
@@ -607,7 +647,9 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
               ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
               ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue, link_down,
               autonomous, radar_xyz, pos, radiating, js_scale,
-              sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log):
+              sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log,
+              rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay, rx_measure,
+              rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to):
     """Run replications keys[r] (r in 0..R-1) with their parameters (pk1 .. pfa, leading axis R;
     pk1 x pk_geo is the single-shot Pk of an engagement, beta the salvo's common-cause factor);
     outputs are [R, M] / [R, E] arrays filled in place. Events are recorded for the replication
@@ -631,7 +673,10 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
                           jam_js, jam_owner, decoy_p, ident_step[r],
                           ds_on, toggles[r], up0[r], emcon_mode, duty_period, duty_on, duty_phase[r], warmup,
                           ambush_r, cue, link_down[r], autonomous, radar_xyz, pos, radiating[r], js_scale[r],
-                          sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq[r], sc_log[r])
+                          sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq[r], sc_log[r],
+                          rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay,
+                          rx_measure, rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt,
+                          react_step[r], react_to[r])
     total = 0
     for r in range(R):
         if r == record_local:

@@ -271,12 +271,21 @@ class World:
     full: FullWorld | None = None   # fidelity 'full' only
     ew: "EW | None" = None          # jammers and decoys (iadsim.engine.ew); None: neither
     scoot: "Scoot | None" = None    # relocating fire units' site copies (iadsim.engine.scoot); None: none
+    react: "ReactArrays | None" = None   # reacting threats' branches (iadsim.engine.react); None: none
 
     def ew_inputs(self) -> tuple:
         """The kernels' jamming and decoy arrays (empty when the scenario has neither)."""
         from iadsim.engine.ew import EW
 
         return (self.ew or EW()).kernel_inputs(self.pos.shape[1])
+
+    def react_inputs(self) -> tuple:
+        """The kernels' reaction arrays (nothing read when no threat reacts)."""
+        from iadsim.engine.react import inactive_inputs
+
+        if self.react is None:
+            return inactive_inputs(self.pos.shape[1], len(self.sensor_labels))
+        return self.react.kernel_inputs()
 
     @property
     def scenario(self):
@@ -413,6 +422,7 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
     labels, group, types, targets, values, rcs = [], [], [], [], [], []
     P, V, F, Eend, routes = [], [], [], [], []
     parent, role, kinds, st_start, st_end, rel_step = [], [], [], [], [], []
+    branch_info: dict[int, tuple] = {}   # branch member -> (root, kind, keeps mission, abandons it)
     asset_names = [a.name for a in s.assets]
     ctx = MissionContext(to_local=grid.to_local, ground_at=lambda x, y: float(terrain.height_at(x, y)),
                          asset_names=asset_names, asset_xy=asset_xy,
@@ -474,6 +484,17 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
                     wpos, wvel, wfirst, wend = sample_path(wpath, terrain, t_rel + j * rel.interval_s, dt, nsteps)
                     member(wpos, wvel, wfirst, wend, f"{label}.{wsys.name}[{j}]", i, wsys.name, rel.target,
                            wval, wsig, carrier, "weapon", "weapon", {})
+            if thr.reaction is not None or (thr.mission is not None and thr.mission.abort_if is not None):
+                # reaction and abort paths from branch points along the sortie (iadsim.engine.react)
+                from iadsim.engine.react_world import add_branches
+
+                def branch(bpos, bvel, bfirst, bend, blabel, _root, keeps):
+                    member(bpos, bvel, bfirst, bend, blabel, i, sysm.name, sortie.target if keeps else -1, val,
+                           sig, -1, "branch", sortie.kind, {})
+                    return len(P) - 1
+
+                add_branches(ld, i, thr, sortie, terrain, t0, dt, nsteps, carrier, label, first, end, branch,
+                             branch_info)
     pos = np.stack(P, axis=1)
     vel = np.stack(V, axis=1)
     M = pos.shape[1]
@@ -726,6 +747,13 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
     if _base is None and uses_relocation(s):
         step("relocation sites")
         world.scoot = compile_scoot(ld, world)
+
+    if branch_info:   # threats that react (iadsim.engine.react)
+        from iadsim.engine.react import REACTION_MODEL
+        from iadsim.engine.react_world import react_arrays
+
+        world.react = react_arrays(world, branch_info)
+        world.models["reactions"] = REACTION_MODEL
     return world
 
 

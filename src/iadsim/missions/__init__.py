@@ -8,9 +8,10 @@ One module per kind, each with ``plan(thr, ctx) -> Sortie``:
   the weapons (new objects in flight the defence may engage), egress.
 
 A :class:`Sortie` is the carrier's path with marks (station entry and exit, release) and the
-weapons it releases. Paths are planned before the run (threats follow them exactly; they do not
-react to the defence), so the marks become steps on the engine clock; whether a weapon is released
-at all is decided in the run: a carrier killed before its release point releases nothing.
+weapons it releases. Paths are planned before the run, so the marks become steps on the engine
+clock; whether a weapon is released at all is decided in the run: a carrier killed before its release
+point releases nothing. A threat with a ``reaction`` or an abort rule may leave its path in the run
+for a reaction path also planned before it (:mod:`.reaction`, :mod:`iadsim.engine.react`).
 """
 
 from __future__ import annotations

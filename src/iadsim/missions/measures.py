@@ -43,7 +43,8 @@ def coverage_mask(world, s: int) -> np.ndarray:
     return world.snr[:, s, :] > 0
 
 
-def flying_window(world, kill_step: np.ndarray, leak_step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def flying_window(world, kill_step: np.ndarray, leak_step: np.ndarray,
+                  react: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Steps [start, stop) in which each member of each replication was flying and alive, [R, M] each.
 
     It flies from its first step until it is killed, arrives at the end of its path, or the run
@@ -57,6 +58,21 @@ def flying_window(world, kill_step: np.ndarray, leak_step: np.ndarray) -> tuple[
     pk = np.where(par >= 0, kill_step[:, np.maximum(par, 0)], -1)
     unreleased = (par >= 0)[None, :] & (pk >= 0) & (pk <= start)
     stop = np.where(unreleased, start, stop)
+    rx = getattr(world, "react", None)
+    if rx is not None and react is not None and react[0] is not None:
+        # reacting threats (iadsim.engine.react): a sortie flies its own path until it switches, the
+        # branch it switched to from there; a branch not taken never flies
+        rstep, rto = react
+        stop = np.where(rstep >= 0, np.minimum(stop, rstep), stop)
+        flown = np.zeros((R, M), bool)
+        rows, roots = np.nonzero(rto >= 0)
+        flown[rows, rto[rows, roots]] = True
+        stop = np.where((rx.root >= 0)[None, :] & ~flown, start, stop)
+        # a weapon of a sortie that abandoned its mission before the release is not released
+        ps = np.where(par >= 0, rstep[:, np.maximum(par, 0)], -1)
+        pb = np.where(par >= 0, rto[:, np.maximum(par, 0)], -1)
+        gone = (par >= 0)[None, :] & (ps >= 0) & (ps <= start) & rx.abandons[np.maximum(pb, 0)]
+        stop = np.where(gone, start, stop)
     return start, np.maximum(stop, start)
 
 
@@ -108,7 +124,7 @@ def _envelope_steps_per_rep(pip_ok, pip_r, pip_agl, pip_above, lim, start, stop,
 
 
 def exposure_seconds(world, kill_step: np.ndarray, leak_step: np.ndarray,
-                     draws: dict | None = None) -> dict[str, np.ndarray]:
+                     draws: dict | None = None, react: tuple | None = None) -> dict[str, np.ndarray]:
     """Seconds each member of each replication spent alive inside each envelope and coverage.
 
     ``draws``: the figures each replication drew (``ChunkResult.draws``); the envelope of a
@@ -116,7 +132,7 @@ def exposure_seconds(world, kill_step: np.ndarray, leak_step: np.ndarray,
 
     Returns ``{"envelope": [R, M, E], "coverage": [R, M, S], "any_envelope": [R, M],
     "any_coverage": [R, M]}`` [s] (the ``any_`` entries: inside at least one)."""
-    start, stop = flying_window(world, kill_step, leak_step)
+    start, stop = flying_window(world, kill_step, leak_step, react)
     R, M = kill_step.shape
     T = world.nsteps
     E, S = len(world.effector_labels), len(world.sensor_labels)
@@ -140,6 +156,11 @@ def exposure_seconds(world, kill_step: np.ndarray, leak_step: np.ndarray,
         mk = coverage_mask(world, s)
         any_cov |= mk
         cov[:, :, s] = steps_inside(mk, start, stop) * world.dt
-    return {"envelope": env, "coverage": cov,
-            "any_envelope": steps_any * world.dt if per_rep else steps_inside(any_env, start, stop) * world.dt,
-            "any_coverage": steps_inside(any_cov, start, stop) * world.dt}
+    out = {"envelope": env, "coverage": cov,
+           "any_envelope": steps_any * world.dt if per_rep else steps_inside(any_env, start, stop) * world.dt,
+           "any_coverage": steps_inside(any_cov, start, stop) * world.dt}
+    if getattr(world, "react", None) is not None:   # one sortie: its own path, then its branch
+        from iadsim.engine.react import fold_exposure
+
+        out = {k: fold_exposure(world, v) for k, v in out.items()}
+    return out

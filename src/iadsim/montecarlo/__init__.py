@@ -122,4 +122,6 @@ def concat(results: list[ChunkResult]) -> ChunkResult:
         radiating=None if results[0].radiating is None else np.concatenate([r.radiating for r in results], axis=0),
         relocation_log=None if getattr(results[0], "relocation_log", None) is None else cat("relocation_log"),
         relocation_sites=None if getattr(results[0], "relocation_sites", None) is None else cat("relocation_sites"),
+        react_step=None if results[0].react_step is None else cat("react_step"),
+        react_to=None if results[0].react_to is None else cat("react_to"),
     )

@@ -663,6 +663,13 @@ def _sensitivity_rows(sens: dict) -> tuple[list[str], list[list[str]]]:
     return cols, rows
 
 
+def _aborted_text(p) -> str:
+    """With reacting threats: the share of sorties that aborted (neither accomplished nor lost)."""
+    if p is None or p != p:
+        return ""
+    return f"; aborted {100 * p:.0f}%"
+
+
 def _answer(results) -> dict:
     """The scenario's question, the answer in sentences and a row per option x mission."""
     try:
@@ -682,7 +689,8 @@ def _answer(results) -> dict:
             tos = m.get("mean_time_on_station_s")
             rows.append({"option": opt["name"], "threat": m["threat"], "mission": m["mission"],
                          "means": m["accomplished_means"],
-                         "acc": pct(m["p_accomplished"], m["p_accomplished_lo"], m["p_accomplished_hi"]),
+                         "acc": pct(m["p_accomplished"], m["p_accomplished_lo"], m["p_accomplished_hi"])
+                         + _aborted_text(m.get("p_aborted")),
                          "loss": pct(m["p_loss"], m["p_loss_lo"], m["p_loss_hi"]),
                          "weapon": pct(m.get("p_weapon_reached_target")),
                          "tos": "–" if tos is None else f"{tos / 60:.0f} min",

@@ -264,9 +264,11 @@ def _raw_from_tables(world, reps: pd.DataFrame, exp: pd.DataFrame, events):
     units = list(world.effector_labels)
     n = int(reps["replication"].max()) + 1 if len(reps) else 0
     got = list(dict.fromkeys(reps["threat"].astype(str)))
-    if sorted(got) != sorted(labels):
+    react = getattr(world, "react", None)
+    rows_of = [lab for j, lab in enumerate(labels) if react is None or react.root[j] < 0]   # one row per sortie
+    if sorted(got) != sorted(rows_of):
         raise InputError.single("replications.parquet", "threat",
-                                f"threats {got} do not match the scenario's {labels}: the scenario "
+                                f"threats {got} do not match the scenario's {rows_of}: the scenario "
                                 "copy or the catalog no longer describes this run")
     idx = {t: i for i, t in enumerate(labels)}
     r = reps["replication"].to_numpy(dtype=np.int64)
@@ -299,17 +301,32 @@ def _raw_from_tables(world, reps: pd.DataFrame, exp: pd.DataFrame, events):
         if col.startswith("figure."):
             system, _, key = col[len("figure."):].partition(".")
             draws[(system, key)] = first_rows[col].to_numpy()
+    kill_step = grid(np.where(reps["killed"].to_numpy(dtype=bool), kill, -1))
+    killer_step = grid(killer.to_numpy(dtype=np.int64))
+    leak_step = grid(_steps(reps["leak_time_s"], dt))
+    react_step = react_to = None
+    if react is not None and "reacted_to" in reps:
+        # reacting sorties (iadsim.engine.react): the outcome after the switch is the branch's
+        react_step = grid(_steps(reps["reacted_at_s"], dt))
+        react_to = grid(reps["reacted_to"].map(lambda u: idx.get(u, -1) if isinstance(u, str) else -1)
+                        .to_numpy(dtype=np.int64))
+        rr, mm = np.nonzero(react_to >= 0)
+        bb = react_to[rr, mm]
+        for a in (kill_step, killer_step, leak_step):
+            a[rr, bb] = a[rr, mm]
+            a[rr, mm] = -1
     return ChunkResult(
         first=0, count=n,
         det_step=grid(_steps(reps["detected_at_s"], dt)),
         firm_step=grid(_steps(reps["tracked_at_s"], dt)),
         eng_step=grid(_steps(reps["first_engaged_at_s"], dt)),
         shots=grid(reps["shots"].to_numpy(dtype=np.int64), 0),
-        kill_step=grid(np.where(reps["killed"].to_numpy(dtype=bool), kill, -1)),
-        killer=grid(killer.to_numpy(dtype=np.int64)),
-        leak_step=grid(_steps(reps["leak_time_s"], dt)),
+        kill_step=kill_step,
+        killer=killer_step,
+        leak_step=leak_step,
         expended=expended, events=events, draws=draws or None,
-        ident_step=grid(_steps(reps["identified_at_s"], dt)) if "identified_at_s" in reps else None)
+        ident_step=grid(_steps(reps["identified_at_s"], dt)) if "identified_at_s" in reps else None,
+        react_step=react_step, react_to=react_to)
 
 
 def _events_from_csv(world, path: Path) -> np.ndarray:

@@ -51,6 +51,7 @@ class Results:
         w, r = self.world, self.raw
         R, M = r.det_step.shape
         dt = w.dt
+        r = self._sorties
         kill = r.kill_step
         ks = np.clip(kill, 0, w.nsteps - 1)
         kpos = w.pos[ks, np.arange(M)[None, :]]  # [R, M, 3]
@@ -93,14 +94,36 @@ class Results:
         # figures drawn for each replication (uncertainty: sample), one column each
         for (system, key), values in sorted((r.draws or {}).items()):
             df[f"figure.{system}.{key}"] = np.repeat(values, M)
+        if getattr(w, "react", None) is not None:
+            # reacting threats: when each sortie switched to its reaction or abort path, and which
+            # (iadsim.engine.react); one row per sortie: the branch rows are folded into it
+            rstep = self.raw.react_step if self.raw.react_step is not None else np.full((R, M), -1)
+            rto = self.raw.react_to if self.raw.react_to is not None else np.full((R, M), -1)
+            labels = np.array(w.threat_labels + [None], dtype=object)
+            df["reacted_at_s"] = _t(rstep, dt).ravel()
+            df["reacted_to"] = labels[np.where(rto >= 0, rto, -1)].ravel()
+            df = df[np.tile(w.react.root < 0, R)].reset_index(drop=True)
         return df
+
+    @property
+    def _sorties(self):
+        """The raw outcomes with each reacting sortie's flown branch folded into its own column
+        (:func:`iadsim.engine.react.fold_sorties`); the raw outcomes themselves without reactions."""
+        from types import SimpleNamespace
+
+        from iadsim.engine.react import fold_sorties
+
+        f = fold_sorties(self.world, self.raw)
+        if f is None:
+            return self.raw
+        return SimpleNamespace(**{**self.raw.__dict__, **f})
 
     def _mission_columns(self) -> dict[str, np.ndarray]:
         """Per replication x member: role, mission, carrier, outcome (in words), accomplished, time on
         station [s] (see :mod:`iadsim.missions`)."""
         from iadsim.engine.world import MissionArrays
 
-        w, r = self.world, self.raw
+        w, r = self.world, self._sorties
         R, M = r.kill_step.shape
         ms = w.missions if w.missions is not None else MissionArrays.none(M)
         kill, leak = r.kill_step, r.leak_step
@@ -117,6 +140,16 @@ class Results:
         outcome[killed] = "killed"
         outcome[unreleased] = "not released"
         end_t = np.where(killed, kill, w.nsteps)
+        rx = getattr(w, "react", None)
+        abandoned = np.zeros((R, M), bool)
+        if rx is not None and self.raw.react_step is not None:
+            # a sortie that turned away or aborted ends its mission at the switch (iadsim.engine.react)
+            rstep, rto = self.raw.react_step, self.raw.react_to
+            abandoned = (rto >= 0) & rx.abandons[np.maximum(rto, 0)]
+            end_t = np.where(abandoned, np.minimum(end_t, rstep), end_t)
+            ps = np.where(par >= 0, np.where(abandoned, rstep, -1)[:, np.maximum(par, 0)], -1)
+            gone = (par >= 0)[None, :] & (ps >= 0) & (ps <= w.first_step[None, :]) & ~killed & ~arrived
+            outcome[gone] = "not released"
         acc = np.full((R, M), np.nan)
         tos = np.full((R, M), np.nan)
         isr = np.array([k == "isr" for k in ms.kind])
@@ -131,6 +164,9 @@ class Results:
             acc[:, strike] = (end_t[:, strike] >= rs[None, :]) & (rs[None, :] < w.nsteps)
         oneway = (role == "threat") & has_target
         acc[:, oneway] = arrived[:, oneway]
+        # aborted: turned away or aborted before its mission was accomplished, and not killed
+        aborted = abandoned & ~killed & ~(acc == 1)
+        outcome[aborted] = "aborted"
         labels = np.array(w.threat_labels, dtype=object)
         carrier = np.where(par >= 0, labels[np.maximum(par, 0)], "")   # "": not a released weapon
         return {"role": np.tile(role, R), "mission": np.tile(np.array(ms.kind, dtype=object), R),
@@ -146,7 +182,8 @@ class Results:
             from iadsim.missions.measures import exposure_seconds
 
             self.__dict__["_exposure"] = exposure_seconds(self.world, self.raw.kill_step, self.raw.leak_step,
-                                                          self.raw.draws)
+                                                          self.raw.draws, (getattr(self.raw, "react_step", None),
+                                                                           getattr(self.raw, "react_to", None)))
         return self.__dict__["_exposure"]
 
     def exposure_table(self) -> pd.DataFrame:
@@ -164,7 +201,7 @@ class Results:
                  + [("fire unit envelope", "any", None, ex["any_envelope"]),
                     ("radar coverage", "any", None, ex["any_coverage"])])
         for gi, thr in enumerate(w.scenario.threats):
-            cols = np.flatnonzero((w.threat_group == gi) & (role != "weapon"))
+            cols = np.flatnonzero((w.threat_group == gi) & (role != "weapon") & (role != "branch"))
             if cols.size == 0:
                 continue
             for kind, name, system, sec in units:
@@ -218,6 +255,9 @@ class Results:
                    "losses_per_station_hour": (lost / (g["time_on_station_s"].sum() / 3600.0)
                                                if kind == "isr" and g["time_on_station_s"].sum() > 0 else None),
                    "p_weapon_reached_target": None}
+            if getattr(self.world, "react", None) is not None:   # turned away or aborted, not accomplished
+                row["aborted"] = int((g["outcome"] == "aborted").sum())
+                row["p_aborted"] = row["aborted"] / n
             if kind == "isr" and g["time_on_station_s"].sum() > 0:
                 row["losses_per_station_hour_lo"], row["losses_per_station_hour_hi"] = _poisson_rate_interval(
                     lost, g["time_on_station_s"].sum() / 3600.0)
@@ -284,7 +324,9 @@ class Results:
                     f"(95% CI {_pct(m['p_accomplished_lo'])}–{_pct(m['p_accomplished_hi'])}) and lost in "
                     f"{_pct(m['p_loss'])} ({_pct(m['p_loss_lo'])}–{_pct(m['p_loss_hi'])})"
                     + (f"; a weapon reaches its target in {_pct(m['p_weapon_reached_target'])}"
-                       if m.get("p_weapon_reached_target") is not None else "") + ".")
+                       if m.get("p_weapon_reached_target") is not None else "")
+                    + (f"; aborted (turned away or aborted, neither accomplished nor lost) in {_pct(m['p_aborted'])}"
+                       if m.get("p_aborted") is not None and m["p_aborted"] == m["p_aborted"] else "") + ".")
                 if m.get("mean_exposure_envelope_s") is not None:
                     sentences.append(
                         f"{opt['name']}: time within reach for {m['threat']}: {_dur(m['mean_exposure_envelope_s'])} "

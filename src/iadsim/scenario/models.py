@@ -415,6 +415,55 @@ class ThreatWeapon(_Model):
     interval_s: float = Field(4.0, ge=0.0, le=600.0, description="time between releases [s]")
 
 
+#: the measures an abort rule may watch (iadsim.engine.react): each sortie's own count or time so far
+ABORT_MEASURES = ("launches", "wingmen_lost", "exposure_s")
+
+
+class AbortRule(_Model):
+    """Abort the sortie (fly straight back to the route's first point) when a measure of it passes
+    a value: ``launches`` (missile launches at this sortie so far), ``wingmen_lost`` (other members
+    of the same scenario threat killed so far), ``exposure_s`` (seconds spent so far inside any fire
+    unit's nominal engagement envelope)."""
+
+    measure: Literal["launches", "wingmen_lost", "exposure_s"] = Field(
+        description="launches | wingmen_lost | exposure_s")
+    above: float | None = Field(None, ge=0.0, le=1e9, description="abort when the measure is greater than this")
+    below: float | None = Field(None, ge=0.0, le=1e9, description="abort when the measure is less than this")
+    branch_every_s: float = Field(15.0, ge=1.0, le=3600.0,
+                                  description="abort paths are planned every this many seconds of the sortie "
+                                              "[s]; the abort starts at the first one after the rule fires")
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> "AbortRule":
+        if (self.above is None) == (self.below is None):
+            raise ValueError("an abort rule needs exactly one of above or below")
+        return self
+
+
+class Reaction(_Model):
+    """What the threat does when its warning receiver tells it it is engaged.
+
+    ``on: launch``: a fire unit launches at it; ``on: track``: a fire unit's own radar detects it
+    while the defence holds a firm track on it. After ``delay_s`` it takes the reaction path that
+    starts at the first branch point (every ``branch_every_s`` along its path) at or after that time:
+    ``turn-away`` (turn by ``turn_deg`` to the right, fly ``away_km``, then back to the route's first
+    point), ``descend`` (the same path on, at ``descend_to_m`` above ground, descending at
+    ``descent_rate_m_s``), ``abort`` (straight back to the route's first point). One reaction per
+    sortie."""
+
+    on: Literal["launch", "track"]
+    action: Literal["turn-away", "descend", "abort"]
+    delay_s: float = Field(2.0, ge=0.0, le=600.0, description="from the warning to the reaction [s]")
+    turn_deg: float = Field(180.0, ge=-180.0, le=180.0, description="turn-away: turn to the right (negative: "
+                                                                    "left) from the current heading [deg]")
+    away_km: float = Field(20.0, gt=0.0, le=1000.0, description="turn-away: leg flown after the turn [km]")
+    descend_to_m: float = Field(100.0, ge=0.0, le=30_000.0, description="descend: height above ground [m]")
+    descent_rate_m_s: float = Field(20.0, gt=0.0, le=500.0, description="descend: rate of descent [m/s]")
+    branch_every_s: float = Field(15.0, ge=1.0, le=3600.0,
+                                  description="reaction paths are planned every this many seconds of the "
+                                              "sortie [s] (more: closer to the trigger, more members to compile)")
+
+
 class Mission(_Model):
     """What the threat is sent to do.
 
@@ -431,6 +480,8 @@ class Mission(_Model):
                                                             "default: back along the route to its start")
     release: Waypoint | None = Field(None, description="strike: where to release (after the route); default: "
                                                        "where the target first comes within 90% of the weapon's range")
+    abort_if: AbortRule | None = Field(None, description="abort the sortie when a measure of it passes a value "
+                                                         "(launches, wingmen_lost, exposure_s)")
 
     @model_validator(mode="after")
     def _complete(self) -> "Mission":
@@ -512,6 +563,8 @@ class Threat(_Model):
                                                     "stand-off jamming of the defence's radars)")
     decoy: Decoy | None = Field(None, description="it is a decoy (true, or identify_p and rcs_m2): a false target "
                                                   "the defence engages until it identifies it")
+    reaction: Reaction | None = Field(None, description="what it does when its warning receiver says it is "
+                                                        "engaged: turn away, descend or abort")
 
     @field_validator("decoy", mode="before")
     @classmethod
