@@ -17,6 +17,9 @@ limits):
 4. the same range and altitude limits where the target really is when the missile arrives: the
    engine takes that position a whole number of time steps after launch, ``ceil(tof / dt)``; with
    ``dt_s`` given this is checked too (for a hovering target it is the PIP itself);
+4a. the fire-control radar (``iadsim.catalog.firecontrol``, where the system has its figures): the target
+   within its tracking range and elevation limits (not in the cone of silence overhead) now and at
+   intercept;
 5. optionally (``visible``), terrain-masked line of sight from the unit's radar to the target now
    and where it is at intercept, as the engine's ``visible_at`` on the radar's raster.
 
@@ -44,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from iadsim.catalog.envelope import gun_table, is_gun, system_table
+from iadsim.catalog.firecontrol import NO_FIRE_CONTROL, fire_control_limits, in_fire_control
 from iadsim.coverage.specs import EffectorSpec
 from iadsim.geo.sector import ALL_ROUND, in_sector
 from iadsim.physics.flyout import predicted_intercepts
@@ -91,6 +95,9 @@ class UnitEnvelope:
     altitude_max_m: float          # height above the site [m]
     sector: tuple[float, float, float, float] = ALL_ROUND
     gun: bool = False
+    #: fire-control radar: tracking range [m], lowest and highest elevation [rad] from the site
+    #: (iadsim.catalog.firecontrol; NO_FIRE_CONTROL: the system has no such figures)
+    fire_control: tuple[float, float, float] = NO_FIRE_CONTROL
 
 
 def unit_envelopes(ld, effs: Sequence[EffectorSpec]) -> list[UnitEnvelope]:
@@ -113,14 +120,15 @@ def unit_envelopes(ld, effs: Sequence[EffectorSpec]) -> list[UnitEnvelope]:
             max_time_s=float(tab.max_time_s), min_speed_m_s=float(tab.min_speed_m_s),
             max_target_speed_m_s=float(vt), mean_speed_m_s=float(vm), range_min_m=float(spec.range_min_m),
             range_max_m=float(rmax), altitude_min_m=float(spec.altitude_min_m),
-            altitude_max_m=float(spec.altitude_max_m), sector=tuple(spec.sector), gun=gun))
+            altitude_max_m=float(spec.altitude_max_m), sector=tuple(spec.sector), gun=gun,
+            fire_control=fire_control_limits(sysm)))
     return out
 
 
 def unit_envelope_of_world(world, e: int) -> UnitEnvelope:
     """Fire unit ``e``'s envelope as a compiled world holds it (its tables and ``flyout_par`` row)."""
     from iadsim.engine.kernel import (
-        FP_DH, FP_DR, FP_GUN, FP_SEC_AZ, FP_TMAX, FP_VMEAN, FP_VMIN, FP_VTMAX,
+        FP_DH, FP_DR, FP_FCR_R, FP_GUN, FP_SEC_AZ, FP_TMAX, FP_VMEAN, FP_VMIN, FP_VTMAX,
     )
 
     fp = np.asarray(world.flyout_par[e], dtype=float)
@@ -132,7 +140,8 @@ def unit_envelope_of_world(world, e: int) -> UnitEnvelope:
         max_target_speed_m_s=float(fp[FP_VTMAX]), mean_speed_m_s=float(fp[FP_VMEAN]),
         range_min_m=float(world.range_min_m[e]), range_max_m=float(world.range_max_m[e]),
         altitude_min_m=float(world.altitude_min_m[e]), altitude_max_m=float(world.altitude_max_m[e]),
-        sector=tuple(float(v) for v in fp[FP_SEC_AZ:FP_SEC_AZ + 4]), gun=bool(fp[FP_GUN] > 0))
+        sector=tuple(float(v) for v in fp[FP_SEC_AZ:FP_SEC_AZ + 4]), gun=bool(fp[FP_GUN] > 0),
+        fire_control=tuple(float(v) for v in fp[FP_FCR_R:FP_FCR_R + 3]))
 
 
 def intercept(env: UnitEnvelope, rel, vel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -223,6 +232,9 @@ def _engageable_points(env: UnitEnvelope, rel: np.ndarray, vel: np.ndarray, grou
         ok &= _limits(env, act, ground_at)
     else:
         act = pip
+    if env.fire_control != NO_FIRE_CONTROL:   # the fire-control radar holds it now and at intercept
+        ok &= in_fire_control(rel[..., 0], rel[..., 1], rel[..., 2], env.fire_control)
+        ok &= in_fire_control(act[..., 0], act[..., 1], act[..., 2], env.fire_control)
     if visible is not None:
         ok &= visible(env.x + rel[..., 0], env.y + rel[..., 1], env.ground + rel[..., 2])
         ok &= visible(env.x + act[..., 0], env.y + act[..., 1], env.ground + act[..., 2])

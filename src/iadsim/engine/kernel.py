@@ -42,11 +42,13 @@ POLICY_PYTHON = 2    # a policy of iadsim.c2 (exact MIP, VLNS, or one a user reg
 #: loss and manoeuvre ratio [1], flyout table steps in ground range and height [m]; gun units
 #: (iadsim.catalog.envelope.is_gun): 1 for a gun (0: missile), rounds per burst [1], per-round
 #: angular miss sigma (dispersion and aiming error in quadrature) [mrad]; the launcher's sector:
-#: centre azimuth, half width, lowest and highest elevation [rad] (iadsim.geo.sector)
+#: centre azimuth, half width, lowest and highest elevation [rad] (iadsim.geo.sector); the fire-control
+#: radar (iadsim.catalog.firecontrol): tracking range [m], lowest and highest elevation [rad]
 (FP_TMAX, FP_VMIN, FP_VTMAX, FP_VMEAN, FP_RMAX, FP_NM, FP_KFULL, FP_EDGE, FP_LOSS, FP_RATIO, FP_DR, FP_DH,
  FP_GUN, FP_GN, FP_GSIG) = range(15)
 FP_SEC_AZ, FP_SEC_HALF, FP_SEC_ELMIN, FP_SEC_ELMAX = range(15, 19)
-FLYOUT_PAR_LEN = 19
+FP_FCR_R, FP_FCR_ELMIN, FP_FCR_ELMAX = range(19, 22)
+FLYOUT_PAR_LEN = 22
 
 FIRE_HOLD = 0
 FIRE_TIGHT = 1

@@ -21,11 +21,14 @@ from iadsim.catalog.envelope import (
     FLYOUT_FIGURES, GUN_ENGINE_FIGURES, figure_or_default, gun_bursts_carried, gun_figure, gun_rounds_per_burst,
     gun_table, has_flyout, is_gun, system_table, threat_gun_vulnerability,
 )
+from iadsim.catalog.firecontrol import fire_channels, fire_control_limits, in_fire_control
+from iadsim.catalog.models import FIRE_CONTROL_FIGURES
 from iadsim.coverage.specs import RadarSpec, build_grid, effector_specs, envelope_coordinates, radar_specs
 from iadsim.engine.kernel import (
     FLYOUT_PAR_LEN, FP_DH, FP_DR, FP_EDGE, FP_GN, FP_GSIG, FP_GUN, FP_KFULL, FP_LOSS, FP_NM, FP_RATIO, FP_RMAX,
     FP_SEC_AZ, FP_TMAX, FP_VMEAN, FP_VMIN, FP_VTMAX,
 )
+from iadsim.engine.kernel import FP_FCR_R
 from iadsim.engine.trajectory import BELOW_GROUND_TOLERANCE_M, Path3D, first_below_ground, sample_path
 from iadsim.errors import InputError, Problem
 from iadsim.geo.grid import LocalGrid
@@ -574,6 +577,7 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         if gun:
             env["range_max_m"][ei] = min(env["range_max_m"][ei], sysm.nominal("gun_effective_range_km") * 1000.0)
         ints["channels"][ei] = int(log.get(sysm, "channels_per_vehicle", "fire unit")) * eff.vehicles
+        fcr = _fire_control(sysm, log, ints["channels"], ei, eff.vehicles)
         per_vehicle = (gun_bursts_carried(sysm) if gun
                        else int(log.get(sysm, "ready_missiles_per_vehicle", "fire unit")))
         ints["ready"][ei] = eff.missiles if eff.missiles is not None else per_vehicle * eff.vehicles
@@ -627,10 +631,19 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
             pip_ok[:, :, ei] &= in_sector(pip[..., 0] - spec.x, pip[..., 1] - spec.y, pip[..., 2] - spec.ground,
                                           spec.sector)
         fl[ei, FP_SEC_AZ:FP_SEC_AZ + 4] = spec.sector
+        fl[ei, FP_FCR_R:FP_FCR_R + 3] = fcr
+        if np.isfinite(fcr[0]) or fcr[1] > -np.pi / 2 or fcr[2] < np.pi / 2:
+            # the fire-control radar must hold the target now (iadsim.catalog.firecontrol)
+            pip_ok[:, :, ei] &= in_fire_control(pos[..., 0] - spec.x, pos[..., 1] - spec.y,
+                                                pos[..., 2] - spec.ground, fcr)
         # where the target really is when the missile arrives
         actual = pos[np.minimum(idx_t + n_tof, nsteps - 1), idx_m]
         act_ok[:, :, ei] = reach & np.isfinite(actual[..., 0]) & visible_at(
             mva, terrain, actual[..., 0], actual[..., 1], actual[..., 2])
+        if np.isfinite(fcr[0]) or fcr[1] > -np.pi / 2 or fcr[2] < np.pi / 2:
+            # ... and until intercept: it guides the missile onto the target
+            act_ok[:, :, ei] &= in_fire_control(actual[..., 0] - spec.x, actual[..., 1] - spec.y,
+                                                actual[..., 2] - spec.ground, fcr)
         for prefix, p3 in (("pip", pip), ("act", actual)):
             gr, agl, above = envelope_coordinates(spec, terrain, p3[..., 0], p3[..., 1], p3[..., 2])
             geo[f"{prefix}_r"][:, :, ei] = np.nan_to_num(np.hypot(gr, above), nan=np.inf)
@@ -695,7 +708,7 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         sensor_ref_range_m=sensor_ref, sensor_xyz=sensor_xyz, sensor_range_m=sensor_range, mva=mvas,
         scan=scan, snr=snr, pfa=pfa,
         effector_labels=[e.name for e in s.effectors], effector_system=[cat[e.system].name for e in s.effectors],
-        effector_xyz=eff_xyz, effector_sensor=np.arange(E), tof=tof,
+        effector_xyz=eff_xyz, effector_sensor=np.array([f.radar for f in effs], dtype=np.int64).reshape(E), tof=tof,
         effector_gun=guns, gun_vuln=gun_vuln, pip_ok=pip_ok, act_ok=act_ok,
         pk_geo=pk_geo, flyout_par=fl,
         tab_tof=np.stack([t.tof_s for t in tables]) if tables else np.zeros((0, 2, 2)),
@@ -790,6 +803,17 @@ def radar_sinr(r: RadarSpec, terrain: Terrain, mva: np.ndarray, pos: np.ndarray,
 
 #: ground this close to the minimum visible altitude counts as lit by the radar (clutter) [m]
 GROUND_VISIBLE_TOLERANCE_M = 1.0
+
+
+def _fire_control(sysm: System, log: _FigureLog, channels: np.ndarray, ei: int, vehicles: int) -> tuple:
+    """Fire unit ei's fire-control radar limits (iadsim.catalog.firecontrol.fire_control_limits), its
+    figures logged; its fcr_channels limit the unit's fire channels (``channels[ei]``, in place)."""
+    for key in FIRE_CONTROL_FIGURES:
+        if key in sysm.figures:
+            log.get(sysm, key, "fire control")
+    if "fcr_channels" in sysm.figures:
+        channels[ei] = fire_channels(sysm, channels[ei] // max(vehicles, 1)) * vehicles
+    return fire_control_limits(sysm)
 
 
 def _model_figure(sysm: System, key: str, log: _FigureLog) -> float:
