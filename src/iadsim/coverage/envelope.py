@@ -98,6 +98,9 @@ class UnitEnvelope:
     #: fire-control radar: tracking range [m], lowest and highest elevation [rad] from the site
     #: (iadsim.catalog.firecontrol; NO_FIRE_CONTROL: the system has no such figures)
     fire_control: tuple[float, float, float] = NO_FIRE_CONTROL
+    #: a gun-missile unit's guns (iadsim.engine.mixed): their envelope; the unit engages where either
+    #: weapon does (the union). None: one weapon
+    second: "UnitEnvelope | None" = None
 
 
 def unit_envelopes(ld, effs: Sequence[EffectorSpec]) -> list[UnitEnvelope]:
@@ -121,8 +124,26 @@ def unit_envelopes(ld, effs: Sequence[EffectorSpec]) -> list[UnitEnvelope]:
             max_target_speed_m_s=float(vt), mean_speed_m_s=float(vm), range_min_m=float(spec.range_min_m),
             range_max_m=float(rmax), altitude_min_m=float(spec.altitude_min_m),
             altitude_max_m=float(spec.altitude_max_m), sector=tuple(spec.sector), gun=gun,
-            fire_control=fire_control_limits(sysm)))
+            fire_control=fire_control_limits(sysm), second=_guns_of(sysm, spec)))
     return out
+
+
+def _guns_of(sysm, spec: EffectorSpec) -> "UnitEnvelope | None":
+    """The gun envelope of a gun-missile unit (iadsim.engine.mixed builds the engine's the same way:
+    the shell table, the gun's effective slant range, no minimum range), or None."""
+    from iadsim.engine.mixed import is_gun_missile
+
+    if not is_gun_missile(sysm):
+        return None
+    tab = gun_table(sysm)
+    return UnitEnvelope(
+        name=spec.name, system=sysm.name, x=spec.x, y=spec.y, ground=spec.ground, tof_s=tab.tof_s,
+        speed_m_s=tab.speed_m_s, dr_m=float(tab.gr_m[1]), dh_m=float(tab.h_m[1]), max_time_s=float(tab.max_time_s),
+        min_speed_m_s=float(tab.min_speed_m_s), max_target_speed_m_s=float(np.inf),
+        mean_speed_m_s=float(sysm.nominal("gun_muzzle_velocity_m_s")), range_min_m=0.0,
+        range_max_m=float(min(spec.range_max_m, sysm.nominal("gun_effective_range_km") * 1000.0)),
+        altitude_min_m=float(spec.altitude_min_m), altitude_max_m=float(spec.altitude_max_m),
+        sector=tuple(spec.sector), gun=True, fire_control=fire_control_limits(sysm))
 
 
 def unit_envelope_of_world(world, e: int) -> UnitEnvelope:
@@ -133,6 +154,16 @@ def unit_envelope_of_world(world, e: int) -> UnitEnvelope:
 
     fp = np.asarray(world.flyout_par[e], dtype=float)
     x, y, g = (float(v) for v in np.asarray(world.effector_xyz, dtype=float)[e])
+    second = None
+    side = getattr(world, "second_weapon", None)
+    if side is not None and side.gun_of[e] >= 0:
+        from iadsim.coverage.specs import EffectorSpec
+
+        spec = EffectorSpec(world.effector_labels[e], world.effector_system[e], "", x, y, g,
+                            float(world.range_min_m[e]), float(world.range_max_m[e]), float(world.altitude_min_m[e]),
+                            float(world.altitude_max_m[e]), int(world.effector_sensor[e]),
+                            tuple(float(v) for v in fp[FP_SEC_AZ:FP_SEC_AZ + 4]))
+        second = _guns_of(world.loaded.catalog[world.effector_system[e]], spec)
     return UnitEnvelope(
         name=world.effector_labels[e], system=world.effector_system[e], x=x, y=y, ground=g,
         tof_s=world.tab_tof[e], speed_m_s=world.tab_spd[e], dr_m=float(fp[FP_DR]), dh_m=float(fp[FP_DH]),
@@ -141,7 +172,7 @@ def unit_envelope_of_world(world, e: int) -> UnitEnvelope:
         range_min_m=float(world.range_min_m[e]), range_max_m=float(world.range_max_m[e]),
         altitude_min_m=float(world.altitude_min_m[e]), altitude_max_m=float(world.altitude_max_m[e]),
         sector=tuple(float(v) for v in fp[FP_SEC_AZ:FP_SEC_AZ + 4]), gun=bool(fp[FP_GUN] > 0),
-        fire_control=tuple(float(v) for v in fp[FP_FCR_R:FP_FCR_R + 3]))
+        fire_control=tuple(float(v) for v in fp[FP_FCR_R:FP_FCR_R + 3]), second=second)
 
 
 def intercept(env: UnitEnvelope, rel, vel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -216,7 +247,10 @@ def engageable(env: UnitEnvelope, rel, vel=(0.0, 0.0, 0.0), *,
     out = np.zeros(r2.shape[0], dtype=bool)
     if idx.size:
         out[idx] = _engageable_points(env, r2[idx], v2[idx], ground_at, dt_s, visible)
-    return out.reshape(shape)
+    out = out.reshape(shape)
+    if env.second is not None:   # a gun-missile unit engages where either weapon does
+        out |= engageable(env.second, rel, vel, ground_at=ground_at, dt_s=dt_s, visible=visible, where=where)
+    return out
 
 
 def _engageable_points(env: UnitEnvelope, rel: np.ndarray, vel: np.ndarray, ground_at, dt_s, visible) -> np.ndarray:

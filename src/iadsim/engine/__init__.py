@@ -41,6 +41,9 @@ class ChunkResult:
     #: with a defence state (failures, emission control, C2 links; iadsim.engine.defstate): [R, S] steps
     #: each radar radiated (until the replication's last threat was done); None otherwise
     radiating: np.ndarray | None = None
+    #: with gun-missile fire units (iadsim.engine.mixed; fast fidelity): [R, E] bursts each unit fired
+    #: (its missiles stay in ``expended``); None otherwise
+    bursts: np.ndarray | None = None
 
 
 EVENT_DTYPE = np.dtype([("step", "i8"), ("type", "i8"), ("unit", "i8"), ("threat", "i8"), ("n", "i8")])
@@ -94,9 +97,15 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
                    out["killer"], out["leak_step"], expended, stats, *ev, *ew, ident, *ds.kernel_inputs(world), radiating)
     else:
         kernel = run_chunk_serial if code == POLICY_PYTHON else run_chunk
+        from iadsim.engine.mixed import GunSide
+
+        side = getattr(world, "second_weapon", None)
+        side = side if side is not None else GunSide.none(0, M, E)
+        bursts = np.zeros((count, E), np.int64)
         n = kernel(keys, local, code, *world.kernel_inputs(), *params.kernel_inputs(),
                    out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
-                   out["killer"], out["leak_step"], expended, *ev, *ew, ident, *ds.kernel_inputs(world), radiating)
+                   out["killer"], out["leak_step"], expended, *ev, *ew, ident, *ds.kernel_inputs(world), radiating,
+                   *side.kernel_inputs(), bursts)
     events = None
     if local >= 0:
         events = np.zeros(n, EVENT_DTYPE)
@@ -104,7 +113,9 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
             events[name] = arr[:n]
     return ChunkResult(first, count, expended=expended, events=events, draws=params.draws,
                        track_stats=stats, ident_step=ident if world.ew is not None and world.ew.has_decoys else None,
-                       radiating=radiating if ds.active else None, **out)
+                       radiating=radiating if ds.active else None,
+                       bursts=bursts if world.full is None and getattr(world, "second_weapon", None) is not None
+                       else None, **out)
 
 
 def compiled_cache_warm(fidelity: str = "fast") -> bool:

@@ -348,7 +348,7 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
              det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
              ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
              ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue, link_down,
-             autonomous, radar_xyz, pos, radiating):
+             autonomous, radar_xyz, pos, radiating, gun_of, g_ok, g_tof, g_pk, g_mag0, bursts):
     M = first_step.shape[0]
     E = channels.shape[0]
     S = scan.shape[1]
@@ -385,6 +385,11 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
     order = np.empty(2 * M if ds_on else M, np.int64)
     pr = np.empty(2 * M if ds_on else M, np.float64)
     sidx = np.empty(order.shape[0], np.int64)   # stable_order's buffer
+    # gun-missile units' second weapon (iadsim.engine.mixed): burst magazine, whether (e, q) fires a burst
+    gmag = g_mag0.copy()
+    for e in range(E):
+        bursts[e] = 0
+    wgun = np.zeros((E, M), np.bool_)
 
     for t in range(nsteps):
         # 1. intercepts due now
@@ -465,7 +470,9 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
             continue
         any_p = False
         for e in range(E):
-            ok_e = (fire_mode[e] != FIRE_HOLD and busy[e] < channels[e] and missiles[e] >= salvo[e]
+            g = gun_of[e]
+            ok_e = (fire_mode[e] != FIRE_HOLD and busy[e] < channels[e]
+                    and (missiles[e] >= salvo[e] or (g >= 0 and gmag[e] > 0))
                     and t - last_launch[e] >= min_interval_steps[e])
             for q in range(nc):
                 P[e, q] = 0.0
@@ -481,21 +488,29 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
                                             latency_steps, drop_steps, reaction_steps, up, on):
                     continue
                 # the PIP inside the flyout envelope (pip_ok) and the slant-range x altitude limits
-                if not (pip_ok[t, m, e] and rmin[e] <= pip_r[t, m, e] <= rmax[e]
+                if (missiles[e] >= salvo[e] and pip_ok[t, m, e] and rmin[e] <= pip_r[t, m, e] <= rmax[e]
                         and pip_agl[t, m, e] >= hmin[e] and pip_above[t, m, e] <= hmax[e]):
-                    continue
-                # the kill chance is zero if the target has left the envelope or sight at intercept
-                if (act_ok[t, m, e] and rmin[e] <= act_r[t, m, e] <= rmax[e]
-                        and act_agl[t, m, e] >= hmin[e] and act_above[t, m, e] <= hmax[e]):
-                    P[e, q] = pk1[e] * pk_geo[t, m, e]
-                    if P[e, q] > 0.0:
-                        any_p = True
+                    # the kill chance is zero if the target has left the envelope or sight at intercept
+                    if (act_ok[t, m, e] and rmin[e] <= act_r[t, m, e] <= rmax[e]
+                            and act_agl[t, m, e] >= hmin[e] and act_above[t, m, e] <= hmax[e]):
+                        P[e, q] = pk1[e] * pk_geo[t, m, e]
+                if g >= 0:
+                    # a gun-missile unit: one burst where the missile cannot engage (iadsim.engine.mixed)
+                    wgun[e, q] = False
+                    if P[e, q] <= 0.0 and gmag[e] > 0 and g_ok[t, m, g]:
+                        P[e, q] = g_pk[t, m, g]
+                        wgun[e, q] = True
+                if P[e, q] > 0.0:
+                    any_p = True
         if not any_p:
             continue
         for q in range(nc):
             vals[q] = priority[t, cand[q]]
             for e in range(E):
-                tofq[e, q] = tof[t, cand[q], e]
+                if gun_of[e] >= 0 and wgun[e, q]:
+                    tofq[e, q] = g_tof[t, cand[q], gun_of[e]]
+                else:
+                    tofq[e, q] = tof[t, cand[q], e]
         c2_assign(policy, P, tofq, vals, nc, assign, used)
         for e in range(E):
             q = assign[e]
@@ -504,8 +519,17 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
             m = cand[q]
             n = salvo[e]
             hit_step = t + tof[t, m, e]
+            burst = gun_of[e] >= 0 and wgun[e, q]
+            if burst:
+                n = 1
+                hit_step = t + g_tof[t, m, gun_of[e]]
             _slot, launch_id = launch(t, e, m, n, P[e, q], hit_step, f_e, f_m, f_step, f_n, f_id, f_pk,
                                       launch_id, busy, missiles, expended, last_launch)
+            if burst:   # the burst came from the gun magazine, not the missiles
+                missiles[e] += n
+                expended[e] -= n
+                gmag[e] -= 1
+                bursts[e] += 1
             f_t0[_slot] = t
             shots[m] += n
             n_eng[e, m] += 1
@@ -526,13 +550,14 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
               det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
               ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
               ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue, link_down,
-              autonomous, radar_xyz, pos, radiating):
+              autonomous, radar_xyz, pos, radiating, gun_of, g_ok, g_tof, g_pk, g_mag0, bursts):
     """Run replications keys[r] (r in 0..R-1) with their parameters (pk1 .. pfa, leading axis R;
     pk1 x pk_geo is the single-shot Pk of an engagement, beta the salvo's common-cause factor);
     outputs are [R, M] / [R, E] arrays filled in place. Events are recorded for the replication
     ``record_local`` (-1: none); returns their count. The defence state (ds_on .. pos:
     iadsim.engine.defstate.DefState.kernel_inputs) fills radiating [R, S] with each radar's radiating
-    steps."""
+    steps. The guns of gun-missile units (gun_of .. g_mag0: iadsim.engine.mixed.GunSide.kernel_inputs)
+    fill bursts [R, E] with the bursts each unit fired."""
     R = keys.shape[0]
     nev = np.zeros(R, np.int64)
     for r in numba.prange(R):
@@ -547,7 +572,8 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
                           leak_step[r], expended[r], ev_step, ev_type, ev_e, ev_m, ev_n,
                           jam_js, jam_owner, decoy_p, ident_step[r],
                           ds_on, toggles[r], up0[r], emcon_mode, duty_period, duty_on, duty_phase[r], warmup,
-                          ambush_r, cue, link_down[r], autonomous, radar_xyz, pos, radiating[r])
+                          ambush_r, cue, link_down[r], autonomous, radar_xyz, pos, radiating[r],
+                          gun_of, g_ok, g_tof, g_pk, g_mag0, bursts[r])
     total = 0
     for r in range(R):
         if r == record_local:

@@ -29,6 +29,7 @@ from iadsim.engine.kernel import (
     FP_SEC_AZ, FP_TMAX, FP_VMEAN, FP_VMIN, FP_VTMAX,
 )
 from iadsim.engine.kernel import FP_FCR_R
+from iadsim.engine.mixed import GunSide, gun_side, is_gun_missile
 from iadsim.engine.trajectory import BELOW_GROUND_TOLERANCE_M, Path3D, first_below_ground, sample_path
 from iadsim.errors import InputError, Problem
 from iadsim.geo.grid import LocalGrid
@@ -267,6 +268,8 @@ class World:
     models: dict[str, str] = field(default_factory=lambda: dict(MODELS_USED))
     full: FullWorld | None = None   # fidelity 'full' only
     ew: "EW | None" = None          # jammers and decoys (iadsim.engine.ew); None: neither
+    #: the guns of gun-missile fire units (iadsim.engine.mixed); None: no such unit
+    second_weapon: "GunSide | None" = None
 
     def ew_inputs(self) -> tuple:
         """The kernels' jamming and decoy arrays (empty when the scenario has neither)."""
@@ -551,7 +554,9 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
                         else 0.0 for t in types])                   # [M] target manoeuvre [g]
     guns = np.array([is_gun(cat[eff.system]) for eff in s.effectors], dtype=bool)
     gun_vuln = np.zeros((M, 2))
-    if guns.any():
+    mixed = any(is_gun_missile(cat[eff.system]) for eff in s.effectors)
+    fcrs = []
+    if guns.any() or mixed:
         # each threat's vulnerability to gun rounds: presented area and kill probability per hit
         for mi, t in enumerate(types):
             figs = threat_gun_vulnerability(cat[t])
@@ -578,6 +583,7 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
             env["range_max_m"][ei] = min(env["range_max_m"][ei], sysm.nominal("gun_effective_range_km") * 1000.0)
         ints["channels"][ei] = int(log.get(sysm, "channels_per_vehicle", "fire unit")) * eff.vehicles
         fcr = _fire_control(sysm, log, ints["channels"], ei, eff.vehicles)
+        fcrs.append(fcr)
         per_vehicle = (gun_bursts_carried(sysm) if gun
                        else int(log.get(sysm, "ready_missiles_per_vehicle", "fire unit")))
         ints["ready"][ei] = eff.missiles if eff.missiles is not None else per_vehicle * eff.vehicles
@@ -667,6 +673,10 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
                                                   fl[ei, FP_GN], fl[ei, FP_GSIG], 0.0, gun_vuln[None, :, 1])
         pk_geo[:, :, ei] = np.where(pip_ok[:, :, ei], np.nan_to_num(fac), 0.0)
 
+    # --- the guns of gun-missile units, their second weapon (iadsim.engine.mixed)
+    gside = gun_side([cat[eff.system] for eff in s.effectors], effs, [eff.vehicles for eff in s.effectors], fcrs,
+                     pos, vel, mvas, terrain, dt, gun_vuln, log.get) if mixed else None
+
     # --- threat evaluation: urgency from the closest point of approach to each asset, the time to
     #     it and the values of threat and asset (iadsim.c2.threat)
     step("threat evaluation")
@@ -717,9 +727,9 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         latency_steps=lat_steps, drop_steps=drop_steps, asset_info=asset_info,
         threat_peak=threat_peak, missions=missions,
         figures=list(log.uses.values()),
-        models=_terrain_model(_radar_models(_models(s.simulation.policy, s.simulation.fidelity, s.simulation,
-                                                    s.terrain.line_of_sight), s, ew), ld), **ints,
-        full=full, ew=ew,
+        models=_fire_control_model(ld, _terrain_model(_radar_models(_models(s.simulation.policy, s.simulation.fidelity, s.simulation,
+                                                    s.terrain.line_of_sight), s, ew), ld)), **ints,
+        full=full, ew=ew, second_weapon=gside,
     )
 
 
@@ -902,6 +912,29 @@ def _full_world(ld, radars, mvas, terrain, pos, vel, values, log) -> FullWorld:
         values=np.asarray(values, dtype=np.float64),
         vmax=float(max(speed.max() * 1.5, 50.0)), max_el=max_el, ref_pd=ref_pd,
     )
+
+
+def _fire_control_model(ld, m: dict[str, str]) -> dict[str, str]:
+    """The fire-control assumption text, where a fire unit's system has fire-control figures
+    (iadsim.catalog.firecontrol); otherwise the organic radar guides and nothing is added."""
+    cat = ld.catalog
+    with_fc = sorted({cat[e.system].name for e in ld.scenario.effectors
+                      if any(k in cat[e.system].figures for k in FIRE_CONTROL_FIGURES)})
+    if not with_fc:
+        return m
+    m = dict(m)
+    m["fire_control"] = (
+        f"fire-control radar ({', '.join(with_fc)}): the search picture's track cues a launch, which needs the "
+        "target inside the fire unit's own fire-control radar's tracking range and elevation limits (no launch "
+        "in the cone of silence above the highest elevation), in the unit's line of sight, both when it fires "
+        "and at intercept, and a free fire-control channel (fcr_channels per vehicle binds with "
+        "channels_per_vehicle); full fidelity also needs the unit's own radar to hold the track "
+        "(simulation.fire_control_looks). Leaves out: the tracking radar's own detection and lock-on time, its "
+        "beam-switching and antenna slew, multipath at low elevation, the optical channel's weather and "
+        "daylight limits, separate range limits of radar and optical channels; the fire-control figures are "
+        "used at their nominal values (not sampled). Systems without fire-control figures: the organic radar "
+        "guides (no range or elevation limit beyond the envelope)")
+    return m
 
 
 def _terrain_model(m: dict[str, str], ld) -> dict[str, str]:

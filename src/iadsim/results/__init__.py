@@ -469,6 +469,14 @@ class Results:
                          # what one "missile" of the unit is: a missile, or a burst of a gun unit
                          "fires": "bursts" if gun is not None and gun[i] else "missiles",
                          "ready": int(w.ready[i]), "mean_missiles": m, "lo": lo, "hi": hi, "max_missiles": int(x.max())})
+        b = getattr(self.raw, "bursts", None)
+        side = getattr(w, "second_weapon", None)
+        if b is not None and side is not None:
+            # gun-missile units (iadsim.engine.mixed): the bursts of their guns, beside their missiles
+            for i, row in enumerate(rows):
+                row["gun_bursts_ready"] = int(side.bursts[i])
+                row["mean_bursts"] = float(b[:, i].mean()) if b.shape[0] else 0.0
+                row["max_bursts"] = int(b[:, i].max()) if b.shape[0] else 0
         return pd.DataFrame(rows)
 
     def asset_table(self) -> pd.DataFrame:
