@@ -916,8 +916,19 @@ def _full_world(ld, radars, mvas, terrain, pos, vel, values, log) -> FullWorld:
 
 def _fire_control_model(ld, m: dict[str, str]) -> dict[str, str]:
     """The fire-control assumption text, where a fire unit's system has fire-control figures
-    (iadsim.catalog.firecontrol); otherwise the organic radar guides and nothing is added."""
+    (iadsim.catalog.firecontrol), and the gun-missile units' text (iadsim.engine.mixed); otherwise
+    the organic radar guides and nothing is added."""
     cat = ld.catalog
+    mixed = sorted({cat[e.system].name for e in ld.scenario.effectors if is_gun_missile(cat[e.system])})
+    if mixed:
+        m = dict(m)
+        m["gun_missile_units"] = (
+            f"gun-missile fire units ({', '.join(mixed)}): one unit, one radar, two weapons; missiles wherever the "
+            "missile can engage, one gun burst where it cannot (inside its minimum range, outside its envelope, or "
+            "missiles spent) and the intercept point is inside the guns' envelope (targets closer in are left to "
+            "the guns); separate magazines of missiles and bursts, one pool of fire channels; the gun model of "
+            "the gun fire units. Leaves out: guns and missiles at one target at once, a doctrine preferring the "
+            "guns where the missile could also engage, the guns' minimum range; full fidelity fires missiles only")
     with_fc = sorted({cat[e.system].name for e in ld.scenario.effectors
                       if any(k in cat[e.system].figures for k in FIRE_CONTROL_FIGURES)})
     if not with_fc:
