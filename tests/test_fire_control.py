@@ -147,6 +147,8 @@ def test_target_beyond_the_fire_control_range_is_detected_but_not_engaged(flat_d
     assert (det >= 0).all() and np.all(slant[det] > 24000.0)   # detected beyond the fire-control range
     assert (eng >= 0).any()
     assert np.all(slant[eng[eng >= 0]] <= 24000.0)              # engaged only once the FCR holds it
+    k = res.raw.kill_step[:, 0]
+    assert np.all(slant[k[k >= 0]] <= 24000.0)                  # no kill beyond the fire-control range
     free = iadsim.simulate(iadsim.load_scenario(path, catalog=_without_fire_control("pantsir_s1")),
                            replications=40, seed=5)
     e0 = free.raw.eng_step[:, 0]
