@@ -304,7 +304,7 @@ def test_pantsir_guns_engage_inside_the_missile_minimum_range(flat_dir):
     assert w.second_weapon is not None and w.second_weapon.gun_of[0] == 0
     rel = w.pos[:, 0, :] - w.effector_xyz[0]
     assert np.nanmax(np.linalg.norm(rel, axis=-1)) < 1000.0          # always inside the missile's minimum
-    assert (res.raw.expended[:, 0] == 0).all()                     # no missile
+    assert (res.raw.expended[:, 0] == res.raw.bursts[:, 0]).all()  # no missile (expended counts bursts too)
     assert res.raw.bursts[:, 0].sum() > 0                          # bursts fired
     assert (res.raw.bursts[:, 0] <= w.second_weapon.bursts[0]).all()
     assert res.raw.kill_step[:, 0].max() >= 0                      # kills happen
@@ -322,6 +322,7 @@ def test_pantsir_fires_missiles_where_the_missile_can_engage(flat_dir):
     path = _write(flat_dir, "passing", [_unit()], thr, duration=700)
     res = iadsim.simulate(iadsim.load_scenario(path), replications=20, seed=4)
     assert res.raw.expended[:, 0].sum() > 0 and res.raw.bursts[:, 0].sum() == 0
+    assert np.array_equal(res.raw.shots.sum(axis=1), res.raw.expended.sum(axis=1))
 
 
 @pytest.mark.parametrize("east_km", [0.0, 0.5, 2.0])

@@ -525,9 +525,8 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
                 hit_step = t + g_tof[t, m, gun_of[e]]
             _slot, launch_id = launch(t, e, m, n, P[e, q], hit_step, f_e, f_m, f_step, f_n, f_id, f_pk,
                                       launch_id, busy, missiles, expended, last_launch)
-            if burst:   # the burst came from the gun magazine, not the missiles
+            if burst:   # the burst came from the gun magazine, not the missiles (expended counts both)
                 missiles[e] += n
-                expended[e] -= n
                 gmag[e] -= 1
                 bursts[e] += 1
             f_t0[_slot] = t

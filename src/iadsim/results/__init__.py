@@ -183,7 +183,10 @@ class Results:
         if "_exchange" not in self.__dict__:
             from iadsim.results.exchange import exchange
 
-            self.__dict__["_exchange"] = exchange(self.world, self.raw.kill_step, self.raw.expended)
+            fired = self.raw.expended   # a gun-missile unit's bursts cost no missile
+            if getattr(self.raw, "bursts", None) is not None:
+                fired = fired - self.raw.bursts
+            self.__dict__["_exchange"] = exchange(self.world, self.raw.kill_step, fired)
         return self.__dict__["_exchange"]
 
     @property
@@ -461,15 +464,17 @@ class Results:
         ex = self.expenditure
         rows = []
         w = self.world
+        b = getattr(self.raw, "bursts", None)
         for i, name in enumerate(w.effector_labels):
             x = ex.loc[ex["effector"] == name, "missiles"].to_numpy()
+            if b is not None:   # a gun-missile unit's expenditure counts its bursts too: missiles alone here
+                x = x - b[:, i]
             m, lo, hi = mean_interval(x)
             gun = getattr(w, "effector_gun", None)
             rows.append({"effector": name, "system": w.effector_system[i],
                          # what one "missile" of the unit is: a missile, or a burst of a gun unit
                          "fires": "bursts" if gun is not None and gun[i] else "missiles",
                          "ready": int(w.ready[i]), "mean_missiles": m, "lo": lo, "hi": hi, "max_missiles": int(x.max())})
-        b = getattr(self.raw, "bursts", None)
         side = getattr(w, "second_weapon", None)
         if b is not None and side is not None:
             # gun-missile units (iadsim.engine.mixed): the bursts of their guns, beside their missiles
