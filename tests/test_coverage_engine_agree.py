@@ -92,7 +92,22 @@ def _engine_decision(w, e: int) -> np.ndarray:
            & (w.pip_agl[:, :, e] >= hm) & (w.pip_above[:, :, e] <= hM))
     act = (w.act_ok[:, :, e] & (rm <= w.act_r[:, :, e]) & (w.act_r[:, :, e] <= rM)
            & (w.act_agl[:, :, e] >= hm) & (w.act_above[:, :, e] <= hM))
-    return pip & act
+    out = pip & act
+    side = getattr(w, "second_weapon", None)
+    if side is not None and side.gun_of[e] >= 0:   # a gun-missile unit: where its guns engage too
+        out = out | side.ok[:, :, side.gun_of[e]]
+    return out
+
+
+def _same_envelope(a, b) -> None:
+    for f in dataclasses.fields(UnitEnvelope):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name == "second":
+            assert (x is None) == (y is None), f.name
+            if x is not None:
+                _same_envelope(x, y)
+            continue
+        assert (np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y), f.name
 
 
 @pytest.mark.parametrize("system, sector", [(s, None) for s in SYSTEMS] + [
@@ -105,9 +120,7 @@ def test_the_envelope_function_decides_as_the_engine(tmp_path, wide_dem, system,
     env = unit_envelope_of_world(w, e)
     # the catalog builder gives exactly what the compiled world holds
     cat_env = unit_envelopes(ld, effector_specs(ld, radar_specs(ld, w.grid, w.terrain)))[e]
-    for f in dataclasses.fields(UnitEnvelope):
-        a, b = getattr(env, f.name), getattr(cat_env, f.name)
-        assert (np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b), f.name
+    _same_envelope(env, cat_env)
     assert env.gun == is_gun(load_catalog()[system])
 
     eng = _engine_decision(w, e)

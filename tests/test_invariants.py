@@ -311,7 +311,12 @@ def test_engine_invariants_on_random_scenarios(dem_dir, case):
     # magazines never go negative: missiles fired <= ready + reloads, per replication and unit
     ready = _ready_per_replication(res, seed)
     reloads = np.array([e.reloads for e in ld.scenario.effectors])
-    assert np.all(r.expended >= 0) and np.all(r.expended <= ready + reloads[None, :])
+    # (a gun-missile unit's expended counts its guns' bursts too, from their own magazine)
+    bursts = r.bursts if r.bursts is not None else np.zeros_like(r.expended)
+    gun_mag = w.second_weapon.bursts if w.second_weapon is not None else np.zeros(r.expended.shape[1], np.int64)
+    assert np.all(bursts >= 0) and np.all(bursts <= gun_mag[None, :])
+    missiles = r.expended - bursts
+    assert np.all(missiles >= 0) and np.all(missiles <= ready + reloads[None, :])
     assert np.array_equal(r.shots.sum(axis=1), r.expended.sum(axis=1))
     hold = [i for i, e in enumerate(ld.scenario.effectors) if e.doctrine.fire == "hold"]
     assert np.all(r.expended[:, hold] == 0)

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from iadsim.catalog.envelope import FLYOUT_FIGURES, envelope_problems
 from iadsim.catalog.models import (
-    CLUTTER_GROUP, COST_FIGURE_KIND, COST_FIGURES, GUN_FIGURES, JAMMING_RADAR_FIGURES, THREAT_DECOY_FIGURES, GUN_OPTIONAL_FIGURES, THREAT_GUN_FIGURES, OPTIONAL_RADAR_FIGURES, REQUIRED_FIGURES, Calibrated, Claim, Figure, System, figure_domain_problem,
+    CLUTTER_GROUP, COST_FIGURE_KIND, COST_FIGURES, FIRE_CONTROL_FIGURES, GUN_FIGURES, JAMMING_RADAR_FIGURES, THREAT_DECOY_FIGURES, GUN_OPTIONAL_FIGURES, THREAT_GUN_FIGURES, OPTIONAL_RADAR_FIGURES, REQUIRED_FIGURES, Calibrated, Claim, Figure, System, figure_domain_problem,
 )
 from iadsim.errors import InputError, Problem
 
@@ -119,7 +119,7 @@ def load_system_file(path: Path) -> System:
                                     f"{system.kind}"))
     if system.kind in ("effector", "sensor"):
         for key, unit in {**OPTIONAL_RADAR_FIGURES, **GUN_FIGURES, **GUN_OPTIONAL_FIGURES,
-                          **JAMMING_RADAR_FIGURES}.items():
+                          **JAMMING_RADAR_FIGURES, **FIRE_CONTROL_FIGURES}.items():
             if key in system.figures and system.figures[key].unit != unit:
                 problems.append(Problem(str(path), f"figures.{key}.unit",
                                         f"expected {unit!r}, got {system.figures[key].unit!r}"))

@@ -201,6 +201,9 @@ def envelope_problems(system: System) -> list[tuple[str, str]]:
     f = system.figures
     if system.kind != "effector":
         return out
+    from iadsim.catalog.firecontrol import fire_control_problems
+
+    out += fire_control_problems(system)
     if "engagement_range_min_km" in f and "engagement_range_max_km" in f:
         if f["engagement_range_min_km"].value > f["engagement_range_max_km"].value:
             out.append(("figures.engagement_range_min_km",

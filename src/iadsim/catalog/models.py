@@ -247,6 +247,20 @@ THREAT_GUN_FIGURES: dict[str, str] = {
     "gun_kill_given_hit": "1",
 }
 
+# Optional fire-control figures of an effector (iadsim.engine.firecontrol): the fire-control radar (or
+# tracking radar with its optical channel) that guides the unit's weapons, as opposed to the search
+# radar whose track only cues it. A launch needs the target inside fcr_range_km and between
+# fcr_elevation_min_deg and fcr_elevation_max_deg (above it: the cone of silence) from the site, now
+# and at intercept, and a free fire-control channel (fcr_channels per vehicle: targets guided at once,
+# the binding limit with channels_per_vehicle). Each is optional; a system without them keeps its organic
+# radar as the fire control: no range limit beyond the envelope, no elevation limit, channels_per_vehicle.
+FIRE_CONTROL_FIGURES: dict[str, str] = {
+    "fcr_range_km": "km",
+    "fcr_channels": "1",
+    "fcr_elevation_min_deg": "deg",
+    "fcr_elevation_max_deg": "deg",
+}
+
 # Optional cost figures, read by the exchange ratio (iadsim.results): the cost of one threat
 # (aircraft, drone, missile or released weapon) and of one interceptor a fire unit fires (a gun
 # unit: one burst). Public figures only; a system without one is left out of the ratio, which
@@ -283,6 +297,8 @@ FIGURE_DOMAINS: dict[str, str] = {
     "radar_range_resolution_m": "positive",
     "radar_mti_improvement_db": "nonnegative",
     "radar_min_radial_speed_m_s": "nonnegative",
+    "fcr_range_km": "positive",
+    "fcr_channels": "positive",
     "gun_calibre_mm": "positive",
     "gun_muzzle_velocity_m_s": "positive",
     "gun_rate_of_fire_rds_min": "positive",

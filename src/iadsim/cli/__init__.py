@@ -188,6 +188,13 @@ def _print_summary(results, out: Path | None, elapsed: float) -> None:
             e.add_row(r.effector, r.system, r.fires, str(r.ready), f"{r.mean_missiles:.2f} [{r.lo:.2f}, {r.hi:.2f}]",
                       str(r.max_missiles), *((str(r.sites), f"{r.mean_relocations:.2f}") if moves else ()))
         console.print(e)
+        if "mean_bursts" in et.columns:   # gun-missile units: their guns' bursts (iadsim.engine.mixed)
+            g = Table(title="gun bursts fired per gun-missile fire unit (beside its missiles)")
+            for col in ("fire unit", "system", "bursts ready", "mean", "max"):
+                g.add_column(col)
+            for r in et[et.gun_bursts_ready > 0].itertuples():
+                g.add_row(r.effector, r.system, str(r.gun_bursts_ready), f"{r.mean_bursts:.2f}", str(r.max_bursts))
+            console.print(g)
     if getattr(results.raw, "radiating", None) is not None:   # failures, emission control or C2 links in use
         rt = Table(title="time each radar radiated per replication (until its last threat was done)")
         for col in ("radar", "mean \\[s]", "max \\[s]", "share of the run"):   # \\[: not rich markup

@@ -17,6 +17,9 @@ limits):
 4. the same range and altitude limits where the target really is when the missile arrives: the
    engine takes that position a whole number of time steps after launch, ``ceil(tof / dt)``; with
    ``dt_s`` given this is checked too (for a hovering target it is the PIP itself);
+4a. the fire-control radar (``iadsim.catalog.firecontrol``, where the system has its figures): the target
+   within its tracking range and elevation limits (not in the cone of silence overhead) now and at
+   intercept;
 5. optionally (``visible``), terrain-masked line of sight from the unit's radar to the target now
    and where it is at intercept, as the engine's ``visible_at`` on the radar's raster.
 
@@ -44,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from iadsim.catalog.envelope import gun_table, is_gun, system_table
+from iadsim.catalog.firecontrol import NO_FIRE_CONTROL, fire_control_limits, in_fire_control
 from iadsim.coverage.specs import EffectorSpec
 from iadsim.geo.sector import ALL_ROUND, in_sector
 from iadsim.physics.flyout import predicted_intercepts
@@ -91,6 +95,12 @@ class UnitEnvelope:
     altitude_max_m: float          # height above the site [m]
     sector: tuple[float, float, float, float] = ALL_ROUND
     gun: bool = False
+    #: fire-control radar: tracking range [m], lowest and highest elevation [rad] from the site
+    #: (iadsim.catalog.firecontrol; NO_FIRE_CONTROL: the system has no such figures)
+    fire_control: tuple[float, float, float] = NO_FIRE_CONTROL
+    #: a gun-missile unit's guns (iadsim.engine.mixed): their envelope; the unit engages where either
+    #: weapon does (the union). None: one weapon
+    second: "UnitEnvelope | None" = None
 
 
 def unit_envelopes(ld, effs: Sequence[EffectorSpec]) -> list[UnitEnvelope]:
@@ -113,18 +123,47 @@ def unit_envelopes(ld, effs: Sequence[EffectorSpec]) -> list[UnitEnvelope]:
             max_time_s=float(tab.max_time_s), min_speed_m_s=float(tab.min_speed_m_s),
             max_target_speed_m_s=float(vt), mean_speed_m_s=float(vm), range_min_m=float(spec.range_min_m),
             range_max_m=float(rmax), altitude_min_m=float(spec.altitude_min_m),
-            altitude_max_m=float(spec.altitude_max_m), sector=tuple(spec.sector), gun=gun))
+            altitude_max_m=float(spec.altitude_max_m), sector=tuple(spec.sector), gun=gun,
+            fire_control=fire_control_limits(sysm), second=_guns_of(sysm, spec)))
     return out
+
+
+def _guns_of(sysm, spec: EffectorSpec) -> "UnitEnvelope | None":
+    """The gun envelope of a gun-missile unit (iadsim.engine.mixed builds the engine's the same way:
+    the shell table, the gun's effective slant range, no minimum range), or None."""
+    from iadsim.engine.mixed import is_gun_missile
+
+    if not is_gun_missile(sysm):
+        return None
+    tab = gun_table(sysm)
+    return UnitEnvelope(
+        name=spec.name, system=sysm.name, x=spec.x, y=spec.y, ground=spec.ground, tof_s=tab.tof_s,
+        speed_m_s=tab.speed_m_s, dr_m=float(tab.gr_m[1]), dh_m=float(tab.h_m[1]), max_time_s=float(tab.max_time_s),
+        min_speed_m_s=float(tab.min_speed_m_s), max_target_speed_m_s=float(np.inf),
+        mean_speed_m_s=float(sysm.nominal("gun_muzzle_velocity_m_s")), range_min_m=0.0,
+        range_max_m=float(min(spec.range_max_m, sysm.nominal("gun_effective_range_km") * 1000.0)),
+        altitude_min_m=float(spec.altitude_min_m), altitude_max_m=float(spec.altitude_max_m),
+        sector=tuple(spec.sector), gun=True, fire_control=fire_control_limits(sysm))
 
 
 def unit_envelope_of_world(world, e: int) -> UnitEnvelope:
     """Fire unit ``e``'s envelope as a compiled world holds it (its tables and ``flyout_par`` row)."""
     from iadsim.engine.kernel import (
-        FP_DH, FP_DR, FP_GUN, FP_SEC_AZ, FP_TMAX, FP_VMEAN, FP_VMIN, FP_VTMAX,
+        FP_DH, FP_DR, FP_FCR_R, FP_GUN, FP_SEC_AZ, FP_TMAX, FP_VMEAN, FP_VMIN, FP_VTMAX,
     )
 
     fp = np.asarray(world.flyout_par[e], dtype=float)
     x, y, g = (float(v) for v in np.asarray(world.effector_xyz, dtype=float)[e])
+    second = None
+    side = getattr(world, "second_weapon", None)
+    if side is not None and side.gun_of[e] >= 0:
+        from iadsim.coverage.specs import EffectorSpec
+
+        spec = EffectorSpec(world.effector_labels[e], world.effector_system[e], "", x, y, g,
+                            float(world.range_min_m[e]), float(world.range_max_m[e]), float(world.altitude_min_m[e]),
+                            float(world.altitude_max_m[e]), int(world.effector_sensor[e]),
+                            tuple(float(v) for v in fp[FP_SEC_AZ:FP_SEC_AZ + 4]))
+        second = _guns_of(world.loaded.catalog[world.effector_system[e]], spec)
     return UnitEnvelope(
         name=world.effector_labels[e], system=world.effector_system[e], x=x, y=y, ground=g,
         tof_s=world.tab_tof[e], speed_m_s=world.tab_spd[e], dr_m=float(fp[FP_DR]), dh_m=float(fp[FP_DH]),
@@ -132,7 +171,8 @@ def unit_envelope_of_world(world, e: int) -> UnitEnvelope:
         max_target_speed_m_s=float(fp[FP_VTMAX]), mean_speed_m_s=float(fp[FP_VMEAN]),
         range_min_m=float(world.range_min_m[e]), range_max_m=float(world.range_max_m[e]),
         altitude_min_m=float(world.altitude_min_m[e]), altitude_max_m=float(world.altitude_max_m[e]),
-        sector=tuple(float(v) for v in fp[FP_SEC_AZ:FP_SEC_AZ + 4]), gun=bool(fp[FP_GUN] > 0))
+        sector=tuple(float(v) for v in fp[FP_SEC_AZ:FP_SEC_AZ + 4]), gun=bool(fp[FP_GUN] > 0),
+        fire_control=tuple(float(v) for v in fp[FP_FCR_R:FP_FCR_R + 3]), second=second)
 
 
 def intercept(env: UnitEnvelope, rel, vel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -207,7 +247,10 @@ def engageable(env: UnitEnvelope, rel, vel=(0.0, 0.0, 0.0), *,
     out = np.zeros(r2.shape[0], dtype=bool)
     if idx.size:
         out[idx] = _engageable_points(env, r2[idx], v2[idx], ground_at, dt_s, visible)
-    return out.reshape(shape)
+    out = out.reshape(shape)
+    if env.second is not None:   # a gun-missile unit engages where either weapon does
+        out |= engageable(env.second, rel, vel, ground_at=ground_at, dt_s=dt_s, visible=visible, where=where)
+    return out
 
 
 def _engageable_points(env: UnitEnvelope, rel: np.ndarray, vel: np.ndarray, ground_at, dt_s, visible) -> np.ndarray:
@@ -223,6 +266,9 @@ def _engageable_points(env: UnitEnvelope, rel: np.ndarray, vel: np.ndarray, grou
         ok &= _limits(env, act, ground_at)
     else:
         act = pip
+    if env.fire_control != NO_FIRE_CONTROL:   # the fire-control radar holds it now and at intercept
+        ok &= in_fire_control(rel[..., 0], rel[..., 1], rel[..., 2], env.fire_control)
+        ok &= in_fire_control(act[..., 0], act[..., 1], act[..., 2], env.fire_control)
     if visible is not None:
         ok &= visible(env.x + rel[..., 0], env.y + rel[..., 1], env.ground + rel[..., 2])
         ok &= visible(env.x + act[..., 0], env.y + act[..., 1], env.ground + act[..., 2])

@@ -51,6 +51,9 @@ class ChunkResult:
     #: reaction or abort path (-1: never) and the branch member it switched to; None otherwise
     react_step: np.ndarray | None = None
     react_to: np.ndarray | None = None
+    #: with gun-missile fire units (iadsim.engine.mixed; fast fidelity): [R, E] bursts each unit fired
+    #: (its missiles stay in ``expended``); None otherwise
+    bursts: np.ndarray | None = None
 
 
 EVENT_DTYPE = np.dtype([("step", "i8"), ("type", "i8"), ("unit", "i8"), ("threat", "i8"), ("n", "i8")])
@@ -122,12 +125,18 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
                    *rx, react_step, react_to)
     else:
         kernel = run_chunk_serial if code == POLICY_PYTHON else run_chunk
+        from iadsim.engine.mixed import GunSide
+
+        side = getattr(world_in, "second_weapon", None)
+        side = side if side is not None else GunSide.none(0, M, len(world_in.effector_labels))
+        bursts = np.zeros((count, len(world_in.effector_labels)), np.int64)
         n = kernel(keys, local, code, *world_in.kernel_inputs(), *params_in.kernel_inputs(),
                    out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
                    out["killer"], out["leak_step"], expended, *ev, *ew, ident, *ds.kernel_inputs(world_in),
                    radiating,
                    params_in.jamming_input(world_in), *sc_in,
-                   *rx, react_step, react_to)
+                   *rx, react_step, react_to,
+                   *side.kernel_inputs(), bursts)
     events = None
     if local >= 0:
         events = np.zeros(n, EVENT_DTYPE)
@@ -142,8 +151,9 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
                        radiating=radiating if ds.active else None,
                        relocation_log=sc_in[6] if world.scoot is not None else None,
                        relocation_sites=sc_in[5] if world.scoot is not None else None,
-
-                       react_step=react_step if rx[0] else None, react_to=react_to if rx[0] else None, **out)
+                       react_step=react_step if rx[0] else None, react_to=react_to if rx[0] else None,
+                       bursts=bursts if world.full is None and getattr(world, "second_weapon", None) is not None
+                       else None, **out)
 
 
 def compiled_cache_warm(fidelity: str = "fast") -> bool:

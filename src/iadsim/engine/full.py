@@ -62,6 +62,7 @@ from iadsim.engine.kernel import identifies
 from iadsim.engine.kernel import jamming_js_scaled
 from iadsim.engine.kernel import EV_REACT
 from iadsim.engine.react import react_begin, react_launch, react_switch, react_track
+from iadsim.engine.kernel import FP_FCR_ELMAX, FP_FCR_ELMIN, FP_FCR_R
 from iadsim.engine.rng import uniform
 from iadsim.engine.scoot import scoot_init, scoot_silence, scoot_step
 from iadsim.physics.flyout import predicted_intercept_nb
@@ -135,6 +136,27 @@ def _in_sector_nb(dx, dy, dz, az0, half, el_lo, el_hi):
         return True
     off = abs((math.atan2(dx, dy) - az0 + math.pi) % (2.0 * math.pi) - math.pi)
     return off <= half + 1e-12
+
+
+@numba.njit(cache=True)
+def _own_radars(fc_of, E):
+    """[E] each fire unit's own radar index, from fc_of [S] (the fire unit of each radar, -1: none)."""
+    out = np.full(E, -1, np.int64)
+    for s in range(fc_of.shape[0]):
+        if fc_of[s] >= 0:
+            out[fc_of[s]] = s
+    return out
+
+
+@numba.njit(cache=True)
+def _in_fire_control_nb(dx, dy, dz, flpar, e):
+    """iadsim.catalog.firecontrol.in_fire_control for one offset (dx, dy, dz) [m] from fire unit e's
+    site: within its fire-control radar's range and elevation limits (flyout_par columns FP_FCR_*)."""
+    gr = math.sqrt(dx * dx + dy * dy)
+    if math.sqrt(gr * gr + dz * dz) > flpar[e, FP_FCR_R]:
+        return False
+    el = math.atan2(dz, gr)
+    return flpar[e, FP_FCR_ELMIN] <= el <= flpar[e, FP_FCR_ELMAX]
 
 
 @numba.njit(cache=True)
@@ -713,6 +735,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
     eng_until = np.zeros(K, np.int64)
     n_eng = np.zeros((E, K), np.int64)
     fc_run = np.zeros((E, K), np.int64)   # consecutive scans of a unit's own radar that hit the track
+    radar_of = _own_radars(fc_of, E)      # each fire unit's own radar (fc_of's inverse)
     looked = np.zeros(K, np.bool_)
     hitnow = np.zeros(K, np.bool_)
     n_created = 0
@@ -818,7 +841,8 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                         dp = math.sqrt((x - f_pip[i, 0]) ** 2 + (y - f_pip[i, 1]) ** 2
                                        + (z - f_pip[i, 2]) ** 2)
                         hit = (rmin[e] <= sr <= rmax[e] and agl >= hmin[e] and above <= hmax[e]
-                               and dp <= basket and _visible(mva[e], fpar, x, y, z)
+                               and dp <= basket and _visible(mva[radar_of[e]], fpar, x, y, z)
+                               and _in_fire_control_nb(x - eff_xyz[e, 0], y - eff_xyz[e, 1], above, flpar, e)
                                and salvo_kills(k0, k1, f_id[i], f_n[i], f_pk[i], beta[e]))
                 if ds_on and ds_fail[e] > f_t0[i]:
                     hit = False   # the fire unit failed while its missiles flew: they lost guidance
@@ -1236,7 +1260,10 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                 py = X[k, 1] + dts * X[k, 4] - eff_xyz[e, 1]
                 pz = X[k, 2] + dts * X[k, 5] - eff_xyz[e, 2]
                 # the unit's radar must see the estimated position
-                if not _visible(mva[e], fpar, px + eff_xyz[e, 0], py + eff_xyz[e, 1], pz + eff_xyz[e, 2]):
+                if not _visible(mva[radar_of[e]], fpar, px + eff_xyz[e, 0], py + eff_xyz[e, 1], pz + eff_xyz[e, 2]):
+                    continue
+                # ... and its fire-control radar must reach it (range, elevation: iadsim.catalog.firecontrol)
+                if not _in_fire_control_nb(px, py, pz, flpar, e):
                     continue
                 # predicted intercept point from the unit's flyout table (iadsim.physics.flyout), the
                 # flyout envelope (guidance time, end speed, target speed), then the slant-range x

@@ -49,11 +49,13 @@ POLICY_PYTHON = 2    # a policy of iadsim.c2 (exact MIP, VLNS, or one a user reg
 #: loss and manoeuvre ratio [1], flyout table steps in ground range and height [m]; gun units
 #: (iadsim.catalog.envelope.is_gun): 1 for a gun (0: missile), rounds per burst [1], per-round
 #: angular miss sigma (dispersion and aiming error in quadrature) [mrad]; the launcher's sector:
-#: centre azimuth, half width, lowest and highest elevation [rad] (iadsim.geo.sector)
+#: centre azimuth, half width, lowest and highest elevation [rad] (iadsim.geo.sector); the fire-control
+#: radar (iadsim.catalog.firecontrol): tracking range [m], lowest and highest elevation [rad]
 (FP_TMAX, FP_VMIN, FP_VTMAX, FP_VMEAN, FP_RMAX, FP_NM, FP_KFULL, FP_EDGE, FP_LOSS, FP_RATIO, FP_DR, FP_DH,
  FP_GUN, FP_GN, FP_GSIG) = range(15)
 FP_SEC_AZ, FP_SEC_HALF, FP_SEC_ELMIN, FP_SEC_ELMAX = range(15, 19)
-FLYOUT_PAR_LEN = 19
+FP_FCR_R, FP_FCR_ELMIN, FP_FCR_ELMAX = range(19, 22)
+FLYOUT_PAR_LEN = 22
 
 FIRE_HOLD = 0
 FIRE_TIGHT = 1
@@ -402,7 +404,8 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
              autonomous, radar_xyz, pos, radiating, js_scale,
              sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log,
              rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay, rx_measure,
-             rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to):
+             rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to,
+             gun_of, g_ok, g_tof, g_pk, g_mag0, bursts):
     M = first_step.shape[0]
     E = channels.shape[0]
     S = scan.shape[1]
@@ -454,6 +457,11 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
     pend, n_launch, par = react_begin(rx_on, rx_root, alive, react_step, react_to, parent)
     sw_from = np.empty(M if rx_on else 0, np.int64)
     sw_to = np.empty(M if rx_on else 0, np.int64)
+    # gun-missile units' second weapon (iadsim.engine.mixed): burst magazine, whether (e, q) fires a burst
+    gmag = g_mag0.copy()
+    for e in range(E):
+        bursts[e] = 0
+    wgun = np.zeros((E, M), np.bool_)
 
     for t in range(nsteps):
         # 1. intercepts due now
@@ -553,7 +561,9 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
             continue
         any_p = False
         for e in range(E):
-            ok_e = (fire_mode[e] != FIRE_HOLD and busy[e] < channels[e] and missiles[e] >= salvo[e]
+            g = gun_of[e]
+            ok_e = (fire_mode[e] != FIRE_HOLD and busy[e] < channels[e]
+                    and (missiles[e] >= salvo[e] or (g >= 0 and gmag[e] > 0))
                     and t - last_launch[e] >= min_interval_steps[e])
             if sc_on and not sc_live[e]:
                 ok_e = False   # not set up at this site (iadsim.engine.scoot)
@@ -573,21 +583,29 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
                 if ds_on and t < (own_until[e, m] if on_own(t, e, autonomous, link_down) else engaged_until[m]):
                     continue   # engaged already (a unit on its own knows only its own engagements)
                 # the PIP inside the flyout envelope (pip_ok) and the slant-range x altitude limits
-                if not (pip_ok[t, m, e] and rmin[e] <= pip_r[t, m, e] <= rmax[e]
+                if (missiles[e] >= salvo[e] and pip_ok[t, m, e] and rmin[e] <= pip_r[t, m, e] <= rmax[e]
                         and pip_agl[t, m, e] >= hmin[e] and pip_above[t, m, e] <= hmax[e]):
-                    continue
-                # the kill chance is zero if the target has left the envelope or sight at intercept
-                if (act_ok[t, m, e] and rmin[e] <= act_r[t, m, e] <= rmax[e]
-                        and act_agl[t, m, e] >= hmin[e] and act_above[t, m, e] <= hmax[e]):
-                    P[e, q] = pk1[e] * pk_geo[t, m, e]
-                    if P[e, q] > 0.0:
-                        any_p = True
+                    # the kill chance is zero if the target has left the envelope or sight at intercept
+                    if (act_ok[t, m, e] and rmin[e] <= act_r[t, m, e] <= rmax[e]
+                            and act_agl[t, m, e] >= hmin[e] and act_above[t, m, e] <= hmax[e]):
+                        P[e, q] = pk1[e] * pk_geo[t, m, e]
+                if g >= 0:
+                    # a gun-missile unit: one burst where the missile cannot engage (iadsim.engine.mixed)
+                    wgun[e, q] = False
+                    if P[e, q] <= 0.0 and gmag[e] > 0 and g_ok[t, m, g]:
+                        P[e, q] = g_pk[t, m, g]
+                        wgun[e, q] = True
+                if P[e, q] > 0.0:
+                    any_p = True
         if not any_p:
             continue
         for q in range(nc):
             vals[q] = priority[t, cand[q]]
             for e in range(E):
-                tofq[e, q] = tof[t, cand[q], e]
+                if gun_of[e] >= 0 and wgun[e, q]:
+                    tofq[e, q] = g_tof[t, cand[q], gun_of[e]]
+                else:
+                    tofq[e, q] = tof[t, cand[q], e]
         if ds_on:
             assign_on_own(policy, P, tofq, vals, nc, assign, used, t, ds_on, autonomous, link_down, P1, assign1)
         else:
@@ -599,8 +617,16 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
             m = cand[q]
             n = salvo[e]
             hit_step = t + tof[t, m, e]
+            burst = gun_of[e] >= 0 and wgun[e, q]
+            if burst:
+                n = 1
+                hit_step = t + g_tof[t, m, gun_of[e]]
             _slot, launch_id = launch(t, e, m, n, P[e, q], hit_step, f_e, f_m, f_step, f_n, f_id, f_pk,
                                       launch_id, busy, missiles, expended, last_launch)
+            if burst:   # the burst came from the gun magazine, not the missiles (expended counts both)
+                missiles[e] += n
+                gmag[e] -= 1
+                bursts[e] += 1
             f_t0[_slot] = t
             if sc_on and sc_group[e] >= 0:
                 sc_n[sc_group[e]] += 1
@@ -649,7 +675,8 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
               autonomous, radar_xyz, pos, radiating, js_scale,
               sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log,
               rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay, rx_measure,
-              rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to):
+              rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to,
+              gun_of, g_ok, g_tof, g_pk, g_mag0, bursts):
     """Run replications keys[r] (r in 0..R-1) with their parameters (pk1 .. pfa, leading axis R;
     pk1 x pk_geo is the single-shot Pk of an engagement, beta the salvo's common-cause factor);
     outputs are [R, M] / [R, E] arrays filled in place. Events are recorded for the replication
@@ -657,7 +684,9 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
     iadsim.engine.defstate.DefState.kernel_inputs) fills radiating [R, S] with each radar's radiating
     steps. js_scale [R, S, J]: each replication's factor on the jammers' J/S (drawn jamming figures).
     Relocating fire units (sc_on .. sc_log: iadsim.engine.scoot.kernel_inputs) fill sc_log
-    [R, G, L, 2] with each move's first packing step and the step it is set up at its next site."""
+    [R, G, L, 2] with each move's first packing step and the step it is set up at its next site.
+    The guns of gun-missile units (gun_of .. g_mag0: iadsim.engine.mixed.GunSide.kernel_inputs)
+    fill bursts [R, E] with the bursts each unit fired."""
     R = keys.shape[0]
     nev = np.zeros(R, np.int64)
     for r in numba.prange(R):
@@ -676,7 +705,8 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
                           sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq[r], sc_log[r],
                           rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay,
                           rx_measure, rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt,
-                          react_step[r], react_to[r])
+                          react_step[r], react_to[r],
+                          gun_of, g_ok, g_tof, g_pk, g_mag0, bursts[r])
     total = 0
     for r in range(R):
         if r == record_local:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from iadsim.catalog import Figure
+from iadsim.catalog.firecontrol import fire_channels
 from iadsim.engine.rng import pcg64_uniforms
 from iadsim.physics.radar import snr_required
 
@@ -259,6 +260,10 @@ def apply(world, p: Parameters, draws: dict[tuple[str, str], np.ndarray]) -> Non
         v = val("channels_per_vehicle")
         if v is not None:
             p.channels[:, ei] = np.maximum(np.rint(v), 1).astype(np.int64) * eff.vehicles
+            sysm = world.loaded.catalog[sysname]
+            if "fcr_channels" in sysm.figures:   # the fire-control radar's channels bind (catalog.firecontrol)
+                p.channels[:, ei] = np.minimum(p.channels[:, ei],
+                                               fire_channels(sysm, 1e9) * eff.vehicles)
         v = val("ready_missiles_per_vehicle")
         if v is not None and eff.missiles is None:
             p.ready[:, ei] = np.maximum(np.rint(v), 0).astype(np.int64) * eff.vehicles

@@ -84,6 +84,18 @@ class Scoot:
         return out
 
 
+def _refuse_gun_missile(ld, ei: int, e) -> None:
+    """A gun-missile unit (Pantsir-S1, Tunguska: iadsim.engine.mixed) cannot relocate yet: its guns'
+    geometry and burst magazine are not carried to the copies."""
+    from iadsim.engine.mixed import is_gun_missile
+    from iadsim.errors import InputError, Problem
+
+    if is_gun_missile(ld.catalog[e.system]):
+        raise InputError([Problem(ld.source, f"effectors[{e.name}].relocate",
+                                  f"{e.system} is a gun-missile unit (missiles and guns on one vehicle); relocation "
+                                  "is supported for missile and gun units only: remove relocate")])
+
+
 def compile_scoot(ld, world) -> Scoot:
     """The virtual copies of every relocating fire unit, compiled on the World's grid and terrain."""
     from iadsim.engine.world import compile_world
@@ -94,6 +106,7 @@ def compile_scoot(ld, world) -> Scoot:
     for ei, e in enumerate(s.effectors):
         if e.relocate is None:
             continue
+        _refuse_gun_missile(ld, ei, e)
         idx = [ei]
         for j, site in enumerate(e.relocate.sites):
             idx.append(E + len(virt))
@@ -180,6 +193,10 @@ def expanded(world):
             meas_el=_ins_s(f.meas_el, fa.meas_el, E, 1), sigma=_ins_s(f.sigma, fa.sigma, E, 0),
             min_el=_ins_s(f.min_el, fa.min_el, E, 0), mva=_ins_s(f.mva, fa.mva, E, 0),
             max_el=_ins_s(f.max_el, fa.max_el, E, 0), ref_pd=_ins_s(f.ref_pd, fa.ref_pd, E, 0))
+    gs = getattr(world, "second_weapon", None)
+    if gs is not None:   # gun-missile units (iadsim.engine.mixed) do not relocate: the copies carry no guns
+        upd["second_weapon"] = dataclasses.replace(
+            gs, gun_of=_app(gs.gun_of, np.full(len(sc.master), -1)), bursts=_app(gs.bursts, np.zeros(len(sc.master))))
     if world.ew is not None and world.ew.has_jamming:
         upd["ew"] = dataclasses.replace(world.ew, jam_js=_ins_s(world.ew.jam_js, ax.ew.jam_js, E, 1))
     xw = dataclasses.replace(world, **upd)

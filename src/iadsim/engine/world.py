@@ -22,11 +22,15 @@ from iadsim.catalog.envelope import (
     gun_table, has_flyout, is_gun, system_table, threat_gun_vulnerability,
 )
 from iadsim.catalog.envelope import LOFT_FIGURES
+from iadsim.catalog.firecontrol import fire_channels, fire_control_limits, in_fire_control
+from iadsim.catalog.models import FIRE_CONTROL_FIGURES
 from iadsim.coverage.specs import RadarSpec, build_grid, effector_specs, envelope_coordinates, radar_specs
 from iadsim.engine.kernel import (
     FLYOUT_PAR_LEN, FP_DH, FP_DR, FP_EDGE, FP_GN, FP_GSIG, FP_GUN, FP_KFULL, FP_LOSS, FP_NM, FP_RATIO, FP_RMAX,
     FP_SEC_AZ, FP_TMAX, FP_VMEAN, FP_VMIN, FP_VTMAX,
 )
+from iadsim.engine.kernel import FP_FCR_R
+from iadsim.engine.mixed import GunSide, gun_side, is_gun_missile
 from iadsim.engine.trajectory import BELOW_GROUND_TOLERANCE_M, Path3D, first_below_ground, sample_path
 from iadsim.errors import InputError, Problem
 from iadsim.geo.grid import LocalGrid
@@ -272,6 +276,8 @@ class World:
     ew: "EW | None" = None          # jammers and decoys (iadsim.engine.ew); None: neither
     scoot: "Scoot | None" = None    # relocating fire units' site copies (iadsim.engine.scoot); None: none
     react: "ReactArrays | None" = None   # reacting threats' branches (iadsim.engine.react); None: none
+    #: the guns of gun-missile fire units (iadsim.engine.mixed); None: no such unit
+    second_weapon: "GunSide | None" = None
 
     def ew_inputs(self) -> tuple:
         """The kernels' jamming and decoy arrays (empty when the scenario has neither)."""
@@ -579,7 +585,9 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
                         else 0.0 for t in types])                   # [M] target manoeuvre [g]
     guns = np.array([is_gun(cat[eff.system]) for eff in s.effectors], dtype=bool)
     gun_vuln = np.zeros((M, 2))
-    if guns.any():
+    mixed = any(is_gun_missile(cat[eff.system]) for eff in s.effectors)
+    fcrs = []
+    if guns.any() or mixed:
         # each threat's vulnerability to gun rounds: presented area and kill probability per hit
         for mi, t in enumerate(types):
             figs = threat_gun_vulnerability(cat[t])
@@ -605,6 +613,8 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
         if gun:
             env["range_max_m"][ei] = min(env["range_max_m"][ei], sysm.nominal("gun_effective_range_km") * 1000.0)
         ints["channels"][ei] = int(log.get(sysm, "channels_per_vehicle", "fire unit")) * eff.vehicles
+        fcr = _fire_control(sysm, log, ints["channels"], ei, eff.vehicles)
+        fcrs.append(fcr)
         per_vehicle = (gun_bursts_carried(sysm) if gun
                        else int(log.get(sysm, "ready_missiles_per_vehicle", "fire unit")))
         ints["ready"][ei] = eff.missiles if eff.missiles is not None else per_vehicle * eff.vehicles
@@ -661,10 +671,19 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
             pip_ok[:, :, ei] &= in_sector(pip[..., 0] - spec.x, pip[..., 1] - spec.y, pip[..., 2] - spec.ground,
                                           spec.sector)
         fl[ei, FP_SEC_AZ:FP_SEC_AZ + 4] = spec.sector
+        fl[ei, FP_FCR_R:FP_FCR_R + 3] = fcr
+        if np.isfinite(fcr[0]) or fcr[1] > -np.pi / 2 or fcr[2] < np.pi / 2:
+            # the fire-control radar must hold the target now (iadsim.catalog.firecontrol)
+            pip_ok[:, :, ei] &= in_fire_control(pos[..., 0] - spec.x, pos[..., 1] - spec.y,
+                                                pos[..., 2] - spec.ground, fcr)
         # where the target really is when the missile arrives
         actual = pos[np.minimum(idx_t + n_tof, nsteps - 1), idx_m]
         act_ok[:, :, ei] = reach & np.isfinite(actual[..., 0]) & visible_at(
             mva, terrain, actual[..., 0], actual[..., 1], actual[..., 2])
+        if np.isfinite(fcr[0]) or fcr[1] > -np.pi / 2 or fcr[2] < np.pi / 2:
+            # ... and until intercept: it guides the missile onto the target
+            act_ok[:, :, ei] &= in_fire_control(actual[..., 0] - spec.x, actual[..., 1] - spec.y,
+                                                actual[..., 2] - spec.ground, fcr)
         for prefix, p3 in (("pip", pip), ("act", actual)):
             gr, agl, above = envelope_coordinates(spec, terrain, p3[..., 0], p3[..., 1], p3[..., 2])
             geo[f"{prefix}_r"][:, :, ei] = np.nan_to_num(np.hypot(gr, above), nan=np.inf)
@@ -687,6 +706,10 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
             fac = burst_kill_probability_at_range(np.where(np.isfinite(r_pip), r_pip, 1.0), gun_vuln[None, :, 0],
                                                   fl[ei, FP_GN], fl[ei, FP_GSIG], 0.0, gun_vuln[None, :, 1])
         pk_geo[:, :, ei] = np.where(pip_ok[:, :, ei], np.nan_to_num(fac), 0.0)
+
+    # --- the guns of gun-missile units, their second weapon (iadsim.engine.mixed)
+    gside = gun_side([cat[eff.system] for eff in s.effectors], effs, [eff.vehicles for eff in s.effectors], fcrs,
+                     pos, vel, mvas, terrain, dt, gun_vuln, log.get) if mixed else None
 
     # --- threat evaluation: urgency from the closest point of approach to each asset, the time to
     #     it and the values of threat and asset (iadsim.c2.threat)
@@ -729,7 +752,7 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
         sensor_ref_range_m=sensor_ref, sensor_xyz=sensor_xyz, sensor_range_m=sensor_range, mva=mvas,
         scan=scan, snr=snr, pfa=pfa,
         effector_labels=[e.name for e in s.effectors], effector_system=[cat[e.system].name for e in s.effectors],
-        effector_xyz=eff_xyz, effector_sensor=np.arange(E), tof=tof,
+        effector_xyz=eff_xyz, effector_sensor=np.array([f.radar for f in effs], dtype=np.int64).reshape(E), tof=tof,
         effector_gun=guns, gun_vuln=gun_vuln, pip_ok=pip_ok, act_ok=act_ok,
         pk_geo=pk_geo, flyout_par=fl,
         tab_tof=np.stack([t.tof_s for t in tables]) if tables else np.zeros((0, 2, 2)),
@@ -738,9 +761,9 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
         latency_steps=lat_steps, drop_steps=drop_steps, asset_info=asset_info,
         threat_peak=threat_peak, missions=missions,
         figures=list(log.uses.values()),
-        models=_terrain_model(_radar_models(_models(s.simulation.policy, s.simulation.fidelity, s.simulation,
-                                                    s.terrain.line_of_sight), s, ew), ld), **ints,
-        full=full, ew=ew,
+        models=_fire_control_model(ld, _terrain_model(_radar_models(_models(s.simulation.policy, s.simulation.fidelity, s.simulation,
+                                                    s.terrain.line_of_sight), s, ew), ld)), **ints,
+        full=full, ew=ew, second_weapon=gside,
     )
     from iadsim.engine.scoot import compile_scoot, uses_relocation
 
@@ -839,6 +862,17 @@ def radar_sinr(r: RadarSpec, terrain: Terrain, mva: np.ndarray, pos: np.ndarray,
 GROUND_VISIBLE_TOLERANCE_M = 1.0
 
 
+def _fire_control(sysm: System, log: _FigureLog, channels: np.ndarray, ei: int, vehicles: int) -> tuple:
+    """Fire unit ei's fire-control radar limits (iadsim.catalog.firecontrol.fire_control_limits), its
+    figures logged; its fcr_channels limit the unit's fire channels (``channels[ei]``, in place)."""
+    for key in FIRE_CONTROL_FIGURES:
+        if key in sysm.figures:
+            log.get(sysm, key, "fire control")
+    if "fcr_channels" in sysm.figures:
+        channels[ei] = fire_channels(sysm, channels[ei] // max(vehicles, 1)) * vehicles
+    return fire_control_limits(sysm)
+
+
 def _model_figure(sysm: System, key: str, log: _FigureLog) -> float:
     """A figure of the Pk model: the system's own, else the model default (both logged)."""
     fig = figure_or_default(sysm, key)
@@ -925,6 +959,40 @@ def _full_world(ld, radars, mvas, terrain, pos, vel, values, log) -> FullWorld:
         values=np.asarray(values, dtype=np.float64),
         vmax=float(max(speed.max() * 1.5, 50.0)), max_el=max_el, ref_pd=ref_pd,
     )
+
+
+def _fire_control_model(ld, m: dict[str, str]) -> dict[str, str]:
+    """The fire-control assumption text, where a fire unit's system has fire-control figures
+    (iadsim.catalog.firecontrol), and the gun-missile units' text (iadsim.engine.mixed); otherwise
+    the organic radar guides and nothing is added."""
+    cat = ld.catalog
+    mixed = sorted({cat[e.system].name for e in ld.scenario.effectors if is_gun_missile(cat[e.system])})
+    if mixed:
+        m = dict(m)
+        m["gun_missile_units"] = (
+            f"gun-missile fire units ({', '.join(mixed)}): one unit, one radar, two weapons; missiles wherever the "
+            "missile can engage, one gun burst where it cannot (inside its minimum range, outside its envelope, or "
+            "missiles spent) and the intercept point is inside the guns' envelope (targets closer in are left to "
+            "the guns); separate magazines of missiles and bursts, one pool of fire channels; the gun model of "
+            "the gun fire units. Leaves out: guns and missiles at one target at once, a doctrine preferring the "
+            "guns where the missile could also engage, the guns' minimum range; full fidelity fires missiles only")
+    with_fc = sorted({cat[e.system].name for e in ld.scenario.effectors
+                      if any(k in cat[e.system].figures for k in FIRE_CONTROL_FIGURES)})
+    if not with_fc:
+        return m
+    m = dict(m)
+    m["fire_control"] = (
+        f"fire-control radar ({', '.join(with_fc)}): the search picture's track cues a launch, which needs the "
+        "target inside the fire unit's own fire-control radar's tracking range and elevation limits (no launch "
+        "in the cone of silence above the highest elevation), in the unit's line of sight, both when it fires "
+        "and at intercept, and a free fire-control channel (fcr_channels per vehicle binds with "
+        "channels_per_vehicle); full fidelity also needs the unit's own radar to hold the track "
+        "(simulation.fire_control_looks). Leaves out: the tracking radar's own detection and lock-on time, its "
+        "beam-switching and antenna slew, multipath at low elevation, the optical channel's weather and "
+        "daylight limits, separate range limits of radar and optical channels; the fire-control figures are "
+        "used at their nominal values (not sampled). Systems without fire-control figures: the organic radar "
+        "guides (no range or elevation limit beyond the envelope)")
+    return m
 
 
 def _terrain_model(m: dict[str, str], ld) -> dict[str, str]:

@@ -124,4 +124,5 @@ def concat(results: list[ChunkResult]) -> ChunkResult:
         relocation_sites=None if getattr(results[0], "relocation_sites", None) is None else cat("relocation_sites"),
         react_step=None if results[0].react_step is None else cat("react_step"),
         react_to=None if results[0].react_to is None else cat("react_to"),
+        bursts=None if getattr(results[0], "bursts", None) is None else cat("bursts"),
     )

@@ -56,6 +56,7 @@ def plot_envelope(system: System, path: str | Path, site_alt_m: float = 0.0) -> 
     a = np.linspace(0, np.pi / 2, 200)
     ax.plot(r_cap / 1000 * np.cos(a), r_cap / 1000 * np.sin(a), "k--", lw=1, label="public maximum range (slant)")
     ax.axhline(h_cap / 1000, color="k", ls=":", lw=1, label="public maximum altitude")
+    _second_weapon_and_fire_control(ax, system, tab)
     ax.set_xlim(0, tab.gr_m[-1] / 1000)
     ax.set_ylim(0, tab.h_m[-1] / 1000)
     ax.set_xlabel("ground range [km]")
@@ -68,3 +69,25 @@ def plot_envelope(system: System, path: str | Path, site_alt_m: float = 0.0) -> 
     fig.savefig(out)
     plt.close(fig)
     return out
+
+
+def _second_weapon_and_fire_control(ax, system: System, tab) -> None:
+    """Overlay a gun-missile unit's gun envelope (its effective slant range; iadsim.engine.mixed) and the
+    fire-control radar's limits (tracking range, the cone of silence above its highest elevation;
+    iadsim.catalog.firecontrol) where the system has them."""
+    from iadsim.catalog.firecontrol import fire_control_limits
+    from iadsim.engine.mixed import is_gun_missile
+
+    a = np.linspace(0, np.pi / 2, 200)
+    if is_gun_missile(system):
+        rg = system.nominal("gun_effective_range_km")
+        ax.fill(np.r_[0, rg * np.cos(a)], np.r_[0, rg * np.sin(a)], color="tab:purple", alpha=0.25,
+                label=f"guns (effective slant range {rg:g} km)")
+    r_fc, _lo, hi = fire_control_limits(system)
+    top = float(np.hypot(tab.gr_m[-1], tab.h_m[-1]))
+    if hi < np.pi / 2:
+        ax.plot([0, top / 1000 * np.cos(hi)], [0, top / 1000 * np.sin(hi)], color="tab:gray", lw=1,
+                label=f"cone of silence above {np.degrees(hi):.0f} deg (fire-control radar)")
+    if np.isfinite(r_fc):
+        ax.plot(r_fc / 1000 * np.cos(a), r_fc / 1000 * np.sin(a), color="tab:gray", ls="-.", lw=1,
+                label="fire-control radar range")

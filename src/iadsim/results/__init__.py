@@ -220,7 +220,10 @@ class Results:
         if "_exchange" not in self.__dict__:
             from iadsim.results.exchange import exchange
 
-            self.__dict__["_exchange"] = exchange(self.world, self.raw.kill_step, self.raw.expended)
+            fired = self.raw.expended   # a gun-missile unit's bursts cost no missile
+            if getattr(self.raw, "bursts", None) is not None:
+                fired = fired - self.raw.bursts
+            self.__dict__["_exchange"] = exchange(self.world, self.raw.kill_step, fired)
         return self.__dict__["_exchange"]
 
     @property
@@ -503,8 +506,11 @@ class Results:
         ex = self.expenditure
         rows = []
         w = self.world
+        b = getattr(self.raw, "bursts", None)
         for i, name in enumerate(w.effector_labels):
             x = ex.loc[ex["effector"] == name, "missiles"].to_numpy()
+            if b is not None:   # a gun-missile unit's expenditure counts its bursts too: missiles alone here
+                x = x - b[:, i]
             m, lo, hi = mean_interval(x)
             gun = getattr(w, "effector_gun", None)
             rows.append({"effector": name, "system": w.effector_system[i],
@@ -527,6 +533,13 @@ class Results:
                 rows[e]["sites"] = int(sc.nsites[g])
                 # where it stood: mean time set up at its own site, then at each relocate.sites[k]
                 rows[e]["mean_time_at_sites_s"] = [float(x) for x in at[:, g, :sc.nsites[g]].mean(axis=0)]
+        side = getattr(w, "second_weapon", None)
+        if b is not None and side is not None:
+            # gun-missile units (iadsim.engine.mixed): the bursts of their guns, beside their missiles
+            for i, row in enumerate(rows):
+                row["gun_bursts_ready"] = int(side.bursts[i])
+                row["mean_bursts"] = float(b[:, i].mean()) if b.shape[0] else 0.0
+                row["max_bursts"] = int(b[:, i].max()) if b.shape[0] else 0
         return pd.DataFrame(rows)
 
     def asset_table(self) -> pd.DataFrame:

@@ -165,9 +165,19 @@ def apply_overrides(catalog: Catalog, section: dict[str, dict[str, Any]] | None,
                 continue
             new[key] = fig
         systems[base.name] = base.model_copy(update={"figures": new})
+        problems += _fire_control_problems(systems[base.name], where, source)
     if problems:
         raise InputError(problems)
     return Catalog(systems)
+
+
+def _fire_control_problems(system: System, where: str, source: str) -> list[Problem]:
+    """The overridden entry's contradictions among its fire-control and envelope figures
+    (iadsim.catalog.firecontrol), at the scenario's override path."""
+    from iadsim.catalog.firecontrol import fire_control_problems
+
+    return [Problem(source, f"{where}.{path.removeprefix('figures.')}", f"catalog entry {system.name!r}: {msg}")
+            for path, msg in fire_control_problems(system)]
 
 
 def is_override(fig: Figure) -> bool:
