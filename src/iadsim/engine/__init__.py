@@ -41,6 +41,9 @@ class ChunkResult:
     #: with a defence state (failures, emission control, C2 links; iadsim.engine.defstate): [R, S] steps
     #: each radar radiated (until the replication's last threat was done); None otherwise
     radiating: np.ndarray | None = None
+    #: with threat weapons aimed at sites (iadsim.engine.sites): [R, S] step at which each site (fire
+    #: unit or radar) was first put out (-1: never); None otherwise
+    site_kill: np.ndarray | None = None
 
 
 EVENT_DTYPE = np.dtype([("step", "i8"), ("type", "i8"), ("unit", "i8"), ("threat", "i8"), ("n", "i8")])
@@ -84,6 +87,12 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
 
     ds = params.defstate if params.defstate is not None else inactive(world, count)
     radiating = np.zeros((count, len(world.sensor_labels)), np.int64)
+    from iadsim.engine.sites import SiteAttacks
+
+    sites = getattr(world, "sites", None)
+    S = len(world.sensor_labels)
+    site_in = sites.kernel_inputs() if sites is not None else SiteAttacks.empty_inputs(S)
+    site_kill = np.full((count, S if sites is not None else 0), -1, np.int64)
     if world.full is not None:
         from iadsim.engine.full import TRACK_STATS, run_chunk_full, run_chunk_full_serial
 
@@ -91,12 +100,14 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
         kernel = run_chunk_full_serial if code == POLICY_PYTHON else run_chunk_full
         n = kernel(keys, local, code, *world.full.kernel_inputs(world), *params.kernel_inputs(),
                    out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
-                   out["killer"], out["leak_step"], expended, stats, *ev, *ew, ident, *ds.kernel_inputs(world), radiating)
+                   out["killer"], out["leak_step"], expended, stats, *ev, *ew, ident, *ds.kernel_inputs(world), radiating,
+                   *site_in, site_kill)
     else:
         kernel = run_chunk_serial if code == POLICY_PYTHON else run_chunk
         n = kernel(keys, local, code, *world.kernel_inputs(), *params.kernel_inputs(),
                    out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
-                   out["killer"], out["leak_step"], expended, *ev, *ew, ident, *ds.kernel_inputs(world), radiating)
+                   out["killer"], out["leak_step"], expended, *ev, *ew, ident, *ds.kernel_inputs(world), radiating,
+                   *site_in, site_kill)
     events = None
     if local >= 0:
         events = np.zeros(n, EVENT_DTYPE)
@@ -104,7 +115,8 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
             events[name] = arr[:n]
     return ChunkResult(first, count, expended=expended, events=events, draws=params.draws,
                        track_stats=stats, ident_step=ident if world.ew is not None and world.ew.has_decoys else None,
-                       radiating=radiating if ds.active else None, **out)
+                       radiating=radiating if ds.active else None,
+                       site_kill=site_kill if sites is not None else None, **out)
 
 
 def compiled_cache_warm(fidelity: str = "fast") -> bool:

@@ -51,6 +51,7 @@ from iadsim.engine.kernel import (
 )
 from iadsim.engine.defstate import own_detect
 from iadsim.engine.kernel import _defence_state_step
+from iadsim.engine.sites import arm_watch, site_hits
 from iadsim.engine.kernel import identifies, jamming_js
 from iadsim.engine.rng import uniform
 from iadsim.physics.flyout import predicted_intercept_nb
@@ -622,7 +623,8 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                   det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
                   ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
                   ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue,
-                  link_down, autonomous, radar_xyz, ds_pos, radiating):
+                  link_down, autonomous, radar_xyz, ds_pos, radiating, site_of, site_p, arm_steps, site_repair,
+                  site_kill):
     dt = fpar[0]
     xmin = fpar[1]
     ymax = fpar[2]
@@ -669,6 +671,12 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
     f_t0 = np.zeros(cap, np.int64)
     launch_id = 0
     nev = 0
+    # sites put out by threat weapons (iadsim.engine.sites): out until hit_until (-1: never hit)
+    has_sites = site_of.shape[0] > 0
+    hit_until = np.full(scan.shape[1], -1, np.int64)
+    arm_lost = np.zeros(site_of.shape[0], np.bool_)
+    for s in range(site_kill.shape[0]):
+        site_kill[s] = -1
     # tracks (X, Pc: the estimate; with the IMM, the combination of the models Xm, Pm)
     X = np.zeros((K, 6), np.float64)
     Pc = np.zeros((K, 6, 6), np.float64)
@@ -799,6 +807,9 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
         # 2. arrivals: a threat alive at the end of its route has leaked
         releases(t, alive, parent, first_step)   # weapons of carriers still flying
         nev, done = arrivals(t, alive, end_step, leak_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
+        if has_sites:   # weapons arriving at their site put it out (iadsim.engine.sites)
+            nev = site_hits(t, k0, k1, leak_step, site_of, site_p, arm_steps, arm_lost, site_repair, hit_until,
+                            ds_fail, site_kill, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         if done:
             break
         # 3. reloads
@@ -817,7 +828,9 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
             nev = _defence_state_step(t, toggles, ds_ptr, ds_up, ds_fail, emcon_mode, duty_period, duty_on, duty_phase,
                                       warmup, ambush_r, cue, link_down, radar_xyz, ds_pos, alive, first_step,
                                       end_step, own_first, own_last, del_steps, busy, ds_trig, ds_on_now, ds_was,
-                                      radiating, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
+                                      radiating, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n, hit_until)
+            if has_sites:   # anti-radiation missiles in their terminal phase need their radar on
+                arm_watch(t, ds_on_now, alive, first_step, end_step, site_of, arm_steps, arm_lost)
         for s in range(S):
             if not scan[t, s]:
                 continue
@@ -1280,7 +1293,8 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
                     pfa, det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
                     ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
                     ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue,
-                    link_down, autonomous, radar_xyz, ds_pos, radiating):
+                    link_down, autonomous, radar_xyz, ds_pos, radiating, site_of, site_p, arm_steps, site_repair,
+                    site_kill):
     """Run replications keys[r] at full fidelity; arguments as the fast kernel's ``_run_chunk``
     with the arrays of :class:`iadsim.engine.world.FullWorld`; ``stats`` [R, len(TRACK_STATS)] track
     statistics."""
@@ -1298,7 +1312,8 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
                                leak_step[r], expended[r], stats[r], ev_step, ev_type, ev_e, ev_m, ev_n,
                                jam_js, jam_owner, decoy_p, ident_step[r],
                                ds_on, toggles[r], up0[r], emcon_mode, duty_period, duty_on, duty_phase[r], warmup,
-                               ambush_r, cue, link_down[r], autonomous, radar_xyz, ds_pos, radiating[r])
+                               ambush_r, cue, link_down[r], autonomous, radar_xyz, ds_pos, radiating[r],
+                               site_of, site_p, arm_steps, site_repair, site_kill[r])
     total = 0
     for r in range(R):
         if r == record_local:

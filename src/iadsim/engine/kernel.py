@@ -15,6 +15,7 @@ import numpy as np
 from iadsim.c2.wta import greedy_units as _greedy_marginal_return  # the one greedy (c2.wta)
 from iadsim.engine.defstate import may_engage, on_own, own_candidates, own_detect, radar_state, unit_state
 from iadsim.engine.rng import STREAM_DECOY_ID, STREAM_DETECT, STREAM_KILL, uniform
+from iadsim.engine.sites import apply_hits, arm_watch, site_hits
 
 # event types (timeline of a recorded replication)
 EV_DETECT = 0   # first detection of a threat (by sensor e)
@@ -28,7 +29,9 @@ EV_RADIATE = 7  # radar e starts radiating (defence state in use only: iadsim.en
 EV_SILENT = 8   # radar e stops radiating
 EV_FAIL = 9     # unit e fails
 EV_REPAIR = 10  # unit e is repaired
-EVENT_NAMES = ("detect", "track", "launch", "kill", "miss", "leak", "lost", "radiate", "silent", "fail", "repair")
+EV_SITE_HIT = 11  # site e (fire unit or radar) put out by threat weapon m (iadsim.engine.sites)
+EVENT_NAMES = ("detect", "track", "launch", "kill", "miss", "leak", "lost", "radiate", "silent", "fail", "repair",
+               "site_hit")
 MAX_EVENTS = 8192
 
 # C2 policies compiled into the kernel; any other registered policy runs in Python (objmode)
@@ -246,7 +249,7 @@ def launch(t, e, m, n, pk, hit_step, f_e, f_m, f_step, f_n, f_id, f_pk, launch_i
 def _defence_state_step(t, toggles, ptr, up, last_fail, emcon_mode, duty_period, duty_on, duty_phase, warmup,
                         ambush_r, cue, link_down, radar_xyz, pos, alive, first_step, end_step, own_first, own_last,
                         drop_steps, busy, trig_since, on, was_on, radiating,
-                        record, nev, ev_step, ev_type, ev_e, ev_m, ev_n):
+                        record, nev, ev_step, ev_type, ev_e, ev_m, ev_n, hit_until):
     """Units up or down and radars radiating at step t (iadsim.engine.defstate); counts each radar's
     radiating steps and records the changes in the recorded replication. Returns the event count."""
     S = up.shape[0]
@@ -257,6 +260,7 @@ def _defence_state_step(t, toggles, ptr, up, last_fail, emcon_mode, duty_period,
     unit_state(t, toggles, ptr, up, last_fail)
     radar_state(t, up, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue, link_down, radar_xyz,
                 pos, alive, first_step, end_step, own_first, own_last, drop_steps, busy, trig_since, on)
+    apply_hits(t, hit_until, on)   # a site put out by a threat weapon (iadsim.engine.sites)
     for s in range(S):
         if on[s]:
             radiating[s] += 1
@@ -346,7 +350,7 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
              det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
              ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
              ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue, link_down,
-             autonomous, radar_xyz, pos, radiating):
+             autonomous, radar_xyz, pos, radiating, site_of, site_p, arm_steps, site_repair, site_kill):
     M = first_step.shape[0]
     E = channels.shape[0]
     S = scan.shape[1]
@@ -383,6 +387,12 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
     order = np.empty(2 * M if ds_on else M, np.int64)
     pr = np.empty(2 * M if ds_on else M, np.float64)
     sidx = np.empty(order.shape[0], np.int64)   # stable_order's buffer
+    # sites put out by threat weapons (iadsim.engine.sites): out until hit_until (-1: never hit)
+    has_sites = site_of.shape[0] > 0
+    hit_until = np.full(S, -1, np.int64)
+    arm_lost = np.zeros(site_of.shape[0], np.bool_)
+    for s in range(site_kill.shape[0]):
+        site_kill[s] = -1
 
     for t in range(nsteps):
         # 1. intercepts due now
@@ -398,6 +408,9 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
         #    path has reached it (its target, or home)
         releases(t, alive, parent, first_step)
         nev, done = arrivals(t, alive, end_step, leak_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
+        if has_sites:   # weapons arriving at their site put it out (iadsim.engine.sites)
+            nev = site_hits(t, k0, k1, leak_step, site_of, site_p, arm_steps, arm_lost, site_repair, hit_until,
+                            last_fail, site_kill, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         if done:
             break
         # 3. reloads
@@ -407,7 +420,9 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
             nev = _defence_state_step(t, toggles, ptr, up, last_fail, emcon_mode, duty_period, duty_on, duty_phase,
                                       warmup, ambush_r, cue, link_down, radar_xyz, pos, alive, first_step, end_step,
                                       own_first, own_last, drop_steps, busy, trig_since, on, was_on, radiating,
-                                      record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
+                                      record, nev, ev_step, ev_type, ev_e, ev_m, ev_n, hit_until)
+            if has_sites:   # anti-radiation missiles in their terminal phase need their radar on
+                arm_watch(t, on, alive, first_step, end_step, site_of, arm_steps, arm_lost)
         for s in range(S):
             if not scan[t, s]:
                 continue
@@ -524,13 +539,14 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
               det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
               ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
               ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue, link_down,
-              autonomous, radar_xyz, pos, radiating):
+              autonomous, radar_xyz, pos, radiating, site_of, site_p, arm_steps, site_repair, site_kill):
     """Run replications keys[r] (r in 0..R-1) with their parameters (pk1 .. pfa, leading axis R;
     pk1 x pk_geo is the single-shot Pk of an engagement, beta the salvo's common-cause factor);
     outputs are [R, M] / [R, E] arrays filled in place. Events are recorded for the replication
     ``record_local`` (-1: none); returns their count. The defence state (ds_on .. pos:
     iadsim.engine.defstate.DefState.kernel_inputs) fills radiating [R, S] with each radar's radiating
-    steps."""
+    steps; the site attacks (site_of .. site_repair: iadsim.engine.sites.SiteAttacks.kernel_inputs) fill
+    site_kill [R, S] with the step each site was first put out (-1: never)."""
     R = keys.shape[0]
     nev = np.zeros(R, np.int64)
     for r in numba.prange(R):
@@ -545,7 +561,8 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
                           leak_step[r], expended[r], ev_step, ev_type, ev_e, ev_m, ev_n,
                           jam_js, jam_owner, decoy_p, ident_step[r],
                           ds_on, toggles[r], up0[r], emcon_mode, duty_period, duty_on, duty_phase[r], warmup,
-                          ambush_r, cue, link_down[r], autonomous, radar_xyz, pos, radiating[r])
+                          ambush_r, cue, link_down[r], autonomous, radar_xyz, pos, radiating[r],
+                          site_of, site_p, arm_steps, site_repair, site_kill[r])
     total = 0
     for r in range(R):
         if r == record_local:

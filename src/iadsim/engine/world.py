@@ -264,6 +264,7 @@ class World:
     models: dict[str, str] = field(default_factory=lambda: dict(MODELS_USED))
     full: FullWorld | None = None   # fidelity 'full' only
     ew: "EW | None" = None          # jammers and decoys (iadsim.engine.ew); None: neither
+    sites: "SiteAttacks | None" = None   # weapons aimed at fire units and radars (iadsim.engine.sites); None: none
 
     def ew_inputs(self) -> tuple:
         """The kernels' jamming and decoy arrays (empty when the scenario has neither)."""
@@ -404,9 +405,15 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     P, V, F, Eend, routes = [], [], [], [], []
     parent, role, kinds, st_start, st_end, rel_step = [], [], [], [], [], []
     asset_names = [a.name for a in s.assets]
+    site_names = [u.name for u in list(s.effectors) + list(s.sensors)]   # the radars' order (radar_specs)
+    sx, sy = grid.to_local([u.site.lat for u in list(s.effectors) + list(s.sensors)],
+                           [u.site.lon for u in list(s.effectors) + list(s.sensors)])
+    site_xy = np.column_stack([np.atleast_1d(sx), np.atleast_1d(sy)]) if site_names else np.zeros((0, 2))
     ctx = MissionContext(to_local=grid.to_local, ground_at=lambda x, y: float(terrain.height_at(x, y)),
                          asset_names=asset_names, asset_xy=asset_xy,
-                         figure=lambda sysm, key, used_by: log.get(sysm, key, used_by), system_of=lambda n: cat[n])
+                         figure=lambda sysm, key, used_by: log.get(sysm, key, used_by), system_of=lambda n: cat[n],
+                         site_names=site_names, site_xy=site_xy)
+    site_m, site_pk = [], []   # per member: the site it attacks (-1: none), the scenario's p_kill_site
     steps_at = lambda sec: min(int(np.ceil(sec / dt - 1e-9)), nsteps)  # noqa: E731
 
     def member(pos, vel, first, end, label, gi, typ, tgt, val, sig, par, rl, kind, marks):
@@ -440,7 +447,7 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         if thr.decoy is not None and thr.decoy.rcs_m2 is not None:   # the signature a decoy presents
             sig = float(thr.decoy.rcs_m2)
         node_t = sortie.node_times_s()
-        rl = "carrier" if sortie.kind in ("isr", "strike") else "threat"
+        rl = "carrier" if sortie.kind in ("isr", "strike", "sead") else "threat"
         if thr.decoy is not None:
             rl = "decoy"
         for k in range(thr.count):
@@ -450,6 +457,8 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
             marks = {name: steps_at(t0 + node_t[node]) for name, node in sortie.marks.items()}
             carrier = len(P)
             member(pos, vel, first, end, label, i, sysm.name, sortie.target, val, sig, -1, rl, sortie.kind, marks)
+            site_m.append(sortie.site)
+            site_pk.append(thr.p_kill_site)
             rel = sortie.release
             if rel is not None:
                 wsys = cat[rel.weapon_type]
@@ -464,6 +473,8 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
                     wpos, wvel, wfirst, wend = sample_path(wpath, terrain, t_rel + j * rel.interval_s, dt, nsteps)
                     member(wpos, wvel, wfirst, wend, f"{label}.{wsys.name}[{j}]", i, wsys.name, rel.target,
                            wval, wsig, carrier, "weapon", "weapon", {})
+                    site_m.append(rel.site)
+                    site_pk.append(thr.mission.weapon.p_kill_site)
     pos = np.stack(P, axis=1)
     vel = np.stack(V, axis=1)
     M = pos.shape[1]
@@ -520,6 +531,9 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     from iadsim.engine.ew import compile_ew
 
     ew = compile_ew(ld, radars, mvas, terrain, pos, rcs, np.array(group), missions.parent, k_ref, log)
+    from iadsim.engine.sites import compile_sites
+
+    sites = compile_sites(s, cat, site_m, types, site_pk, dt, S, log)
 
     # --- fire units: the predicted intercept point (PIP) from each unit's flyout table, the target's
     #     position at intercept, and the engagement factor of the kill probability
@@ -686,7 +700,7 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
     lat_steps = steps_of(s.simulation.track_latency_s)
     drop_steps = max(steps_of(s.simulation.track_drop_s), 1)
     sensor_labels = [r.name for r in radars]
-    return World(
+    world = World(
         loaded=ld, grid=grid, terrain=terrain, dt=dt, nsteps=nsteps,
         threat_labels=labels, threat_group=np.array(group), threat_type=types,
         pos=pos, vel=vel, first_step=first_step, end_step=end_step, target=target,
@@ -706,8 +720,12 @@ def compile_world(ld: LoadedScenario, progress=None) -> World:
         figures=list(log.uses.values()),
         models=_terrain_model(_radar_models(_models(s.simulation.policy, s.simulation.fidelity, s.simulation,
                                                     s.terrain.line_of_sight), s, ew), ld), **ints,
-        full=full, ew=ew,
+        full=full, ew=ew, sites=sites,
     )
+    from iadsim.engine.sites import model_text as _sites_text
+
+    world.models.update(_sites_text(world))   # what the attrition model leaves out (only when in use)
+    return world
 
 
 def terrain_slope(terrain: Terrain) -> tuple[np.ndarray, np.ndarray]:

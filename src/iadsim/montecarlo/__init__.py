@@ -120,4 +120,6 @@ def concat(results: list[ChunkResult]) -> ChunkResult:
         np.concatenate([r.track_stats for r in results], axis=0),
         ident_step=None if results[0].ident_step is None else cat("ident_step"),
         radiating=None if results[0].radiating is None else np.concatenate([r.radiating for r in results], axis=0),
+        site_kill=(None if getattr(results[0], "site_kill", None) is None
+                   else np.concatenate([r.site_kill for r in results], axis=0)),
     )
