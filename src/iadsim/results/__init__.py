@@ -63,7 +63,7 @@ class Results:
             "threat": np.tile(np.array(w.threat_labels, dtype=object), R),
             "group": np.tile(np.array([w.scenario.threats[g].name for g in w.threat_group], dtype=object), R),
             "type": np.tile(np.array(w.threat_type, dtype=object), R),
-            "target": np.tile(np.array([assets[t] for t in w.target], dtype=object), R),
+            "target": np.tile(np.array(_target_names(w, assets), dtype=object), R),
             "detected_at_s": _t(r.det_step, dt).ravel(),
             "tracked_at_s": _t(np.where(r.firm_step < w.nsteps, r.firm_step, -1), dt).ravel(),
             "first_engaged_at_s": _t(r.eng_step, dt).ravel(),
@@ -668,6 +668,16 @@ def _poisson_rate_interval(k: int, exposure: float, confidence: float = 0.95) ->
     lo = stats.chi2.ppf(a / 2, 2 * k) / 2.0 if k > 0 else 0.0
     hi = stats.chi2.ppf(1 - a / 2, 2 * k + 2) / 2.0
     return float(lo / exposure), float(hi / exposure)
+
+
+def _target_names(w, assets: list) -> list:
+    """[M] what each threat member attacks: an asset's name, a site's (a fire unit or radar a weapon is
+    aimed at: iadsim.engine.sites), or None."""
+    names = [assets[t] for t in w.target]
+    sa = getattr(w, "sites", None)
+    if sa is not None:
+        names = [w.sensor_labels[s] if s >= 0 else n for n, s in zip(names, sa.site_of)]
+    return names
 
 
 _ACCOMPLISHED = {"isr": "the whole time on station flown", "strike": "the weapons released",
