@@ -129,6 +129,42 @@ def test_sead_cannot_raise_the_defences_chance_against_a_later_threat(small_dir)
     assert not ((kill >= 0) & (eng >= 0) & (eng > kill)).any()
 
 
+def test_a_one_way_attacker_at_a_site(small_dir):
+    """A one-way drone aimed at the radar (target: ew) puts it out on arrival with the default
+    p_kill_site, an estimate (shahed_136 has no catalog figure), unless the analyst gives one."""
+    from iadsim.engine.sites import DEFAULT_P_KILL_SITE
+
+    drone = dict(_later(launch_s=0.0), target="ew")
+    n = 300
+    res = _run(small_dir, _scenario([drone], sensors=[EW], duration_s=900), n, seed=7)
+    assert res.world.sites.site_of[0] == 0 and res.world.sites.arm_steps[0] == 0   # not an ARM
+    p = DEFAULT_P_KILL_SITE["value"]
+    assert DEFAULT_P_KILL_SITE["confidence"] == "estimate"
+    k = int((res.raw.site_kill[:, 0] >= 0).sum())
+    assert binom.ppf(0.0005, n, p) <= k <= binom.ppf(0.9995, n, p)
+    assert (res.raw.site_kill[res.raw.site_kill[:, 0] >= 0, 0] == res.world.end_step[0]).all()   # on arrival
+    sure = _run(small_dir, _scenario([dict(drone, p_kill_site=1.0)], sensors=[EW], duration_s=900), 20, seed=7)
+    assert (sure.raw.site_kill[:, 0] >= 0).all()
+    assert sure.threat_table().set_index("threat").loc["later", "target"] == "ew"
+
+
+def test_the_catalog_figures_of_an_arm_are_used_and_logged(small_dir):
+    """Without the analyst's p_kill_site the HARM's catalog estimate applies, and the report's figure
+    list names it and the terminal phase (figures carry source and confidence)."""
+    from iadsim.engine import compile_world
+
+    p = small_dir / "c.yaml"
+    p.write_text(yaml.safe_dump(_scenario([_sead(count=2)], sensors=[EW], duration_s=300)))
+    w = compile_world(iadsim.load_scenario(p))
+    harm = w.loaded.catalog["agm_88_harm"]
+    assert list(w.sites.p_kill[1:]) == [harm.nominal("p_kill_site")] * 2
+    used = {(f.system, f.key): f.figure for f in w.figures}
+    for key in ("p_kill_site", "arm_terminal_phase_s", "weapon_range_km"):
+        assert ("agm_88_harm", key) in used
+    assert used[("agm_88_harm", "p_kill_site")].confidence == "estimate"
+    assert used[("agm_88_harm", "weapon_range_km")].value == 48
+
+
 def test_no_site_target_no_change(small_dir):
     """A scenario without weapons aimed at sites compiles no site attacks (and runs as before)."""
     res = _run(small_dir, _scenario([_later()], sensors=[EW]), 5)

@@ -526,7 +526,8 @@ class Results:
             **({"decoys": self.decoy_summary()} if self._has_decoys else {}),
             **self._jamming_summary(),
             **({"radiating": self.radiating_table()} if getattr(self.raw, "radiating", None) is not None else {}),
-            **({"sites": self.site_table()} if getattr(self.raw, "site_kill", None) is not None else {}),
+            **({"sites": self.site_table(), "mean_sites_destroyed": float(self.sites_destroyed().mean())}
+               if getattr(self.raw, "site_kill", None) is not None else {}),
             **self.meta,
         }
 
