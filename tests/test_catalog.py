@@ -61,6 +61,9 @@ EXTRA_SOURCES = {
     # the ADM-160 MALD decoy (adm_160_mald): speed and flight profile, and range of the MALD-X
     "https://strategypage.com/htmw/htmurph/articles/20070601.aspx",
     "https://www.rtl.be/info/monde/international/le-pentagone-teste-des-avions-leurres-1053165.aspx?utm_source=feedburner&utm_medium=feed&utm_campaign=Feed%3A+Rtlinfos-ALaUne+%28RTL.be+-+La+une+de+l%27actualit%C3%A9%29",
+    # the AGM-88 HARM anti-radiation missile a SEAD mission releases (agm_88_harm): its range
+    "https://cnn.co.jp/usa/35191653.html",
+    "https://africanmanager.com/moscou-affirme-avoir-abattu-quatre-missiles-harm-pres-de-lukraine/",
 }
 
 # Catalog name -> key in the reference file, where they differ.

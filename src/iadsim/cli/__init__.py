@@ -205,6 +205,14 @@ def _print_summary(results, out: Path | None, elapsed: float) -> None:
         console.print(rt)
     if getattr(results.world, "react", None) is not None:   # threats that react (iadsim.engine.react)
         _print_reactions(results)
+    if getattr(results.raw, "site_kill", None) is not None:   # threat weapons aimed at sites (SEAD)
+        st = Table(title="sites put out by threat weapons (SEAD)")
+        for col in ("site", "kind", "P(destroyed) [95% CI]", "mean time of the hit \\[s]"):
+            st.add_column(col)
+        for r in results.site_table():
+            st.add_row(_txt(r["site"]), r["kind"], _fmt_p(r["p_destroyed"], r["p_destroyed_lo"], r["p_destroyed_hi"]),
+                       "-" if r["mean_destroyed_at_s"] is None else f"{r['mean_destroyed_at_s']:.0f}")
+        console.print(st)
     if out is not None:
         rep = f"report: {out / 'report.html'}" if (out / "report.html").is_file() else "tables only"
         console.print(f"[green]wrote[/green] {out}  ({rep})  in {elapsed:.1f} s")

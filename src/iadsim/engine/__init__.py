@@ -54,6 +54,9 @@ class ChunkResult:
     #: with gun-missile fire units (iadsim.engine.mixed; fast fidelity): [R, E] bursts each unit fired
     #: (its missiles stay in ``expended``); None otherwise
     bursts: np.ndarray | None = None
+    #: with threat weapons aimed at sites (iadsim.engine.sites): [R, S] step at which each site (fire
+    #: unit or radar) was first put out (-1: never); None otherwise
+    site_kill: np.ndarray | None = None
 
 
 EVENT_DTYPE = np.dtype([("step", "i8"), ("type", "i8"), ("unit", "i8"), ("threat", "i8"), ("n", "i8")])
@@ -112,6 +115,12 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
         rx = rx[:14] + (radar_units(world_in),) + rx[15:]
     react_step = np.full((count, M), -1, np.int64)
     react_to = np.full((count, M), -1, np.int64)
+    from iadsim.engine.sites import SiteAttacks
+
+    sites = getattr(world, "sites", None)
+    S = len(world_in.sensor_labels)
+    site_in = sites.kernel_inputs() if sites is not None else SiteAttacks.empty_inputs(S)
+    site_kill = np.full((count, S if sites is not None else 0), -1, np.int64)
     if world.full is not None:
         from iadsim.engine.full import TRACK_STATS, run_chunk_full, run_chunk_full_serial
 
@@ -122,7 +131,8 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
                    out["killer"], out["leak_step"], expended, stats, *ev, *ew, ident, *ds.kernel_inputs(world_in),
                    radiating,
                    params_in.jamming_input(world_in), *sc_in,
-                   *rx, react_step, react_to)
+                   *rx, react_step, react_to,
+                   *site_in, site_kill)
     else:
         kernel = run_chunk_serial if code == POLICY_PYTHON else run_chunk
         from iadsim.engine.mixed import GunSide
@@ -136,7 +146,8 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
                    radiating,
                    params_in.jamming_input(world_in), *sc_in,
                    *rx, react_step, react_to,
-                   *side.kernel_inputs(), bursts)
+                   *side.kernel_inputs(), bursts,
+                   *site_in, site_kill)
     events = None
     if local >= 0:
         events = np.zeros(n, EVENT_DTYPE)
@@ -153,7 +164,8 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
                        relocation_sites=sc_in[5] if world.scoot is not None else None,
                        react_step=react_step if rx[0] else None, react_to=react_to if rx[0] else None,
                        bursts=bursts if world.full is None and getattr(world, "second_weapon", None) is not None
-                       else None, **out)
+                       else None,
+                       site_kill=site_kill if sites is not None else None, **out)
 
 
 def compiled_cache_warm(fidelity: str = "fast") -> bool:

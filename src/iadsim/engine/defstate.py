@@ -100,7 +100,11 @@ def uses_defence_state(scen) -> bool:
     if c2 is not None and (c2.mode != "integrated" or c2.links or c2.command_post is not None and (
             c2.command_post.lost_at_s is not None and c2.command_post.loss_probability > 0.0)):
         return True
-    return any(u.mtbf_h is not None or (u.emcon is not None and u.emcon.mode != "always") for u in _units(scen))
+    if any(u.mtbf_h is not None or (u.emcon is not None and u.emcon.mode != "always") for u in _units(scen)):
+        return True
+    from iadsim.engine.sites import uses_site_attacks
+
+    return uses_site_attacks(scen)   # sites put out by threat weapons (iadsim.engine.sites)
 
 
 def reaction_delay_s(scen, world) -> np.ndarray:

@@ -63,6 +63,7 @@ from iadsim.engine.kernel import jamming_js_scaled
 from iadsim.engine.kernel import EV_REACT
 from iadsim.engine.react import react_begin, react_launch, react_switch, react_track
 from iadsim.engine.kernel import FP_FCR_ELMAX, FP_FCR_ELMIN, FP_FCR_R
+from iadsim.engine.sites import arm_watch, site_hits
 from iadsim.engine.rng import uniform
 from iadsim.engine.scoot import scoot_init, scoot_silence, scoot_step
 from iadsim.physics.flyout import predicted_intercept_nb
@@ -658,7 +659,9 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                   link_down, autonomous, radar_xyz, ds_pos, radiating, js_scale,
                   sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log,
                   rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay, rx_measure,
-                  rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to):
+                  rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to,
+                  site_of, site_p, arm_steps, site_repair,
+                  site_kill):
     dt = fpar[0]
     xmin = fpar[1]
     ymax = fpar[2]
@@ -717,6 +720,12 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
         scoot_init(sc_units, sc_seq, sc_live, missiles, stock)
     launch_id = 0
     nev = 0
+    # sites put out by threat weapons (iadsim.engine.sites): out until hit_until (-1: never hit)
+    has_sites = site_of.shape[0] > 0
+    hit_until = np.full(scan.shape[1], -1, np.int64)
+    arm_lost = np.zeros(site_of.shape[0], np.bool_)
+    for s in range(site_kill.shape[0]):
+        site_kill[s] = -1
     # tracks (X, Pc: the estimate; with the IMM, the combination of the models Xm, Pm)
     X = np.zeros((K, 6), np.float64)
     Pc = np.zeros((K, 6, 6), np.float64)
@@ -860,6 +869,9 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                                     own_last, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         releases(t, alive, par, first_step)   # weapons of carriers still flying
         nev, done = arrivals(t, alive, end_step, leak_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
+        if has_sites:   # weapons arriving at their site put it out (iadsim.engine.sites)
+            nev = site_hits(t, k0, k1, leak_step, site_of, site_p, arm_steps, arm_lost, site_repair, hit_until,
+                            ds_fail, site_kill, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         if done:
             break
         # 3. reloads
@@ -881,9 +893,11 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
             nev = _defence_state_step(t, toggles, ds_ptr, ds_up, ds_fail, emcon_mode, duty_period, duty_on, duty_phase,
                                       warmup, ambush_r, cue, link_down, radar_xyz, ds_pos, alive, first_step,
                                       end_step, own_first, own_last, del_steps, busy, ds_trig, ds_on_now, ds_was,
-                                      radiating, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
+                                      radiating, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n, hit_until)
             if sc_on:
                 scoot_silence(ds_on_now, sc_live, radiating)
+            if has_sites:   # anti-radiation missiles in their terminal phase need their radar on
+                arm_watch(t, ds_on_now, alive, first_step, end_step, site_of, arm_steps, arm_lost)
         for s in range(S):
             if not scan[t, s]:
                 continue
@@ -1389,7 +1403,9 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
                     link_down, autonomous, radar_xyz, ds_pos, radiating, js_scale,
                     sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log,
                     rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay, rx_measure,
-                    rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to):
+                    rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to,
+                    site_of, site_p, arm_steps, site_repair,
+                    site_kill):
     """Run replications keys[r] at full fidelity; arguments as the fast kernel's ``_run_chunk``
     with the arrays of :class:`iadsim.engine.world.FullWorld`; ``stats`` [R, len(TRACK_STATS)] track
     statistics."""
@@ -1412,7 +1428,8 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
                                sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq[r], sc_log[r],
                                rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay,
                                rx_measure, rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt,
-                               react_step[r], react_to[r])
+                               react_step[r], react_to[r],
+                               site_of, site_p, arm_steps, site_repair, site_kill[r])
     total = 0
     for r in range(R):
         if r == record_local:

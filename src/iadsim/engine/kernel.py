@@ -18,6 +18,7 @@ from iadsim.engine.defstate import own_free
 from iadsim.engine.scoot import scoot_init, scoot_silence, scoot_step
 from iadsim.engine.react import react_begin, react_launch, react_switch, react_track
 from iadsim.engine.rng import STREAM_DECOY_ID, STREAM_DETECT, STREAM_KILL, uniform
+from iadsim.engine.sites import apply_hits, arm_watch, site_hits
 
 # event types (timeline of a recorded replication)
 EV_DETECT = 0   # first detection of a threat (by sensor e)
@@ -34,8 +35,9 @@ EV_REPAIR = 10  # unit e is repaired
 EV_PACK = 11    # fire unit e packs up to relocate (iadsim.engine.scoot; added after the run, n: the site it leaves)
 EV_SETUP = 12   # fire unit e is set up at its next site (n: that site)
 EVENT_NAMES = ("detect", "track", "launch", "kill", "miss", "leak", "lost", "radiate", "silent", "fail", "repair",
-               "pack", "setup", "react")
+               "pack", "setup", "react", "site_hit")
 EV_REACT = 13   # threat m switches to its reaction or abort path (member n; iadsim.engine.react)
+EV_SITE_HIT = 14  # site e (fire unit or radar) put out by threat weapon m (iadsim.engine.sites)
 MAX_EVENTS = 8192
 
 # C2 policies compiled into the kernel; any other registered policy runs in Python (objmode)
@@ -266,7 +268,7 @@ def launch(t, e, m, n, pk, hit_step, f_e, f_m, f_step, f_n, f_id, f_pk, launch_i
 def _defence_state_step(t, toggles, ptr, up, last_fail, emcon_mode, duty_period, duty_on, duty_phase, warmup,
                         ambush_r, cue, link_down, radar_xyz, pos, alive, first_step, end_step, own_first, own_last,
                         drop_steps, busy, trig_since, on, was_on, radiating,
-                        record, nev, ev_step, ev_type, ev_e, ev_m, ev_n):
+                        record, nev, ev_step, ev_type, ev_e, ev_m, ev_n, hit_until):
     """Units up or down and radars radiating at step t (iadsim.engine.defstate); counts each radar's
     radiating steps and records the changes in the recorded replication. Returns the event count."""
     S = up.shape[0]
@@ -277,6 +279,7 @@ def _defence_state_step(t, toggles, ptr, up, last_fail, emcon_mode, duty_period,
     unit_state(t, toggles, ptr, up, last_fail)
     radar_state(t, up, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue, link_down, radar_xyz,
                 pos, alive, first_step, end_step, own_first, own_last, drop_steps, busy, trig_since, on)
+    apply_hits(t, hit_until, on)   # a site put out by a threat weapon (iadsim.engine.sites)
     for s in range(S):
         if on[s]:
             radiating[s] += 1
@@ -405,7 +408,8 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
              sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log,
              rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay, rx_measure,
              rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to,
-             gun_of, g_ok, g_tof, g_pk, g_mag0, bursts):
+             gun_of, g_ok, g_tof, g_pk, g_mag0, bursts,
+             site_of, site_p, arm_steps, site_repair, site_kill):
     M = first_step.shape[0]
     E = channels.shape[0]
     S = scan.shape[1]
@@ -462,6 +466,12 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
     for e in range(E):
         bursts[e] = 0
     wgun = np.zeros((E, M), np.bool_)
+    # sites put out by threat weapons (iadsim.engine.sites): out until hit_until (-1: never hit)
+    has_sites = site_of.shape[0] > 0
+    hit_until = np.full(S, -1, np.int64)
+    arm_lost = np.zeros(site_of.shape[0], np.bool_)
+    for s in range(site_kill.shape[0]):
+        site_kill[s] = -1
 
     for t in range(nsteps):
         # 1. intercepts due now
@@ -485,6 +495,9 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
         #    path has reached it (its target, or home)
         releases(t, alive, par, first_step)
         nev, done = arrivals(t, alive, end_step, leak_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
+        if has_sites:   # weapons arriving at their site put it out (iadsim.engine.sites)
+            nev = site_hits(t, k0, k1, leak_step, site_of, site_p, arm_steps, arm_lost, site_repair, hit_until,
+                            last_fail, site_kill, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
         if done:
             break
         # 3. reloads
@@ -497,9 +510,11 @@ def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
             nev = _defence_state_step(t, toggles, ptr, up, last_fail, emcon_mode, duty_period, duty_on, duty_phase,
                                       warmup, ambush_r, cue, link_down, radar_xyz, pos, alive, first_step, end_step,
                                       own_first, own_last, drop_steps, busy, trig_since, on, was_on, radiating,
-                                      record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
+                                      record, nev, ev_step, ev_type, ev_e, ev_m, ev_n, hit_until)
             if sc_on:
                 scoot_silence(on, sc_live, radiating)
+            if has_sites:   # anti-radiation missiles in their terminal phase need their radar on
+                arm_watch(t, on, alive, first_step, end_step, site_of, arm_steps, arm_lost)
         for s in range(S):
             if not scan[t, s]:
                 continue
@@ -676,7 +691,8 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
               sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log,
               rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay, rx_measure,
               rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to,
-              gun_of, g_ok, g_tof, g_pk, g_mag0, bursts):
+              gun_of, g_ok, g_tof, g_pk, g_mag0, bursts,
+              site_of, site_p, arm_steps, site_repair, site_kill):
     """Run replications keys[r] (r in 0..R-1) with their parameters (pk1 .. pfa, leading axis R;
     pk1 x pk_geo is the single-shot Pk of an engagement, beta the salvo's common-cause factor);
     outputs are [R, M] / [R, E] arrays filled in place. Events are recorded for the replication
@@ -686,7 +702,9 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
     Relocating fire units (sc_on .. sc_log: iadsim.engine.scoot.kernel_inputs) fill sc_log
     [R, G, L, 2] with each move's first packing step and the step it is set up at its next site.
     The guns of gun-missile units (gun_of .. g_mag0: iadsim.engine.mixed.GunSide.kernel_inputs)
-    fill bursts [R, E] with the bursts each unit fired."""
+    fill bursts [R, E] with the bursts each unit fired. The site attacks (site_of .. site_repair:
+    iadsim.engine.sites.SiteAttacks.kernel_inputs) fill site_kill [R, S] with the step each site was first
+    put out (-1: never)."""
     R = keys.shape[0]
     nev = np.zeros(R, np.int64)
     for r in numba.prange(R):
@@ -706,7 +724,8 @@ def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent,
                           rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay,
                           rx_measure, rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt,
                           react_step[r], react_to[r],
-                          gun_of, g_ok, g_tof, g_pk, g_mag0, bursts[r])
+                          gun_of, g_ok, g_tof, g_pk, g_mag0, bursts[r],
+                          site_of, site_p, arm_steps, site_repair, site_kill[r])
     total = 0
     for r in range(R):
         if r == record_local:

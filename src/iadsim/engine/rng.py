@@ -17,6 +17,8 @@ STREAM_DETECT = 1
 STREAM_KILL = 2
 #: decoy identification per radar look (iadsim.engine.ew); a number far from the others in use
 STREAM_DECOY_ID = 41
+#: a threat weapon arriving at a site (iadsim.engine.sites): one draw per weapon, keyed by its member index
+STREAM_SITE = 47
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

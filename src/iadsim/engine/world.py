@@ -278,6 +278,7 @@ class World:
     react: "ReactArrays | None" = None   # reacting threats' branches (iadsim.engine.react); None: none
     #: the guns of gun-missile fire units (iadsim.engine.mixed); None: no such unit
     second_weapon: "GunSide | None" = None
+    sites: "SiteAttacks | None" = None   # weapons aimed at fire units and radars (iadsim.engine.sites); None: none
 
     def ew_inputs(self) -> tuple:
         """The kernels' jamming and decoy arrays (empty when the scenario has neither)."""
@@ -430,9 +431,15 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
     parent, role, kinds, st_start, st_end, rel_step = [], [], [], [], [], []
     branch_info: dict[int, tuple] = {}   # branch member -> (root, kind, keeps mission, abandons it)
     asset_names = [a.name for a in s.assets]
+    site_names = [u.name for u in list(s.effectors) + list(s.sensors)]   # the radars' order (radar_specs)
+    sx, sy = grid.to_local([u.site.lat for u in list(s.effectors) + list(s.sensors)],
+                           [u.site.lon for u in list(s.effectors) + list(s.sensors)])
+    site_xy = np.column_stack([np.atleast_1d(sx), np.atleast_1d(sy)]) if site_names else np.zeros((0, 2))
     ctx = MissionContext(to_local=grid.to_local, ground_at=lambda x, y: float(terrain.height_at(x, y)),
                          asset_names=asset_names, asset_xy=asset_xy,
-                         figure=lambda sysm, key, used_by: log.get(sysm, key, used_by), system_of=lambda n: cat[n])
+                         figure=lambda sysm, key, used_by: log.get(sysm, key, used_by), system_of=lambda n: cat[n],
+                         site_names=site_names, site_xy=site_xy)
+    site_m, site_pk = [], []   # per member: the site it attacks (-1: none), the scenario's p_kill_site
     steps_at = lambda sec: min(int(np.ceil(sec / dt - 1e-9)), nsteps)  # noqa: E731
 
     def member(pos, vel, first, end, label, gi, typ, tgt, val, sig, par, rl, kind, marks):
@@ -466,7 +473,7 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
         if thr.decoy is not None and thr.decoy.rcs_m2 is not None:   # the signature a decoy presents
             sig = float(thr.decoy.rcs_m2)
         node_t = sortie.node_times_s()
-        rl = "carrier" if sortie.kind in ("isr", "strike") else "threat"
+        rl = "carrier" if sortie.kind in ("isr", "strike", "sead") else "threat"
         if thr.decoy is not None:
             rl = "decoy"
         for k in range(thr.count):
@@ -476,6 +483,8 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
             marks = {name: steps_at(t0 + node_t[node]) for name, node in sortie.marks.items()}
             carrier = len(P)
             member(pos, vel, first, end, label, i, sysm.name, sortie.target, val, sig, -1, rl, sortie.kind, marks)
+            site_m.append(sortie.site)
+            site_pk.append(thr.p_kill_site)
             rel = sortie.release
             if rel is not None:
                 wsys = cat[rel.weapon_type]
@@ -490,6 +499,8 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
                     wpos, wvel, wfirst, wend = sample_path(wpath, terrain, t_rel + j * rel.interval_s, dt, nsteps)
                     member(wpos, wvel, wfirst, wend, f"{label}.{wsys.name}[{j}]", i, wsys.name, rel.target,
                            wval, wsig, carrier, "weapon", "weapon", {})
+                    site_m.append(rel.site)
+                    site_pk.append(thr.mission.weapon.p_kill_site)
             if thr.reaction is not None or (thr.mission is not None and thr.mission.abort_if is not None):
                 # reaction and abort paths from branch points along the sortie (iadsim.engine.react)
                 from iadsim.engine.react_world import add_branches
@@ -497,6 +508,8 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
                 def branch(bpos, bvel, bfirst, bend, blabel, _root, keeps):
                     member(bpos, bvel, bfirst, bend, blabel, i, sysm.name, sortie.target if keeps else -1, val,
                            sig, -1, "branch", sortie.kind, {})
+                    site_m.append(sortie.site if keeps else -1)
+                    site_pk.append(thr.p_kill_site)
                     return len(P) - 1
 
                 add_branches(ld, i, thr, sortie, terrain, t0, dt, nsteps, carrier, label, first, end, branch,
@@ -557,6 +570,9 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
     from iadsim.engine.ew import compile_ew
 
     ew = compile_ew(ld, radars, mvas, terrain, pos, rcs, np.array(group), missions.parent, k_ref, log)
+    from iadsim.engine.sites import compile_sites
+
+    sites = compile_sites(s, cat, site_m, types, site_pk, dt, S, log)
 
     # --- fire units: the predicted intercept point (PIP) from each unit's flyout table, the target's
     #     position at intercept, and the engagement factor of the kill probability
@@ -763,11 +779,14 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
         figures=list(log.uses.values()),
         models=_fire_control_model(ld, _terrain_model(_radar_models(_models(s.simulation.policy, s.simulation.fidelity, s.simulation,
                                                     s.terrain.line_of_sight), s, ew), ld)), **ints,
-        full=full, ew=ew, second_weapon=gside,
+        full=full, ew=ew, second_weapon=gside, sites=sites,
     )
     from iadsim.engine.scoot import compile_scoot, uses_relocation
 
     if _base is None and uses_relocation(s):
+        if sites is not None:
+            raise InputError([Problem(ld.source, "threats", "threat weapons aimed at fire units or radars (SEAD) and "
+                                      "relocating fire units (effectors[].relocate) cannot be combined yet: remove one")])
         step("relocation sites")
         world.scoot = compile_scoot(ld, world)
 
@@ -777,6 +796,9 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
 
         world.react = react_arrays(world, branch_info)
         world.models["reactions"] = REACTION_MODEL
+    from iadsim.engine.sites import model_text as _sites_text
+
+    world.models.update(_sites_text(world))   # what the attrition model leaves out (only when in use)
     return world
 
 

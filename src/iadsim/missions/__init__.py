@@ -5,7 +5,8 @@ One module per kind, each with ``plan(thr, ctx) -> Sortie``:
 * :mod:`.oneway` — fly the route (and an orbit), or dive onto a target asset (one-way attack);
 * :mod:`.isr` — reach a station, stay on it for a time, egress (back to base by default);
 * :mod:`.strike` — fly toward the target until it is within the weapon's release range, release
-  the weapons (new objects in flight the defence may engage), egress.
+  the weapons (new objects in flight the defence may engage), egress;
+* :mod:`.sead` — a strike at a site (a fire unit or a radar), e.g. with anti-radiation missiles.
 
 A :class:`Sortie` is the carrier's path with marks (station entry and exit, release) and the
 weapons it releases. Paths are planned before the run, so the marks become steps on the engine
@@ -25,4 +26,5 @@ MISSION_KINDS = {
     "isr": "the whole time on station flown",
     "strike": "the weapons released",
     "one-way": "the target reached",
+    "sead": "the weapons released",
 }

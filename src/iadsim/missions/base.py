@@ -20,11 +20,12 @@ class WeaponRelease:
     weapon_type: str          # catalog name
     count: int
     interval_s: float         # between releases [s]
-    target: int               # asset index
+    target: int               # asset index (-1: the weapons attack a site)
     release_xy: np.ndarray    # [2] [m]
     release_alt_msl: float    # [m]
     target_xyz: np.ndarray    # [3] x, y, ground height MSL [m]
     speed_m_s: float          # weapon's mean speed [m/s]
+    site: int = -1            # radar index of the site they attack (-1: an asset)
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Sortie:
     marks: dict[str, int] = field(default_factory=dict)   # 'station_start', 'station_end', 'release'
     release: WeaponRelease | None = None
     target: int = -1                            # asset the carrier itself attacks (one-way), else -1
+    site: int = -1                              # site (radar index) the carrier itself attacks, else -1
 
     def node_times_s(self) -> np.ndarray:
         """Time [s] after launch at which the carrier passes each node of its path."""
@@ -53,6 +55,21 @@ class MissionContext:
     asset_xy: np.ndarray               # [A, 2]
     figure: Callable                   # (system name, figure key, used_by) -> value
     system_of: Callable                # (name or alias) -> catalog System
+    site_names: list[str] = field(default_factory=list)                  # radars: fire units, then sensors
+    site_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # [S, 2] [m]
+
+    def target_xy(self, name: str) -> tuple[np.ndarray, int, int]:
+        """Where the named target is [m], its asset index and its site index (-1 for the other)."""
+        if name in self.asset_names:
+            a = self.asset_names.index(name)
+            return np.asarray(self.asset_xy[a], dtype=float), a, -1
+        if name not in self.site_names:
+            from iadsim.errors import InputError, Problem
+
+            raise InputError([Problem("<scenario>", "threats[].target / mission.weapon.target",
+                                      f"{name!r} is neither an asset nor an enabled fire unit or sensor")])
+        s = self.site_names.index(name)
+        return np.asarray(self.site_xy[s], dtype=float), -1, s
 
 
 class PathBuilder:
@@ -141,10 +158,10 @@ def racetrack_pattern(cx: float, cy: float, radius: float, straight: float, head
 
 def plan_sortie(thr, ctx: MissionContext) -> Sortie:
     """The sortie of a scenario threat entry (its mission's module plans it)."""
-    from iadsim.missions import isr, oneway, strike
+    from iadsim.missions import isr, oneway, sead, strike
 
     kind = thr.mission.kind if thr.mission is not None else ("one-way" if thr.target is not None else "transit")
-    module = {"isr": isr, "strike": strike, "one-way": oneway, "transit": oneway}[kind]
+    module = {"isr": isr, "strike": strike, "one-way": oneway, "transit": oneway, "sead": sead}[kind]
     return module.plan(thr, ctx)
 
 

@@ -18,10 +18,9 @@ def plan(thr, ctx: MissionContext) -> Sortie:
         pts = orbit_points(float(ox), float(oy), thr.orbit.radius_km * 1000.0, b.xy[-1], thr.orbit.laps)
         last_speed = thr.route[-1].speed_m_s or cruise
         b.add_many(pts, b.alt[-1], agl, last_speed)
-    target = -1
+    target = site = -1
     if thr.target is not None:
-        target = ctx.asset_names.index(thr.target)
-        goal = ctx.asset_xy[target]
+        goal, target, site = ctx.target_xy(thr.target)
         last = b.xy[-1]
         seg_speed = b.speed[-1] if b.speed else cruise
         d = float(np.hypot(*(goal - last)))
@@ -31,4 +30,4 @@ def plan(thr, ctx: MissionContext) -> Sortie:
         # dive descends linearly from the cruise altitude to the ground
         b.add(goal, 0.0 if b.agl[-1] else float(ctx.ground_at(goal[0], goal[1])), b.agl[-1], seg_speed)
     kind = "one-way" if thr.target is not None else "transit"
-    return Sortie(path=b.build(), kind=kind, target=target)
+    return Sortie(path=b.build(), kind=kind, target=target, site=site)

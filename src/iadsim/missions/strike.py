@@ -43,8 +43,7 @@ def plan(thr, ctx: MissionContext, where: str = "") -> Sortie:
     cruise, agl, xy, alt, speed, b = f.cruise, f.agl, f.xy, f.alt, f.speed, f.builder
     reach = ctx.figure(wsys, "weapon_range_km", f"{thr.name} weapon release") * 1000.0
     wspeed = ctx.figure(wsys, "cruise_speed_m_s", f"{thr.name} weapon flight")
-    tgt = ctx.asset_names.index(w.target)
-    goal = np.asarray(ctx.asset_xy[tgt], dtype=float)
+    goal, tgt, site = ctx.target_xy(w.target)
     b.add(xy[0], alt[0], agl, cruise)
     release = None
     flown = 1
@@ -79,4 +78,4 @@ def plan(thr, ctx: MissionContext, where: str = "") -> Sortie:
                   release=WeaponRelease(weapon_type=wsys.name, count=w.count, interval_s=w.interval_s, target=tgt,
                                         release_xy=rel_xy, release_alt_msl=float(rel_alt),
                                         target_xyz=np.array([gx, gy, float(ctx.ground_at(gx, gy))]),
-                                        speed_m_s=float(wspeed)))
+                                        speed_m_s=float(wspeed), site=site))

@@ -125,4 +125,6 @@ def concat(results: list[ChunkResult]) -> ChunkResult:
         react_step=None if results[0].react_step is None else cat("react_step"),
         react_to=None if results[0].react_to is None else cat("react_to"),
         bursts=None if getattr(results[0], "bursts", None) is None else cat("bursts"),
+        site_kill=(None if getattr(results[0], "site_kill", None) is None
+                   else np.concatenate([r.site_kill for r in results], axis=0)),
     )

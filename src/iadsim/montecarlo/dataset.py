@@ -267,7 +267,7 @@ def cells_frame(manifest: dict[str, Any]) -> pd.DataFrame:
 
 #: what "accomplished" means for each mission kind (as in the single-run mission table)
 ACCOMPLISHED_MEANS = {"isr": "the whole time on station flown", "strike": "the weapons released",
-                      "one-way": "the target reached"}
+                      "one-way": "the target reached", "sead": "the weapons released"}
 
 #: the mission measures of a scenario threat, as in :meth:`iadsim.results.Results.mission_table`
 #: (plus P(survived the sortie)'s interval and the counts); summary.parquet repeats the main ones
@@ -344,7 +344,7 @@ def _mission_frame(con, source: str) -> pd.DataFrame:
         return pd.DataFrame(columns=["cell", "threat", *MISSION_COLUMNS])
     n = agg["sorties"].to_numpy(dtype=float)
     isr = (agg["mission"] == "isr").to_numpy()
-    strike = (agg["mission"] == "strike").to_numpy()
+    strike = agg["mission"].isin(["strike", "sead"]).to_numpy()
     df = pd.DataFrame({"cell": agg["cell"].astype("int32"), "threat": agg["group"],
                        "mission": agg["mission"], "sorties": agg["sorties"].astype("int64"),
                        "accomplished_means": agg["mission"].map(ACCOMPLISHED_MEANS)})

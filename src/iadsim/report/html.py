@@ -524,7 +524,17 @@ def _meta(results) -> list[tuple[str, str]]:
         ("grid centre", f"{g.lat0:.4f}, {g.lon0:.4f} (azimuthal equidistant)"),
         *_tracking_meta(results),
         *_radiating_meta(results),
+        *_sites_meta(results),
     ]
+
+
+def _sites_meta(results) -> list[tuple[str, str]]:
+    """With threat weapons aimed at sites (SEAD): each site's probability of being put out."""
+    if getattr(results.raw, "site_kill", None) is None:
+        return []
+    return [("sites put out (SEAD)", " · ".join(
+        f"{r['site']} {100 * r['p_destroyed']:.0f}% [{100 * r['p_destroyed_lo']:.0f}, {100 * r['p_destroyed_hi']:.0f}]"
+        for r in results.site_table()))]
 
 
 def _radiating_meta(results) -> list[tuple[str, str]]:

@@ -349,7 +349,7 @@ def _events_from_csv(world, path: Path) -> np.ndarray:
         if not isinstance(u, str):
             unit.append(-1)
         else:
-            unit.append(sens.get(u, -1) if kind in ("detect", "radiate", "silent", "fail", "repair")
+            unit.append(sens.get(u, -1) if kind in ("detect", "radiate", "silent", "fail", "repair", "site_hit")
                         else effs.get(u, -1))
     out["unit"] = unit
     return out[out["type"] >= 0]

@@ -64,7 +64,7 @@ class Results:
             "threat": np.tile(np.array(w.threat_labels, dtype=object), R),
             "group": np.tile(np.array([w.scenario.threats[g].name for g in w.threat_group], dtype=object), R),
             "type": np.tile(np.array(w.threat_type, dtype=object), R),
-            "target": np.tile(np.array([assets[t] for t in w.target], dtype=object), R),
+            "target": np.tile(np.array(_target_names(w, assets), dtype=object), R),
             "detected_at_s": _t(r.det_step, dt).ravel(),
             "tracked_at_s": _t(np.where(r.firm_step < w.nsteps, r.firm_step, -1), dt).ravel(),
             "first_engaged_at_s": _t(r.eng_step, dt).ravel(),
@@ -135,6 +135,9 @@ class Results:
         pk = np.where(par >= 0, kill[:, np.maximum(par, 0)], -1)
         unreleased = (par >= 0)[None, :] & (pk >= 0) & (pk <= w.first_step[None, :]) & ~killed & ~arrived
         outcome = np.full((R, M), "in flight at the end", dtype=object)
+        sa = getattr(w, "sites", None)
+        if sa is not None:   # a weapon or attacker aimed at a site (iadsim.engine.sites) has a target too
+            has_target = has_target | (sa.site_of >= 0)
         outcome[arrived & has_target[None, :]] = "reached its target"
         outcome[arrived & ~has_target[None, :]] = "survived the sortie"
         outcome[killed] = "killed"
@@ -158,7 +161,7 @@ class Results:
             done = (end_t[:, isr] >= s1[None, :]) & (s1[None, :] < w.nsteps)
             acc[:, isr] = done
             tos[:, isr] = np.clip(np.minimum(end_t[:, isr], s1[None, :]) - s0[None, :], 0, None) * w.dt
-        strike = np.array([k == "strike" for k in ms.kind])
+        strike = np.array([k in ("strike", "sead") for k in ms.kind])
         if strike.any():
             rs = ms.release_step[strike]
             acc[:, strike] = (end_t[:, strike] >= rs[None, :]) & (rs[None, :] < w.nsteps)
@@ -268,7 +271,7 @@ class Results:
                 m, lo, hi = mean_interval(g[f"exposure_{what}_s"].to_numpy(dtype=float))
                 row[f"mean_exposure_{what}_s"], row[f"mean_exposure_{what}_s_lo"] = m, lo
                 row[f"mean_exposure_{what}_s_hi"] = hi
-            if kind == "strike":
+            if kind in ("strike", "sead"):
                 wpn = df[(df["group"] == thr.name) & (df["role"] == "weapon")]
                 hit = wpn.groupby(["replication", "carrier"])["outcome"].agg(lambda o: (o == "reached its target").any())
                 k = int(hit.sum())
@@ -276,6 +279,7 @@ class Results:
                 lo, hi = wilson_interval(k, n)
                 row["p_weapon_reached_target_lo"], row["p_weapon_reached_target_hi"] = float(lo), float(hi)
                 row["weapons_released_per_sortie"] = float((wpn["outcome"] != "not released").sum() / n)
+            row.update(self._site_destroyed(gi, thr, n))
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -329,7 +333,11 @@ class Results:
                     + (f"; a weapon reaches its target in {_pct(m['p_weapon_reached_target'])}"
                        if m.get("p_weapon_reached_target") is not None else "")
                     + (f"; aborted (turned away or aborted, neither accomplished nor lost) in {_pct(m['p_aborted'])}"
-                       if m.get("p_aborted") is not None and m["p_aborted"] == m["p_aborted"] else "") + ".")
+                       if m.get("p_aborted") is not None and m["p_aborted"] == m["p_aborted"] else "")
+
+                    + (f"; the target site {m['target_site']} is put out in {_pct(m['p_target_site_destroyed'])} "
+                       f"({_pct(m['p_target_site_destroyed_lo'])}–{_pct(m['p_target_site_destroyed_hi'])})"
+                       if m.get("p_target_site_destroyed") is not None else "") + ".")
                 if m.get("mean_exposure_envelope_s") is not None:
                     sentences.append(
                         f"{opt['name']}: time within reach for {m['threat']}: {_dur(m['mean_exposure_envelope_s'])} "
@@ -590,6 +598,8 @@ class Results:
             **({"decoys": self.decoy_summary()} if self._has_decoys else {}),
             **self._jamming_summary(),
             **({"radiating": self.radiating_table()} if getattr(self.raw, "radiating", None) is not None else {}),
+            **({"sites": self.site_table(), "mean_sites_destroyed": float(self.sites_destroyed().mean())}
+               if getattr(self.raw, "site_kill", None) is not None else {}),
             **self.meta,
         }
 
@@ -614,6 +624,48 @@ class Results:
                         "max_radiating_s": float(rad[:, s].max()) if len(rad) else 0.0,
                         "share_of_run": mean / (self.world.nsteps * self.world.dt)})
         return out
+
+    def site_table(self) -> list[dict[str, Any]]:
+        """With weapons aimed at sites (iadsim.engine.sites): per site (fire unit or radar) the
+        probability it was put out in a replication, with a 95% Wilson interval, and the mean time
+        of the first hit [s] over the replications where it was."""
+        sk = np.asarray(self.raw.site_kill)
+        n = sk.shape[0]
+        out = []
+        for s, name in enumerate(self.world.sensor_labels):
+            hit = sk[:, s] >= 0
+            k = int(hit.sum())
+            lo, hi = wilson_interval(k, n) if n else (float("nan"), float("nan"))
+            out.append({"site": name, "kind": "fire unit" if s < len(self.world.effector_labels) else "radar",
+                        "p_destroyed": k / n if n else float("nan"), "p_destroyed_lo": float(lo),
+                        "p_destroyed_hi": float(hi),
+                        "mean_destroyed_at_s": float(sk[hit, s].mean() * self.world.dt) if k else None})
+        return out
+
+    def sites_destroyed(self) -> np.ndarray:
+        """[R] sites (fire units and radars) put out in each replication (zeros without site attacks)."""
+        sk = getattr(self.raw, "site_kill", None)
+        if sk is None:
+            return np.zeros(self.n, np.int64)
+        return (np.asarray(sk) >= 0).sum(axis=1)
+
+    def _site_destroyed(self, gi: int, thr, n: int) -> dict[str, Any]:
+        """For a mission whose weapons are aimed at a site: P(the target site was put out by the end
+        of the replication), with its 95% Wilson interval."""
+        w = self.world
+        sa = getattr(w, "sites", None)
+        sk = getattr(self.raw, "site_kill", None)
+        if sa is None or sk is None:
+            return {}
+        cols = np.flatnonzero((w.threat_group == gi) & (sa.site_of >= 0))
+        if cols.size == 0:
+            return {}
+        site = int(sa.site_of[cols[0]])
+        k = int((np.asarray(sk)[:, site] >= 0).sum())
+        R = sk.shape[0]
+        lo, hi = wilson_interval(k, R)
+        return {"target_site": w.sensor_labels[site], "p_target_site_destroyed": k / R if R else float("nan"),
+                "p_target_site_destroyed_lo": float(lo), "p_target_site_destroyed_hi": float(hi)}
 
     def _tracking_summary(self) -> dict[str, float]:
         """Full fidelity: tracks created and confirmed per replication, mean position error [m]."""
@@ -691,8 +743,18 @@ def _poisson_rate_interval(k: int, exposure: float, confidence: float = 0.95) ->
     return float(lo / exposure), float(hi / exposure)
 
 
+def _target_names(w, assets: list) -> list:
+    """[M] what each threat member attacks: an asset's name, a site's (a fire unit or radar a weapon is
+    aimed at: iadsim.engine.sites), or None."""
+    names = [assets[t] for t in w.target]
+    sa = getattr(w, "sites", None)
+    if sa is not None:
+        names = [w.sensor_labels[s] if s >= 0 else n for n, s in zip(names, sa.site_of)]
+    return names
+
+
 _ACCOMPLISHED = {"isr": "the whole time on station flown", "strike": "the weapons released",
-                 "one-way": "the target reached"}
+                 "one-way": "the target reached", "sead": "the weapons released"}
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:

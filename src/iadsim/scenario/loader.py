@@ -452,19 +452,18 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
                                     f"name {_short(s.name)} is also the name of effectors[{units[s.name]}]; "
                                     "sensors and effectors need different names"))
     assets = {a.name for a in scn.assets}
+    from iadsim.missions.sead import site_positions, site_range_problems, target_problem
+
+    sites = site_positions(scn)
     for i, t in enumerate(scn.threats):
         need(t.type, ("threat",), f"threats[{i}].type")
         w = t.mission.weapon if t.mission is not None else None
         if w is not None:
             where = f"threats[{i}].mission.weapon"
             need(w.type, ("threat",), f"{where}.type")
-            if w.target not in assets:
-                import difflib
-
-                close = difflib.get_close_matches(w.target, sorted(assets), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                problems.append(Problem(source, f"{where}.target", f"unknown asset {_short(w.target)}{hint}; "
-                                        f"expected one of: {', '.join(sorted(assets)) or '(no assets defined)'}"))
+            bad = target_problem(w.target, t.mission.kind, assets, sites)
+            if bad is not None:
+                problems.append(Problem(source, f"{where}.target", bad))
             if w.type in catalog and t.type in catalog:
                 wsys, carrier = catalog[w.type], catalog[t.type]
                 if "weapon_range_km" not in wsys.figures:
@@ -477,6 +476,8 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
                                                                      f"the catalog says it carries {have}"))
                 rel = t.mission.release
                 tgt_asset = next((a for a in scn.assets if a.name == w.target), None)
+                if tgt_asset is None and w.target in sites and "weapon_range_km" in wsys.figures:
+                    problems.extend(site_range_problems(i, t, wsys, sites[w.target], source))
                 if rel is not None and tgt_asset is not None and "weapon_range_km" in wsys.figures:
                     from pyproj import Geod
 
@@ -490,15 +491,15 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
                     problems.append(Problem(source, f"{where}.count", f"{carrier.name} carries at most "
                                                                       f"{carried[wsys.name]} {wsys.name}, not {w.count}"))
         problems.extend(_ew_problems(i, t, scn, catalog, source, need))
-        if t.target is not None and t.target not in assets:
+        if t.target is not None and t.target not in assets and t.target not in sites:
             import difflib
 
-            close = difflib.get_close_matches(t.target, sorted(assets), n=1)
+            close = difflib.get_close_matches(t.target, sorted(assets) + sorted(sites), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             problems.append(
                 Problem(source, f"threats[{i}].target",
-                        f"unknown asset {_short(t.target)}{hint}; expected one of: "
-                        f"{', '.join(sorted(assets)) or '(no assets defined)'}")
+                        f"unknown asset or site {_short(t.target)}{hint}; expected one of: "
+                        f"{', '.join(sorted(assets) + sorted(sites)) or '(no assets defined)'}")
             )
     from iadsim.scenario.defstate import defstate_problems
 
@@ -733,7 +734,7 @@ def _raw_reference_problems(data: Any, catalog: Catalog, source: str) -> list[Pr
                         out.append(Problem(source, f"threats[{i}].jammer.targets[{j}]", f"unknown radar {_short(name)}; "
                                            "expected the name of a fire unit or sensor"))
         tgt = t.get("target")
-        if isinstance(tgt, str) and tgt not in assets:
+        if isinstance(tgt, str) and tgt not in assets and tgt not in radars:
             import difflib
 
             close = difflib.get_close_matches(tgt, [a for a in assets if isinstance(a, str)], n=1)

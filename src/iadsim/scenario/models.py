@@ -293,6 +293,11 @@ def _mttr_field():
                                                    "this mean (the analyst's figure); needs mtbf_h")
 
 
+def _repair_field():
+    return Field(None, gt=0.0, le=1e7, description="time a site hit by a threat weapon stays out [s] (the analyst's "
+                                                   "figure); default: out for the rest of the run")
+
+
 def _check_pair(unit):
     if (unit.mtbf_h is None) != (unit.mttr_h is None):
         raise ValueError("mtbf_h and mttr_h go together: give both (failures and repairs) or neither")
@@ -354,6 +359,7 @@ class Effector(_Model):
     emcon: Emcon | None = Field(None, description="emission control of its radar; default: always radiating")
     relocate: Relocate | None = Field(None, description="shoot-and-scoot: candidate sites it moves to after "
                                                          "firing; default: it stays at its site")
+    repair_s: float | None = _repair_field()
 
     _pair = model_validator(mode="after")(_check_pair)
 
@@ -370,6 +376,7 @@ class Sensor(_Model):
     mtbf_h: float | None = _mtbf_field()
     mttr_h: float | None = _mttr_field()
     emcon: Emcon | None = Field(None, description="emission control of its radar; default: always radiating")
+    repair_s: float | None = _repair_field()
 
     _pair = model_validator(mode="after")(_check_pair)
 
@@ -407,12 +414,17 @@ class Station(_Model):
 
 
 class ThreatWeapon(_Model):
-    """Weapons a strike mission releases at an asset."""
+    """Weapons a strike or SEAD mission releases at an asset or at a site (a fire unit or a radar)."""
 
     type: str = Field(description="catalog name or alias of the weapon, e.g. agm_114_hellfire")
     count: int = Field(1, ge=1, le=64, description="weapons released [1]")
-    target: str = Field(description="name of the asset they are released at")
+    target: str = Field(description="name of the asset they are released at, or of a fire unit or sensor (a site: "
+                                    "strike or sead)")
     interval_s: float = Field(4.0, ge=0.0, le=600.0, description="time between releases [s]")
+    p_kill_site: float | None = Field(None, ge=0.0, le=1.0,
+                                      description="probability that one weapon arriving at its site puts it out [1] "
+                                                  "(the analyst's figure); default the weapon's catalog p_kill_site, "
+                                                  "else an iadsim estimate (docs/defence-state.md)")
 
 
 #: the measures an abort rule may watch (iadsim.engine.react): each sortie's own count or time so far
@@ -470,9 +482,11 @@ class Mission(_Model):
     isr: fly the route to the station, stay ``time_on_station_s`` on it, then egress (back along
     the route unless ``egress`` is given); accomplished when the whole time on station is flown.
     strike: fly the route until the target is within the weapon's release range, release, egress;
-    accomplished when the weapons are released. one-way: today's behaviour (fly to ``target``)."""
+    accomplished when the weapons are released. sead: a strike at a site (a fire unit or a radar,
+    e.g. with anti-radiation missiles); accomplished when the weapons are released. one-way:
+    today's behaviour (fly to ``target``)."""
 
-    kind: Literal["isr", "strike", "one-way"]
+    kind: Literal["isr", "strike", "one-way", "sead"]
     station: Station | None = None
     time_on_station_s: float | None = Field(None, description="ISR: time to stay on station [s]")
     weapon: ThreatWeapon | None = None
@@ -490,9 +504,9 @@ class Mission(_Model):
                 raise ValueError("an ISR mission needs a station (lat, lon, pattern)")
             if self.time_on_station_s is None or not self.time_on_station_s > 0:
                 raise ValueError(f"an ISR mission needs time_on_station_s > 0 [s], got {self.time_on_station_s!r}")
-        if self.kind == "strike" and self.weapon is None:
-            raise ValueError("a strike mission needs a weapon (type, count, target)")
-        if self.kind != "strike" and (self.weapon is not None or self.release is not None):
+        if self.kind in ("strike", "sead") and self.weapon is None:
+            raise ValueError(f"a {self.kind} mission needs a weapon (type, count, target)")
+        if self.kind not in ("strike", "sead") and (self.weapon is not None or self.release is not None):
             raise ValueError(f"only a strike mission releases a weapon (kind is {self.kind!r})")
         return self
 
@@ -550,7 +564,12 @@ class Threat(_Model):
     )
     route: list[Waypoint] = Field(default_factory=list)
     orbit: Orbit | None = None
-    target: str | None = Field(None, description="name of the asset it attacks; none for ISR")
+    target: str | None = Field(None, description="name of the asset it attacks, or of a fire unit or sensor (a site); "
+                                                 "none for ISR")
+    p_kill_site: float | None = Field(None, ge=0.0, le=1.0,
+                                      description="one-way attack at a site: probability that it puts the site out "
+                                                  "on arrival [1]; default its catalog p_kill_site, else an iadsim "
+                                                  "estimate")
     clamp: Literal["none", "ground"] = Field(
         "none",
         description="'none' (default): an altitude below the terrain anywhere on the path is an input error; "
@@ -577,7 +596,7 @@ class Threat(_Model):
 
     @model_validator(mode="after")
     def _decoy_fits(self) -> "Threat":
-        if self.decoy is not None and self.mission is not None and self.mission.kind == "strike":
+        if self.decoy is not None and self.mission is not None and self.mission.kind in ("strike", "sead"):
             raise ValueError("a decoy releases no weapons: give it a route and a target, not a strike mission")
         return self
 
@@ -586,20 +605,20 @@ class Threat(_Model):
         m = self.mission
         if m is None:
             return self
-        if m.kind in ("isr", "strike") and self.target is not None:
+        if m.kind in ("isr", "strike", "sead") and self.target is not None:
             raise ValueError(f"a {m.kind} mission returns from its sortie: give the asset to the weapon "
                              "(mission.weapon.target), not threats[].target")
         if m.kind == "one-way" and self.target is None:
             raise ValueError("a one-way mission needs a target asset")
-        if m.kind in ("isr", "strike") and self.orbit is not None:
+        if m.kind in ("isr", "strike", "sead") and self.orbit is not None:
             raise ValueError("use mission.station (ISR) instead of orbit with a mission")
-        if m.kind in ("isr", "strike") and len(self.route) < 1:
+        if m.kind in ("isr", "strike", "sead") and len(self.route) < 1:
             raise ValueError("a mission needs a route of at least one waypoint (its base)")
         return self
 
     @model_validator(mode="after")
     def _has_path(self) -> "Threat":
-        if self.orbit is None and len(self.route) < 2 and not (self.mission and self.mission.kind in ("isr", "strike")):
+        if self.orbit is None and len(self.route) < 2 and not (self.mission and self.mission.kind in ("isr", "strike", "sead")):
             raise ValueError("needs a route of at least 2 waypoints, or an orbit")
         if self.orbit is not None and len(self.route) == 0:
             raise ValueError("an orbit needs a route of at least one waypoint to enter it")
