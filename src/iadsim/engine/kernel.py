@@ -18,7 +18,7 @@ from iadsim.engine.defstate import own_free
 from iadsim.engine.scoot import scoot_init, scoot_silence, scoot_step
 from iadsim.engine.react import react_begin, react_launch, react_switch, react_track
 from iadsim.engine.rng import STREAM_DECOY_ID, STREAM_DETECT, STREAM_KILL, uniform
-from iadsim.engine.sites import apply_hits, arm_watch, site_hits
+from iadsim.engine.sites import EV_SITE_HIT, apply_hits, arm_watch, site_hits  # noqa: F401 (EV_SITE_HIT: the event)
 
 # event types (timeline of a recorded replication)
 EV_DETECT = 0   # first detection of a threat (by sensor e)
@@ -37,7 +37,7 @@ EV_SETUP = 12   # fire unit e is set up at its next site (n: that site)
 EVENT_NAMES = ("detect", "track", "launch", "kill", "miss", "leak", "lost", "radiate", "silent", "fail", "repair",
                "pack", "setup", "react", "site_hit")
 EV_REACT = 13   # threat m switches to its reaction or abort path (member n; iadsim.engine.react)
-EV_SITE_HIT = 14  # site e (fire unit or radar) put out by threat weapon m (iadsim.engine.sites)
+# EV_SITE_HIT (14): site e (fire unit or radar) put out by threat weapon m, recorded by iadsim.engine.sites
 MAX_EVENTS = 8192
 
 # C2 policies compiled into the kernel; any other registered policy runs in Python (objmode)

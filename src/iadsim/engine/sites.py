@@ -37,7 +37,7 @@ from iadsim.engine.rng import STREAM_SITE, uniform
 DEFAULT_P_KILL_SITE = {"value": 0.7, "source": "iadsim estimate: a guided weapon reaching a site unopposed; no "
                                                "public per-weapon site-kill figure", "confidence": "estimate"}
 
-EV_SITE_HIT = 11   # event type: site e put out by threat weapon m (iadsim.engine.kernel.EVENT_NAMES)
+EV_SITE_HIT = 14   # event type: site e put out by threat weapon m (iadsim.engine.kernel.EVENT_NAMES)
 
 
 @dataclass
