@@ -693,7 +693,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                                 npairs += 1
                 if use_jpda:
                     if npairs > 0:
-                        beta, beta0, _ncheap = _jpda_kernel(nk, nz, prow[:npairs], pcol[:npairs], plr[:npairs],
+                        jbeta, beta0, _ncheap = _jpda_kernel(nk, nz, prow[:npairs], pcol[:npairs], plr[:npairs],
                                                             miss_w, JPDA_MAX_EVENTS)
                         pord = np.argsort(prow[:npairs], kind="mergesort")
                         g0 = 0
@@ -705,7 +705,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                             while g1 < npairs and prow[pord[g1]] == c:
                                 n = g1 - g0
                                 pm[n] = pcol[pord[g1]]
-                                pb[n] = beta[pord[g1]]
+                                pb[n] = jbeta[pord[g1]]
                                 if pb[n] > bbest:
                                     bbest = pb[n]
                                     ibest = pm[n]
