@@ -1,6 +1,6 @@
 # iadsim: the two commands a new user runs (Python 3.11+ and the package registries needed).
 #   make demo   set up, then run `iadsim demo` on the bundled real-terrain scenario
-#   make test   set up, then run the test suite
+#   make test   set up, then run the test suite on every core (pytest-xdist)
 PYTHON ?= python3
 VENV   := .venv
 UV     := .uv/bin/uv
@@ -29,7 +29,7 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 # run starts at once; made again when the install stamp or a source file changes (numba compiles
 # anew a kernel whose file changed; done here once, not by each test worker at the same time)
 SOURCES := $(wildcard src/iadsim/*.py src/iadsim/*/*.py)
-$(VENV)/.warmed-demo: $(VENV)/.installed-demo
+$(VENV)/.warmed-demo: $(VENV)/.installed-demo $(SOURCES)
 	$(BIN)/iadsim warmup
 	touch $@
 
