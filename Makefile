@@ -1,6 +1,6 @@
 # iadsim: the two commands a new user runs (Python 3.11+ and the package registries needed).
 #   make demo   set up, then run `iadsim demo` on the bundled real-terrain scenario
-#   make test   set up, then run the test suite
+#   make test   set up, then run the test suite on every core (pytest-xdist)
 PYTHON ?= python3
 VENV   := .venv
 UV     := .uv/bin/uv
@@ -26,12 +26,14 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 	touch $@
 
 # compile the simulation kernels once after each install (numba's on-disk cache), so that the first
-# run starts at once; made again only when the install stamp before it changes
-$(VENV)/.warmed-demo: $(VENV)/.installed-demo
+# run starts at once; made again when the install stamp or a source file changes (numba compiles
+# anew a kernel whose file changed; done here once, not by each test worker at the same time)
+SOURCES := $(wildcard src/iadsim/*.py src/iadsim/*/*.py)
+$(VENV)/.warmed-demo: $(VENV)/.installed-demo $(SOURCES)
 	$(BIN)/iadsim warmup
 	touch $@
 
-$(VENV)/.warmed: $(VENV)/.installed
+$(VENV)/.warmed: $(VENV)/.installed $(SOURCES)
 	$(BIN)/iadsim warmup
 	touch $@
 
@@ -44,9 +46,11 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	  || echo "npm ci failed: the Cesium viewer test will be skipped"; \
 	else echo "npm not found: the Cesium viewer test will be skipped"; fi
 
+# the suite on every core (pytest-xdist; each test file stays in one worker: tests/conftest.py),
+# with the slowest tests listed at the end
 test: setup $(VENV)/.warmed web/node_modules/.package-lock.json
 	@bash scripts/system-deps.sh
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadgroup --durations=15 $(ARGS)
 
 bench: setup
 	$(BIN)/python benchmarks/run.py $(ARGS)

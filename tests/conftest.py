@@ -107,3 +107,22 @@ def edited(base: dict, path: str, value) -> dict:
     return out
 
 
+
+
+#: test files that must not run at the same time as each other under pytest-xdist (``make test``
+#: runs two workers): one xdist group each, so one worker runs them one after the other. The Ray
+#: tests each start a local Ray instance with two CPUs and kill its workers.
+SERIAL_GROUPS = {"tests/test_ray.py": "ray", "tests/test_ray_faults.py": "ray"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``--dist loadgroup``), each test file is one group (its module and
+    session fixtures are made once, in one worker, and its tests run in file order), except the
+    files of :data:`SERIAL_GROUPS`, which share their group. Without xdist nothing changes."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            rel = Path(str(item.path)).resolve().relative_to(config.rootpath.resolve()).as_posix()
+            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUPS.get(rel, rel)))

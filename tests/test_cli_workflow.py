@@ -320,10 +320,18 @@ def test_make_demo_installs_only_what_the_demo_needs_and_warms_the_cache_once():
     warm = [i for i, ln in enumerate(plan) if ln.endswith("iadsim warmup")]
     run = [i for i, ln in enumerate(plan) if " demo" in ln and "iadsim demo" in ln]
     assert len(warm) == 1 and len(run) == 1 and plan.index(sync[0]) < warm[0] < run[0]
-    # the warm-up is a file target after the install stamp: make re-runs it only when that changes
+    # the warm-up is a file target after the install stamp and the sources: make re-runs it only
+    # when one of them changes (numba compiles a kernel anew when its file changed)
     text = (REPO / "Makefile").read_text(encoding="utf-8")
-    assert re.search(r"^\$\(VENV\)/\.warmed-demo: \$\(VENV\)/\.installed-demo\s*$", text, re.M)
+    assert re.search(r"^\$\(VENV\)/\.warmed-demo: \$\(VENV\)/\.installed-demo \$\(SOURCES\)\s*$", text, re.M)
+    assert re.search(r"^\$\(VENV\)/\.warmed: \$\(VENV\)/\.installed \$\(SOURCES\)\s*$", text, re.M)
+    sources = subprocess.run(["make", "-s", "-C", str(REPO), "--eval", "show-sources: ; @echo $(SOURCES)",
+                              "show-sources"], capture_output=True, text=True, check=True).stdout.split()
+    assert {"src/iadsim/engine/kernel.py", "src/iadsim/engine/full.py", "src/iadsim/cli/__init__.py"} <= set(sources)
     assert re.search(r"^demo: \$\(VENV\)/\.warmed-demo\s*$", text, re.M)
     test_plan = subprocess.run(["make", "-n", "-B", "-C", str(REPO), "test"], capture_output=True, text=True,
                                check=True).stdout
     assert "iadsim warmup" in test_plan and "--extra test" in test_plan
+    # the suite runs on every core, each file in one worker (tests/conftest.py groups them)
+    pytest_line = next(ln for ln in test_plan.splitlines() if "-m pytest" in ln)
+    assert "-n auto" in pytest_line and "--dist loadgroup" in pytest_line

@@ -195,7 +195,7 @@ def _print_summary(results, out: Path | None, elapsed: float) -> None:
             for r in et[et.gun_bursts_ready > 0].itertuples():
                 g.add_row(r.effector, r.system, str(r.gun_bursts_ready), f"{r.mean_bursts:.2f}", str(r.max_bursts))
             console.print(g)
-    if getattr(results.raw, "radiating", None) is not None:   # failures, emission control or C2 links in use
+    if results.has_radiating:   # failures, emission control or C2 links in use
         rt = Table(title="time each radar radiated per replication (until its last threat was done)")
         for col in ("radar", "mean \\[s]", "max \\[s]", "share of the run"):   # \\[: not rich markup
             rt.add_column(col)
@@ -240,14 +240,9 @@ def _print_reactions(results) -> None:
 
 def _print_answer(results) -> None:
     """The scenario's question and the answer, option by option, before the evidence."""
-    a = results.answer()
-    if not a["sentences"]:
-        return
-    if a["question"]:
-        console.print(f"[bold]Question:[/bold] {_txt(a['question'])}", soft_wrap=True)
-    console.print("[bold]Answer:[/bold]")
-    for line in a["sentences"]:
-        console.print(f"  • {_txt(line)}", soft_wrap=True, highlight=False)
+    from iadsim.cli.answer import print_answer
+
+    print_answer(console, results.answer_parts())
 
 
 def _run(path: Path | None, replications, seed, out: Path | None, workers: int, quiet: bool,

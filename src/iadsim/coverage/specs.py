@@ -164,14 +164,6 @@ def envelope_coordinates(spec: EffectorSpec, terrain: Terrain, x, y, alt_msl
     return gr, agl, alt - spec.ground
 
 
-def in_envelope_xyz(spec: EffectorSpec, terrain: Terrain, x, y, alt_msl) -> np.ndarray:
-    """Target positions [m] (local x, y; altitude MSL) inside a fire unit's envelope [bool]."""
-    gr, agl, above = envelope_coordinates(spec, terrain, x, y, alt_msl)
-    with np.errstate(invalid="ignore"):
-        return ((gr >= spec.range_min_m) & (gr <= spec.range_max_m) & (agl >= spec.altitude_min_m)
-                & (above <= spec.altitude_max_m) & np.isfinite(gr) & np.isfinite(above))
-
-
 def _collect_points(ld: LoadedScenario) -> list[tuple[str, float, float]]:
     s = ld.scenario
     pts = [(f"assets[{i}]", a.lat, a.lon) for i, a in enumerate(s.assets)]

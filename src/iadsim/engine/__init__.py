@@ -163,8 +163,8 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
                        relocation_log=sc_in[6] if world.scoot is not None else None,
                        relocation_sites=sc_in[5] if world.scoot is not None else None,
                        react_step=react_step if rx[0] else None, react_to=react_to if rx[0] else None,
-                       bursts=bursts if world.full is None and getattr(world, "second_weapon", None) is not None
-                       else None,
+                       bursts=bursts[:, :E] if world.full is None and getattr(world, "second_weapon", None) is not None
+                       else None,   # relocation copies (after the E units) carry no guns
                        site_kill=site_kill if sites is not None else None, **out)
 
 

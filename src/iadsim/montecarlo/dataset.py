@@ -305,8 +305,7 @@ def _mission_frame(con, source: str) -> pd.DataFrame:
     that replication x carrier did. Empty for a dataset without mission columns."""
     from scipy import stats
 
-    from iadsim.results import _poisson_rate_interval
-    from iadsim.results.stats import wilson_interval
+    from iadsim.results.stats import poisson_rate_interval, wilson_interval
 
     if not _MISSION_INPUTS <= _columns(con, source):
         return pd.DataFrame(columns=["cell", "threat", *MISSION_COLUMNS])
@@ -359,7 +358,7 @@ def _mission_frame(con, source: str) -> pd.DataFrame:
     rlo, rhi = rate.copy(), rate.copy()
     for i in np.flatnonzero(isr & (hours > 0)):
         rate[i] = agg["losses"].iloc[i] / hours[i]
-        rlo[i], rhi[i] = _poisson_rate_interval(int(agg["losses"].iloc[i]), float(hours[i]))
+        rlo[i], rhi[i] = poisson_rate_interval(int(agg["losses"].iloc[i]), float(hours[i]))
     df["losses_per_station_hour"], df["losses_per_station_hour_lo"], df["losses_per_station_hour_hi"] = rate, rlo, rhi
     # mean exposure and its Student-t interval (iadsim.results.stats.mean_interval)
     t = np.where(n >= 2, stats.t.ppf(0.975, np.maximum(n - 1, 1)), 0.0)

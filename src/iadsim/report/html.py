@@ -539,7 +539,7 @@ def _sites_meta(results) -> list[tuple[str, str]]:
 
 def _radiating_meta(results) -> list[tuple[str, str]]:
     """With a defence state (failures, emission control, C2 links): each radar's mean radiating time."""
-    if getattr(results.raw, "radiating", None) is None:
+    if not results.has_radiating:
         return []
     return [("radiating per replication", " · ".join(
         f"{r['radar']} {_g(round(r['mean_radiating_s'], 1))} s ({100 * r['share_of_run']:.0f}%)"

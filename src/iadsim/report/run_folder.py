@@ -435,4 +435,27 @@ def load_run(folder: str | Path, replication: int | None = None):
                           RunMismatchWarning, stacklevel=2)
     return Results(world=world, seed=seed, n=n, raw=raw,
                    version=str(summary.get("iadsim_version", info.get("iadsim_version", "?"))),
-                   timeline_replication=rep)
+                   timeline_replication=rep, saved_radiating=_saved_radiating(folder, summary, world))
+
+
+def _saved_radiating(folder: Path, summary: dict[str, Any], world) -> list[dict[str, Any]] | None:
+    """summary.json's ``radiating`` table (a run with a defence state), checked: one row per radar
+    of the scenario, in its order, with finite non-negative times; None when the run had none."""
+    rows = summary.get("radiating")
+    if rows is None:
+        return None
+    p = folder / "summary.json"
+    names = list(world.sensor_labels)
+    if not isinstance(rows, list) or [r.get("radar") if isinstance(r, dict) else None for r in rows] != names:
+        raise _bad(p, f"expected one row per radar of the scenario ({names}), found {str(rows)[:160]}: "
+                   "the summary is from another run, or damaged", path="radiating")
+    keys = ("mean_radiating_s", "max_radiating_s", "share_of_run")
+    out = []
+    for i, r in enumerate(rows):
+        for k in keys:
+            v = r.get(k)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
+                raise _bad(p, f"expected a finite number >= 0, found {v!r}: not a summary written by iadsim",
+                           path=f"radiating[{i}].{k}")
+        out.append({"radar": r["radar"], **{k: float(r[k]) for k in keys}})
+    return out

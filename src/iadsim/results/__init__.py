@@ -14,9 +14,9 @@ import pyarrow.parquet as pq
 
 from iadsim.engine import EVENT_NAMES, ChunkResult, World
 from iadsim.results.io import write_text, write_with
-from iadsim.results.stats import mean_interval, wilson_interval
+from iadsim.results.stats import mean_interval, poisson_rate_interval, wilson_interval
 
-__all__ = ["Results", "mean_interval", "wilson_interval"]
+__all__ = ["Results", "exchange_words", "mean_interval", "poisson_rate_interval", "wilson_interval"]
 
 
 def _t(steps: np.ndarray, dt: float) -> np.ndarray:
@@ -39,6 +39,9 @@ class Results:
     version: str
     timeline_replication: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    #: the radiating table of a run read back from its folder (summary.json's ``radiating``): the
+    #: saved tables hold no per-replication radiating times
+    saved_radiating: list[dict[str, Any]] | None = None
 
     # ---------- tables
     @property
@@ -265,7 +268,7 @@ class Results:
                 row["aborted"] = int((g["outcome"] == "aborted").sum())
                 row["p_aborted"] = row["aborted"] / n
             if kind == "isr" and g["time_on_station_s"].sum() > 0:
-                row["losses_per_station_hour_lo"], row["losses_per_station_hour_hi"] = _poisson_rate_interval(
+                row["losses_per_station_hour_lo"], row["losses_per_station_hour_hi"] = poisson_rate_interval(
                     lost, g["time_on_station_s"].sum() / 3600.0)
             for what in ("envelope", "coverage"):
                 m, lo, hi = mean_interval(g[f"exposure_{what}_s"].to_numpy(dtype=float))
@@ -317,6 +320,14 @@ class Results:
     def answer(self) -> dict[str, Any]:
         """The scenario's question and the answer in words, option by option (the scenario as
         written first), from the mission measures; with the figures that move it most."""
+        parts = self.answer_parts()
+        return {"question": parts["question"], "options": parts["options"], "drivers": parts["drivers"],
+                "sentences": parts["option_sentences"] + parts["finding_sentences"]}
+
+    def answer_parts(self) -> dict[str, Any]:
+        """:meth:`answer` with its sentences in two lists: ``option_sentences`` (the measures of each
+        option, which ``options`` also holds as numbers) and ``finding_sentences`` (what moves the
+        outcome; notes on the whole run). The console shows the first as a table."""
         s = self.world.scenario
         base = {"name": "as written", "description": s.description.strip(),
                 "missions": _records(self.mission_table()), "missiles_per_kill": self.missiles_per_kill(),
@@ -347,7 +358,8 @@ class Results:
                         "inside a radar's coverage.")
             ex = opt.get("exchange")
             if ex is not None and (opt["missions"] or ex.get("ratio") is not None):
-                sentences.append(f"{opt['name']}: {_exchange_words(ex)}")
+                sentences.append(f"{opt['name']}: {exchange_words(ex)}")
+        option_sentences, sentences = sentences, []
         drivers = self.drivers()
         opt_drivers = [(o["name"], d) for o in options[1:] for d in o.get("drivers") or []]
         for label, d in [("as written", d) for d in drivers] + opt_drivers:
@@ -366,7 +378,8 @@ class Results:
         elif not (drivers or opt_drivers) and any(o["missions"] for o in options):
             sentences.append("No sortie's outcome varied over the disputed figures sampled in any option, so none "
                              "of them moves it here; the options above show what does.")
-        return {"question": s.question, "options": options, "drivers": drivers, "sentences": sentences}
+        return {"question": s.question, "options": options, "drivers": drivers,
+                "option_sentences": option_sentences, "finding_sentences": sentences}
 
     @property
     def _has_decoys(self) -> bool:
@@ -597,7 +610,7 @@ class Results:
             **({"tracking": self._tracking_summary()} if self.raw.track_stats is not None else {}),
             **({"decoys": self.decoy_summary()} if self._has_decoys else {}),
             **self._jamming_summary(),
-            **({"radiating": self.radiating_table()} if getattr(self.raw, "radiating", None) is not None else {}),
+            **({"radiating": self.radiating_table()} if self.has_radiating else {}),
             **({"sites": self.site_table(), "mean_sites_destroyed": float(self.sites_destroyed().mean())}
                if getattr(self.raw, "site_kill", None) is not None else {}),
             **self.meta,
@@ -612,10 +625,18 @@ class Results:
 
         return {"jamming": jamming_summary(self.world)}
 
+    @property
+    def has_radiating(self) -> bool:
+        """Whether :meth:`radiating_table` has rows: the run had a defence state, simulated here or
+        read back from a saved run's summary."""
+        return getattr(self.raw, "radiating", None) is not None or self.saved_radiating is not None
+
     def radiating_table(self) -> list[dict[str, Any]]:
         """With a defence state (failures, emission control, C2 links): per radar, the mean time it
         radiated per replication [s] (until the replication's last threat was done) and that time's
-        share of the run."""
+        share of the run. A run read back from its folder gives the table its summary.json saved."""
+        if getattr(self.raw, "radiating", None) is None and self.saved_radiating is not None:
+            return [dict(r) for r in self.saved_radiating]
         rad = np.asarray(self.raw.radiating, dtype=float) * self.world.dt
         out = []
         for s, name in enumerate(self.world.sensor_labels):
@@ -715,7 +736,7 @@ def _usd(v) -> str:
     return f"${v / 1e6:.2f}M" if abs(v) >= 1e6 else f"${v / 1e3:.0f}k"
 
 
-def _exchange_words(ex: dict[str, Any]) -> str:
+def exchange_words(ex: dict[str, Any]) -> str:
     """The exchange ratio in one sentence."""
     if ex.get("missing"):
         return f"exchange ratio: {ex['note']} in the catalog (add one with the scenario's catalog: section or --set)."
@@ -728,19 +749,6 @@ def _exchange_words(ex: dict[str, Any]) -> str:
         s += (f"; each dollar of threat destroyed costs {ex['reverse']:.2f} dollars of interceptors "
               f"({ex['reverse_lo']:.2f}–{ex['reverse_hi']:.2f})")
     return s + "."
-
-
-def _poisson_rate_interval(k: int, exposure: float, confidence: float = 0.95) -> tuple[float, float]:
-    """Exact (Garwood 1936) interval of a Poisson rate: k events in ``exposure`` units of time.
-
-    Garwood, F. (1936), "Fiducial limits for the Poisson distribution", Biometrika 28:437-442;
-    lower chi2(a/2, 2k)/2, upper chi2(1-a/2, 2k+2)/2, divided by the exposure."""
-    from scipy import stats
-
-    a = 1.0 - confidence
-    lo = stats.chi2.ppf(a / 2, 2 * k) / 2.0 if k > 0 else 0.0
-    hi = stats.chi2.ppf(1 - a / 2, 2 * k + 2) / 2.0
-    return float(lo / exposure), float(hi / exposure)
 
 
 def _target_names(w, assets: list) -> list:

@@ -43,3 +43,16 @@ def mean_interval(x, confidence: float = 0.95) -> tuple[float, float, float]:
 
     t = stats.t.ppf(0.5 + confidence / 2.0, n - 1)
     return m, m - t * se, m + t * se
+
+
+def poisson_rate_interval(k: int, exposure: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact (Garwood 1936) interval of a Poisson rate: k events in ``exposure`` units of time.
+
+    Garwood, F. (1936), "Fiducial limits for the Poisson distribution", Biometrika 28:437-442;
+    lower chi2(a/2, 2k)/2, upper chi2(1-a/2, 2k+2)/2, divided by the exposure."""
+    from scipy import stats
+
+    a = 1.0 - confidence
+    lo = stats.chi2.ppf(a / 2, 2 * k) / 2.0 if k > 0 else 0.0
+    hi = stats.chi2.ppf(1 - a / 2, 2 * k + 2) / 2.0
+    return float(lo / exposure), float(hi / exposure)
