@@ -189,3 +189,23 @@ def test_bad_site_targets_are_refused(small_dir, threat, path, words):
     out = small_dir / "out"
     assert main(["run", str(p), "-n", "2", "-o", str(out)]) == 2
     assert not out.exists()
+
+
+def test_a_unit_that_relocated_is_not_where_the_anti_radiation_missile_arrives(small_dir):
+    """Shoot-and-scoot against SEAD: the Tor fires at the early drone, then moves (pack, move, set-up
+    60 s in all); an ARM aimed at its site arrives minutes later and finds the old site silent, so the
+    unit is never put out. The same Tor staying put is put out by the same ARM (p_kill_site 1) in
+    every replication where the ARM is not shot down."""
+    n = 12
+    early = _later(launch_s=0.0)
+    stay = dict(TOR, doctrine={"mode": "shoot-look-shoot", "max_engagements": 1})
+    moves = dict(stay, relocate={"sites": [{"lat": 10.25, "lon": 20.26}], "pack_s": 20, "move_s": 20,
+                                 "setup_s": 20})
+    arm = _sead(target="tor", p_kill=1.0, launch_s=600.0)
+    a = _run(small_dir, _scenario([early, arm], effectors=[stay], duration_s=1200), n)
+    b = _run(small_dir, _scenario([early, arm], effectors=[moves], duration_s=1200), n)
+    fired = b.raw.eng_step[:, 0] >= 0
+    assert fired.all()                                            # the Tor engaged the drone first
+    assert (a.raw.site_kill[:, 0] >= 0).mean() > 0.5              # staying put, the ARM gets it
+    assert not (b.raw.site_kill[:, 0] >= 0).any()                 # moved away: nothing to home on
+    assert b.raw.site_kill.shape == a.raw.site_kill.shape          # one column per real site

@@ -120,6 +120,8 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
     sites = getattr(world, "sites", None)
     S = len(world_in.sensor_labels)
     site_in = sites.kernel_inputs() if sites is not None else SiteAttacks.empty_inputs(S)
+    if sites is not None and world.scoot is not None:   # weapons fly to the site a relocating unit stood at
+        site_in = scoot.site_inputs(world, site_in)
     site_kill = np.full((count, S if sites is not None else 0), -1, np.int64)
     if world.full is not None:
         from iadsim.engine.full import TRACK_STATS, run_chunk_full, run_chunk_full_serial
@@ -165,7 +167,8 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
                        react_step=react_step if rx[0] else None, react_to=react_to if rx[0] else None,
                        bursts=bursts[:, :E] if world.full is None and getattr(world, "second_weapon", None) is not None
                        else None,   # relocation copies (after the E units) carry no guns
-                       site_kill=site_kill if sites is not None else None, **out)
+                       site_kill=(None if sites is None else site_kill if world.scoot is None
+                                  else scoot.fold_sites(world, site_kill)), **out)
 
 
 def compiled_cache_warm(fidelity: str = "fast") -> bool:

@@ -114,7 +114,7 @@ def compile_scoot(ld, world) -> Scoot:
             master.append(ei)
         groups.append((ei, e, idx))
     aux_ld = _aux_loaded(ld, s.model_copy(update={"effectors": virt, "sensors": []}))
-    aux = compile_world(aux_ld, _base=(world.grid, world.terrain))
+    aux = compile_world(aux_ld, _base=(world.grid, world.terrain, list(s.effectors) + list(s.sensors)))
     G = len(groups)
     K = max(len(g[2]) for g in groups)
     units = np.full((G, K), -1, np.int64)
@@ -437,3 +437,22 @@ def candidate_sites(world) -> list[dict]:
                         "lon": float(lon), "lat": float(lat), "x": float(sc.aux.effector_xyz[u, 0]),
                         "y": float(sc.aux.effector_xyz[u, 1])})
     return out
+
+
+def site_inputs(world, site_in: tuple) -> tuple:
+    """The site attacks (iadsim.engine.sites) in the expanded World: a weapon aimed at a relocating
+    unit flies to the site the unit stood at when the run began (its own site, the unit's index);
+    a copy standing elsewhere is another radar, so a unit that has moved away is not there when the
+    weapon arrives (and an anti-radiation missile finds the old site silent). Copies take their
+    unit's repair time; stand-alone radars move up by the number of copies."""
+    sc = world.scoot
+    site_of, p_kill, arm_steps, repair = site_in
+    site_of = np.where(site_of >= sc.E, site_of + len(sc.master), site_of)
+    return (site_of, p_kill, arm_steps, np.ascontiguousarray(_ins_s(repair, repair[sc.master], sc.E, 0)))
+
+
+def fold_sites(world, site_kill: np.ndarray) -> np.ndarray:
+    """[R, S] the step each real site was first put out, from the expanded World's [R, S + V]."""
+    sc = world.scoot
+    keep = np.r_[np.arange(sc.E), np.arange(sc.E + len(sc.master), site_kill.shape[1])]
+    return np.ascontiguousarray(site_kill[:, keep])

@@ -431,9 +431,11 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
     parent, role, kinds, st_start, st_end, rel_step = [], [], [], [], [], []
     branch_info: dict[int, tuple] = {}   # branch member -> (root, kind, keeps mission, abandons it)
     asset_names = [a.name for a in s.assets]
-    site_names = [u.name for u in list(s.effectors) + list(s.sensors)]   # the radars' order (radar_specs)
-    sx, sy = grid.to_local([u.site.lat for u in list(s.effectors) + list(s.sensors)],
-                           [u.site.lon for u in list(s.effectors) + list(s.sensors)])
+    # the sites threats may attack: this scenario's radars (radar_specs' order), or, for the copies of
+    # relocating units (iadsim.engine.scoot), the main scenario's, so that threats fly the same paths
+    site_units = list(s.effectors) + list(s.sensors) if _base is None or len(_base) < 3 else _base[2]
+    site_names = [u.name for u in site_units]
+    sx, sy = grid.to_local([u.site.lat for u in site_units], [u.site.lon for u in site_units])
     site_xy = np.column_stack([np.atleast_1d(sx), np.atleast_1d(sy)]) if site_names else np.zeros((0, 2))
     ctx = MissionContext(to_local=grid.to_local, ground_at=lambda x, y: float(terrain.height_at(x, y)),
                          asset_names=asset_names, asset_xy=asset_xy,
@@ -784,9 +786,6 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
     from iadsim.engine.scoot import compile_scoot, uses_relocation
 
     if _base is None and uses_relocation(s):
-        if sites is not None:
-            raise InputError([Problem(ld.source, "threats", "threat weapons aimed at fire units or radars (SEAD) and "
-                                      "relocating fire units (effectors[].relocate) cannot be combined yet: remove one")])
         step("relocation sites")
         world.scoot = compile_scoot(ld, world)
 
