@@ -252,6 +252,19 @@ def test_bad_relocation_exit_2_names_the_field_and_writes_nothing(small_dir, tmp
     assert not out.exists()
 
 
+def test_a_gun_missile_unit_cannot_relocate_yet(small_dir, tmp_path, capsys):
+    """Pantsir-S1 carries missiles and guns (iadsim.engine.mixed); its guns are not carried to the
+    relocation copies, so relocating it is refused, naming the field."""
+    bad = small_dir / "bad.yaml"
+    value = {"sites": [{"lat": 10.2, "lon": 20.2}], "pack_s": 1, "move_s": 1, "setup_s": 1}
+    bad.write_text(yaml.safe_dump(edited(small_scenario_dict(), "effectors.1.relocate", value)))
+    out = tmp_path / "never"
+    rc = main(["run", str(bad), "-n", "4", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "bad.yaml" in err and "effectors[sam-2].relocate" in err and "Traceback" not in err, err
+    assert not out.exists()
+
+
 # ------------------------------------------------------------------ outputs
 
 
