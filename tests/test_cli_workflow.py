@@ -287,7 +287,7 @@ def test_run_says_when_it_compiles(small_dir, tmp_path, monkeypatch, capsys, war
     cap = capsys.readouterr()
     assert (COMPILE_NOTE in cap.err) is (not warm)
     assert COMPILE_NOTE not in cap.out   # stdout stays for results
-    assert "compiling the simulation kernels (once, ~30 s)" in COMPILE_NOTE
+    assert "compiling the simulation kernels (once, about a minute per fidelity)" in COMPILE_NOTE
 
 
 def test_warmup_compiles_both_fidelities_and_writes_nothing_here(tmp_path, monkeypatch, capsys):

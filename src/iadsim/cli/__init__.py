@@ -302,7 +302,7 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
 
 #: said before numba compiles the simulation kernels (the first run after installing, unless
 #: ``iadsim warmup`` ran: ``make demo`` and ``make test`` run it once after each install)
-COMPILE_NOTE = "compiling the simulation kernels (once, ~30 s); later runs start at once"
+COMPILE_NOTE = "compiling the simulation kernels (once, about a minute per fidelity); later runs start at once"
 
 
 def say_if_compiling(fidelity: str, quiet: bool = False) -> bool:
