@@ -358,6 +358,8 @@ def test_full_fidelity_pantsir_guns_engage_inside_the_missile_minimum_range(flat
     assert (res.raw.bursts[:, 0] <= w.second_weapon.bursts[0]).all()
     assert (res.raw.kill_step[:, 0] >= 0).sum() > 0                   # kills happen
     assert (res.raw.killer[res.raw.kill_step[:, 0] >= 0, 0] == 0).all()
+    et = res.effector_table()
+    assert et.loc[0, "mean_bursts"] > 0 and et.loc[0, "mean_missiles"] == 0
     again = iadsim.simulate(iadsim.load_scenario(path), replications=12, seed=4)
     assert np.array_equal(again.raw.bursts, res.raw.bursts) and np.array_equal(again.raw.kill_step,
                                                                                 res.raw.kill_step)
