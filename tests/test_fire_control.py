@@ -340,3 +340,63 @@ def test_removing_the_guns_never_raises_leakers(flat_dir, east_km):
     lo = (without.raw.leak_step >= 0).mean()
     sd = math.sqrt(max(lo * (1 - lo), 0.01) / (n * 6))
     assert lw <= lo + 2 * sd, (lw, lo)
+
+
+def test_full_fidelity_pantsir_guns_engage_inside_the_missile_minimum_range(flat_dir):
+    """Full fidelity (launch decisions on tracks from noisy measurements): the drone circling inside
+    the missile's 1 km minimum range draws bursts only, at the shells' intercept with the track's
+    estimate, and is killed; missiles and bursts stay within their magazines; without the guns it is
+    never engaged."""
+    path = _write(flat_dir, "close_full", [_unit(max_eng=30)], [_close_circuit(laps=5)], duration=220,
+                  fidelity="full")
+    res = iadsim.simulate(iadsim.load_scenario(path), replications=12, seed=4)
+    w = res.world
+    assert w.full is not None and w.second_weapon.gun_of[0] == 0
+    assert res.raw.bursts is not None
+    assert (res.raw.expended[:, 0] == res.raw.bursts[:, 0]).all()   # no missile (expended counts bursts too)
+    assert res.raw.bursts[:, 0].sum() > 0
+    assert (res.raw.bursts[:, 0] <= w.second_weapon.bursts[0]).all()
+    assert (res.raw.kill_step[:, 0] >= 0).sum() > 0                   # kills happen
+    assert (res.raw.killer[res.raw.kill_step[:, 0] >= 0, 0] == 0).all()
+    et = res.effector_table()
+    assert et.loc[0, "mean_bursts"] > 0 and et.loc[0, "mean_missiles"] == 0
+    again = iadsim.simulate(iadsim.load_scenario(path), replications=12, seed=4)
+    assert np.array_equal(again.raw.bursts, res.raw.bursts) and np.array_equal(again.raw.kill_step,
+                                                                                res.raw.kill_step)
+    none = iadsim.simulate(iadsim.load_scenario(path, catalog=_without_guns()), replications=12, seed=4)
+    assert none.raw.bursts is None
+    assert (none.raw.shots[:, 0] == 0).all()
+
+
+def test_full_fidelity_missiles_and_bursts_stay_within_their_magazines(flat_dir):
+    """A raid passing 0.5 km from a Pantsir with a small missile load (4) in full fidelity: missiles
+    fired never exceed the missiles carried and bursts never exceed the burst magazine."""
+    thr = [{"name": f"d{i}", "type": "shahed_136", "altitude_m": 150, "altitude_ref": "agl",
+            "route": [_offset(8.0 + 0.3 * i, 0.5 + 0.1 * i), _offset(-8.0, 0.5 + 0.1 * i)]}
+           for i in range(8)]
+    path = _write(flat_dir, "mags_full", [_unit(missiles=4, reloads=0)], thr, duration=450, fidelity="full")
+    res = iadsim.simulate(iadsim.load_scenario(path), replications=10, seed=5)
+    gs = res.world.second_weapon
+    missiles = res.raw.expended[:, 0] - res.raw.bursts[:, 0]
+    assert (missiles >= 0).all() and (missiles <= 4).all()
+    assert (res.raw.bursts[:, 0] <= gs.bursts[0]).all()
+    assert res.raw.bursts[:, 0].sum() > 0 and missiles.sum() > 0   # both weapons fired
+
+
+@pytest.mark.parametrize("east_km", [0.5, 2.0])
+def test_full_fidelity_removing_the_guns_never_raises_leakers(flat_dir, east_km):
+    """Full fidelity: the leak rate of a drone raid with the Pantsir's guns is never above the rate
+    without them (beyond sampling noise)."""
+    thr = [{"name": f"d{i}", "type": "shahed_136", "altitude_m": 150, "altitude_ref": "agl",
+            "route": [_offset(8.0 + 0.3 * i, east_km + 0.1 * i), _offset(-8.0, east_km + 0.1 * i)]}
+           for i in range(6)]
+    path = _write(flat_dir, f"raid_guns_full_{east_km}", [_unit()], thr, duration=450, fidelity="full")
+    n = 20
+    with_guns = iadsim.simulate(iadsim.load_scenario(path), replications=n, seed=8)
+    without = iadsim.simulate(iadsim.load_scenario(path, catalog=_without_guns()), replications=n, seed=8)
+    lw = (with_guns.raw.leak_step >= 0).mean()
+    lo = (without.raw.leak_step >= 0).mean()
+    sd = math.sqrt(max(lo * (1 - lo), 0.01) / (n * 6))
+    assert lw <= lo + 2 * sd, (lw, lo)
+    if east_km == 0.5:   # the raid passes inside the missile's minimum range: the guns fire
+        assert with_guns.raw.bursts[:, 0].sum() > 0

@@ -51,7 +51,7 @@ class ChunkResult:
     #: reaction or abort path (-1: never) and the branch member it switched to; None otherwise
     react_step: np.ndarray | None = None
     react_to: np.ndarray | None = None
-    #: with gun-missile fire units (iadsim.engine.mixed; fast fidelity): [R, E] bursts each unit fired
+    #: with gun-missile fire units (iadsim.engine.mixed; both fidelities): [R, E] bursts each unit fired
     #: (its missiles stay in ``expended``); None otherwise
     bursts: np.ndarray | None = None
     #: with threat weapons aimed at sites (iadsim.engine.sites): [R, S] step at which each site (fire
@@ -123,6 +123,11 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
     if sites is not None and world.scoot is not None:   # weapons fly to the site a relocating unit stood at
         site_in = scoot.site_inputs(world, site_in)
     site_kill = np.full((count, S if sites is not None else 0), -1, np.int64)
+    from iadsim.engine.mixed import GunSide
+
+    side = getattr(world_in, "second_weapon", None)
+    side = side if side is not None else GunSide.none(0, M, len(world_in.effector_labels))
+    bursts = np.zeros((count, len(world_in.effector_labels)), np.int64)
     if world.full is not None:
         from iadsim.engine.full import TRACK_STATS, run_chunk_full, run_chunk_full_serial
 
@@ -134,14 +139,10 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
                    radiating,
                    params_in.jamming_input(world_in), *sc_in,
                    *rx, react_step, react_to,
-                   *site_in, site_kill)
+                   *site_in, site_kill,
+                   *side.full_inputs(), bursts)
     else:
         kernel = run_chunk_serial if code == POLICY_PYTHON else run_chunk
-        from iadsim.engine.mixed import GunSide
-
-        side = getattr(world_in, "second_weapon", None)
-        side = side if side is not None else GunSide.none(0, M, len(world_in.effector_labels))
-        bursts = np.zeros((count, len(world_in.effector_labels)), np.int64)
         n = kernel(keys, local, code, *world_in.kernel_inputs(), *params_in.kernel_inputs(),
                    out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
                    out["killer"], out["leak_step"], expended, *ev, *ew, ident, *ds.kernel_inputs(world_in),
@@ -165,7 +166,7 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
                        relocation_log=sc_in[6] if world.scoot is not None else None,
                        relocation_sites=sc_in[5] if world.scoot is not None else None,
                        react_step=react_step if rx[0] else None, react_to=react_to if rx[0] else None,
-                       bursts=bursts[:, :E] if world.full is None and getattr(world, "second_weapon", None) is not None
+                       bursts=bursts[:, :E] if getattr(world, "second_weapon", None) is not None
                        else None,   # relocation copies (after the E units) carry no guns
                        site_kill=(None if sites is None else site_kill if world.scoot is None
                                   else scoot.fold_sites(world, site_kill)), **out)

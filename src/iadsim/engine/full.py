@@ -267,6 +267,61 @@ def gun_burst_pk_nb(range_m, area_m2, n_rounds, sigma_mrad, p_kill_given_hit):
 
 
 @numba.njit(cache=True)
+def _intercept_on_track(t, nsteps, dt, px, py, pz, vx, vy, vz, tab_tof, tab_spd, par, i, sec, e, r_lo, r_hi,
+                        h_lo, h_hi, eff_xyz, elev, xmin, ymax, res, gun_vuln, mk):
+    """Fire unit e's intercept of a track at offset (px, py, pz) [m] from its site, velocity (vx, vy,
+    vz) [m/s], with the weapon of flyout table ``tab_tof[i]`` / ``tab_spd[i]`` and parameters
+    ``par[i]`` (columns FP_*; the unit's missile: flpar and e; a gun-missile unit's guns: their own
+    rows): the predicted intercept point from the flyout table (iadsim.physics.flyout), the flyout
+    envelope (guidance time, end speed, target speed), the slant-range [r_lo, r_hi] x altitude
+    [h_lo, h_hi] limits and the unit's sector (``sec[e]``) at the PIP, and the kill factor there (a
+    gun's burst kill probability against the track's threat mk, iadsim.physics.gun; a missile's
+    engagement factor, iadsim.physics.pk). Returns (factor, time of flight [steps], PIP x, y, z);
+    factor 0 where the weapon cannot engage."""
+    vt = math.sqrt(vx * vx + vy * vy + vz * vz)
+    if vt > par[i, FP_VTMAX]:
+        return 0.0, 1, 0.0, 0.0, 0.0
+    # no intercept point within the range limit is reachable in the guidance time
+    # (|PIP| >= |p| - vt tau, tau <= time limit): skip the flyout iteration
+    if math.sqrt(px * px + py * py + pz * pz) - vt * par[i, FP_TMAX] > r_hi:
+        return 0.0, 1, 0.0, 0.0, 0.0
+    tau, vend, conv = predicted_intercept_nb(px, py, pz, vx, vy, vz, tab_tof[i], tab_spd[i],
+                                             par[i, FP_DR], par[i, FP_DH], par[i, FP_VMEAN])
+    if not conv or tau > par[i, FP_TMAX] or vend < par[i, FP_VMIN]:
+        return 0.0, 1, 0.0, 0.0, 0.0
+    ntof = int(math.ceil(tau / dt - 1e-9))
+    if ntof < 1:
+        ntof = 1
+    if t + ntof >= nsteps:
+        return 0.0, 1, 0.0, 0.0, 0.0
+    gx = px + vx * tau + eff_xyz[e, 0]
+    gy = py + vy * tau + eff_xyz[e, 1]
+    gz = pz + vz * tau + eff_xyz[e, 2]
+    agl = gz - bilinear(elev, xmin, ymax, res, gx, gy)
+    above = gz - eff_xyz[e, 2]
+    sr = math.sqrt((gx - eff_xyz[e, 0]) ** 2 + (gy - eff_xyz[e, 1]) ** 2 + above ** 2)
+    if not (r_lo <= sr <= r_hi and agl >= h_lo and above <= h_hi):
+        return 0.0, 1, 0.0, 0.0, 0.0
+    if not _in_sector_nb(gx - eff_xyz[e, 0], gy - eff_xyz[e, 1], above, sec[e, FP_SEC_AZ],
+                         sec[e, FP_SEC_HALF], sec[e, FP_SEC_ELMIN], sec[e, FP_SEC_ELMAX]):
+        return 0.0, 1, 0.0, 0.0, 0.0
+    cos_aspect = 1.0
+    if vt > 0.0 and sr > 0.0:
+        cos_aspect = -((gx - eff_xyz[e, 0]) * vx + (gy - eff_xyz[e, 1]) * vy + above * vz) / (sr * vt)
+    if par[i, FP_GUN] > 0.0:
+        # gun: kill probability of a burst at the PIP's slant range against the track's threat
+        # (iadsim.physics.gun; a track of no threat: the first threat's)
+        mt = mk if mk >= 0 else 0
+        fac = gun_burst_pk_nb(sr, gun_vuln[mt, 0], par[i, FP_GN], par[i, FP_GSIG],
+                              gun_vuln[mt, 1]) if gun_vuln.shape[0] > 0 else 0.0
+    else:
+        fac = pk_factor_nb(vend, vt, sr / par[i, FP_RMAX], cos_aspect, 0.0, par[i, FP_NM],
+                           par[i, FP_KFULL], par[i, FP_EDGE], par[i, FP_LOSS],
+                           par[i, FP_RATIO])
+    return fac, ntof, gx, gy, gz
+
+
+@numba.njit(cache=True)
 def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, values, pos,
                   scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
                   elev, mva, assets, eff_xyz, tab_tof, tab_spd, flpar, fc_of, max_el, ref_pd,
@@ -281,7 +336,8 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                   rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay, rx_measure,
                   rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to,
                   site_of, site_p, arm_steps, site_repair,
-                  site_kill):
+                  site_kill,
+                  gun_of, g_tab_tof, g_tab_spd, g_par, g_mag0, bursts):
     dt = fpar[0]
     xmin = fpar[1]
     ymax = fpar[2]
@@ -331,6 +387,11 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
     own_first = np.full((scan.shape[1] if ds_on else 0, first_step.shape[0]), -1, np.int64)
     own_last = np.full((scan.shape[1] if ds_on else 0, first_step.shape[0]), -10**9, np.int64)
     f_t0 = np.zeros(cap, np.int64)
+    # gun-missile units' second weapon (iadsim.engine.mixed): burst magazine, whether a slot is a burst
+    gmag = g_mag0.copy()
+    for e in range(E):
+        bursts[e] = 0
+    f_gun = np.zeros(cap, np.bool_)
     # relocating fire units (iadsim.engine.scoot): which site copies stand set up (sc_live)
     sc_live = np.ones(scan.shape[1], np.bool_)
     sc_p = np.zeros(sc_units.shape[0], np.int64)
@@ -437,6 +498,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
     P = np.zeros((E, K), np.float64)
     tofq = np.zeros((E, K), np.int64)
     pipq = np.zeros((E, K, 3), np.float64)
+    wgun = np.zeros((E, K), np.bool_)   # (e, q) fires a burst (a gun-missile unit's guns)
     assign = np.full(E, -1, np.int64)
     used = np.zeros(E, np.bool_)
     sidx = np.empty(K, np.int64)
@@ -469,7 +531,12 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                         sr = math.sqrt((x - eff_xyz[e, 0]) ** 2 + (y - eff_xyz[e, 1]) ** 2 + above ** 2)
                         dp = math.sqrt((x - f_pip[i, 0]) ** 2 + (y - f_pip[i, 1]) ** 2
                                        + (z - f_pip[i, 2]) ** 2)
-                        hit = (rmin[e] <= sr <= rmax[e] and agl >= hmin[e] and above <= hmax[e]
+                        r_lo = rmin[e]
+                        r_hi = rmax[e]
+                        if f_gun[i]:   # a gun-missile unit's burst: the guns' slant-range limit
+                            r_lo = 0.0
+                            r_hi = g_par[gun_of[e], FP_RMAX]
+                        hit = (r_lo <= sr <= r_hi and agl >= hmin[e] and above <= hmax[e]
                                and dp <= basket and _visible(mva[radar_of[e]], fpar, x, y, z)
                                and _in_fire_control_nb(x - eff_xyz[e, 0], y - eff_xyz[e, 1], above, flpar, e)
                                and salvo_kills(k0, k1, f_id[i], f_n[i], f_pk[i], beta[e]))
@@ -867,7 +934,8 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
         any_p = False
         for e in range(E):
             upic[e] = picture_of_unit(t, e, ds_on, autonomous, link_down)
-            ok_e = (fire_mode[e] != FIRE_HOLD and busy[e] < channels[e] and missiles[e] >= salvo[e]
+            ok_e = (fire_mode[e] != FIRE_HOLD and busy[e] < channels[e]
+                    and (missiles[e] >= salvo[e] or (gun_of[e] >= 0 and gmag[e] > 0))
                     and t - last_launch[e] >= min_interval_steps[e])
             if ds_on and not (ds_up[e] and ds_on_now[e]):
                 ok_e = False   # a failed unit, or one whose radar is silent, does not launch
@@ -905,49 +973,29 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                 vx = X[k, 3]
                 vy = X[k, 4]
                 vz = X[k, 5]
-                vt = math.sqrt(vx * vx + vy * vy + vz * vz)
-                if vt > flpar[e, FP_VTMAX]:
-                    continue
-                # no intercept point within the range limit is reachable in the guidance time
-                # (|PIP| >= |p| - vt tau, tau <= time limit): skip the flyout iteration
-                if math.sqrt(px * px + py * py + pz * pz) - vt * flpar[e, FP_TMAX] > rmax[e]:
-                    continue
-                tau, vend, conv = predicted_intercept_nb(px, py, pz, vx, vy, vz, tab_tof[e], tab_spd[e],
-                                                         flpar[e, FP_DR], flpar[e, FP_DH], flpar[e, FP_VMEAN])
-                if not conv or tau > flpar[e, FP_TMAX] or vend < flpar[e, FP_VMIN]:
-                    continue
-                ntof = int(math.ceil(tau / dt - 1e-9))
-                if ntof < 1:
-                    ntof = 1
-                if t + ntof >= nsteps:
-                    continue
-                gx = px + vx * tau + eff_xyz[e, 0]
-                gy = py + vy * tau + eff_xyz[e, 1]
-                gz = pz + vz * tau + eff_xyz[e, 2]
-                agl = gz - bilinear(elev, xmin, ymax, res, gx, gy)
-                above = gz - eff_xyz[e, 2]
-                sr = math.sqrt((gx - eff_xyz[e, 0]) ** 2 + (gy - eff_xyz[e, 1]) ** 2 + above ** 2)
-                if not (rmin[e] <= sr <= rmax[e] and agl >= hmin[e] and above <= hmax[e]):
-                    continue
-                if not _in_sector_nb(gx - eff_xyz[e, 0], gy - eff_xyz[e, 1], above, flpar[e, FP_SEC_AZ],
-                                     flpar[e, FP_SEC_HALF], flpar[e, FP_SEC_ELMIN], flpar[e, FP_SEC_ELMAX]):
-                    continue
-                cos_aspect = 1.0
-                if vt > 0.0 and sr > 0.0:
-                    cos_aspect = -((gx - eff_xyz[e, 0]) * vx + (gy - eff_xyz[e, 1]) * vy + above * vz) / (sr * vt)
-                if flpar[e, FP_GUN] > 0.0:
-                    # gun unit: kill probability of a burst at the PIP's slant range against the
-                    # track's threat (iadsim.physics.gun; a track of no threat: the first threat's)
-                    mt = lab[k] if lab[k] >= 0 else 0
-                    fac = gun_burst_pk_nb(sr, gun_vuln[mt, 0], flpar[e, FP_GN], flpar[e, FP_GSIG],
-                                          gun_vuln[mt, 1]) if gun_vuln.shape[0] > 0 else 0.0
-                else:
-                    fac = pk_factor_nb(vend, vt, sr / flpar[e, FP_RMAX], cos_aspect, 0.0, flpar[e, FP_NM],
-                                       flpar[e, FP_KFULL], flpar[e, FP_EDGE], flpar[e, FP_LOSS],
-                                       flpar[e, FP_RATIO])
+                fac = 0.0
+                ntof = 1
+                gx = 0.0
+                gy = 0.0
+                gz = 0.0
+                if missiles[e] >= salvo[e]:
+                    fac, ntof, gx, gy, gz = _intercept_on_track(t, nsteps, dt, px, py, pz, vx, vy, vz, tab_tof, tab_spd,
+                                                                flpar, e, flpar, e, rmin[e], rmax[e], hmin[e], hmax[e],
+                                                                eff_xyz, elev, xmin, ymax, res, gun_vuln, lab[k])
+                burst = False
+                g = gun_of[e]
+                if fac <= 0.0 and g >= 0 and gmag[e] > 0:
+                    # a gun-missile unit: one burst where its missile cannot engage, at the intercept of
+                    # the shells with the track's estimate (iadsim.engine.mixed; no minimum range)
+                    fac, ntof, gx, gy, gz = _intercept_on_track(t, nsteps, dt, px, py, pz, vx, vy, vz, g_tab_tof,
+                                                                g_tab_spd, g_par, g, flpar, e, 0.0, g_par[g, FP_RMAX],
+                                                                hmin[e], hmax[e], eff_xyz, elev, xmin, ymax, res,
+                                                                gun_vuln, lab[k])
+                    burst = fac > 0.0
+                wgun[e, q] = burst
                 if fac <= 0.0:
                     continue
-                P[e, q] = pk1[e] * fac
+                P[e, q] = fac if burst else pk1[e] * fac
                 tofq[e, q] = ntof
                 pipq[e, q, 0] = gx
                 pipq[e, q, 1] = gy
@@ -964,8 +1012,16 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
             m = lab[k]
             n = salvo[e]
             hit_step = t + tofq[e, q]
+            burst = wgun[e, q]
+            if burst:
+                n = 1
             slot, launch_id = launch(t, e, m, n, P[e, q], hit_step, f_e, f_m, f_step, f_n, f_id, f_pk,
                                      launch_id, busy, missiles, expended, last_launch)
+            f_gun[slot] = burst
+            if burst:   # the burst came from the gun magazine, not the missiles (expended counts both)
+                missiles[e] += n
+                gmag[e] -= 1
+                bursts[e] += 1
             f_t0[slot] = t
             if sc_on and sc_group[e] >= 0:
                 sc_n[sc_group[e]] += 1
@@ -1025,10 +1081,12 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
                     rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay, rx_measure,
                     rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to,
                     site_of, site_p, arm_steps, site_repair,
-                    site_kill):
+                    site_kill,
+                    gun_of, g_tab_tof, g_tab_spd, g_par, g_mag0, bursts):
     """Run replications keys[r] at full fidelity; arguments as the fast kernel's ``_run_chunk``
     with the arrays of :class:`iadsim.engine.world.FullWorld`; ``stats`` [R, len(TRACK_STATS)] track
-    statistics."""
+    statistics. The guns of gun-missile units (gun_of .. g_mag0: iadsim.engine.mixed.GunSide.full_inputs)
+    fill bursts [R, E] with the bursts each unit fired."""
     R = keys.shape[0]
     nev = np.zeros(R, np.int64)
     for r in numba.prange(R):
@@ -1049,7 +1107,8 @@ def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step
                                rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay,
                                rx_measure, rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt,
                                react_step[r], react_to[r],
-                               site_of, site_p, arm_steps, site_repair, site_kill[r])
+                               site_of, site_p, arm_steps, site_repair, site_kill[r],
+                               gun_of, g_tab_tof, g_tab_spd, g_par, g_mag0, bursts[r])
     total = 0
     for r in range(R):
         if r == record_local:

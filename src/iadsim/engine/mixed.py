@@ -26,9 +26,12 @@ import numpy as np
 from iadsim.catalog import System
 from iadsim.catalog.envelope import GUN_ENGINE_FIGURES, gun_bursts_carried, gun_figure, gun_rounds_per_burst, \
     gun_table, has_flyout
+from iadsim.catalog.envelope import TABLE_NH, TABLE_NR
 from iadsim.catalog.firecontrol import in_fire_control
 from iadsim.coverage.los import visible_at
 from iadsim.coverage.specs import envelope_coordinates
+from iadsim.engine.kernel import FLYOUT_PAR_LEN, FP_DH, FP_DR, FP_GN, FP_GSIG, FP_GUN, FP_RMAX, FP_TMAX, FP_VMEAN, \
+    FP_VMIN, FP_VTMAX
 from iadsim.geo.sector import ALL_ROUND, in_sector
 from iadsim.physics.flyout import predicted_intercepts
 from iadsim.physics.gun import burst_kill_probability_at_range
@@ -49,9 +52,24 @@ class GunSide:
     pk: np.ndarray         # [T, M, G] float32 kill probability of one burst there (0 where not ok)
     bursts: np.ndarray     # [E] bursts in the unit's gun magazine (0: no guns)
     range_max_m: np.ndarray  # [G] the guns' maximum slant range (effective range) [m]
+    #: full fidelity (intercepts on track estimates): the guns' shell tables [G, NR, NH] (time of
+    #: flight [s], speed [m/s]) and their rows of flyout parameters [G, FLYOUT_PAR_LEN] (columns FP_*
+    #: of iadsim.engine.kernel; FP_RMAX the guns' maximum slant range, FP_GUN, FP_GN, FP_GSIG the burst)
+    tab_tof: np.ndarray | None = None
+    tab_spd: np.ndarray | None = None
+    par: np.ndarray | None = None
 
     def kernel_inputs(self) -> tuple:
         return self.gun_of, self.ok, self.tof, self.pk, self.bursts
+
+    def full_inputs(self) -> tuple:
+        """The full-fidelity kernel's arguments: gun_of [E], the shell tables, the parameter rows and
+        the burst magazines [E]."""
+        G = self.ok.shape[2]
+        tt = self.tab_tof if self.tab_tof is not None else np.zeros((G, TABLE_NR, TABLE_NH))
+        ts = self.tab_spd if self.tab_spd is not None else np.zeros((G, TABLE_NR, TABLE_NH))
+        par = self.par if self.par is not None else np.zeros((G, FLYOUT_PAR_LEN))
+        return self.gun_of, tt, ts, par, self.bursts
 
     @property
     def any(self) -> bool:
@@ -80,6 +98,8 @@ def gun_side(systems: list[System], specs, vehicles: list[int], fcr: list[tuple]
     pk = np.zeros((T, M, G), np.float32)
     bursts = np.zeros(E, np.int64)
     rmax_g = np.zeros(G)
+    tabs = []
+    par = np.zeros((G, FLYOUT_PAR_LEN))
     flying = np.isfinite(pos[..., 0])
     idx_t = np.arange(T)[:, None]
     idx_m = np.arange(M)[None, :]
@@ -95,6 +115,8 @@ def gun_side(systems: list[System], specs, vehicles: list[int], fcr: list[tuple]
         rmax_g[g] = rmax
         n_rounds = gun_rounds_per_burst(sysm)
         sigma = float(np.hypot(sysm.nominal("gun_dispersion_mrad"), gun_figure(sysm, "gun_aim_error_mrad").value))
+        tabs.append(tab)
+        par[g] = gun_parameters(tab, vm, rmax, n_rounds, sigma)
         site = np.array([spec.x, spec.y, spec.ground])
         rel = (pos - site).reshape(-1, 3)
         tau = np.empty(rel.shape[0])
@@ -136,4 +158,23 @@ def gun_side(systems: list[System], specs, vehicles: list[int], fcr: list[tuple]
         p = burst_kill_probability_at_range(r_pip, gun_vuln[None, :, 0], n_rounds, sigma, 0.0, gun_vuln[None, :, 1])
         pk[:, :, g] = np.where(ok[:, :, g], np.nan_to_num(p), 0.0)
         ok[:, :, g] &= pk[:, :, g] > 0.0
-    return GunSide(gun_of, ok, tof, pk, bursts, rmax_g)
+    return GunSide(gun_of, ok, tof, pk, bursts, rmax_g, np.stack([t.tof_s for t in tabs]),
+                   np.stack([t.speed_m_s for t in tabs]), par)
+
+
+def gun_parameters(tab, vm: float, rmax: float, n_rounds: float, sigma_mrad: float) -> np.ndarray:
+    """A gun's row of flyout parameters (columns FP_* of iadsim.engine.kernel), as a gun fire unit's:
+    the shell table's time limit and spacing, the muzzle velocity, no limit on target speed, the
+    maximum slant range ``rmax`` [m], and the burst (rounds, combined angular error [mrad])."""
+    out = np.zeros(FLYOUT_PAR_LEN)
+    out[FP_TMAX] = tab.max_time_s
+    out[FP_VMIN] = tab.min_speed_m_s
+    out[FP_VTMAX] = np.inf
+    out[FP_VMEAN] = vm
+    out[FP_RMAX] = rmax
+    out[FP_DR] = float(tab.gr_m[1])
+    out[FP_DH] = float(tab.h_m[1])
+    out[FP_GUN] = 1.0
+    out[FP_GN] = n_rounds
+    out[FP_GSIG] = sigma_mrad
+    return out

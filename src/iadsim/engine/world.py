@@ -996,7 +996,9 @@ def _fire_control_model(ld, m: dict[str, str]) -> dict[str, str]:
             "missiles spent) and the intercept point is inside the guns' envelope (targets closer in are left to "
             "the guns); separate magazines of missiles and bursts, one pool of fire channels; the gun model of "
             "the gun fire units. Leaves out: guns and missiles at one target at once, a doctrine preferring the "
-            "guns where the missile could also engage, the guns' minimum range; full fidelity fires missiles only")
+            "guns where the missile could also engage, the guns' minimum range. Full fidelity: the same rule on "
+            "track estimates (the shells' intercept with the estimated state from the guns' shell table, the "
+            "unit's altitude limits as sampled for its missile); a burst at a false track spends a burst")
     with_fc = sorted({cat[e.system].name for e in ld.scenario.effectors
                       if any(k in cat[e.system].figures for k in FIRE_CONTROL_FIGURES)})
     if not with_fc:
