@@ -97,8 +97,8 @@ def react_begin(rx_on, root, alive, react_step, react_to, parent):
     for m in range(M):
         react_step[m] = -1
         react_to[m] = -1
-    if not rx_on:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), parent
+    if not rx_on:   # (a copy: the run-wide parent may be read-only, e.g. from Ray's object store)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), parent.copy()
     for m in range(M):
         if root[m] >= 0:
             alive[m] = False
