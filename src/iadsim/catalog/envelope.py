@@ -447,16 +447,12 @@ def _loft_rays(ic: Interceptor, h_loft_m: float, sin_c: float, sin2: np.ndarray,
                t_end: float, dt: float):
     """Integrate the speed along lofted paths: a climb at elevation sine ``sin_c`` up to ``h_loft_m``
     above the site, then straight legs of elevation sines ``sin2`` [N]; yields (t, s, v) after each
-    step, arrays [N] (s: path length [m]). RK4 on (s, v) with time-dependent mass, as
-    :func:`iadsim.physics.flyout._rays` (same phases, drag and gravity terms)."""
-    from iadsim.physics.flyout import G0, _phases, isa_density
+    step, arrays [N] (s: path length [m]); the integration of :func:`iadsim.physics.flyout._integrate`
+    (same phases, drag and gravity terms)."""
+    from iadsim.physics.flyout import G0, _integrate, isa_density
 
     n = sin2.shape[0]
     s1 = h_loft_m / sin_c if h_loft_m > 0 else 0.0
-    s = np.zeros(n)
-    v = np.zeros(n)
-    mu = 1.0
-    t = 0.0
     beta = ic.ballistic_m2_kg
 
     def acc(s_, v_, thrust, mu_):
@@ -468,22 +464,7 @@ def _loft_rays(ic: Interceptor, h_loft_m: float, sin_c: float, sin2: np.ndarray,
         return (thrust / mu_ - G0 * sg
                 - 0.5 * isa_density(site_alt_m + h) * v_ * v_ * beta / mu_)
 
-    yield t, s, v
-    for dur, thrust, rate, nstep in _phases(ic, t_end, dt):
-        h = dur / nstep
-        for _ in range(nstep):
-            m1 = mu
-            m2 = mu - rate * h / 2
-            m3 = mu - rate * h
-            k1s, k1v = v, acc(s, v, thrust, m1)
-            k2s, k2v = v + h / 2 * k1v, acc(s + h / 2 * k1s, v + h / 2 * k1v, thrust, m2)
-            k3s, k3v = v + h / 2 * k2v, acc(s + h / 2 * k2s, v + h / 2 * k2v, thrust, m2)
-            k4s, k4v = v + h * k3v, acc(s + h * k3s, v + h * k3v, thrust, m3)
-            s = s + h / 6 * (k1s + 2 * k2s + 2 * k3s + k4s)
-            v = np.maximum(v + h / 6 * (k1v + 2 * k2v + 2 * k3v + k4v), -1.0)   # stopped: stays <= 0
-            mu = m3
-            t += h
-            yield t, s, v
+    yield from _integrate(ic, n, acc, t_end, dt, v_floor=-1.0)   # stopped: stays <= 0
 
 
 def _path_reach(ic: Interceptor, length_m: float, h_loft_m: float, elev_deg: float, t_end: float,

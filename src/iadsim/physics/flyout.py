@@ -133,25 +133,16 @@ def _phases(ic: Interceptor, t_end: float, dt: float):
     return [(d, f, r, max(int(math.ceil(d / dt - 1e-9)), 1)) for d, f, r in out]
 
 
-def _rays(ic: Interceptor, sin_g: np.ndarray, site_alt_m, t_end: float, dt: float,
-          drag: bool = True, gravity: bool = True):
-    """Integrate the speed along rays of elevation sines ``sin_g`` [N]; yields (t, s, v) after each
-    step, arrays [N]. RK4 on (s, v) with time-dependent mass."""
-    n = sin_g.shape[0]
+def _integrate(ic: Interceptor, n: int, acc, t_end: float, dt: float, v_floor: float | None = None):
+    """RK4 on (s, v) of ``n`` paths with time-dependent mass, over the motor's phases
+    (:func:`_phases`); ``acc(s, v, thrust, mass)`` is the acceleration along the path [m/s^2];
+    ``v_floor`` (if given) bounds the speed from below. Yields (t, s, v) at the start and after
+    each step, arrays [n]. A fixed step keeps every path on one time grid (the flyout tables are
+    read by time), which an adaptive solver would not."""
     s = np.zeros(n)
     v = np.zeros(n)
     mu = 1.0          # mass / launch mass
     t = 0.0
-    gs = G0 * sin_g if gravity else np.zeros(n)
-    beta = ic.ballistic_m2_kg if drag else 0.0
-    alt0 = np.asarray(site_alt_m, dtype=float)
-
-    def acc(s_, v_, thrust, mu_):
-        a = thrust / mu_ - gs
-        if beta > 0:
-            a = a - 0.5 * isa_density(alt0 + s_ * sin_g) * v_ * v_ * beta / mu_
-        return a
-
     yield t, s, v
     for dur, thrust, rate, nstep in _phases(ic, t_end, dt):
         h = dur / nstep
@@ -165,9 +156,29 @@ def _rays(ic: Interceptor, sin_g: np.ndarray, site_alt_m, t_end: float, dt: floa
             k4s, k4v = v + h * k3v, acc(s + h * k3s, v + h * k3v, thrust, m3)
             s = s + h / 6 * (k1s + 2 * k2s + 2 * k3s + k4s)
             v = v + h / 6 * (k1v + 2 * k2v + 2 * k3v + k4v)
+            if v_floor is not None:
+                v = np.maximum(v, v_floor)
             mu = m3
             t += h
             yield t, s, v
+
+
+def _rays(ic: Interceptor, sin_g: np.ndarray, site_alt_m, t_end: float, dt: float,
+          drag: bool = True, gravity: bool = True):
+    """Integrate the speed along rays of elevation sines ``sin_g`` [N]; yields (t, s, v) after each
+    step, arrays [N] (:func:`_integrate`)."""
+    n = sin_g.shape[0]
+    gs = G0 * sin_g if gravity else np.zeros(n)
+    beta = ic.ballistic_m2_kg if drag else 0.0
+    alt0 = np.asarray(site_alt_m, dtype=float)
+
+    def acc(s_, v_, thrust, mu_):
+        a = thrust / mu_ - gs
+        if beta > 0:
+            a = a - 0.5 * isa_density(alt0 + s_ * sin_g) * v_ * v_ * beta / mu_
+        return a
+
+    yield from _integrate(ic, n, acc, t_end, dt)
 
 
 def flyout(ic: Interceptor, ground_range_m: ArrayLike, height_m: ArrayLike, site_alt_m: float = 0.0,
