@@ -34,7 +34,7 @@ import numpy as np
 
 from iadsim.catalog.models import Figure, System
 from iadsim.physics.flyout import (
-    EnvelopeTable, Interceptor, _rays, constant_speed_table, envelope_table, flyout, vertical_reach_m,
+    EnvelopeTable, Interceptor, _rays, _tables_from_rays, constant_speed_table, envelope_table, flyout, vertical_reach_m,
 )
 
 #: flyout figures (key -> (Interceptor field, unit))
@@ -591,34 +591,9 @@ def loft_table(ic: Interceptor, h_loft_m: float, elev_deg: float, range_top_m: f
     L = s1 + np.hypot(G - x1, H - h_loft_m)
     gam = np.arctan2(H - h_loft_m, np.where(ahead, G - x1, 1.0))
     angles = np.linspace(-np.pi / 2, np.pi / 2, n_rays)
-    traj_s, traj_v, times = [np.zeros((1, n_rays))], [np.zeros((1, n_rays))], [0.0]
-    for t, s, v in _loft_rays(ic, h_loft_m, math.sin(g), np.sin(angles), site_alt_m, 1.5 * ic.max_time_s, dt_s):
-        if t == 0.0:
-            continue
-        times.append(t)
-        traj_s.append(s[None].copy())
-        traj_v.append(v[None].copy())
-    S = np.concatenate(traj_s)
-    V = np.concatenate(traj_v)
-    T = np.asarray(times)
-    tof_ray = np.full((n_rays,) + L.shape, UNREACHED_S)
-    spd_ray = np.zeros((n_rays,) + L.shape)
-    for j in range(n_rays):
-        pos = V[1:, j] > 0
-        last = int(np.argmin(pos)) if not pos.all() else len(pos)
-        sj = S[: last + 1, j]
-        reach = L <= sj[-1]
-        tof_ray[j] = np.where(reach, np.interp(L, sj, T[: last + 1]), UNREACHED_S)
-        spd_ray[j] = np.where(reach, np.interp(L, sj, V[: last + 1, j]), 0.0)
     x = (gam + np.pi / 2) / np.pi * (n_rays - 1)
-    j0 = np.clip(np.floor(x).astype(int), 0, n_rays - 2)
-    w = x - j0
-    ii = np.arange(nr)[:, None]
-    kk = np.arange(nh)[None, :]
-    t0 = tof_ray[j0, ii, kk]
-    t1 = tof_ray[j0 + 1, ii, kk]
-    tof = np.where((t0 >= UNREACHED_S) | (t1 >= UNREACHED_S) | ~ahead, UNREACHED_S, (1 - w) * t0 + w * t1)
-    spd = np.where(tof >= UNREACHED_S, 0.0, (1 - w) * spd_ray[j0, ii, kk] + w * spd_ray[j0 + 1, ii, kk])
+    tof, spd = _tables_from_rays(_loft_rays(ic, h_loft_m, math.sin(g), np.sin(angles), site_alt_m,
+                                            1.5 * ic.max_time_s, dt_s), L, x, unreached=~ahead)
     return EnvelopeTable(gr, hh, tof, spd, ic.max_time_s, ic.min_speed_m_s)
 
 

@@ -280,37 +280,49 @@ def envelope_table(ic: Interceptor, range_top_m: float, height_top_m: float, sit
     R = np.hypot(G, H)
     gam = np.arctan2(H, G)
     angles = np.linspace(0.0, np.pi / 2, n_rays)
-    traj_s, traj_v = [np.zeros((1, n_rays))], [np.zeros((1, n_rays))]
-    times = [0.0]
-    for t, s, v in _rays(ic, np.sin(angles), site_alt_m, 1.5 * ic.max_time_s, dt_s):
-        if t == 0.0:
-            continue
+    x = gam / (np.pi / 2) * (n_rays - 1)
+    tof, spd = _tables_from_rays(_rays(ic, np.sin(angles), site_alt_m, 1.5 * ic.max_time_s, dt_s), R, x)
+    return EnvelopeTable(gr, hh, tof, spd, ic.max_time_s, ic.min_speed_m_s)
+
+
+def _tables_from_rays(rays, length: np.ndarray, x: np.ndarray, unreached: np.ndarray | None = None):
+    """Time of flight [s] and speed [m/s] at the nodes of a table from integrated rays: ``rays``
+    yields (t, s, v) per step (arrays over the rays, as :func:`_rays`); ``length`` [nr, nh] the
+    path length to each node along its ray [m]; ``x`` [nr, nh] each node's fractional ray index
+    (interpolated linearly between the two rays beside it); ``unreached`` [nr, nh] nodes no path
+    serves. A ray serves path lengths while its speed is positive; UNREACHED_S beyond."""
+    traj_s, traj_v, times = [], [], []
+    for t, s, v in rays:
         times.append(t)
         traj_s.append(s[None].copy())
         traj_v.append(v[None].copy())
     S = np.concatenate(traj_s)   # [nt, n_rays]
     V = np.concatenate(traj_v)
     T = np.asarray(times)
-    tof_ray = np.full((n_rays,) + R.shape, UNREACHED_S)
-    spd_ray = np.zeros((n_rays,) + R.shape)
+    n_rays = S.shape[1]
+    nr, nh = length.shape
+    tof_ray = np.full((n_rays,) + length.shape, UNREACHED_S)
+    spd_ray = np.zeros((n_rays,) + length.shape)
     for j in range(n_rays):
         # path length is increasing while the speed is positive
         pos = V[1:, j] > 0
         last = int(np.argmin(pos)) if not pos.all() else len(pos)
         sj = S[: last + 1, j]
-        reach = R <= sj[-1]
-        tof_ray[j] = np.where(reach, np.interp(R, sj, T[: last + 1]), UNREACHED_S)
-        spd_ray[j] = np.where(reach, np.interp(R, sj, V[: last + 1, j]), 0.0)
-    x = gam / (np.pi / 2) * (n_rays - 1)
+        reach = length <= sj[-1]
+        tof_ray[j] = np.where(reach, np.interp(length, sj, T[: last + 1]), UNREACHED_S)
+        spd_ray[j] = np.where(reach, np.interp(length, sj, V[: last + 1, j]), 0.0)
     j0 = np.clip(np.floor(x).astype(int), 0, n_rays - 2)
     w = x - j0
     ii = np.arange(nr)[:, None]
     kk = np.arange(nh)[None, :]
     t0 = tof_ray[j0, ii, kk]
     t1 = tof_ray[j0 + 1, ii, kk]
-    tof = np.where((t0 >= UNREACHED_S) | (t1 >= UNREACHED_S), UNREACHED_S, (1 - w) * t0 + w * t1)
+    out = (t0 >= UNREACHED_S) | (t1 >= UNREACHED_S)
+    if unreached is not None:
+        out = out | unreached
+    tof = np.where(out, UNREACHED_S, (1 - w) * t0 + w * t1)
     spd = np.where(tof >= UNREACHED_S, 0.0, (1 - w) * spd_ray[j0, ii, kk] + w * spd_ray[j0 + 1, ii, kk])
-    return EnvelopeTable(gr, hh, tof, spd, ic.max_time_s, ic.min_speed_m_s)
+    return tof, spd
 
 
 def constant_speed_table(speed_m_s: float, range_top_m: float, height_top_m: float,
