@@ -44,6 +44,19 @@ def test_mean_interval_covers_mean():
     assert hi - lo == pytest.approx(2 * 1.966 * x.std(ddof=1) / 20, rel=1e-3)
 
 
+def test_mean_interval_is_cut_at_the_support():
+    """A count with mostly zeros: the Student-t interval would go below zero; the reported one stops
+    at zero, and the upper bound is the uncut one."""
+    x = np.array([0.0] * 30 + [4.0, 6.0])
+    m, lo_free, hi_free = mean_interval(x)
+    assert lo_free < 0.0
+    m2, lo, hi = mean_interval(x, support=(0.0, np.inf))
+    assert (m2, lo, hi) == (m, 0.0, hi_free)
+    # a fraction near one is cut at one
+    f = np.array([1.0] * 30 + [0.0])
+    assert mean_interval(f, support=(0.0, 1.0))[2] == 1.0 < mean_interval(f)[2]
+
+
 def test_replication_table_columns_and_consistency(small_results):
     df = small_results.replications
     need = {"replication", "threat", "detected_at_s", "first_engaged_at_s", "shots", "killed", "kill_time_s",

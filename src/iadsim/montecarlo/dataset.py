@@ -366,7 +366,8 @@ def _mission_frame(con, source: str) -> pd.DataFrame:
         m = agg[f"{key}_mean"].to_numpy(dtype=float)
         half = t * np.nan_to_num(agg[f"{key}_sd"].to_numpy(dtype=float)) / np.sqrt(n)
         df[f"mean_exposure_{what}_s"] = m
-        df[f"mean_exposure_{what}_s_lo"], df[f"mean_exposure_{what}_s_hi"] = m - half, m + half
+        # cut at zero like mean_interval(support=(0, inf)): a time is never negative
+        df[f"mean_exposure_{what}_s_lo"], df[f"mean_exposure_{what}_s_hi"] = np.maximum(m - half, 0.0), m + half
     k = agg["weapon_reached_target"].to_numpy(dtype=float)
     lo, hi = wilson_interval(k, n)
     df["weapon_reached_target"] = pd.array(np.where(strike, k, np.nan), dtype="Int64")

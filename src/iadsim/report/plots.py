@@ -285,7 +285,7 @@ def system_expenditure_table(results) -> pd.DataFrame:
     per = ex.groupby(["replication", "system"], sort=False)["missiles"].sum().unstack(fill_value=0)
     for system in dict.fromkeys(w.effector_system):
         x = per[system].to_numpy(dtype=float) if system in per else np.zeros(results.n)
-        m, lo, hi = mean_interval(x)
+        m, lo, hi = mean_interval(x, support=(0.0, np.inf))   # missiles: never negative
         units = [u for u, s in zip(w.effector_labels, w.effector_system) if s == system]
         ready = int(sum(int(w.ready[i]) for i, s in enumerate(w.effector_system) if s == system))
         rows.append({"system": system, "fire_units": len(units), "ready": ready, "mean_missiles": m,

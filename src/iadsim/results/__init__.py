@@ -212,7 +212,7 @@ class Results:
                 continue
             for kind, name, system, sec in units:
                 x = sec[:, cols].ravel()
-                m, lo, hi = mean_interval(x)
+                m, lo, hi = mean_interval(x, support=(0.0, np.inf))   # seconds: never negative
                 rows.append({"threat": thr.name, "inside": kind, "unit": name, "system": system,
                              "sorties": int(x.size), "mean_s": m, "lo_s": lo, "hi_s": hi,
                              "p_entered": float((x > 0).mean()) if x.size else float("nan")})
@@ -271,7 +271,7 @@ class Results:
                 row["losses_per_station_hour_lo"], row["losses_per_station_hour_hi"] = poisson_rate_interval(
                     lost, g["time_on_station_s"].sum() / 3600.0)
             for what in ("envelope", "coverage"):
-                m, lo, hi = mean_interval(g[f"exposure_{what}_s"].to_numpy(dtype=float))
+                m, lo, hi = mean_interval(g[f"exposure_{what}_s"].to_numpy(dtype=float), support=(0.0, np.inf))
                 row[f"mean_exposure_{what}_s"], row[f"mean_exposure_{what}_s_lo"] = m, lo
                 row[f"mean_exposure_{what}_s_hi"] = hi
             if kind in ("strike", "sead"):
@@ -491,8 +491,8 @@ class Results:
                                                                      fill_value=0).to_numpy(dtype=float)
         on_threats = real.groupby("replication")["shots"].sum().reindex(
             range(self.raw.first, self.raw.first + self.n), fill_value=0).to_numpy(dtype=float)
-        m_d, lo_d, hi_d = mean_interval(on_decoys)
-        m_t, lo_t, hi_t = mean_interval(on_threats)
+        m_d, lo_d, hi_d = mean_interval(on_decoys, support=(0.0, np.inf))
+        m_t, lo_t, hi_t = mean_interval(on_threats, support=(0.0, np.inf))
         total = on_decoys.sum() + on_threats.sum()
         return {"decoys_per_replication": int(n // max(self.n, 1)),
                 "p_decoy_engaged": engaged / n, "p_decoy_engaged_lo": float(elo), "p_decoy_engaged_hi": float(ehi),

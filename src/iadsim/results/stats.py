@@ -31,8 +31,19 @@ def wilson_interval(successes, n, confidence: float = 0.95) -> tuple[np.ndarray,
     return low, high
 
 
-def mean_interval(x, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean and its normal-approximation confidence interval (Student t) of a sample."""
+def mean_interval(x, confidence: float = 0.95, *,
+                  support: tuple[float, float] = (-np.inf, np.inf)) -> tuple[float, float, float]:
+    """Mean and its normal-approximation confidence interval (Student t) of a sample.
+
+    ``support`` is the range the quantity can take (a count of missiles or a time is never
+    negative: ``(0, inf)``; a fraction ``(0, 1)``); the interval is cut at it, so a sample of
+    mostly zeros does not report a negative lower bound. The normal approximation is poor near
+    such a bound: read the cut interval as "at most ..." there.
+
+    >>> m, lo, hi = mean_interval([0, 0, 0, 0, 0, 0, 0, 3], support=(0, np.inf))
+    >>> (round(m, 3), lo, round(hi, 3))
+    (0.375, 0.0, 1.262)
+    """
     x = np.asarray(x, dtype=float)
     n = x.size
     m = float(x.mean()) if n else float("nan")
@@ -42,7 +53,8 @@ def mean_interval(x, confidence: float = 0.95) -> tuple[float, float, float]:
     from scipy import stats
 
     t = stats.t.ppf(0.5 + confidence / 2.0, n - 1)
-    return m, m - t * se, m + t * se
+    lo, hi = support
+    return m, float(np.clip(m - t * se, lo, hi)), float(np.clip(m + t * se, lo, hi))
 
 
 def poisson_rate_interval(k: int, exposure: float, confidence: float = 0.95) -> tuple[float, float]:

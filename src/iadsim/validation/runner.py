@@ -83,7 +83,7 @@ def run_case(lc: LoadedCase, replications: int | None = None, seed: int | None =
         seed_used = s
         res = simulate(ld, replications=n, seed=s)
         fr = _fractions(res, c.measure)
-        m, lo, hi = mean_interval(fr)
+        m, lo, hi = mean_interval(fr, support=(0.0, 1.0))   # a fraction
         o = obs.get(v.observed) if v.observed else (c.observed[0] if len(c.observed) == 1 else None)
         out.append(VariantResult(label=v.label, simulated=m, ci_low=lo, ci_high=hi,
                                  observed=lc.observed_fraction(o) if o else None,
