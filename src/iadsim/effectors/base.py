@@ -279,3 +279,15 @@ def base_parameters(ctx: EngagementContext, sysm: System, tab: EnvelopeTable, vm
     out[FP_DR] = float(tab.gr_m[1])
     out[FP_DH] = float(tab.h_m[1])
     return out
+
+
+def effector_models(ld) -> dict[str, str]:
+    """The assumption texts of the weapon types a scenario's fire units use that state their own
+    (``Effector.model_text``), keyed ``effector_<weapon type>``; missiles and guns are described by the
+    run's 'flyout' and 'kill' texts (iadsim.engine.world.MODELS_USED) and add nothing."""
+    out = {}
+    for e in ld.scenario.effectors:
+        eff = effector_for(ld.catalog[e.system])
+        if eff.model_text:
+            out[f"effector_{eff.weapon_type}"] = eff.model_text
+    return out

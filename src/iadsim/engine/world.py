@@ -694,6 +694,9 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
     from iadsim.engine.sites import model_text as _sites_text
 
     world.models.update(_sites_text(world))   # what the attrition model leaves out (only when in use)
+    from iadsim.effectors.base import effector_models
+
+    world.models.update(effector_models(ld))   # weapon types that state their own assumptions
     return world
 
 
