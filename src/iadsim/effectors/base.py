@@ -291,3 +291,36 @@ def effector_models(ld) -> dict[str, str]:
         if eff.model_text:
             out[f"effector_{eff.weapon_type}"] = eff.model_text
     return out
+
+
+class _NominalLog:
+    """A figure log that reads nominal values and keeps what a model default records (unused)."""
+
+    def __init__(self) -> None:
+        self.uses: dict = {}
+
+    def get(self, system: System, key: str, used_by: str) -> float:
+        return system.nominal(key)
+
+
+def _nominal_context(ld) -> EngagementContext:
+    empty = np.zeros((0, 0, 3))
+    return EngagementContext(ld=ld, terrain=None, mvas=[], pos=empty, vel=empty, flying=np.zeros((0, 0), bool),
+                             speed_t=np.zeros((0, 0)), accel_g=np.zeros(0), gun_vuln=np.zeros((0, 2)), dt=1.0,
+                             nsteps=0, log=_NominalLog())
+
+
+def nominal_magazine(sysm: System) -> int:
+    """Shots one vehicle of a catalog effector has ready at nominal figures, as its weapon type counts
+    them (missiles, bursts...; the scenario check of a salvo against the magazine)."""
+    return int(effector_for(sysm).magazine_per_vehicle(_nominal_context(None), sysm))
+
+
+def nominal_engagement(ld, sysm: System, spec: EffectorSpec) -> tuple[EnvelopeTable, float, float]:
+    """A fire unit's time-to-effect table, mean speed (the PIP iteration's first guess) [m/s] and
+    maximum slant range [m] at the catalog's nominal figures, as its weapon type compiles them, without
+    the threat arrays (for coverage maps: iadsim.coverage.envelope.unit_envelopes)."""
+    eff = effector_for(sysm)
+    ctx = _nominal_context(ld)
+    vm, _ = eff.start(ctx, sysm)
+    return eff.table(ctx, sysm, spec), float(vm), float(eff.range_max_m(sysm, spec))
