@@ -582,8 +582,6 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
     effs = effector_specs(ld, radars, figure=log.get)
     eff_xyz = np.array([(f.x, f.y, f.ground) for f in effs]).reshape(E, 3)
     steps_of = lambda sec: int(np.ceil(sec / dt - 1e-9))  # noqa: E731
-    idx_t = np.arange(nsteps)[:, None]
-    idx_m = np.arange(M)[None, :]
     tables = []
     fl = np.zeros((E, FLYOUT_PAR_LEN))
     speed_t = np.linalg.norm(np.nan_to_num(vel), axis=-1)            # [T, M] target speed [m/s]
