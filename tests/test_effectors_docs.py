@@ -128,3 +128,19 @@ def test_the_registry_picks_the_bundled_types():
         assert weapon_type(cat[name]) == "missile"
     with pytest.raises(KeyError):
         effector_for(cat["shahed_136"])
+
+
+def test_register_needs_a_weapon_type_and_a_later_type_is_tried_first():
+    from iadsim.effectors import REGISTRY, effector_for, register
+    from iadsim.effectors.gun import Gun
+
+    with pytest.raises(ValueError, match="weapon_type"):
+        register(type("Nameless", (Gun,), {"weapon_type": ""}))
+    before = dict(REGISTRY)
+    try:
+        register(type("AllGuns", (Gun,), {"weapon_type": "all_guns", "applies": classmethod(lambda c, s: True)}))
+        assert effector_for(load_catalog()["tor_m2"]).weapon_type == "all_guns"
+    finally:
+        REGISTRY.clear()
+        REGISTRY.update(before)
+    assert effector_for(load_catalog()["tor_m2"]).weapon_type == "missile"
