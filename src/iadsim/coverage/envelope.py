@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from iadsim.catalog.envelope import gun_table, is_gun, system_table
+from iadsim.catalog.envelope import gun_table, is_gun
 from iadsim.catalog.firecontrol import NO_FIRE_CONTROL, fire_control_limits, in_fire_control
 from iadsim.coverage.specs import EffectorSpec
 from iadsim.geo.sector import ALL_ROUND, in_sector
@@ -111,11 +111,9 @@ def unit_envelopes(ld, effs: Sequence[EffectorSpec]) -> list[UnitEnvelope]:
     for eff, spec in zip(ld.scenario.effectors, effs):
         sysm = cat[eff.system]
         gun = is_gun(sysm)
-        tab = gun_table(sysm) if gun else system_table(sysm, spec.ground)
-        vm = sysm.nominal("gun_muzzle_velocity_m_s") if gun else sysm.nominal("missile_speed_m_s")
-        rmax = spec.range_max_m
-        if gun:
-            rmax = min(rmax, sysm.nominal("gun_effective_range_km") * 1000.0)
+        from iadsim.effectors.base import nominal_engagement   # (the unit's weapon type, iadsim.effectors)
+
+        tab, vm, rmax = nominal_engagement(ld, sysm, spec)
         vt = sysm.nominal("target_speed_max_m_s") if "target_speed_max_m_s" in sysm.figures else np.inf
         out.append(UnitEnvelope(
             name=spec.name, system=spec.system, x=spec.x, y=spec.y, ground=spec.ground,

@@ -17,19 +17,10 @@ import numpy as np
 from iadsim.c2.threat import evaluate as threat_eval
 from iadsim.catalog import Figure, System
 from iadsim.coverage.los import min_visible_altitude, visible_at
-from iadsim.catalog.envelope import (
-    FLYOUT_FIGURES, GUN_ENGINE_FIGURES, figure_or_default, gun_bursts_carried, gun_figure, gun_rounds_per_burst,
-    gun_table, has_flyout, is_gun, system_table, threat_gun_vulnerability,
-)
-from iadsim.catalog.envelope import LOFT_FIGURES
-from iadsim.catalog.firecontrol import fire_channels, fire_control_limits, in_fire_control
+from iadsim.catalog.envelope import is_gun, threat_gun_vulnerability
 from iadsim.catalog.models import FIRE_CONTROL_FIGURES
-from iadsim.coverage.specs import RadarSpec, build_grid, effector_specs, envelope_coordinates, radar_specs
-from iadsim.engine.kernel import (
-    FLYOUT_PAR_LEN, FP_DH, FP_DR, FP_EDGE, FP_GN, FP_GSIG, FP_GUN, FP_KFULL, FP_LOSS, FP_NM, FP_RATIO, FP_RMAX,
-    FP_SEC_AZ, FP_TMAX, FP_VMEAN, FP_VMIN, FP_VTMAX,
-)
-from iadsim.engine.kernel import FP_FCR_R
+from iadsim.coverage.specs import RadarSpec, build_grid, effector_specs, radar_specs
+from iadsim.engine.kernel import FLYOUT_PAR_LEN
 from iadsim.engine.mixed import GunSide, gun_side, is_gun_missile
 from iadsim.engine.trajectory import BELOW_GROUND_TOLERANCE_M, Path3D, first_below_ground, sample_path
 from iadsim.errors import InputError, Problem
@@ -40,10 +31,7 @@ from iadsim.physics.clutter import (
     CLUTTER_CLASSES, clutter_cell_area_m2, clutter_gamma_db, clutter_to_noise_reference_form, gaussian_beam_gain,
     multipath_loss, mti_notch_gain, roughness_factor, sigma0_constant_gamma, signal_to_clutter_plus_noise,
 )
-from iadsim.physics.flyout import predicted_intercepts
-from iadsim.physics.gun import burst_kill_probability_at_range
 from iadsim.physics.kinematics import intercept_time_s
-from iadsim.physics.pk import pk_factor
 from iadsim.physics.radar import snr_reference_form, snr_required
 from iadsim.scenario.loader import LoadedScenario
 
@@ -594,8 +582,6 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
     effs = effector_specs(ld, radars, figure=log.get)
     eff_xyz = np.array([(f.x, f.y, f.ground) for f in effs]).reshape(E, 3)
     steps_of = lambda sec: int(np.ceil(sec / dt - 1e-9))  # noqa: E731
-    idx_t = np.arange(nsteps)[:, None]
-    idx_m = np.arange(M)[None, :]
     tables = []
     fl = np.zeros((E, FLYOUT_PAR_LEN))
     speed_t = np.linalg.norm(np.nan_to_num(vel), axis=-1)            # [T, M] target speed [m/s]
@@ -612,118 +598,26 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
             for j, key in enumerate(("gun_presented_area_m2", "gun_kill_given_hit")):
                 log.uses.setdefault((cat[t].name, key), FigureUse(cat[t].name, key, figs[j], "kill"))
                 gun_vuln[mi, j] = figs[j].value
+    # each fire unit's weapon type (iadsim.effectors) compiles its engagement tables
+    from iadsim.effectors import EngagementContext, effector_for
+
+    ectx = EngagementContext(ld=ld, terrain=terrain, mvas=mvas, pos=pos, vel=vel, flying=flying, speed_t=speed_t,
+                             accel_g=accel_g, gun_vuln=gun_vuln, dt=dt, nsteps=nsteps, log=log)
     for ei, (eff, spec) in enumerate(zip(s.effectors, effs)):
-        sysm = cat[eff.system]
-        gun = bool(guns[ei])
-        if gun:
-            # a gun fire unit: the "missile" is a burst, its Pk the burst kill probability (pk1 = 1)
-            for key in GUN_ENGINE_FIGURES:
-                log.get(sysm, key, "flyout" if key != "gun_rounds_carried" else "fire unit")
-            for key in ("gun_burst_length_s", "gun_aim_error_mrad"):
-                log.uses.setdefault((sysm.name, key), FigureUse(sysm.name, key, gun_figure(sysm, key), "kill"))
-            vm = sysm.nominal("gun_muzzle_velocity_m_s")
-            env["pk"][ei] = 1.0
-        else:
-            vm = log.get(sysm, "missile_speed_m_s", "flyout")
-            env["pk"][ei] = log.get(sysm, "pk_single_shot", "kill")
-        for k in ("range_min_m", "range_max_m", "altitude_min_m", "altitude_max_m"):
-            env[k][ei] = getattr(spec, k)
-        if gun:
-            env["range_max_m"][ei] = min(env["range_max_m"][ei], sysm.nominal("gun_effective_range_km") * 1000.0)
-        ints["channels"][ei] = int(log.get(sysm, "channels_per_vehicle", "fire unit")) * eff.vehicles
-        fcr = _fire_control(sysm, log, ints["channels"], ei, eff.vehicles)
-        fcrs.append(fcr)
-        per_vehicle = (gun_bursts_carried(sysm) if gun
-                       else int(log.get(sysm, "ready_missiles_per_vehicle", "fire unit")))
-        ints["ready"][ei] = eff.missiles if eff.missiles is not None else per_vehicle * eff.vehicles
-        ints["reloads"][ei] = eff.reloads
-        ints["reload_steps"][ei] = max(steps_of(log.get(sysm, "reload_time_s", "fire unit")), 1)
-        ints["reaction_steps"][ei] = steps_of(eff.reaction_time_s if eff.reaction_time_s is not None
-                                              else log.get(sysm, "reaction_time_s", "fire unit"))
-        d = eff.doctrine
-        ints["salvo"][ei] = d.salvo_size if d.mode == "salvo" else 1
-        ints["max_eng"][ei] = d.max_engagements
-        ints["assess_steps"][ei] = steps_of(d.kill_assessment_s)
-        ints["min_interval_steps"][ei] = steps_of(d.min_launch_interval_s)
-        ints["fire_mode"][ei] = FIRE_MODES[d.fire]
-
-        # flyout table (fitted flyout, or a constant-speed projectile for systems without one)
-        if has_flyout(sysm):
-            for key in FLYOUT_FIGURES:
-                log.get(sysm, key, "flyout")
-            for key in LOFT_FIGURES:
-                if key in sysm.figures:
-                    log.get(sysm, key, "flyout")
-        tab = gun_table(sysm) if gun else system_table(sysm, spec.ground)
-        tables.append(tab)
-        fl[ei] = _flyout_parameters(sysm, tab, vm, log, s.effectors[ei].name, gun)
-        if gun:
-            fl[ei, FP_RMAX] = env["range_max_m"][ei]
-            fl[ei, FP_GUN] = 1.0
-            fl[ei, FP_GN] = gun_rounds_per_burst(sysm)
-            fl[ei, FP_GSIG] = float(np.hypot(sysm.nominal("gun_dispersion_mrad"),
-                                             gun_figure(sysm, "gun_aim_error_mrad").value))
-        env["beta"][ei] = _model_figure(sysm, "pk_common_cause_beta", log)
-
-        rel = (pos - np.array([spec.x, spec.y, spec.ground])).reshape(-1, 3)
-        tau = np.empty(rel.shape[0])
-        spd = np.empty(rel.shape[0])
-        conv = np.empty(rel.shape[0], dtype=bool)
-        predicted_intercepts(np.ascontiguousarray(rel), np.ascontiguousarray(vel.reshape(-1, 3)),
-                             tab.tof_s, tab.speed_m_s, float(tab.gr_m[1]), float(tab.h_m[1]), vm, tau, spd, conv)
-        tau = tau.reshape(nsteps, M)
-        spd = spd.reshape(nsteps, M)
-        conv = conv.reshape(nsteps, M)
-        # the flyout envelope: converged PIP, within the guidance time, fast enough, target not too fast
-        with np.errstate(invalid="ignore"):
-            fly_ok = (conv & (tau <= fl[ei, FP_TMAX]) & (spd >= fl[ei, FP_VMIN])
-                      & (speed_t <= fl[ei, FP_VTMAX]))
-        tau = np.where(fly_ok, tau, np.nan)
-        pip = pos + vel * tau[..., None]
-        mva = mvas[spec.radar]
-        n_tof = np.maximum(np.where(np.isfinite(tau), np.ceil(tau / dt - 1e-9), 1), 1).astype(np.int64)
-        reach = (idx_t + n_tof) < nsteps
-        seen_now = visible_at(mva, terrain, pos[..., 0], pos[..., 1], pos[..., 2]) & flying
-        pip_ok[:, :, ei] = np.isfinite(pip[..., 0]) & seen_now & reach & fly_ok
-        if spec.sector != ALL_ROUND:   # the launcher engages no PIP outside its sector
-            pip_ok[:, :, ei] &= in_sector(pip[..., 0] - spec.x, pip[..., 1] - spec.y, pip[..., 2] - spec.ground,
-                                          spec.sector)
-        fl[ei, FP_SEC_AZ:FP_SEC_AZ + 4] = spec.sector
-        fl[ei, FP_FCR_R:FP_FCR_R + 3] = fcr
-        if np.isfinite(fcr[0]) or fcr[1] > -np.pi / 2 or fcr[2] < np.pi / 2:
-            # the fire-control radar must hold the target now (iadsim.catalog.firecontrol)
-            pip_ok[:, :, ei] &= in_fire_control(pos[..., 0] - spec.x, pos[..., 1] - spec.y,
-                                                pos[..., 2] - spec.ground, fcr)
-        # where the target really is when the missile arrives
-        actual = pos[np.minimum(idx_t + n_tof, nsteps - 1), idx_m]
-        act_ok[:, :, ei] = reach & np.isfinite(actual[..., 0]) & visible_at(
-            mva, terrain, actual[..., 0], actual[..., 1], actual[..., 2])
-        if np.isfinite(fcr[0]) or fcr[1] > -np.pi / 2 or fcr[2] < np.pi / 2:
-            # ... and until intercept: it guides the missile onto the target
-            act_ok[:, :, ei] &= in_fire_control(actual[..., 0] - spec.x, actual[..., 1] - spec.y,
-                                                actual[..., 2] - spec.ground, fcr)
-        for prefix, p3 in (("pip", pip), ("act", actual)):
-            gr, agl, above = envelope_coordinates(spec, terrain, p3[..., 0], p3[..., 1], p3[..., 2])
-            geo[f"{prefix}_r"][:, :, ei] = np.nan_to_num(np.hypot(gr, above), nan=np.inf)
-            geo[f"{prefix}_agl"][:, :, ei] = np.nan_to_num(agl, nan=-np.inf)
-            geo[f"{prefix}_above"][:, :, ei] = np.nan_to_num(above, nan=np.inf)
-        tof[:, :, ei] = n_tof
-        if not gun:
-            # the engagement factor of the single-shot Pk at the PIP (iadsim.physics.pk)
-            los = pip - np.array([spec.x, spec.y, spec.ground])
-            with np.errstate(invalid="ignore", divide="ignore"):
-                u = los / np.linalg.norm(los, axis=-1, keepdims=True)
-                cos_aspect = np.where(speed_t > 0, -np.sum(u * np.nan_to_num(vel), axis=-1)
-                                      / np.where(speed_t > 0, speed_t, 1.0), 1.0)
-                fac = pk_factor(spd, speed_t, geo["pip_r"][:, :, ei] / env["range_max_m"][ei], cos_aspect,
-                                accel_g[None, :], fl[ei, FP_NM], fl[ei, FP_KFULL], fl[ei, FP_EDGE],
-                                fl[ei, FP_LOSS], fl[ei, FP_RATIO])
-        else:
-            # the kill probability of a burst at the PIP's slant range (iadsim.physics.gun)
-            r_pip = np.where(pip_ok[:, :, ei], geo["pip_r"][:, :, ei], 1.0)
-            fac = burst_kill_probability_at_range(np.where(np.isfinite(r_pip), r_pip, 1.0), gun_vuln[None, :, 0],
-                                                  fl[ei, FP_GN], fl[ei, FP_GSIG], 0.0, gun_vuln[None, :, 1])
-        pk_geo[:, :, ei] = np.where(pip_ok[:, :, ei], np.nan_to_num(fac), 0.0)
+        u = effector_for(cat[eff.system]).compile(ectx, eff, spec)
+        fcrs.append(u.fcr)
+        tables.append(u.table)
+        fl[ei] = u.par
+        for k, v in u.env.items():
+            env[k][ei] = v
+        for k, v in u.ints.items():
+            ints[k][ei] = v
+        for k, v in u.geo.items():
+            geo[k][:, :, ei] = v
+        pip_ok[:, :, ei] = u.pip_ok
+        act_ok[:, :, ei] = u.act_ok
+        tof[:, :, ei] = u.tof
+        pk_geo[:, :, ei] = u.pk_geo
 
     # --- the guns of gun-missile units, their second weapon (iadsim.engine.mixed)
     gside = gun_side([cat[eff.system] for eff in s.effectors], effs, [eff.vehicles for eff in s.effectors], fcrs,
@@ -798,6 +692,9 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
     from iadsim.engine.sites import model_text as _sites_text
 
     world.models.update(_sites_text(world))   # what the attrition model leaves out (only when in use)
+    from iadsim.effectors.base import effector_models
+
+    world.models.update(effector_models(ld))   # weapon types that state their own assumptions
     return world
 
 
@@ -881,49 +778,6 @@ def radar_sinr(r: RadarSpec, terrain: Terrain, mva: np.ndarray, pos: np.ndarray,
 
 #: ground this close to the minimum visible altitude counts as lit by the radar (clutter) [m]
 GROUND_VISIBLE_TOLERANCE_M = 1.0
-
-
-def _fire_control(sysm: System, log: _FigureLog, channels: np.ndarray, ei: int, vehicles: int) -> tuple:
-    """Fire unit ei's fire-control radar limits (iadsim.catalog.firecontrol.fire_control_limits), its
-    figures logged; its fcr_channels limit the unit's fire channels (``channels[ei]``, in place)."""
-    for key in FIRE_CONTROL_FIGURES:
-        if key in sysm.figures:
-            log.get(sysm, key, "fire control")
-    if "fcr_channels" in sysm.figures:
-        channels[ei] = fire_channels(sysm, channels[ei] // max(vehicles, 1)) * vehicles
-    return fire_control_limits(sysm)
-
-
-def _model_figure(sysm: System, key: str, log: _FigureLog) -> float:
-    """A figure of the Pk model: the system's own, else the model default (both logged)."""
-    fig = figure_or_default(sysm, key)
-    log.uses.setdefault((sysm.name, key), FigureUse(sysm.name, key, fig, "kill"))
-    return float(fig.value)
-
-
-def _flyout_parameters(sysm: System, tab, vm: float, log: _FigureLog, unit: str,
-                       gun: bool = False) -> np.ndarray:
-    """One fire unit's row of ``World.flyout_par`` (a gun unit's missile Pk-model columns stay 0:
-    its Pk is the burst kill probability, columns FP_GUN, FP_GN, FP_GSIG set by the caller)."""
-    out = np.zeros(FLYOUT_PAR_LEN)
-    out[FP_TMAX] = tab.max_time_s
-    out[FP_VMIN] = tab.min_speed_m_s
-    out[FP_VTMAX] = (log.get(sysm, "target_speed_max_m_s", "flyout") if "target_speed_max_m_s" in sysm.figures
-                     else np.inf)
-    out[FP_VMEAN] = vm
-    out[FP_RMAX] = sysm.nominal("engagement_range_max_km") * 1000.0
-    if gun:
-        out[FP_DR] = float(tab.gr_m[1])
-        out[FP_DH] = float(tab.h_m[1])
-        return out
-    out[FP_NM] = _model_figure(sysm, "missile_max_load_g", log)
-    out[FP_KFULL] = _model_figure(sysm, "pk_speed_ratio_full", log)
-    out[FP_EDGE] = _model_figure(sysm, "pk_edge_factor", log)
-    out[FP_LOSS] = _model_figure(sysm, "pk_aspect_loss", log)
-    out[FP_RATIO] = _model_figure(sysm, "pk_manoeuvre_ratio", log)
-    out[FP_DR] = float(tab.gr_m[1])
-    out[FP_DH] = float(tab.h_m[1])
-    return out
 
 
 #: false alarms of a radar without a quoted elevation limit fall below this elevation [deg]

@@ -432,11 +432,11 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
     for i, e in enumerate(scn.effectors):
         need(e.system, ("effector",), f"effectors[{i}].system")
         if e.doctrine.mode == "salvo" and e.system in catalog and catalog[e.system].kind == "effector":
-            from iadsim.catalog.envelope import gun_bursts_carried, is_gun
+            from iadsim.catalog.envelope import is_gun
+            from iadsim.effectors.base import nominal_magazine
 
             gun = is_gun(catalog[e.system])
-            per_vehicle = (gun_bursts_carried(catalog[e.system]) if gun
-                           else catalog[e.system].nominal("ready_missiles_per_vehicle"))
+            per_vehicle = nominal_magazine(catalog[e.system])   # shots per vehicle of its weapon type
             ready = e.missiles if e.missiles is not None else int(per_vehicle * e.vehicles)
             if e.doctrine.salvo_size > ready:
                 what = "bursts (gun unit)" if gun else "missiles"
