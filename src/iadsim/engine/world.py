@@ -42,7 +42,7 @@ from iadsim.physics.gun import burst_kill_probability_at_range
 from iadsim.physics.kinematics import intercept_time_s
 from iadsim.physics.pk import pk_factor
 from iadsim.scenario.loader import LoadedScenario
-from iadsim.sensors import Looks, sensor_type_named, threat_signatures
+from iadsim.sensors import Looks, sensor_model_texts, sensor_type_named, threat_signatures
 from iadsim.sensors.radar import FULL_RADAR_FIGURES, GROUND_VISIBLE_TOLERANCE_M, radar_sinr  # noqa: F401  (moved there)
 
 DETECTION_MODEL = "swerling1"
@@ -800,6 +800,7 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
     from iadsim.engine.sites import model_text as _sites_text
 
     world.models.update(_sites_text(world))   # what the attrition model leaves out (only when in use)
+    world.models.update(sensor_model_texts(radars, emitters))   # each non-radar sensor type's model (only when in use)
     return world
 
 

@@ -451,6 +451,11 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
             problems.append(Problem(source, f"sensors[{i}].name",
                                     f"name {_short(s.name)} is also the name of effectors[{units[s.name]}]; "
                                     "sensors and effectors need different names"))
+        if s.light == "night" and s.system in catalog and "eo_ir_detection_range_km" not in catalog[s.system].figures \
+                and catalog[s.system].sensor_type == "eo":   # an optical sensor sees at night only through its IR channel
+            problems.append(Problem(source, f"sensors[{i}].light",
+                                    f"{_short(s.system)} has no infrared channel (eo_ir_detection_range_km); it "
+                                    "cannot detect at night: use light: day or a sensor with an IR channel"))
     assets = {a.name for a in scn.assets}
     from iadsim.missions.sead import site_positions, site_range_problems, target_problem
 

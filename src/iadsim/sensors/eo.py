@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import brentq
+from scipy.special import expit
 
 from iadsim.catalog import System
 from iadsim.catalog.models import SENSOR_TYPE_FIGURES
@@ -34,13 +35,13 @@ def johnson_probability(x) -> np.ndarray:
     """The ACQUIRE target transfer probability function P(x) = x^E / (1 + x^E), E = 2.7 + 0.7 x,
     x = N / N50 >= 0 (Vollmerhausen & Driggers 2000). P(1) = 0.5."""
     x = np.maximum(np.asarray(x, dtype=float), 0.0)
-    xe = x ** (2.7 + 0.7 * x)
-    return xe / (1.0 + xe)
+    with np.errstate(divide="ignore"):
+        return expit((2.7 + 0.7 * x) * np.log(x))   # x^E / (1 + x^E), without overflow; P(0) = 0
 
 
 def johnson_ratio(pd: float) -> float:
     """The N / N50 at which :func:`johnson_probability` is ``pd`` (0 < pd < 1)."""
-    return float(brentq(lambda x: float(johnson_probability(x)) - pd, 1e-9, 1e3))
+    return float(brentq(lambda x: float(johnson_probability(x)) - pd, 1e-6, 100.0))
 
 
 def eo_detection_probability(rng_m, size_m, ref_range_m: float, ref_size_m: float, ref_pd: float) -> np.ndarray:
