@@ -178,6 +178,9 @@ def system_reach_m(sysm) -> float:
         r = f["radar_detection_range_km"].high * 1000.0
     if "engagement_range_max_km" in f:
         r = max(r, f["engagement_range_max_km"].value * 1000.0)
+    for key in ("esm_detection_range_km", "eo_detection_range_km", "eo_ir_detection_range_km"):
+        if key in f:   # passive and optical sensors (iadsim.sensors): the upper end of the quoted range
+            r = max(r, f[key].high * 1000.0)
     return r
 
 

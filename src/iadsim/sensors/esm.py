@@ -44,8 +44,10 @@ class ESM(SensorType):
         "passive ESM: one-way reference form (SNR ∝ ERP / R², Friis 1946; Adamy 2001) from the catalog's quoted "
         "detection range of a reference emitter, the kernels' Swerling 1 draw; a threat emits its jammer's ERP "
         "(power x gain) or its catalog emitter_erp_w, the stronger; a silent threat is never detected; nothing "
-        "beyond the upper end of the quoted range; bearing-only measurement (full fidelity: the bearing at a "
-        "range guess of half that range, range sigma R/√12). Leaves out: frequency coverage and the emitter's "
+        "beyond the upper end of the quoted range; bearing-only measurement: fast fidelity has no measurement model, "
+        "so an ESM detection puts the threat on the air picture at its true position and cues fire units as a "
+        "radar's would (optimistic); full fidelity gives the tracker the bearing at a range guess of half that "
+        "range with range sigma R/√12, which alone rarely gives a fire solution. Leaves out: frequency coverage and the emitter's "
         "band, antenna scan (main-lobe or sidelobe intercept), duty cycle and emission control of threat "
         "radars, pulse deinterleaving and identification, triangulation between several passive sites, "
         "multipath and clutter; noise jamming does not lower it")
