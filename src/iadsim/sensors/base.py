@@ -23,6 +23,11 @@ import numpy as np
 
 from iadsim.catalog import System
 from iadsim.catalog.models import SENSOR_TYPE_FIGURES
+from iadsim.coverage.specs import RadarSpec
+
+#: every sensor type's spec is this record (the radar's fields, plus ``sensor_type`` and the type's
+#: own ``params``): the line-of-sight rasters, scans, sectors and site attacks read it
+SensorSpec = RadarSpec
 
 FigureGetter = Callable[[System, str, str], float]
 
