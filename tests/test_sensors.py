@@ -220,3 +220,17 @@ def test_bad_light_exit_2_names_field_and_writes_nothing(small_dir, tmp_path, ca
     err = capsys.readouterr().err
     assert "bad.yaml" in err and "sensors[1].light" in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_an_anti_radiation_missile_cannot_be_aimed_at_a_passive_sensor(tmp_path):
+    import iadsim
+    from conftest import REPO
+
+    data = yaml.safe_load((REPO / "examples" / "sead-strike" / "scenario.yaml").read_text(encoding="utf-8"))
+    search = next(x for x in data["sensors"] if x["name"] == "search")
+    search["system"] = "generic_esm_receiver"     # the site the HARMs are aimed at becomes passive
+    data.pop("options", None)
+    data["terrain"]["dem"] = "bundled:S33W071.tif"
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(InputError, match=r"threats\[0\]\.mission\.weapon\.target.*emits nothing"):
+        iadsim.load_scenario(tmp_path / "s.yaml")

@@ -492,6 +492,12 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
                         problems.append(Problem(source, f"threats[{i}].mission.release",
                                                 f"the target {w.target!r} is {d_m / 1000:.1f} km from the release "
                                                 f"point, beyond the {reach:g} km range of {wsys.name}"))
+                passive = {x.name: x.system for x in scn.sensors if x.system in catalog
+                           and (catalog[x.system].sensor_type or "radar") != "radar"}
+                if w.target in passive and "arm_terminal_phase_s" in wsys.figures:   # (iadsim.sensors)
+                    problems.append(Problem(source, f"{where}.target",
+                                            f"{wsys.name} homes on radar emissions; {w.target!r} is a "
+                                            f"{catalog[passive[w.target]].sensor_type} sensor that emits nothing"))
                 if wsys.name in carried and w.count > carried[wsys.name]:
                     problems.append(Problem(source, f"{where}.count", f"{carrier.name} carries at most "
                                                                       f"{carried[wsys.name]} {wsys.name}, not {w.count}"))

@@ -24,6 +24,7 @@ import numpy as np
 from iadsim.catalog import System
 from iadsim.catalog.models import SENSOR_TYPE_FIGURES
 from iadsim.coverage.specs import RadarSpec
+from iadsim.physics.radar import snr_required
 
 #: every sensor type's spec is this record (the radar's fields, plus ``sensor_type`` and the type's
 #: own ``params``): the line-of-sight rasters, scans, sectors and site attacks read it
@@ -45,7 +46,7 @@ def equivalent_snr(pd, pfa) -> np.ndarray:
     pfa = np.broadcast_to(np.asarray(pfa, dtype=float), pd.shape)
     out = np.zeros(pd.shape)
     mid = (pd > pfa) & (pd < 1.0)
-    out[mid] = np.log(pfa[mid]) / np.log(pd[mid]) - 1.0
+    out[mid] = snr_required(pd[mid], pfa[mid], model="swerling1")   # the one inverse of the law
     out[pd >= 1.0] = SNR_CAP
     return np.minimum(out, SNR_CAP)
 
