@@ -150,10 +150,6 @@ def write_coverage(ld: LoadedScenario, out: str | Path, req: CoverageRequest | N
                 "so its maps stop at the grid's edge" + ("" if req.extent == "reach" else
                                                          "; use --extent reach (or a larger terrain.margin_km)")
                 + (" (the DEM ends there)" if req.extent == "reach" else ""))
-    for r in radars:   # the RCS detection maps are a radar's (iadsim.sensors)
-        if r.sensor_type != "radar":
-            res.warnings.append(f"{r.name}: a {r.sensor_type} sensor, not a radar: its detection maps by RCS are "
-                                "empty (it detects emitters or target sizes); its line-of-sight maps apply")
     S = len(radars)
     total = S + len(effs) + 3
     step = 0
@@ -188,6 +184,9 @@ def write_coverage(ld: LoadedScenario, out: str | Path, req: CoverageRequest | N
             dem_crs))
         bands, desc = [], []
         info = {"name": r.name, "system": r.system, "detection": []}
+        if r.sensor_type != "radar":   # the RCS detection maps are a radar's (iadsim.sensors)
+            info["note"] = (f"sensor_type {r.sensor_type}: not a radar, so its detection maps by RCS are empty (it "
+                            "detects emitters or target sizes, docs/sensors.md); its line-of-sight maps apply")
         for rcs in req.rcs_m2:
             rng = radar_detection_range_m(r, rcs, req.pd)
             for a, alt in alts:

@@ -67,7 +67,8 @@ class ElectroOptical(SensorType):
         "out: weather, haze and atmospheric transmission (clear weather only), sun, background clutter and "
         "contrast of the particular target, time of day changing within a run, the field of regard and search "
         "time of a narrow field of view (one look per scan period over its whole sector), correlated misses "
-        "of one observer; noise jamming does not affect it")
+        "of one observer, sampling of its figures (nominal values in every replication); noise jamming does not "
+        "affect it")
 
     def spec(self, system: System, site: Site, figure: FigureGetter) -> RadarSpec:
         light = getattr(site.entry, "light", None) or "day"

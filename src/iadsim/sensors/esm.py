@@ -50,7 +50,8 @@ class ESM(SensorType):
         "range with range sigma R/√12, which alone rarely gives a fire solution. Leaves out: frequency coverage and the emitter's "
         "band, antenna scan (main-lobe or sidelobe intercept), duty cycle and emission control of threat "
         "radars, pulse deinterleaving and identification, triangulation between several passive sites, "
-        "multipath and clutter; noise jamming does not lower it")
+        "multipath and clutter, sampling of its figures (nominal values in every replication); noise jamming does "
+        "not lower it")
 
     def spec(self, system: System, site: Site, figure: FigureGetter) -> RadarSpec:
         mast = figure(system, "esm_antenna_height_m", "line of sight")
