@@ -47,8 +47,8 @@ class ESM(SensorType):
         "beyond the upper end of the quoted range; bearing-only measurement: fast fidelity has no measurement model, "
         "so an ESM detection puts the threat on the air picture at its true position and cues fire units as a "
         "radar's would (optimistic); full fidelity gives the tracker the bearing at a range guess of half that "
-        "range with range sigma R/√12, which alone rarely gives a fire solution. Leaves out: frequency coverage and the emitter's "
-        "band, antenna scan (main-lobe or sidelobe intercept), duty cycle and emission control of threat "
+        "range with range sigma R/√12, which alone rarely gives a fire solution. Leaves out: frequency "
+        "coverage and the emitter's band, antenna scan (main-lobe or sidelobe intercept), duty cycle and emission control of threat "
         "radars, pulse deinterleaving and identification, triangulation between several passive sites, "
         "multipath and clutter, sampling of its figures (nominal values in every replication); noise jamming does "
         "not lower it")
