@@ -52,6 +52,12 @@ def test_catalog_sensor_type_and_its_figures_are_checked(tmp_path):
     (tmp_path / "b.yaml").write_text(yaml.safe_dump(less))
     with pytest.raises(InputError, match=r"figures\.esm_pfa"):
         load_system_file(tmp_path / "b.yaml")
+    half = copy.deepcopy(src)   # a link budget needs all its figures
+    half["figures"]["esm_sensitivity_dbm"] = {"value": -80, "unit": "dBm", "confidence": "estimate",
+                                              "source": "iadsim estimate: a test value"}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(half))
+    with pytest.raises(InputError, match=r"figures\.esm_frequency_ghz"):
+        load_system_file(tmp_path / "c.yaml")
 
 
 def _builtin(name):
@@ -234,3 +240,29 @@ def test_an_anti_radiation_missile_cannot_be_aimed_at_a_passive_sensor(tmp_path)
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(data))
     with pytest.raises(InputError, match=r"threats\[0\]\.mission\.weapon\.target.*emits nothing"):
         iadsim.load_scenario(tmp_path / "s.yaml")
+
+
+def test_esm_reference_range_from_the_receivers_sensitivity():
+    from iadsim.sensors import Site
+    from iadsim.sensors.esm import friis_range_m
+
+    # Friis 1946 one-way link, worked by hand: EIRP 1 kW, 0 dBi, 3 GHz (λ = 0.0999 m), -80 dBm =
+    # 1e-11 W: R = λ/(4π) sqrt(1e3 / 1e-11) = 0.0999 / 12.566 x 1e7 = 79.5 km
+    lam = 299_792_458.0 / 3e9
+    assert friis_range_m(1e3, 1e-11, 1.0, lam) == pytest.approx(lam / (4 * np.pi) * 1e7)
+    assert friis_range_m(1e3, 1e-11, 1.0, lam) == pytest.approx(79.5e3, rel=1e-3)
+    assert friis_range_m(4e3, 1e-11, 1.0, lam) == pytest.approx(2 * friis_range_m(1e3, 1e-11, 1.0, lam))
+    cat = load_catalog()
+    sysm = cat["generic_esm_receiver"]
+    site = Site(name="e", where="sensors[0]", x=0.0, y=0.0, ground=0.0, alt=0.0, sector=(0, 0, 0, 0))
+    quoted = SENSOR_TYPES["esm"].spec(sysm, site, lambda s_, k, u: s_.nominal(k))
+    assert quoted.ref_range_m == pytest.approx(200e3)
+    from iadsim.catalog import Figure
+
+    for key, val, unit in (("esm_sensitivity_dbm", -80.0, "dBm"), ("esm_antenna_gain_dbi", 0.0, "dBi"),
+                           ("esm_frequency_ghz", 3.0, "GHz")):
+        sysm.figures[key] = Figure(value=val, unit=unit, source="iadsim estimate: a test value", confidence="estimate")
+    linked = SENSOR_TYPES["esm"].spec(sysm, site, lambda s_, k, u: s_.nominal(k))
+    # the reference emitter is 250 W: R = 79.5 km x sqrt(250 / 1000)
+    assert linked.ref_range_m == pytest.approx(friis_range_m(250.0, 1e-11, 1.0, lam))
+    assert linked.ref_range_m == pytest.approx(79.5e3 / 2, rel=1e-3)

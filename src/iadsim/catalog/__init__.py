@@ -169,6 +169,13 @@ def _read_system_file(path: Path) -> System:
         if key in system.figures and system.figures[key].unit != unit:
             problems.append(Problem(str(path), f"figures.{key}.unit",
                                     f"expected {unit!r}, got {system.figures[key].unit!r}"))
+    link = ("esm_sensitivity_dbm", "esm_antenna_gain_dbi", "esm_frequency_ghz")
+    if any(k in system.figures for k in link):   # an ESM's link budget: all three or none
+        for key in link:
+            if key not in system.figures:
+                problems.append(Problem(str(path), f"figures.{key}",
+                                        f"missing; an ESM with a sensitivity figure needs all of {', '.join(link)} "
+                                        f"[{OPTIONAL_SENSOR_FIGURES[key]}]"))
     if system.kind == "threat":
         for key, unit in THREAT_DECOY_FIGURES.items():
             if key in system.figures and system.figures[key].unit != unit:

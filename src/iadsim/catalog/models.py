@@ -226,6 +226,10 @@ SENSOR_TYPE_FIGURES: dict[str, dict[str, str]] = {
 #: optional figures of the non-radar sensor types, with their units
 OPTIONAL_SENSOR_FIGURES: dict[str, str] = {
     "esm_elevation_sigma_deg": "deg",        # an ESM that measures elevation too (full fidelity)
+    # an ESM's link budget (all three, or none): the reference range from its sensitivity
+    "esm_sensitivity_dbm": "dBm",
+    "esm_antenna_gain_dbi": "dBi",
+    "esm_frequency_ghz": "GHz",
     "eo_ir_detection_range_km": "km",        # the infrared channel's range (sensors[].light: night)
     "eo_lrf_range_sigma_m": "m",             # a laser range finder: the EO measures range
 }
@@ -413,6 +417,7 @@ FIGURE_DOMAINS: dict[str, str] = {
     "eo_azimuth_sigma_deg": "positive",
     "eo_elevation_sigma_deg": "positive",
     "eo_lrf_range_sigma_m": "positive",
+    "esm_frequency_ghz": "positive",
     "size_m": "positive",
     "emitter_erp_w": "positive",
 }

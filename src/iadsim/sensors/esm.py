@@ -5,9 +5,10 @@ Detection model: the one-way link (Friis 1946; Adamy, *EW 101*, 2001, ch. 5; Wil
 
     SNR = SNR_ref x (ERP / ERP_ref) x (R_ref / R)^2,    SNR_ref = ln(Pfa) / ln(Pd_ref) - 1,
 
-with R_ref the catalog's quoted detection range of an emitter of ERP_ref at Pd_ref: the emitter of
-ERP_ref is detected at R_ref with Pd_ref by the kernels' Swerling 1 draw, a stronger one farther
-out. A threat that emits nothing (no jammer, no emitter_erp_w) is never detected. Nothing is
+with R_ref the catalog's quoted detection range of an emitter of ERP_ref at Pd_ref, or, where the
+catalog gives the receiver's sensitivity, antenna gain and frequency, the range at which that
+emitter delivers the sensitivity (:func:`friis_range_m`): the emitter of ERP_ref is detected at
+R_ref with Pd_ref by the kernels' Swerling 1 draw, a stronger one farther out. A threat that emits nothing (no jammer, no emitter_erp_w) is never detected. Nothing is
 detected beyond the upper end of the quoted range (the receiver's instrumented range). Noise
 jamming does not lower it: a jammer is an emitter it detects.
 
@@ -27,6 +28,18 @@ from iadsim.physics.radar import snr_required
 from iadsim.sensors.base import FigureGetter, Looks, Measurement, SensorType, Site, register
 
 
+#: the optional sensitivity group: with all three, the reference range follows from the link budget
+SENSITIVITY_FIGURES = ("esm_sensitivity_dbm", "esm_antenna_gain_dbi", "esm_frequency_ghz")
+
+
+def friis_range_m(eirp_w, sensitivity_w, rx_gain, wavelength_m):
+    """One-way free-space range [m] at which an emitter of effective radiated power ``eirp_w`` [W]
+    delivers ``sensitivity_w`` [W] to a receiver of linear gain ``rx_gain`` [1] at ``wavelength_m``
+    [m]: P_r = EIRP G_r (λ / 4πR)^2 (Friis 1946; Adamy, EW 101, 2001, ch. 5), so
+    R = (λ / 4π) sqrt(EIRP G_r / S_min)."""
+    return wavelength_m / (4.0 * np.pi) * np.sqrt(np.asarray(eirp_w, dtype=float) * rx_gain / sensitivity_w)
+
+
 def esm_snr(rng_m, erp_w, ref_range_m: float, ref_erp_w: float, ref_snr: float) -> np.ndarray:
     """One-way reference-form SNR [1] of emitters of ERP ``erp_w`` [W] at range ``rng_m`` [m]:
     ``ref_snr`` at ``ref_range_m`` for ``ref_erp_w``, scaled by ERP / R^2 (Friis 1946). 0 for a
@@ -42,7 +55,7 @@ class ESM(SensorType):
     jammed = False
     model_text = (
         "passive ESM: one-way reference form (SNR ∝ ERP / R², Friis 1946; Adamy 2001) from the catalog's quoted "
-        "detection range of a reference emitter, the kernels' Swerling 1 draw; a threat emits its jammer's ERP "
+        "detection range of a reference emitter (or the range where it delivers the receiver's sensitivity), the kernels' Swerling 1 draw; a threat emits its jammer's ERP "
         "(power x gain) or its catalog emitter_erp_w, the stronger; a silent threat is never detected; nothing "
         "beyond the upper end of the quoted range; bearing-only measurement: fast fidelity has no measurement model, "
         "so an ESM detection puts the threat on the air picture at its true position and cues fire units as a "
@@ -57,15 +70,25 @@ class ESM(SensorType):
         mast = figure(system, "esm_antenna_height_m", "line of sight")
         ref_pd = figure(system, "esm_reference_pd", "detection")
         pfa = figure(system, "esm_pfa", "detection")
+        ref_erp = figure(system, "esm_reference_erp_w", "detection")
+        if all(k in system.figures for k in SENSITIVITY_FIGURES):
+            # from the receiver's sensitivity: where the reference emitter gives the sensitivity,
+            # the receiver detects it with the reference Pd
+            ref_range = float(friis_range_m(
+                ref_erp, 10.0 ** ((figure(system, "esm_sensitivity_dbm", "detection") - 30.0) / 10.0),
+                10.0 ** (figure(system, "esm_antenna_gain_dbi", "detection") / 10.0),
+                299_792_458.0 / (figure(system, "esm_frequency_ghz", "detection") * 1e9)))
+        else:   # the quoted detection range of the reference emitter
+            ref_range = figure(system, "esm_detection_range_km", "detection") * 1000.0
         return RadarSpec(
             name=site.name, system=system.name, where=site.where, x=site.x, y=site.y, z=site.alt + mast,
             ground=site.ground, sector=site.sector,
-            ref_range_m=figure(system, "esm_detection_range_km", "detection") * 1000.0,
+            ref_range_m=ref_range,
             ref_rcs_m2=1.0, ref_pd=ref_pd, pfa=pfa,
             scan_period_s=figure(system, "esm_scan_period_s", "detection"),
             instrumented_range_m=float(system.figure("esm_detection_range_km").high) * 1000.0, mast_m=mast,
             sensor_type=self.name,
-            params={"ref_erp_w": figure(system, "esm_reference_erp_w", "detection"),
+            params={"ref_erp_w": ref_erp,
                     "ref_snr": float(snr_required(ref_pd, pfa))},
         )
 
