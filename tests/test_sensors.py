@@ -8,6 +8,8 @@ import copy
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import small_scenario_dict
 from iadsim.catalog import load_catalog, load_system_file
@@ -266,3 +268,27 @@ def test_esm_reference_range_from_the_receivers_sensitivity():
     # the reference emitter is 250 W: R = 79.5 km x sqrt(250 / 1000)
     assert linked.ref_range_m == pytest.approx(friis_range_m(250.0, 1e-11, 1.0, lam))
     assert linked.ref_range_m == pytest.approx(79.5e3 / 2, rel=1e-3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pd=st.floats(1e-3, 0.999), pfa=st.floats(1e-10, 1e-4))
+def test_property_equivalent_snr_round_trips(pd, pfa):
+    # Pd = Pfa^(1/(1+SNR)) (Swerling 1960) gives back the Pd it was made from
+    assert pd_swerling1(equivalent_snr(pd, pfa), pfa) == pytest.approx(pd, rel=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(r1=st.floats(100.0, 5e5), r2=st.floats(100.0, 5e5), e1=st.floats(0.0, 1e5), e2=st.floats(0.0, 1e5),
+       d1=st.floats(0.1, 40.0), d2=st.floats(0.1, 40.0))
+def test_property_direction_of_effects(r1, r2, e1, e2, d1, d2):
+    ref = float(snr_required(0.5, 1e-6))
+    near, far = min(r1, r2), max(r1, r2)
+    weak, strong = min(e1, e2), max(e1, e2)
+    small, big = min(d1, d2), max(d1, d2)
+    # ESM: farther never helps, more ERP never hurts, a silent threat is never heard
+    assert esm_snr(far, strong, 1e5, 250.0, ref) <= esm_snr(near, strong, 1e5, 250.0, ref)
+    assert esm_snr(near, weak, 1e5, 250.0, ref) <= esm_snr(near, strong, 1e5, 250.0, ref)
+    assert esm_snr(near, 0.0, 1e5, 250.0, ref) == 0.0
+    # EO: farther never helps, a smaller target is never seen better
+    assert eo_detection_probability(far, big, 1e4, 2.3, 0.5) <= eo_detection_probability(near, big, 1e4, 2.3, 0.5)
+    assert eo_detection_probability(near, small, 1e4, 2.3, 0.5) <= eo_detection_probability(near, big, 1e4, 2.3, 0.5)
