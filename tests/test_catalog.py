@@ -157,8 +157,12 @@ def test_file_name_matches_system_name():
 
 
 def test_required_figures_with_units(catalog):
+    from iadsim.catalog.models import SENSOR_TYPE_FIGURES
+
     for system in catalog.values():
-        for key, unit in REQUIRED_FIGURES[system.kind].items():
+        required = (SENSOR_TYPE_FIGURES[system.sensor_type or "radar"] if system.kind == "sensor"
+                    else REQUIRED_FIGURES[system.kind])
+        for key, unit in required.items():
             assert key in system.figures, f"{system.name}: missing {key}"
             assert system.figures[key].unit == unit, f"{system.name}.{key}"
 
@@ -431,8 +435,8 @@ def test_every_radar_has_an_instrumented_range_and_clutter_figures_except_manpad
 
     for name in catalog:
         s = catalog[name]
-        if s.kind in ("threat", "jammer"):
-            continue
+        if s.kind in ("threat", "jammer") or (s.sensor_type or "radar") != "radar":
+            continue   # (passive and optical sensors have no radar)
         assert "radar_instrumented_range_km" in s.figures, name
         # the documented rule: at least the largest quoted detection range
         assert s.figures["radar_instrumented_range_km"].value >= s.figures["radar_detection_range_km"].value, name

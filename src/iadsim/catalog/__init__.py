@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from iadsim.catalog.envelope import FLYOUT_FIGURES, envelope_problems
 from iadsim.catalog.models import (
-    CLUTTER_GROUP, COST_FIGURE_KIND, COST_FIGURES, FIRE_CONTROL_FIGURES, GUN_FIGURES, JAMMING_RADAR_FIGURES, THREAT_DECOY_FIGURES, GUN_OPTIONAL_FIGURES, THREAT_GUN_FIGURES, OPTIONAL_RADAR_FIGURES, REQUIRED_FIGURES, Calibrated, Claim, Figure, System, figure_domain_problem,
+    CLUTTER_GROUP, COST_FIGURE_KIND, COST_FIGURES, FIRE_CONTROL_FIGURES, GUN_FIGURES, JAMMING_RADAR_FIGURES, THREAT_DECOY_FIGURES, GUN_OPTIONAL_FIGURES, THREAT_GUN_FIGURES, OPTIONAL_RADAR_FIGURES, OPTIONAL_SENSOR_FIGURES, REQUIRED_FIGURES, THREAT_SENSOR_FIGURES, Calibrated, Claim, Figure, System, figure_domain_problem,
 )
 from iadsim.errors import InputError, Problem
 
@@ -126,7 +126,12 @@ def _read_system_file(path: Path) -> System:
             problems.append(
                 Problem(str(path), f"figures.{key}.unit", f"expected {unit!r}, got {system.figures[key].unit!r}")
             )
-    for key, unit in REQUIRED_FIGURES[system.kind].items():
+    required = REQUIRED_FIGURES[system.kind]
+    if system.sensor_type is not None:   # a sensor's figures follow its type (iadsim.sensors)
+        required, why = sensor_type_figures(system)
+        if why:
+            problems.append(Problem(str(path), "sensor_type", why))
+    for key, unit in required.items():
         if key not in system.figures:
             problems.append(Problem(str(path), f"figures.{key}", f"missing; a {system.kind} needs it [{unit}]"))
         elif system.figures[key].unit != unit:
@@ -160,6 +165,17 @@ def _read_system_file(path: Path) -> System:
                     problems.append(Problem(str(path), f"figures.{key}",
                                             f"missing; a radar with jamming figures ({jam[0]}) needs it "
                                             f"[{JAMMING_RADAR_FIGURES.get(key, 'deg')}] (noise jamming model)"))
+    for key, unit in {**OPTIONAL_SENSOR_FIGURES, **THREAT_SENSOR_FIGURES}.items():
+        if key in system.figures and system.figures[key].unit != unit:
+            problems.append(Problem(str(path), f"figures.{key}.unit",
+                                    f"expected {unit!r}, got {system.figures[key].unit!r}"))
+    link = ("esm_sensitivity_dbm", "esm_antenna_gain_dbi", "esm_frequency_ghz")
+    if any(k in system.figures for k in link):   # an ESM's link budget: all three or none
+        for key in link:
+            if key not in system.figures:
+                problems.append(Problem(str(path), f"figures.{key}",
+                                        f"missing; an ESM with a sensitivity figure needs all of {', '.join(link)} "
+                                        f"[{OPTIONAL_SENSOR_FIGURES[key]}]"))
     if system.kind == "threat":
         for key, unit in THREAT_DECOY_FIGURES.items():
             if key in system.figures and system.figures[key].unit != unit:
@@ -177,6 +193,19 @@ def _read_system_file(path: Path) -> System:
     if problems:
         raise InputError(problems)
     return system
+
+
+def sensor_type_figures(system: System) -> tuple[dict[str, str], str | None]:
+    """The figures a sensor's type needs, and why its ``sensor_type`` is wrong (None: it is right)."""
+    import iadsim.sensors  # noqa: F401  (registers the bundled sensor types)
+    from iadsim.catalog.models import SENSOR_TYPE_FIGURES
+
+    if system.kind != "sensor":
+        return REQUIRED_FIGURES[system.kind], f"only a sensor has a sensor_type; this is {system.kind!r}"
+    if system.sensor_type not in SENSOR_TYPE_FIGURES:
+        return {}, (f"unknown sensor type {system.sensor_type!r}; expected one of "
+                    + ", ".join(repr(k) for k in SENSOR_TYPE_FIGURES))
+    return SENSOR_TYPE_FIGURES[system.sensor_type], None
 
 
 def builtin_dir() -> Path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 Confidence = Literal["high", "medium", "low", "estimate"]
 
@@ -125,6 +125,15 @@ class System(BaseModel):
     figures: dict[str, Figure]
     not_found: list[str] = Field(default_factory=list)
     carries: list["Carried"] = Field(default_factory=list, description="threats: weapons it can carry, and how many")
+    sensor_type: str | None = Field(None, description="sensors: the sensor type (iadsim.sensors: radar, esm, eo); "
+                                                      "default radar")
+
+    @model_serializer(mode="wrap")
+    def _without_default_type(self, handler):
+        out = handler(self)
+        if isinstance(out, dict) and out.get("sensor_type") is None:
+            out.pop("sensor_type", None)   # a radar's entry reads (and hashes) as before
+        return out
 
     def figure(self, key: str) -> Figure:
         try:
@@ -182,6 +191,53 @@ REQUIRED_FIGURES: dict[str, dict[str, str]] = {
         "jammer_bandwidth_mhz": "MHz",
         "jammer_polarisation_loss_db": "dB",
     },
+}
+
+
+# Figures each sensor type must have (kind: sensor, sensor_type: ...), with their units; a sensor
+# type registered with iadsim.sensors.register adds its own.
+SENSOR_TYPE_FIGURES: dict[str, dict[str, str]] = {
+    "radar": dict(REQUIRED_FIGURES["sensor"]),
+    # passive ESM receiver (iadsim.sensors.esm): detects emitters; one-way reference form, the
+    # quoted detection range of an emitter of the reference ERP with the reference Pd
+    "esm": {
+        "esm_detection_range_km": "km",
+        "esm_reference_erp_w": "W",
+        "esm_reference_pd": "1",
+        "esm_pfa": "1",
+        "esm_scan_period_s": "s",
+        "esm_antenna_height_m": "m",
+        "esm_azimuth_sigma_deg": "deg",
+    },
+    # electro-optical / infrared sensor (iadsim.sensors.eo): the quoted detection range of a target
+    # of the reference size with the reference Pd in clear weather (daylight channel)
+    "eo": {
+        "eo_detection_range_km": "km",
+        "eo_reference_target_m": "m",
+        "eo_reference_pd": "1",
+        "eo_pfa": "1",
+        "eo_scan_period_s": "s",
+        "eo_antenna_height_m": "m",
+        "eo_azimuth_sigma_deg": "deg",
+        "eo_elevation_sigma_deg": "deg",
+    },
+}
+
+#: optional figures of the non-radar sensor types, with their units
+OPTIONAL_SENSOR_FIGURES: dict[str, str] = {
+    "esm_elevation_sigma_deg": "deg",        # an ESM that measures elevation too (full fidelity)
+    # an ESM's link budget (all three, or none): the reference range from its sensitivity
+    "esm_sensitivity_dbm": "dBm",
+    "esm_antenna_gain_dbi": "dBi",
+    "esm_frequency_ghz": "GHz",
+    "eo_ir_detection_range_km": "km",        # the infrared channel's range (sensors[].light: night)
+    "eo_lrf_range_sigma_m": "m",             # a laser range finder: the EO measures range
+}
+
+#: optional threat figures the non-radar sensors read
+THREAT_SENSOR_FIGURES: dict[str, str] = {
+    "size_m": "m",                 # largest dimension (length or span), for electro-optical detection
+    "emitter_erp_w": "W",          # effective radiated power of a radar it carries and uses (ESM)
 }
 
 
@@ -343,6 +399,27 @@ FIGURE_DOMAINS: dict[str, str] = {
     "radar_sidelobe_level_db": "nonpositive",
     "radar_eccm_improvement_db": "nonnegative",
     "decoy_identify_p_per_look": "unit_interval",
+    "esm_detection_range_km": "positive",
+    "esm_reference_erp_w": "positive",
+    "esm_reference_pd": "open_probability",
+    "esm_pfa": "open_probability",
+    "esm_scan_period_s": "positive",
+    "esm_antenna_height_m": "nonnegative",
+    "esm_azimuth_sigma_deg": "positive",
+    "esm_elevation_sigma_deg": "positive",
+    "eo_detection_range_km": "positive",
+    "eo_ir_detection_range_km": "positive",
+    "eo_reference_target_m": "positive",
+    "eo_reference_pd": "open_probability",
+    "eo_pfa": "open_probability",
+    "eo_scan_period_s": "positive",
+    "eo_antenna_height_m": "nonnegative",
+    "eo_azimuth_sigma_deg": "positive",
+    "eo_elevation_sigma_deg": "positive",
+    "eo_lrf_range_sigma_m": "positive",
+    "esm_frequency_ghz": "positive",
+    "size_m": "positive",
+    "emitter_erp_w": "positive",
 }
 
 _DOMAIN_TEXT = {"positive": "a number > 0", "nonnegative": "a number >= 0",

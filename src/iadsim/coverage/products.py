@@ -48,7 +48,10 @@ def line_of_sight(mva: np.ndarray, alt_msl: np.ndarray, terrain: Terrain | None 
 
 def radar_detection_range_m(radar: RadarSpec, rcs_m2: float, pd: float) -> float:
     """Slant range [m] out to which the radar detects ``rcs_m2`` with probability >= ``pd`` in free
-    space: the radar-equation range, but never beyond the radar's instrumented range."""
+    space: the radar-equation range, but never beyond the radar's instrumented range. 0 for a sensor
+    that is not a radar (iadsim.sensors: an ESM hears emitters, an EO sees sizes; no RCS map applies)."""
+    if radar.sensor_type != "radar":
+        return 0.0
     r = float(detection_range_m(rcs_m2, pd, radar.ref_range_m, radar.ref_rcs_m2, radar.ref_pd,
                                 radar.pfa, model=DETECTION_MODEL))
     return min(r, radar.range_bound_m)

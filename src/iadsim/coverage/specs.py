@@ -7,7 +7,7 @@ user sees and the run agree by construction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -57,6 +57,9 @@ class RadarSpec:
     min_radial_speed_m_s: float = 0.0
     #: azimuth and elevation sector (iadsim.geo.sector form); nothing is detected outside it
     sector: tuple[float, float, float, float] = ALL_ROUND
+    #: the sensor type (iadsim.sensors) and its own figures (linear SI, by name)
+    sensor_type: str = "radar"
+    params: dict = field(default_factory=dict, compare=False)
 
     @property
     def range_bound_m(self) -> float:
@@ -94,43 +97,22 @@ def _site_alt(pos: Position, ground: float) -> float:
 
 def radar_specs(ld: LoadedScenario, grid: LocalGrid, terrain: Terrain,
                 figure: FigureGetter = nominal) -> list[RadarSpec]:
-    """Each fire unit's own radar (in scenario order), then the stand-alone radars."""
+    """Each fire unit's own radar (in scenario order), then the stand-alone sensors, each built by
+    its sensor type (iadsim.sensors)."""
+    from iadsim.sensors import Site, sensor_type_of
+
     s = ld.scenario
     cat = ld.catalog
-    items = [(e.name, cat[e.system], e.site, f"effectors[{i}]", e.sector) for i, e in enumerate(s.effectors)]
-    items += [(x.name, cat[x.system], x.site, f"sensors[{i}]", x.sector) for i, x in enumerate(s.sensors)]
+    items = [(e.name, cat[e.system], e.site, f"effectors[{i}]", e.sector, e) for i, e in enumerate(s.effectors)]
+    items += [(x.name, cat[x.system], x.site, f"sensors[{i}]", x.sector, x) for i, x in enumerate(s.sensors)]
     out = []
-    for name, sysm, site, where, sector in items:
+    for name, sysm, site, where, sector, entry in items:
         x, y = grid.to_local(site.lat, site.lon)
         x, y = float(x), float(y)
         ground = float(terrain.height_at(x, y))
-        mast = figure(sysm, "radar_antenna_height_m", "line of sight")
-        max_el = sysm.figures.get("radar_max_elevation_deg")
-        if "radar_instrumented_range_km" in sysm.figures:
-            instr = figure(sysm, "radar_instrumented_range_km", "detection") * 1000.0
-        else:  # documented default: the largest quoted detection range
-            instr = float(sysm.figure("radar_detection_range_km").high) * 1000.0
-        clut = {}
-        if "radar_wavelength_m" in sysm.figures:
-            clut = dict(
-                wavelength_m=figure(sysm, "radar_wavelength_m", "clutter"),
-                az_beamwidth_rad=float(np.radians(figure(sysm, "radar_azimuth_beamwidth_deg", "clutter"))),
-                el_beamwidth_rad=float(np.radians(figure(sysm, "radar_elevation_beamwidth_deg", "clutter"))),
-                range_resolution_m=figure(sysm, "radar_range_resolution_m", "clutter"),
-                mti_improvement=float(10.0 ** (figure(sysm, "radar_mti_improvement_db", "clutter") / 10.0)),
-                min_radial_speed_m_s=figure(sysm, "radar_min_radial_speed_m_s", "MTI notch"),
-            )
-        out.append(RadarSpec(
-            name=name, system=sysm.name, where=where, x=x, y=y, z=_site_alt(site, ground) + mast,
-            ground=ground, sector=sector_tuple(sector),
-            ref_range_m=figure(sysm, "radar_detection_range_km", "detection") * 1000.0,
-            ref_rcs_m2=figure(sysm, "radar_reference_rcs_m2", "detection"),
-            ref_pd=figure(sysm, "radar_reference_pd", "detection"),
-            pfa=figure(sysm, "radar_pfa", "detection"),
-            scan_period_s=figure(sysm, "radar_scan_period_s", "detection"),
-            max_elevation_deg=None if max_el is None else figure(sysm, "radar_max_elevation_deg", "detection"),
-            instrumented_range_m=instr, mast_m=mast, **clut,
-        ))
+        at = Site(name=name, where=where, x=x, y=y, ground=ground, alt=_site_alt(site, ground),
+                  sector=sector_tuple(sector), entry=entry, source=str(ld.source))
+        out.append(sensor_type_of(sysm).spec(sysm, at, figure))
     return out
 
 
@@ -196,6 +178,9 @@ def system_reach_m(sysm) -> float:
         r = f["radar_detection_range_km"].high * 1000.0
     if "engagement_range_max_km" in f:
         r = max(r, f["engagement_range_max_km"].value * 1000.0)
+    for key in ("esm_detection_range_km", "eo_detection_range_km", "eo_ir_detection_range_km"):
+        if key in f:   # passive and optical sensors (iadsim.sensors): the upper end of the quoted range
+            r = max(r, f[key].high * 1000.0)
     return r
 
 

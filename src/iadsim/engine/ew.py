@@ -123,7 +123,7 @@ def compile_ew(ld, radars, mvas, terrain, pos: np.ndarray, rcs: np.ndarray, grou
     S = len(radars)
     J = len(owners)
     rfig = [radar_jamming_figures(cat[r.system], log) for r in radars]
-    out.radars_not_jammed = [r.name for r, f in zip(radars, rfig) if f is None]
+    out.radars_not_jammed = [r.name for r, f in zip(radars, rfig) if f is None and r.sensor_type == "radar"]
     js = np.zeros((T, S, M, J), dtype=np.float32)
     rcs = np.asarray(rcs, dtype=float)
     for j, mj in enumerate(owners):

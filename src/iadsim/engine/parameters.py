@@ -291,11 +291,17 @@ def apply(world, p: Parameters, draws: dict[tuple[str, str], np.ndarray]) -> Non
             f *= snr_required(pd_r, pfa_r) / snr_required(nom["radar_reference_pd"], nom["radar_pfa"])
             p.pfa[:, si] = pfa_r
         p.snr_scale[:, si, :] *= f[:, None]
+    from iadsim.sensors import sensor_type_of
+
+    cols = [si for si, n in enumerate(world.sensor_system) if sensor_type_of(world.loaded.catalog[n]).name == "radar"]
     for mi, sysname in enumerate(world.threat_type):
         sig = draws.get((sysname, "rcs_m2"))
         if sig is not None:
             nom = next(u.figure.value for u in world.figures if u.system == sysname and u.key == "rcs_m2")
-            p.snr_scale[:, :, mi] *= (sig / nom)[:, None]
+            if len(cols) == len(world.sensor_system):
+                p.snr_scale[:, :, mi] *= (sig / nom)[:, None]
+            else:   # the RCS scales radar looks only (passive and optical sensors do not see it)
+                p.snr_scale[:, cols, mi] *= (sig / nom)[:, None]
     if any(k in JAMMING_FIGURES for _s, k in draws):
         from iadsim.engine.ew import jamming_scale
 

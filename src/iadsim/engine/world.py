@@ -19,7 +19,7 @@ from iadsim.catalog import Figure, System
 from iadsim.coverage.los import min_visible_altitude, visible_at
 from iadsim.catalog.envelope import is_gun, threat_gun_vulnerability
 from iadsim.catalog.models import FIRE_CONTROL_FIGURES
-from iadsim.coverage.specs import RadarSpec, build_grid, effector_specs, radar_specs
+from iadsim.coverage.specs import build_grid, effector_specs, radar_specs
 from iadsim.engine.kernel import FLYOUT_PAR_LEN
 from iadsim.engine.mixed import GunSide, gun_side, is_gun_missile
 from iadsim.engine.trajectory import BELOW_GROUND_TOLERANCE_M, Path3D, first_below_ground, sample_path
@@ -27,13 +27,9 @@ from iadsim.errors import InputError, Problem
 from iadsim.geo.grid import LocalGrid
 from iadsim.geo.sector import ALL_ROUND, in_sector
 from iadsim.geo.terrain import Terrain, load_terrain
-from iadsim.physics.clutter import (
-    CLUTTER_CLASSES, clutter_cell_area_m2, clutter_gamma_db, clutter_to_noise_reference_form, gaussian_beam_gain,
-    multipath_loss, mti_notch_gain, roughness_factor, sigma0_constant_gamma, signal_to_clutter_plus_noise,
-)
-from iadsim.physics.kinematics import intercept_time_s
-from iadsim.physics.radar import snr_reference_form, snr_required
 from iadsim.scenario.loader import LoadedScenario
+from iadsim.sensors import Looks, sensor_model_texts, sensor_type_named, threat_signatures
+from iadsim.sensors.radar import FULL_RADAR_FIGURES, GROUND_VISIBLE_TOLERANCE_M, radar_sinr  # noqa: F401  (moved there)
 
 DETECTION_MODEL = "swerling1"
 FIRE_MODES = {"hold": 0, "tight": 1, "free": 2}
@@ -531,6 +527,7 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
     pfa = np.array([r.pfa for r in radars], dtype=np.float64)
     tgrid = np.arange(nsteps) * dt
     slope = terrain_slope(terrain)
+    emitters = threat_signatures(ld, radars, group, missions.parent, types, log)
     for si, r in enumerate(radars):
         # nothing is detected beyond the instrumented range: the raster stops there
         mva = min_visible_altitude(terrain, r.x, r.y, r.z, k=k_ref, max_range_m=r.range_bound_m,
@@ -551,9 +548,11 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
             vis &= in_sector(rel[..., 0], rel[..., 1], rel[..., 2], r.sector)
         q = np.zeros((nsteps, M))
         ok = vis & (rng > 0)
-        if ok.any():
-            q[ok] = radar_sinr(r, terrain, mva, pos[ok], vel[ok], np.broadcast_to(rcs, rng.shape)[ok],
-                               s.terrain.clutter, slope)
+        if ok.any():   # the sensor type's detection model (iadsim.sensors): its equivalent SNR
+            each = lambda a: np.broadcast_to(a, rng.shape)[ok]  # noqa: E731
+            q[ok] = sensor_type_named(r.sensor_type).snr(r, Looks(
+                pos=pos[ok], vel=vel[ok], rcs_m2=each(rcs), emitter_erp_w=each(emitters.erp_w),
+                size_m=each(emitters.size_m), terrain=terrain, mva=mva, clutter=s.terrain.clutter, slope=slope))
         snr[:, si, :] = q
 
     # --- electronic warfare: noise jammers carried by threats, decoys (iadsim.engine.ew)
@@ -640,7 +639,8 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
         full = _full_world(ld, radars, mvas, terrain, pos, vel, values, log)
         if s.simulation.false_alarms:
             # with sampled uncertainty a replication may draw up to the figure's high value
-            pfa_top = (np.array([cat[r.system].figure("radar_pfa").high for r in radars])
+            pfa_top = (np.array([cat[r.system].figure("radar_pfa").high if r.sensor_type == "radar" else r.pfa
+                                 for r in radars])
                        if s.simulation.uncertainty in ("sample", "sample-calibrated") else pfa)
             rate = pfa_top * s.simulation.false_alarm_cells
             worst = int(np.argmax(rate))
@@ -695,6 +695,7 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
     from iadsim.effectors.base import effector_models
 
     world.models.update(effector_models(ld))   # weapon types that state their own assumptions
+    world.models.update(sensor_model_texts(radars, emitters))   # each non-radar sensor type's model (only when in use)
     return world
 
 
@@ -706,78 +707,6 @@ def terrain_slope(terrain: Terrain) -> tuple[np.ndarray, np.ndarray]:
     return dz_dx, -dz_drow  # rows run north to south
 
 
-def _cell_value(terrain: Terrain, raster: np.ndarray, x, y) -> np.ndarray:
-    g = terrain.grid
-    c = np.clip(np.floor((np.asarray(x) - g.xmin) / g.res), 0, g.nx - 1).astype(np.int64)
-    r = np.clip(np.floor((g.ymax - np.asarray(y)) / g.res), 0, g.ny - 1).astype(np.int64)
-    return raster[r, c]
-
-
-def radar_sinr(r: RadarSpec, terrain: Terrain, mva: np.ndarray, pos: np.ndarray, vel: np.ndarray,
-               rcs_m2: np.ndarray, clutter: str, slope: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Mean signal-to-clutter-plus-noise ratio [1] of targets at ``pos`` [n, 3] (x, y [m], altitude
-    [m MSL]) moving at ``vel`` [n, 3] [m/s] with RCS ``rcs_m2`` [n], all in line of sight and within
-    the instrumented range of radar ``r``.
-
-    Noise: reference-form radar equation (Skolnik 2001 eq. 2.1). For a radar with clutter figures
-    and a clutter class other than 'none' (iadsim.physics.clutter):
-
-    - clutter: the patch at the target's slant range and azimuth on a plane at the height of the
-      ground under the target, tilted by the DEM slope there: constant-gamma sigma0 = gamma sin(psi)
-      with the grazing angle psi between the ray to the patch and that surface; zero where the
-      ground under the target is hidden from the radar (terrain shadow) or the range sphere does
-      not reach the plane; cell area pulse- or beam-limited (Richards 2005 pp. 57-63); weighted
-      by the two-way Gaussian elevation pattern at the angle between target and that ground, the
-      beam pointed at the target - so clutter competes when the target is low, in the beam with the
-      ground; CNR in the same reference form as the target;
-    - MTI/Doppler: residual clutter C/I, target gain g(v_r) with the notch below the minimum radial
-      speed (mti_notch_gain);
-    - multipath: two-ray flat-earth loss below the first lobe over a plane at the ground under the
-      target, reflection coefficient -rho_s (roughness of the clutter class; Blake 1986, Ament 1953).
-
-    SINR = g F^4 SNR / (1 + CNR / I).
-    """
-    ref_snr = snr_required(r.ref_pd, r.pfa, model=DETECTION_MODEL)
-    dx = pos[:, 0] - r.x
-    dy = pos[:, 1] - r.y
-    dz = pos[:, 2] - r.z
-    rng = np.sqrt(dx * dx + dy * dy + dz * dz)
-    snr = np.asarray(snr_reference_form(rng, rcs_m2, r.ref_range_m, r.ref_rcs_m2, ref_snr), dtype=float)
-    if not r.has_clutter_model or clutter == "none":
-        return snr
-    lam = float(r.wavelength_m)
-    d = np.maximum(np.hypot(dx, dy), 1.0)
-    # MTI notch from the radial speed
-    v_r = (dx * vel[:, 0] + dy * vel[:, 1] + dz * vel[:, 2]) / rng
-    g_mti = mti_notch_gain(np.nan_to_num(v_r), r.min_radial_speed_m_s)
-    # clutter in the target's range cell
-    ground = terrain.height_at(pos[:, 0], pos[:, 1])
-    gx = _cell_value(terrain, slope[0], pos[:, 0], pos[:, 1])
-    gy = _cell_value(terrain, slope[1], pos[:, 0], pos[:, 1])
-    # the clutter patch: the ground plane at the height of the ground under the target, at the
-    # target's slant range and azimuth (none if the range sphere does not reach that plane)
-    reach = np.abs(ground - r.z) <= rng
-    el_c = np.arcsin(np.clip((ground - r.z) / rng, -1.0, 1.0))
-    ux, uy, uz = np.cos(el_c) * dx / d, np.cos(el_c) * dy / d, np.sin(el_c)
-    nn = np.sqrt(gx * gx + gy * gy + 1.0)
-    sin_psi = -(ux * -gx + uy * -gy + uz) / nn   # -(u . n), n the upward surface normal, |u| = 1
-    lit = reach & visible_at(mva, terrain, pos[:, 0], pos[:, 1], ground + GROUND_VISIBLE_TOLERANCE_M)
-    psi = np.where(lit, np.arcsin(np.clip(sin_psi, 0.0, 1.0)), 0.0)
-    sigma0 = sigma0_constant_gamma(clutter_gamma_db(clutter, lam), psi)
-    area = clutter_cell_area_m2(rng, r.az_beamwidth_rad, r.el_beamwidth_rad, psi, r.range_resolution_m)
-    el_t = np.arcsin(np.clip(dz / rng, -1.0, 1.0))
-    pattern = np.asarray(gaussian_beam_gain(el_t - el_c, r.el_beamwidth_rad)) ** 2
-    cnr = clutter_to_noise_reference_form(sigma0 * area, rng, r.ref_range_m, r.ref_rcs_m2, ref_snr, pattern)
-    # multipath over a plane at the ground under the target
-    h_r = np.maximum(r.z - ground, r.mast_m)
-    h_t = np.maximum(pos[:, 2] - ground, 0.0)
-    rho = roughness_factor(CLUTTER_CLASSES[clutter]["rms_height_m"], np.arctan((h_r + h_t) / d), lam)
-    f4 = multipath_loss(h_r, h_t, d, lam, rho)
-    return np.asarray(signal_to_clutter_plus_noise(snr * f4, cnr, r.mti_improvement, g_mti), dtype=float)
-
-
-#: ground this close to the minimum visible altitude counts as lit by the radar (clutter) [m]
-GROUND_VISIBLE_TOLERANCE_M = 1.0
 
 
 #: false alarms of a radar without a quoted elevation limit fall below this elevation [deg]
@@ -786,11 +715,6 @@ FALSE_ALARM_MAX_ELEVATION_DEG = 60.0
 #: at most this many false alarms are expected per radar scan (the kernel draws at most 64)
 MAX_FALSE_ALARMS_PER_SCAN = 16.0
 
-#: figures a radar needs for full fidelity (measurement noise and elevation coverage)
-FULL_RADAR_FIGURES = ("radar_range_sigma_m", "radar_azimuth_sigma_deg", "radar_elevation_sigma_deg",
-                      "radar_min_elevation_deg")
-
-
 def _full_world(ld, radars, mvas, terrain, pos, vel, values, log) -> FullWorld:
     """True radar coordinates of every threat from every radar, and the rasters the tracker and C2
     look up at estimated positions."""
@@ -798,7 +722,7 @@ def _full_world(ld, radars, mvas, terrain, pos, vel, values, log) -> FullWorld:
     problems = []
     for r in radars:
         sysm = cat[r.system]
-        for key in FULL_RADAR_FIGURES:
+        for key in sensor_type_named(r.sensor_type).full_figures(sysm):
             if key not in sysm.figures:
                 problems.append(Problem(ld.source, f"{r.where}.system",
                                         f"catalog entry {sysm.name!r} has no figure {key!r}, which "
@@ -817,13 +741,17 @@ def _full_world(ld, radars, mvas, terrain, pos, vel, values, log) -> FullWorld:
         max_el[si] = np.radians(r.max_elevation_deg if r.max_elevation_deg is not None
                                 else FALSE_ALARM_MAX_ELEVATION_DEG)
         ref_pd[si] = r.ref_pd
-        sigma[si, 0] = log.get(sysm, "radar_range_sigma_m", "tracking")
-        sigma[si, 1] = np.radians(log.get(sysm, "radar_azimuth_sigma_deg", "tracking"))
-        sigma[si, 2] = np.radians(log.get(sysm, "radar_elevation_sigma_deg", "tracking"))
-        min_el[si] = np.radians(log.get(sysm, "radar_min_elevation_deg", "detection"))
+        mm = sensor_type_named(r.sensor_type).measurement(r, sysm, log.get)   # the type's measurement model
+        sigma[si, 0] = r.range_bound_m / np.sqrt(12.0) if mm.range_sigma_m is None else mm.range_sigma_m
+        sigma[si, 1] = mm.azimuth_sigma_rad
+        sigma[si, 2] = mm.elevation_sigma_rad
+        min_el[si] = mm.min_elevation_rad
         rel = np.nan_to_num(pos - np.array([r.x, r.y, r.z]))
         ground = np.hypot(rel[..., 0], rel[..., 1])
-        meas[0][:, si, :] = np.sqrt(ground ** 2 + rel[..., 2] ** 2)
+        # a bearing-only sensor measures no range: the tracker gets the bearing at a range guess of
+        # half its range bound, with the sigma of a range uniform over it
+        meas[0][:, si, :] = (np.sqrt(ground ** 2 + rel[..., 2] ** 2) if mm.range_sigma_m is not None
+                             else 0.5 * r.range_bound_m)
         meas[1][:, si, :] = np.arctan2(rel[..., 0], rel[..., 1])
         meas[2][:, si, :] = np.arctan2(rel[..., 2], ground)
     speed = np.linalg.norm(np.nan_to_num(vel), axis=-1)

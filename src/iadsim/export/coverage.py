@@ -184,6 +184,9 @@ def write_coverage(ld: LoadedScenario, out: str | Path, req: CoverageRequest | N
             dem_crs))
         bands, desc = [], []
         info = {"name": r.name, "system": r.system, "detection": []}
+        if r.sensor_type != "radar":   # the RCS detection maps are a radar's (iadsim.sensors)
+            info["note"] = (f"sensor_type {r.sensor_type}: not a radar, so its detection maps by RCS are empty (it "
+                            "detects emitters or target sizes, docs/sensors.md); its line-of-sight maps apply")
         for rcs in req.rcs_m2:
             rng = radar_detection_range_m(r, rcs, req.pd)
             for a, alt in alts:

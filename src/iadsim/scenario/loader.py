@@ -451,6 +451,11 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
             problems.append(Problem(source, f"sensors[{i}].name",
                                     f"name {_short(s.name)} is also the name of effectors[{units[s.name]}]; "
                                     "sensors and effectors need different names"))
+        if s.light == "night" and s.system in catalog and "eo_ir_detection_range_km" not in catalog[s.system].figures \
+                and catalog[s.system].sensor_type == "eo":   # an optical sensor sees at night only through its IR channel
+            problems.append(Problem(source, f"sensors[{i}].light",
+                                    f"{_short(s.system)} has no infrared channel (eo_ir_detection_range_km); it "
+                                    "cannot detect at night: use light: day or a sensor with an IR channel"))
     assets = {a.name for a in scn.assets}
     from iadsim.missions.sead import site_positions, site_range_problems, target_problem
 
@@ -487,6 +492,12 @@ def check_references(scn: Scenario, catalog: Catalog, source: str) -> None:
                         problems.append(Problem(source, f"threats[{i}].mission.release",
                                                 f"the target {w.target!r} is {d_m / 1000:.1f} km from the release "
                                                 f"point, beyond the {reach:g} km range of {wsys.name}"))
+                passive = {x.name: x.system for x in scn.sensors if x.system in catalog
+                           and (catalog[x.system].sensor_type or "radar") != "radar"}
+                if w.target in passive and "arm_terminal_phase_s" in wsys.figures:   # (iadsim.sensors)
+                    problems.append(Problem(source, f"{where}.target",
+                                            f"{wsys.name} homes on radar emissions; {w.target!r} is a "
+                                            f"{catalog[passive[w.target]].sensor_type} sensor that emits nothing"))
                 if wsys.name in carried and w.count > carried[wsys.name]:
                     problems.append(Problem(source, f"{where}.count", f"{carrier.name} carries at most "
                                                                       f"{carried[wsys.name]} {wsys.name}, not {w.count}"))

@@ -365,7 +365,8 @@ class Effector(_Model):
 
 
 class Sensor(_Model):
-    """A stand-alone radar (the effectors' organic radars need no entry here)."""
+    """A stand-alone sensor: a radar, a passive ESM receiver or an electro-optical sensor, by its
+    catalog system's sensor_type (the effectors' organic radars need no entry here)."""
 
     name: Name
     system: str
@@ -377,6 +378,9 @@ class Sensor(_Model):
     mttr_h: float | None = _mttr_field()
     emcon: Emcon | None = Field(None, description="emission control of its radar; default: always radiating")
     repair_s: float | None = _repair_field()
+    light: Literal["day", "night"] | None = Field(
+        None, description="electro-optical sensors: 'day' (the daylight channel) or 'night' (the infrared "
+        "channel, eo_ir_detection_range_km); default day; other sensor types ignore it")
 
     _pair = model_validator(mode="after")(_check_pair)
 
