@@ -186,9 +186,9 @@ class DefStateArrays(NamedTuple):
     """Failures, emission control and C2 links (iadsim.engine.defstate.DefState)."""
 
     ds_on: bool                     # whether the defence state is in use
-    toggles: np.ndarray             # [R, S, K] failure / repair steps
+    toggles: np.ndarray             # [R, S, K] steps at which unit s changes state (up <-> down)
     up0: np.ndarray                 # [R, S] up at the start
-    emcon_mode: np.ndarray          # [S]
+    emcon_mode: np.ndarray          # [S] EMCON_* code
     duty_period: np.ndarray         # [S] [steps]
     duty_on: np.ndarray             # [S] [steps]
     duty_phase: np.ndarray          # [R, S] [steps]
@@ -205,16 +205,17 @@ class ScootArrays(NamedTuple):
     """Relocating fire units (iadsim.engine.scoot; G relocating units, L moves at most)."""
 
     sc_on: bool
-    sc_group: np.ndarray            # [S] relocating unit of each site copy (-1: none)
-    sc_units: np.ndarray            # [G, sites] copies of each relocating unit
+    sc_group: np.ndarray            # [E + V] relocating unit of each expanded fire unit (-1: none)
+    sc_units: np.ndarray            # [G, K] expanded unit standing at site k of each relocating unit
     sc_after: np.ndarray            # [G] engagements before a move
-    sc_steps: np.ndarray            # [G, ...] pack / move / set-up steps
+    sc_steps: np.ndarray            # [G, K, K] pack + move + set-up from site a to site b [steps]
     sc_seq: np.ndarray              # [R, G, L + 1] sites in turn
     sc_log: np.ndarray              # [R, G, L, 2] filled by the kernel: packing and set-up steps
 
 
 class ReactionArrays(NamedTuple):
-    """Reacting threats' branches (iadsim.engine.react; nothing read when no threat reacts)."""
+    """Reacting threats' branches (iadsim.engine.react.ReactArrays, whose docstring gives each array;
+    nothing read when no threat reacts)."""
 
     rx_on: bool
     rx_root: np.ndarray
