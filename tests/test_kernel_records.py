@@ -27,8 +27,10 @@ KERNEL_PARAMS = {
     ("full.py", "_run_one_full"): {"cfg": R.Settings, "w": R.FullWorldArrays, "p": R.ParamArrays, "o": R.Outputs,
                                    "ew": R.EWArrays, "ds": R.DefStateArrays, "sc": R.ScootArrays,
                                    "react": R.ReactionArrays, "site": R.SiteArrays, "gun": R.GunArrays},
-    ("full.py", "_visible"): {"cfg": R.Settings},
+    ("full.py", "_visible"): {"grid": R.TerrainGrid},
 }
+#: records a kernel builds itself into a local of this name
+LOCALS = {("full.py", "_run_one_full"): {"grid": R.TerrainGrid}}
 
 
 def _function(module: str, name: str) -> ast.FunctionDef:
@@ -39,11 +41,12 @@ def _function(module: str, name: str) -> ast.FunctionDef:
     raise AssertionError(f"no function {name} in engine/{module}")
 
 
-def _reads(fn: ast.FunctionDef, params: dict) -> dict[type, set[str]]:
-    """{record type: fields read as ``param.field``} in ``fn``'s body."""
+def _reads(fn: ast.FunctionDef, params: dict, local: dict | None = None) -> dict[type, set[str]]:
+    """{record type: fields read as ``param.field`` (or ``local.field``)} in ``fn``'s body."""
     args = [a.arg for a in fn.args.args]
     missing = set(params) - set(args)
     assert not missing, f"{fn.name} has no parameters {missing} (its record arguments changed?)"
+    params = {**params, **(local or {})}
     out: dict[type, set[str]] = {}
     for node in ast.walk(fn):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in params:
@@ -54,7 +57,7 @@ def _reads(fn: ast.FunctionDef, params: dict) -> dict[type, set[str]]:
 def _all_reads() -> dict[type, set[str]]:
     reads: dict[type, set[str]] = {}
     for (module, name), params in KERNEL_PARAMS.items():
-        for rec, fields in _reads(_function(module, name), params).items():
+        for rec, fields in _reads(_function(module, name), params, LOCALS.get((module, name))).items():
             reads.setdefault(rec, set()).update(fields)
     return reads
 
@@ -73,7 +76,7 @@ def test_every_field_is_read_by_a_kernel_under_its_name(rec):
 
 def test_every_field_a_kernel_reads_is_declared():
     for (module, name), params in KERNEL_PARAMS.items():
-        for rec, fields in _reads(_function(module, name), params).items():
+        for rec, fields in _reads(_function(module, name), params, LOCALS.get((module, name))).items():
             # record methods (_replace ...) are not fields; a kernel reads fields only
             unknown = sorted(f for f in fields if f not in rec._fields)
             assert not unknown, f"engine/{module}:{name} reads {unknown} that {rec.__name__} does not declare"
@@ -114,7 +117,10 @@ def _check_types(rec) -> None:
     for name, want in hints.items():
         v = getattr(rec, name)
         where = f"{type(rec).__name__}.{name}"
-        if want is np.ndarray:
+        if isinstance(want, type) and issubclass(want, tuple):   # a nested record
+            assert isinstance(v, want), f"{where}: {type(v).__name__}, expected {want.__name__}"
+            _check_types(v)
+        elif want is np.ndarray:
             assert isinstance(v, np.ndarray), f"{where}: {type(v).__name__}, expected an array"
         elif want is bool:
             assert isinstance(v, (bool, np.bool_)), f"{where}: {type(v).__name__}, expected bool"

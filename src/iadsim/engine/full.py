@@ -63,6 +63,7 @@ from iadsim.engine.kernel import jamming_js_scaled
 from iadsim.engine.kernel import EV_REACT
 from iadsim.engine.react import react_begin, react_launch, react_switch, react_track
 from iadsim.engine.kernel import FP_FCR_ELMAX, FP_FCR_ELMIN, FP_FCR_R
+from iadsim.engine.records import TerrainGrid
 from iadsim.engine.sites import arm_watch, site_hits
 from iadsim.engine.rng import uniform
 from iadsim.engine.scoot import scoot_init, scoot_silence, scoot_step
@@ -117,12 +118,12 @@ def bilinear(a, xmin, ymax, res, x, y):
 
 
 @numba.njit(cache=True)
-def _visible(mva, cfg, x, y, z):
-    """Line of sight from the raster's antenna to (x, y, z MSL), as visible_at; cfg: the Settings record
-    (iadsim.engine.records; the terrain grid's bounds and cell size)."""
-    if not (x >= cfg.xmin and x < cfg.xmax and y > cfg.ymin and y <= cfg.ymax):
+def _visible(mva, grid, x, y, z):
+    """Line of sight from the raster's antenna to (x, y, z MSL), as visible_at; grid: the terrain grid
+    (iadsim.engine.records.TerrainGrid)."""
+    if not (x >= grid.xmin and x < grid.xmax and y > grid.ymin and y <= grid.ymax):
         return False
-    v = bilinear(mva, cfg.xmin, cfg.ymax, cfg.res, x, y)
+    v = bilinear(mva, grid.xmin, grid.ymax, grid.res, x, y)
     return math.isfinite(v) and z >= v
 
 
@@ -331,6 +332,7 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
     xmin = cfg.xmin
     ymax = cfg.ymax
     res = cfg.res
+    grid = TerrainGrid(cfg.xmin, cfg.ymax, cfg.xmax, cfg.ymin, cfg.res)   # for _visible
     qn = cfg.qn
     gamma = cfg.gamma
     basket = cfg.basket
@@ -642,7 +644,7 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
                             r_lo = 0.0
                             r_hi = g_par[gun_of[e], FP_RMAX]
                         hit = (r_lo <= sr <= r_hi and agl >= hmin[e] and above <= hmax[e]
-                               and dp <= basket and _visible(mva[radar_of[e]], cfg, x, y, z)
+                               and dp <= basket and _visible(mva[radar_of[e]], grid, x, y, z)
                                and _in_fire_control_nb(x - eff_xyz[e, 0], y - eff_xyz[e, 1], above, flpar, e)
                                and salvo_kills(k0, k1, f_id[i], f_n[i], f_pk[i], beta[e]))
                 if ds_on and ds_fail[e] > f_t0[i]:
@@ -756,7 +758,7 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
                     az = 2.0 * math.pi * uniform(k0, k1, STREAM_FA_AZIMUTH, t, s, j)
                     el = el_lo + (el_hi - el_lo) * uniform(k0, k1, STREAM_FA_ELEVATION, t, s, j)
                     converted_measurement(r, az, el, sigma[s, 0], sigma[s, 1], sigma[s, 2], zr, Rm[nz])
-                    if not _visible(mva[s], cfg, zr[0] + sensor_xyz[s, 0], zr[1] + sensor_xyz[s, 1],
+                    if not _visible(mva[s], grid, zr[0] + sensor_xyz[s, 0], zr[1] + sensor_xyz[s, 1],
                                     zr[2] + sensor_xyz[s, 2]):
                         continue
                     for i in range(3):
@@ -800,7 +802,7 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
                     dy = X[k, 1] - sensor_xyz[s, 1]
                     dz = X[k, 2] - sensor_xyz[s, 2]
                     if (dx * dx + dy * dy + dz * dz <= sens_range[s] * sens_range[s]
-                            and _visible(mva[s], cfg, X[k, 0], X[k, 1], X[k, 2])):
+                            and _visible(mva[s], grid, X[k, 0], X[k, 1], X[k, 2])):
                         looked[k] = True
             if nz > 0:
                 # gate: cost = squared Mahalanobis distance; leaving a measurement unassigned costs
@@ -1067,7 +1069,7 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
                 py = X[k, 1] + dts * X[k, 4] - eff_xyz[e, 1]
                 pz = X[k, 2] + dts * X[k, 5] - eff_xyz[e, 2]
                 # the unit's radar must see the estimated position
-                if not _visible(mva[radar_of[e]], cfg, px + eff_xyz[e, 0], py + eff_xyz[e, 1], pz + eff_xyz[e, 2]):
+                if not _visible(mva[radar_of[e]], grid, px + eff_xyz[e, 0], py + eff_xyz[e, 1], pz + eff_xyz[e, 2]):
                     continue
                 # ... and its fire-control radar must reach it (range, elevation: iadsim.catalog.firecontrol)
                 if not _in_fire_control_nb(px, py, pz, flpar, e):

@@ -11,6 +11,7 @@ record                 built by
 ``WorldArrays``        ``World.kernel_inputs()`` (fast kernel; iadsim.engine.world)
 ``FullWorldArrays``    ``FullWorld.kernel_inputs(world)`` (full-fidelity kernel)
 ``Settings``           ``FullWorld.kernel_settings(world)`` (full-fidelity kernel's scalars)
+``TerrainGrid``        inside the full-fidelity kernel from ``Settings`` (line-of-sight lookups)
 ``ParamArrays``        ``Parameters.kernel_inputs(world)`` (per replication, leading axis R)
 ``Outputs``            ``iadsim.engine.simulate_chunk`` (filled in place by the kernels)
 ``EWArrays``           ``EW.kernel_inputs(M)`` via ``World.ew_inputs()`` (iadsim.engine.ew)
@@ -102,12 +103,23 @@ class FullWorldArrays(NamedTuple):
     gun_vuln: np.ndarray            # [M, 2] presented area and kill probability per hit of each member
 
 
+class TerrainGrid(NamedTuple):
+    """The terrain grid's bounds (local x, y [m]) and cell size [m] for line-of-sight lookups; built
+    inside the full-fidelity kernel from its Settings (five floats, cheap to pass on)."""
+
+    xmin: float
+    ymax: float
+    xmax: float
+    ymin: float
+    res: float
+
+
 class Settings(NamedTuple):
     """The full-fidelity kernel's run-wide scalars (scenario.simulation and the terrain grid)."""
 
     dt: float                       # time step [s]
-    xmin: float                     # terrain grid bounds [m] (local x, y) and cell size [m]
-    ymax: float
+    xmin: float                     # terrain grid bounds [m] (local x, y) and cell size [m]: the kernel
+    ymax: float                     # passes them on as a TerrainGrid to its line-of-sight lookups
     xmax: float
     ymin: float
     res: float
@@ -259,5 +271,5 @@ class GunArrays(NamedTuple):
 
 
 #: every record type the kernels take
-RECORDS = (WorldArrays, FullWorldArrays, Settings, ParamArrays, Outputs, EWArrays, DefStateArrays,
+RECORDS = (WorldArrays, FullWorldArrays, Settings, TerrainGrid, ParamArrays, Outputs, EWArrays, DefStateArrays,
            ScootArrays, ReactionArrays, SiteArrays, GunArrays)
