@@ -81,95 +81,87 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
     ``keys`` [count, 2] overrides the replications' random keys (e.g. to reuse the same random
     numbers across the design points of a sensitivity analysis); ``policy`` overrides the
     scenario's weapon-target assignment policy."""
+    from iadsim.engine import scoot
+    from iadsim.engine.defstate import inactive
+    from iadsim.engine.mixed import GunSide
+    from iadsim.engine.records import Outputs
+    from iadsim.engine.sites import SiteAttacks
+
     M = world.pos.shape[1]
     E = len(world.effector_labels)
     if keys is None:
         keys = replication_keys(seed, first, count)
     if params is None:
         params = chunk_parameters(world, seed, first, count)
-    out = {k: np.zeros((count, M), np.int64) for k in
-           ("det_step", "firm_step", "eng_step", "shots", "kill_step", "killer", "leak_step")}
-    expended = np.zeros((count, E), np.int64)
-    ident = np.full((count, M), -1, np.int64)
-    ew = world.ew_inputs()
-    ev = [np.zeros(MAX_EVENTS, np.int64) for _ in range(5)]
     local = record_rep - first if first <= record_rep < first + count else -1
     code = use_policy(policy or world.scenario.simulation.policy)
-    stats = None
-    from iadsim.engine.defstate import inactive
-
-    from iadsim.engine import scoot
-
-    sc_in = scoot.kernel_inputs(world, seed, first, count)
+    sc = scoot.kernel_inputs(world, seed, first, count)
     world_in, params_in = world, params
     if world.scoot is not None:   # relocating fire units: the kernels run with each site's copy
         world_in, params_in = scoot.expanded(world), scoot.expand_parameters(world, params)
-        expended = np.zeros((count, len(world_in.effector_labels)), np.int64)
-        ew = world_in.ew_inputs()
     ds = params_in.defstate if params_in.defstate is not None else inactive(world_in, count)
-    radiating = np.zeros((count, len(world_in.sensor_labels)), np.int64)
     rx = world.react_inputs()
     if world_in is not world:   # relocating units' copies: each radar's fire unit in the expanded world
         from iadsim.engine.react_world import radar_units
 
-        rx = rx[:14] + (radar_units(world_in),) + rx[15:]
-    react_step = np.full((count, M), -1, np.int64)
-    react_to = np.full((count, M), -1, np.int64)
-    from iadsim.engine.sites import SiteAttacks
-
+        rx = rx._replace(rad_unit=radar_units(world_in))
     sites = getattr(world, "sites", None)
     S = len(world_in.sensor_labels)
     site_in = sites.kernel_inputs() if sites is not None else SiteAttacks.empty_inputs(S)
     if sites is not None and world.scoot is not None:   # weapons fly to the site a relocating unit stood at
         site_in = scoot.site_inputs(world, site_in)
-    site_kill = np.full((count, S if sites is not None else 0), -1, np.int64)
-    from iadsim.engine.mixed import GunSide
-
     side = getattr(world_in, "second_weapon", None)
     side = side if side is not None else GunSide.none(0, M, len(world_in.effector_labels))
-    bursts = np.zeros((count, len(world_in.effector_labels)), np.int64)
+    E_in = len(world_in.effector_labels)
+    n_stats = 0
     if world.full is not None:
-        from iadsim.engine.full import TRACK_STATS, run_chunk_full, run_chunk_full_serial
+        from iadsim.engine.full import TRACK_STATS
 
-        stats = np.zeros((count, len(TRACK_STATS)), np.float64)
+        n_stats = len(TRACK_STATS)
+    step = lambda: np.zeros((count, M), np.int64)   # noqa: E731
+    out = Outputs(det_step=step(), firm_step=step(), eng_step=step(), shots=step(), kill_step=step(),
+                  killer=step(), leak_step=step(), expended=np.zeros((count, E_in), np.int64),
+                  stats=np.zeros((count, n_stats), np.float64),
+                  ev_step=np.zeros(MAX_EVENTS, np.int64), ev_type=np.zeros(MAX_EVENTS, np.int64),
+                  ev_e=np.zeros(MAX_EVENTS, np.int64), ev_m=np.zeros(MAX_EVENTS, np.int64),
+                  ev_n=np.zeros(MAX_EVENTS, np.int64), ident_step=np.full((count, M), -1, np.int64),
+                  radiating=np.zeros((count, S), np.int64), react_step=np.full((count, M), -1, np.int64),
+                  react_to=np.full((count, M), -1, np.int64), bursts=np.zeros((count, E_in), np.int64),
+                  site_kill=np.full((count, S if sites is not None else 0), -1, np.int64))
+    if world.full is not None:
+        from iadsim.engine.full import run_chunk_full, run_chunk_full_serial
+
         kernel = run_chunk_full_serial if code == POLICY_PYTHON else run_chunk_full
-        n = kernel(keys, local, code, *world_in.full.kernel_inputs(world_in), *params_in.kernel_inputs(),
-                   out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
-                   out["killer"], out["leak_step"], expended, stats, *ev, *ew, ident, *ds.kernel_inputs(world_in),
-                   radiating,
-                   params_in.jamming_input(world_in), *sc_in,
-                   *rx, react_step, react_to,
-                   *site_in, site_kill,
-                   *side.full_inputs(), bursts)
+        n = kernel(keys, local, code, world_in.full.kernel_settings(world_in), world_in.full.kernel_inputs(world_in),
+                   params_in.kernel_inputs(world_in), out, world_in.ew_inputs(), ds.kernel_inputs(world_in), sc, rx,
+                   site_in, side.kernel_inputs())
     else:
         kernel = run_chunk_serial if code == POLICY_PYTHON else run_chunk
-        n = kernel(keys, local, code, *world_in.kernel_inputs(), *params_in.kernel_inputs(),
-                   out["det_step"], out["firm_step"], out["eng_step"], out["shots"], out["kill_step"],
-                   out["killer"], out["leak_step"], expended, *ev, *ew, ident, *ds.kernel_inputs(world_in),
-                   radiating,
-                   params_in.jamming_input(world_in), *sc_in,
-                   *rx, react_step, react_to,
-                   *side.kernel_inputs(), bursts,
-                   *site_in, site_kill)
+        n = kernel(keys, local, code, world_in.kernel_inputs(), params_in.kernel_inputs(world_in), out,
+                   world_in.ew_inputs(), ds.kernel_inputs(world_in), sc, rx, side.kernel_inputs(), site_in)
     events = None
     if local >= 0:
         events = np.zeros(n, EVENT_DTYPE)
-        for name, arr in zip(EVENT_DTYPE.names, ev):
+        for name, arr in zip(EVENT_DTYPE.names, (out.ev_step, out.ev_type, out.ev_e, out.ev_m, out.ev_n)):
             events[name] = arr[:n]
+    expended, radiating, site_kill = out.expended, out.radiating, out.site_kill
+    outcomes = {k: getattr(out, k) for k in
+                ("det_step", "firm_step", "eng_step", "shots", "kill_step", "killer", "leak_step")}
     if world.scoot is not None:   # the copies' outcomes count for their fire unit
-        expended, radiating = scoot.fold(world, out, expended, radiating, events)
+        expended, radiating = scoot.fold(world, outcomes, expended, radiating, events)
         if events is not None:
-            events = scoot.with_events(world, events, sc_in[6][local], sc_in[5][local])
+            events = scoot.with_events(world, events, sc.sc_log[local], sc.sc_seq[local])
     return ChunkResult(first, count, expended=expended, events=events, draws=params.draws,
-                       track_stats=stats, ident_step=ident if world.ew is not None and world.ew.has_decoys else None,
+                       track_stats=out.stats if world.full is not None else None,
+                       ident_step=out.ident_step if world.ew is not None and world.ew.has_decoys else None,
                        radiating=radiating if ds.active else None,
-                       relocation_log=sc_in[6] if world.scoot is not None else None,
-                       relocation_sites=sc_in[5] if world.scoot is not None else None,
-                       react_step=react_step if rx[0] else None, react_to=react_to if rx[0] else None,
-                       bursts=bursts[:, :E] if getattr(world, "second_weapon", None) is not None
+                       relocation_log=sc.sc_log if world.scoot is not None else None,
+                       relocation_sites=sc.sc_seq if world.scoot is not None else None,
+                       react_step=out.react_step if rx.rx_on else None, react_to=out.react_to if rx.rx_on else None,
+                       bursts=out.bursts[:, :E] if getattr(world, "second_weapon", None) is not None
                        else None,   # relocation copies (after the E units) carry no guns
                        site_kill=(None if sites is None else site_kill if world.scoot is None
-                                  else scoot.fold_sites(world, site_kill)), **out)
+                                  else scoot.fold_sites(world, site_kill)), **outcomes)
 
 
 def compiled_cache_warm(fidelity: str = "fast") -> bool:

@@ -84,10 +84,14 @@ class DefState:
     link_down: np.ndarray      # [R, S] step from which unit s is cut from the command post (NEVER: never)
     autonomous: bool
 
-    def kernel_inputs(self, world) -> tuple:
-        return (self.active, self.toggles, self.up0, self.emcon_mode, self.duty_period, self.duty_on,
-                self.duty_phase, self.warmup, self.ambush_r, self.cue, self.link_down, self.autonomous,
-                np.ascontiguousarray(world.sensor_xyz, dtype=np.float64), world.pos)
+    def kernel_inputs(self, world) -> "DefStateArrays":
+        from iadsim.engine.records import DefStateArrays
+
+        return DefStateArrays(ds_on=self.active, toggles=self.toggles, up0=self.up0, emcon_mode=self.emcon_mode,
+                              duty_period=self.duty_period, duty_on=self.duty_on, duty_phase=self.duty_phase,
+                              warmup=self.warmup, ambush_r=self.ambush_r, cue=self.cue, link_down=self.link_down,
+                              autonomous=self.autonomous,
+                              radar_xyz=np.ascontiguousarray(world.sensor_xyz, dtype=np.float64), pos=world.pos)
 
 
 def _units(scen) -> list:

@@ -51,9 +51,11 @@ class EW:
     def has_decoys(self) -> bool:
         return bool(np.any(self.decoy_p >= 0.0))
 
-    def kernel_inputs(self, n_threats: int) -> tuple:
+    def kernel_inputs(self, n_threats: int) -> "EWArrays":
+        from iadsim.engine.records import EWArrays
+
         decoy = self.decoy_p if self.decoy_p.shape[0] == n_threats else np.full(n_threats, -1.0)
-        return self.jam_js, self.jam_owner, decoy
+        return EWArrays(jam_js=self.jam_js, jam_owner=self.jam_owner, decoy_p=decoy)
 
 
 def radar_jamming_figures(sysm, log) -> dict | None:

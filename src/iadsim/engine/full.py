@@ -63,6 +63,7 @@ from iadsim.engine.kernel import jamming_js_scaled
 from iadsim.engine.kernel import EV_REACT
 from iadsim.engine.react import react_begin, react_launch, react_switch, react_track
 from iadsim.engine.kernel import FP_FCR_ELMAX, FP_FCR_ELMIN, FP_FCR_R
+from iadsim.engine.records import TerrainGrid
 from iadsim.engine.sites import arm_watch, site_hits
 from iadsim.engine.rng import uniform
 from iadsim.engine.scoot import scoot_init, scoot_silence, scoot_step
@@ -117,11 +118,12 @@ def bilinear(a, xmin, ymax, res, x, y):
 
 
 @numba.njit(cache=True)
-def _visible(mva, fpar, x, y, z):
-    """Line of sight from the raster's antenna to (x, y, z MSL), as visible_at."""
-    if not (x >= fpar[1] and x < fpar[3] and y > fpar[4] and y <= fpar[2]):
+def _visible(mva, grid, x, y, z):
+    """Line of sight from the raster's antenna to (x, y, z MSL), as visible_at; grid: the terrain grid
+    (iadsim.engine.records.TerrainGrid)."""
+    if not (x >= grid.xmin and x < grid.xmax and y > grid.ymin and y <= grid.ymax):
         return False
-    v = bilinear(mva, fpar[1], fpar[2], fpar[5], x, y)
+    v = bilinear(mva, grid.xmin, grid.ymax, grid.res, x, y)
     return math.isfinite(v) and z >= v
 
 
@@ -322,44 +324,149 @@ def _intercept_on_track(t, nsteps, dt, px, py, pz, vx, vy, vz, tab_tof, tab_spd,
 
 
 @numba.njit(cache=True)
-def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, values, pos,
-                  scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
-                  elev, mva, assets, eff_xyz, tab_tof, tab_spd, flpar, fc_of, max_el, ref_pd,
-                  reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode, gun_vuln,
-                  pk1, beta, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps,
-                  snr_scale, pfa, policy, record,
-                  det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
-                  ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
-                  ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue,
-                  link_down, autonomous, radar_xyz, ds_pos, radiating, js_scale,
-                  sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log,
-                  rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay, rx_measure,
-                  rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to,
-                  site_of, site_p, arm_steps, site_repair,
-                  site_kill,
-                  gun_of, g_tab_tof, g_tab_spd, g_par, g_mag0, bursts):
-    dt = fpar[0]
-    xmin = fpar[1]
-    ymax = fpar[2]
-    res = fpar[5]
-    qn = fpar[6]
-    gamma = fpar[7]
-    basket = fpar[8]
-    vmax = fpar[9]
-    gamma_init = fpar[10]
-    fa_cells = fpar[11]
-    omega = fpar[12]
-    p_switch = fpar[13]
-    fa_value = fpar[14]
-    p_gate = fpar[15]
-    cpa_scale = fpar[16]
-    nsteps = ipar[0]
-    conf_m = ipar[1]
-    conf_n = ipar[2]
-    del_steps = ipar[3]
-    use_imm = ipar[4] == 1
-    use_jpda = ipar[5] == 1
-    fc_looks = ipar[6]
+def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, site, gun):
+    """Replication rep (random key k0, k1) at full fidelity, of the records of :mod:`iadsim.engine.records`
+    (cfg: Settings, w: FullWorldArrays, the others as the fast kernel's ``_run_one``); returns the count
+    of events recorded (record: this replication's)."""
+    dt = cfg.dt
+    xmin = cfg.xmin
+    ymax = cfg.ymax
+    res = cfg.res
+    grid = TerrainGrid(cfg.xmin, cfg.ymax, cfg.xmax, cfg.ymin, cfg.res)   # for _visible
+    qn = cfg.qn
+    gamma = cfg.gamma
+    basket = cfg.basket
+    vmax = cfg.vmax
+    gamma_init = cfg.gamma_init
+    fa_cells = cfg.fa_cells
+    omega = cfg.omega
+    p_switch = cfg.p_switch
+    fa_value = cfg.fa_value
+    p_gate = cfg.p_gate
+    cpa_scale = cfg.cpa_scale
+    nsteps = cfg.nsteps
+    conf_m = cfg.conf_m
+    conf_n = cfg.conf_n
+    del_steps = cfg.del_steps
+    use_imm = cfg.use_imm
+    use_jpda = cfg.use_jpda
+    fc_looks = cfg.fc_looks
+    first_step = w.first_step
+    end_step = w.end_step
+    parent = w.parent
+    target = w.target
+    values = w.values
+    pos = w.pos
+    scan = w.scan
+    snr = w.snr
+    meas_r = w.meas_r
+    meas_az = w.meas_az
+    meas_el = w.meas_el
+    sensor_xyz = w.sensor_xyz
+    sigma = w.sigma
+    min_el = w.min_el
+    sens_range = w.sens_range
+    elev = w.elev
+    mva = w.mva
+    assets = w.assets
+    eff_xyz = w.eff_xyz
+    tab_tof = w.tab_tof
+    tab_spd = w.tab_spd
+    flpar = w.flpar
+    fc_of = w.fc_of
+    max_el = w.max_el
+    ref_pd = w.ref_pd
+    reloads0 = w.reloads0
+    salvo = w.salvo
+    max_eng = w.max_eng
+    assess_steps = w.assess_steps
+    min_interval_steps = w.min_interval_steps
+    fire_mode = w.fire_mode
+    gun_vuln = w.gun_vuln
+    # this replication's figures and outputs
+    pk1 = p.pk1[rep]
+    beta = p.beta[rep]
+    rmin = p.rmin[rep]
+    rmax = p.rmax[rep]
+    hmin = p.hmin[rep]
+    hmax = p.hmax[rep]
+    channels = p.channels[rep]
+    ready0 = p.ready0[rep]
+    reload_steps = p.reload_steps[rep]
+    reaction_steps = p.reaction_steps[rep]
+    snr_scale = p.snr_scale[rep]
+    pfa = p.pfa[rep]
+    js_scale = p.js_scale[rep]
+    det_step = o.det_step[rep]
+    firm_step = o.firm_step[rep]
+    eng_step = o.eng_step[rep]
+    shots = o.shots[rep]
+    kill_step = o.kill_step[rep]
+    killer = o.killer[rep]
+    leak_step = o.leak_step[rep]
+    expended = o.expended[rep]
+    stats = o.stats[rep]
+    ev_step = o.ev_step
+    ev_type = o.ev_type
+    ev_e = o.ev_e
+    ev_m = o.ev_m
+    ev_n = o.ev_n
+    ident_step = o.ident_step[rep]
+    radiating = o.radiating[rep]
+    react_step = o.react_step[rep]
+    react_to = o.react_to[rep]
+    bursts = o.bursts[rep]
+    site_kill = o.site_kill[rep]
+    jam_js = ew.jam_js
+    jam_owner = ew.jam_owner
+    decoy_p = ew.decoy_p
+    ds_on = ds.ds_on
+    toggles = ds.toggles[rep]
+    up0 = ds.up0[rep]
+    emcon_mode = ds.emcon_mode
+    duty_period = ds.duty_period
+    duty_on = ds.duty_on
+    duty_phase = ds.duty_phase[rep]
+    warmup = ds.warmup
+    ambush_r = ds.ambush_r
+    cue = ds.cue
+    link_down = ds.link_down[rep]
+    autonomous = ds.autonomous
+    radar_xyz = ds.radar_xyz
+    ds_pos = ds.pos
+    sc_on = sc.sc_on
+    sc_group = sc.sc_group
+    sc_units = sc.sc_units
+    sc_after = sc.sc_after
+    sc_steps = sc.sc_steps
+    sc_seq = sc.sc_seq[rep]
+    sc_log = sc.sc_log[rep]
+    rx_on = react.rx_on
+    rx_root = react.rx_root
+    rx_first = react.rx_first
+    rx_count = react.rx_count
+    ab_first = react.ab_first
+    ab_count = react.ab_count
+    rx_keeps = react.rx_keeps
+    rx_trig = react.rx_trig
+    rx_delay = react.rx_delay
+    rx_measure = react.rx_measure
+    rx_above = react.rx_above
+    rx_value = react.rx_value
+    rx_group = react.rx_group
+    rx_weapon = react.rx_weapon
+    rad_unit = react.rad_unit
+    env_cum = react.env_cum
+    rx_dt = react.rx_dt
+    site_of = site.site_of
+    site_p = site.site_p
+    arm_steps = site.arm_steps
+    site_repair = site.site_repair
+    gun_of = gun.gun_of
+    g_tab_tof = gun.g_tab_tof
+    g_tab_spd = gun.g_tab_spd
+    g_par = gun.g_par
+    g_mag0 = gun.g_mag0
     M = first_step.shape[0]
     E = channels.shape[0]
     S = scan.shape[1]
@@ -537,7 +644,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                             r_lo = 0.0
                             r_hi = g_par[gun_of[e], FP_RMAX]
                         hit = (r_lo <= sr <= r_hi and agl >= hmin[e] and above <= hmax[e]
-                               and dp <= basket and _visible(mva[radar_of[e]], fpar, x, y, z)
+                               and dp <= basket and _visible(mva[radar_of[e]], grid, x, y, z)
                                and _in_fire_control_nb(x - eff_xyz[e, 0], y - eff_xyz[e, 1], above, flpar, e)
                                and salvo_kills(k0, k1, f_id[i], f_n[i], f_pk[i], beta[e]))
                 if ds_on and ds_fail[e] > f_t0[i]:
@@ -651,7 +758,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                     az = 2.0 * math.pi * uniform(k0, k1, STREAM_FA_AZIMUTH, t, s, j)
                     el = el_lo + (el_hi - el_lo) * uniform(k0, k1, STREAM_FA_ELEVATION, t, s, j)
                     converted_measurement(r, az, el, sigma[s, 0], sigma[s, 1], sigma[s, 2], zr, Rm[nz])
-                    if not _visible(mva[s], fpar, zr[0] + sensor_xyz[s, 0], zr[1] + sensor_xyz[s, 1],
+                    if not _visible(mva[s], grid, zr[0] + sensor_xyz[s, 0], zr[1] + sensor_xyz[s, 1],
                                     zr[2] + sensor_xyz[s, 2]):
                         continue
                     for i in range(3):
@@ -695,7 +802,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                     dy = X[k, 1] - sensor_xyz[s, 1]
                     dz = X[k, 2] - sensor_xyz[s, 2]
                     if (dx * dx + dy * dy + dz * dz <= sens_range[s] * sens_range[s]
-                            and _visible(mva[s], fpar, X[k, 0], X[k, 1], X[k, 2])):
+                            and _visible(mva[s], grid, X[k, 0], X[k, 1], X[k, 2])):
                         looked[k] = True
             if nz > 0:
                 # gate: cost = squared Mahalanobis distance; leaving a measurement unassigned costs
@@ -962,7 +1069,7 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
                 py = X[k, 1] + dts * X[k, 4] - eff_xyz[e, 1]
                 pz = X[k, 2] + dts * X[k, 5] - eff_xyz[e, 2]
                 # the unit's radar must see the estimated position
-                if not _visible(mva[radar_of[e]], fpar, px + eff_xyz[e, 0], py + eff_xyz[e, 1], pz + eff_xyz[e, 2]):
+                if not _visible(mva[radar_of[e]], grid, px + eff_xyz[e, 0], py + eff_xyz[e, 1], pz + eff_xyz[e, 2]):
                     continue
                 # ... and its fire-control radar must reach it (range, elevation: iadsim.catalog.firecontrol)
                 if not _in_fire_control_nb(px, py, pz, flpar, e):
@@ -1068,47 +1175,15 @@ def _inherit_full(t, m, b, lab, known_dead, ident_step, ds_on, own_first, own_la
     return nev
 
 
-def _run_chunk_full(keys, record_local, policy, fpar, ipar, first_step, end_step, parent, target, values, pos,
-                    scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
-                    elev, mva, assets, eff_xyz, tab_tof, tab_spd, flpar, fc_of, max_el, ref_pd,
-                    reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode, gun_vuln,
-                    pk1, beta, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale,
-                    pfa, det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended, stats,
-                    ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
-                    ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue,
-                    link_down, autonomous, radar_xyz, ds_pos, radiating, js_scale,
-                    sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log,
-                    rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay, rx_measure,
-                    rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to,
-                    site_of, site_p, arm_steps, site_repair,
-                    site_kill,
-                    gun_of, g_tab_tof, g_tab_spd, g_par, g_mag0, bursts):
-    """Run replications keys[r] at full fidelity; arguments as the fast kernel's ``_run_chunk``
-    with the arrays of :class:`iadsim.engine.world.FullWorld`; ``stats`` [R, len(TRACK_STATS)] track
-    statistics. The guns of gun-missile units (gun_of .. g_mag0: iadsim.engine.mixed.GunSide.full_inputs)
-    fill bursts [R, E] with the bursts each unit fired."""
+def _run_chunk_full(keys, record_local, policy, cfg, w, p, o, ew, ds, sc, react, site, gun):
+    """Run replications keys[r] at full fidelity: the fast kernel's ``_run_chunk`` with the Settings cfg
+    and the FullWorldArrays w (:mod:`iadsim.engine.records`); o.stats [R, len(TRACK_STATS)] gets the
+    track statistics, o.bursts [R, E] the bursts each gun-missile unit fired."""
     R = keys.shape[0]
     nev = np.zeros(R, np.int64)
     for r in numba.prange(R):
         rec = r == record_local
-        nev[r] = _run_one_full(keys[r, 0], keys[r, 1], fpar, ipar, first_step, end_step, parent, target, values, pos,
-                               scan, snr, meas_r, meas_az, meas_el, sensor_xyz, sigma, min_el, sens_range,
-                               elev, mva, assets, eff_xyz, tab_tof, tab_spd, flpar, fc_of, max_el, ref_pd,
-                               reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode, gun_vuln,
-                               pk1[r], beta[r], rmin[r], rmax[r], hmin[r], hmax[r], channels[r], ready0[r],
-                               reload_steps[r], reaction_steps[r], snr_scale[r], pfa[r], policy, rec,
-                               det_step[r], firm_step[r], eng_step[r], shots[r], kill_step[r], killer[r],
-                               leak_step[r], expended[r], stats[r], ev_step, ev_type, ev_e, ev_m, ev_n,
-                               jam_js, jam_owner, decoy_p, ident_step[r],
-                               ds_on, toggles[r], up0[r], emcon_mode, duty_period, duty_on, duty_phase[r], warmup,
-                               ambush_r, cue, link_down[r], autonomous, radar_xyz, ds_pos, radiating[r],
-                               js_scale[r],
-                               sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq[r], sc_log[r],
-                               rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay,
-                               rx_measure, rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt,
-                               react_step[r], react_to[r],
-                               site_of, site_p, arm_steps, site_repair, site_kill[r],
-                               gun_of, g_tab_tof, g_tab_spd, g_par, g_mag0, bursts[r])
+        nev[r] = _run_one_full(keys[r, 0], keys[r, 1], r, policy, rec, cfg, w, p, o, ew, ds, sc, react, site, gun)
     total = 0
     for r in range(R):
         if r == record_local:

@@ -395,21 +395,119 @@ def assign_on_own(policy, P, tofq, vals, nc, assign, used, t, ds_on, autonomous,
 
 
 @numba.njit(cache=True)
-def _run_one(k0, k1, nsteps, first_step, end_step, parent, target, priority,
-             scan, snr, tof, pip_ok, pip_r, pip_agl, pip_above, act_ok, act_r, act_agl, act_above, pk_geo,
-             reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
-             latency_steps, drop_steps,
-             pk1, beta, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale, pfa,
-             policy, record,
-             det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
-             ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
-             ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue, link_down,
-             autonomous, radar_xyz, pos, radiating, js_scale,
-             sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log,
-             rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay, rx_measure,
-             rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to,
-             gun_of, g_ok, g_tof, g_pk, g_mag0, bursts,
-             site_of, site_p, arm_steps, site_repair, site_kill):
+def _run_one(k0, k1, rep, policy, record, w, p, o, ew, ds, sc, react, gun, site):
+    """Replication rep (random key k0, k1) of the records of :mod:`iadsim.engine.records` (w: WorldArrays,
+    p: ParamArrays, o: Outputs, ew: EWArrays, ds: DefStateArrays, sc: ScootArrays, react: ReactionArrays,
+    gun: GunArrays, site: SiteArrays); returns the count of events recorded (record: this replication's)."""
+    nsteps = w.nsteps
+    first_step = w.first_step
+    end_step = w.end_step
+    parent = w.parent
+    target = w.target
+    priority = w.priority
+    scan = w.scan
+    snr = w.snr
+    tof = w.tof
+    pip_ok = w.pip_ok
+    pip_r = w.pip_r
+    pip_agl = w.pip_agl
+    pip_above = w.pip_above
+    act_ok = w.act_ok
+    act_r = w.act_r
+    act_agl = w.act_agl
+    act_above = w.act_above
+    pk_geo = w.pk_geo
+    reloads0 = w.reloads0
+    salvo = w.salvo
+    max_eng = w.max_eng
+    assess_steps = w.assess_steps
+    min_interval_steps = w.min_interval_steps
+    fire_mode = w.fire_mode
+    latency_steps = w.latency_steps
+    drop_steps = w.drop_steps
+    # this replication's figures and outputs
+    pk1 = p.pk1[rep]
+    beta = p.beta[rep]
+    rmin = p.rmin[rep]
+    rmax = p.rmax[rep]
+    hmin = p.hmin[rep]
+    hmax = p.hmax[rep]
+    channels = p.channels[rep]
+    ready0 = p.ready0[rep]
+    reload_steps = p.reload_steps[rep]
+    reaction_steps = p.reaction_steps[rep]
+    snr_scale = p.snr_scale[rep]
+    pfa = p.pfa[rep]
+    js_scale = p.js_scale[rep]
+    det_step = o.det_step[rep]
+    firm_step = o.firm_step[rep]
+    eng_step = o.eng_step[rep]
+    shots = o.shots[rep]
+    kill_step = o.kill_step[rep]
+    killer = o.killer[rep]
+    leak_step = o.leak_step[rep]
+    expended = o.expended[rep]
+    ev_step = o.ev_step
+    ev_type = o.ev_type
+    ev_e = o.ev_e
+    ev_m = o.ev_m
+    ev_n = o.ev_n
+    ident_step = o.ident_step[rep]
+    radiating = o.radiating[rep]
+    react_step = o.react_step[rep]
+    react_to = o.react_to[rep]
+    bursts = o.bursts[rep]
+    site_kill = o.site_kill[rep]
+    jam_js = ew.jam_js
+    jam_owner = ew.jam_owner
+    decoy_p = ew.decoy_p
+    ds_on = ds.ds_on
+    toggles = ds.toggles[rep]
+    up0 = ds.up0[rep]
+    emcon_mode = ds.emcon_mode
+    duty_period = ds.duty_period
+    duty_on = ds.duty_on
+    duty_phase = ds.duty_phase[rep]
+    warmup = ds.warmup
+    ambush_r = ds.ambush_r
+    cue = ds.cue
+    link_down = ds.link_down[rep]
+    autonomous = ds.autonomous
+    radar_xyz = ds.radar_xyz
+    pos = ds.pos
+    sc_on = sc.sc_on
+    sc_group = sc.sc_group
+    sc_units = sc.sc_units
+    sc_after = sc.sc_after
+    sc_steps = sc.sc_steps
+    sc_seq = sc.sc_seq[rep]
+    sc_log = sc.sc_log[rep]
+    rx_on = react.rx_on
+    rx_root = react.rx_root
+    rx_first = react.rx_first
+    rx_count = react.rx_count
+    ab_first = react.ab_first
+    ab_count = react.ab_count
+    rx_keeps = react.rx_keeps
+    rx_trig = react.rx_trig
+    rx_delay = react.rx_delay
+    rx_measure = react.rx_measure
+    rx_above = react.rx_above
+    rx_value = react.rx_value
+    rx_group = react.rx_group
+    rx_weapon = react.rx_weapon
+    rad_unit = react.rad_unit
+    env_cum = react.env_cum
+    rx_dt = react.rx_dt
+    gun_of = gun.gun_of
+    g_ok = gun.g_ok
+    g_tof = gun.g_tof
+    g_pk = gun.g_pk
+    g_mag0 = gun.g_mag0
+    site_of = site.site_of
+    site_p = site.site_p
+    arm_steps = site.arm_steps
+    site_repair = site.site_repair
     M = first_step.shape[0]
     E = channels.shape[0]
     S = scan.shape[1]
@@ -679,53 +777,22 @@ def _inherit(t, m, b, last_det, engaged_until, n_eng, tracked, ident_step, ds_on
     return nev
 
 
-def _run_chunk(keys, record_local, policy, nsteps, first_step, end_step, parent, target, priority,
-              scan, snr, tof, pip_ok, pip_r, pip_agl, pip_above, act_ok, act_r, act_agl, act_above, pk_geo,
-              reloads0, salvo, max_eng, assess_steps, min_interval_steps, fire_mode,
-              latency_steps, drop_steps,
-              pk1, beta, rmin, rmax, hmin, hmax, channels, ready0, reload_steps, reaction_steps, snr_scale, pfa,
-              det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended,
-              ev_step, ev_type, ev_e, ev_m, ev_n, jam_js, jam_owner, decoy_p, ident_step,
-              ds_on, toggles, up0, emcon_mode, duty_period, duty_on, duty_phase, warmup, ambush_r, cue, link_down,
-              autonomous, radar_xyz, pos, radiating, js_scale,
-              sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq, sc_log,
-              rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay, rx_measure,
-              rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt, react_step, react_to,
-              gun_of, g_ok, g_tof, g_pk, g_mag0, bursts,
-              site_of, site_p, arm_steps, site_repair, site_kill):
-    """Run replications keys[r] (r in 0..R-1) with their parameters (pk1 .. pfa, leading axis R;
-    pk1 x pk_geo is the single-shot Pk of an engagement, beta the salvo's common-cause factor);
-    outputs are [R, M] / [R, E] arrays filled in place. Events are recorded for the replication
-    ``record_local`` (-1: none); returns their count. The defence state (ds_on .. pos:
-    iadsim.engine.defstate.DefState.kernel_inputs) fills radiating [R, S] with each radar's radiating
-    steps. js_scale [R, S, J]: each replication's factor on the jammers' J/S (drawn jamming figures).
-    Relocating fire units (sc_on .. sc_log: iadsim.engine.scoot.kernel_inputs) fill sc_log
-    [R, G, L, 2] with each move's first packing step and the step it is set up at its next site.
-    The guns of gun-missile units (gun_of .. g_mag0: iadsim.engine.mixed.GunSide.kernel_inputs)
-    fill bursts [R, E] with the bursts each unit fired. The site attacks (site_of .. site_repair:
-    iadsim.engine.sites.SiteAttacks.kernel_inputs) fill site_kill [R, S] with the step each site was first
-    put out (-1: never)."""
+def _run_chunk(keys, record_local, policy, w, p, o, ew, ds, sc, react, gun, site):
+    """Run replications keys[r] (r in 0..R-1) with the records of :mod:`iadsim.engine.records`: the
+    run-wide arrays w (WorldArrays), the replications' figures p (ParamArrays, leading axis R; pk1 x
+    pk_geo is the single-shot Pk of an engagement, beta the salvo's common-cause factor, js_scale the
+    factor on the jammers' J/S), the outputs o (Outputs, [R, M] / [R, E] arrays filled in place),
+    jamming and decoys ew, the defence state ds (DefStateArrays: o.radiating [R, S] gets each radar's
+    radiating steps), relocating fire units sc (ScootArrays: sc.sc_log [R, G, L, 2] gets each move's
+    first packing step and the step it is set up at its next site), reacting threats react (ReactionArrays), the guns of
+    gun-missile units gun (GunArrays; o.bursts [R, E]: the bursts each unit fired) and the site attacks site
+    (SiteArrays; o.site_kill [R, S]: the step each site was first put out, -1: never). Events are recorded for
+    the replication ``record_local`` (-1: none); returns their count."""
     R = keys.shape[0]
     nev = np.zeros(R, np.int64)
     for r in numba.prange(R):
         rec = r == record_local
-        nev[r] = _run_one(keys[r, 0], keys[r, 1], nsteps, first_step, end_step, parent, target, priority,
-                          scan, snr, tof, pip_ok, pip_r, pip_agl, pip_above, act_ok, act_r, act_agl,
-                          act_above, pk_geo, reloads0, salvo, max_eng, assess_steps, min_interval_steps,
-                          fire_mode, latency_steps, drop_steps,
-                          pk1[r], beta[r], rmin[r], rmax[r], hmin[r], hmax[r], channels[r], ready0[r],
-                          reload_steps[r], reaction_steps[r], snr_scale[r], pfa[r], policy, rec,
-                          det_step[r], firm_step[r], eng_step[r], shots[r], kill_step[r], killer[r],
-                          leak_step[r], expended[r], ev_step, ev_type, ev_e, ev_m, ev_n,
-                          jam_js, jam_owner, decoy_p, ident_step[r],
-                          ds_on, toggles[r], up0[r], emcon_mode, duty_period, duty_on, duty_phase[r], warmup,
-                          ambush_r, cue, link_down[r], autonomous, radar_xyz, pos, radiating[r], js_scale[r],
-                          sc_on, sc_group, sc_units, sc_after, sc_steps, sc_seq[r], sc_log[r],
-                          rx_on, rx_root, rx_first, rx_count, ab_first, ab_count, rx_keeps, rx_trig, rx_delay,
-                          rx_measure, rx_above, rx_value, rx_group, rx_weapon, rad_unit, env_cum, rx_dt,
-                          react_step[r], react_to[r],
-                          gun_of, g_ok, g_tof, g_pk, g_mag0, bursts[r],
-                          site_of, site_p, arm_steps, site_repair, site_kill[r])
+        nev[r] = _run_one(keys[r, 0], keys[r, 1], r, policy, rec, w, p, o, ew, ds, sc, react, gun, site)
     total = 0
     for r in range(R):
         if r == record_local:

@@ -59,17 +59,17 @@ class GunSide:
     tab_spd: np.ndarray | None = None
     par: np.ndarray | None = None
 
-    def kernel_inputs(self) -> tuple:
-        return self.gun_of, self.ok, self.tof, self.pk, self.bursts
+    def kernel_inputs(self) -> "GunArrays":
+        """Both kernels' gun record: gun_of [E], the fast kernel's [T, M, G] arrays, the full-fidelity
+        kernel's shell tables and parameter rows (zeros when the World has none), the burst magazines [E]."""
+        from iadsim.engine.records import GunArrays
 
-    def full_inputs(self) -> tuple:
-        """The full-fidelity kernel's arguments: gun_of [E], the shell tables, the parameter rows and
-        the burst magazines [E]."""
         G = self.ok.shape[2]
         tt = self.tab_tof if self.tab_tof is not None else np.zeros((G, TABLE_NR, TABLE_NH))
         ts = self.tab_spd if self.tab_spd is not None else np.zeros((G, TABLE_NR, TABLE_NH))
         par = self.par if self.par is not None else np.zeros((G, FLYOUT_PAR_LEN))
-        return self.gun_of, tt, ts, par, self.bursts
+        return GunArrays(gun_of=self.gun_of, g_ok=self.ok, g_tof=self.tof, g_pk=self.pk, g_tab_tof=tt, g_tab_spd=ts,
+                         g_par=par, g_mag0=self.bursts)
 
     @property
     def any(self) -> bool:

@@ -77,15 +77,20 @@ class Parameters:
     js_scale: np.ndarray | None = None
 
     def jamming_input(self, world) -> np.ndarray:
-        """The kernels' last argument: ``js_scale``, or ones [R, S, J] (the nominal figures)."""
+        """The kernels' ``js_scale``, or ones [R, S, J] (the nominal figures)."""
         if self.js_scale is not None:
             return self.js_scale
         J = world.ew.jam_owner.shape[0] if getattr(world, "ew", None) is not None else 0
         return np.ones((self.pk.shape[0], len(world.sensor_labels), J), np.float64)
 
-    def kernel_inputs(self) -> tuple:
-        return (self.pk, self.beta, self.range_min_m, self.range_max_m, self.altitude_min_m,
-                self.altitude_max_m, self.channels, self.ready, self.reload_steps, self.reaction_steps, self.snr_scale, self.pfa)
+    def kernel_inputs(self, world) -> "ParamArrays":
+        """The kernels' per-replication figures (leading axis R), with :meth:`jamming_input`."""
+        from iadsim.engine.records import ParamArrays
+
+        return ParamArrays(pk1=self.pk, beta=self.beta, rmin=self.range_min_m, rmax=self.range_max_m,
+                           hmin=self.altitude_min_m, hmax=self.altitude_max_m, channels=self.channels,
+                           ready0=self.ready, reload_steps=self.reload_steps, reaction_steps=self.reaction_steps,
+                           snr_scale=self.snr_scale, pfa=self.pfa, js_scale=self.jamming_input(world))
 
 
 def nominal(world, count: int) -> Parameters:

@@ -75,18 +75,27 @@ class ReactArrays:
     def active(self) -> bool:
         return bool(np.any(self.root >= 0))
 
-    def kernel_inputs(self) -> tuple:
-        return (self.active, self.root, self.rx_first, self.rx_count, self.ab_first, self.ab_count, self.keeps,
-                self.trigger, self.delay, self.measure, self.above, self.value, self.group, self.weapon,
-                self.rad_unit, self.env_cum, float(self.dt))
+    def kernel_inputs(self) -> "ReactionArrays":
+        from iadsim.engine.records import ReactionArrays
+
+        return ReactionArrays(rx_on=self.active, rx_root=self.root, rx_first=self.rx_first, rx_count=self.rx_count,
+                              ab_first=self.ab_first, ab_count=self.ab_count, rx_keeps=self.keeps,
+                              rx_trig=self.trigger, rx_delay=self.delay, rx_measure=self.measure,
+                              rx_above=self.above, rx_value=self.value, rx_group=self.group, rx_weapon=self.weapon,
+                              rad_unit=self.rad_unit, env_cum=self.env_cum, rx_dt=float(self.dt))
 
 
-def inactive_inputs(m: int, s: int) -> tuple:
+def inactive_inputs(m: int, s: int) -> "ReactionArrays":
     """The kernels' reaction inputs of a world without reactions (nothing is read)."""
+    from iadsim.engine.records import ReactionArrays
+
     z = np.full(m, -1, np.int64)
-    return (False, z, z, np.zeros(m, np.int64), z, np.zeros(m, np.int64), np.zeros(m, np.bool_),
-            np.zeros(m, np.int64), np.zeros(m, np.int64), z, np.zeros(m, np.bool_), np.zeros(m),
-            np.zeros(m, np.int64), np.zeros(m, np.bool_), np.full(s, -1, np.int64), np.zeros((0, 0), np.int32), 1.0)
+    return ReactionArrays(rx_on=False, rx_root=z, rx_first=z, rx_count=np.zeros(m, np.int64), ab_first=z,
+                          ab_count=np.zeros(m, np.int64), rx_keeps=np.zeros(m, np.bool_),
+                          rx_trig=np.zeros(m, np.int64), rx_delay=np.zeros(m, np.int64), rx_measure=z,
+                          rx_above=np.zeros(m, np.bool_), rx_value=np.zeros(m), rx_group=np.zeros(m, np.int64),
+                          rx_weapon=np.zeros(m, np.bool_), rad_unit=np.full(s, -1, np.int64),
+                          env_cum=np.zeros((0, 0), np.int32), rx_dt=1.0)
 
 
 @numba.njit(cache=True)

@@ -255,17 +255,20 @@ def site_orders(world, seed: int, first: int, count: int) -> np.ndarray:
     return out
 
 
-def kernel_inputs(world, seed: int, first: int, count: int) -> tuple:
-    """The kernels' relocation arguments (sc_on, group of each unit, sites, engagements before a move,
+def kernel_inputs(world, seed: int, first: int, count: int) -> "ScootArrays":
+    """The kernels' relocation record (sc_on, group of each unit, sites, engagements before a move,
     move steps, site orders [R, ...], relocation log [R, G, MAX_MOVES, 2] filled by the kernel)."""
+    from iadsim.engine.records import ScootArrays
+
     sc = world.scoot if world is not None else None
     if sc is None:
-        return (False, np.full(1, -1, np.int64), np.zeros((0, 1), np.int64), np.zeros(0, np.int64),
-                np.zeros((0, 1, 1), np.int64), np.zeros((count, 0, 1), np.int64),
-                np.zeros((count, 0, 1, 2), np.int64))
+        return ScootArrays(sc_on=False, sc_group=np.full(1, -1, np.int64), sc_units=np.zeros((0, 1), np.int64),
+                           sc_after=np.zeros(0, np.int64), sc_steps=np.zeros((0, 1, 1), np.int64),
+                           sc_seq=np.zeros((count, 0, 1), np.int64), sc_log=np.zeros((count, 0, 1, 2), np.int64))
     G = len(sc.group_unit)
-    return (True, sc.group_of, sc.units, sc.after, sc.steps, site_orders(world, seed, first, count),
-            np.full((count, G, MAX_MOVES, 2), -1, np.int64))
+    return ScootArrays(sc_on=True, sc_group=sc.group_of, sc_units=sc.units, sc_after=sc.after, sc_steps=sc.steps,
+                       sc_seq=site_orders(world, seed, first, count),
+                       sc_log=np.full((count, G, MAX_MOVES, 2), -1, np.int64))
 
 
 def fold(world, out: dict, expended: np.ndarray, radiating: np.ndarray, events) -> tuple:
@@ -439,16 +442,17 @@ def candidate_sites(world) -> list[dict]:
     return out
 
 
-def site_inputs(world, site_in: tuple) -> tuple:
+def site_inputs(world, site_in: "SiteArrays") -> "SiteArrays":
     """The site attacks (iadsim.engine.sites) in the expanded World: a weapon aimed at a relocating
     unit flies to the site the unit stood at when the run began (its own site, the unit's index);
     a copy standing elsewhere is another radar, so a unit that has moved away is not there when the
     weapon arrives (and an anti-radiation missile finds the old site silent). Copies take their
     unit's repair time; stand-alone radars move up by the number of copies."""
     sc = world.scoot
-    site_of, p_kill, arm_steps, repair = site_in
+    site_of, repair = site_in.site_of, site_in.site_repair
     site_of = np.where(site_of >= sc.E, site_of + len(sc.master), site_of)
-    return (site_of, p_kill, arm_steps, np.ascontiguousarray(_ins_s(repair, repair[sc.master], sc.E, 0)))
+    return site_in._replace(site_of=site_of,
+                            site_repair=np.ascontiguousarray(_ins_s(repair, repair[sc.master], sc.E, 0)))
 
 
 def fold_sites(world, site_kill: np.ndarray) -> np.ndarray:

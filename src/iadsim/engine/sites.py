@@ -52,13 +52,19 @@ class SiteAttacks:
     repair_steps: np.ndarray
     sources: dict   # weapon type -> (p_kill value, its source, confidence)
 
-    def kernel_inputs(self) -> tuple:
-        return (self.site_of, self.p_kill, self.arm_steps, self.repair_steps)
+    def kernel_inputs(self) -> "SiteArrays":
+        from iadsim.engine.records import SiteArrays
+
+        return SiteArrays(site_of=self.site_of, site_p=self.p_kill, arm_steps=self.arm_steps,
+                          site_repair=self.repair_steps)
 
     @staticmethod
-    def empty_inputs(S: int) -> tuple:
+    def empty_inputs(S: int) -> "SiteArrays":
         """The kernels' arrays when no weapon is aimed at a site (their loops do nothing)."""
-        return (np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros(S, np.int64))
+        from iadsim.engine.records import SiteArrays
+
+        return SiteArrays(site_of=np.zeros(0, np.int64), site_p=np.zeros(0), arm_steps=np.zeros(0, np.int64),
+                          site_repair=np.zeros(S, np.int64))
 
 
 def uses_site_attacks(scen) -> bool:

@@ -118,36 +118,47 @@ class FullWorld:
     ref_pd: np.ndarray = field(default_factory=lambda: np.zeros(0))   # [S] detection probability at the
     #                                                                  reference range (JPDA's P_D) [1]
 
-    def kernel_inputs(self, world: "World") -> tuple:
-        sim = world.scenario.simulation
+    def kernel_settings(self, world: "World") -> "Settings":
+        """The full-fidelity kernel's run-wide scalars (time step, terrain grid, tracker settings)."""
         from scipy.stats import chi2
 
+        from iadsim.engine.records import Settings
+
+        sim = world.scenario.simulation
         gamma = float(chi2.ppf(sim.gate_probability, 3))
         delete_s = sim.delete_after_s if sim.delete_after_s is not None else sim.track_drop_s
         g = world.terrain.grid
-        fpar = np.array([world.dt, g.xmin, g.ymax, g.xmax, g.ymin, float(g.res), sim.process_noise_m_s2 ** 2,
-                         gamma, sim.seeker_basket_m, self.vmax,
-                         max(float(chi2.ppf(INITIATION_GATE_PROBABILITY, 3)), gamma)], dtype=np.float64)
-        S = len(world.sensor_labels)
         values = self.values
-        fpar = np.concatenate([fpar, [
-            sim.false_alarm_cells if sim.false_alarms else 0.0,
-            np.radians(sim.imm_turn_rate_deg_s), sim.imm_switch_probability,
-            float(values.mean()) if values.size else 1.0,   # value of a track no threat explains
-            sim.gate_probability, sim.cpa_scale_m]])
-        ipar = np.array([world.nsteps, sim.confirm_m, sim.confirm_n,
-                         max(int(np.ceil(delete_s / world.dt - 1e-9)), 1),
-                         1 if sim.tracker_filter == "imm" else 0,
-                         1 if sim.association == "jpda" else 0,
-                         sim.fire_control_looks], dtype=np.int64)
+        return Settings(
+            dt=float(world.dt), xmin=float(g.xmin), ymax=float(g.ymax), xmax=float(g.xmax), ymin=float(g.ymin),
+            res=float(g.res), qn=float(sim.process_noise_m_s2 ** 2), gamma=gamma, basket=float(sim.seeker_basket_m),
+            vmax=float(self.vmax),
+            gamma_init=max(float(chi2.ppf(INITIATION_GATE_PROBABILITY, 3)), gamma),
+            fa_cells=float(sim.false_alarm_cells if sim.false_alarms else 0.0),
+            omega=float(np.radians(sim.imm_turn_rate_deg_s)), p_switch=float(sim.imm_switch_probability),
+            fa_value=float(values.mean()) if values.size else 1.0,   # value of a track no threat explains
+            p_gate=float(sim.gate_probability), cpa_scale=float(sim.cpa_scale_m),
+            nsteps=int(world.nsteps), conf_m=int(sim.confirm_m), conf_n=int(sim.confirm_n),
+            del_steps=max(int(np.ceil(delete_s / world.dt - 1e-9)), 1),
+            use_imm=sim.tracker_filter == "imm", use_jpda=sim.association == "jpda",
+            fc_looks=int(sim.fire_control_looks))
+
+    def kernel_inputs(self, world: "World") -> "FullWorldArrays":
+        """The run-wide arrays the full-fidelity kernel reads (its scalars: :meth:`kernel_settings`)."""
+        from iadsim.engine.records import FullWorldArrays
+
+        S = len(world.sensor_labels)
         fc_of = np.full(S, -1, dtype=np.int64)
         fc_of[np.asarray(world.effector_sensor, dtype=np.int64)] = np.arange(len(world.effector_sensor))
-        return (fpar, ipar, world.first_step, world.end_step, world.parent, world.target, values, world.pos,
-                world.scan, world.snr, self.meas_r, self.meas_az, self.meas_el, world.sensor_xyz,
-                self.sigma, self.min_el, world.sensor_range_m, self.elev, self.mva, world.asset_info,
-                world.effector_xyz, world.tab_tof, world.tab_spd, world.flyout_par, fc_of, self.max_el, self.ref_pd,
-                world.reloads, world.salvo, world.max_eng, world.assess_steps, world.min_interval_steps,
-                world.fire_mode, world.gun_vuln)
+        return FullWorldArrays(
+            first_step=world.first_step, end_step=world.end_step, parent=world.parent, target=world.target,
+            values=self.values, pos=world.pos, scan=world.scan, snr=world.snr, meas_r=self.meas_r,
+            meas_az=self.meas_az, meas_el=self.meas_el, sensor_xyz=world.sensor_xyz, sigma=self.sigma,
+            min_el=self.min_el, sens_range=world.sensor_range_m, elev=self.elev, mva=self.mva,
+            assets=world.asset_info, eff_xyz=world.effector_xyz, tab_tof=world.tab_tof, tab_spd=world.tab_spd,
+            flpar=world.flyout_par, fc_of=fc_of, max_el=self.max_el, ref_pd=self.ref_pd,
+            reloads0=world.reloads, salvo=world.salvo, max_eng=world.max_eng, assess_steps=world.assess_steps,
+            min_interval_steps=world.min_interval_steps, fire_mode=world.fire_mode, gun_vuln=world.gun_vuln)
 
 
 @dataclass
@@ -298,13 +309,18 @@ class World:
     def n_threats(self) -> int:
         return self.pos.shape[1]
 
-    def kernel_inputs(self) -> tuple:
-        """The run-wide arrays the kernel reads (per-replication parameters come separately)."""
-        return (self.nsteps, self.first_step, self.end_step, self.parent, self.target, self.priority,
-                self.scan, self.snr, self.tof, self.pip_ok, self.pip_r, self.pip_agl, self.pip_above,
-                self.act_ok, self.act_r, self.act_agl, self.act_above, self.pk_geo,
-                self.reloads, self.salvo, self.max_eng, self.assess_steps, self.min_interval_steps,
-                self.fire_mode, self.latency_steps, self.drop_steps)
+    def kernel_inputs(self) -> "WorldArrays":
+        """The run-wide arrays the fast kernel reads (per-replication parameters come separately)."""
+        from iadsim.engine.records import WorldArrays
+
+        return WorldArrays(
+            nsteps=self.nsteps, first_step=self.first_step, end_step=self.end_step, parent=self.parent,
+            target=self.target, priority=self.priority, scan=self.scan, snr=self.snr, tof=self.tof,
+            pip_ok=self.pip_ok, pip_r=self.pip_r, pip_agl=self.pip_agl, pip_above=self.pip_above,
+            act_ok=self.act_ok, act_r=self.act_r, act_agl=self.act_agl, act_above=self.act_above,
+            pk_geo=self.pk_geo, reloads0=self.reloads, salvo=self.salvo, max_eng=self.max_eng,
+            assess_steps=self.assess_steps, min_interval_steps=self.min_interval_steps,
+            fire_mode=self.fire_mode, latency_steps=self.latency_steps, drop_steps=self.drop_steps)
 
 
 class _FigureLog:
