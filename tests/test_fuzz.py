@@ -247,7 +247,8 @@ def invalid_value(path: tuple, s: dict, nullable: bool, kind: str) -> st.SearchS
         if last == "target":
             return st.one_of(TEXT.filter(lambda v: v not in {a["name"] for a in FULL["assets"]}), *wrong_type)
         if last == "dem":
-            return st.one_of(st.sampled_from(["", ".", "..", "missing.tif", "/nonexistent/dem.tif", "bundled:",
+            # not ".": the DEM's own folder is a valid folder of tiles when it holds only dem.tif
+            return st.one_of(st.sampled_from(["", "..", "missing.tif", "/nonexistent/dem.tif", "bundled:",
                                               "bundled:nope.tif", "bundled:../scenarios", "dem.tif\x00.png",
                                               "~no_such_user_iadsim/dem.tif", "d" * 300 + ".tif",
                                               "\udc80.tif", "\ud800.tif"]),
