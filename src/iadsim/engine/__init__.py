@@ -74,13 +74,15 @@ def chunk_parameters(world: World, seed: int, first: int, count: int) -> Paramet
 
 def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: int = -1,
                    params: Parameters | None = None, keys: np.ndarray | None = None,
-                   policy: str | None = None) -> ChunkResult:
+                   policy: str | None = None, track_capture: np.ndarray | None = None) -> ChunkResult:
     """Run ``count`` replications starting at global index ``first``; pure function of its inputs.
 
     ``params`` overrides the per-replication figures (default: :func:`chunk_parameters`);
     ``keys`` [count, 2] overrides the replications' random keys (e.g. to reuse the same random
     numbers across the design points of a sensitivity analysis); ``policy`` overrides the
-    scenario's weapon-target assignment policy."""
+    scenario's weapon-target assignment policy. ``track_capture`` (full fidelity, a debugging aid): a
+    float buffer [N, :data:`iadsim.tracking.core.CAPTURE_COLS`] that receives what the tracker of
+    replication ``record_rep`` was fed, scan by scan (:func:`iadsim.tracking.core.capture_scan`)."""
     M = world.pos.shape[1]
     E = len(world.effector_labels)
     if keys is None:
@@ -140,7 +142,7 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
                    params_in.jamming_input(world_in), *sc_in,
                    *rx, react_step, react_to,
                    *site_in, site_kill,
-                   *side.full_inputs(), bursts)
+                   *side.full_inputs(), bursts, *(() if track_capture is None else (track_capture,)))
     else:
         kernel = run_chunk_serial if code == POLICY_PYTHON else run_chunk
         n = kernel(keys, local, code, *world_in.kernel_inputs(), *params_in.kernel_inputs(),
