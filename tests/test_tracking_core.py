@@ -129,3 +129,21 @@ def test_a_scan_feeds_its_own_picture_only():
     nupd, _ = core.associate_update(cfg, tb, wk, core.scan_pairs(1), 5, nk, z, R, np.array([2]), np.ones(1), 1,
                                     0.9, 0.1)
     assert nupd == 1 and wk.upd[0] == 2 and tb.tpred[2] == 5
+
+
+def test_the_tracker_imports_light():
+    # a fresh process that only tracks loads no data-frame, plotting or engine module (the
+    # warm-cache time of the tracking benchmark counts what a tracker's first call loads)
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import iadsim
+
+    code = ("import sys, iadsim.tracking, iadsim.tracking.sequential; "
+            "print(sorted(m for m in ('pandas', 'scipy.stats', 'plotly', 'iadsim.engine', 'pyarrow', 'pydantic') "
+            "if m in sys.modules))")
+    env = dict(os.environ, PYTHONPATH=str(Path(iadsim.__file__).resolve().parents[1]))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -427,7 +427,6 @@ def _run_one_full(k0, k1, fpar, ipar, first_step, end_step, parent, target, valu
     assign = np.full(E, -1, np.int64)
     used = np.zeros(E, np.bool_)
     sidx = np.empty(K, np.int64)
-    nmask = (1 << conf_n) - 1
     reset_outputs(det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended)
     for m in range(ident_step.shape[0]):
         ident_step[m] = -1

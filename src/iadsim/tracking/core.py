@@ -526,23 +526,33 @@ def predict_tracks(cfg, tb, wk, t, pic):
     """Predict every live track of picture ``pic`` to step t (the tracks of other pictures are
     left alone: a scan feeds one picture); fills wk.cols[:nk] with these slots (in slot order)
     and clears their looked / hit flags. Returns nk."""
+    # the arrays are taken out of the tuples once (not per slot: each extraction counts a reference)
+    st = tb.st
+    tpic = tb.pic
+    tpred = tb.tpred
+    cols = wk.cols
+    looked = tb.looked
+    hitnow = tb.hitnow
+    dt = cfg.dt
+    q = cfg.q
+    use_imm = cfg.use_imm
     nk = 0
-    K = tb.st.shape[0]
+    K = st.shape[0]
     for k in range(K):
-        if tb.st[k] == TRK_FREE or tb.pic[k] != pic:
+        if st[k] == TRK_FREE or tpic[k] != pic:
             continue
-        dts = (t - tb.tpred[k]) * cfg.dt
+        dts = (t - tpred[k]) * dt
         if dts > 0.0:
-            if cfg.use_imm:
-                imm_predict(tb.Xm, tb.Pm, tb.mu, k, cfg.Pi, cfg.omegas, dts, cfg.q, tb.X, tb.P, wk.F, wk.xt,
+            if use_imm:
+                imm_predict(tb.Xm, tb.Pm, tb.mu, k, cfg.Pi, cfg.omegas, dts, q, tb.X, tb.P, wk.F, wk.xt,
                             wk.tmp, wk.x0m, wk.P0m, wk.cbar)
             else:
-                _predict(tb.X, tb.P, k, dts, cfg.q)
-        tb.tpred[k] = t
-        wk.cols[nk] = k
+                _predict(tb.X, tb.P, k, dts, q)
+        tpred[k] = t
+        cols[nk] = k
         nk += 1
-        tb.looked[k] = False
-        tb.hitnow[k] = False
+        looked[k] = False
+        hitnow[k] = False
     return nk
 
 
@@ -650,17 +660,20 @@ def _assign_clusters(wk, nk, nz, prow, pcol, pd2, npairs, gamma):
     uf = wk.uf
     for i in range(nz):
         row_to_col[i] = nk + i
+    rowdeg = wk.rowdeg
+    coldeg = wk.coldeg
+    rowcol = wk.rowcol
     trivial = True
     for i in range(nz):
-        if wk.rowdeg[i] > 1:
+        if rowdeg[i] > 1:
             trivial = False
     for c in range(nk):
-        if wk.coldeg[c] > 1:
+        if coldeg[c] > 1:
             trivial = False
     if trivial:
         for i in range(nz):
-            if wk.rowcol[i] >= 0:
-                row_to_col[i] = wk.rowcol[i]
+            if rowcol[i] >= 0:
+                row_to_col[i] = rowcol[i]
         return
     # union-find over rows (0 .. nz-1) and columns (nz .. nz+nk-1)
     for a in range(nz + nk):
@@ -756,6 +769,12 @@ def associate_update(cfg, tb, wk, pairs, t, nk, zm, Rm, zlab, lamz, nz, pd, miss
     pcol = pairs.col
     plr = pairs.lr
     pcap = prow.shape[0]
+    st = tb.st
+    vinit = tb.vinit
+    z0 = tb.z0
+    R0 = tb.R0
+    t0 = tb.t0
+    cand = wk.cand
     nupd = 0
     # the pre-filter pays off on large scans only; a small one sweeps every track
     use_pf = nk * nz > PREFILTER_MIN_PAIRS
@@ -769,7 +788,7 @@ def associate_update(cfg, tb, wk, pairs, t, nk, zm, Rm, zlab, lamz, nz, pd, miss
                 rmax = wk.radius[wk.csort[p]]
     else:
         for c in range(nk):
-            wk.cand[c] = c
+            cand[c] = c
     # gate: cost = squared Mahalanobis distance (a measurement left unassigned costs the gate)
     npairs = 0
     for c in range(nk):
@@ -780,7 +799,7 @@ def associate_update(cfg, tb, wk, pairs, t, nk, zm, Rm, zlab, lamz, nz, pd, miss
         near[i] = _BIG
         ncand = _candidates(wk, zm[i, 0], nn, nw, rmax) if use_pf else nk
         for q in range(ncand):
-            c = wk.cand[q]
+            c = cand[q]
             k = cols[c]
             tr = 0.0
             d2n = 0.0
@@ -789,15 +808,15 @@ def associate_update(cfg, tb, wk, pairs, t, nk, zm, Rm, zlab, lamz, nz, pd, miss
                 d2n += (zm[i, j] - X[k, j]) ** 2
             if d2n > gamma_init * tr:   # outside the gates for certain (lambda_max <= trace)
                 continue
-            if tb.st[k] == TRK_TENTATIVE and not tb.vinit[k]:
+            if st[k] == TRK_TENTATIVE and not vinit[k]:
                 # a track with one point yet: the target can have moved at most vmax
                 # since (maximum-speed gate of two-point initiation)
                 d0 = 0.0
                 tr0 = 0.0
                 for j in range(3):
-                    d0 += (zm[i, j] - tb.z0[k, j]) ** 2
-                    tr0 += Rm[i, j, j] + tb.R0[k, j, j]
-                lim = vmax * (t - tb.t0[k]) * dt + 3.0 * math.sqrt(tr0)
+                    d0 += (zm[i, j] - z0[k, j]) ** 2
+                    tr0 += Rm[i, j, j] + R0[k, j, j]
+                lim = vmax * (t - t0[k]) * dt + 3.0 * math.sqrt(tr0)
                 if d0 > lim * lim:
                     continue
             d2 = _mahalanobis(X, Pc, k, zm[i], Rm[i], Sx, Si)
@@ -915,27 +934,35 @@ def confirm_tracks(cfg, tb, wk, t, nk, confirmed):
     confirmation set), in column order; a track that can no longer be confirmed is freed.
     Returns n."""
     nmask = (1 << cfg.conf_n) - 1
+    conf_m = cfg.conf_m
+    conf_n = cfg.conf_n
+    st = tb.st
+    looked = tb.looked
+    hitnow = tb.hitnow
+    hist = tb.hist
+    nlook = tb.nlook
+    cols = wk.cols
     nc = 0
     for c in range(nk):
-        k = wk.cols[c]
-        if tb.st[k] != TRK_TENTATIVE:
+        k = cols[c]
+        if st[k] != TRK_TENTATIVE:
             continue
-        if not (tb.looked[k] or tb.hitnow[k]):
+        if not (looked[k] or hitnow[k]):
             continue
-        tb.hist[k] = ((tb.hist[k] << 1) | (1 if tb.hitnow[k] else 0)) & nmask
-        tb.nlook[k] += 1
+        hist[k] = ((hist[k] << 1) | (1 if hitnow[k] else 0)) & nmask
+        nlook[k] += 1
         hits = 0
-        h = tb.hist[k]
+        h = hist[k]
         while h:
             hits += h & 1
             h >>= 1
-        if hits >= cfg.conf_m:
-            tb.st[k] = TRK_CONFIRMED
+        if hits >= conf_m:
+            st[k] = TRK_CONFIRMED
             tb.conf_at[k] = t
             confirmed[nc] = k
             nc += 1
-        elif tb.nlook[k] >= cfg.conf_n:
-            tb.st[k] = TRK_FREE
+        elif nlook[k] >= conf_n:
+            st[k] = TRK_FREE
     return nc
 
 
@@ -943,21 +970,25 @@ def confirm_tracks(cfg, tb, wk, t, nk, confirmed):
 def initiate_tracks(cfg, tb, wk, t, zm, Rm, zlab, nz, pic):
     """Measurements in no track's initiation gate (wider than the association gate: a measurement
     of a tracked target that fell just outside its gate, or lost the assignment to a closer one,
-    starts nothing) start tentative tracks in the first free slots (with M = 1 confirmed at once).
+    starts nothing) start tentative tracks of picture ``pic`` in the first free slots (with M = 1
+    confirmed at once).
     wk.born[:n] gets the new tracks in measurement order. Returns (n, measurements lost to a full
     table)."""
-    K = tb.st.shape[0]
+    st = tb.st
+    near = wk.near
+    gamma_init = cfg.gamma_init
+    K = st.shape[0]
     nb = 0
     lost = 0
     vmax = cfg.vmax
     k_from = 0
     for i in range(nz):
-        if wk.near[i] <= cfg.gamma_init:
+        if near[i] <= gamma_init:
             continue
         # the first free slot (slots before the last one taken in this scan are in use)
         k = -1
         for kk in range(k_from, K):
-            if tb.st[kk] == TRK_FREE:
+            if st[kk] == TRK_FREE:
                 k = kk
                 break
         if k < 0:
@@ -1010,9 +1041,9 @@ def new_tracker(dt, q, gamma, gamma_init, vmax, conf_m, conf_n, use_imm, use_jpd
 
 @numba.njit(cache=True)
 def scan_step(cfg, tb, wk, pairs, t, zm, Rm, zlab, lamz, nz, pd, miss_w, looks, all_looked, confirmed, pic):
-    """One radar's scan at step t, as the engine runs it: predict, mark the looks (the tentative
-    tracks in slots ``looks``, or all of them when ``all_looked``), associate and update, M-of-N,
-    initiate. Returns (pairs, tracks confirmed now (in ``confirmed``), tracks born (in wk.born),
+    """One radar's scan at step t feeding picture ``pic``, as the engine runs it: predict, mark the
+    looks (the tentative tracks in slots ``looks``, or all of them when ``all_looked``), associate
+    and update, M-of-N, initiate. Returns (pairs, tracks confirmed now (in ``confirmed``), tracks born (in wk.born),
     measurements lost to a full table)."""
     nk = predict_tracks(cfg, tb, wk, t, pic)
     for c in range(nk):
