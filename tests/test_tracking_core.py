@@ -108,7 +108,8 @@ def test_a_scan_feeds_its_own_picture_only():
     # kept from starting a track of the scan's own picture
     cfg, tb, wk, _z, _R = _scene(7, nk=4, clutter=0)
     tb.pic[2] = 1
-    tb.X[2, :3] += 30_000.0   # away from the other tracks of its group
+    tb.X[2, :3] += 30_000.0   # away from the other tracks of its group, at rest
+    tb.X[2, 3:] = 0.0
     z = np.ascontiguousarray(np.array([tb.X[2, :3]]))
     R = np.ascontiguousarray(np.broadcast_to(np.eye(3) * 900.0, (1, 3, 3)))
     tb.tpred[2] = 3
