@@ -25,6 +25,9 @@ from collections import namedtuple
 
 import numba
 import numpy as np
+from numba.core import types
+from numba.extending import overload
+from numba.experimental import structref
 
 from iadsim.tracking.jpda import _jpda_kernel
 
@@ -440,14 +443,14 @@ TrackerConfig = namedtuple("TrackerConfig", (
 ))
 
 #: the track table (arrays over K track slots; built by :func:`track_table`)
-TrackTable = namedtuple("TrackTable", (
+_TRACK_TABLE_FIELDS = (
     "X", "P", "st", "tpred", "hist", "nlook", "nhit", "last_upd", "lab", "conf_at", "z0", "R0", "t0",
     "vinit", "looked", "hitnow", "Xm", "Pm", "mu",
     "pic",   # the picture a track belongs to (0: the central one; the engine's C2 pictures)
-))
+)
 
 #: work arrays of one scan (built by :func:`scan_work`)
-ScanWork = namedtuple("ScanWork", (
+_SCAN_WORK_FIELDS = (
     "cand", "cols", "row_to_col", "hu", "hv", "hp", "hway", "hminv", "hused", "rowdeg", "coldeg", "rowcol",
     "near", "S", "Si", "Kg", "tmp", "F", "xt", "x0m", "P0m", "cbar", "ll", "pm", "pb", "xs", "Ps", "dm",
     "Cm", "upd", "upd_lab", "born",
@@ -455,7 +458,152 @@ ScanWork = namedtuple("ScanWork", (
     "radius", "xsort", "csort", "wide",
     # clusters of the assignment: union-find parents over rows then columns, members, local indices
     "uf", "crow", "ccol", "lidx",
-))
+)
+
+
+# The table and the work arrays are compiled structures (numba structrefs) rather than tuples: a
+# structure passes as one reference where a tuple of arrays counts a reference for each of its
+# arrays every time it is bound (each scan function it enters), which dominated a small scan.
+@structref.register
+class TrackTableType(types.StructRef):
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+@structref.register
+class ScanWorkType(types.StructRef):
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class TrackTable(structref.StructRefProxy):
+    """The track table (fields: _TRACK_TABLE_FIELDS); from Python each field reads as its array."""
+
+
+class ScanWork(structref.StructRefProxy):
+    """Work arrays of one scan (fields: _SCAN_WORK_FIELDS)."""
+
+
+@numba.njit(cache=True)
+def _table_arrays(tb):
+    return (tb.X, tb.P, tb.st, tb.tpred, tb.hist, tb.nlook, tb.nhit, tb.last_upd, tb.lab,
+            tb.conf_at, tb.z0, tb.R0, tb.t0, tb.vinit, tb.looked, tb.hitnow, tb.Xm, tb.Pm, tb.mu,
+            tb.pic)
+
+
+@numba.njit(cache=True)
+def _work_arrays(wk):
+    return (wk.cand, wk.cols, wk.row_to_col, wk.hu, wk.hv, wk.hp, wk.hway, wk.hminv, wk.hused,
+            wk.rowdeg, wk.coldeg, wk.rowcol, wk.near, wk.S, wk.Si, wk.Kg, wk.tmp, wk.F, wk.xt,
+            wk.x0m, wk.P0m, wk.cbar, wk.ll, wk.pm, wk.pb, wk.xs, wk.Ps, wk.dm, wk.Cm, wk.upd,
+            wk.upd_lab, wk.born, wk.radius, wk.xsort, wk.csort, wk.wide, wk.uf, wk.crow, wk.ccol,
+            wk.lidx)
+
+
+# jit-code constructors (the structure's local is not named after a field, as numba's generated
+# constructor's ``st`` would be)
+@overload(TrackTable)
+def _tracktable_new(X, P, st, tpred, hist, nlook, nhit, last_upd, lab, conf_at, z0, R0, t0, vinit, looked, hitnow,
+                    Xm, Pm, mu, pic):
+    typ = TrackTableType(list(zip(_TRACK_TABLE_FIELDS, (
+        X, P, st, tpred, hist, nlook, nhit, last_upd, lab, conf_at, z0, R0, t0, vinit, looked, hitnow,
+        Xm, Pm, mu, pic,
+    ))))
+
+    def impl(X, P, st, tpred, hist, nlook, nhit, last_upd, lab, conf_at, z0, R0, t0, vinit, looked, hitnow,
+             Xm, Pm, mu, pic):
+        obj = structref.new(typ)
+        obj.X = X
+        obj.P = P
+        obj.st = st
+        obj.tpred = tpred
+        obj.hist = hist
+        obj.nlook = nlook
+        obj.nhit = nhit
+        obj.last_upd = last_upd
+        obj.lab = lab
+        obj.conf_at = conf_at
+        obj.z0 = z0
+        obj.R0 = R0
+        obj.t0 = t0
+        obj.vinit = vinit
+        obj.looked = looked
+        obj.hitnow = hitnow
+        obj.Xm = Xm
+        obj.Pm = Pm
+        obj.mu = mu
+        obj.pic = pic
+        return obj
+    return impl
+
+
+@overload(ScanWork)
+def _scanwork_new(cand, cols, row_to_col, hu, hv, hp, hway, hminv, hused, rowdeg, coldeg, rowcol, near, S, Si, Kg,
+                  tmp, F, xt, x0m, P0m, cbar, ll, pm, pb, xs, Ps, dm, Cm, upd, upd_lab, born, radius,
+                  xsort, csort, wide, uf, crow, ccol, lidx):
+    typ = ScanWorkType(list(zip(_SCAN_WORK_FIELDS, (
+        cand, cols, row_to_col, hu, hv, hp, hway, hminv, hused, rowdeg, coldeg, rowcol, near, S, Si, Kg,
+        tmp, F, xt, x0m, P0m, cbar, ll, pm, pb, xs, Ps, dm, Cm, upd, upd_lab, born, radius, xsort,
+        csort, wide, uf, crow, ccol, lidx,
+    ))))
+
+    def impl(cand, cols, row_to_col, hu, hv, hp, hway, hminv, hused, rowdeg, coldeg, rowcol, near, S, Si, Kg,
+             tmp, F, xt, x0m, P0m, cbar, ll, pm, pb, xs, Ps, dm, Cm, upd, upd_lab, born, radius,
+             xsort, csort, wide, uf, crow, ccol, lidx):
+        obj = structref.new(typ)
+        obj.cand = cand
+        obj.cols = cols
+        obj.row_to_col = row_to_col
+        obj.hu = hu
+        obj.hv = hv
+        obj.hp = hp
+        obj.hway = hway
+        obj.hminv = hminv
+        obj.hused = hused
+        obj.rowdeg = rowdeg
+        obj.coldeg = coldeg
+        obj.rowcol = rowcol
+        obj.near = near
+        obj.S = S
+        obj.Si = Si
+        obj.Kg = Kg
+        obj.tmp = tmp
+        obj.F = F
+        obj.xt = xt
+        obj.x0m = x0m
+        obj.P0m = P0m
+        obj.cbar = cbar
+        obj.ll = ll
+        obj.pm = pm
+        obj.pb = pb
+        obj.xs = xs
+        obj.Ps = Ps
+        obj.dm = dm
+        obj.Cm = Cm
+        obj.upd = upd
+        obj.upd_lab = upd_lab
+        obj.born = born
+        obj.radius = radius
+        obj.xsort = xsort
+        obj.csort = csort
+        obj.wide = wide
+        obj.uf = uf
+        obj.crow = crow
+        obj.ccol = ccol
+        obj.lidx = lidx
+        return obj
+    return impl
+
+
+def _proxy_fields(cls, typ, fields, arrays):
+    """Python access to a structure's fields (one compiled call returns all its arrays)."""
+    structref.define_boxing(typ, cls)
+    for j, name in enumerate(fields):
+        setattr(cls, name, property(lambda self, _j=j: arrays(self)[_j]))
+
+
+_proxy_fields(TrackTable, TrackTableType, _TRACK_TABLE_FIELDS, _table_arrays)
+_proxy_fields(ScanWork, ScanWorkType, _SCAN_WORK_FIELDS, _work_arrays)
 
 #: gated pairs for JPDA (track column, measurement, likelihood ratio); grown by associate_update
 Pairs = namedtuple("Pairs", ("row", "col", "lr"))
