@@ -595,11 +595,20 @@ def _scanwork_new(cand, cols, row_to_col, hu, hv, hp, hway, hminv, hused, rowdeg
     return impl
 
 
+def _field(j, arrays):
+    def get(self):
+        got = self.__dict__.get("_arrays")
+        if got is None:   # the arrays are set once, at construction: fetched once
+            got = self.__dict__["_arrays"] = arrays(self)
+        return got[j]
+    return property(get)
+
+
 def _proxy_fields(cls, typ, fields, arrays):
     """Python access to a structure's fields (one compiled call returns all its arrays)."""
     structref.define_boxing(typ, cls)
     for j, name in enumerate(fields):
-        setattr(cls, name, property(lambda self, _j=j: arrays(self)[_j]))
+        setattr(cls, name, _field(j, arrays))
 
 
 _proxy_fields(TrackTable, TrackTableType, _TRACK_TABLE_FIELDS, _table_arrays)
