@@ -74,13 +74,15 @@ def chunk_parameters(world: World, seed: int, first: int, count: int) -> Paramet
 
 def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: int = -1,
                    params: Parameters | None = None, keys: np.ndarray | None = None,
-                   policy: str | None = None) -> ChunkResult:
+                   policy: str | None = None, track_capture: np.ndarray | None = None) -> ChunkResult:
     """Run ``count`` replications starting at global index ``first``; pure function of its inputs.
 
     ``params`` overrides the per-replication figures (default: :func:`chunk_parameters`);
     ``keys`` [count, 2] overrides the replications' random keys (e.g. to reuse the same random
     numbers across the design points of a sensitivity analysis); ``policy`` overrides the
-    scenario's weapon-target assignment policy."""
+    scenario's weapon-target assignment policy. ``track_capture`` (full fidelity, a debugging aid): a
+    float buffer [N, :data:`iadsim.tracking.core.CAPTURE_COLS`] that receives what the tracker of
+    replication ``record_rep`` was fed, scan by scan (:func:`iadsim.tracking.core.capture_scan`)."""
     from iadsim.engine import scoot
     from iadsim.engine.defstate import inactive
     from iadsim.engine.mixed import GunSide
@@ -134,7 +136,8 @@ def simulate_chunk(world: World, seed: int, first: int, count: int, record_rep: 
         kernel = run_chunk_full_serial if code == POLICY_PYTHON else run_chunk_full
         n = kernel(keys, local, code, world_in.full.kernel_settings(world_in), world_in.full.kernel_inputs(world_in),
                    params_in.kernel_inputs(world_in), out, world_in.ew_inputs(), ds.kernel_inputs(world_in), sc, rx,
-                   site_in, side.kernel_inputs())
+                   site_in, side.kernel_inputs(),
+                   *(() if track_capture is None else (track_capture,)))
     else:
         kernel = run_chunk_serial if code == POLICY_PYTHON else run_chunk
         n = kernel(keys, local, code, world_in.kernel_inputs(), params_in.kernel_inputs(world_in), out,

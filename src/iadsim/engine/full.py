@@ -69,11 +69,11 @@ from iadsim.engine.rng import uniform
 from iadsim.engine.scoot import scoot_init, scoot_silence, scoot_step
 from iadsim.physics.flyout import predicted_intercept_nb
 from iadsim.physics.pk import pk_factor_nb
-from iadsim.tracking.jpda import _jpda_kernel
 from iadsim.tracking.core import (  # noqa: F401  (the track core; re-exported for existing imports)
     _BIG, TRK_CONFIRMED, TRK_FREE, TRK_TENTATIVE, _add_cwna, _det3, _gauss, _imm_set, _imm_update, _inv3,
-    _kf_update, _mahalanobis, _predict, _predict_F, _symmetrise, _two_point, hungarian, imm_combine,
-    imm_predict, pda_update, transition,
+    _kf_update, _mahalanobis, _predict, _predict_F, _symmetrise, _two_point, associate_update, capture_drop,
+    capture_scan, capture_tracks, confirm_tracks, hungarian, imm_combine, imm_predict, initiate_tracks, pda_update,
+    predict_tracks, scan_pairs, scan_work, track_table, tracker_config, transition,
 )
 
 # random streams of the measurement noise (four uniforms per detection: two Box-Muller pairs)
@@ -221,10 +221,8 @@ def false_alarm_count(k0, k1, t, s, lam, cap):
 
 
 @numba.njit(cache=True)
-def _confirm(k, t, st, conf_at, lab, firm_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n):
-    """Confirm track k at step t: the threat it follows (if any) has a firm track from now."""
-    st[k] = TRK_CONFIRMED
-    conf_at[k] = t
+def _confirmed(k, t, lab, firm_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n):
+    """Track k was confirmed at step t: the threat it follows (if any) has a firm track from now."""
     m = lab[k]
     if m >= 0:
         if firm_step[m] < 0:
@@ -232,29 +230,6 @@ def _confirm(k, t, st, conf_at, lab, firm_step, record, nev, ev_step, ev_type, e
         if record and nev < MAX_EVENTS:
             nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_TRACK, -1, m, 0)
     return nev
-
-
-@numba.njit(cache=True)
-def _updated(X, Pc, k, t, label, vinit, z0, R0, last_upd, lab, hitnow, nhit, st, pos):
-    """Book-keeping after measurements updated track k at step t (``label``: the threat behind the
-    measurement that weighed most, -1 a false alarm). A track without a velocity yet was updated by
-    a second radar in its first step: its fused position becomes its first point. Returns the
-    position error [m] of a confirmed track that follows a threat, -1 otherwise."""
-    if not vinit[k]:
-        for a in range(3):
-            z0[k, a] = X[k, a]
-            for b in range(3):
-                R0[k, a, b] = Pc[k, a, b]
-    last_upd[k] = t
-    if label >= 0:
-        lab[k] = label
-    hitnow[k] = True
-    nhit[k] += 1
-    m = lab[k]
-    if st[k] == TRK_CONFIRMED and m >= 0:
-        return math.sqrt((X[k, 0] - pos[t, m, 0]) ** 2 + (X[k, 1] - pos[t, m, 1]) ** 2
-                         + (X[k, 2] - pos[t, m, 2]) ** 2)
-    return -1.0
 
 
 @numba.njit(cache=True)
@@ -324,7 +299,7 @@ def _intercept_on_track(t, nsteps, dt, px, py, pz, vx, vy, vz, tab_tof, tab_spd,
 
 
 @numba.njit(cache=True)
-def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, site, gun):
+def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, site, gun, capture=None):
     """Replication rep (random key k0, k1) at full fidelity, of the records of :mod:`iadsim.engine.records`
     (cfg: Settings, w: FullWorldArrays, the others as the fast kernel's ``_run_one``); returns the count
     of events recorded (record: this replication's)."""
@@ -476,7 +451,6 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
     # C2 pictures (iadsim.engine.defstate): 0 the central one, 1 + e fire unit e's own (autonomous or
     # cut off), fed by its radar only; each track belongs to one picture
     K += own_pictures(E, ds_on, autonomous, link_down) * (4 * M + 8 + 2 * FA)
-    tpic = np.zeros(K, np.int64)
     upic = np.zeros(E, np.int64)
 
     alive = np.ones(M, np.bool_)
@@ -514,27 +488,26 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
     arm_lost = np.zeros(site_of.shape[0], np.bool_)
     for s in range(site_kill.shape[0]):
         site_kill[s] = -1
-    # tracks (X, Pc: the estimate; with the IMM, the combination of the models Xm, Pm)
-    X = np.zeros((K, 6), np.float64)
-    Pc = np.zeros((K, 6, 6), np.float64)
-    st = np.zeros(K, np.int64)
-    tpred = np.zeros(K, np.int64)
-    hist = np.zeros(K, np.int64)
-    nlook = np.zeros(K, np.int64)
-    nhit = np.zeros(K, np.int64)
-    last_upd = np.zeros(K, np.int64)
-    lab = np.full(K, -1, np.int64)     # the threat whose measurements the track follows; -1: none
-    conf_at = np.zeros(K, np.int64)
-    z0 = np.zeros((K, 3), np.float64)
-    R0 = np.zeros((K, 3, 3), np.float64)
-    t0 = np.zeros(K, np.int64)
-    vinit = np.zeros(K, np.bool_)
+    # tracks (iadsim.tracking.core: X, Pc the estimate; with the IMM, the combination of the models)
+    cfg = tracker_config(dt, qn, gamma, gamma_init, vmax, conf_m, conf_n, use_imm, use_jpda, JPDA_MAX_EVENTS,
+                         omega, p_switch)
+    NMOD = cfg.omegas.shape[0]
+    tb = track_table(K, NMOD, use_imm)
+    wk = scan_work(K, NZ, NMOD)
+    pairs = scan_pairs(NZ)
+    X = tb.X
+    st = tb.st
+    tpred = tb.tpred
+    last_upd = tb.last_upd
+    lab = tb.lab     # the threat whose measurements the track follows; -1: none
+    conf_at = tb.conf_at
+    looked = tb.looked
+    hitnow = tb.hitnow
+    tpic = tb.pic    # the picture a track belongs to
     eng_until = np.zeros(K, np.int64)
     n_eng = np.zeros((E, K), np.int64)
     fc_run = np.zeros((E, K), np.int64)   # consecutive scans of a unit's own radar that hit the track
     radar_of = _own_radars(fc_of, E)      # each fire unit's own radar (fc_of's inverse)
-    looked = np.zeros(K, np.bool_)
-    hitnow = np.zeros(K, np.bool_)
     n_created = 0
     n_confirmed = 0
     n_false_confirmed = 0
@@ -542,61 +515,13 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
     n_overflow = 0
     err_sum = 0.0
     err_n = 0
-    # IMM: constant velocity and coordinated turns of +/- omega
-    NMOD = 3 if use_imm else 1
-    omegas = np.zeros(NMOD, np.float64)
-    Pi = np.ones((NMOD, NMOD), np.float64)
-    if use_imm:
-        omegas[1] = omega
-        omegas[2] = -omega
-        for i in range(NMOD):
-            for j in range(NMOD):
-                Pi[i, j] = 1.0 - p_switch if i == j else p_switch / (NMOD - 1)
-    Xm = np.zeros((K if use_imm else 1, NMOD, 6), np.float64)
-    Pm = np.zeros((K if use_imm else 1, NMOD, 6, 6), np.float64)
-    mu = np.zeros((K if use_imm else 1, NMOD), np.float64)
-    Ftr = np.zeros((6, 6), np.float64)
-    xt = np.zeros(6, np.float64)
-    x0m = np.zeros((NMOD, 6), np.float64)
-    P0m = np.zeros((NMOD, 6, 6), np.float64)
-    cbar = np.zeros(NMOD, np.float64)
-    ll = np.zeros(NMOD, np.float64)
     # measurements of one scan
     zm = np.zeros((NZ, 3), np.float64)
     Rm = np.zeros((NZ, 3, 3), np.float64)
     zlab = np.zeros(NZ, np.int64)
     lamz = np.zeros(NZ, np.float64)
     zr = np.zeros(3, np.float64)
-    # gating and assignment work arrays
-    ncol_max = K + NZ
-    C = np.full((NZ, ncol_max), _BIG, np.float64)
-    cols = np.zeros(K, np.int64)
-    row_to_col = np.full(NZ, -1, np.int64)
-    hu = np.zeros(ncol_max + 1, np.float64)
-    hv = np.zeros(ncol_max + 1, np.float64)
-    hp = np.zeros(ncol_max + 1, np.int64)
-    hway = np.zeros(ncol_max + 1, np.int64)
-    hminv = np.zeros(ncol_max + 1, np.float64)
-    hused = np.zeros(ncol_max + 1, np.bool_)
-    rowdeg = np.zeros(NZ, np.int64)
-    coldeg = np.zeros(K, np.int64)
-    rowcol = np.zeros(NZ, np.int64)
-    near = np.zeros(NZ, np.float64)
-    Sx = np.zeros((3, 3), np.float64)
-    Si = np.zeros((3, 3), np.float64)
-    Kg = np.zeros((6, 3), np.float64)
-    tmp6 = np.zeros((6, 6), np.float64)
-    # JPDA: gated pairs (track column, measurement, likelihood ratio)
-    pcap = 4 * NZ + 16
-    prow = np.empty(pcap, np.int64)
-    pcol = np.empty(pcap, np.int64)
-    plr = np.empty(pcap, np.float64)
-    pm = np.empty(NZ, np.int64)
-    pb = np.empty(NZ, np.float64)
-    xs = np.zeros((1, 6), np.float64)
-    Ps = np.zeros((1, 6, 6), np.float64)
-    dm = np.zeros(6, np.float64)
-    Cm = np.zeros((6, 6), np.float64)
+    newconf = np.empty(K, np.int64)
     # C2
     order = np.empty(K, np.int64)
     pr = np.empty(K, np.float64)
@@ -609,7 +534,6 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
     assign = np.full(E, -1, np.int64)
     used = np.zeros(E, np.bool_)
     sidx = np.empty(K, np.int64)
-    nmask = (1 << conf_n) - 1
     reset_outputs(det_step, firm_step, eng_step, shots, kill_step, killer, leak_step, expended)
     for m in range(ident_step.shape[0]):
         ident_step[m] = -1
@@ -682,6 +606,8 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
                 if record and nev < MAX_EVENTS and st[k] == TRK_CONFIRMED and m >= 0 and alive[m]:
                     nev = record_event(ev_step, ev_type, ev_e, ev_m, ev_n, nev, t, EV_LOST, -1, m, 0)
                 st[k] = TRK_FREE
+                if capture is not None and record:
+                    capture_drop(capture, t, k)
         # 4b. detection and tracking, radar by radar
         if ds_on:
             nev = _defence_state_step(t, toggles, ds_ptr, ds_up, ds_fail, emcon_mode, duty_period, duty_on, duty_phase,
@@ -781,22 +707,11 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
                         ce = max(math.sqrt(rx * rx + ry * ry) / rr, 1e-3)
                         dens = lam_fa / (sens_range[s] * 2.0 * math.pi * d_el * rr * rr * ce)
                     lamz[i] = max(dens, CLUTTER_FLOOR)
-            # predict the tracks to now; the tentative ones this radar covers get a look
-            nk = 0
-            for k in range(K):
-                if st[k] == TRK_FREE or tpic[k] != ps:
-                    continue
-                dts = (t - tpred[k]) * dt
-                if dts > 0.0:
-                    if use_imm:
-                        imm_predict(Xm, Pm, mu, k, Pi, omegas, dts, qn, X, Pc, Ftr, xt, tmp6, x0m, P0m, cbar)
-                    else:
-                        _predict(X, Pc, k, dts, qn)
-                tpred[k] = t
-                cols[nk] = k
-                nk += 1
-                looked[k] = False
-                hitnow[k] = False
+            # the tracker of picture ps (iadsim.tracking.core): predict its tracks to now; the
+            # tentative ones this radar covers get a look
+            nk = predict_tracks(cfg, tb, wk, t, ps)
+            for c in range(nk):
+                k = wk.cols[c]
                 if st[k] == TRK_TENTATIVE:
                     dx = X[k, 0] - sensor_xyz[s, 0]
                     dy = X[k, 1] - sensor_xyz[s, 1]
@@ -804,206 +719,33 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
                     if (dx * dx + dy * dy + dz * dz <= sens_range[s] * sens_range[s]
                             and _visible(mva[s], grid, X[k, 0], X[k, 1], X[k, 2])):
                         looked[k] = True
-            if nz > 0:
-                # gate: cost = squared Mahalanobis distance; leaving a measurement unassigned costs
-                # the gate threshold (its own dummy column)
-                ncol = nk + nz
-                trivial = True
-                npairs = 0
-                for c in range(nk):
-                    coldeg[c] = 0
-                for i in range(nz):
-                    rowdeg[i] = 0
-                    rowcol[i] = -1
-                    near[i] = _BIG
-                    for c in range(ncol):
-                        C[i, c] = _BIG
-                    C[i, nk + i] = gamma
-                    for c in range(nk):
-                        k = cols[c]
-                        tr = 0.0
-                        d2n = 0.0
-                        for j in range(3):
-                            tr += Pc[k, j, j] + Rm[i, j, j]
-                            d2n += (zm[i, j] - X[k, j]) ** 2
-                        if d2n > gamma_init * tr:   # outside the gates for certain (lambda_max <= trace)
-                            continue
-                        if st[k] == TRK_TENTATIVE and not vinit[k]:
-                            # a track with one point yet: the target can have moved at most vmax
-                            # since (maximum-speed gate of two-point initiation)
-                            d0 = 0.0
-                            tr0 = 0.0
-                            for j in range(3):
-                                d0 += (zm[i, j] - z0[k, j]) ** 2
-                                tr0 += Rm[i, j, j] + R0[k, j, j]
-                            lim = vmax * (t - t0[k]) * dt + 3.0 * math.sqrt(tr0)
-                            if d0 > lim * lim:
-                                continue
-                        d2 = _mahalanobis(X, Pc, k, zm[i], Rm[i], Sx, Si)
-                        if d2 < near[i]:
-                            near[i] = d2
-                        if d2 <= gamma:
-                            C[i, c] = d2
-                            rowdeg[i] += 1
-                            coldeg[c] += 1
-                            rowcol[i] = c
-                            if use_jpda:
-                                if npairs == pcap:
-                                    pcap *= 2
-                                    prow2 = np.empty(pcap, np.int64)
-                                    pcol2 = np.empty(pcap, np.int64)
-                                    plr2 = np.empty(pcap, np.float64)
-                                    prow2[:npairs] = prow[:npairs]
-                                    pcol2[:npairs] = pcol[:npairs]
-                                    plr2[:npairs] = plr[:npairs]
-                                    prow = prow2
-                                    pcol = pcol2
-                                    plr = plr2
-                                det = _det3(Sx)
-                                g = math.exp(-0.5 * d2) / math.sqrt(248.05021344239853 * det) if det > 0.0 else 0.0
-                                prow[npairs] = c
-                                pcol[npairs] = i
-                                plr[npairs] = pd_s * g / lamz[i]
-                                npairs += 1
-                if use_jpda:
-                    if npairs > 0:
-                        jbeta, beta0, _ncheap = _jpda_kernel(nk, nz, prow[:npairs], pcol[:npairs], plr[:npairs],
-                                                            miss_w, JPDA_MAX_EVENTS)
-                        pord = np.argsort(prow[:npairs], kind="mergesort")
-                        g0 = 0
-                        while g0 < npairs:
-                            c = prow[pord[g0]]
-                            g1 = g0
-                            ibest = -1
-                            bbest = -1.0
-                            while g1 < npairs and prow[pord[g1]] == c:
-                                n = g1 - g0
-                                pm[n] = pcol[pord[g1]]
-                                pb[n] = jbeta[pord[g1]]
-                                if pb[n] > bbest:
-                                    bbest = pb[n]
-                                    ibest = pm[n]
-                                g1 += 1
-                            npair = g1 - g0
-                            k = cols[c]
-                            if st[k] == TRK_TENTATIVE and not vinit[k] and t > t0[k]:
-                                _two_point(X, Pc, k, zm[ibest], Rm[ibest], z0, R0, (t - t0[k]) * dt, vinit,
-                                           use_imm, Xm, Pm, mu)
-                            else:
-                                if use_imm:
-                                    # IMM-PDA: model likelihoods (1 - Pd Pg) + Pd / lambda sum_j N_j
-                                    for jm in range(NMOD):
-                                        lj = miss_w
-                                        for n in range(npair):
-                                            lj += pd_s / lamz[pm[n]] * _gauss(Xm[k], Pm[k], jm, zm[pm[n]], Rm[pm[n]], Sx, Si)
-                                        ll[jm] = lj
-                                        pda_update(Xm[k], Pm[k], jm, beta0[c], npair, pm, pb, zm, Rm, Sx, Si,
-                                                   Kg, tmp6, xs, Ps, dm, Cm)
-                                    tot = 0.0
-                                    for jm in range(NMOD):
-                                        tot += mu[k, jm] * ll[jm]
-                                    if tot > 0.0 and math.isfinite(tot):
-                                        for jm in range(NMOD):
-                                            mu[k, jm] = mu[k, jm] * ll[jm] / tot
-                                    imm_combine(Xm, Pm, mu, k, X, Pc)
-                                else:
-                                    pda_update(X, Pc, k, beta0[c], npair, pm, pb, zm, Rm, Sx, Si, Kg, tmp6,
-                                               xs, Ps, dm, Cm)
-                            err = _updated(X, Pc, k, t, zlab[ibest], vinit, z0, R0, last_upd, lab, hitnow, nhit,
-                                           st, pos)
-                            if err >= 0.0:
-                                err_sum += err
-                                err_n += 1
-                            g0 = g1
-                else:
-                    for i in range(nz):
-                        if rowdeg[i] > 1:
-                            trivial = False
-                    for c in range(nk):
-                        if coldeg[c] > 1:
-                            trivial = False
-                    if trivial:
-                        for i in range(nz):
-                            row_to_col[i] = rowcol[i] if rowcol[i] >= 0 else nk + i
-                    else:
-                        hungarian(C, nz, ncol, row_to_col, hu, hv, hp, hway, hminv, hused)
-                    for i in range(nz):
-                        c = row_to_col[i]
-                        if c < 0 or c >= nk or C[i, c] >= _BIG:
-                            continue
-                        k = cols[c]
-                        if st[k] == TRK_TENTATIVE and not vinit[k] and t > t0[k]:
-                            _two_point(X, Pc, k, zm[i], Rm[i], z0, R0, (t - t0[k]) * dt, vinit, use_imm, Xm, Pm, mu)
-                        else:
-                            if use_imm:
-                                _imm_update(Xm, Pm, mu, k, zm[i], Rm[i], Sx, Si, Kg, tmp6, ll, X, Pc)
-                            else:
-                                _kf_update(X, Pc, k, zm[i], Rm[i], Sx, Si, Kg, tmp6)
-                        err = _updated(X, Pc, k, t, zlab[i], vinit, z0, R0, last_upd, lab, hitnow, nhit, st, pos)
-                        if err >= 0.0:
-                            err_sum += err
-                            err_n += 1
+            if capture is not None and record:
+                capture_scan(capture, t, s, nz, pd_s, miss_w, zm, Rm, zlab, lamz, looked, wk.cols, nk, ps)
+            # gate, associate, update; the position error of the confirmed tracks that follow a threat
+            nupd, pairs = associate_update(cfg, tb, wk, pairs, t, nk, zm, Rm, zlab, lamz, nz, pd_s, miss_w)
+            for u in range(nupd):
+                k = wk.upd[u]
+                m = lab[k]
+                if st[k] == TRK_CONFIRMED and m >= 0:
+                    err_sum += math.sqrt((X[k, 0] - pos[t, m, 0]) ** 2 + (X[k, 1] - pos[t, m, 1]) ** 2
+                                         + (X[k, 2] - pos[t, m, 2]) ** 2)
+                    err_n += 1
             # M-of-N on the tentative tracks' looks; the unit's own radar holds a track while it
             # hits it scan after scan
-            for c in range(nk):
-                k = cols[c]
-                if e_s >= 0:
+            if e_s >= 0:
+                for c in range(nk):
+                    k = wk.cols[c]
                     fc_run[e_s, k] = fc_run[e_s, k] + 1 if hitnow[k] else 0
-                if st[k] != TRK_TENTATIVE:
-                    continue
-                if not (looked[k] or hitnow[k]):
-                    continue
-                hist[k] = ((hist[k] << 1) | (1 if hitnow[k] else 0)) & nmask
-                nlook[k] += 1
-                hits = 0
-                h = hist[k]
-                while h:
-                    hits += h & 1
-                    h >>= 1
-                if hits >= conf_m:
-                    nev = _confirm(k, t, st, conf_at, lab, firm_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
-                    n_confirmed += 1
-                    n_false_confirmed += lab[k] < 0
-                elif nlook[k] >= conf_n:
-                    st[k] = TRK_FREE
-            # measurements in no track's initiation gate (wider than the association gate: a
-            # measurement of a tracked target that fell just outside its gate, or lost the
-            # assignment to a closer one, starts nothing) start tentative tracks
-            for i in range(nz):
-                if near[i] <= gamma_init:
-                    continue
-                k = -1
-                for kk in range(K):
-                    if st[kk] == TRK_FREE:
-                        k = kk
-                        break
-                if k < 0:
-                    n_overflow += 1
-                    continue
-                st[k] = TRK_TENTATIVE
-                for a in range(3):
-                    X[k, a] = zm[i, a]
-                    X[k, a + 3] = 0.0
-                    z0[k, a] = zm[i, a]
-                    for b in range(6):
-                        Pc[k, a, b] = 0.0
-                        Pc[k, a + 3, b] = 0.0
-                for a in range(3):
-                    for b in range(3):
-                        Pc[k, a, b] = Rm[i, a, b]
-                        R0[k, a, b] = Rm[i, a, b]
-                    Pc[k, a + 3, a + 3] = vmax * vmax
-                if use_imm:
-                    _imm_set(Xm, Pm, mu, k, X, Pc)
-                tpred[k] = t
-                t0[k] = t
-                vinit[k] = False
-                hist[k] = 1
-                nlook[k] = 1
-                nhit[k] = 1
-                last_upd[k] = t
-                lab[k] = zlab[i]
-                tpic[k] = ps
+            nconf = confirm_tracks(cfg, tb, wk, t, nk, newconf)
+            for c in range(nconf):
+                nev = _confirmed(newconf[c], t, lab, firm_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
+                n_confirmed += 1
+                n_false_confirmed += lab[newconf[c]] < 0
+            # measurements in no track's initiation gate start tentative tracks of picture ps
+            nborn, lost = initiate_tracks(cfg, tb, wk, t, zm, Rm, zlab, nz, ps)
+            n_overflow += lost
+            for j in range(nborn):
+                k = wk.born[j]
                 eng_until[k] = 0
                 for e in range(E):
                     n_eng[e, k] = 0
@@ -1011,10 +753,12 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
                 if e_s >= 0:
                     fc_run[e_s, k] = 1
                 n_created += 1
-                if conf_m <= 1:
-                    nev = _confirm(k, t, st, conf_at, lab, firm_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
+                if st[k] == TRK_CONFIRMED:
+                    nev = _confirmed(k, t, lab, firm_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
                     n_confirmed += 1
                     n_false_confirmed += lab[k] < 0
+            if capture is not None and record:
+                capture_tracks(capture, tb)
         # 5. C2 on the confirmed tracks, most urgent first (threat evaluation on the estimated state:
         #    iadsim.c2.threat)
         nt = 0
@@ -1175,15 +919,16 @@ def _inherit_full(t, m, b, lab, known_dead, ident_step, ds_on, own_first, own_la
     return nev
 
 
-def _run_chunk_full(keys, record_local, policy, cfg, w, p, o, ew, ds, sc, react, site, gun):
+def _run_chunk_full(keys, record_local, policy, cfg, w, p, o, ew, ds, sc, react, site, gun, capture=None):
     """Run replications keys[r] at full fidelity: the fast kernel's ``_run_chunk`` with the Settings cfg
     and the FullWorldArrays w (:mod:`iadsim.engine.records`); o.stats [R, len(TRACK_STATS)] gets the
-    track statistics, o.bursts [R, E] the bursts each gun-missile unit fired."""
+    track statistics, o.bursts [R, E] the bursts each gun-missile unit fired. ``capture``: None, or a
+    buffer that receives what the recorded replication's tracker was fed (:func:`iadsim.tracking.core.capture_scan`)."""
     R = keys.shape[0]
     nev = np.zeros(R, np.int64)
     for r in numba.prange(R):
         rec = r == record_local
-        nev[r] = _run_one_full(keys[r, 0], keys[r, 1], r, policy, rec, cfg, w, p, o, ew, ds, sc, react, site, gun)
+        nev[r] = _run_one_full(keys[r, 0], keys[r, 1], r, policy, rec, cfg, w, p, o, ew, ds, sc, react, site, gun, capture)
     total = 0
     for r in range(R):
         if r == record_local:

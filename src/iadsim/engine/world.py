@@ -946,7 +946,8 @@ def _tracking_model(sim) -> str:
         text += ("; chi-square gating and joint probabilistic data association (Fortmann, Bar-Shalom & "
                  "Scheffe 1983; exact per cluster, cheap JPDA for large clusters)")
     else:
-        text += "; chi-square gating and global nearest neighbour by optimal assignment (Hungarian method)"
+        text += ("; chi-square gating and global nearest neighbour by optimal assignment (Hungarian method, "
+                 "solved per cluster of gated pairs: the same assignment as over the whole scan)")
     text += (f"; two-point initiation, {sim.confirm_m}-of-{sim.confirm_n} confirmation and deletion after a "
              "time without update")
     return text

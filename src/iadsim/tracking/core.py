@@ -21,9 +21,15 @@ place into caller-owned work arrays, so that a scan allocates nothing.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numba
 import numpy as np
+from numba.core import types
+from numba.extending import overload
+from numba.experimental import structref
+
+from iadsim.tracking.jpda import _jpda_kernel
 
 TRK_FREE = 0
 TRK_TENTATIVE = 1
@@ -31,6 +37,8 @@ TRK_CONFIRMED = 2
 
 #: a cost that stands for "outside every gate"
 _BIG = 1e12
+#: track-measurement pairs of a scan above which the gating pre-filter runs
+PREFILTER_MIN_PAIRS = 4096
 
 
 @numba.njit(cache=True)
@@ -411,3 +419,898 @@ def _imm_update(Xm, Pm, mu, k, z, R, S, Si, Kg, tmp, ll, X, Pc):
                 mu[k, j] = 1.0 / nm
     imm_combine(Xm, Pm, mu, k, X, Pc)
 
+
+# --------------------------------------------------------------------------- the scan
+#
+# A scan of one radar runs: predict_tracks (the caller then marks the tentative tracks the radar
+# covers as looked at), associate_update, confirm_tracks, initiate_tracks. The caller keeps its own
+# book-keeping (events, statistics) from what these functions return.
+
+#: the tracker's configuration (typed, named fields; built by :func:`tracker_config`)
+TrackerConfig = namedtuple("TrackerConfig", (
+    "dt",              # step length [s]
+    "q",               # power spectral density of the white-noise acceleration per axis [m^2/s^3]
+    "gamma",           # association gate (chi-square, 3 degrees of freedom) [1]
+    "gamma_init",      # initiation gate: a measurement inside no track's gate starts a track [1]
+    "vmax",            # largest target speed (two-point initiation gate, initial velocity std) [m/s]
+    "conf_m",          # M of M-of-N confirmation
+    "conf_n",          # N of M-of-N confirmation
+    "use_imm",         # IMM (constant velocity and coordinated turns) instead of one Kalman filter
+    "use_jpda",        # JPDA instead of global nearest neighbour
+    "jpda_max_events", # joint events above which a JPDA cluster uses the cheap approximation
+    "omegas",          # [M] turn rates of the IMM models [rad/s] (0: constant velocity)
+    "Pi",              # [M, M] Markov matrix of the IMM
+))
+
+#: the track table (arrays over K track slots; built by :func:`track_table`)
+_TRACK_TABLE_FIELDS = (
+    "X", "P", "st", "tpred", "hist", "nlook", "nhit", "last_upd", "lab", "conf_at", "z0", "R0", "t0",
+    "vinit", "looked", "hitnow", "Xm", "Pm", "mu",
+    "pic",   # the picture a track belongs to (0: the central one; the engine's C2 pictures)
+)
+
+#: work arrays of one scan (built by :func:`scan_work`)
+_SCAN_WORK_FIELDS = (
+    "cand", "cols", "row_to_col", "hu", "hv", "hp", "hway", "hminv", "hused", "rowdeg", "coldeg", "rowcol",
+    "near", "S", "Si", "Kg", "tmp", "F", "xt", "x0m", "P0m", "cbar", "ll", "pm", "pb", "xs", "Ps", "dm",
+    "Cm", "upd", "upd_lab", "born",
+    # gating pre-filter: per column its radius [m], the narrow columns sorted by east coordinate
+    "radius", "xsort", "csort", "wide",
+    # clusters of the assignment: union-find parents over rows then columns, members, local indices
+    "uf", "crow", "ccol", "lidx",
+)
+
+
+# The table and the work arrays are compiled structures (numba structrefs) rather than tuples: a
+# structure passes as one reference where a tuple of arrays counts a reference for each of its
+# arrays every time it is bound (each scan function it enters), which dominated a small scan.
+@structref.register
+class TrackTableType(types.StructRef):
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+@structref.register
+class ScanWorkType(types.StructRef):
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class TrackTable(structref.StructRefProxy):
+    """The track table (fields: _TRACK_TABLE_FIELDS); from Python each field reads as its array."""
+
+
+class ScanWork(structref.StructRefProxy):
+    """Work arrays of one scan (fields: _SCAN_WORK_FIELDS)."""
+
+
+@numba.njit(cache=True)
+def _table_arrays(tb):
+    return (tb.X, tb.P, tb.st, tb.tpred, tb.hist, tb.nlook, tb.nhit, tb.last_upd, tb.lab,
+            tb.conf_at, tb.z0, tb.R0, tb.t0, tb.vinit, tb.looked, tb.hitnow, tb.Xm, tb.Pm, tb.mu,
+            tb.pic)
+
+
+@numba.njit(cache=True)
+def _work_arrays(wk):
+    return (wk.cand, wk.cols, wk.row_to_col, wk.hu, wk.hv, wk.hp, wk.hway, wk.hminv, wk.hused,
+            wk.rowdeg, wk.coldeg, wk.rowcol, wk.near, wk.S, wk.Si, wk.Kg, wk.tmp, wk.F, wk.xt,
+            wk.x0m, wk.P0m, wk.cbar, wk.ll, wk.pm, wk.pb, wk.xs, wk.Ps, wk.dm, wk.Cm, wk.upd,
+            wk.upd_lab, wk.born, wk.radius, wk.xsort, wk.csort, wk.wide, wk.uf, wk.crow, wk.ccol,
+            wk.lidx)
+
+
+# jit-code constructors (the structure's local is not named after a field, as numba's generated
+# constructor's ``st`` would be)
+@overload(TrackTable)
+def _tracktable_new(X, P, st, tpred, hist, nlook, nhit, last_upd, lab, conf_at, z0, R0, t0, vinit, looked, hitnow,
+                    Xm, Pm, mu, pic):
+    typ = TrackTableType(list(zip(_TRACK_TABLE_FIELDS, (
+        X, P, st, tpred, hist, nlook, nhit, last_upd, lab, conf_at, z0, R0, t0, vinit, looked, hitnow,
+        Xm, Pm, mu, pic,
+    ))))
+
+    def impl(X, P, st, tpred, hist, nlook, nhit, last_upd, lab, conf_at, z0, R0, t0, vinit, looked, hitnow,
+             Xm, Pm, mu, pic):
+        obj = structref.new(typ)
+        obj.X = X
+        obj.P = P
+        obj.st = st
+        obj.tpred = tpred
+        obj.hist = hist
+        obj.nlook = nlook
+        obj.nhit = nhit
+        obj.last_upd = last_upd
+        obj.lab = lab
+        obj.conf_at = conf_at
+        obj.z0 = z0
+        obj.R0 = R0
+        obj.t0 = t0
+        obj.vinit = vinit
+        obj.looked = looked
+        obj.hitnow = hitnow
+        obj.Xm = Xm
+        obj.Pm = Pm
+        obj.mu = mu
+        obj.pic = pic
+        return obj
+    return impl
+
+
+@overload(ScanWork)
+def _scanwork_new(cand, cols, row_to_col, hu, hv, hp, hway, hminv, hused, rowdeg, coldeg, rowcol, near, S, Si, Kg,
+                  tmp, F, xt, x0m, P0m, cbar, ll, pm, pb, xs, Ps, dm, Cm, upd, upd_lab, born, radius,
+                  xsort, csort, wide, uf, crow, ccol, lidx):
+    typ = ScanWorkType(list(zip(_SCAN_WORK_FIELDS, (
+        cand, cols, row_to_col, hu, hv, hp, hway, hminv, hused, rowdeg, coldeg, rowcol, near, S, Si, Kg,
+        tmp, F, xt, x0m, P0m, cbar, ll, pm, pb, xs, Ps, dm, Cm, upd, upd_lab, born, radius, xsort,
+        csort, wide, uf, crow, ccol, lidx,
+    ))))
+
+    def impl(cand, cols, row_to_col, hu, hv, hp, hway, hminv, hused, rowdeg, coldeg, rowcol, near, S, Si, Kg,
+             tmp, F, xt, x0m, P0m, cbar, ll, pm, pb, xs, Ps, dm, Cm, upd, upd_lab, born, radius,
+             xsort, csort, wide, uf, crow, ccol, lidx):
+        obj = structref.new(typ)
+        obj.cand = cand
+        obj.cols = cols
+        obj.row_to_col = row_to_col
+        obj.hu = hu
+        obj.hv = hv
+        obj.hp = hp
+        obj.hway = hway
+        obj.hminv = hminv
+        obj.hused = hused
+        obj.rowdeg = rowdeg
+        obj.coldeg = coldeg
+        obj.rowcol = rowcol
+        obj.near = near
+        obj.S = S
+        obj.Si = Si
+        obj.Kg = Kg
+        obj.tmp = tmp
+        obj.F = F
+        obj.xt = xt
+        obj.x0m = x0m
+        obj.P0m = P0m
+        obj.cbar = cbar
+        obj.ll = ll
+        obj.pm = pm
+        obj.pb = pb
+        obj.xs = xs
+        obj.Ps = Ps
+        obj.dm = dm
+        obj.Cm = Cm
+        obj.upd = upd
+        obj.upd_lab = upd_lab
+        obj.born = born
+        obj.radius = radius
+        obj.xsort = xsort
+        obj.csort = csort
+        obj.wide = wide
+        obj.uf = uf
+        obj.crow = crow
+        obj.ccol = ccol
+        obj.lidx = lidx
+        return obj
+    return impl
+
+
+def _field(j, arrays):
+    def get(self):
+        got = self.__dict__.get("_arrays")
+        if got is None:   # the arrays are set once, at construction: fetched once
+            got = self.__dict__["_arrays"] = arrays(self)
+        return got[j]
+    return property(get)
+
+
+def _proxy_fields(cls, typ, fields, arrays):
+    """Python access to a structure's fields (one compiled call returns all its arrays)."""
+    structref.define_boxing(typ, cls)
+    for j, name in enumerate(fields):
+        setattr(cls, name, _field(j, arrays))
+
+
+_proxy_fields(TrackTable, TrackTableType, _TRACK_TABLE_FIELDS, _table_arrays)
+_proxy_fields(ScanWork, ScanWorkType, _SCAN_WORK_FIELDS, _work_arrays)
+
+#: gated pairs for JPDA (track column, measurement, likelihood ratio); grown by associate_update
+Pairs = namedtuple("Pairs", ("row", "col", "lr"))
+
+
+@numba.njit(cache=True)
+def tracker_config(dt, q, gamma, gamma_init, vmax, conf_m, conf_n, use_imm, use_jpda, jpda_max_events,
+                   omega, p_switch):
+    """The configuration; with the IMM three models: constant velocity and coordinated turns of
+    +/- omega [rad/s], leaving a model with probability p_switch per step."""
+    nmod = 3 if use_imm else 1
+    omegas = np.zeros(nmod, np.float64)
+    Pi = np.ones((nmod, nmod), np.float64)
+    if use_imm:
+        omegas[1] = omega
+        omegas[2] = -omega
+        for i in range(nmod):
+            for j in range(nmod):
+                Pi[i, j] = 1.0 - p_switch if i == j else p_switch / (nmod - 1)
+    return TrackerConfig(float(dt), float(q), float(gamma), float(gamma_init), float(vmax), int(conf_m),
+                         int(conf_n), bool(use_imm), bool(use_jpda), float(jpda_max_events), omegas, Pi)
+
+
+@numba.njit(cache=True)
+def track_table(K, nmod, use_imm):
+    """An empty table of K track slots (all free)."""
+    KI = K if use_imm else 1
+    return TrackTable(np.zeros((K, 6), np.float64), np.zeros((K, 6, 6), np.float64), np.zeros(K, np.int64),
+                      np.zeros(K, np.int64), np.zeros(K, np.int64), np.zeros(K, np.int64),
+                      np.zeros(K, np.int64), np.zeros(K, np.int64), np.full(K, -1, np.int64),
+                      np.zeros(K, np.int64), np.zeros((K, 3), np.float64), np.zeros((K, 3, 3), np.float64),
+                      np.zeros(K, np.int64), np.zeros(K, np.bool_), np.zeros(K, np.bool_),
+                      np.zeros(K, np.bool_), np.zeros((KI, nmod, 6), np.float64),
+                      np.zeros((KI, nmod, 6, 6), np.float64), np.zeros((KI, nmod), np.float64),
+                      np.zeros(K, np.int64))
+
+
+@numba.njit(cache=True)
+def scan_work(K, NZ, nmod):
+    """Work arrays for scans of at most NZ measurements on K track slots."""
+    ncol_max = K + NZ
+    return ScanWork(np.zeros(K, np.int64), np.zeros(K, np.int64),
+                    np.full(NZ, -1, np.int64), np.zeros(ncol_max + 1, np.float64),
+                    np.zeros(ncol_max + 1, np.float64), np.zeros(ncol_max + 1, np.int64),
+                    np.zeros(ncol_max + 1, np.int64), np.zeros(ncol_max + 1, np.float64),
+                    np.zeros(ncol_max + 1, np.bool_), np.zeros(NZ, np.int64), np.zeros(K, np.int64),
+                    np.zeros(NZ, np.int64), np.zeros(NZ, np.float64), np.zeros((3, 3), np.float64),
+                    np.zeros((3, 3), np.float64), np.zeros((6, 3), np.float64), np.zeros((6, 6), np.float64),
+                    np.zeros((6, 6), np.float64), np.zeros(6, np.float64), np.zeros((nmod, 6), np.float64),
+                    np.zeros((nmod, 6, 6), np.float64), np.zeros(nmod, np.float64), np.zeros(nmod, np.float64),
+                    np.empty(NZ, np.int64), np.empty(NZ, np.float64), np.zeros((1, 6), np.float64),
+                    np.zeros((1, 6, 6), np.float64), np.zeros(6, np.float64), np.zeros((6, 6), np.float64),
+                    np.empty(K, np.int64), np.empty(K, np.int64), np.empty(NZ, np.int64),
+                    np.zeros(K, np.float64), np.zeros(K, np.float64), np.zeros(K, np.int64), np.zeros(K, np.int64),
+                    np.zeros(ncol_max, np.int64), np.zeros(NZ, np.int64), np.zeros(K, np.int64),
+                    np.zeros(ncol_max, np.int64))
+
+
+@numba.njit(cache=True)
+def scan_pairs(NZ):
+    """Initial storage of JPDA's gated pairs."""
+    pcap = 4 * NZ + 16
+    return Pairs(np.empty(pcap, np.int64), np.empty(pcap, np.int64), np.empty(pcap, np.float64))
+
+
+@numba.njit(cache=True, inline="always")
+def predict_tracks(cfg, tb, wk, t, pic):
+    """Predict every live track of picture ``pic`` to step t (the tracks of other pictures are
+    left alone: a scan feeds one picture); fills wk.cols[:nk] with these slots (in slot order)
+    and clears their looked / hit flags. Returns nk."""
+    # the arrays are taken out of the tuples once (not per slot: each extraction counts a reference)
+    st = tb.st
+    tpic = tb.pic
+    tpred = tb.tpred
+    cols = wk.cols
+    looked = tb.looked
+    hitnow = tb.hitnow
+    dt = cfg.dt
+    q = cfg.q
+    use_imm = cfg.use_imm
+    nk = 0
+    K = st.shape[0]
+    for k in range(K):
+        if st[k] == TRK_FREE or tpic[k] != pic:
+            continue
+        dts = (t - tpred[k]) * dt
+        if dts > 0.0:
+            if use_imm:
+                imm_predict(tb.Xm, tb.Pm, tb.mu, k, cfg.Pi, cfg.omegas, dts, q, tb.X, tb.P, wk.F, wk.xt,
+                            wk.tmp, wk.x0m, wk.P0m, wk.cbar)
+            else:
+                _predict(tb.X, tb.P, k, dts, q)
+        tpred[k] = t
+        cols[nk] = k
+        nk += 1
+        looked[k] = False
+        hitnow[k] = False
+    return nk
+
+
+@numba.njit(cache=True, inline="always")
+def _mark_updated(tb, k, t, label):
+    """Book-keeping after measurements updated track k at step t (``label``: the threat behind the
+    measurement that weighed most, -1 a false alarm). A track without a velocity yet was updated by
+    a second radar in its first step: its fused position becomes its first point."""
+    if not tb.vinit[k]:
+        for a in range(3):
+            tb.z0[k, a] = tb.X[k, a]
+            for b in range(3):
+                tb.R0[k, a, b] = tb.P[k, a, b]
+    tb.last_upd[k] = t
+    if label >= 0:
+        tb.lab[k] = label
+    tb.hitnow[k] = True
+    tb.nhit[k] += 1
+
+
+@numba.njit(cache=True)
+def _gaussian_lr(d2, S):
+    """N(nu; 0, S) from the squared Mahalanobis distance d2 and S [1/m^3]."""
+    det = _det3(S)
+    return math.exp(-0.5 * d2) / math.sqrt(248.05021344239853 * det) if det > 0.0 else 0.0
+
+
+@numba.njit(cache=True, inline="always")
+def _prefilter(tb, wk, nk, Rm, nz, gamma_init):
+    """Gating pre-filter: a pair can pass the trace test of :func:`associate_update`
+    (|z - x|^2 <= gamma_init (tr P + tr R)) only if |z_east - x_east| <= r_c =
+    sqrt(gamma_init (tr P_c + max_i tr R_i)). The columns whose radius is at most twice the median
+    ("narrow") are sorted by east coordinate, so a measurement's candidates are a window of them;
+    the few wide ones (new tracks) are tried against every measurement. Returns (narrow, wide)."""
+    trr = 0.0
+    for i in range(nz):
+        v = Rm[i, 0, 0] + Rm[i, 1, 1] + Rm[i, 2, 2]
+        if v > trr:
+            trr = v
+    rad = wk.radius
+    for c in range(nk):
+        k = wk.cols[c]
+        rad[c] = math.sqrt(gamma_init * (tb.P[k, 0, 0] + tb.P[k, 1, 1] + tb.P[k, 2, 2] + trr)) * (1.0 + 1e-9)
+    med = np.median(rad[:nk]) if nk > 0 else 0.0
+    nn = 0
+    nw = 0
+    for c in range(nk):
+        if rad[c] <= 2.0 * med:
+            wk.csort[nn] = c
+            wk.xsort[nn] = tb.X[wk.cols[c], 0]
+            nn += 1
+        else:
+            wk.wide[nw] = c
+            nw += 1
+    order = np.argsort(wk.xsort[:nn], kind="mergesort")
+    cs = wk.csort[:nn][order]
+    xs = wk.xsort[:nn][order]
+    wk.csort[:nn] = cs
+    wk.xsort[:nn] = xs
+    return nn, nw
+
+
+@numba.njit(cache=True, inline="always")
+def _candidates(wk, zx, nn, nw, rmax):
+    """The columns that may gate a measurement at east coordinate zx, in ascending column order."""
+    lo = np.searchsorted(wk.xsort[:nn], zx - rmax)
+    nc = 0
+    cand = wk.cand
+    p = lo
+    while p < nn and wk.xsort[p] <= zx + rmax:
+        c = wk.csort[p]
+        if abs(wk.xsort[p] - zx) <= wk.radius[c]:
+            cand[nc] = c
+            nc += 1
+        p += 1
+    for w in range(nw):
+        cand[nc] = wk.wide[w]
+        nc += 1
+    # insertion sort (few candidates): the pairs keep the order of an unfiltered sweep
+    for a in range(1, nc):
+        v = cand[a]
+        b = a - 1
+        while b >= 0 and cand[b] > v:
+            cand[b + 1] = cand[b]
+            b -= 1
+        cand[b + 1] = v
+    return nc
+
+
+@numba.njit(cache=True)
+def _find(uf, a):
+    while uf[a] != a:
+        uf[a] = uf[uf[a]]
+        a = uf[a]
+    return a
+
+
+@numba.njit(cache=True, inline="always")
+def _assign_clusters(wk, nk, nz, prow, pcol, pd2, npairs, gamma):
+    """Global nearest neighbour: the optimal assignment of measurements to tracks (a measurement
+    left unassigned costs the gate), solved cluster by cluster (the connected components of the
+    gated pairs; a measurement alone with one track needs no solver): wk.row_to_col[i] becomes the
+    column of measurement i, or nk + i (unassigned)."""
+    row_to_col = wk.row_to_col
+    uf = wk.uf
+    for i in range(nz):
+        row_to_col[i] = nk + i
+    rowdeg = wk.rowdeg
+    coldeg = wk.coldeg
+    rowcol = wk.rowcol
+    trivial = True
+    for i in range(nz):
+        if rowdeg[i] > 1:
+            trivial = False
+    for c in range(nk):
+        if coldeg[c] > 1:
+            trivial = False
+    if trivial:
+        for i in range(nz):
+            if rowcol[i] >= 0:
+                row_to_col[i] = rowcol[i]
+        return
+    # union-find over rows (0 .. nz-1) and columns (nz .. nz+nk-1)
+    for a in range(nz + nk):
+        uf[a] = a
+    for p in range(npairs):
+        ra = _find(uf, pcol[p])
+        rb = _find(uf, nz + prow[p])
+        if ra != rb:
+            if ra < rb:
+                uf[rb] = ra
+            else:
+                uf[ra] = rb
+    for a in range(nz + nk):
+        uf[a] = _find(uf, a)
+    # the pairs of each cluster, by root; rows and columns of a cluster keep their global order
+    pord = np.argsort(uf[pcol[:npairs]], kind="mergesort")
+    lidx = wk.lidx
+    g0 = 0
+    while g0 < npairs:
+        root = uf[pcol[pord[g0]]]
+        g1 = g0
+        while g1 < npairs and uf[pcol[pord[g1]]] == root:
+            g1 += 1
+        # members: rows and columns whose root is this one (scan the pairs only)
+        nr = 0
+        ncl = 0
+        for q in range(g0, g1):
+            p = pord[q]
+            i = pcol[p]
+            c = prow[p]
+            if lidx[i] != -1 - root:
+                lidx[i] = -1 - root
+                wk.crow[nr] = i
+                nr += 1
+            if lidx[nz + c] != -1 - root:
+                lidx[nz + c] = -1 - root
+                wk.ccol[ncl] = c
+                ncl += 1
+        if nr == 1 and ncl == 1:
+            row_to_col[wk.crow[0]] = wk.ccol[0]
+        else:
+            rows = np.sort(wk.crow[:nr])
+            cls = np.sort(wk.ccol[:ncl])
+            for a in range(nr):
+                lidx[rows[a]] = a
+            for a in range(ncl):
+                lidx[nz + cls[a]] = a
+            m = ncl + nr
+            Cc = np.full((nr, m), _BIG, np.float64)
+            for a in range(nr):
+                Cc[a, ncl + a] = gamma
+            for q in range(g0, g1):
+                p = pord[q]
+                Cc[lidx[pcol[p]], lidx[nz + prow[p]]] = pd2[p]
+            r2c = np.full(nr, -1, np.int64)
+            hungarian(Cc, nr, m, r2c, wk.hu, wk.hv, wk.hp, wk.hway, wk.hminv, wk.hused)
+            for a in range(nr):
+                if 0 <= r2c[a] < ncl and Cc[a, r2c[a]] < _BIG:
+                    row_to_col[rows[a]] = cls[r2c[a]]
+        for q in range(g0, g1):
+            p = pord[q]
+            lidx[pcol[p]] = 0
+            lidx[nz + prow[p]] = 0
+        g0 = g1
+
+
+@numba.njit(cache=True, inline="always")
+def associate_update(cfg, tb, wk, pairs, t, nk, zm, Rm, zlab, lamz, nz, pd, miss_w):
+    """Gate the measurements zm[:nz] (covariances Rm, truth labels zlab, clutter densities lamz
+    [1/m^3] for JPDA) against the predicted tracks wk.cols[:nk], associate (GNN: optimal assignment
+    where a measurement left unassigned costs the gate; JPDA) and update. wk.near[i] becomes the
+    smallest squared Mahalanobis distance of measurement i to a track (for initiation).
+    wk.upd[:nupd] lists the updated tracks in the order they were updated.
+    Returns (nupd, pairs) (pairs: the storage of the gated pairs, grown if needed)."""
+    if nz == 0:
+        return 0, pairs
+    dt = cfg.dt
+    gamma = cfg.gamma
+    gamma_init = cfg.gamma_init
+    vmax = cfg.vmax
+    use_imm = cfg.use_imm
+    use_jpda = cfg.use_jpda
+    X = tb.X
+    Pc = tb.P
+    cols = wk.cols
+    rowdeg = wk.rowdeg
+    coldeg = wk.coldeg
+    rowcol = wk.rowcol
+    near = wk.near
+    Sx = wk.S
+    Si = wk.Si
+    prow = pairs.row
+    pcol = pairs.col
+    plr = pairs.lr
+    pcap = prow.shape[0]
+    st = tb.st
+    vinit = tb.vinit
+    z0 = tb.z0
+    R0 = tb.R0
+    t0 = tb.t0
+    cand = wk.cand
+    nupd = 0
+    # the pre-filter pays off on large scans only; a small one sweeps every track
+    use_pf = nk * nz > PREFILTER_MIN_PAIRS
+    nn = 0
+    nw = 0
+    rmax = 0.0
+    if use_pf:
+        nn, nw = _prefilter(tb, wk, nk, Rm, nz, gamma_init)
+        for p in range(nn):
+            if wk.radius[wk.csort[p]] > rmax:
+                rmax = wk.radius[wk.csort[p]]
+    else:
+        for c in range(nk):
+            cand[c] = c
+    # gate: cost = squared Mahalanobis distance (a measurement left unassigned costs the gate)
+    npairs = 0
+    for c in range(nk):
+        coldeg[c] = 0
+    for i in range(nz):
+        rowdeg[i] = 0
+        rowcol[i] = -1
+        near[i] = _BIG
+        ncand = _candidates(wk, zm[i, 0], nn, nw, rmax) if use_pf else nk
+        for q in range(ncand):
+            c = cand[q]
+            k = cols[c]
+            tr = 0.0
+            d2n = 0.0
+            for j in range(3):
+                tr += Pc[k, j, j] + Rm[i, j, j]
+                d2n += (zm[i, j] - X[k, j]) ** 2
+            if d2n > gamma_init * tr:   # outside the gates for certain (lambda_max <= trace)
+                continue
+            if st[k] == TRK_TENTATIVE and not vinit[k]:
+                # a track with one point yet: the target can have moved at most vmax
+                # since (maximum-speed gate of two-point initiation)
+                d0 = 0.0
+                tr0 = 0.0
+                for j in range(3):
+                    d0 += (zm[i, j] - z0[k, j]) ** 2
+                    tr0 += Rm[i, j, j] + R0[k, j, j]
+                lim = vmax * (t - t0[k]) * dt + 3.0 * math.sqrt(tr0)
+                if d0 > lim * lim:
+                    continue
+            d2 = _mahalanobis(X, Pc, k, zm[i], Rm[i], Sx, Si)
+            if d2 < near[i]:
+                near[i] = d2
+            if d2 <= gamma:
+                rowdeg[i] += 1
+                coldeg[c] += 1
+                rowcol[i] = c
+                if npairs == pcap:
+                    pcap *= 2
+                    prow2 = np.empty(pcap, np.int64)
+                    pcol2 = np.empty(pcap, np.int64)
+                    plr2 = np.empty(pcap, np.float64)
+                    prow2[:npairs] = prow[:npairs]
+                    pcol2[:npairs] = pcol[:npairs]
+                    plr2[:npairs] = plr[:npairs]
+                    prow = prow2
+                    pcol = pcol2
+                    plr = plr2
+                prow[npairs] = c
+                pcol[npairs] = i
+                # JPDA: the likelihood ratio of the pair; GNN: its cost
+                plr[npairs] = pd * _gaussian_lr(d2, Sx) / lamz[i] if use_jpda else d2
+                npairs += 1
+    pairs = Pairs(prow, pcol, plr)
+    if use_jpda:
+        if npairs > 0:
+            nupd = _jpda_update(cfg, tb, wk, t, nk, nz, prow, pcol, plr, npairs, zm, Rm, zlab, lamz, pd, miss_w)
+        return nupd, pairs
+    _assign_clusters(wk, nk, nz, prow, pcol, plr, npairs, gamma)
+    row_to_col = wk.row_to_col
+    for i in range(nz):
+        c = row_to_col[i]
+        if c < 0 or c >= nk:
+            continue
+        k = cols[c]
+        if tb.st[k] == TRK_TENTATIVE and not tb.vinit[k] and t > tb.t0[k]:
+            _two_point(X, Pc, k, zm[i], Rm[i], tb.z0, tb.R0, (t - tb.t0[k]) * dt, tb.vinit, use_imm, tb.Xm,
+                       tb.Pm, tb.mu)
+        else:
+            if use_imm:
+                _imm_update(tb.Xm, tb.Pm, tb.mu, k, zm[i], Rm[i], Sx, Si, wk.Kg, wk.tmp, wk.ll, X, Pc)
+            else:
+                _kf_update(X, Pc, k, zm[i], Rm[i], Sx, Si, wk.Kg, wk.tmp)
+        _mark_updated(tb, k, t, zlab[i])
+        wk.upd[nupd] = k
+        wk.upd_lab[nupd] = i
+        nupd += 1
+    return nupd, pairs
+
+
+@numba.njit(cache=True, inline="always")
+def _jpda_update(cfg, tb, wk, t, nk, nz, prow, pcol, plr, npairs, zm, Rm, zlab, lamz, pd, miss_w):
+    """JPDA weights of the gated pairs, then each track's mixture update (IMM-PDA with the IMM)."""
+    X = tb.X
+    Pc = tb.P
+    nmod = tb.mu.shape[1]
+    nupd = 0
+    beta, beta0, _ncheap = _jpda_kernel(nk, nz, prow[:npairs], pcol[:npairs], plr[:npairs], miss_w,
+                                        cfg.jpda_max_events)
+    pord = np.argsort(prow[:npairs], kind="mergesort")
+    g0 = 0
+    while g0 < npairs:
+        c = prow[pord[g0]]
+        g1 = g0
+        ibest = -1
+        bbest = -1.0
+        while g1 < npairs and prow[pord[g1]] == c:
+            n = g1 - g0
+            wk.pm[n] = pcol[pord[g1]]
+            wk.pb[n] = beta[pord[g1]]
+            if wk.pb[n] > bbest:
+                bbest = wk.pb[n]
+                ibest = wk.pm[n]
+            g1 += 1
+        npair = g1 - g0
+        k = wk.cols[c]
+        if tb.st[k] == TRK_TENTATIVE and not tb.vinit[k] and t > tb.t0[k]:
+            _two_point(X, Pc, k, zm[ibest], Rm[ibest], tb.z0, tb.R0, (t - tb.t0[k]) * cfg.dt, tb.vinit,
+                       cfg.use_imm, tb.Xm, tb.Pm, tb.mu)
+        else:
+            if cfg.use_imm:
+                # IMM-PDA: model likelihoods (1 - Pd Pg) + Pd / lambda sum_j N_j
+                for jm in range(nmod):
+                    lj = miss_w
+                    for n in range(npair):
+                        i = wk.pm[n]
+                        lj += pd / lamz[i] * _gauss(tb.Xm[k], tb.Pm[k], jm, zm[i], Rm[i], wk.S, wk.Si)
+                    wk.ll[jm] = lj
+                    pda_update(tb.Xm[k], tb.Pm[k], jm, beta0[c], npair, wk.pm, wk.pb, zm, Rm, wk.S, wk.Si,
+                               wk.Kg, wk.tmp, wk.xs, wk.Ps, wk.dm, wk.Cm)
+                tot = 0.0
+                for jm in range(nmod):
+                    tot += tb.mu[k, jm] * wk.ll[jm]
+                if tot > 0.0 and math.isfinite(tot):
+                    for jm in range(nmod):
+                        tb.mu[k, jm] = tb.mu[k, jm] * wk.ll[jm] / tot
+                imm_combine(tb.Xm, tb.Pm, tb.mu, k, X, Pc)
+            else:
+                pda_update(X, Pc, k, beta0[c], npair, wk.pm, wk.pb, zm, Rm, wk.S, wk.Si, wk.Kg, wk.tmp,
+                           wk.xs, wk.Ps, wk.dm, wk.Cm)
+        _mark_updated(tb, k, t, zlab[ibest])
+        wk.upd[nupd] = k
+        wk.upd_lab[nupd] = ibest
+        nupd += 1
+        g0 = g1
+    return nupd
+
+
+@numba.njit(cache=True, inline="always")
+def confirm_tracks(cfg, tb, wk, t, nk, confirmed):
+    """M-of-N on the looks of the tentative tracks wk.cols[:nk] (a look: the scan's radar covered
+    the track, or hit it): confirmed[:n] gets the tracks confirmed now (state, step of
+    confirmation set), in column order; a track that can no longer be confirmed is freed.
+    Returns n."""
+    nmask = (1 << cfg.conf_n) - 1
+    conf_m = cfg.conf_m
+    conf_n = cfg.conf_n
+    st = tb.st
+    looked = tb.looked
+    hitnow = tb.hitnow
+    hist = tb.hist
+    nlook = tb.nlook
+    cols = wk.cols
+    nc = 0
+    for c in range(nk):
+        k = cols[c]
+        if st[k] != TRK_TENTATIVE:
+            continue
+        if not (looked[k] or hitnow[k]):
+            continue
+        hist[k] = ((hist[k] << 1) | (1 if hitnow[k] else 0)) & nmask
+        nlook[k] += 1
+        hits = 0
+        h = hist[k]
+        while h:
+            hits += h & 1
+            h >>= 1
+        if hits >= conf_m:
+            st[k] = TRK_CONFIRMED
+            tb.conf_at[k] = t
+            confirmed[nc] = k
+            nc += 1
+        elif nlook[k] >= conf_n:
+            st[k] = TRK_FREE
+    return nc
+
+
+@numba.njit(cache=True, inline="always")
+def initiate_tracks(cfg, tb, wk, t, zm, Rm, zlab, nz, pic):
+    """Measurements in no track's initiation gate (wider than the association gate: a measurement
+    of a tracked target that fell just outside its gate, or lost the assignment to a closer one,
+    starts nothing) start tentative tracks of picture ``pic`` in the first free slots (with M = 1
+    confirmed at once).
+    wk.born[:n] gets the new tracks in measurement order. Returns (n, measurements lost to a full
+    table)."""
+    st = tb.st
+    near = wk.near
+    gamma_init = cfg.gamma_init
+    K = st.shape[0]
+    nb = 0
+    lost = 0
+    vmax = cfg.vmax
+    k_from = 0
+    for i in range(nz):
+        if near[i] <= gamma_init:
+            continue
+        # the first free slot (slots before the last one taken in this scan are in use)
+        k = -1
+        for kk in range(k_from, K):
+            if st[kk] == TRK_FREE:
+                k = kk
+                break
+        if k < 0:
+            k_from = K
+            lost += 1
+            continue
+        tb.st[k] = TRK_TENTATIVE
+        for a in range(3):
+            tb.X[k, a] = zm[i, a]
+            tb.X[k, a + 3] = 0.0
+            tb.z0[k, a] = zm[i, a]
+            for b in range(6):
+                tb.P[k, a, b] = 0.0
+                tb.P[k, a + 3, b] = 0.0
+        for a in range(3):
+            for b in range(3):
+                tb.P[k, a, b] = Rm[i, a, b]
+                tb.R0[k, a, b] = Rm[i, a, b]
+            tb.P[k, a + 3, a + 3] = vmax * vmax
+        if cfg.use_imm:
+            _imm_set(tb.Xm, tb.Pm, tb.mu, k, tb.X, tb.P)
+        tb.tpred[k] = t
+        tb.t0[k] = t
+        tb.vinit[k] = False
+        tb.hist[k] = 1
+        tb.nlook[k] = 1
+        tb.nhit[k] = 1
+        tb.last_upd[k] = t
+        tb.lab[k] = zlab[i]
+        tb.pic[k] = pic
+        if cfg.conf_m <= 1:
+            tb.st[k] = TRK_CONFIRMED
+            tb.conf_at[k] = t
+        wk.born[nb] = k
+        nb += 1
+        k_from = k + 1
+    return nb, lost
+
+
+@numba.njit(cache=True)
+def new_tracker(dt, q, gamma, gamma_init, vmax, conf_m, conf_n, use_imm, use_jpda, jpda_max_events, omega,
+                p_switch, K, NZ):
+    """Configuration, empty track table of K slots, work arrays and pair storage for scans of at
+    most NZ measurements, in one call (one compiled entry point for Python callers)."""
+    cfg = tracker_config(dt, q, gamma, gamma_init, vmax, conf_m, conf_n, use_imm, use_jpda, jpda_max_events,
+                         omega, p_switch)
+    nmod = cfg.omegas.shape[0]
+    return cfg, track_table(K, nmod, use_imm), scan_work(K, NZ, nmod), scan_pairs(NZ)
+
+
+@numba.njit(cache=True)
+def scan_step(cfg, tb, wk, pairs, t, zm, Rm, zlab, lamz, nz, pd, miss_w, looks, all_looked, confirmed, pic):
+    """One radar's scan at step t feeding picture ``pic``, as the engine runs it: predict, mark the
+    looks (the tentative tracks in slots ``looks``, or all of them when ``all_looked``), associate
+    and update, M-of-N, initiate. Returns (pairs, tracks confirmed now (in ``confirmed``), tracks born (in wk.born),
+    measurements lost to a full table)."""
+    nk = predict_tracks(cfg, tb, wk, t, pic)
+    for c in range(nk):
+        k = wk.cols[c]
+        if tb.st[k] == TRK_TENTATIVE and all_looked:
+            tb.looked[k] = True
+    if not all_looked:
+        for j in range(looks.shape[0]):
+            k = looks[j]
+            if tb.st[k] == TRK_TENTATIVE:
+                tb.looked[k] = True
+    _nupd, pairs = associate_update(cfg, tb, wk, pairs, t, nk, zm, Rm, zlab, lamz, nz, pd, miss_w)
+    nconf = confirm_tracks(cfg, tb, wk, t, nk, confirmed)
+    nb, lost = initiate_tracks(cfg, tb, wk, t, zm, Rm, zlab, nz, pic)
+    return pairs, nconf, nb, lost
+
+
+#: columns of a capture row (:func:`capture_scan`)
+CAPTURE_COLS = 16
+CAP_SCAN = 1
+CAP_MEAS = 2
+CAP_LOOK = 3
+CAP_TRACK = 4
+CAP_DROP = 5
+
+
+@numba.njit(cache=True)
+def _capture_rows(buf, need):
+    """First free row of buf for need rows, -1 (and buf[0, 1] = 1) when they do not fit."""
+    n = int(buf[0, 0])
+    if n == 0:
+        n = 1
+    if n + need > buf.shape[0]:
+        buf[0, 1] = 1.0
+        return -1
+    return n
+
+
+@numba.njit(cache=True)
+def capture_scan(buf, t, s, nz, pd, miss_w, zm, Rm, zlab, lamz, looked, cols, nk, pic):
+    """Append what one scan fed the tracker to buf [N, CAPTURE_COLS] (a debugging record; buf[0, 0]
+    holds the rows used, buf[0, 1] = 1 once something did not fit): a scan row
+    (CAP_SCAN, step, radar, nz, Pd, 1 - Pd Pg, picture), nz measurement rows (CAP_MEAS, z[3], R[9], label,
+    clutter density) and a row per tentative track the radar looked at (CAP_LOOK, slot)."""
+    nl = 0
+    for c in range(nk):
+        if looked[cols[c]]:
+            nl += 1
+    n = _capture_rows(buf, 1 + nz + nl)
+    if n < 0:
+        return
+    buf[n, 0] = CAP_SCAN
+    buf[n, 1] = t
+    buf[n, 2] = s
+    buf[n, 3] = nz
+    buf[n, 4] = pd
+    buf[n, 5] = miss_w
+    buf[n, 6] = pic
+    n += 1
+    for i in range(nz):
+        buf[n, 0] = CAP_MEAS
+        for a in range(3):
+            buf[n, 1 + a] = zm[i, a]
+            for b in range(3):
+                buf[n, 4 + 3 * a + b] = Rm[i, a, b]
+        buf[n, 13] = zlab[i]
+        buf[n, 14] = lamz[i]
+        n += 1
+    for c in range(nk):
+        if looked[cols[c]]:
+            buf[n, 0] = CAP_LOOK
+            buf[n, 1] = cols[c]
+            n += 1
+    buf[0, 0] = n
+
+
+@numba.njit(cache=True)
+def capture_tracks(buf, tb):
+    """Append the live tracks after a scan: (CAP_TRACK, slot, state, step of confirmation, label,
+    X[6], number of hits)."""
+    K = tb.st.shape[0]
+    nl = 0
+    for k in range(K):
+        if tb.st[k] != TRK_FREE:
+            nl += 1
+    n = _capture_rows(buf, nl)
+    if n < 0:
+        return
+    for k in range(K):
+        if tb.st[k] == TRK_FREE:
+            continue
+        buf[n, 0] = CAP_TRACK
+        buf[n, 1] = k
+        buf[n, 2] = tb.st[k]
+        buf[n, 3] = tb.conf_at[k]
+        buf[n, 4] = tb.lab[k]
+        for a in range(6):
+            buf[n, 5 + a] = tb.X[k, a]
+        buf[n, 11] = tb.nhit[k]
+        n += 1
+    buf[0, 0] = n
+
+
+@numba.njit(cache=True)
+def capture_drop(buf, t, k):
+    """Append the deletion of track k at step t: (CAP_DROP, step, slot)."""
+    n = _capture_rows(buf, 1)
+    if n < 0:
+        return
+    buf[n, 0] = CAP_DROP
+    buf[n, 1] = t
+    buf[n, 2] = k
+    buf[0, 0] = n + 1
