@@ -20,19 +20,19 @@ def _capture(small_dir, **sim):
     buf = np.zeros((400_000, core.CAPTURE_COLS))
     r = simulate_chunk(world, 7, 0, 1, record_rep=0, track_capture=buf)
     assert buf[0, 1] == 0.0, "the capture buffer overflowed"
-    fpar, ipar = world.full.kernel_inputs(world)[:2]
-    return world, r, buf[1:int(buf[0, 0])], fpar, ipar
+    cfg = world.full.kernel_settings(world)   # the engine's Settings record (iadsim.engine.records)
+    return world, r, buf[1:int(buf[0, 0])], cfg
 
 
-def _tracker(world, fpar, ipar):
+def _tracker(world, cfg):
     M = world.pos.shape[1]
     S = len(world.sensor_labels)
-    fa = 64 if fpar[11] > 0.0 else 0   # iadsim.engine.full.FA_MAX
-    return SequentialTracker(dt=fpar[0], q=fpar[6], gate=fpar[7], init_gate=fpar[10], max_speed=fpar[9],
-                             confirm_m=int(ipar[1]), confirm_n=int(ipar[2]), delete_after_steps=int(ipar[3]),
-                             filter="imm" if ipar[4] == 1 else "kf",
-                             association="jpda" if ipar[5] == 1 else "gnn", turn_rate=fpar[12],
-                             switch_probability=fpar[13], capacity=4 * M + 8 + 2 * fa * S,
+    fa = 64 if cfg.fa_cells > 0.0 else 0   # iadsim.engine.full.FA_MAX
+    return SequentialTracker(dt=cfg.dt, q=cfg.qn, gate=cfg.gamma, init_gate=cfg.gamma_init, max_speed=cfg.vmax,
+                             confirm_m=int(cfg.conf_m), confirm_n=int(cfg.conf_n),
+                             delete_after_steps=int(cfg.del_steps), filter="imm" if cfg.use_imm else "kf",
+                             association="jpda" if cfg.use_jpda else "gnn", turn_rate=cfg.omega,
+                             switch_probability=cfg.p_switch, capacity=4 * M + 8 + 2 * fa * S,
                              max_measurements=M + fa)
 
 
@@ -80,8 +80,8 @@ def _replay(trk, rows):
     {"association": "jpda", "tracker_filter": "imm", "false_alarms": True},
 ], ids=["gnn-kf", "jpda-imm-false-alarms"])
 def test_engine_tracks_replay_through_the_python_tracker(small_dir, options):
-    world, r, rows, fpar, ipar = _capture(small_dir, **options)
-    trk = _tracker(world, fpar, ipar)
+    world, r, rows, cfg = _capture(small_dir, **options)
+    trk = _tracker(world, cfg)
     scans, compared = _replay(trk, rows)
     # the replay is not empty: scans with measurements, confirmed tracks, firm tracks in the engine
     assert scans > 10 and compared > 10
@@ -105,8 +105,8 @@ def test_engine_tracks_of_several_pictures_replay_through_the_python_tracker(sma
     rows = buf[1:int(buf[0, 0])]
     pics = set(rows[rows[:, 0] == core.CAP_SCAN, 6].astype(int))
     assert len(pics) == 2 and 0 in pics, pics   # the central picture and the unit's own
-    fpar, ipar = world.full.kernel_inputs(world)[:2]
-    trk = _tracker(world, fpar, ipar)
+    cfg = world.full.kernel_settings(world)
+    trk = _tracker(world, cfg)
     trk.capacity = 2 * trk.capacity   # the engine's table holds the own pictures' tracks too
     trk.reset()
     scans, compared = _replay(trk, rows)

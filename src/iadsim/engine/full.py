@@ -489,9 +489,9 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
     for s in range(site_kill.shape[0]):
         site_kill[s] = -1
     # tracks (iadsim.tracking.core: X, Pc the estimate; with the IMM, the combination of the models)
-    cfg = tracker_config(dt, qn, gamma, gamma_init, vmax, conf_m, conf_n, use_imm, use_jpda, JPDA_MAX_EVENTS,
+    tcfg = tracker_config(dt, qn, gamma, gamma_init, vmax, conf_m, conf_n, use_imm, use_jpda, JPDA_MAX_EVENTS,
                          omega, p_switch)
-    NMOD = cfg.omegas.shape[0]
+    NMOD = tcfg.omegas.shape[0]
     tb = track_table(K, NMOD, use_imm)
     wk = scan_work(K, NZ, NMOD)
     pairs = scan_pairs(NZ)
@@ -709,7 +709,7 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
                     lamz[i] = max(dens, CLUTTER_FLOOR)
             # the tracker of picture ps (iadsim.tracking.core): predict its tracks to now; the
             # tentative ones this radar covers get a look
-            nk = predict_tracks(cfg, tb, wk, t, ps)
+            nk = predict_tracks(tcfg, tb, wk, t, ps)
             for c in range(nk):
                 k = wk.cols[c]
                 if st[k] == TRK_TENTATIVE:
@@ -722,7 +722,7 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
             if capture is not None and record:
                 capture_scan(capture, t, s, nz, pd_s, miss_w, zm, Rm, zlab, lamz, looked, wk.cols, nk, ps)
             # gate, associate, update; the position error of the confirmed tracks that follow a threat
-            nupd, pairs = associate_update(cfg, tb, wk, pairs, t, nk, zm, Rm, zlab, lamz, nz, pd_s, miss_w)
+            nupd, pairs = associate_update(tcfg, tb, wk, pairs, t, nk, zm, Rm, zlab, lamz, nz, pd_s, miss_w)
             for u in range(nupd):
                 k = wk.upd[u]
                 m = lab[k]
@@ -736,13 +736,13 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
                 for c in range(nk):
                     k = wk.cols[c]
                     fc_run[e_s, k] = fc_run[e_s, k] + 1 if hitnow[k] else 0
-            nconf = confirm_tracks(cfg, tb, wk, t, nk, newconf)
+            nconf = confirm_tracks(tcfg, tb, wk, t, nk, newconf)
             for c in range(nconf):
                 nev = _confirmed(newconf[c], t, lab, firm_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
                 n_confirmed += 1
                 n_false_confirmed += lab[newconf[c]] < 0
             # measurements in no track's initiation gate start tentative tracks of picture ps
-            nborn, lost = initiate_tracks(cfg, tb, wk, t, zm, Rm, zlab, nz, ps)
+            nborn, lost = initiate_tracks(tcfg, tb, wk, t, zm, Rm, zlab, nz, ps)
             n_overflow += lost
             for j in range(nborn):
                 k = wk.born[j]
