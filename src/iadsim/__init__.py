@@ -13,6 +13,10 @@ process) or ``iadsim --help`` does not pay for pandas, plotly or SciPy.
 
 __version__ = "0.1.0"
 
+from iadsim.jitcache import ensure_fresh as _ensure_fresh  # noqa: E402
+
+_ensure_fresh()   # numba's cached kernels match today's source (iadsim.jitcache)
+
 _LAZY = {
     "simulate": "iadsim.api",
     "demo_scenario_path": "iadsim.api",
