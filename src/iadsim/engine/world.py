@@ -425,6 +425,7 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
     #     weapons a strike releases (new members, each with its carrier as parent)
     step("threat paths")
     from iadsim.missions import MissionContext, plan_sortie  # (missions plan paths; they import the engine's)
+    from iadsim.missions.registry import is_carrier
 
     labels, group, types, targets, values, rcs = [], [], [], [], [], []
     P, V, F, Eend, routes = [], [], [], [], []
@@ -475,7 +476,7 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
         if thr.decoy is not None and thr.decoy.rcs_m2 is not None:   # the signature a decoy presents
             sig = float(thr.decoy.rcs_m2)
         node_t = sortie.node_times_s()
-        rl = "carrier" if sortie.kind in ("isr", "strike", "sead") else "threat"
+        rl = "carrier" if is_carrier(sortie.kind) else "threat"   # a kind that returns from its sortie
         if thr.decoy is not None:
             rl = "decoy"
         for k in range(thr.count):
@@ -712,6 +713,9 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
 
     world.models.update(effector_models(ld))   # weapon types that state their own assumptions
     world.models.update(sensor_model_texts(radars, emitters))   # each non-radar sensor type's model (only when in use)
+    from iadsim.missions.registry import mission_model_texts
+
+    world.models.update(mission_model_texts(s))   # mission kinds that state their own assumptions (when in use)
     return world
 
 

@@ -1,6 +1,7 @@
 """Threat missions: how a threat's flight is planned from its scenario entry.
 
-One module per kind, each with ``plan(thr, ctx) -> Sortie``:
+One module per kind, each with a :class:`~iadsim.missions.registry.MissionKind` registered by its
+kind (:mod:`.registry`; a kind registered by a user module is used like these, docs/missions.md):
 
 * :mod:`.oneway` — fly the route (and an orbit), or dive onto a target asset (one-way attack);
 * :mod:`.isr` — reach a station, stay on it for a time, egress (back to base by default);
@@ -18,13 +19,9 @@ for a reaction path also planned before it (:mod:`.reaction`, :mod:`iadsim.engin
 from __future__ import annotations
 
 from iadsim.missions.base import MissionContext, Sortie, WeaponRelease, plan_sortie
+from iadsim.missions.registry import MISSION_KINDS, MISSIONS, MissionKind, mission_for, register
 
-__all__ = ["MissionContext", "Sortie", "WeaponRelease", "plan_sortie", "MISSION_KINDS"]
+from iadsim.missions import isr, oneway, sead, strike  # noqa: E402,F401  (register the bundled kinds)
 
-#: what each kind counts as accomplished (the report and the tables use these words)
-MISSION_KINDS = {
-    "isr": "the whole time on station flown",
-    "strike": "the weapons released",
-    "one-way": "the target reached",
-    "sead": "the weapons released",
-}
+__all__ = ["MISSIONS", "MISSION_KINDS", "MissionContext", "MissionKind", "Sortie", "WeaponRelease", "mission_for",
+           "plan_sortie", "register"]

@@ -157,12 +157,11 @@ def racetrack_pattern(cx: float, cy: float, radius: float, straight: float, head
 
 
 def plan_sortie(thr, ctx: MissionContext) -> Sortie:
-    """The sortie of a scenario threat entry (its mission's module plans it)."""
-    from iadsim.missions import isr, oneway, sead, strike
+    """The sortie of a scenario threat entry (its registered mission kind plans it)."""
+    from iadsim.missions.registry import mission_for
 
-    kind = thr.mission.kind if thr.mission is not None else ("one-way" if thr.target is not None else "transit")
-    module = {"isr": isr, "strike": strike, "one-way": oneway, "transit": oneway, "sead": sead}[kind]
-    return module.plan(thr, ctx)
+    # a threat without a mission flies the one-way plan (a 'transit' sortie when it has no target)
+    return mission_for(thr.mission.kind if thr.mission is not None else "one-way").plan(thr, ctx)
 
 
 def route_points(thr, ctx: MissionContext, cruise: float, alt_default: float):

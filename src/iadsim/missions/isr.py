@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from iadsim.missions.base import MissionContext, PathBuilder, Sortie, flight, orbit_pattern, racetrack_pattern
+from iadsim.missions.registry import MissionKind, register
 
 
 def plan(thr, ctx: MissionContext) -> Sortie:
@@ -42,3 +43,22 @@ def _egress(thr, ctx, b: PathBuilder, route_xy, route_alt, agl: bool, cruise: fl
     else:
         for p, a in zip(reversed(route_xy), reversed(route_alt)):
             b.add(p, a, agl, cruise)
+
+
+@register
+class Isr(MissionKind):
+    """ISR: the route to the station, the time on station, the egress."""
+
+    kind = "isr"
+    accomplished = "the whole time on station flown"
+    accomplished_by = "station"
+    returns = True
+
+    def check(self, mission) -> None:
+        if mission.station is None:
+            raise ValueError("an ISR mission needs a station (lat, lon, pattern)")
+        if mission.time_on_station_s is None or not mission.time_on_station_s > 0:
+            raise ValueError(f"an ISR mission needs time_on_station_s > 0 [s], got {mission.time_on_station_s!r}")
+
+    def plan(self, thr, ctx: MissionContext) -> Sortie:
+        return plan(thr, ctx)

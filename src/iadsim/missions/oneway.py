@@ -7,6 +7,7 @@ import numpy as np
 
 from iadsim.engine.trajectory import TERMINAL_DIVE_M, orbit_points
 from iadsim.missions.base import MissionContext, Sortie, flight
+from iadsim.missions.registry import MissionKind, register
 
 
 def plan(thr, ctx: MissionContext) -> Sortie:
@@ -31,3 +32,17 @@ def plan(thr, ctx: MissionContext) -> Sortie:
         b.add(goal, 0.0 if b.agl[-1] else float(ctx.ground_at(goal[0], goal[1])), b.agl[-1], seg_speed)
     kind = "one-way" if thr.target is not None else "transit"
     return Sortie(path=b.build(), kind=kind, target=target, site=site)
+
+
+@register
+class OneWay(MissionKind):
+    """One-way attack: the route (and an orbit), then the dive onto ``threats[].target``. A threat
+    without a mission flies this plan too (a 'transit' sortie when it has no target)."""
+
+    kind = "one-way"
+    accomplished = "the target reached"
+    accomplished_by = "arrival"
+    needs_target = True
+
+    def plan(self, thr, ctx: MissionContext) -> Sortie:
+        return plan(thr, ctx)

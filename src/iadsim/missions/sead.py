@@ -12,6 +12,7 @@ The helpers below check the names and ranges of weapons aimed at sites (the load
 from __future__ import annotations
 
 from iadsim.missions.base import MissionContext, Sortie
+from iadsim.missions.registry import MissionKind, register
 
 
 def plan(thr, ctx: MissionContext) -> Sortie:
@@ -67,3 +68,17 @@ def site_range_problems(i: int, thr, wsys, site_latlon: tuple[float, float], sou
     return [Problem(source, f"threats[{i}].mission.release",
                     f"the target site {thr.mission.weapon.target!r} is {d_m / 1000:.1f} km from the release point, "
                     f"beyond the {reach:g} km range of {wsys.name}")]
+
+
+@register
+class Sead(MissionKind):
+    """SEAD: a strike at a site (its weapons' target is a fire unit or a sensor)."""
+
+    kind = "sead"
+    accomplished = "the weapons released"
+    accomplished_by = "release"
+    returns = True
+    releases = True
+
+    def plan(self, thr, ctx: MissionContext) -> Sortie:
+        return plan(thr, ctx)

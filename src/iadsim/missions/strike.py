@@ -12,6 +12,7 @@ import numpy as np
 from iadsim.errors import InputError, Problem
 from iadsim.missions.base import MissionContext, Sortie, WeaponRelease, flight
 from iadsim.missions.isr import _egress
+from iadsim.missions.registry import MissionKind, register
 
 #: release when the target is this fraction of the weapon's range away (a margin inside the range)
 RELEASE_FRACTION = 0.9
@@ -79,3 +80,17 @@ def plan(thr, ctx: MissionContext, where: str = "") -> Sortie:
                                         release_xy=rel_xy, release_alt_msl=float(rel_alt),
                                         target_xyz=np.array([gx, gy, float(ctx.ground_at(gx, gy))]),
                                         speed_m_s=float(wspeed), site=site))
+
+
+@register
+class Strike(MissionKind):
+    """Strike: the route toward the target, the release, the egress."""
+
+    kind = "strike"
+    accomplished = "the weapons released"
+    accomplished_by = "release"
+    returns = True
+    releases = True
+
+    def plan(self, thr, ctx: MissionContext) -> Sortie:
+        return plan(thr, ctx)

@@ -265,10 +265,6 @@ def cells_frame(manifest: dict[str, Any]) -> pd.DataFrame:
     return df
 
 
-#: what "accomplished" means for each mission kind (as in the single-run mission table)
-ACCOMPLISHED_MEANS = {"isr": "the whole time on station flown", "strike": "the weapons released",
-                      "one-way": "the target reached", "sead": "the weapons released"}
-
 #: the mission measures of a scenario threat, as in :meth:`iadsim.results.Results.mission_table`
 #: (plus P(survived the sortie)'s interval and the counts); summary.parquet repeats the main ones
 #: (SUMMARY_MISSION_COLUMNS) on the rows of that threat's sorties
@@ -342,11 +338,14 @@ def _mission_frame(con, source: str) -> pd.DataFrame:
     if agg.empty:
         return pd.DataFrame(columns=["cell", "threat", *MISSION_COLUMNS])
     n = agg["sorties"].to_numpy(dtype=float)
-    isr = (agg["mission"] == "isr").to_numpy()
-    strike = agg["mission"].isin(["strike", "sead"]).to_numpy()
+    from iadsim.missions.registry import MISSION_KINDS, accomplished_by
+
+    rule = agg["mission"].map(accomplished_by)   # the registered kind's rule: station | release | arrival
+    isr = (rule == "station").to_numpy(dtype=bool)
+    strike = (rule == "release").to_numpy(dtype=bool)
     df = pd.DataFrame({"cell": agg["cell"].astype("int32"), "threat": agg["group"],
                        "mission": agg["mission"], "sorties": agg["sorties"].astype("int64"),
-                       "accomplished_means": agg["mission"].map(ACCOMPLISHED_MEANS)})
+                       "accomplished_means": agg["mission"].map(MISSION_KINDS)})  # as in the mission table
     for name, col in (("accomplished", "accomplished"), ("loss", "losses"), ("survived", "survived")):
         k = agg[col].to_numpy(dtype=float)
         lo, hi = wilson_interval(k, n)

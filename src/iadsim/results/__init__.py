@@ -158,13 +158,16 @@ class Results:
             outcome[gone] = "not released"
         acc = np.full((R, M), np.nan)
         tos = np.full((R, M), np.nan)
-        isr = np.array([k == "isr" for k in ms.kind])
+        from iadsim.missions.registry import accomplished_by
+
+        rule = [accomplished_by(k) for k in ms.kind]   # the registered kind's rule (None: transit, weapon)
+        isr = np.array([r == "station" for r in rule], dtype=bool)
         if isr.any():
             s0, s1 = ms.station_start_step[isr], ms.station_end_step[isr]
             done = (end_t[:, isr] >= s1[None, :]) & (s1[None, :] < w.nsteps)
             acc[:, isr] = done
             tos[:, isr] = np.clip(np.minimum(end_t[:, isr], s1[None, :]) - s0[None, :], 0, None) * w.dt
-        strike = np.array([k in ("strike", "sead") for k in ms.kind])
+        strike = np.array([r == "release" for r in rule], dtype=bool)
         if strike.any():
             rs = ms.release_step[strike]
             acc[:, strike] = (end_t[:, strike] >= rs[None, :]) & (rs[None, :] < w.nsteps)
@@ -244,6 +247,9 @@ class Results:
         """Per scenario threat with a job (ISR, strike, one-way attack): sorties flown, P(mission
         accomplished) and P(loss) with 95% Wilson intervals, P(survived the sortie), mean time on
         station, loss rate per hour on station, and for strikes P(a weapon reached its target)."""
+        from iadsim.missions import MISSION_KINDS
+        from iadsim.missions.registry import accomplished_by
+
         df = self.replications
         rows = []
         for gi, thr in enumerate(self.world.scenario.threats):
@@ -251,30 +257,31 @@ class Results:
             kind = g["mission"].iloc[0] if len(g) else "transit"
             if kind == "transit" or g.empty:
                 continue
+            rule = accomplished_by(kind)   # station | release | arrival
             n = len(g)
             acc = int(g["accomplished"].fillna(0).astype(bool).sum())
             lost = int(g["killed"].sum())
             alo, ahi = wilson_interval(acc, n)
             llo, lhi = wilson_interval(lost, n)
-            row = {"threat": thr.name, "mission": kind, "sorties": n, "accomplished_means": _ACCOMPLISHED[kind],
+            row = {"threat": thr.name, "mission": kind, "sorties": n, "accomplished_means": MISSION_KINDS[kind],
                    "p_accomplished": acc / n, "p_accomplished_lo": float(alo), "p_accomplished_hi": float(ahi),
                    "p_loss": lost / n, "p_loss_lo": float(llo), "p_loss_hi": float(lhi),
                    "p_survived": float((g["outcome"] == "survived the sortie").mean()),
-                   "mean_time_on_station_s": float(g["time_on_station_s"].mean()) if kind == "isr" else None,
+                   "mean_time_on_station_s": float(g["time_on_station_s"].mean()) if rule == "station" else None,
                    "losses_per_station_hour": (lost / (g["time_on_station_s"].sum() / 3600.0)
-                                               if kind == "isr" and g["time_on_station_s"].sum() > 0 else None),
+                                               if rule == "station" and g["time_on_station_s"].sum() > 0 else None),
                    "p_weapon_reached_target": None}
             if getattr(self.world, "react", None) is not None:   # turned away or aborted, not accomplished
                 row["aborted"] = int((g["outcome"] == "aborted").sum())
                 row["p_aborted"] = row["aborted"] / n
-            if kind == "isr" and g["time_on_station_s"].sum() > 0:
+            if rule == "station" and g["time_on_station_s"].sum() > 0:
                 row["losses_per_station_hour_lo"], row["losses_per_station_hour_hi"] = poisson_rate_interval(
                     lost, g["time_on_station_s"].sum() / 3600.0)
             for what in ("envelope", "coverage"):
                 m, lo, hi = mean_interval(g[f"exposure_{what}_s"].to_numpy(dtype=float), support=(0.0, np.inf))
                 row[f"mean_exposure_{what}_s"], row[f"mean_exposure_{what}_s_lo"] = m, lo
                 row[f"mean_exposure_{what}_s_hi"] = hi
-            if kind in ("strike", "sead"):
+            if rule == "release":
                 wpn = df[(df["group"] == thr.name) & (df["role"] == "weapon")]
                 hit = wpn.groupby(["replication", "carrier"])["outcome"].agg(lambda o: (o == "reached its target").any())
                 k = int(hit.sum())
@@ -759,10 +766,6 @@ def _target_names(w, assets: list) -> list:
     if sa is not None:
         names = [w.sensor_labels[s] if s >= 0 else n for n, s in zip(names, sa.site_of)]
     return names
-
-
-_ACCOMPLISHED = {"isr": "the whole time on station flown", "strike": "the weapons released",
-                 "one-way": "the target reached", "sead": "the weapons released"}
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:

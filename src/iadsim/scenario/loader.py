@@ -834,7 +834,9 @@ def scenario_from_dict(data: Any, source: str = "<scenario>", base_dir: Path | N
 
 
 def json_schema() -> str:
-    schema = Scenario.model_json_schema()
+    from iadsim.missions.registry import add_to_schema
+
+    schema = add_to_schema(Scenario.model_json_schema())   # the registered mission kinds and their fields
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "iadsim scenario"
     return json.dumps(schema, indent=2)

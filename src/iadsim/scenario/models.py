@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 SCHEMA_VERSION = 1
 #: seeds are non-negative and below 2**63 (numpy's SeedSequence takes any size; the results
@@ -488,9 +488,15 @@ class Mission(_Model):
     strike: fly the route until the target is within the weapon's release range, release, egress;
     accomplished when the weapons are released. sead: a strike at a site (a fire unit or a radar,
     e.g. with anti-radiation missiles); accomplished when the weapons are released. one-way:
-    today's behaviour (fly to ``target``)."""
+    today's behaviour (fly to ``target``). A kind registered by a module (docs/missions.md) may
+    carry fields of its own beside ``kind``; its ``params`` model validates them
+    (``mission.params``)."""
 
-    kind: Literal["isr", "strike", "one-way", "sead"]
+    model_config = ConfigDict(extra="allow", validate_default=True, allow_inf_nan=False, strict=True,
+                              json_schema_extra=lambda schema, cls: _mission_schema(schema))
+
+    kind: str = Field(description="a registered mission kind: isr, strike, one-way, sead, or one a module "
+                                  "registers (iadsim.missions.register)")
     station: Station | None = None
     time_on_station_s: float | None = Field(None, description="ISR: time to stay on station [s]")
     weapon: ThreatWeapon | None = None
@@ -501,18 +507,48 @@ class Mission(_Model):
     abort_if: AbortRule | None = Field(None, description="abort the sortie when a measure of it passes a value "
                                                          "(launches, wingmen_lost, exposure_s)")
 
+    _params: object = PrivateAttr(None)
+
+    @field_validator("kind")
+    @classmethod
+    def _registered(cls, v: str) -> str:
+        from iadsim.missions.registry import MISSIONS, unknown_kind_message
+
+        if v not in MISSIONS:
+            raise ValueError(unknown_kind_message(v))
+        return v
+
+    @property
+    def params(self):
+        """The registered kind's own fields (an instance of its ``params`` model; None if it has none)."""
+        return self._params
+
     @model_validator(mode="after")
     def _complete(self) -> "Mission":
-        if self.kind == "isr":
-            if self.station is None:
-                raise ValueError("an ISR mission needs a station (lat, lon, pattern)")
-            if self.time_on_station_s is None or not self.time_on_station_s > 0:
-                raise ValueError(f"an ISR mission needs time_on_station_s > 0 [s], got {self.time_on_station_s!r}")
-        if self.kind in ("strike", "sead") and self.weapon is None:
+        from iadsim.missions.registry import mission_for, validate_params
+
+        k = mission_for(self.kind)
+        k.check(self)   # the kind's own needs (an ISR mission's station and time on station)
+        if k.releases and self.weapon is None:
             raise ValueError(f"a {self.kind} mission needs a weapon (type, count, target)")
-        if self.kind not in ("strike", "sead") and (self.weapon is not None or self.release is not None):
+        if not k.releases and (self.weapon is not None or self.release is not None):
             raise ValueError(f"only a strike mission releases a weapon (kind is {self.kind!r})")
+        self._params = validate_params(self)
         return self
+
+
+def _mission_schema(schema: dict) -> None:
+    """The registered kinds in the mission's JSON schema (iadsim.missions.registry)."""
+    from iadsim.missions.registry import mission_schema
+
+    mission_schema(schema)
+
+
+def _mission_kind(mission):
+    """The registered kind of a validated scenario mission (iadsim.missions.registry)."""
+    from iadsim.missions.registry import mission_for
+
+    return mission_for(mission.kind)
 
 
 class Jammer(_Model):
@@ -600,7 +636,7 @@ class Threat(_Model):
 
     @model_validator(mode="after")
     def _decoy_fits(self) -> "Threat":
-        if self.decoy is not None and self.mission is not None and self.mission.kind in ("strike", "sead"):
+        if self.decoy is not None and self.mission is not None and _mission_kind(self.mission).releases:
             raise ValueError("a decoy releases no weapons: give it a route and a target, not a strike mission")
         return self
 
@@ -609,20 +645,22 @@ class Threat(_Model):
         m = self.mission
         if m is None:
             return self
-        if m.kind in ("isr", "strike", "sead") and self.target is not None:
+        k = _mission_kind(m)
+        if k.returns and self.target is not None:
             raise ValueError(f"a {m.kind} mission returns from its sortie: give the asset to the weapon "
                              "(mission.weapon.target), not threats[].target")
-        if m.kind == "one-way" and self.target is None:
-            raise ValueError("a one-way mission needs a target asset")
-        if m.kind in ("isr", "strike", "sead") and self.orbit is not None:
+        if k.needs_target and self.target is None:
+            raise ValueError(f"a {m.kind} mission needs a target asset")
+        if k.returns and self.orbit is not None:
             raise ValueError("use mission.station (ISR) instead of orbit with a mission")
-        if m.kind in ("isr", "strike", "sead") and len(self.route) < 1:
+        if k.returns and len(self.route) < 1:
             raise ValueError("a mission needs a route of at least one waypoint (its base)")
+        k.check_threat(self)
         return self
 
     @model_validator(mode="after")
     def _has_path(self) -> "Threat":
-        if self.orbit is None and len(self.route) < 2 and not (self.mission and self.mission.kind in ("isr", "strike", "sead")):
+        if self.orbit is None and len(self.route) < 2 and not (self.mission and _mission_kind(self.mission).returns):
             raise ValueError("needs a route of at least 2 waypoints, or an orbit")
         if self.orbit is not None and len(self.route) == 0:
             raise ValueError("an orbit needs a route of at least one waypoint to enter it")
