@@ -263,7 +263,7 @@ class Results:
             lost = int(g["killed"].sum())
             alo, ahi = wilson_interval(acc, n)
             llo, lhi = wilson_interval(lost, n)
-            row = {"threat": thr.name, "mission": kind, "sorties": n, "accomplished_means": MISSION_KINDS[kind],
+            row = {"threat": thr.name, "mission": kind, "sorties": n, "accomplished_means": MISSION_KINDS.get(kind),
                    "p_accomplished": acc / n, "p_accomplished_lo": float(alo), "p_accomplished_hi": float(ahi),
                    "p_loss": lost / n, "p_loss_lo": float(llo), "p_loss_hi": float(lhi),
                    "p_survived": float((g["outcome"] == "survived the sortie").mean()),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = 1
 #: seeds are non-negative and below 2**63 (numpy's SeedSequence takes any size; the results
@@ -507,8 +507,6 @@ class Mission(_Model):
     abort_if: AbortRule | None = Field(None, description="abort the sortie when a measure of it passes a value "
                                                          "(launches, wingmen_lost, exposure_s)")
 
-    _params: object = PrivateAttr(None)
-
     @field_validator("kind")
     @classmethod
     def _registered(cls, v: str) -> str:
@@ -520,8 +518,12 @@ class Mission(_Model):
 
     @property
     def params(self):
-        """The registered kind's own fields (an instance of its ``params`` model; None if it has none)."""
-        return self._params
+        """The registered kind's own fields (an instance of its ``params`` model; None if it has none),
+        validated from the mission's extra keys on each read: a pickled scenario (a worker's copy)
+        holds only plain values, not a user module's classes."""
+        from iadsim.missions.registry import validate_params
+
+        return validate_params(self)
 
     @model_validator(mode="after")
     def _complete(self) -> "Mission":
@@ -533,7 +535,7 @@ class Mission(_Model):
             raise ValueError(f"a {self.kind} mission needs a weapon (type, count, target)")
         if not k.releases and (self.weapon is not None or self.release is not None):
             raise ValueError(f"only a strike mission releases a weapon (kind is {self.kind!r})")
-        self._params = validate_params(self)
+        validate_params(self)   # the kind's own fields (errors at their paths)
         return self
 
 
