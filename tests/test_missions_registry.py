@@ -142,3 +142,17 @@ def test_register_refuses_an_incomplete_kind():
         with pytest.raises(ValueError, match=words):
             register(cls)
     assert not {"bad-rule", "clash"} & set(MISSIONS)
+
+
+def test_each_kind_in_use_states_what_it_leaves_out():
+    from iadsim.missions.registry import mission_model_texts
+
+    assert all(m.model_text for m in MISSIONS.values())
+    d = _with_mission({"kind": "isr", "station": {"lat": 10.2, "lon": 20.2}, "time_on_station_s": 600})
+    d["threats"].append({"name": "owa", "type": "shahed_136", "target": "base",
+                         "route": [{"lat": 10.36, "lon": 20.05}, {"lat": 10.30, "lon": 20.12}]})
+    texts = mission_model_texts(parse_scenario(d, "s.yaml"))
+    # a threat with a target and no mission flies the one-way plan, and says so
+    assert set(texts) == {"mission_isr", "mission_one-way"}
+    assert texts["mission_isr"].endswith("(threats: m)") and "Leaves out wind" in texts["mission_isr"]
+    assert texts["mission_one-way"].endswith("(threats: owa)") and "2 km" in texts["mission_one-way"]

@@ -53,6 +53,9 @@ class Isr(MissionKind):
     accomplished = "the whole time on station flown"
     accomplished_by = "station"
     returns = True
+    model_text = ("isr: the route, then the station at the threat's default altitude, flown as drawn (a clockwise "
+                  "orbit or racetrack) for time_on_station_s at cruise speed, then the egress (its waypoints, or "
+                  "back along the route). Leaves out wind, turn performance (bank, turn radius), fuel and re-tasking")
 
     def check(self, mission) -> None:
         if mission.station is None:

@@ -43,6 +43,9 @@ class OneWay(MissionKind):
     accomplished = "the target reached"
     accomplished_by = "arrival"
     needs_target = True
+    model_text = (f"one-way: the route (and orbit), level flight to {TERMINAL_DIVE_M / 1000:g} km from the target, "
+                  "then a straight dive to its ground point. Leaves out terminal manoeuvres, wind and turn "
+                  "performance")
 
     def plan(self, thr, ctx: MissionContext) -> Sortie:
         return plan(thr, ctx)

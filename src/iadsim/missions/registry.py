@@ -145,8 +145,9 @@ def mission_model_texts(scenario) -> dict[str, str]:
     """What each mission kind in use leaves out (``mission_<kind>``, naming the threats), for the kinds
     that state it."""
     out = {}
-    for kind, k in MISSIONS.items():
-        used = [t.name for t in scenario.threats if t.mission is not None and t.mission.kind == kind]
+    for kind, k in MISSIONS.items():   # a threat with a target and no mission flies the one-way plan
+        used = [t.name for t in scenario.threats
+                if (t.mission.kind if t.mission is not None else "one-way" if t.target is not None else "") == kind]
         if used and k.model_text:
             out[f"mission_{kind}"] = f"{k.model_text} (threats: {', '.join(used)})"
     return out

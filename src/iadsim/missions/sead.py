@@ -79,6 +79,8 @@ class Sead(MissionKind):
     accomplished_by = "release"
     returns = True
     releases = True
+    model_text = ("sead: a strike (planned as one, with its limits) whose weapons attack a fire unit or a sensor; "
+                  "what a weapon does when it arrives is the site-attack model's")
 
     def plan(self, thr, ctx: MissionContext) -> Sortie:
         return plan(thr, ctx)

@@ -91,6 +91,11 @@ class Strike(MissionKind):
     accomplished_by = "release"
     returns = True
     releases = True
+    model_text = ("strike: the route toward the target until it is within 90% of the weapon's catalog range (or "
+                  "to mission.release), the release of the weapons interval_s apart, each flying straight from the "
+                  "release point to the target at the weapon's mean speed (raised over the terrain), then the egress "
+                  "back over the route flown. Leaves out the weapon's launch envelope beyond its range (altitude, "
+                  "speed, aspect), its guidance and accuracy, wind and the carrier's turn performance")
 
     def plan(self, thr, ctx: MissionContext) -> Sortie:
         return plan(thr, ctx)
