@@ -18,6 +18,7 @@ from hypothesis.extra import numpy as hnp
 
 from iadsim.tracking import (
     CONFIRMED,
+    TIME_STEP,
     ConstantVelocity,
     CoordinatedTurn,
     Tracker,
@@ -561,6 +562,46 @@ def test_tracker_and_the_engine_tracker_give_the_same_tracks(association, filt):
     assert n_live > 4 * n and len(trk.history().confirmed_ids) >= 4
 
 
+def test_2d_tracker_in_continuous_time_is_the_textbook_2d_filter():
+    # A 2-D Tracker runs the core's 3-D state with the height pinned, and quantises scan times to
+    # TIME_STEP: one target at irregular scan times gives the textbook 2-D filter's numbers
+    # (Bar-Shalom, Li & Kirubarajan 2001, sec. 5.2.3 Kalman filter, sec. 6.2.2 white-noise
+    # acceleration model), after two-point initiation (Blackman & Popoli 1999, sec. 3.3:
+    # position z1, velocity (z1 - z0) / dt, covariance [[R, R / dt], [R / dt, 2 R / dt^2]]), and
+    # the track score of Blackman & Popoli (1999): sum of ln(P_D N(nu; 0, S) / lambda) per hit.
+    q, sig, pd, lam, vmax = 2.0, 15.0, 0.9, 1e-8, 300.0
+    rng = np.random.default_rng(21)
+    t = np.cumsum(rng.uniform(0.4, 2.5, 12)) - 0.4
+    z = np.column_stack([1000.0 + 180.0 * t, -500.0 + 60.0 * t]) + sig * rng.standard_normal((12, 2))
+    R = np.diag([sig**2, (2 * sig) ** 2])
+    trk = Tracker(ConstantVelocity(q, ndim=2), detection_probability=pd, clutter_density=lam,
+                  init_velocity_std=vmax)
+    tq = np.round(t / TIME_STEP) * TIME_STEP      # the scan times as the tracker keeps them
+    assert np.abs(tq - t).max() > 1e-8          # (quantised: the reference must use them too)
+    for k in range(12):
+        trk.step(t[k], z[k:k + 1], R)
+        t[k] = tq[k]
+        if k == 0:
+            x, P, tp = np.array([*z[0], 0.0, 0.0]), np.diag([R[0, 0], R[1, 1], vmax**2, vmax**2]), t[0]
+            continue
+        dt = t[k] - tp
+        xp, Pp = kf_predict(x, P, cv_transition_matrix(dt, 2), cv_process_noise(dt, q, 2))
+        nu, S = z[k] - xp[:2], Pp[:2, :2] + R
+        if k == 1:
+            score = math.log(pd / lam) + gaussian_loglik(nu, S)
+            x = np.array([*z[1], *(z[1] - z[0]) / dt])
+            P = np.block([[R, R / dt], [R / dt, 2 * R / dt**2]])
+        else:
+            score += math.log(pd / lam) + gaussian_loglik(nu, S)
+            x, P, _, _ = kf_update(xp, Pp, z[k], R)
+        tp = t[k]
+        out = trk.tracks
+        assert len(out) == 1 and out.status[0] == CONFIRMED
+        np.testing.assert_allclose(out.x[0], x, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(out.P[0], P, rtol=1e-8, atol=1e-9)
+        assert out.score[0] == pytest.approx(score, rel=1e-9)
+
+
 # --------------------------------------------------------------------------- bad parameters
 
 
@@ -586,10 +627,14 @@ def test_tracker_and_the_engine_tracker_give_the_same_tracks(association, filt):
     ({"delete_score_drop": -1.0}, "delete_score_drop"),
     ({"measurement": "polar"}, "sensor_positions"),
     ({"measurement": "doppler"}, "measurement"),
+    ({"init_m": 2, "init_n": 63}, "init_n"),
+    ({"init_gate": -1.0}, "init_gate"),
+    ({"filter": "imm", "imm_models": [ConstantVelocity(1.0, 2), CoordinatedTurn(0.1, 2.0, 2)]}, "imm_models"),
+    ({"model": CoordinatedTurn(0.1, 1.0, 2)}, "model"),
 ])
 def test_bad_parameters_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field):
-        Tracker(ConstantVelocity(1.0, ndim=2), **kwargs)
+        Tracker(kwargs.pop("model", ConstantVelocity(1.0, ndim=2)), **kwargs)
 
 
 def test_bad_inputs_name_the_field():

@@ -482,9 +482,13 @@ class Tracker:
                 raise ValueError(f"imm_transition must be a [{M}, {M}] matrix of probabilities "
                                  "whose rows sum to 1")
         else:
-            p = imm_switch_probability
-            if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
-                raise ValueError(f"imm_switch_probability must lie in [0, 1), got {p!r}")
+            try:
+                p = float(imm_switch_probability)
+            except (TypeError, ValueError):
+                p = math.nan
+            if not 0.0 <= p < 1.0:
+                raise ValueError("imm_switch_probability must lie in [0, 1), got "
+                                 f"{imm_switch_probability!r}")
             Pi = (np.full((M, M), p / (M - 1)) if M > 1 else np.zeros((1, 1)))
             np.fill_diagonal(Pi, 1.0 - p)
         if imm_initial is not None:
