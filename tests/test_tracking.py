@@ -132,6 +132,23 @@ def test_converted_measurement_hand_computed():
     np.testing.assert_allclose(R2, np.diag([sr**2, (r * sa) ** 2]), atol=1e-9)
 
 
+def test_converted_measurement_is_the_engines():
+    # Tracker's polar conversion (numpy, any R_polar) and the full-fidelity engine's (scalar,
+    # compiled, diagonal R_polar) are the same linearised conversion (Bar-Shalom, Li &
+    # Kirubarajan 2001, sec. 10.4)
+    from iadsim.engine.full import converted_measurement as engine_converted
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        r, az, el = rng.uniform(1e3, 2e5), rng.uniform(-math.pi, math.pi), rng.uniform(-0.2, 1.4)
+        sr, sa, se = rng.uniform(5.0, 100.0), rng.uniform(1e-4, 1e-2), rng.uniform(1e-4, 1e-2)
+        z, R = converted_measurement([r, az, el], np.diag([sr**2, sa**2, se**2]))
+        ze, Re = np.zeros(3), np.zeros((3, 3))
+        engine_converted(r, az, el, sr, sa, se, ze, Re)
+        np.testing.assert_allclose(z, ze, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(R, Re, rtol=1e-9, atol=1e-9 * np.abs(Re).max())
+
+
 # --------------------------------------------------------------------------- invariants
 
 
