@@ -619,6 +619,26 @@ def test_2d_tracker_in_continuous_time_is_the_textbook_2d_filter():
         assert out.score[0] == pytest.approx(score, rel=1e-9)
 
 
+def test_jpda_track_score_sums_the_gated_likelihood_ratios():
+    # With JPDA a hit's score increment is ln(1 - P_D P_G + sum_j P_D N(nu_j; 0, S) / lambda)
+    # over the track's gated measurements (the PDA likelihood of Bar-Shalom & Fortmann 1988 in
+    # the track score of Blackman & Popoli 1999), in ndim dimensions: for a 2-D tracker the
+    # pinned height must drop out. A track born at t = 0 from (0, 0[, 0]) with velocity prior
+    # vmax predicts over 1 s to S = 2 R + (vmax^2 + q / 3) I.
+    q, sig, pd, vmax = 1.0, 20.0, 0.8, 300.0
+    for d, lam in ((2, 1e-7), (3, 1e-10)):
+        R = np.eye(d) * sig**2
+        trk = Tracker(ConstantVelocity(q, ndim=d), association="jpda", detection_probability=pd,
+                      clutter_density=lam, init_velocity_std=vmax)
+        trk.step(0.0, np.zeros((1, d)), R)
+        z1 = np.array([[150.0, 40.0, 10.0][:d], [120.0, -60.0, -20.0][:d]])
+        trk.step(1.0, z1, R)
+        S = 2 * R + np.eye(d) * (vmax**2 + q / 3)
+        want = math.log(1 - pd * 0.99 + sum(pd * math.exp(gaussian_loglik(z, S)) / lam for z in z1))
+        assert len(trk.tracks) == 1 and want > 1.0
+        assert trk.tracks.score[0] == pytest.approx(want, rel=1e-9)
+
+
 # --------------------------------------------------------------------------- bad parameters
 
 

@@ -14,8 +14,9 @@ confirmation, initiation. What the class adds around the core:
   correlation with the horizontal axes. The height innovation is then 0 and its variance the same
   ``2 ZVAR`` for every track and every model, so gating, assignment costs, Kalman gains, IMM mode
   probabilities and (with the clutter density scaled by the height factor) JPDA weights are those
-  of the 2-D filter, to rounding. Left out: the core's two-point maximum-speed gate adds
-  ``3 sqrt(2 ZVAR)`` in quadrature to its position margin (a few metres more margin);
+  of the 2-D filter, to rounding. Left out: the 3-sigma position margin of the core's two-point
+  maximum-speed gate, ``3 sqrt(tr R + tr R0)``, counts the pinned heights' ``2 ZVAR`` too (at
+  most 4.3 m more margin);
 - **polar measurements**: (range, azimuth[, elevation]) converted to position with their
   linearised covariance (:func:`.models.converted_measurement`), as the engine converts its
   radars' measurements;
@@ -303,19 +304,27 @@ def tracker_scan(cfg, tb, wk, pairs, t, zm, Rm, zlab, lamz, nz, pd, miss_w, conf
             # the second point set the velocity: the IMM restarts from its initial mode probabilities
             for j in range(mu0.shape[0]):
                 tb.mu[k, j] = mu0[j]
-    for u in range(nupd):
-        k = wk.upd[u]
-        if cfg.use_jpda:
-            s = miss_w
-            for i in range(nz):
-                d2, ll = _loglik(Xp[k], Pp[k], zm[i], Rm[i], ndim)
-                if d2 <= cfg.gamma:
-                    s += math.exp(log_pd_lam + ll)
-            score[k] += math.log(s)
-        else:
-            d2, ll = _loglik(Xp[k], Pp[k], zm[wk.upd_lab[u]], Rm[wk.upd_lab[u]], ndim)
+    if cfg.use_jpda:
+        # ln(1 - P_D P_G + sum_j P_D N_j / lambda) over the gated pairs (the core's likelihood
+        # ratios, which lamz makes the ndim-D ones)
+        npair = 0
+        for i in range(nz):
+            npair += wk.rowdeg[i]
+        lrsum = np.zeros(nk)
+        for p in range(npair):
+            lrsum[pairs.row[p]] += pairs.lr[p]
+        for c in range(nk):
+            k = cols[c]
+            if tb.hitnow[k]:
+                score[k] += math.log(miss_w + lrsum[c])
+                misses[k] = 0
+    else:
+        for u in range(nupd):
+            k = wk.upd[u]
+            i = wk.upd_lab[u]
+            d2, ll = _loglik(Xp[k], Pp[k], zm[i], Rm[i], ndim)
             score[k] += log_pd_lam + ll
-        misses[k] = 0
+            misses[k] = 0
     for c in range(nk):
         k = cols[c]
         if score[k] > max_score[k]:
@@ -343,7 +352,8 @@ def tracker_scan(cfg, tb, wk, pairs, t, zm, Rm, zlab, lamz, nz, pd, miss_w, conf
     # now takes the same slot as there (slot order is the order of JPDA's sums)
     for c in range(nk):
         k = cols[c]
-        if tb.st[k] == core.TRK_CONFIRMED and (misses[k] >= delete_after or max_score[k] - score[k] > score_drop):
+        if tb.st[k] == core.TRK_CONFIRMED and (misses[k] >= delete_after
+                                               or max_score[k] - score[k] > score_drop):
             tb.st[k] = core.TRK_FREE
     return pairs, nk, nupd, nconf, nb, lost, hs, hX, hP, hst
 
