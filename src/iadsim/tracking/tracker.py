@@ -509,6 +509,10 @@ class Tracker:
             mu0 = np.full(M, 1.0 / M)
         self.mu0 = np.ascontiguousarray(mu0)
         self.M = M
+        self.Pi = Pi
+        self.models = ((model,) if filter == "kf" else tuple(imm_models) if imm_models is not None
+                       else (model, CoordinatedTurn(float(omegas[1]), q, d),
+                             CoordinatedTurn(float(omegas[2]), q, d)))
         self.cfg = core.TrackerConfig(TIME_STEP, q, float(self.gate), float(self.init_gate),
                                       float(self.init_velocity_std), self.init_m, self.init_n,
                                       filter == "imm", association == "jpda",
