@@ -1,4 +1,4 @@
-"""The stand-alone multi-target tracker: :class:`Tracker`, a thin class over the compiled track core.
+"""The stand-alone multi-target tracker: :class:`Tracker`, a thin class over the compiled core.
 
 :class:`Tracker` runs the same compiled core (:mod:`.core`) as the full-fidelity engine and
 :class:`~.sequential.SequentialTracker`: one radar scan is predict, associate and update (global
@@ -69,7 +69,8 @@ from iadsim.tracking import core
 from iadsim.tracking.kalman import gate_threshold
 from iadsim.tracking.models import ConstantVelocity, CoordinatedTurn, converted_measurement
 
-__all__ = ["Tracker", "Tracks", "TrackHistory", "TENTATIVE", "CONFIRMED", "TIME_STEP", "ZVAR", "INIT_GATE_PROBABILITY"]
+__all__ = ["Tracker", "Tracks", "TrackHistory", "TENTATIVE", "CONFIRMED", "TIME_STEP", "ZVAR",
+           "INIT_GATE_PROBABILITY"]
 
 #: the core's step length [s]: scan times are kept to this resolution
 TIME_STEP = 1e-6
@@ -293,7 +294,8 @@ def tracker_scan(cfg, tb, wk, pairs, t, zm, Rm, zlab, lamz, nz, pd, miss_w, conf
             Xp[k, a] = tb.X[k, a]
             for b in range(6):
                 Pp[k, a, b] = tb.P[k, a, b]
-    nupd, pairs = core.associate_update(cfg, tb, wk, pairs, t, nk, zm, Rm, zlab, lamz, nz, pd, miss_w)
+    nupd, pairs = core.associate_update(cfg, tb, wk, pairs, t, nk, zm, Rm, zlab, lamz, nz, pd,
+                                        miss_w)
     # track scores (log-likelihood ratio) and consecutive misses
     for c in range(nk):
         k = cols[c]
@@ -301,7 +303,8 @@ def tracker_scan(cfg, tb, wk, pairs, t, zm, Rm, zlab, lamz, nz, pd, miss_w, conf
             score[k] += log_miss
             misses[k] += 1
         elif use_imm and not vin[c] and tb.vinit[k]:
-            # the second point set the velocity: the IMM restarts from its initial mode probabilities
+            # the second point set the velocity: the IMM restarts from its initial mode
+            # probabilities
             for j in range(mu0.shape[0]):
                 tb.mu[k, j] = mu0[j]
     if cfg.use_jpda:
@@ -362,8 +365,8 @@ def _core_models(model, filter, imm_models, turn_rate, d):
     """(q, turn rates [rad/s]) of the core's motion models: one constant-velocity model (KF), or
     the IMM's models, each constant velocity (rate 0) or a coordinated turn, all with one q."""
     if not isinstance(model, ConstantVelocity):
-        raise ValueError(f"model must be a ConstantVelocity (the compiled core's Kalman filter model), "
-                         f"got {model!r}")
+        raise ValueError("model must be a ConstantVelocity (the compiled core's Kalman filter "
+                         f"model), got {model!r}")
     if filter == "kf":
         return float(model.q), np.zeros(1)
     if imm_models is None:
@@ -377,8 +380,8 @@ def _core_models(model, filter, imm_models, turn_rate, d):
     if not all(isinstance(m, (ConstantVelocity, CoordinatedTurn)) for m in models):
         raise ValueError("imm_models must be ConstantVelocity or CoordinatedTurn models")
     if any(m.q != models[0].q for m in models):
-        raise ValueError("imm_models must share one q (the compiled core's IMM has one acceleration "
-                         "noise)")
+        raise ValueError("imm_models must share one q (the compiled core's IMM has one "
+                         "acceleration noise)")
     return float(models[0].q), np.array([getattr(m, "omega", 0.0) for m in models], dtype=float)
 
 
@@ -449,8 +452,9 @@ class Tracker:
             self.gate = gate_threshold(self.gate_probability, d)
         else:
             self.gate = _pos_param(gate, "gate", "(chi-square threshold)")
-        self.init_gate = max(gate_threshold(INIT_GATE_PROBABILITY, d) if init_gate is None else
-                             _pos_param(init_gate, "init_gate", "(chi-square threshold)"), self.gate)
+        ig = (gate_threshold(INIT_GATE_PROBABILITY, d) if init_gate is None
+              else _pos_param(init_gate, "init_gate", "(chi-square threshold)"))
+        self.init_gate = max(ig, self.gate)
         self.init_m = _int_param(init_m, "init_m", 1)
         self.init_n = _int_param(init_n, "init_n", 1)
         if self.init_m > self.init_n:
