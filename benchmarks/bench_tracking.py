@@ -25,10 +25,15 @@
      confirmation) and ``UpdateTimeStepsDeleter(3)`` for confirmed tracks, run as a
      ``MultiTargetTracker``;
    - iadsim: ``Tracker(ConstantVelocity(q, ndim=2), gate_probability=0.99, init_m=2,
-     init_n=3, delete_after=3, association="gnn", filter="kf")``.
+     init_n=3, delete_after=3, association="gnn", filter="kf")``: the engine's compiled track
+     core (:mod:`iadsim.tracking.core`) in continuous time, 2-D (the core's height axis pinned).
 
    The GNN cost is the same in both (sum of squared Mahalanobis distances, the gate for a
-   track left unassigned), confirmed tracks are associated before tentative ones in both.
+   track left unassigned). Where they differ: Stone Soup associates confirmed tracks before
+   tentative ones and initiates from one point with the velocity prior; iadsim's core
+   associates all tracks in one stage, sets a new track's velocity from its second point
+   (two-point initiation) and starts no track from a measurement inside the 0.99999 chi-square
+   gate of a track; so the tracks are close, not identical.
    Printed: the wall time of each tracking loop (detections built beforehand, outside the
    timing), the speed ratio, and the mean over scans of the OSPA distance (Stone Soup's
    ``OSPAMetric``, Euclidean on position, c and p below) of each track set against the truth,
@@ -40,12 +45,13 @@
    density (the area grows with the count), cost per scan, against the reference: scipy's
    ``linear_sum_assignment`` alone on the same GNN cost matrices in their textbook form
    ``[T, k + T]`` (the gated squared distances, ``inf`` outside the gate, the gate for "no
-   measurement"), confirmed and tentative stages, as the tracker produced them. The growth
+   measurement"), one per scan, as the tracker's core gated them (it solves them cluster by
+   cluster). The growth
    exponent of each cost per scan from 50 to 1,000 targets is compared (iadsim's must be no
    larger); per-step exponents are printed too but are noisy on a shared machine.
 
-3. **The engine's tracker** (:class:`iadsim.tracking.sequential.SequentialTracker`, the
-   compiled core of :mod:`iadsim.tracking.core` that the full-fidelity engine runs) on the same
+3. **The engine's tracker** (:class:`iadsim.tracking.sequential.SequentialTracker`, the same
+   compiled core driven as the full-fidelity engine drives it, in steps and 3-D) on the same
    detections, timed the same way (cold / warm-cache / hot in fresh processes) and scored with the
    same OSPA. It tracks in 3-D: each detection gets a height of 0 m with a 1 mm noise (known
    exactly, so the third axis adds no information and no error) and its gate is the 2-degree-of-

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from scipy.optimize import linear_sum_assignment
 
 from iadsim.tracking import (
     CONFIRMED,
+    TIME_STEP,
     ConstantVelocity,
     CoordinatedTurn,
     Tracker,
@@ -26,10 +26,8 @@ from iadsim.tracking import (
     ct_transition_matrix,
     cv_process_noise,
     cv_transition_matrix,
-    gate_pairs,
     gate_threshold,
     gaussian_loglik,
-    gnn_assign,
     gnn_cost_matrix,
     imm_combine,
     imm_mix,
@@ -38,11 +36,10 @@ from iadsim.tracking import (
     kf_predict,
     kf_update,
     mahalanobis2,
-    mixture_update,
     ospa,
     polar_to_cartesian,
 )
-from iadsim.tracking.kalman import kf_predict_models, kf_update_models
+from iadsim.tracking import core
 
 # --------------------------------------------------------------------------- Kalman, by hand
 
@@ -76,14 +73,6 @@ def test_kalman_1d_hand_computed():
     # NIS = nu^2 / S = 0.4;  ln N(2; 0, 10) = -(ln 2 pi + ln 10 + 0.4) / 2
     assert mahalanobis2(nu, S) == pytest.approx(0.4)
     assert gaussian_loglik(nu, S) == pytest.approx(-0.5 * (math.log(2 * math.pi) + math.log(10.0) + 0.4))
-    # the compiled kernels the tracker uses give the same numbers
-    xk, Pk = kf_predict_models(x0[None, None], P0[None, None], F[None], Q[None])
-    np.testing.assert_allclose(xk[0, 0], [10.0, 10.0])
-    np.testing.assert_allclose(Pk[0, 0], [[6.0, 2.5], [2.5, 4.0]])
-    xk, Pk, ll = kf_update_models(xk, Pk, np.array([[12.0]]), np.array([[[4.0]]]))
-    np.testing.assert_allclose(xk[0, 0], [11.2, 10.5], rtol=1e-14)
-    np.testing.assert_allclose(Pk[0, 0], [[2.4, 1.0], [1.0, 3.375]], rtol=1e-13)
-    assert ll[0, 0] == pytest.approx(-0.5 * (math.log(2 * math.pi) + math.log(10.0) + 0.4))
 
 
 def test_kalman_2d_hand_computed():
@@ -143,6 +132,23 @@ def test_converted_measurement_hand_computed():
     np.testing.assert_allclose(R2, np.diag([sr**2, (r * sa) ** 2]), atol=1e-9)
 
 
+def test_converted_measurement_is_the_engines():
+    # Tracker's polar conversion (numpy, any R_polar) and the full-fidelity engine's (scalar,
+    # compiled, diagonal R_polar) are the same linearised conversion (Bar-Shalom, Li &
+    # Kirubarajan 2001, sec. 10.4)
+    from iadsim.engine.full import converted_measurement as engine_converted
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        r, az, el = rng.uniform(1e3, 2e5), rng.uniform(-math.pi, math.pi), rng.uniform(-0.2, 1.4)
+        sr, sa, se = rng.uniform(5.0, 100.0), rng.uniform(1e-4, 1e-2), rng.uniform(1e-4, 1e-2)
+        z, R = converted_measurement([r, az, el], np.diag([sr**2, sa**2, se**2]))
+        ze, Re = np.zeros(3), np.zeros((3, 3))
+        engine_converted(r, az, el, sr, sa, se, ze, Re)
+        np.testing.assert_allclose(z, ze, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(R, Re, rtol=1e-9, atol=1e-9 * np.abs(Re).max())
+
+
 # --------------------------------------------------------------------------- invariants
 
 
@@ -161,48 +167,19 @@ def test_covariance_stays_symmetric_positive_definite(P, R, dt, q, z, x):
     F, Q = cv_transition_matrix(dt, 3), cv_process_noise(dt, q, 3)
     xp, Pp = kf_predict(x, P, F, Q)
     xu, Pu, _, _ = kf_update(xp, Pp, z, R)
-    xk, Pk = kf_predict_models(x[None, None], P[None, None], F[None], Q[None])
-    _, Pk, _ = kf_update_models(xk, Pk, z[None], R[None])
-    for M in (Pp, Pu, Pk[0, 0]):
+    # the compiled track core's prediction and update (the tracker's) give the same numbers
+    xk, Pk = x[None].copy(), P[None].copy()
+    core._predict(xk, Pk, 0, dt, q)
+    np.testing.assert_allclose(xk[0], xp, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(Pk[0], Pp, rtol=1e-9, atol=1e-9 * np.abs(Pp).max())
+    S, Si, Kg, tmp = np.zeros((3, 3)), np.zeros((3, 3)), np.zeros((6, 3)), np.zeros((6, 6))
+    core._kf_update(xk, Pk, 0, z, R, S, Si, Kg, tmp)
+    for M in (Pp, Pu, Pk[0]):
         np.testing.assert_array_equal(M, M.T)
         assert np.linalg.eigvalsh(M).min() > 0
-    np.testing.assert_allclose(Pk[0, 0], Pu, rtol=1e-6, atol=1e-6 * np.abs(Pu).max())
-
-
-def test_gate_pairs_matches_brute_force():
-    rng = np.random.default_rng(3)
-    T, k, d = 40, 60, 2
-    x = rng.uniform(0, 2000, (T, 4))
-    A = rng.normal(size=(T, 2, 2))
-    P = np.zeros((T, 4, 4))
-    P[:, :2, :2] = 2000.0 * A @ A.transpose(0, 2, 1) + 50.0 * np.eye(2)
-    z = rng.uniform(0, 2000, (k, d))
-    R = np.broadcast_to(np.diag([100.0, 400.0]), (k, d, d)).copy()
-    g = gate_threshold(0.99, d)
-    rows, cols, d2, ld = gate_pairs(x, P, z, R, g)
-    nu = z[None, :, :] - x[:, None, :2]
-    S = P[:, None, :2, :2] + R[None]
-    D2 = mahalanobis2(nu, S)
-    want = set(zip(*np.nonzero(D2 < g)))
-    assert set(zip(rows.tolist(), cols.tolist())) == want and len(want) > 10
-    np.testing.assert_allclose(d2, D2[rows, cols], rtol=1e-10)
-    np.testing.assert_allclose(ld, np.linalg.slogdet(S[rows, cols])[1], rtol=1e-10)
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_gnn_assign_is_optimal(seed):
-    # the reduced problem gives the optimum of the full [T, k + T] assignment problem
-    rng = np.random.default_rng(seed)
-    T, k, g = 30, 35, 9.21
-    mask = rng.random((T, k)) < 0.08
-    rows, cols = np.nonzero(mask)
-    d2 = rng.uniform(0, g, rows.size)
-    pick = gnn_assign(T, k, rows, cols, d2, g)
-    assert len(set(rows[pick])) == pick.size and len(set(cols[pick])) == pick.size
-    cost = d2[pick].sum() + g * (T - pick.size)
-    C = gnn_cost_matrix(T, k, rows, cols, d2, g)
-    r, c = linear_sum_assignment(C)
-    assert cost == pytest.approx(C[r, c].sum(), rel=1e-12)
+    # the core's P - K H P (not the Joseph form) loses digits relative to the prior's size
+    np.testing.assert_allclose(xk[0], xu, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(xp).max(), np.abs(z).max()))
+    np.testing.assert_allclose(Pk[0], Pu, rtol=1e-6, atol=1e-8 * np.abs(Pp).max())
 
 
 # --------------------------------------------------------------------------- JPDA, IMM, OSPA
@@ -234,21 +211,25 @@ def test_jpda_weights_hand_computed():
     np.testing.assert_allclose(beta0 + np.array([beta[:2].sum(), beta[2:].sum()]), 1.0)
 
 
-def test_mixture_update_is_the_pda_update():
-    # common R: moment matching = Bar-Shalom & Tse (1975) PDA update
-    x = np.array([0.0, 0.0, 10.0, 0.0])
-    P = np.diag([100.0, 100.0, 25.0, 25.0])
-    R = np.diag([50.0, 50.0])
-    zs = np.array([[5.0, -3.0], [-8.0, 4.0]])
+def test_core_pda_update_is_the_textbook_pda_update():
+    # common R: the core's moment-matched mixture = Bar-Shalom & Tse (1975) PDA update
+    #   x + W nu,  P = b0 P + (1 - b0) P^c + W (sum_j b_j nu_j nu_j' - nu nu') W',  nu = sum_j b_j nu_j
+    x = np.array([0.0, 0.0, 1000.0, 10.0, 0.0, 0.0])
+    P = np.diag([100.0, 100.0, 100.0, 25.0, 25.0, 25.0])
+    R = np.diag([50.0, 50.0, 50.0])
+    zs = np.array([[5.0, -3.0, 1002.0], [-8.0, 4.0, 997.0]])
     b0, bj = 0.2, np.array([0.5, 0.3])
-    xu, Pu, nus, S = kf_update(np.broadcast_to(x, (2, 4)), np.broadcast_to(P, (2, 4, 4)), zs, R)
-    xm, Pm = mixture_update(x[None], P[None], np.array([b0]), np.array([0, 0]), bj, xu, Pu)
-    K = P[:, :2] @ np.linalg.inv(S[0])
+    S = P[:3, :3] + R
+    K = P[:, :3] @ np.linalg.inv(S)
+    nus = zs - x[:3]
     nu = bj @ nus
-    Pc = P - K @ S[0] @ K.T
+    Pc = P - K @ S @ K.T
     spread = K @ (sum(b * np.outer(v, v) for b, v in zip(bj, nus)) - np.outer(nu, nu)) @ K.T
-    np.testing.assert_allclose(xm[0], x + K @ nu, rtol=1e-12)
-    np.testing.assert_allclose(Pm[0], b0 * P + (1 - b0) * Pc + spread, rtol=1e-10)
+    X, PP = x[None].copy(), P[None].copy()
+    w = [np.zeros(s) for s in ((3, 3), (3, 3), (6, 3), (6, 6), (1, 6), (1, 6, 6), 6, (6, 6))]
+    core.pda_update(X, PP, 0, b0, 2, np.array([0, 1]), bj, zs, np.stack([R, R]), *w)
+    np.testing.assert_allclose(X[0], x + K @ nu, rtol=1e-12)
+    np.testing.assert_allclose(PP[0], b0 * P + (1 - b0) * Pc + spread, rtol=1e-10)
 
 
 def test_imm_hand_computed():
@@ -530,8 +511,13 @@ def test_run_and_history():
     assert sorted(trk.confirmed.sensor.tolist()) == [0, 1]
 
 
-def test_matches_stonesoup_on_a_small_scenario():
-    # Same models, gate and 2-of-3 / 3-miss logic as Stone Soup's GNN tracker: identical tracks.
+def test_close_to_stonesoup_on_a_small_scenario():
+    # Same models, gate and 2-of-3 / 3-miss logic as Stone Soup's GNN tracker (Stone Soup 1.x,
+    # the benchmark's configuration). The tracker runs the engine's track core: one association
+    # stage for all tracks, two-point velocity initiation, an initiation gate wider than the
+    # association gate; so its tracks are not Stone Soup's state for state, but its mean OSPA
+    # against the truth is within 5 % of Stone Soup's, with as many tracks ever confirmed, give
+    # or take one.
     pytest.importorskip("stonesoup")
     import sys
     from pathlib import Path
@@ -547,8 +533,110 @@ def test_matches_stonesoup_on_a_small_scenario():
     ss_tracks, _ = bench.run_stonesoup(mm, det_scans)
     a, av = bench.ospa_mean(ss_tracks, truths)
     b, bv = bench.ospa_mean(bench.iadsim_to_stonesoup(trk.history(), t0), truths)
-    np.testing.assert_allclose(bv, av, rtol=1e-9, atol=1e-9)
-    assert len(ss_tracks) == len(trk.history().confirmed_ids)
+    assert b <= 1.05 * a, (a, b)
+    assert abs(len(ss_tracks) - len(trk.history().confirmed_ids)) <= 1
+
+
+@pytest.mark.parametrize("association, filt", [("gnn", "kf"), ("gnn", "imm"), ("jpda", "kf")])
+def test_tracker_and_the_engine_tracker_give_the_same_tracks(association, filt):
+    # One tracker (issue #12): Tracker runs the engine's compiled core, so the same measurements
+    # fed through Tracker (continuous time, scans 1 s apart) and through SequentialTracker (the
+    # engine's scan, steps of 1 s) give bit-identical track states at every scan. Four targets,
+    # two of them close (contested gates), P_D = 0.85, clutter, 3-D. SequentialTracker deletes a
+    # track at the start of the scan after its last allowed miss, Tracker at the end of that
+    # scan: the tracks due for deletion are left out of the engine tracker's set.
+    from iadsim.tracking.sequential import SequentialTracker
+
+    rng = np.random.default_rng(12)
+    n, D = 40, 3
+    truth = cv_truth([[0.0, 0.0, 3000.0], [0.0, 150.0, 3000.0], [20_000.0, 5000.0, 1000.0],
+                      [-8000.0, 9000.0, 6000.0]],
+                     [[220.0, 0.0, 0.0], [220.0, 0.0, 0.0], [-150.0, 40.0, 0.0], [0.0, -250.0, 5.0]], n)
+    sigma, lam = 25.0, 1e-12
+    R = np.eye(3) * sigma**2
+    kw = dict(association=association, filter=filt, turn_rate=0.05, imm_switch_probability=0.05,
+              detection_probability=0.85, clutter_density=lam, init_velocity_std=400.0,
+              init_m=2, init_n=3, delete_after=D)
+    trk = Tracker(ConstantVelocity(2.0, ndim=3), **kw)
+    seq = SequentialTracker(dt=1.0, q=2.0, gate=trk.gate, init_gate=trk.init_gate, max_speed=400.0,
+                            confirm_m=2, confirm_n=3, delete_after_steps=D, filter=filt,
+                            association=association, turn_rate=0.05, switch_probability=0.05)
+    n_live = 0
+    for k in range(n):
+        det = rng.random(4) < 0.85
+        z = truth[k, det, :3] + sigma * rng.standard_normal((int(det.sum()), 3))
+        z = np.concatenate([z, rng.uniform([-30e3, -30e3, 0.0], [30e3, 30e3, 8e3], (2, 3))])
+        trk.step(float(k), z, R)
+        out = seq.step(k, z, R, pd=0.85, miss_weight=1.0 - 0.85 * trk.gate_probability,
+                       clutter_density=np.full(len(z), lam))
+        keep = ~(out["confirmed"] & (k + 1 - seq.table.last_upd[out["slot"]] > D))
+        a = trk.tracks
+        order_a, order_b = np.lexsort(a.x.T[::-1]), np.lexsort(out["x"][keep].T[::-1])
+        np.testing.assert_array_equal(a.x[order_a], out["x"][keep][order_b])
+        np.testing.assert_array_equal(a.P[order_a], out["P"][keep][order_b])
+        np.testing.assert_array_equal(a.status[order_a] == CONFIRMED, out["confirmed"][keep][order_b])
+        n_live += len(a)
+    assert n_live > 4 * n and len(trk.history().confirmed_ids) >= 4
+
+
+def test_2d_tracker_in_continuous_time_is_the_textbook_2d_filter():
+    # A 2-D Tracker runs the core's 3-D state with the height pinned, and quantises scan times to
+    # TIME_STEP: one target at irregular scan times gives the textbook 2-D filter's numbers
+    # (Bar-Shalom, Li & Kirubarajan 2001, sec. 5.2.3 Kalman filter, sec. 6.2.2 white-noise
+    # acceleration model), after two-point initiation (Blackman & Popoli 1999, sec. 3.3:
+    # position z1, velocity (z1 - z0) / dt, covariance [[R, R / dt], [R / dt, 2 R / dt^2]]), and
+    # the track score of Blackman & Popoli (1999): sum of ln(P_D N(nu; 0, S) / lambda) per hit.
+    q, sig, pd, lam, vmax = 2.0, 15.0, 0.9, 1e-8, 300.0
+    rng = np.random.default_rng(21)
+    t = np.cumsum(rng.uniform(0.4, 2.5, 12)) - 0.4
+    z = np.column_stack([1000.0 + 180.0 * t, -500.0 + 60.0 * t]) + sig * rng.standard_normal((12, 2))
+    R = np.diag([sig**2, (2 * sig) ** 2])
+    trk = Tracker(ConstantVelocity(q, ndim=2), detection_probability=pd, clutter_density=lam,
+                  init_velocity_std=vmax)
+    tq = np.round(t / TIME_STEP) * TIME_STEP      # the scan times as the tracker keeps them
+    assert np.abs(tq - t).max() > 1e-8          # (quantised: the reference must use them too)
+    for k in range(12):
+        trk.step(t[k], z[k:k + 1], R)
+        t[k] = tq[k]
+        if k == 0:
+            x, P, tp = np.array([*z[0], 0.0, 0.0]), np.diag([R[0, 0], R[1, 1], vmax**2, vmax**2]), t[0]
+            continue
+        dt = t[k] - tp
+        xp, Pp = kf_predict(x, P, cv_transition_matrix(dt, 2), cv_process_noise(dt, q, 2))
+        nu, S = z[k] - xp[:2], Pp[:2, :2] + R
+        if k == 1:
+            score = math.log(pd / lam) + gaussian_loglik(nu, S)
+            x = np.array([*z[1], *(z[1] - z[0]) / dt])
+            P = np.block([[R, R / dt], [R / dt, 2 * R / dt**2]])
+        else:
+            score += math.log(pd / lam) + gaussian_loglik(nu, S)
+            x, P, _, _ = kf_update(xp, Pp, z[k], R)
+        tp = t[k]
+        out = trk.tracks
+        assert len(out) == 1 and out.status[0] == CONFIRMED
+        np.testing.assert_allclose(out.x[0], x, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(out.P[0], P, rtol=1e-8, atol=1e-9)
+        assert out.score[0] == pytest.approx(score, rel=1e-9)
+
+
+def test_jpda_track_score_sums_the_gated_likelihood_ratios():
+    # With JPDA a hit's score increment is ln(1 - P_D P_G + sum_j P_D N(nu_j; 0, S) / lambda)
+    # over the track's gated measurements (the PDA likelihood of Bar-Shalom & Fortmann 1988 in
+    # the track score of Blackman & Popoli 1999), in ndim dimensions: for a 2-D tracker the
+    # pinned height must drop out. A track born at t = 0 from (0, 0[, 0]) with velocity prior
+    # vmax predicts over 1 s to S = 2 R + (vmax^2 + q / 3) I.
+    q, sig, pd, vmax = 1.0, 20.0, 0.8, 300.0
+    for d, lam in ((2, 1e-7), (3, 1e-10)):
+        R = np.eye(d) * sig**2
+        trk = Tracker(ConstantVelocity(q, ndim=d), association="jpda", detection_probability=pd,
+                      clutter_density=lam, init_velocity_std=vmax)
+        trk.step(0.0, np.zeros((1, d)), R)
+        z1 = np.array([[150.0, 40.0, 10.0][:d], [120.0, -60.0, -20.0][:d]])
+        trk.step(1.0, z1, R)
+        S = 2 * R + np.eye(d) * (vmax**2 + q / 3)
+        want = math.log(1 - pd * 0.99 + sum(pd * math.exp(gaussian_loglik(z, S)) / lam for z in z1))
+        assert len(trk.tracks) == 1 and want > 1.0
+        assert trk.tracks.score[0] == pytest.approx(want, rel=1e-9)
 
 
 # --------------------------------------------------------------------------- bad parameters
@@ -576,10 +664,14 @@ def test_matches_stonesoup_on_a_small_scenario():
     ({"delete_score_drop": -1.0}, "delete_score_drop"),
     ({"measurement": "polar"}, "sensor_positions"),
     ({"measurement": "doppler"}, "measurement"),
+    ({"init_m": 2, "init_n": 63}, "init_n"),
+    ({"init_gate": -1.0}, "init_gate"),
+    ({"filter": "imm", "imm_models": [ConstantVelocity(1.0, 2), CoordinatedTurn(0.1, 2.0, 2)]}, "imm_models"),
+    ({"model": CoordinatedTurn(0.1, 1.0, 2)}, "model"),
 ])
 def test_bad_parameters_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field):
-        Tracker(ConstantVelocity(1.0, ndim=2), **kwargs)
+        Tracker(kwargs.pop("model", ConstantVelocity(1.0, ndim=2)), **kwargs)
 
 
 def test_bad_inputs_name_the_field():

@@ -1,9 +1,11 @@
 """Multi-target tracking: the central tracker that fuses all radars.
 
-Pure, vectorised numpy functions on SI arrays do the numerics (:mod:`.models`, :mod:`.kalman`,
-:mod:`.imm`, :mod:`.jpda`, :mod:`.metrics`); numba kernels (cached on disk) do the loops that
-cannot be vectorised (gating sweep, assignment reduction, JPDA event enumeration); the
-:class:`Tracker` wires them, holding its tracks in arrays.
+One compiled track core (:mod:`.core`, numba, cached on disk) does the tracking: the
+full-fidelity engine runs it, :class:`~.sequential.SequentialTracker` drives it scan by scan as
+the engine does, and :class:`Tracker` is a thin class over it for continuous time, 2-D or 3-D,
+polar measurements and track scores. Pure, vectorised numpy functions on SI arrays give the
+textbook equations (:mod:`.models`, :mod:`.kalman`, :mod:`.imm`, :mod:`.jpda`, :mod:`.metrics`)
+that the tests hold the core to.
 
 >>> import numpy as np
 >>> from iadsim.tracking import ConstantVelocity, Tracker
@@ -14,14 +16,11 @@ cannot be vectorised (gating sweep, assignment reduction, JPDA event enumeration
 ...     out = trk.step(float(k), [[200.0 * k, 1000.0]], R)
 >>> len(out), out.x.shape                                 # confirmed tracks: [T, 4]
 (1, (1, 4))
-
-Batching replications: see :mod:`.tracker` (arrays with a leading replication axis and a
-live mask; the pure functions broadcast over it).
 """
 
-from iadsim.tracking.association import gate_pairs, gnn_assign, gnn_cost_matrix
+from iadsim.tracking.association import gnn_cost_matrix
 from iadsim.tracking.imm import imm_combine, imm_mix, imm_mode_probabilities, markov_matrix
-from iadsim.tracking.jpda import jpda_weights, mixture_update
+from iadsim.tracking.jpda import jpda_weights
 from iadsim.tracking.kalman import (
     gate_threshold,
     gaussian_loglik,
@@ -41,11 +40,12 @@ from iadsim.tracking.models import (
     polar_to_cartesian,
     position_measurement_matrix,
 )
-from iadsim.tracking.tracker import CONFIRMED, TENTATIVE, TrackHistory, Tracker, Tracks
+from iadsim.tracking.tracker import CONFIRMED, TENTATIVE, TIME_STEP, TrackHistory, Tracker, Tracks
 
 __all__ = [
     "CONFIRMED",
     "TENTATIVE",
+    "TIME_STEP",
     "ConstantVelocity",
     "CoordinatedTurn",
     "TrackHistory",
@@ -55,10 +55,8 @@ __all__ = [
     "ct_transition_matrix",
     "cv_process_noise",
     "cv_transition_matrix",
-    "gate_pairs",
     "gate_threshold",
     "gaussian_loglik",
-    "gnn_assign",
     "gnn_cost_matrix",
     "imm_combine",
     "imm_mix",
@@ -69,7 +67,6 @@ __all__ = [
     "kf_update",
     "mahalanobis2",
     "markov_matrix",
-    "mixture_update",
     "ospa",
     "polar_to_cartesian",
     "position_measurement_matrix",

@@ -12,12 +12,12 @@ density ``lambda`` [1/m^d], an event's weight is::
 enumerates each cluster's events exactly (depth-first, in numba). A cluster with more events
 than ``max_events`` falls back to Fitzgerald's "cheap JPDA" approximation.
 
-:func:`mixture_update` then replaces each track's Gaussian mixture (the prediction with weight
-``beta_0`` and one Kalman update per gated measurement with weight ``beta_j``) by the
-Gaussian of the same mean and covariance. With a common ``R`` this is exactly the PDA update
-``x + W sum_j beta_j nu_j``, ``P = beta_0 P^- + (1 - beta_0) P^c + W (sum beta_j nu_j nu_j' -
-nu nu') W'`` of Bar-Shalom & Tse (1975); the moment-matching form also covers measurements
-with different ``R`` (several radars in one scan).
+The track core (:func:`iadsim.tracking.core.pda_update`) then replaces each track's Gaussian
+mixture (the prediction with weight ``beta_0`` and one Kalman update per gated measurement with
+weight ``beta_j``) by the Gaussian of the same mean and covariance. With a common ``R`` this is
+exactly the PDA update ``x + W sum_j beta_j nu_j``, ``P = beta_0 P^- + (1 - beta_0) P^c + W (sum
+beta_j nu_j nu_j' - nu nu') W'`` of Bar-Shalom & Tse (1975); the moment-matching form also
+covers measurements with different ``R`` (several radars in one scan).
 
 References
 ----------
@@ -37,7 +37,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["jpda_weights", "mixture_update"]
+__all__ = ["jpda_weights"]
 
 
 @numba.njit(cache=True)
@@ -181,30 +181,3 @@ def jpda_weights(n_tracks: int, n_meas: int, rows: np.ndarray, cols: np.ndarray,
     beta, beta0, _ = _jpda_kernel(int(n_tracks), int(n_meas), rows, cols, lr, float(miss_weight),
                                   float(max_events))
     return beta, beta0
-
-
-def mixture_update(x_pred: np.ndarray, P_pred: np.ndarray, beta0: np.ndarray, rows: np.ndarray,
-                   beta: np.ndarray, x_upd: np.ndarray, P_upd: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Moment-matched combination of the prediction and the per-measurement updates (PDA/JPDA).
-
-    Parameters
-    ----------
-    x_pred, P_pred : predictions ``[T, ..., n]``, ``[T, ..., n, n]``.
-    beta0 : weight of the prediction (no measurement from the target) ``[T]``.
-    rows : track of each pair ``[p]``.
-    beta : weight of each pair ``[p]``.
-    x_upd, P_upd : Kalman update of each pair ``[p, ..., n]``, ``[p, ..., n, n]``.
-
-    Returns ``(x, P)`` of shapes ``[T, ..., n]`` and ``[T, ..., n, n]``.
-    """
-    extra = (1,) * (x_pred.ndim - 1)
-    b0 = beta0.reshape((-1,) + extra)
-    bj = beta.reshape((-1,) + extra)
-    x = b0 * x_pred
-    np.add.at(x, rows, bj * x_upd)
-    d0 = x_pred - x
-    P = b0[..., None] * (P_pred + d0[..., :, None] * d0[..., None, :])
-    dj = x_upd - x[rows]
-    np.add.at(P, rows, bj[..., None] * (P_upd + dj[..., :, None] * dj[..., None, :]))
-    return x, 0.5 * (P + np.swapaxes(P, -1, -2))

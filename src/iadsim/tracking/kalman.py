@@ -1,9 +1,8 @@
 """Kalman filter predict and update, gating statistics: pure numpy functions on SI arrays.
 
 Every function broadcasts over leading axes: ``x [..., n]``, ``P [..., n, n]``,
-``z [..., d]``, ``R [..., d, d]``. The tracker calls them on ``[T, M, n]`` arrays (tracks x
-motion models); an engine batching replications adds a leading ``[R, ...]`` axis and calls
-the same functions unchanged.
+``z [..., d]``, ``R [..., d, d]``. These are the textbook equations that the tests hold the
+compiled track core (:mod:`iadsim.tracking.core`) to; the tracker itself runs the core.
 
 With ``H=None`` the measurement is the position part of a positions-first state
 (:mod:`iadsim.tracking.models`), ``H = [I 0]``: ``H P H^T`` is ``P[..., :d, :d]`` and
@@ -26,7 +25,6 @@ References
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -157,136 +155,3 @@ def gate_threshold(probability: float, dim: int) -> float:
     from scipy.stats import chi2  # SciPy is imported where needed: it is slow to import
 
     return float(chi2.ppf(probability, int(dim)))
-
-
-# --------------------------------------------------------------------------- compiled hot path
-#
-# The tracker calls these two kernels on every scan: the same equations as kf_predict and
-# kf_update (H = [I 0], Joseph form), looped over tracks x models in numba, because numpy's
-# per-call overhead dominates on stacks of 4x4 or 6x6 matrices. The tests check them against
-# the numpy functions above.
-
-
-@numba.njit(cache=True)
-def kf_predict_models(x, P, F, Q):  # pragma: no cover - numba
-    """``x [T, M, n]``, ``P [T, M, n, n]``, per-model ``F, Q [M, n, n]`` -> predicted copies."""
-    T, M, n = x.shape
-    xo = np.empty((T, M, n))
-    Po = np.empty((T, M, n, n))
-    tmp = np.empty((n, n))
-    for t in range(T):
-        for m in range(M):
-            for i in range(n):
-                acc = 0.0
-                for j in range(n):
-                    acc += F[m, i, j] * x[t, m, j]
-                xo[t, m, i] = acc
-            for i in range(n):
-                for j in range(n):
-                    acc = 0.0
-                    for l in range(n):
-                        acc += F[m, i, l] * P[t, m, l, j]
-                    tmp[i, j] = acc
-            for i in range(n):
-                for j in range(i + 1):
-                    acc = 0.0
-                    for l in range(n):
-                        acc += tmp[i, l] * F[m, j, l]
-                    acc += 0.5 * (Q[m, i, j] + Q[m, j, i])
-                    Po[t, m, i, j] = acc
-                    Po[t, m, j, i] = acc
-    return xo, Po
-
-
-@numba.njit(cache=True)
-def kf_update_models(x, P, z, R):  # pragma: no cover - numba
-    """Position update of ``x [a, M, n]``, ``P [a, M, n, n]`` with ``z [a, d]``, ``R [a, d, d]``.
-
-    Returns ``(x+, P+ (Joseph form), ln N(nu; 0, S) [a, M])``.
-    """
-    a, M, n = x.shape
-    d = z.shape[1]
-    xo = np.empty((a, M, n))
-    Po = np.empty((a, M, n, n))
-    ll = np.empty((a, M))
-    L = np.empty((d, d))
-    Sinv = np.empty((d, d))
-    K = np.empty((n, d))
-    A = np.empty((n, n))
-    tmp = np.empty((n, n))
-    nu = np.empty(d)
-    y = np.empty(d)
-    e = np.empty(d)
-    c0 = d * np.log(2.0 * np.pi)
-    for r in range(a):
-        for m in range(M):
-            # Cholesky S = L L', S = P[:d, :d] + R
-            for i in range(d):
-                for j in range(i + 1):
-                    acc = P[r, m, i, j] + R[r, i, j]
-                    for l in range(j):
-                        acc -= L[i, l] * L[j, l]
-                    if i == j:
-                        L[i, i] = np.sqrt(acc)
-                    else:
-                        L[i, j] = acc / L[j, j]
-            # S^-1 column by column
-            for c in range(d):
-                for i in range(d):
-                    e[i] = 1.0 if i == c else 0.0
-                for i in range(d):
-                    acc = e[i]
-                    for l in range(i):
-                        acc -= L[i, l] * y[l]
-                    y[i] = acc / L[i, i]
-                for i in range(d - 1, -1, -1):
-                    acc = y[i]
-                    for l in range(i + 1, d):
-                        acc -= L[l, i] * Sinv[l, c]
-                    Sinv[i, c] = acc / L[i, i]
-            d2 = 0.0
-            ld = 0.0
-            for i in range(d):
-                nu[i] = z[r, i] - x[r, m, i]
-                ld += 2.0 * np.log(L[i, i])
-            for i in range(d):
-                for j in range(d):
-                    d2 += nu[i] * Sinv[i, j] * nu[j]
-            ll[r, m] = -0.5 * (c0 + ld + d2)
-            # gain K = P[:, :d] S^-1
-            for i in range(n):
-                for j in range(d):
-                    acc = 0.0
-                    for l in range(d):
-                        acc += P[r, m, i, l] * Sinv[l, j]
-                    K[i, j] = acc
-            for i in range(n):
-                acc = x[r, m, i]
-                for j in range(d):
-                    acc += K[i, j] * nu[j]
-                xo[r, m, i] = acc
-            # Joseph form: A P A' + K R K', A = I - K H
-            for i in range(n):
-                for j in range(n):
-                    A[i, j] = 1.0 if i == j else 0.0
-                for j in range(d):
-                    A[i, j] -= K[i, j]
-            for i in range(n):
-                for j in range(n):
-                    acc = 0.0
-                    for l in range(n):
-                        acc += A[i, l] * P[r, m, l, j]
-                    tmp[i, j] = acc
-            for i in range(n):
-                for j in range(i + 1):
-                    acc = 0.0
-                    for l in range(n):
-                        acc += tmp[i, l] * A[j, l]
-                    for p in range(d):
-                        kr = 0.0
-                        for l in range(d):
-                            kr += K[i, l] * R[r, l, p]
-                        acc += kr * K[j, p]
-                    Po[r, m, i, j] = acc
-                    Po[r, m, j, i] = acc
-    return xo, Po, ll

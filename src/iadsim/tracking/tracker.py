@@ -1,60 +1,58 @@
-"""The central multi-target tracker: arrays of tracks, wired from the pure functions.
+"""The stand-alone multi-target tracker: :class:`Tracker`, a thin class over the compiled core.
 
-One :class:`Tracker` fuses the detections of all radars, scan by scan (:meth:`Tracker.step`).
-Each scan:
+:class:`Tracker` runs the same compiled core (:mod:`.core`) as the full-fidelity engine and
+:class:`~.sequential.SequentialTracker`: one radar scan is predict, associate and update (global
+nearest neighbour per cluster of gated pairs, or JPDA; Kalman filter or IMM), M-of-N
+confirmation, initiation. What the class adds around the core:
 
-1. **predict** every track to the scan time with its motion model(s) (Kalman filter, or IMM
-   mixing + model-matched prediction);
-2. **gate** all track-measurement pairs with the chi-square gate on the combined prediction
-   (:func:`.association.gate_pairs`);
-3. **associate** confirmed tracks first, by GNN (:func:`.association.gnn_assign`) or JPDA
-   (:func:`.jpda.jpda_weights`), then tentative tracks by GNN on the measurements the
-   confirmed tracks did not use (JPDA: that fall in no confirmed track's gate);
-4. **update**: Kalman update with the assigned measurement (GNN), or the moment-matched
-   mixture of the per-measurement updates (JPDA, :func:`.jpda.mixture_update`); IMM mode
-   probabilities from the model likelihoods (GNN), or, with JPDA, the association-weighted
-   mixture of the per-measurement mode posteriors (for one track this is the IMMPDAF of
-   Houles & Bar-Shalom 1989);
-5. **track management** (Blackman & Popoli 1999): every measurement left over starts a
-   *tentative* track (position from the measurement, velocity 0 with standard deviation
-   ``init_velocity_std``); a tentative track is *confirmed* once it has ``init_m`` hits
-   within its first ``init_n`` scans (the initiating detection counts) and deleted as soon as
-   it can no longer reach ``init_m``; a confirmed track is deleted after ``delete_after``
-   consecutive scans without a hit (or, optionally, when its score falls ``delete_score_drop``
-   below its maximum). The track *score* is the log-likelihood ratio of Blackman & Popoli
-   (1999; Sittler 1964): ``+ ln(P_D N(nu; 0, S) / lambda)`` per hit, ``+ ln(1 - P_D P_G)``
-   per miss, ``lambda`` the clutter density; ``quality = 1 / (1 + exp(-score))``.
+- **continuous time**: a scan time ``t`` [s] becomes the core's integer step
+  ``round(t / TIME_STEP)`` with ``TIME_STEP = 1e-6 s``; the core predicts over
+  ``(step - step_before) * TIME_STEP`` seconds, so times are kept to a microsecond;
+- **2-D or 3-D**: a 2-D tracker (``ndim = 2``) runs the core's 3-D state with the height axis
+  pinned: every measurement gets height 0 m with variance ``ZVAR = 1 m^2``, and after each
+  prediction every track's height block is reset to ``0 m, 0 m/s`` with variances ``ZVAR`` and no
+  correlation with the horizontal axes. The height innovation is then 0 and its variance the same
+  ``2 ZVAR`` for every track and every model, so gating, assignment costs, Kalman gains, IMM mode
+  probabilities and (with the clutter density scaled by the height factor) JPDA weights are those
+  of the 2-D filter, to rounding. Left out: the 3-sigma position margin of the core's two-point
+  maximum-speed gate, ``3 sqrt(tr R + tr R0)``, counts the pinned heights' ``2 ZVAR`` too (at
+  most 4.3 m more margin);
+- **polar measurements**: (range, azimuth[, elevation]) converted to position with their
+  linearised covariance (:func:`.models.converted_measurement`), as the engine converts its
+  radars' measurements;
+- **track scores** (Blackman & Popoli 1999; Sittler 1964): ``+ ln(P_D N(nu; 0, S) / lambda)``
+  per hit (``nu``, ``S`` of the assigned measurement on the prediction, in ``ndim`` dimensions;
+  JPDA: ``ln(1 - P_D P_G + sum_j P_D N(nu_j; 0, S_j) / lambda)`` over the gated measurements),
+  ``+ ln(1 - P_D P_G)`` per miss, ``quality = 1 / (1 + exp(-score))``;
+- **deletion**: a confirmed track is deleted after ``delete_after`` consecutive scans without a
+  hit, or (optionally) when its score falls ``delete_score_drop`` below its maximum;
+- **identities**: each track gets an id that is never reused (the core reuses its slots), a
+  history of every (scan, track) state, and the radar that last updated it.
 
-Tracks live in arrays (no Python object per track): ``id [T]``, per-model states
-``xm [T, M, n]`` and covariances ``Pm [T, M, n, n]``, mode probabilities ``mu [T, M]``
-(``M = 1`` for the Kalman filter; the combined ``x [T, n]``, ``P [T, n, n]`` are derived from
-them), and ``status``, ``hits``, ``age``, ``misses``, ``score``, ``sensor`` ``[T]``. One
-compiled pass (:func:`_manage_kernel`) updates the counters, applies M-of-N and deletion,
-appends the births and compacts the arrays. The per-scan Kalman prediction and update run in
-compiled kernels (:func:`.kalman.kf_predict_models`, :func:`.kalman.kf_update_models`) with the
-equations of the numpy functions :func:`.kalman.kf_predict`, :func:`.kalman.kf_update`, which
-the tests hold them to: on stacks of 4x4 or 6x6 matrices numpy's per-call overhead, not the
-arithmetic, would dominate.
+The core's model, which the class takes as it is (the numbers differ from textbook variants):
 
-Batching replications (the engine's later need): every numeric function broadcasts over
-leading axes (:mod:`.kalman`, :mod:`.imm`, :mod:`.models`) and the compiled kernels take a
-flat track axis, so a batched tracker keeps ``[R, T_max, ...]`` arrays with a
-``live [R, T_max]`` mask instead of compacting, predicts and updates all replications in one
-call on the ``[R * T_max, ...]`` view, and loops over replications only for gating and
-assignment (``linear_sum_assignment`` solves one problem per call). This class is the
-single-scenario case.
+- one association stage for all tracks (confirmed tracks are not associated first); GNN solves
+  the optimal assignment cluster by cluster, a measurement left unassigned costing the gate;
+- a new track starts from one measurement (position from it, velocity 0 with standard deviation
+  ``init_velocity_std``) and its second point sets the velocity (two-point initiation,
+  Blackman & Popoli 1999 sec. 3.3), within a maximum-speed gate of ``init_velocity_std``;
+- a measurement within ``init_gate`` (chi-square, by default the 0.99999 quantile as in the
+  engine) of any track starts no track, even when another measurement won that track;
+- M-of-N counts hits over a tentative track's scans (every scan is a look); a tentative track
+  that has had N scans without M hits is deleted (not earlier, when M became out of reach);
+- JPDA applies to tentative tracks too; IMM: constant velocity and coordinated turns at known
+  rates, all with the one acceleration noise ``q``; its mode probabilities restart from
+  ``imm_initial`` when the second point sets the velocity.
 
 References
 ----------
 - Blackman, S. & Popoli, R. (1999). *Design and Analysis of Modern Tracking Systems*. Artech
-  House. Track initiation (M-of-N), confirmation and deletion; track score (LLR).
-- Houles, A. & Bar-Shalom, Y. (1989). Multisensor tracking of a maneuvering target in clutter.
-  *IEEE Trans. Aerosp. Electron. Syst.* 25(2), 176-189 (the IMMPDAF).
+  House. Track initiation (M-of-N, two-point), confirmation and deletion; track score (LLR).
 - Sittler, R. W. (1964). An optimal data association problem in surveillance theory. *IEEE
   Trans. Mil. Electron.* 8(2), 125-139.
 - Bar-Shalom, Y., Li, X. R. & Kirubarajan, T. (2001). *Estimation with Applications to
-  Tracking and Navigation*. Wiley. §5.2 (Kalman filter), §11.6.6 (IMM).
-- See :mod:`.association`, :mod:`.jpda`, :mod:`.imm` for the association and IMM references.
+  Tracking and Navigation*. Wiley. sec. 5.2 (Kalman filter), sec. 11.6.6 (IMM).
+- See :mod:`.core` for the association, update and IMM references.
 """
 
 from __future__ import annotations
@@ -67,13 +65,19 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike
 
-from iadsim.tracking.association import gate_pairs, gnn_assign
-from iadsim.tracking.imm import imm_combine, imm_mix, imm_mode_probabilities, markov_matrix
-from iadsim.tracking.jpda import jpda_weights, mixture_update
-from iadsim.tracking.kalman import gate_threshold, kf_predict_models, kf_update_models
+from iadsim.tracking import core
+from iadsim.tracking.kalman import gate_threshold
 from iadsim.tracking.models import ConstantVelocity, CoordinatedTurn, converted_measurement
 
-__all__ = ["Tracker", "Tracks", "TrackHistory", "TENTATIVE", "CONFIRMED"]
+__all__ = ["Tracker", "Tracks", "TrackHistory", "TENTATIVE", "CONFIRMED", "TIME_STEP", "ZVAR",
+           "INIT_GATE_PROBABILITY"]
+
+#: the core's step length [s]: scan times are kept to this resolution
+TIME_STEP = 1e-6
+#: probability of the default initiation gate (the engine's)
+INIT_GATE_PROBABILITY = 0.99999
+#: variance of the pinned height axis of a 2-D tracker [m^2]
+ZVAR = 1.0
 
 TENTATIVE = 0
 CONFIRMED = 1
@@ -208,115 +212,208 @@ def _check_covariance(R: np.ndarray) -> None:
         raise ValueError("R must be positive definite (measurement noise variances > 0)")
 
 
-@numba.njit(cache=True)
-def _manage_kernel(ids, xm, Pm, mu, status, hits, age, misses, score, max_score, sensor,
-                   hit, dscore, taken, z, R, sid, next_id, init_m, init_n, delete_after,
-                   score_drop, vel_var, mu0, birth_status):  # pragma: no cover - numba
-    """Counters, M-of-N confirmation, deletion, births and compaction in one pass.
 
-    Returns the new track arrays (kept tracks in order, then births), the status of the old
-    tracks after confirmation (before deletion), which old tracks were confirmed now, and the
-    number kept.
-    """
-    T, M, n = xm.shape
-    k, d = z.shape
-    st_pre = np.empty(T, np.int8)
-    newconf = np.zeros(T, np.bool_)
-    keep = np.zeros(T, np.bool_)
-    nh = np.empty(T, np.int32)
-    na = np.empty(T, np.int32)
-    nm = np.empty(T, np.int32)
-    ns = np.empty(T)
-    nx = np.empty(T)
-    nkeep = 0
-    for t in range(T):
-        a = age[t] + 1
-        h = hits[t] + (1 if hit[t] else 0)
-        m = 0 if hit[t] else misses[t] + 1
-        sc = score[t] + dscore[t]
-        mx = max(max_score[t], sc)
-        st = status[t]
-        drop = False
-        if st == 0:  # TENTATIVE
-            if h >= init_m:
-                st = 1
-                newconf[t] = True
-            elif h + (init_n - a) < init_m:
-                drop = True
-        if st == 1 and (m >= delete_after or mx - sc > score_drop):
-            drop = True
-        st_pre[t] = st
-        nh[t], na[t], nm[t], ns[t], nx[t] = h, a, m, sc, mx
-        if not drop:
-            keep[t] = True
-            nkeep += 1
-    nb = 0
-    for j in range(k):
-        if not taken[j]:
-            nb += 1
-    N = nkeep + nb
-    ids_o = np.empty(N, np.int64)
-    xm_o = np.zeros((N, M, n))
-    Pm_o = np.zeros((N, M, n, n))
-    mu_o = np.empty((N, M))
-    st_o = np.empty(N, np.int8)
-    h_o = np.empty(N, np.int32)
-    a_o = np.empty(N, np.int32)
-    m_o = np.empty(N, np.int32)
-    s_o = np.empty(N)
-    x_o = np.empty(N)
-    sen_o = np.empty(N, np.int32)
-    i = 0
-    for t in range(T):
-        if keep[t]:
-            ids_o[i] = ids[t]
-            xm_o[i] = xm[t]
-            Pm_o[i] = Pm[t]
-            mu_o[i] = mu[t]
-            st_o[i], h_o[i], a_o[i] = st_pre[t], nh[t], na[t]
-            m_o[i], s_o[i], x_o[i] = nm[t], ns[t], nx[t]
-            sen_o[i] = sensor[t]
-            i += 1
-    for j in range(k):
-        if taken[j]:
-            continue
-        ids_o[i] = next_id
-        next_id += 1
-        for m in range(M):
-            for a in range(d):
-                xm_o[i, m, a] = z[j, a]
-                for b in range(d):
-                    Pm_o[i, m, a, b] = R[j, a, b]
-                Pm_o[i, m, d + a, d + a] = vel_var
-            mu_o[i, m] = mu0[m]
-        st_o[i] = birth_status
-        h_o[i], a_o[i], m_o[i], s_o[i], x_o[i] = 1, 1, 0, 0.0, 0.0
-        sen_o[i] = sid[j]
-        i += 1
-    return (ids_o, xm_o, Pm_o, mu_o, st_o, h_o, a_o, m_o, s_o, x_o, sen_o, st_pre, newconf, nkeep)
+
+@numba.njit(cache=True)
+def _pin_height(tb, k, use_imm):
+    """2-D: the height block of track k (and of its IMM models) reset to 0 m, 0 m/s, variances
+    ZVAR and no correlation with the horizontal axes."""
+    X = tb.X
+    P = tb.P
+    for a in (2, 5):
+        X[k, a] = 0.0
+        for b in range(6):
+            P[k, a, b] = 0.0
+            P[k, b, a] = 0.0
+        P[k, a, a] = ZVAR
+    if use_imm:
+        for j in range(tb.Xm.shape[1]):
+            for a in (2, 5):
+                tb.Xm[k, j, a] = 0.0
+                for b in range(6):
+                    tb.Pm[k, j, a, b] = 0.0
+                    tb.Pm[k, j, b, a] = 0.0
+                tb.Pm[k, j, a, a] = ZVAR
+
+
+@numba.njit(cache=True)
+def _loglik(x, P, z, R, d):
+    """(squared Mahalanobis distance, ln N(nu; 0, S)) of position z (covariance R) on the state
+    x, P over the first d (2 or 3) axes."""
+    s00 = P[0, 0] + R[0, 0]
+    s01 = P[0, 1] + R[0, 1]
+    s11 = P[1, 1] + R[1, 1]
+    n0 = z[0] - x[0]
+    n1 = z[1] - x[1]
+    if d == 2:
+        det = s00 * s11 - s01 * s01
+        if not det > 0.0:
+            return np.inf, -np.inf
+        d2 = (s11 * n0 * n0 - 2.0 * s01 * n0 * n1 + s00 * n1 * n1) / det
+        return d2, -0.5 * (d2 + math.log(det)) - math.log(2.0 * math.pi)
+    s02 = P[0, 2] + R[0, 2]
+    s12 = P[1, 2] + R[1, 2]
+    s22 = P[2, 2] + R[2, 2]
+    n2 = z[2] - x[2]
+    c00 = s11 * s22 - s12 * s12
+    c01 = s02 * s12 - s01 * s22
+    c02 = s01 * s12 - s02 * s11
+    det = s00 * c00 + s01 * c01 + s02 * c02
+    if not det > 0.0:
+        return np.inf, -np.inf
+    c11 = s00 * s22 - s02 * s02
+    c12 = s01 * s02 - s00 * s12
+    c22 = s00 * s11 - s01 * s01
+    d2 = (c00 * n0 * n0 + c11 * n1 * n1 + c22 * n2 * n2
+          + 2.0 * (c01 * n0 * n1 + c02 * n0 * n2 + c12 * n1 * n2)) / det
+    return d2, -0.5 * (d2 + math.log(det)) - 1.5 * math.log(2.0 * math.pi)
+
+
+@numba.njit(cache=True)
+def tracker_scan(cfg, tb, wk, pairs, t, zm, Rm, zlab, lamz, nz, pd, miss_w, confirmed, ndim, mu0,
+                 log_pd_lam, log_miss, score, max_score, misses, delete_after, score_drop, Xp, Pp):
+    """One scan of :class:`Tracker` at step t on the core: predict (2-D: height pinned), every
+    tentative track looked at, associate and update, track scores and consecutive misses, M-of-N,
+    the rows of the history (each predicted track's state after the update, its status after
+    confirmation), initiation, deletion of confirmed tracks (``delete_after`` misses or a score
+    drop above ``score_drop``). Returns (pairs, nk, nupd, nconf, nb, lost, slots, X, P, status): the
+    tracks updated in wk.upd[:nupd], confirmed now in confirmed[:nconf], born in wk.born[:nb], and
+    the history rows of the nk predicted tracks."""
+    use_imm = cfg.use_imm
+    nk = core.predict_tracks(cfg, tb, wk, t, 0)
+    cols = wk.cols
+    vin = np.empty(nk, np.bool_)
+    for c in range(nk):
+        k = cols[c]
+        if ndim == 2:
+            _pin_height(tb, k, use_imm)
+        if tb.st[k] == core.TRK_TENTATIVE:
+            tb.looked[k] = True
+        vin[c] = tb.vinit[k]
+        for a in range(6):
+            Xp[k, a] = tb.X[k, a]
+            for b in range(6):
+                Pp[k, a, b] = tb.P[k, a, b]
+    nupd, pairs = core.associate_update(cfg, tb, wk, pairs, t, nk, zm, Rm, zlab, lamz, nz, pd,
+                                        miss_w)
+    # track scores (log-likelihood ratio) and consecutive misses
+    for c in range(nk):
+        k = cols[c]
+        if not tb.hitnow[k]:
+            score[k] += log_miss
+            misses[k] += 1
+        elif use_imm and not vin[c] and tb.vinit[k]:
+            # the second point set the velocity: the IMM restarts from its initial mode
+            # probabilities
+            for j in range(mu0.shape[0]):
+                tb.mu[k, j] = mu0[j]
+    if cfg.use_jpda:
+        # ln(1 - P_D P_G + sum_j P_D N_j / lambda) over the gated pairs (the core's likelihood
+        # ratios, which lamz makes the ndim-D ones)
+        npair = 0
+        for i in range(nz):
+            npair += wk.rowdeg[i]
+        lrsum = np.zeros(nk)
+        for p in range(npair):
+            lrsum[pairs.row[p]] += pairs.lr[p]
+        for c in range(nk):
+            k = cols[c]
+            if tb.hitnow[k]:
+                score[k] += math.log(miss_w + lrsum[c])
+                misses[k] = 0
+    else:
+        for u in range(nupd):
+            k = wk.upd[u]
+            i = wk.upd_lab[u]
+            d2, ll = _loglik(Xp[k], Pp[k], zm[i], Rm[i], ndim)
+            score[k] += log_pd_lam + ll
+            misses[k] = 0
+    for c in range(nk):
+        k = cols[c]
+        if score[k] > max_score[k]:
+            max_score[k] = score[k]
+    nconf = core.confirm_tracks(cfg, tb, wk, t, nk, confirmed)
+    hs = cols[:nk].copy()
+    hX = np.empty((nk, 6))
+    hP = np.empty((nk, 6, 6))
+    hst = np.empty(nk, np.int8)
+    for c in range(nk):
+        k = cols[c]
+        hX[c] = tb.X[k]
+        hP[c] = tb.P[k]
+        hst[c] = 1 if tb.st[k] == core.TRK_CONFIRMED else 0
+    nb, lost = core.initiate_tracks(cfg, tb, wk, t, zm, Rm, zlab, nz, 0)
+    for b in range(nb):
+        k = wk.born[b]
+        score[k] = 0.0
+        max_score[k] = 0.0
+        misses[k] = 0
+        if use_imm:
+            for j in range(mu0.shape[0]):
+                tb.mu[k, j] = mu0[j]
+    # deletion after initiation, as the engine frees a slot only at its next scan: a track born
+    # now takes the same slot as there (slot order is the order of JPDA's sums)
+    for c in range(nk):
+        k = cols[c]
+        if tb.st[k] == core.TRK_CONFIRMED and (misses[k] >= delete_after
+                                               or max_score[k] - score[k] > score_drop):
+            tb.st[k] = core.TRK_FREE
+    return pairs, nk, nupd, nconf, nb, lost, hs, hX, hP, hst
+
+
+def _core_models(model, filter, imm_models, turn_rate, d):
+    """(q, turn rates [rad/s]) of the core's motion models: one constant-velocity model (KF), or
+    the IMM's models, each constant velocity (rate 0) or a coordinated turn, all with one q."""
+    if not isinstance(model, ConstantVelocity):
+        raise ValueError("model must be a ConstantVelocity (the compiled core's Kalman filter "
+                         f"model), got {model!r}")
+    if filter == "kf":
+        return float(model.q), np.zeros(1)
+    if imm_models is None:
+        w = _pos_param(turn_rate, "turn_rate", "[rad/s]")
+        return float(model.q), np.array([0.0, w, -w])
+    models = list(imm_models)
+    if len(models) < 2:
+        raise ValueError("imm_models must hold at least two models")
+    if any(getattr(m, "ndim", None) != d for m in models):
+        raise ValueError(f"imm_models must all have ndim={d}")
+    if not all(isinstance(m, (ConstantVelocity, CoordinatedTurn)) for m in models):
+        raise ValueError("imm_models must be ConstantVelocity or CoordinatedTurn models")
+    if any(m.q != models[0].q for m in models):
+        raise ValueError("imm_models must share one q (the compiled core's IMM has one "
+                         "acceleration noise)")
+    return float(models[0].q), np.array([getattr(m, "omega", 0.0) for m in models], dtype=float)
 
 
 class Tracker:
-    """Central multi-target tracker (GNN or JPDA association, Kalman filter or IMM).
+    """Central multi-target tracker (GNN or JPDA association, Kalman filter or IMM) on the
+    compiled track core (see the module's text for what it adds to the core, and the core's
+    model).
 
     Parameters
     ----------
-    model : motion model; :class:`~.models.ConstantVelocity` (default ``q = 1 m^2/s^3``,
-        3-D). Its ``ndim`` (2 or 3) fixes the state ``[T, 2 ndim]`` and measurement dimension.
+    model : :class:`~.models.ConstantVelocity` (default ``q = 1 m^2/s^3``, 3-D). Its ``ndim``
+        (2 or 3) fixes the state ``[T, 2 ndim]`` and measurement dimension.
     gate_probability : probability ``P_G`` that the true measurement falls in the gate; the
         gate is its chi-square quantile with ``ndim`` degrees of freedom.
     gate : the chi-square gate [1] directly (overrides ``gate_probability``), > 0.
-    init_m, init_n : M-of-N confirmation (``1 <= init_m <= init_n``).
+    init_gate : a measurement within this chi-square distance of a track starts no new track
+        [1] (default: the chi-square quantile of ``INIT_GATE_PROBABILITY`` = 0.99999, as in the
+        engine; raised to the gate if smaller). Narrower, a measurement of a tracked target just
+        outside its gate starts a track that then competes with it for the next measurements.
+    init_m, init_n : M-of-N confirmation (``1 <= init_m <= init_n <= 62``).
     delete_after : consecutive missed scans that delete a confirmed track (>= 1).
-    association : ``"gnn"`` or ``"jpda"`` (confirmed tracks; tentative tracks use GNN).
+    association : ``"gnn"`` or ``"jpda"``.
     filter : ``"kf"`` or ``"imm"`` (``model`` + coordinated turns at +/- ``turn_rate``, or
         ``imm_models``).
     detection_probability : ``P_D`` in (0, 1], for the score and JPDA.
     clutter_density : false-alarm spatial density ``lambda`` [1/m^ndim], > 0, for the score
         and JPDA.
-    init_velocity_std : standard deviation of the unknown initial velocity [m/s], > 0.
+    init_velocity_std : standard deviation of the unknown initial velocity [m/s], > 0; also
+        the largest speed of the two-point initiation gate.
     turn_rate : IMM coordinated-turn rate [rad/s], > 0 (default 0.05 rad/s, 2.9 deg/s).
-    imm_models : explicit IMM model list (same ``ndim``), instead of the default three.
+    imm_models : explicit IMM model list (``ConstantVelocity`` / ``CoordinatedTurn``, same
+        ``ndim`` and ``q``), instead of the default three.
     imm_switch_probability : per-scan model switching probability ``p`` of the default Markov
         matrix (``1 - p`` on the diagonal), or ``imm_transition`` ``[M, M]`` directly.
     imm_initial : initial mode probabilities ``[M]`` (default: uniform).
@@ -327,9 +424,10 @@ class Tracker:
         with a linearised covariance (:func:`~.models.converted_measurement`).
     sensor_positions : ``[S, ndim]`` [m] radar positions, needed for ``"polar"``.
     history : keep every scan's track states for :meth:`history` (default True).
-    keep_costs : keep each GNN problem in ``cost_log`` as ``(track indices, measurement
-        indices, rows, cols, d2, gate)`` (for benchmarks).
+    keep_costs : keep each scan's GNN problem in ``cost_log`` as ``(track columns, measurement
+        indices, rows, cols, d2, gate)`` (for benchmarks; GNN only).
     jpda_max_events : joint events above which a JPDA cluster uses the cheap approximation.
+    capacity : initial track slots (the table grows when a scan could overflow it).
     """
 
     def __init__(self, model: ConstantVelocity | None = None, *, gate_probability: float = 0.99,
@@ -340,13 +438,12 @@ class Tracker:
                  imm_switch_probability: float = 0.05, imm_transition: ArrayLike | None = None,
                  imm_initial: ArrayLike | None = None, delete_score_drop: float | None = None,
                  measurement: str = "position", sensor_positions: ArrayLike | None = None,
-                 history: bool = True, keep_costs: bool = False, jpda_max_events: float = 1e5):
+                 history: bool = True, keep_costs: bool = False, jpda_max_events: float = 1e5,
+                 init_gate: float | None = None, capacity: int = 64):
         if model is None:
             model = ConstantVelocity(q=1.0, ndim=3)
-        if not all(hasattr(model, a) for a in ("transition", "noise", "ndim")):
-            raise ValueError(f"model must be a motion model such as ConstantVelocity, got {model!r}")
-        if model.ndim not in (2, 3):
-            raise ValueError(f"model.ndim must be 2 or 3 for the tracker, got {model.ndim!r}")
+        if getattr(model, "ndim", None) not in (2, 3):
+            raise ValueError(f"model.ndim must be 2 or 3 for the tracker, got {model!r}")
         self.model = model
         self.ndim = d = int(model.ndim)
         self.n = 2 * d
@@ -355,10 +452,15 @@ class Tracker:
             self.gate = gate_threshold(self.gate_probability, d)
         else:
             self.gate = _pos_param(gate, "gate", "(chi-square threshold)")
+        ig = (gate_threshold(INIT_GATE_PROBABILITY, d) if init_gate is None
+              else _pos_param(init_gate, "init_gate", "(chi-square threshold)"))
+        self.init_gate = max(ig, self.gate)
         self.init_m = _int_param(init_m, "init_m", 1)
         self.init_n = _int_param(init_n, "init_n", 1)
         if self.init_m > self.init_n:
             raise ValueError(f"init_m must be <= init_n, got init_m={init_m!r}, init_n={init_n!r}")
+        if self.init_n > 62:
+            raise ValueError(f"init_n must be <= 62, got {init_n!r}")
         self.delete_after = _int_param(delete_after, "delete_after", 1)
         if association not in ("gnn", "jpda"):
             raise ValueError(f"association must be 'gnn' or 'jpda', got {association!r}")
@@ -386,20 +488,8 @@ class Tracker:
         else:
             self.sensor_positions = None
         self.jpda_max_events = _pos_param(jpda_max_events, "jpda_max_events", "")
-        # motion models
-        if filter == "kf":
-            models = [model]
-        elif imm_models is not None:
-            models = list(imm_models)
-            if len(models) < 2:
-                raise ValueError("imm_models must hold at least two models")
-            if any(getattr(m, "ndim", None) != d for m in models):
-                raise ValueError(f"imm_models must all have ndim={d}")
-        else:
-            w = _pos_param(turn_rate, "turn_rate", "[rad/s]")
-            models = [model, CoordinatedTurn(w, model.q, d), CoordinatedTurn(-w, model.q, d)]
-        self.models = tuple(models)
-        M = len(models)
+        q, omegas = _core_models(model, filter, imm_models, turn_rate, d)
+        M = omegas.shape[0]
         if imm_transition is not None:
             Pi = np.asarray(imm_transition, dtype=float)
             if Pi.shape != (M, M) or np.any(Pi < 0) or not np.allclose(Pi.sum(axis=1), 1.0):
@@ -407,74 +497,104 @@ class Tracker:
                                  "whose rows sum to 1")
         else:
             try:
-                Pi = markov_matrix(M, float(imm_switch_probability))
+                p = float(imm_switch_probability)
             except (TypeError, ValueError):
+                p = math.nan
+            if not 0.0 <= p < 1.0:
                 raise ValueError("imm_switch_probability must lie in [0, 1), got "
-                                 f"{imm_switch_probability!r}") from None
-        self.Pi = Pi
+                                 f"{imm_switch_probability!r}")
+            Pi = (np.full((M, M), p / (M - 1)) if M > 1 else np.zeros((1, 1)))
+            np.fill_diagonal(Pi, 1.0 - p)
         if imm_initial is not None:
             mu0 = np.asarray(imm_initial, dtype=float)
             if mu0.shape != (M,) or np.any(mu0 < 0) or not np.isclose(mu0.sum(), 1.0):
                 raise ValueError(f"imm_initial must be {M} probabilities summing to 1")
         else:
             mu0 = np.full(M, 1.0 / M)
-        self.mu0 = mu0
+        self.mu0 = np.ascontiguousarray(mu0)
         self.M = M
-        self._log_miss = math.log(max(1.0 - self.pd * self.gate_probability, 1e-300))
-        self._log_hit0 = math.log(self.pd / self.clutter_density) - 0.5 * d * math.log(2.0 * math.pi)
+        self.Pi = Pi
+        self.models = ((model,) if filter == "kf" else tuple(imm_models) if imm_models is not None
+                       else (model, CoordinatedTurn(float(omegas[1]), q, d),
+                             CoordinatedTurn(float(omegas[2]), q, d)))
+        self.cfg = core.TrackerConfig(TIME_STEP, q, float(self.gate), float(self.init_gate),
+                                      float(self.init_velocity_std), self.init_m, self.init_n,
+                                      filter == "imm", association == "jpda",
+                                      float(self.jpda_max_events), np.ascontiguousarray(omegas),
+                                      np.ascontiguousarray(Pi))
+        self._miss_w = max(1.0 - self.pd * self.gate_probability, 1e-300)
+        self._log_miss = math.log(self._miss_w)
+        self._log_pd_lam = math.log(self.pd / self.clutter_density)
+        # JPDA's likelihood ratios in 3-D: a 2-D tracker's pinned height multiplies every density
+        # by N(0; 0, 2 ZVAR), which the clutter density takes too
+        self._lam3 = self.clutter_density / (math.sqrt(4.0 * math.pi * ZVAR) if d == 2 else 1.0)
         self._score_drop = math.inf if delete_score_drop is None else float(delete_score_drop)
-        self._birth_status = CONFIRMED if self.init_m == 1 else TENTATIVE
         self._keep_history = bool(history)
         self.cost_log: list | None = [] if keep_costs else None
-        self._fq_cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+        self._capacity0 = _int_param(capacity, "capacity", 1)
         self.reset()
 
     # ------------------------------------------------------------------ state
 
     def reset(self) -> None:
         """Forget all tracks and the history."""
-        n, M = self.n, self.M
         self.time: float | None = None
+        self._step: int | None = None
         self._next_id = 0
-        self._id = np.empty(0, np.int64)
-        self._xm = np.empty((0, M, n))
-        self._Pm = np.empty((0, M, n, n))
-        self._mu = np.empty((0, M))
-        self._xP: tuple[np.ndarray, np.ndarray] | None = None
-        self._status = np.empty(0, np.int8)
-        self._hits = np.empty(0, np.int32)
-        self._age = np.empty(0, np.int32)
-        self._misses = np.empty(0, np.int32)
-        self._score = np.empty(0)
-        self._max_score = np.empty(0)
-        self._sensor = np.empty(0, np.int32)
+        self._K = 0
+        self._NZ = 0
+        self._grow(self._capacity0, 16)
         self._hist: list[tuple] = []
         self._confirmed_ids: list[np.ndarray] = []
 
-    def _combined(self, xm, Pm, mu):
-        if self.M == 1:
-            return xm[:, 0], Pm[:, 0]
-        return imm_combine(mu, xm, Pm)
+    def _grow(self, K: int, NZ: int) -> None:
+        """Track table of K slots and work arrays for NZ measurements, the live tracks kept."""
+        M = self.M
+        tb = core.track_table(K, M, self.cfg.use_imm)
+        wk = core.scan_work(K, NZ, M)
+        fields = {"_id": np.full(K, -1, np.int64), "_score": np.zeros(K), "_max_score": np.zeros(K),
+                  "_misses": np.zeros(K, np.int64), "_sensor": np.zeros(K, np.int32),
+                  "_Xp": np.zeros((K, 6)), "_Pp": np.zeros((K, 6, 6))}
+        if self._K:
+            K0 = self._K
+            for name in core._TRACK_TABLE_FIELDS:
+                old = getattr(self.table, name)
+                getattr(tb, name)[: old.shape[0]] = old
+            for name, arr in fields.items():
+                arr[:K0] = getattr(self, name)
+        for name, arr in fields.items():
+            setattr(self, name, arr)
+        self.table, self._work, self._pairs = tb, wk, core.scan_pairs(NZ)
+        self._confirmed = np.empty(K, np.int64)
+        self._K, self._NZ = K, NZ
 
-    def _state(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._xP is None:
-            self._xP = self._combined(self._xm, self._Pm, self._mu)
-        return self._xP
+    def _out(self, X: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The core's 6-D states as the tracker's ``2 ndim``-D ones."""
+        if self.ndim == 3:
+            return X, P
+        ax = [0, 1, 3, 4]
+        return X[:, ax], P[:, ax][:, :, ax]
+
+    def _view(self, conf_only: bool) -> Tracks:
+        tb = self.table
+        live = (tb.st == core.TRK_CONFIRMED) if conf_only else (tb.st != core.TRK_FREE)
+        sl = np.flatnonzero(live)
+        sl = sl[np.argsort(self._id[sl], kind="stable")]
+        x, P = self._out(tb.X[sl], tb.P[sl])
+        mu = tb.mu[sl] if self.cfg.use_imm else np.ones((sl.size, 1))
+        return Tracks(self.time if self.time is not None else math.nan, self._id[sl], x, P,
+                      self._score[sl], (tb.st[sl] == core.TRK_CONFIRMED).astype(np.int8), mu,
+                      self._sensor[sl])
 
     @property
     def tracks(self) -> Tracks:
-        """All live tracks, tentative included."""
-        x, P = self._state()
-        return Tracks(self.time if self.time is not None else math.nan, self._id, x, P,
-                      self._score, self._status, self._mu, self._sensor)
+        """All live tracks, tentative included (in id order)."""
+        return self._view(False)
 
     @property
     def confirmed(self) -> Tracks:
-        """The live confirmed tracks."""
-        c = self._status == CONFIRMED
-        x, P = self._state()
-        return Tracks(self.time if self.time is not None else math.nan, self._id[c], x[c],
-                      P[c], self._score[c], self._status[c], self._mu[c], self._sensor[c])
+        """The live confirmed tracks (in id order)."""
+        return self._view(True)
 
     def history(self) -> TrackHistory:
         """Every (scan, track) state held so far (needs ``history=True``)."""
@@ -492,16 +612,6 @@ class Tracker:
 
     # ------------------------------------------------------------------ helpers
 
-    def _fq(self, dt: float) -> tuple[np.ndarray, np.ndarray]:
-        fq = self._fq_cache.get(dt)
-        if fq is None:
-            if len(self._fq_cache) > 256:
-                self._fq_cache.clear()
-            F = np.stack([m.transition(dt) for m in self.models])
-            Q = np.stack([m.noise(dt) for m in self.models])
-            fq = self._fq_cache[dt] = (F, Q)
-        return fq
-
     def _measurements(self, z, R, sensor_ids):
         d = self.ndim
         z = np.require(np.asarray(z, dtype=float), requirements=["C", "W"])
@@ -516,7 +626,6 @@ class Tracker:
             R = np.repeat(R[None], k, axis=0)
         elif R.shape == (k, d, d):
             _check_covariance(R)
-            R = np.require(R, float, ["C", "W"])
         else:
             raise ValueError(f"R must have shape [{d}, {d}] or [k, {d}, {d}] with k={k}, got {R.shape}")
         if sensor_ids is None:
@@ -534,8 +643,14 @@ class Tracker:
             if self.sensor_positions is None or (k and sid.max() >= self.sensor_positions.shape[0]):
                 raise ValueError("sensor_ids must index sensor_positions for polar measurements")
             z, R = converted_measurement(z, R, self.sensor_positions[sid])
-            z, R = np.ascontiguousarray(z), np.ascontiguousarray(R)
-        return z, R, sid
+        if d == 2:   # the pinned height: 0 m, variance ZVAR
+            z3 = np.zeros((k, 3))
+            z3[:, :2] = z
+            R3 = np.zeros((k, 3, 3))
+            R3[:, :2, :2] = R
+            R3[:, 2, 2] = ZVAR
+            z, R = z3, R3
+        return np.ascontiguousarray(z), np.ascontiguousarray(R), sid
 
     # ------------------------------------------------------------------ the scan
 
@@ -545,7 +660,7 @@ class Tracker:
 
         Parameters
         ----------
-        t : scan time [s], not decreasing.
+        t : scan time [s], not decreasing (kept to ``TIME_STEP``).
         measurements : ``[k, ndim]`` positions [m] (or polar, see ``measurement``).
         R : noise covariance ``[ndim, ndim]`` (shared) or ``[k, ndim, ndim]`` [m^2].
         sensor_ids : radar index of each measurement ``[k]`` (kept per track; selects
@@ -554,131 +669,53 @@ class Tracker:
         Returns the confirmed tracks after the scan (:class:`Tracks`).
         """
         t = float(t)
-        if not math.isfinite(t):
-            raise ValueError(f"t must be finite [s], got {t!r}")
+        if not (math.isfinite(t) and abs(t) < 9e12):
+            raise ValueError(f"t must be finite and below 9e12 in size [s], got {t!r}")
         if self.time is not None and t < self.time:
             raise ValueError(f"t must not decrease: got {t} after {self.time} [s]")
         z, R, sid = self._measurements(measurements, R, sensor_ids)
-        M, gamma = self.M, self.gate
-        dt = 0.0 if self.time is None else t - self.time
-        self.time = t
+        step = int(round(t / TIME_STEP))
         k = z.shape[0]
-        T = self._id.shape[0]
-        status = self._status
-
-        # 1. predict (IMM: mix first) --------------------------------------------------
-        if T and dt > 0.0:
-            F, Q = self._fq(dt)
-            if M > 1:
-                xm, Pm, c = imm_mix(self._mu, self.Pi, self._xm, self._Pm)
-                xm, Pm = kf_predict_models(np.ascontiguousarray(xm), np.ascontiguousarray(Pm), F, Q)
-                x, P = imm_combine(c, xm, Pm)
-            else:
-                xm, Pm = kf_predict_models(self._xm, self._Pm, F, Q)
-                c = self._mu
-                x, P = xm[:, 0], Pm[:, 0]
-        else:
-            xm, Pm, c = self._xm.copy(), self._Pm.copy(), self._mu
-            x, P = self._combined(xm, Pm, c)
-        mu = c.copy() if M > 1 else c
-        hit = np.zeros(T, np.bool_)
-        taken = np.zeros(k, np.bool_)
-        dscore = np.full(T, self._log_miss)
-
-        # 2. gate on the (combined) prediction -----------------------------------------
-        rows, cols, d2, ld = gate_pairs(x, P, z, R, gamma)
-        conf_pair = status[rows] == CONFIRMED
-        loghit = self._log_hit0 - 0.5 * (ld + d2)          # ln(P_D N(nu; 0, S) / lambda)
-
-        # 3.-4. associate and update: confirmed tracks first, then tentative ones ------
-        s1 = np.flatnonzero(conf_pair)
-        if self.association == "gnn":
-            a1 = s1[gnn_assign(T, k, rows[s1], cols[s1], d2[s1], gamma)] if s1.size else s1
-            taken[cols[a1]] = True
-            if self.cost_log is not None:
-                self.cost_log.append((np.flatnonzero(status == CONFIRMED), np.arange(k),
-                                      rows[s1], cols[s1], d2[s1], gamma))
-        else:
-            a1 = s1[:0]
-            if s1.size:
-                self._jpda_update(rows[s1], cols[s1], loghit[s1], z, R, xm, Pm, c, mu, hit,
-                                  dscore, T, k)
-                taken[cols[s1]] = True
-        s2 = np.flatnonzero(~(conf_pair | taken[cols]))
-        a2 = s2[gnn_assign(T, k, rows[s2], cols[s2], d2[s2], gamma)] if s2.size else s2
+        tb = self.table
+        free = int(np.count_nonzero(tb.st == core.TRK_FREE))
+        if free < k or k > self._NZ:
+            self._grow(max(self._K, 2 * (self._K - free + k)), max(self._NZ, k))
+            tb = self.table
+        self.time, self._step = t, step
+        wk = self._work
+        lab = np.full(k, -1, np.int64)
+        lam = np.full(k, self._lam3)
+        (self._pairs, nk, nupd, nconf, nb, _lost, hs, hX, hP, hst) = tracker_scan(
+            self.cfg, tb, wk, self._pairs, step, z, R, lab, lam, k, self.pd, self._miss_w,
+            self._confirmed, self.ndim, self.mu0, self._log_pd_lam, self._log_miss, self._score,
+            self._max_score, self._misses, self.delete_after, self._score_drop, self._Xp, self._Pp)
         if self.cost_log is not None:
-            self.cost_log.append((np.flatnonzero(status == TENTATIVE), np.flatnonzero(~taken),
-                                  rows[s2], cols[s2], d2[s2], gamma))
-        asg = np.concatenate([a1, a2]) if a1.size else a2
-        if asg.size:
-            tr, ms = rows[asg], cols[asg]
-            taken[ms] = True
-            xu, Pu, ll = kf_update_models(xm[tr], Pm[tr], z[ms], R[ms])
-            xm[tr] = xu
-            Pm[tr] = Pu
-            if M > 1:
-                mu[tr] = imm_mode_probabilities(c[tr], ll)
-            hit[tr] = True
-            dscore[tr] = loghit[asg]
-            sensor = self._sensor.copy()
-            sensor[tr] = sid[ms]
-        else:
-            sensor = self._sensor
-
-        # 5. track management: M-of-N, deletion, births, compaction (one compiled pass) --
-        old_id = self._id
-        (ids, xm2, Pm2, mu2, st2, hits2, age2, mis2, sc2, mx2, sen2, st_pre, newconf,
-         nkeep) = _manage_kernel(old_id, xm, Pm, mu, status, self._hits, self._age, self._misses,
-                                 self._score, self._max_score, sensor, hit, dscore, taken, z, R,
-                                 sid, self._next_id, self.init_m, self.init_n, self.delete_after,
-                                 self._score_drop, self.init_velocity_std ** 2, self.mu0,
-                                 self._birth_status)
-        nb = ids.shape[0] - nkeep
-        self._next_id += nb
+            npair = int(wk.rowdeg[:k].sum()) if k else 0
+            p = self._pairs
+            self.cost_log.append((np.arange(nk), np.arange(k), p.row[:npair].copy(),
+                                  p.col[:npair].copy(), p.lr[:npair].copy(), self.gate))
+        if nupd:
+            self._sensor[wk.upd[:nupd]] = sid[wk.upd_lab[:nupd]]
+        old_ids = self._id[hs]
+        if nconf:
+            self._confirmed_ids.append(self._id[self._confirmed[:nconf]])
+        if nb:
+            born = wk.born[:nb].copy()
+            ids = np.arange(self._next_id, self._next_id + nb)
+            self._next_id += nb
+            self._id[born] = ids
+            self._sensor[born] = sid[np.flatnonzero(wk.near[:k] > self.cfg.gamma_init)[:nb]]
+            if self.init_m <= 1:
+                self._confirmed_ids.append(ids)
         if self._keep_history:
-            if M > 1:
-                x, P = imm_combine(mu, xm, Pm)
-            if T:
-                self._hist.append((t, old_id, x, P, st_pre))
+            if nk:
+                x, P = self._out(hX, hP)
+                self._hist.append((t, old_ids, x, P, hst))
             if nb:
-                self._hist.append((t, ids[nkeep:], xm2[nkeep:, 0], Pm2[nkeep:, 0], st2[nkeep:]))
-        if T and newconf.any():
-            self._confirmed_ids.append(old_id[newconf])
-        if nb and self._birth_status == CONFIRMED:
-            self._confirmed_ids.append(ids[nkeep:])
-        self._id, self._xm, self._Pm, self._mu = ids, xm2, Pm2, mu2
-        self._status, self._hits, self._age, self._misses = st2, hits2, age2, mis2
-        self._score, self._max_score, self._sensor = sc2, mx2, sen2
-        self._xP = None
+                x, P = self._out(tb.X[born], tb.P[born])
+                st = (tb.st[born] == core.TRK_CONFIRMED).astype(np.int8)
+                self._hist.append((t, ids, x, P, st))
         return self.confirmed
-
-    def _jpda_update(self, r, cidx, loghit, z, R, xm, Pm, c, mu, hit, dscore, T, k):
-        """JPDA (mixture) update of the confirmed tracks with gated pairs; writes in place."""
-        lr = np.exp(loghit)
-        miss_w = math.exp(self._log_miss)
-        beta, beta0 = jpda_weights(T, k, r, cidx, lr, miss_w, self.jpda_max_events)
-        xu, Pu, ll = kf_update_models(xm[r], Pm[r], z[cidx], R[cidx])
-        u = np.unique(r)
-        pos = np.searchsorted(u, r)
-        xn, Pn = mixture_update(xm[u], Pm[u], beta0[u], pos, beta, xu, Pu)
-        if self.M > 1:
-            # Mode probabilities: the association-weighted mixture of the per-hypothesis mode
-            # posteriors, mu_m = c_m (beta_0 + sum_j beta_j N_mj / sum_i c_i N_ij). With PDA's
-            # beta this is exactly the IMMPDAF of Houles & Bar-Shalom (1989); with JPDA's beta a
-            # measurement claimed by a neighbour no longer pulls this track's modes.
-            cm = c[r]                                        # [p, M]
-            top = ll.max(axis=1, keepdims=True)
-            w = cm * np.exp(ll - top)
-            ratio = w / w.sum(axis=1, keepdims=True)         # c_m N_mj / sum_i c_i N_ij
-            acc = c[u] * beta0[u][:, None]
-            np.add.at(acc, pos, beta[:, None] * ratio)
-            mu[u] = acc / acc.sum(axis=1, keepdims=True)
-        xm[u] = xn
-        Pm[u] = Pn
-        hit[u] = True
-        s = np.full(u.size, miss_w)
-        np.add.at(s, pos, lr)
-        dscore[u] = np.log(s)
 
     def run(self, scans: Iterable[tuple]) -> TrackHistory:
         """Process ``(t, measurements, R[, sensor_ids])`` scans in order; returns :meth:`history`."""
