@@ -712,6 +712,10 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
 
     world.models.update(effector_models(ld))   # weapon types that state their own assumptions
     world.models.update(sensor_model_texts(radars, emitters))   # each non-radar sensor type's model (only when in use)
+    from iadsim.plugins import plugins_model_text
+
+    if plugins_model_text(getattr(ld, "plugins", None)):   # code from outside iadsim (only when in use)
+        world.models["plugins"] = plugins_model_text(ld.plugins)
     return world
 
 
