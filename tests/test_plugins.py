@@ -26,7 +26,6 @@ from iadsim.effectors.missile import Missile
 @register
 class TorRounds(Missile):
     weapon_type = "tor_rounds"
-    display_name = "Tor missile"
     shot_name = "test rounds"
 
     @classmethod

@@ -553,7 +553,7 @@ def validate(scenario: Annotated[Path, typer.Argument(help="scenario file (YAML)
                  rasters=len(ld.scenario.effectors) + len(ld.scenario.sensors))
     s = ld.scenario
     console.print(f"[green]ok[/green] {escape(str(scenario))}: scenario {escape(repr(s.name))}: "
-                  f"{len(s.effectors)} fire units, {len(s.sensors)} radars, {sum(t.count for t in s.threats)} "
+                  f"{len(s.effectors)} fire units, {len(s.sensors)} sensors, {sum(t.count for t in s.threats)} "
                   f"threats, {len(s.assets)} assets; grid {grid.nx} x {grid.ny} cells of {grid.res:g} m; "
                   f"{s.simulation.replications:,} replications need about {_mib(size)} of memory",
                   highlight=False, soft_wrap=True)

@@ -143,8 +143,6 @@ class Effector(ABC):
     weapon_type: ClassVar[str] = ""
     #: what the weapon model does and leaves out (the run's assumption texts, iadsim.engine.world)
     model_text: ClassVar[str] = ""
-    #: what outputs call the weapon ("missile", "gun", "laser"); default: ``weapon_type``
-    display_name: ClassVar[str] = ""
     #: what outputs call its shots, plural ("missiles", "bursts", "laser dwells": the expenditure
     #: tables' "fires" column); default: "<weapon_type> shots"
     shot_name: ClassVar[str] = ""

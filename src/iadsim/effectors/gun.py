@@ -18,7 +18,6 @@ from iadsim.physics.gun import burst_kill_probability_at_range
 @register
 class Gun(Effector):
     weapon_type = "gun"
-    display_name = "gun"
     shot_name = "bursts"
     model_text = ""   # the run's 'flyout' and 'kill' texts (iadsim.engine.world.MODELS_USED) describe it
 
