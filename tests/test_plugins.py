@@ -264,3 +264,47 @@ def test_shot_names_default_and_fallback():
         effector_gun = np.array([True, False])
 
     assert shot_names(Bare()) == ["bursts", "missiles"]
+
+
+def test_workers_load_the_parents_plugins_and_refuse_a_changed_file(tmp_path):
+    from iadsim.plugins import LOADED, load_in_worker, load_plugin
+
+    f = tmp_path / "tor_rounds.py"
+    f.write_text(TOR_PLUGIN)
+    p = load_plugin(f)
+    LOADED.clear()                      # as a fresh worker process
+    load_in_worker([p])
+    assert LOADED[f.resolve()].sha256 == p.sha256
+    LOADED.clear()
+    f.write_text(TOR_PLUGIN + "\n# edited\n")
+    with pytest.raises(InputError, match="changed while the run was going"):
+        load_in_worker([p])
+
+
+def test_a_worker_process_registers_the_worlds_plugins(small_dir):
+    """What a local worker does first (iadsim.montecarlo._init_with_world): load the plugins of the
+    world it is handed, so that a spawned process knows the user's types."""
+    import iadsim
+    from iadsim.effectors import REGISTRY
+    from iadsim.montecarlo import _init_with_world
+    from iadsim.plugins import LOADED
+
+    path, _ = _scenario_with_plugin(small_dir, plugins=["tor_rounds.py"])
+    ld = iadsim.load_scenario(path, allow_plugins=True)
+
+    class World:   # the part of a World the worker reads
+        loaded = ld
+
+    import numba
+
+    import iadsim.montecarlo as mc
+
+    LOADED.clear()
+    REGISTRY.pop("tor_rounds")
+    threads, world = numba.get_num_threads(), mc._WORLD
+    try:
+        _init_with_world(World())
+    finally:   # this process is no worker: its threads and world as they were
+        numba.set_num_threads(threads)
+        mc._WORLD = world
+    assert "tor_rounds" in REGISTRY and list(LOADED) == [(small_dir / "tor_rounds.py").resolve()]

@@ -268,4 +268,8 @@ def run_plugins(info: dict, source) -> list[Plugin]:
 def load_in_worker(plugins) -> None:
     """In a worker process: load the plugins the parent loaded (iadsim.plugins.Plugin or paths)."""
     for p in plugins or ():
-        load_plugin(getattr(p, "path", p), "worker process", "plugins")
+        got = load_plugin(getattr(p, "path", p), "worker process", "plugins")
+        want = getattr(p, "sha256", None)
+        if want is not None and got.sha256 != want:   # the file changed after the parent loaded it
+            raise InputError.single(printable(str(got.path)), "", f"plugin changed while the run was going "
+                                    f"(sha256 {want[:12]} when loaded, {got.sha256[:12]} in a worker)")
