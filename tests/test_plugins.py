@@ -308,3 +308,13 @@ def test_a_worker_process_registers_the_worlds_plugins(small_dir):
         numba.set_num_threads(threads)
         mc._WORLD = world
     assert "tor_rounds" in REGISTRY and list(LOADED) == [(small_dir / "tor_rounds.py").resolve()]
+
+
+def test_a_ray_sweep_refuses_plugins(small_dir, tmp_path, capsys):
+    (small_dir / "tor_rounds.py").write_text(TOR_PLUGIN)
+    out = tmp_path / "never"
+    rc = _cli("sweep", str(small_dir / "scenario.yaml"), "--vary", "simulation.dt_s=1,2", "--backend", "ray",
+              "--plugin", str(small_dir / "tor_rounds.py"), "--out", str(out))
+    err = capsys.readouterr().err
+    assert rc == 2 and "--backend" in err and "Ray workers do not load plugins" in err, err
+    assert not out.exists()

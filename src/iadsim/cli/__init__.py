@@ -203,7 +203,7 @@ def _print_summary(results, out: Path | None, elapsed: float) -> None:
         console.print(a)
     et = results.effector_table()
     if len(et):
-        e = Table(title="shots expended per fire unit (fires: what one shot of its weapon type is)", title_justify="left")
+        e = Table(title="shots expended per fire unit (fires: what one shot of its weapon type is)")
         moves = "mean_relocations" in et.columns   # shoot-and-scoot units (iadsim.engine.scoot)
         for col in ("fire unit", "system", "fires", "ready", "mean [95% CI]", "max") + (
                 ("sites", "relocations (mean)") if moves else ()):

@@ -159,6 +159,9 @@ def sweep(
     ld = load_scenario(scenario, overrides=_with_nominal(overrides, scenario) or None,
                        **scenario_sources(plugin, catalog, allow_plugins))
     say_plugins(ld, quiet)
+    if backend is Backend.ray and ld.plugins:   # each cell compiles its world where the plugins never ran
+        raise InputError.single("command line", "--backend", "Ray workers do not load plugins; sweep a "
+                                                             "scenario with plugins with --backend local")
     plan = plan_sweep(ld, vary, replications=replications, seed=seed, seed_per_cell=seed_per_cell)
     if dry_run:
         _print_cells(plan, None)
