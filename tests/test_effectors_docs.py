@@ -144,3 +144,34 @@ def test_register_needs_a_weapon_type_and_a_later_type_is_tried_first():
         REGISTRY.clear()
         REGISTRY.update(before)
     assert effector_for(load_catalog()["tor_m2"]).weapon_type == "missile"
+
+
+def test_the_worked_example_runs_from_the_command_line(worked_example, capsys):
+    """The page's commands: --plugin registers the laser, --catalog adds its entry; the outputs count
+    the unit's shots as the type names them ("laser dwells"), the rebuild needs the same plugin."""
+    import json
+    import shlex
+
+    import pyarrow.parquet as pq
+
+    from iadsim.cli import main
+    from iadsim.plugins import LOADED
+
+    ns, d = worked_example
+    block = next(code for lang, code in _blocks() if lang == "console" and "--plugin laser_effector.py" in code)
+    loaded = dict(LOADED)
+    try:
+        lines = [ln for ln in block.splitlines() if ln.strip()]
+        assert len(lines) == 2
+        for line in lines:
+            assert main(shlex.split(line)[1:]) == 0, line
+        out = capsys.readouterr()
+        assert "laser dwells" in out.out and "effector type 'laser'" in out.err
+        run = d / "laser-run"
+        assert "laser dwells" in (run / "report.html").read_text() and "laser dwells" in (run / "run.czml").read_text()
+        assert json.loads((run / "run.json").read_text())["inputs"]["plugins"][0]["path"].endswith("laser_effector.py")
+        assert pq.read_table(run / "replications.parquet").num_rows == 50
+    finally:
+        LOADED.clear()
+        LOADED.update(loaded)
+        sys.modules.pop("iadsim_plugin_laser_effector", None)

@@ -63,3 +63,51 @@ def test_worked_example_adds_a_sensor_type_that_detects(tmp_path, monkeypatch, c
         SENSOR_TYPES.pop("acoustic", None)
         SENSOR_TYPE_FIGURES.pop("acoustic", None)
         sys.modules.pop("acoustic", None)
+
+
+def test_worked_example_runs_from_the_command_line(tmp_path, monkeypatch, capsys):
+    """The page's commands: --plugin registers the type, --catalog adds its entry; the run's KMZ
+    names the array by its type's display name, and the report rebuilds with the same plugin."""
+    import json
+    import shlex
+    import zipfile
+
+    from iadsim.catalog.models import SENSOR_TYPE_FIGURES
+    from iadsim.cli import main
+    from iadsim.plugins import LOADED
+    from iadsim.sensors import SENSOR_TYPES
+
+    cli = None
+    for _lang, info, body in _blocks():
+        if info.startswith("file="):
+            path = tmp_path / info.split("=", 1)[1]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(body, encoding="utf-8")
+        elif info == "cli":
+            cli = body
+    assert cli is not None
+    monkeypatch.chdir(tmp_path)
+    loaded = dict(LOADED)
+    try:
+        lines = [ln for ln in cli.splitlines() if ln.strip()]
+        assert len(lines) == 3 and all(ln.startswith("iadsim ") for ln in lines)
+        for line in lines:
+            assert main(shlex.split(line)[1:]) == 0, line
+        run = tmp_path / "acoustic-run"
+        kml = zipfile.ZipFile(run / "run.kmz").read("doc.kml").decode()
+        assert "Acoustic array: acoustic_array" in kml
+        assert "acoustic array: acoustic_array" in (run / "run.czml").read_text()
+        plugins = json.loads((run / "run.json").read_text())["inputs"]["plugins"]
+        assert [p["path"] for p in plugins] == [str((tmp_path / "acoustic.py").resolve())]
+        assert "sensor type 'acoustic'" in capsys.readouterr().err
+        # without the plugin, the run's world cannot be compiled again: a clear error, exit 2
+        LOADED.clear()
+        SENSOR_TYPES.pop("acoustic", None)
+        assert main(["report", "acoustic-run"]) == 2
+        assert "--plugin" in capsys.readouterr().err
+    finally:
+        SENSOR_TYPES.pop("acoustic", None)
+        SENSOR_TYPE_FIGURES.pop("acoustic", None)
+        LOADED.clear()
+        LOADED.update(loaded)
+        sys.modules.pop("iadsim_plugin_acoustic", None)

@@ -63,7 +63,9 @@ def revalidated(ld: LoadedScenario, arg: str = "scenario") -> LoadedScenario:
     source = f"{ld.source} (argument {arg!r}, changed after it was loaded)"
     try:
         data = ld.scenario.model_dump(mode="json", warnings=False)
-        return scenario_from_dict(data, source=source, base_dir=ld.base_dir, catalog=ld.catalog)
+        out = scenario_from_dict(data, source=source, base_dir=ld.base_dir, catalog=ld.catalog)
+        out.plugins = list(getattr(ld, "plugins", None) or [])   # the user plugins it was loaded with
+        return out
     except InputError as exc:
         raise InputError([Problem(p.file, p.path or arg, p.message) for p in exc.problems]) from None
     except (ValueError, TypeError) as exc:  # a value pydantic cannot even serialise

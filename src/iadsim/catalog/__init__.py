@@ -204,7 +204,8 @@ def sensor_type_figures(system: System) -> tuple[dict[str, str], str | None]:
         return REQUIRED_FIGURES[system.kind], f"only a sensor has a sensor_type; this is {system.kind!r}"
     if system.sensor_type not in SENSOR_TYPE_FIGURES:
         return {}, (f"unknown sensor type {system.sensor_type!r}; expected one of "
-                    + ", ".join(repr(k) for k in SENSOR_TYPE_FIGURES))
+                    + ", ".join(repr(k) for k in SENSOR_TYPE_FIGURES)
+                    + " (a type of your own is registered by its module: iadsim run --plugin FILE.py)")
     return SENSOR_TYPE_FIGURES[system.sensor_type], None
 
 

@@ -126,6 +126,30 @@ JsonOut = Annotated[bool, typer.Option("--json", help="print the summary as JSON
 TablesOnly = Annotated[bool, typer.Option(
     "--tables-only", help="write only the tables, summary.json, run.json and the scenario and catalog copies: "
                           "no report, KMZ/CZML, routes or coverage rasters (faster)")]
+PluginOpt = Annotated[Optional[list[Path]], typer.Option(
+    "--plugin", help="a Python file that registers sensor or effector types, run before the scenario is "
+                     "loaded (repeatable). It is code: it runs with your permissions, like any Python "
+                     "module you import; name only files you trust (docs/sensors.md, docs/effectors.md)")]
+CatalogOpt = Annotated[Optional[list[Path]], typer.Option(
+    "--catalog", help="a folder of extra catalog entries (*.yaml) read over the bundled catalog (repeatable)")]
+AllowPlugins = Annotated[bool, typer.Option(
+    "--allow-plugins", help="run the Python files the scenario's plugins: field names (off by default: a "
+                            "scenario from elsewhere runs no code unless you read its plugins and allow them)")]
+
+
+def scenario_sources(plugins, catalogs, allow_plugins: bool = False) -> dict:
+    """load_scenario's keyword arguments for --plugin, --catalog and --allow-plugins."""
+    return {"plugins": list(plugins or ()), "catalog_folders": list(catalogs or ()),
+            "allow_plugins": bool(allow_plugins)}
+
+
+def say_plugins(ld, quiet: bool = False) -> None:
+    """Name the user plugins a command ran (on stderr), so that running outside code is never silent."""
+    for p in getattr(ld, "plugins", None) or ():
+        if not quiet:
+            what = ", ".join(p.registered) if p.registered else "registered no sensor or effector type"
+            err.print(f"[dim]plugin {escape(str(p.path))} (sha256 {p.sha256[:12]}): {escape(what)}[/dim]",
+                      highlight=False, soft_wrap=True)
 
 
 def _version(value: bool) -> None:
@@ -179,7 +203,7 @@ def _print_summary(results, out: Path | None, elapsed: float) -> None:
         console.print(a)
     et = results.effector_table()
     if len(et):
-        e = Table(title="missiles (gun units: bursts) expended per fire unit")
+        e = Table(title="shots expended per fire unit (fires: what one shot of its weapon type is)")
         moves = "mean_relocations" in et.columns   # shoot-and-scoot units (iadsim.engine.scoot)
         for col in ("fire unit", "system", "fires", "ready", "mean [95% CI]", "max") + (
                 ("sites", "relocations (mean)") if moves else ()):
@@ -248,7 +272,8 @@ def _print_answer(results) -> None:
 def _run(path: Path | None, replications, seed, out: Path | None, workers: int, quiet: bool,
          loaded=None, report: bool = True, policy: str | None = None, json_out: bool = False,
          backend: str = "local", ray_address: str | None = None, force: bool = False,
-         overrides: list[str] | None = None, tables_only: bool = False) -> None:
+         overrides: list[str] | None = None, tables_only: bool = False, plugins=None, catalogs=None,
+         allow_plugins: bool = False) -> None:
     from iadsim.api import check_fidelity, check_policy, simulate
     from iadsim.export.bundle import FILES, refuse_inputs_as_outputs, write_outputs
     from iadsim.limits import check_run_size
@@ -262,7 +287,9 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
         raise InputError.single("command line", "--ray-address", "only with --backend ray")
     from iadsim.scenario.overrides import parse_set
 
-    ld = loaded if loaded is not None else load_scenario(path, overrides=parse_set(overrides) or None)
+    ld = loaded if loaded is not None else load_scenario(path, overrides=parse_set(overrides) or None,
+                                                         **scenario_sources(plugins, catalogs, allow_plugins))
+    say_plugins(ld, quiet)
     out = output_folder(out, ld.scenario.name, kind="run", force=force)
     n = replications if replications is not None else ld.scenario.simulation.replications
     check_policy(policy or ld.scenario.simulation.policy, ld.source)  # refused before the folder is made
@@ -388,10 +415,14 @@ def run(
     force: Force = False,
     set_: SetOpt = None,
     tables_only: TablesOnly = False,
+    plugin: PluginOpt = None,
+    catalog: CatalogOpt = None,
+    allow_plugins: AllowPlugins = False,
 ) -> None:
     """Run a scenario's Monte Carlo and write report, tables and rasters to a folder."""
     _run(scenario, replications, seed, out, workers, quiet or json_out, policy=policy, json_out=json_out,
-         backend=backend, ray_address=ray_address, force=force, overrides=set_, tables_only=tables_only)
+         backend=backend, ray_address=ray_address, force=force, overrides=set_, tables_only=tables_only,
+         plugins=plugin, catalogs=catalog, allow_plugins=allow_plugins)
 
 
 MULTI_VALUE_OPTIONS = ("--alt", "--rcs")
@@ -450,6 +481,9 @@ def coverage(
                                "intercept point, time and speed limits, slant range, altitude, sector")] = 0.0,
     quiet: Quiet = False,
     force: Force = False,
+    plugin: PluginOpt = None,
+    catalog: CatalogOpt = None,
+    allow_plugins: AllowPlugins = False,
 ) -> None:
     """Coverage maps: terrain-masked line of sight, detection, engagement and layered coverage
     (GeoTIFF, PNG over hillshade, KMZ for Google Earth, GeoJSON polygons). Engagement maps show
@@ -466,7 +500,8 @@ def coverage(
         req.check()
     except ValueError as exc:
         raise InputError.single("command line", "", str(exc)) from None
-    ld = load_scenario(scenario)
+    ld = load_scenario(scenario, **scenario_sources(plugin, catalog, allow_plugins))
+    say_plugins(ld, quiet)
     # not NAME/coverage: that is where `iadsim run` puts its rasters
     out = output_folder(out, f"{ld.scenario.name}-coverage", kind="coverage", force=force)
     t0 = time.perf_counter()
@@ -495,7 +530,8 @@ def coverage(
 
 
 @app.command()
-def validate(scenario: Annotated[Path, typer.Argument(help="scenario file (YAML)")]) -> None:
+def validate(scenario: Annotated[Path, typer.Argument(help="scenario file (YAML)")],
+             plugin: PluginOpt = None, catalog: CatalogOpt = None, allow_plugins: AllowPlugins = False) -> None:
     """Check a scenario file; report every problem with its field path (exit code 2 if any).
 
     The same checks ``iadsim run`` makes before it starts: the file, the policy, the fidelity,
@@ -507,7 +543,8 @@ def validate(scenario: Annotated[Path, typer.Argument(help="scenario file (YAML)
     from iadsim.limits import check_run_size
     from iadsim.scenario import load_scenario
 
-    ld = load_scenario(scenario)
+    ld = load_scenario(scenario, **scenario_sources(plugin, catalog, allow_plugins))
+    say_plugins(ld)
     check_policy(ld.scenario.simulation.policy, ld.source)
     check_fidelity(ld)
     size = check_run_size(ld)
@@ -516,7 +553,7 @@ def validate(scenario: Annotated[Path, typer.Argument(help="scenario file (YAML)
                  rasters=len(ld.scenario.effectors) + len(ld.scenario.sensors))
     s = ld.scenario
     console.print(f"[green]ok[/green] {escape(str(scenario))}: scenario {escape(repr(s.name))}: "
-                  f"{len(s.effectors)} fire units, {len(s.sensors)} radars, {sum(t.count for t in s.threats)} "
+                  f"{len(s.effectors)} fire units, {len(s.sensors)} sensors, {sum(t.count for t in s.threats)} "
                   f"threats, {len(s.assets)} assets; grid {grid.nx} x {grid.ny} cells of {grid.res:g} m; "
                   f"{s.simulation.replications:,} replications need about {_mib(size)} of memory",
                   highlight=False, soft_wrap=True)

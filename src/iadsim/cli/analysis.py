@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from iadsim.cli import Force, Quiet, SetOpt, console, output_folder, progress_bar, say_if_compiling
+from iadsim.cli import (AllowPlugins, CatalogOpt, Force, PluginOpt, Quiet, SetOpt, console, output_folder, progress_bar,
+                        say_if_compiling, say_plugins, scenario_sources)
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +29,9 @@ def register(app: typer.Typer) -> None:
         quiet: Quiet = False,
         force: Force = False,
         set_: SetOpt = None,
+        plugin: PluginOpt = None,
+        catalog: CatalogOpt = None,
+        allow_plugins: AllowPlugins = False,
     ) -> None:
         """Sensitivity of an outcome to the catalog figures public sources disagree on (SALib), with a
         tornado plot."""
@@ -38,7 +42,9 @@ def register(app: typer.Typer) -> None:
 
         from iadsim.scenario.overrides import parse_set
 
-        ld = load_scenario(scenario, overrides=parse_set(set_) or None)
+        ld = load_scenario(scenario, overrides=parse_set(set_) or None,
+                           **scenario_sources(plugin, catalog, allow_plugins))
+        say_plugins(ld, quiet)
         out = output_folder(out, f"{ld.scenario.name}/sensitivity", kind="sensitivity", force=force)
         t0 = time.perf_counter()
         say_if_compiling(ld.scenario.simulation.fidelity, quiet)

@@ -16,12 +16,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from iadsim.cli import console, err, escape
+from iadsim.cli import PluginOpt, console, err, escape
 
 RunDir = Annotated[Path, typer.Argument(help="output folder of `iadsim run` / `iadsim demo`")]
 Replication = Annotated[Optional[int], typer.Option(
     "--replication", "-r", min=0, help="replication to show (default: the one the run recorded); "
                                        "re-simulated alone, deterministically")]
+
+
+def _plugins(paths) -> None:
+    """Load the user plugins a run used (``--plugin``: the run's world is compiled again)."""
+    from iadsim.plugins import load_plugins
+
+    load_plugins(paths)
 
 
 def _load(run_dir: Path, replication: int | None):
@@ -104,12 +111,14 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Optional[Path], typer.Option("--out", "-o", help="report file (default: DIR/report.html)")] = None,
         title: Annotated[Optional[str], typer.Option("--title", help="report title")] = None,
         force: Force = False,
+        plugin: PluginOpt = None,
     ) -> None:
         """Rebuild a run's offline HTML report from its folder (no new Monte Carlo)."""
         from iadsim.report import write_report
         from iadsim.results.io import check_out_dir_writable
 
         t0 = time.perf_counter()
+        _plugins(plugin)
         path = out if out is not None else run_dir / "report.html"
         if path.is_dir():  # a folder: report.html inside it
             path = path / "report.html"
@@ -135,6 +144,7 @@ def register(app: typer.Typer) -> None:
         replication: Replication = None,
         out: Annotated[Optional[Path], typer.Option("--out", "-o", help="folder (default: DIR)")] = None,
         force: Force = False,
+        plugin: PluginOpt = None,
     ) -> None:
         """Write Google Earth (KMZ) and Cesium (CZML) files of a run, for any replication.
 
@@ -148,6 +158,7 @@ def register(app: typer.Typer) -> None:
         if not (kml or czml):
             raise typer.BadParameter("nothing to write: give --kml and/or --czml")
         t0 = time.perf_counter()
+        _plugins(plugin)
         folder = out if out is not None else run_dir
         info = _run_info(run_dir)
         own = folder.exists() and folder.resolve() == run_dir.resolve()

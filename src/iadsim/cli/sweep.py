@@ -15,7 +15,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from iadsim.cli import Force, Quiet, Replications, Seed, SetOpt, _txt, console, err, output_folder, progress_bar
+from iadsim.cli import (AllowPlugins, CatalogOpt, Force, PluginOpt, Quiet, Replications, Seed, SetOpt, _txt, console,
+                        err, output_folder, progress_bar, say_plugins, scenario_sources)
 from iadsim.errors import InputError
 
 
@@ -121,6 +122,9 @@ def sweep(
         "--bearing-deg", help="--preset standoff: direction [deg from north] in which the station stands off "
                               "from the defended centre (default: toward the threat's base, or the closest "
                               "bearing to it with room on the terrain)")] = None,
+    plugin: PluginOpt = None,
+    catalog: CatalogOpt = None,
+    allow_plugins: AllowPlugins = False,
 ) -> None:
     """Parameter sweep: the cartesian product of --vary values, each cell a Monte Carlo run of the
     modified scenario. Writes a Parquet dataset partitioned by cell, a summary table and sweep.json;
@@ -145,14 +149,19 @@ def sweep(
             if bad:
                 raise InputError.single("command line", opt, "not with --preset (the preset sets the cells)")
         _standoff(scenario, threat, standoff_km, altitude_m, replications, seed, out, quiet, force, set_, workers,
-                  bearing_deg, dry_run)
+                  bearing_deg, dry_run, sources=scenario_sources(plugin, catalog, allow_plugins))
         return
     t0 = time.perf_counter()
     vary, catalog_varied = catalog_paths(list(vary or []), scenario)
     overrides = parse_set(set_) if set_ else {}
     for sysname, key in catalog_varied:   # a catalog figure varied: an override the cells set
         overrides.setdefault(sysname, {}).setdefault(key, None)
-    ld = load_scenario(scenario, overrides=_with_nominal(overrides, scenario) or None)
+    ld = load_scenario(scenario, overrides=_with_nominal(overrides, scenario) or None,
+                       **scenario_sources(plugin, catalog, allow_plugins))
+    say_plugins(ld, quiet)
+    if backend is Backend.ray and ld.plugins:   # each cell compiles its world where the plugins never ran
+        raise InputError.single("command line", "--backend", "Ray workers do not load plugins; sweep a "
+                                                             "scenario with plugins with --backend local")
     plan = plan_sweep(ld, vary, replications=replications, seed=seed, seed_per_cell=seed_per_cell)
     if dry_run:
         _print_cells(plan, None)
@@ -200,7 +209,7 @@ def _grid(text: str | None, default: tuple[float, ...], opt: str) -> list[float]
 
 
 def _standoff(scenario: Path, threat, standoff_km, altitude_m, replications, seed, out, quiet, force, set_,
-              workers, bearing_deg=None, dry_run: bool = False) -> None:
+              workers, bearing_deg=None, dry_run: bool = False, sources: dict | None = None) -> None:
     """``iadsim sweep --preset standoff``: every cell validated before the folder is made."""
     from iadsim.analysis.standoff import (DEFAULT_ALTITUDE_M, DEFAULT_STANDOFF_KM, plan_cells, standoff_sweep,
                                           write_standoff)
@@ -212,7 +221,8 @@ def _standoff(scenario: Path, threat, standoff_km, altitude_m, replications, see
     t0 = time.perf_counter()
     sk = _grid(standoff_km, DEFAULT_STANDOFF_KM, "--standoff-km")
     alt = _grid(altitude_m, DEFAULT_ALTITUDE_M, "--altitude-m")
-    ld = load_scenario(scenario, overrides=parse_set(set_) or None)
+    ld = load_scenario(scenario, overrides=parse_set(set_) or None, **(sources or {}))
+    say_plugins(ld, quiet)
     plan = plan_cells(ld, sk, alt, threat, bearing_deg)
     for c in plan["cells"]:
         check_run_size(c["ld"], replications)

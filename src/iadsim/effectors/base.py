@@ -116,6 +116,22 @@ def effector_for(system: System) -> "Effector":
     raise KeyError(f"no registered effector type applies to {system.name!r}")
 
 
+def shot_names(world) -> list[str]:
+    """Per fire unit of a compiled world: the plural name of its shots as its weapon type says
+    ("missiles", "bursts", "laser dwells"...). A world without its scenario (a test's stand-in) names
+    a gun unit's shots "bursts" and the others' "missiles"."""
+    ld = getattr(world, "loaded", None)
+    cat = getattr(ld, "catalog", None)
+    out = []
+    for i, sysname in enumerate(world.effector_system):
+        try:
+            out.append(effector_for(cat[sysname]).shots())
+        except (KeyError, TypeError):
+            gun = getattr(world, "effector_gun", None)
+            out.append("bursts" if gun is not None and gun[i] else "missiles")
+    return out
+
+
 def weapon_type(system: System) -> str:
     """The registered weapon type name of a catalog effector (e.g. 'missile', 'gun')."""
     return effector_for(system).weapon_type
@@ -127,6 +143,14 @@ class Effector(ABC):
     weapon_type: ClassVar[str] = ""
     #: what the weapon model does and leaves out (the run's assumption texts, iadsim.engine.world)
     model_text: ClassVar[str] = ""
+    #: what outputs call its shots, plural ("missiles", "bursts", "laser dwells": the expenditure
+    #: tables' "fires" column); default: "<weapon_type> shots"
+    shot_name: ClassVar[str] = ""
+
+    @classmethod
+    def shots(cls) -> str:
+        """The plural name of this weapon type's shots (:attr:`shot_name`, or "<weapon_type> shots")."""
+        return cls.shot_name or f"{cls.weapon_type} shots"
 
     @classmethod
     @abstractmethod

@@ -18,6 +18,7 @@ from iadsim.physics.gun import burst_kill_probability_at_range
 @register
 class Gun(Effector):
     weapon_type = "gun"
+    shot_name = "bursts"
     model_text = ""   # the run's 'flyout' and 'kill' texts (iadsim.engine.world.MODELS_USED) describe it
 
     @classmethod

@@ -18,6 +18,7 @@ class Missile(Effector):
     """Any catalog effector that is not a gun fire unit (nor another registered type)."""
 
     weapon_type = "missile"
+    shot_name = "missiles"
     model_text = ""   # the run's 'flyout' and 'kill' texts (iadsim.engine.world.MODELS_USED) describe it
 
     @classmethod

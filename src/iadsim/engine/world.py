@@ -716,6 +716,10 @@ def compile_world(ld: LoadedScenario, progress=None, _base=None) -> World:
     from iadsim.missions.registry import mission_model_texts
 
     world.models.update(mission_model_texts(s))   # mission kinds that state their own assumptions (when in use)
+    from iadsim.plugins import plugins_model_text
+
+    if plugins_model_text(getattr(ld, "plugins", None)):   # code from outside iadsim (only when in use)
+        world.models["plugins"] = plugins_model_text(ld.plugins)
     return world
 
 

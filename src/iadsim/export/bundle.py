@@ -99,7 +99,7 @@ def run_inputs(results: Results) -> dict:
     dem_info = {"path": str(dem.resolve()), "sha256": dem_sha}
     if getattr(ld, "dem_tiles", None):  # a mosaic: the file above is iadsim's, built of these tiles
         dem_info["tiles"] = [dict(t) for t in ld.dem_tiles]
-    return {
+    out = {
         "scenario": {"path": str(src.resolve()) if src.is_file() else None,
                      "sha256": _sha256_text(_scenario_body(ld))},
         "dem": dem_info,
@@ -107,6 +107,9 @@ def run_inputs(results: Results) -> dict:
         "copies": {"scenario.yaml": _sha256_text(_scenario_text(results)),
                    "catalog.yaml": _sha256_text(_catalog_text(results))},
     }
+    if getattr(ld, "plugins", None):   # user code the run ran (iadsim.plugins): which files, which content
+        out["plugins"] = [{"path": str(p.path), "sha256": p.sha256} for p in ld.plugins]
+    return out
 
 
 def run_info(results: Results, tables_only: bool = False) -> dict:

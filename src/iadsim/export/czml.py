@@ -218,16 +218,20 @@ def run_czml(results, heights_agl_m=None) -> Document:
     lon, lat = w.grid.to_lonlat(sx[:, 0], sx[:, 1])
     lon, lat = np.atleast_1d(lon), np.atleast_1d(lat)
     packets.append(_folder("envelopes", "engagement envelopes (as the run decides, hovering target)"))
+    from iadsim.effectors import shot_names
+    from iadsim.sensors import sensor_display_name
+
+    shots = shot_names(w)   # missiles, bursts, ... as each unit's weapon type names its shots
     for i, name in enumerate(w.effector_labels):
         env = unit_envelope_of_world(w, i)
         rings = envelope_rings(env, ENVELOPE_LEVELS)
         site(f"site/{name}", name, lon[i], lat[i], env.ground, "fire unit",
-             f"fire unit: {w.effector_system[i]}, {int(w.ready[i])} ready missiles, maximum engagement "
+             f"fire unit: {w.effector_system[i]}, {int(w.ready[i])} ready {shots[i]}, maximum engagement "
              f"range {env.range_max_m / 1000:g} km (slant)")
         packets += _envelope_packets(w, env, rings)
     for i in range(len(w.effector_labels), len(w.sensor_labels)):
         site(f"site/{w.sensor_labels[i]}", w.sensor_labels[i], lon[i], lat[i], sx[i, 2], "radar",
-             f"radar: {w.sensor_system[i]}")
+             f"{_lower_first(sensor_display_name(w.loaded.catalog[w.sensor_system[i]]))}: {w.sensor_system[i]}")
 
     # planned routes
     packets.append(_folder("routes", "planned routes"))
@@ -343,3 +347,8 @@ def write_run_czml(results, path: str | Path, heights_agl_m=None) -> Path:
 
 # SCENARIO_EPOCH is re-exported for viewers written in Python
 __all__ += ["SCENARIO_EPOCH"]
+
+
+def _lower_first(text: str) -> str:
+    """A display name in the lower case of CZML descriptions ("Radar" -> "radar"; "ESM receiver" kept)."""
+    return text[:1].lower() + text[1:] if len(text) > 1 and text[1].islower() else text

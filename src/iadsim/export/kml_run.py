@@ -30,6 +30,7 @@ import numpy as np
 
 from iadsim.export.kml import KmlDoc, Overlay
 from iadsim.report.playback import Playback, iso_time, replication_playback
+from iadsim.sensors.base import sensor_display_name
 
 __all__ = ["LAYER_HEIGHTS_AGL_M", "ENVELOPE_LEVELS", "coverage_overlays", "run_kml", "write_run_kmz"]
 
@@ -80,15 +81,16 @@ def _sites(k: KmlDoc, results) -> None:
     lon, lat = np.atleast_1d(lon), np.atleast_1d(lat)
     for i, name in enumerate(w.effector_labels):
         r = et.loc[name]
-        desc = (f"Fire unit: {w.effector_system[i]}, {int(w.ready[i])} ready missiles. Missiles fired per "
+        shots = r["fires"]   # missiles, bursts, ... as the unit's weapon type names its shots
+        desc = (f"Fire unit: {w.effector_system[i]}, {int(w.ready[i])} ready {shots}. {shots.capitalize()} fired per "
                 f"replication: {r['mean_missiles']:.2f} on average (95% CI {max(r['lo'], 0):.2f} – "
                 f"{r['hi']:.2f}), at most {int(r['max_missiles'])}.")
         if "mean_relocations" in r and r["sites"] > 1:
             desc += f" Relocations per replication: {r['mean_relocations']:.2f} on average ({int(r['sites'])} sites)."
         k.point(folder, (lon[i], lat[i]), name, description=desc, style=k.icon_style("fire unit"))
     for i in range(len(w.effector_labels), len(w.sensor_labels)):
-        k.point(folder, (lon[i], lat[i]), w.sensor_labels[i], description=f"Radar: {w.sensor_system[i]}",
-                style=k.icon_style("radar"))
+        k.point(folder, (lon[i], lat[i]), w.sensor_labels[i], style=k.icon_style("radar"),
+                description=f"{sensor_display_name(w.loaded.catalog[w.sensor_system[i]])}: {w.sensor_system[i]}")
     from iadsim.engine.scoot import candidate_sites
 
     for c in candidate_sites(w):   # shoot-and-scoot: the sites a relocating fire unit may move to

@@ -38,6 +38,9 @@ _WORLD: World | None = None
 def _init_with_world(world: World) -> None:
     global _WORLD
     _worker_init()
+    from iadsim.plugins import load_in_worker
+
+    load_in_worker(getattr(world.loaded, "plugins", None))   # the user's types, registered here too
     _WORLD = world
 
 

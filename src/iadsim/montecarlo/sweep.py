@@ -786,10 +786,13 @@ def _execute(plan: SweepPlan, out: Path, resumed: bool, backend: str, workers: i
 _POOL: dict[str, Any] = {}
 
 
-def _pool_init(catalog, queue) -> None:
+def _pool_init(catalog, queue, plugins=()) -> None:
     import numba
 
+    from iadsim.plugins import load_in_worker
+
     numba.set_num_threads(1)
+    load_in_worker(plugins)   # the user's sensor and effector types: each cell compiles its world
     _POOL["catalog"] = catalog
     _POOL["queue"] = queue
 
@@ -844,7 +847,7 @@ def _run_pool_in(ctx: Any, plan: SweepPlan, pending: list[Cell], chunk_size: int
 
     todo = iter(pending)
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_pool_init,
-                               initargs=(plan.loaded.catalog, queue))
+                               initargs=(plan.loaded.catalog, queue, getattr(plan.loaded, "plugins", [])))
     try:
         inflight: dict[Any, Cell] = {}
         while True:

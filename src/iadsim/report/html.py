@@ -323,7 +323,7 @@ def key_findings(results) -> list[Markup]:
         if idle:
             out.append(Markup("Never fired: {}.").format(", ".join(idle)))
     elif not e.empty:
-        out.append(Markup("No fire unit fired a missile in any replication."))
+        out.append(Markup("No fire unit fired a shot in any replication."))
     if not e.empty and "mean_relocations" in e.columns:   # shoot-and-scoot (iadsim.engine.scoot)
         for r in e[e["sites"] > 1].itertuples(index=False):
             out.append(Markup("<b>{}</b> relocated {} times per replication on average between its {} sites "

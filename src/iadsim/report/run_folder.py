@@ -183,7 +183,11 @@ def _scenario(folder: Path, info: dict[str, Any]):
                 f"the run's DEM {dem!r} was not found (looked at: {', '.join(map(str, candidates))}); "
                 f"put it beside {src} or edit terrain.dem in the copy")
         data.setdefault("terrain", {})["dem"] = str(found.resolve())
+    from iadsim.plugins import run_plugins
+
+    used = run_plugins(info, folder / "run.json")   # the user plugins the run ran, loaded again
     ld = scenario_from_dict(data, source=str(src), base_dir=base_dir, catalog=_catalog(folder))
+    ld.plugins = used
     check_dem(ld.dem_path, info, getattr(ld, "dem_tiles", None))
     return ld
 

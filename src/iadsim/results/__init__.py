@@ -535,15 +535,17 @@ class Results:
         rows = []
         w = self.world
         b = getattr(self.raw, "bursts", None)
+        from iadsim.effectors import shot_names
+
+        fires = shot_names(w)   # what one shot of each unit is, as its weapon type names it
         for i, name in enumerate(w.effector_labels):
             x = ex.loc[ex["effector"] == name, "missiles"].to_numpy()
             if b is not None:   # a gun-missile unit's expenditure counts its bursts too: missiles alone here
                 x = x - b[:, i]
             m, lo, hi = mean_interval(x)
-            gun = getattr(w, "effector_gun", None)
             rows.append({"effector": name, "system": w.effector_system[i],
-                         # what one "missile" of the unit is: a missile, or a burst of a gun unit
-                         "fires": "bursts" if gun is not None and gun[i] else "missiles",
+                         # what one "missile" of the unit is: a missile, a burst of a gun unit, a laser dwell...
+                         "fires": fires[i],
                          "ready": int(w.ready[i]), "mean_missiles": m, "lo": lo, "hi": hi, "max_missiles": int(x.max())})
         log = getattr(self.raw, "relocation_log", None)
         sc = getattr(w, "scoot", None)

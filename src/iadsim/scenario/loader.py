@@ -676,6 +676,8 @@ class LoadedScenario:
         #: the tiles of a mosaic DEM (``terrain.dem`` a list, glob or folder), each
         #: ``{"path", "sha256"}``; ``[]`` when the DEM is one file
         self.dem_tiles: list[dict] = []
+        #: the user plugins loaded for it (iadsim.plugins.Plugin), in order
+        self.plugins: list = []
         self.validated_sha256 = self.content_sha256()
 
     def content_sha256(self) -> str:
@@ -690,19 +692,28 @@ class LoadedScenario:
 
 
 def load_scenario(path: str | Path, catalog: Catalog | None = None,
-                  overrides: dict[str, dict[str, Any]] | None = None) -> LoadedScenario:
+                  overrides: dict[str, dict[str, Any]] | None = None, *, plugins=(), allow_plugins: bool = False,
+                  catalog_folders=()) -> LoadedScenario:
     """Load, validate and cross-check a scenario file.
 
     ``overrides``: catalog figures to override, as from :func:`iadsim.scenario.overrides.parse_set`
     (``--set SYSTEM.FIGURE=VALUE``); they win over the file's own ``catalog:`` section.
+    ``plugins``: Python files to run first (``--plugin``; :mod:`iadsim.plugins`); the scenario's own
+    ``plugins:`` are run only if ``allow_plugins`` (or already loaded), else they are an input error.
+    ``catalog_folders``: folders of extra catalog entries (``--catalog``), read with the scenario's own
+    ``catalog_folders:`` over ``catalog`` (default: the bundled catalog).
     Raises :class:`iadsim.errors.InputError` naming the file and field path of every problem.
     """
+    from iadsim.plugins import prepare
+
     path = Path(path)
     text, name = _read_text(path)
     data = parse_yaml_text(text, name)
+    used, catalog = prepare(data, name, path.resolve().parent, catalog, plugins, allow_plugins, catalog_folders)
     ld = scenario_from_dict(data, source=name, base_dir=path.resolve().parent, catalog=catalog, overrides=overrides)
     ld.text = text
     ld.source_path = path.resolve()
+    ld.plugins = used
     return ld
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 SCHEMA_VERSION = 1
 #: seeds are non-negative and below 2**63 (numpy's SeedSequence takes any size; the results
@@ -749,6 +749,24 @@ class Scenario(_Model):
         default_factory=dict,
         description="overrides of catalog figures for this scenario: SYSTEM: {FIGURE: VALUE or "
         "{value, low, high, reason}}; listed in the report as overrides")
+    plugins: list[str] = Field(
+        default_factory=list, max_length=32,
+        description="Python files (relative to the scenario file) that register sensor or effector types; "
+                    "they are code, run only when the user allows it (iadsim run --allow-plugins; "
+                    "load_scenario(..., allow_plugins=True)) or names them with --plugin")
+    catalog_folders: list[str] = Field(
+        default_factory=list, max_length=32,
+        description="folders of extra catalog entries (*.yaml, relative to the scenario file), read over "
+                    "the bundled catalog (an entry of the same name replaces the bundled one)")
+
+    @model_serializer(mode="wrap")
+    def _without_empty_plugins(self, handler):
+        out = handler(self)
+        if isinstance(out, dict):   # a scenario without plugins dumps (and hashes) as before
+            for key in ("plugins", "catalog_folders"):
+                if not out.get(key, True):
+                    out.pop(key, None)
+        return out
 
     @field_validator("assets", "effectors", "sensors", "threats", "options")
     @classmethod

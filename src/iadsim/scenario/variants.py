@@ -32,4 +32,6 @@ def with_fields(ld: LoadedScenario, sets: dict[str, Any], where: str = "set") ->
             raise InputError.single(ld.source, f"{where}[{path!r}]", str(exc)) from None
         set_at(dump, loc, value)
     label = ", ".join(f"{k}={v}" for k, v in sets.items())
-    return scenario_from_dict(dump, source=f"{ld.source} ({label})", base_dir=ld.base_dir, catalog=ld.catalog)
+    out = scenario_from_dict(dump, source=f"{ld.source} ({label})", base_dir=ld.base_dir, catalog=ld.catalog)
+    out.plugins = list(getattr(ld, "plugins", None) or [])   # the user plugins it was loaded with
+    return out

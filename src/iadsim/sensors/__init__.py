@@ -14,14 +14,16 @@ from __future__ import annotations
 import numpy as np
 
 from iadsim.sensors.base import (
-    SENSOR_TYPES, Looks, Measurement, SensorSpec, SensorType, Site, equivalent_snr, register, sensor_type_of,
+    SENSOR_TYPES, Looks, Measurement, SensorSpec, SensorType, Site, equivalent_snr, register, sensor_display_name,
+    sensor_type_of,
 )
 from iadsim.sensors import radar as _radar  # noqa: F401  (registers "radar")
 from iadsim.sensors import esm as _esm  # noqa: F401  (registers "esm")
 from iadsim.sensors import eo as _eo  # noqa: F401  (registers "eo")
 
 __all__ = ["SENSOR_TYPES", "Looks", "Measurement", "SensorSpec", "SensorType", "Site", "Signatures", "equivalent_snr",
-           "register", "sensor_model_texts", "sensor_type_named", "sensor_type_of", "threat_signatures"]
+           "register", "sensor_display_name", "sensor_model_texts", "sensor_type_named", "sensor_type_of",
+           "threat_signatures"]
 
 
 def sensor_type_named(name: str) -> SensorType:

@@ -104,6 +104,9 @@ class SensorType(ABC):
     jammed: ClassVar[bool] = False
     #: what the model leaves out (printed by the report)
     model_text: ClassVar[str]
+    #: what outputs call a sensor of this type ("Radar", "ESM receiver"; KML and CZML site labels);
+    #: default: the type's name
+    display_name: ClassVar[str] = ""
 
     @abstractmethod
     def spec(self, system: System, site: Site, figure: FigureGetter):
@@ -131,6 +134,16 @@ def register(cls: type[SensorType]) -> type[SensorType]:
     SENSOR_TYPES[cls.name] = cls()
     SENSOR_TYPE_FIGURES[cls.name] = dict(cls.figures)
     return cls
+
+
+def sensor_display_name(system: System) -> str:
+    """What outputs call a catalog sensor: its type's display name ('Radar', 'ESM receiver'...), or
+    the type's name where the type gives none (or is not registered)."""
+    try:
+        st = sensor_type_of(system)
+    except KeyError:
+        return str(getattr(system, "sensor_type", None) or "sensor")
+    return st.display_name or st.name
 
 
 def sensor_type_of(system: System) -> SensorType:

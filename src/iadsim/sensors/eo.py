@@ -55,6 +55,7 @@ def eo_detection_probability(rng_m, size_m, ref_range_m: float, ref_size_m: floa
 @register
 class ElectroOptical(SensorType):
     name = "eo"
+    display_name = "Electro-optical sensor"
     figures = SENSOR_TYPE_FIGURES["eo"]
     jammed = False
     model_text = (

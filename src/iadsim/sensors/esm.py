@@ -51,6 +51,7 @@ def esm_snr(rng_m, erp_w, ref_range_m: float, ref_erp_w: float, ref_snr: float) 
 @register
 class ESM(SensorType):
     name = "esm"
+    display_name = "ESM receiver"
     figures = SENSOR_TYPE_FIGURES["esm"]
     jammed = False
     model_text = (

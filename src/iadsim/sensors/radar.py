@@ -33,6 +33,7 @@ FULL_RADAR_FIGURES = ("radar_range_sigma_m", "radar_azimuth_sigma_deg", "radar_e
 @register
 class Radar(SensorType):
     name = "radar"
+    display_name = "Radar"
     figures = SENSOR_TYPE_FIGURES["radar"]
     jammed = True
     model_text = ("radar: radar equation in reference-range form with land clutter, MTI and multipath "
