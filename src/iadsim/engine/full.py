@@ -70,10 +70,10 @@ from iadsim.engine.scoot import scoot_init, scoot_silence, scoot_step
 from iadsim.physics.flyout import predicted_intercept_nb
 from iadsim.physics.pk import pk_factor_nb
 from iadsim.tracking.core import (  # noqa: F401  (the track core; re-exported for existing imports)
-    _BIG, TRK_CONFIRMED, TRK_FREE, TRK_TENTATIVE, _add_cwna, _det3, _gauss, _imm_set, _imm_update, _inv3,
+    LEAF_OPTIONS, _BIG, TRK_CONFIRMED, TRK_FREE, TRK_TENTATIVE, _add_cwna, _det3, _gauss, _imm_set, _imm_update, _inv3,
     _kf_update, _mahalanobis, _predict, _predict_F, _symmetrise, _two_point, associate_update, capture_drop,
     capture_scan, capture_tracks, confirm_tracks, hungarian, imm_combine, imm_predict, initiate_tracks, pda_update,
-    predict_tracks, scan_pairs, scan_work, track_table, tracker_config, transition,
+    confirm_slots, predict_slots, predict_tracks, scan_pairs, scan_work, track_table, tracker_config, transition,
 )
 
 # random streams of the measurement noise (four uniforms per detection: two Box-Muller pairs)
@@ -98,7 +98,7 @@ CLUTTER_FLOOR = 1e-12
 JPDA_MAX_EVENTS = 1e5
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def bilinear(a, xmin, ymax, res, x, y):
     """Bilinear value of raster a [ny, nx] between cell centres at local x, y (clamped at the
     edges, like :meth:`Terrain.height_at` and :func:`iadsim.coverage.los.visible_at`)."""
@@ -117,7 +117,7 @@ def bilinear(a, xmin, ymax, res, x, y):
             + ty * ((1.0 - tx) * a[r0 + 1, c0] + tx * a[r0 + 1, c0 + 1]))
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def _visible(mva, grid, x, y, z):
     """Line of sight from the raster's antenna to (x, y, z MSL), as visible_at; grid: the terrain grid
     (iadsim.engine.records.TerrainGrid)."""
@@ -127,7 +127,7 @@ def _visible(mva, grid, x, y, z):
     return math.isfinite(v) and z >= v
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def _in_sector_nb(dx, dy, dz, az0, half, el_lo, el_hi):
     """iadsim.geo.sector.in_sector for one point."""
     ground = math.sqrt(dx * dx + dy * dy)
@@ -150,7 +150,7 @@ def _own_radars(fc_of, E):
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def _in_fire_control_nb(dx, dy, dz, flpar, e):
     """iadsim.catalog.firecontrol.in_fire_control for one offset (dx, dy, dz) [m] from fire unit e's
     site: within its fire-control radar's range and elevation limits (flyout_par columns FP_FCR_*)."""
@@ -161,7 +161,7 @@ def _in_fire_control_nb(dx, dy, dz, flpar, e):
     return flpar[e, FP_FCR_ELMIN] <= el <= flpar[e, FP_FCR_ELMAX]
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def converted_measurement(r, az, el, sr, saz, sel, z, R):
     """Cartesian position z[3] (east, north, up relative to the antenna) of a measurement of
     range r, azimuth az (clockwise from north) and elevation el, and its linearised covariance
@@ -243,7 +243,7 @@ def gun_burst_pk_nb(range_m, area_m2, n_rounds, sigma_mrad, p_kill_given_hit):
     return -math.expm1(n_rounds * math.log1p(-q))
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def _intercept_on_track(t, nsteps, dt, px, py, pz, vx, vy, vz, tab_tof, tab_spd, par, i, sec, e, r_lo, r_hi,
                         h_lo, h_hi, eff_xyz, elev, xmin, ymax, res, gun_vuln, mk):
     """Fire unit e's intercept of a track at offset (px, py, pz) [m] from its site, velocity (vx, vy,
@@ -504,6 +504,13 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
     looked = tb.looked
     hitnow = tb.hitnow
     tpic = tb.pic    # the picture a track belongs to
+    tP = tb.P
+    thist = tb.hist
+    tnlook = tb.nlook
+    # the scan's work lists (a structure's field read inside a loop counts a reference each time)
+    wcols = wk.cols
+    wupd = wk.upd
+    wborn = wk.born
     eng_until = np.zeros(K, np.int64)
     n_eng = np.zeros((E, K), np.int64)
     fc_run = np.zeros((E, K), np.int64)   # consecutive scans of a unit's own radar that hit the track
@@ -709,9 +716,22 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
                     lamz[i] = max(dens, CLUTTER_FLOOR)
             # the tracker of picture ps (iadsim.tracking.core): predict its tracks to now; the
             # tentative ones this radar covers get a look
-            nk = predict_tracks(tcfg, tb, wk, t, ps)
+            # a scan with no measurement for a picture without tracks changes nothing: skip the
+            # tracker's calls (most scans of a short raid; each call reads the table's fields)
+            if nz == 0 and not (capture is not None and record):
+                idle = True
+                for k in range(K):
+                    if st[k] != TRK_FREE and tpic[k] == ps:
+                        idle = False
+                        break
+                if idle:
+                    continue
+            if use_imm:
+                nk = predict_tracks(tcfg, tb, wk, t, ps)
+            else:   # the same, on the arrays read once above
+                nk = predict_slots(X, tP, st, tpic, tpred, wcols, looked, hitnow, dt, qn, t, ps)
             for c in range(nk):
-                k = wk.cols[c]
+                k = wcols[c]
                 if st[k] == TRK_TENTATIVE:
                     dx = X[k, 0] - sensor_xyz[s, 0]
                     dy = X[k, 1] - sensor_xyz[s, 1]
@@ -720,11 +740,11 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
                             and _visible(mva[s], grid, X[k, 0], X[k, 1], X[k, 2])):
                         looked[k] = True
             if capture is not None and record:
-                capture_scan(capture, t, s, nz, pd_s, miss_w, zm, Rm, zlab, lamz, looked, wk.cols, nk, ps)
+                capture_scan(capture, t, s, nz, pd_s, miss_w, zm, Rm, zlab, lamz, looked, wcols, nk, ps)
             # gate, associate, update; the position error of the confirmed tracks that follow a threat
             nupd, pairs = associate_update(tcfg, tb, wk, pairs, t, nk, zm, Rm, zlab, lamz, nz, pd_s, miss_w)
             for u in range(nupd):
-                k = wk.upd[u]
+                k = wupd[u]
                 m = lab[k]
                 if st[k] == TRK_CONFIRMED and m >= 0:
                     err_sum += math.sqrt((X[k, 0] - pos[t, m, 0]) ** 2 + (X[k, 1] - pos[t, m, 1]) ** 2
@@ -734,9 +754,9 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
             # hits it scan after scan
             if e_s >= 0:
                 for c in range(nk):
-                    k = wk.cols[c]
+                    k = wcols[c]
                     fc_run[e_s, k] = fc_run[e_s, k] + 1 if hitnow[k] else 0
-            nconf = confirm_tracks(tcfg, tb, wk, t, nk, newconf)
+            nconf = confirm_slots(st, looked, hitnow, thist, tnlook, conf_at, wcols, nk, conf_m, conf_n, t, newconf)
             for c in range(nconf):
                 nev = _confirmed(newconf[c], t, lab, firm_step, record, nev, ev_step, ev_type, ev_e, ev_m, ev_n)
                 n_confirmed += 1
@@ -745,7 +765,7 @@ def _run_one_full(k0, k1, rep, policy, record, cfg, w, p, o, ew, ds, sc, react, 
             nborn, lost = initiate_tracks(tcfg, tb, wk, t, zm, Rm, zlab, nz, ps)
             n_overflow += lost
             for j in range(nborn):
-                k = wk.born[j]
+                k = wborn[j]
                 eng_until[k] = 0
                 for e in range(E):
                     n_eng[e, k] = 0

@@ -41,7 +41,15 @@ _BIG = 1e12
 PREFILTER_MIN_PAIRS = 4096
 
 
-@numba.njit(cache=True)
+#: options of the functions that allocate nothing and keep no array (the numerical helpers, and
+#: the scan steps predict, confirm and initiate): compiled without reference counting. The engine
+#: calls them for every gated pair, update and scan; their arrays belong to the caller for the
+#: whole call. With counting, its atomic operations took more time than the arithmetic (the
+#: full-fidelity demo ran 3.8x slower).
+LEAF_OPTIONS = dict(cache=True, _nrt=False)
+
+
+@numba.njit(**LEAF_OPTIONS)
 def _add_cwna(P, k, dts, q):
     """Add the continuous white-noise acceleration process noise over dts seconds, power spectral
     density q per axis, to covariance k (Bar-Shalom, Li & Kirubarajan 2001, sec. 6.2.2)."""
@@ -55,7 +63,7 @@ def _add_cwna(P, k, dts, q):
         P[k, i + 3, i + 3] += d1
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def _predict(X, P, k, dts, q):
     """Nearly-constant-velocity prediction of track k over dts seconds, continuous white-noise
     acceleration of power spectral density q per axis (Bar-Shalom et al. 2001, sec. 6.2.2)."""
@@ -74,7 +82,7 @@ def _predict(X, P, k, dts, q):
     _add_cwna(P, k, dts, q)
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def _inv3(S, Si):
     """Inverse of a 3x3 matrix; returns the determinant (0: singular)."""
     a, b, c = S[0, 0], S[0, 1], S[0, 2]
@@ -99,7 +107,7 @@ def _inv3(S, Si):
     return det
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def _mahalanobis(X, P, k, z, R, S, Si):
     """Squared Mahalanobis distance of measurement z (covariance R) from track k's position."""
     for i in range(3):
@@ -115,7 +123,7 @@ def _mahalanobis(X, P, k, z, R, S, Si):
     return d2
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def _symmetrise(P, k):
     """Replace covariance k by (P + P^T) / 2, against rounding drift."""
     for i in range(6):
@@ -125,7 +133,7 @@ def _symmetrise(P, k):
             P[k, j, i] = v
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def _kf_update(X, P, k, z, R, S, Si, Kg, tmp):
     """Kalman update of track k with a position measurement z (covariance R): H = [I 0]."""
     for i in range(3):
@@ -155,7 +163,7 @@ def _kf_update(X, P, k, z, R, S, Si, Kg, tmp):
     _symmetrise(P, k)
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def transition(F, dts, w):
     """6x6 transition matrix over dts seconds: nearly constant velocity (w = 0) or a coordinated turn
     at the known rate w [rad/s] in the horizontal plane, constant velocity vertically
@@ -181,7 +189,7 @@ def transition(F, dts, w):
         F[4, 4] = cw
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def _predict_F(X, P, k, F, dts, q, xt, tmp):
     """x = F x, P = F P F^T + Q for state k, Q the continuous white-noise acceleration noise of the
     constant-velocity model (the usual approximation for the coordinated-turn models too)."""
@@ -208,7 +216,7 @@ def _predict_F(X, P, k, F, dts, q, xt, tmp):
     _add_cwna(P, k, dts, q)
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def imm_combine(Xm, Pm, mu, k, X, Pc):
     """Combined IMM estimate of track k: x = sum_j mu_j x_j, P = sum_j mu_j (P_j + dx_j dx_j^T)
     (Blom & Bar-Shalom 1988; Bar-Shalom, Li & Kirubarajan 2001, sec. 11.6.6)."""
@@ -227,7 +235,7 @@ def imm_combine(Xm, Pm, mu, k, X, Pc):
             Pc[k, b, a] = acc
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def imm_predict(Xm, Pm, mu, k, Pi, omegas, dts, q, X, Pc, F, xt, tmp, x0, P0, cbar):
     """IMM cycle up to the prediction for track k: mixing with the Markov matrix Pi, then each model
     (turn rates omegas; 0 = constant velocity) predicted over dts seconds; mu[k] becomes the
@@ -263,14 +271,14 @@ def imm_predict(Xm, Pm, mu, k, Pi, omegas, dts, q, X, Pc, F, xt, tmp, x0, P0, cb
     imm_combine(Xm, Pm, mu, k, X, Pc)
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def _det3(S):
     return (S[0, 0] * (S[1, 1] * S[2, 2] - S[1, 2] * S[2, 1])
             - S[0, 1] * (S[1, 0] * S[2, 2] - S[1, 2] * S[2, 0])
             + S[0, 2] * (S[1, 0] * S[2, 1] - S[1, 1] * S[2, 0]))
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def _gauss(X, P, k, z, R, S, Si):
     """Gaussian density N(z; H x_k, H P_k H^T + R) of a position measurement [1/m^3]."""
     d2 = _mahalanobis(X, P, k, z, R, S, Si)
@@ -280,7 +288,7 @@ def _gauss(X, P, k, z, R, S, Si):
     return math.exp(-0.5 * d2) / math.sqrt(248.05021344239853 * det)   # (2 pi)^3 = 248.05...
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def pda_update(X, P, k, beta0, npair, pm, pb, zm, Rm, S, Si, Kg, tmp, xs, Ps, dm, Cm):
     """Probabilistic data association update of state k (Bar-Shalom & Tse 1975): the mixture of the
     prediction (weight beta0) and one Kalman update per gated measurement zm[pm[n]] (weight pb[n])
@@ -310,7 +318,7 @@ def pda_update(X, P, k, beta0, npair, pm, pb, zm, Rm, S, Si, Kg, tmp, xs, Ps, dm
     _symmetrise(P, k)
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def hungarian(C, n, m, row_to_col, u, v, p, way, minv, used):
     """Minimum-cost assignment of n rows to distinct columns of C[:n, :m] (n <= m), shortest
     augmenting paths with potentials (Kuhn 1955; Jonker & Volgenant 1987), O(n^2 m).
@@ -361,7 +369,7 @@ def hungarian(C, n, m, row_to_col, u, v, p, way, minv, used):
             row_to_col[p[j] - 1] = j - 1
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def _two_point(X, Pc, k, z, R, z0, R0, dts, vinit, use_imm, Xm, Pm, mu):
     """Two-point initiation of track k: position z, velocity from its first point z0 [m/s], dts
     seconds before; with the IMM every model starts from this estimate."""
@@ -378,7 +386,7 @@ def _two_point(X, Pc, k, z, R, z0, R0, dts, vinit, use_imm, Xm, Pm, mu):
         _imm_set(Xm, Pm, mu, k, X, Pc)
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def _imm_set(Xm, Pm, mu, k, X, Pc):
     """Every model of track k starts from its current estimate, with equal mode probabilities."""
     nm = Xm.shape[1]
@@ -683,28 +691,45 @@ def predict_tracks(cfg, tb, wk, t, pic):
     """Predict every live track of picture ``pic`` to step t (the tracks of other pictures are
     left alone: a scan feeds one picture); fills wk.cols[:nk] with these slots (in slot order)
     and clears their looked / hit flags. Returns nk."""
-    # the arrays are taken out of the tuples once (not per slot: each extraction counts a reference)
+    if not cfg.use_imm:
+        return predict_slots(tb.X, tb.P, tb.st, tb.pic, tb.tpred, wk.cols, tb.looked, tb.hitnow, cfg.dt, cfg.q, t,
+                             pic)
+    # the arrays are taken out of the structures once (not per slot: each read counts a reference)
     st = tb.st
     tpic = tb.pic
     tpred = tb.tpred
     cols = wk.cols
     looked = tb.looked
     hitnow = tb.hitnow
-    dt = cfg.dt
-    q = cfg.q
-    use_imm = cfg.use_imm
+    X = tb.X
+    P = tb.P
     nk = 0
-    K = st.shape[0]
-    for k in range(K):
+    for k in range(st.shape[0]):
+        if st[k] == TRK_FREE or tpic[k] != pic:
+            continue
+        dts = (t - tpred[k]) * cfg.dt
+        if dts > 0.0:
+            imm_predict(tb.Xm, tb.Pm, tb.mu, k, cfg.Pi, cfg.omegas, dts, cfg.q, X, P, wk.F, wk.xt, wk.tmp, wk.x0m,
+                        wk.P0m, wk.cbar)
+        tpred[k] = t
+        cols[nk] = k
+        nk += 1
+        looked[k] = False
+        hitnow[k] = False
+    return nk
+
+
+@numba.njit(**LEAF_OPTIONS)
+def predict_slots(X, P, st, tpic, tpred, cols, looked, hitnow, dt, q, t, pic):
+    """:func:`predict_tracks` with the Kalman filter, on the table's arrays (the engine reads
+    them once per replication and calls this for every scan)."""
+    nk = 0
+    for k in range(st.shape[0]):
         if st[k] == TRK_FREE or tpic[k] != pic:
             continue
         dts = (t - tpred[k]) * dt
         if dts > 0.0:
-            if use_imm:
-                imm_predict(tb.Xm, tb.Pm, tb.mu, k, cfg.Pi, cfg.omegas, dts, q, tb.X, tb.P, wk.F, wk.xt,
-                            wk.tmp, wk.x0m, wk.P0m, wk.cbar)
-            else:
-                _predict(tb.X, tb.P, k, dts, q)
+            _predict(X, P, k, dts, q)
         tpred[k] = t
         cols[nk] = k
         nk += 1
@@ -714,23 +739,24 @@ def predict_tracks(cfg, tb, wk, t, pic):
 
 
 @numba.njit(cache=True, inline="always")
-def _mark_updated(tb, k, t, label):
+def _mark_updated(X, P, vinit, z0, R0, last_upd, lab, hitnow, nhit, k, t, label):
     """Book-keeping after measurements updated track k at step t (``label``: the threat behind the
     measurement that weighed most, -1 a false alarm). A track without a velocity yet was updated by
-    a second radar in its first step: its fused position becomes its first point."""
-    if not tb.vinit[k]:
+    a second radar in its first step: its fused position becomes its first point. (The table's
+    arrays are passed, read once by the caller: a structure's field read counts a reference.)"""
+    if not vinit[k]:
         for a in range(3):
-            tb.z0[k, a] = tb.X[k, a]
+            z0[k, a] = X[k, a]
             for b in range(3):
-                tb.R0[k, a, b] = tb.P[k, a, b]
-    tb.last_upd[k] = t
+                R0[k, a, b] = P[k, a, b]
+    last_upd[k] = t
     if label >= 0:
-        tb.lab[k] = label
-    tb.hitnow[k] = True
-    tb.nhit[k] += 1
+        lab[k] = label
+    hitnow[k] = True
+    nhit[k] += 1
 
 
-@numba.njit(cache=True)
+@numba.njit(**LEAF_OPTIONS)
 def _gaussian_lr(d2, S):
     """N(nu; 0, S) from the squared Mahalanobis distance d2 and S [1/m^3]."""
     det = _det3(S)
@@ -750,43 +776,50 @@ def _prefilter(tb, wk, nk, Rm, nz, gamma_init):
         if v > trr:
             trr = v
     rad = wk.radius
+    cols = wk.cols
+    P = tb.P
+    X = tb.X
+    csort = wk.csort
+    xsort = wk.xsort
+    wide = wk.wide
     for c in range(nk):
-        k = wk.cols[c]
-        rad[c] = math.sqrt(gamma_init * (tb.P[k, 0, 0] + tb.P[k, 1, 1] + tb.P[k, 2, 2] + trr)) * (1.0 + 1e-9)
+        k = cols[c]
+        rad[c] = math.sqrt(gamma_init * (P[k, 0, 0] + P[k, 1, 1] + P[k, 2, 2] + trr)) * (1.0 + 1e-9)
     med = np.median(rad[:nk]) if nk > 0 else 0.0
     nn = 0
     nw = 0
     for c in range(nk):
         if rad[c] <= 2.0 * med:
-            wk.csort[nn] = c
-            wk.xsort[nn] = tb.X[wk.cols[c], 0]
+            csort[nn] = c
+            xsort[nn] = X[cols[c], 0]
             nn += 1
         else:
-            wk.wide[nw] = c
+            wide[nw] = c
             nw += 1
-    order = np.argsort(wk.xsort[:nn], kind="mergesort")
-    cs = wk.csort[:nn][order]
-    xs = wk.xsort[:nn][order]
-    wk.csort[:nn] = cs
-    wk.xsort[:nn] = xs
+    order = np.argsort(xsort[:nn], kind="mergesort")
+    cs = csort[:nn][order]
+    xs = xsort[:nn][order]
+    csort[:nn] = cs
+    xsort[:nn] = xs
     return nn, nw
 
 
 @numba.njit(cache=True, inline="always")
-def _candidates(wk, zx, nn, nw, rmax):
-    """The columns that may gate a measurement at east coordinate zx, in ascending column order."""
-    lo = np.searchsorted(wk.xsort[:nn], zx - rmax)
+def _candidates(xsort, csort, radius, wide, cand, zx, nn, nw, rmax):
+    """The columns that may gate a measurement at east coordinate zx, in ascending column order,
+    into cand (the work arrays xsort, csort, radius, wide of :func:`_prefilter`, passed by the
+    caller, which reads them once per scan: a structure's field read counts a reference)."""
+    lo = np.searchsorted(xsort[:nn], zx - rmax)
     nc = 0
-    cand = wk.cand
     p = lo
-    while p < nn and wk.xsort[p] <= zx + rmax:
-        c = wk.csort[p]
-        if abs(wk.xsort[p] - zx) <= wk.radius[c]:
+    while p < nn and xsort[p] <= zx + rmax:
+        c = csort[p]
+        if abs(xsort[p] - zx) <= radius[c]:
             cand[nc] = c
             nc += 1
         p += 1
     for w in range(nw):
-        cand[nc] = wk.wide[w]
+        cand[nc] = wide[w]
         nc += 1
     # insertion sort (few candidates): the pairs keep the order of an unfiltered sweep
     for a in range(1, nc):
@@ -848,6 +881,8 @@ def _assign_clusters(wk, nk, nz, prow, pcol, pd2, npairs, gamma):
     # the pairs of each cluster, by root; rows and columns of a cluster keep their global order
     pord = np.argsort(uf[pcol[:npairs]], kind="mergesort")
     lidx = wk.lidx
+    crow = wk.crow
+    ccol = wk.ccol
     g0 = 0
     while g0 < npairs:
         root = uf[pcol[pord[g0]]]
@@ -863,17 +898,17 @@ def _assign_clusters(wk, nk, nz, prow, pcol, pd2, npairs, gamma):
             c = prow[p]
             if lidx[i] != -1 - root:
                 lidx[i] = -1 - root
-                wk.crow[nr] = i
+                crow[nr] = i
                 nr += 1
             if lidx[nz + c] != -1 - root:
                 lidx[nz + c] = -1 - root
-                wk.ccol[ncl] = c
+                ccol[ncl] = c
                 ncl += 1
         if nr == 1 and ncl == 1:
-            row_to_col[wk.crow[0]] = wk.ccol[0]
+            row_to_col[crow[0]] = ccol[0]
         else:
-            rows = np.sort(wk.crow[:nr])
-            cls = np.sort(wk.ccol[:ncl])
+            rows = np.sort(crow[:nr])
+            cls = np.sort(ccol[:ncl])
             for a in range(nr):
                 lidx[rows[a]] = a
             for a in range(ncl):
@@ -932,6 +967,10 @@ def associate_update(cfg, tb, wk, pairs, t, nk, zm, Rm, zlab, lamz, nz, pd, miss
     R0 = tb.R0
     t0 = tb.t0
     cand = wk.cand
+    xsort = wk.xsort
+    csort = wk.csort
+    radius = wk.radius
+    wide = wk.wide
     nupd = 0
     # the pre-filter pays off on large scans only; a small one sweeps every track
     use_pf = nk * nz > PREFILTER_MIN_PAIRS
@@ -941,8 +980,8 @@ def associate_update(cfg, tb, wk, pairs, t, nk, zm, Rm, zlab, lamz, nz, pd, miss
     if use_pf:
         nn, nw = _prefilter(tb, wk, nk, Rm, nz, gamma_init)
         for p in range(nn):
-            if wk.radius[wk.csort[p]] > rmax:
-                rmax = wk.radius[wk.csort[p]]
+            if radius[csort[p]] > rmax:
+                rmax = radius[csort[p]]
     else:
         for c in range(nk):
             cand[c] = c
@@ -954,7 +993,9 @@ def associate_update(cfg, tb, wk, pairs, t, nk, zm, Rm, zlab, lamz, nz, pd, miss
         rowdeg[i] = 0
         rowcol[i] = -1
         near[i] = _BIG
-        ncand = _candidates(wk, zm[i, 0], nn, nw, rmax) if use_pf else nk
+        ncand = _candidates(xsort, csort, radius, wide, cand, zm[i, 0], nn, nw, rmax) if use_pf else nk
+        zi = zm[i]     # views made once per measurement, not per pair
+        Ri = Rm[i]
         for q in range(ncand):
             c = cand[q]
             k = cols[c]
@@ -976,7 +1017,7 @@ def associate_update(cfg, tb, wk, pairs, t, nk, zm, Rm, zlab, lamz, nz, pd, miss
                 lim = vmax * (t - t0[k]) * dt + 3.0 * math.sqrt(tr0)
                 if d0 > lim * lim:
                     continue
-            d2 = _mahalanobis(X, Pc, k, zm[i], Rm[i], Sx, Si)
+            d2 = _mahalanobis(X, Pc, k, zi, Ri, Sx, Si)
             if d2 < near[i]:
                 near[i] = d2
             if d2 <= gamma:
@@ -1006,22 +1047,30 @@ def associate_update(cfg, tb, wk, pairs, t, nk, zm, Rm, zlab, lamz, nz, pd, miss
         return nupd, pairs
     _assign_clusters(wk, nk, nz, prow, pcol, plr, npairs, gamma)
     row_to_col = wk.row_to_col
+    last_upd = tb.last_upd
+    lab = tb.lab
+    hitnow = tb.hitnow
+    nhit = tb.nhit
+    Kg = wk.Kg
+    tmp = wk.tmp
+    upd = wk.upd
+    upd_lab = wk.upd_lab
     for i in range(nz):
         c = row_to_col[i]
         if c < 0 or c >= nk:
             continue
         k = cols[c]
-        if tb.st[k] == TRK_TENTATIVE and not tb.vinit[k] and t > tb.t0[k]:
-            _two_point(X, Pc, k, zm[i], Rm[i], tb.z0, tb.R0, (t - tb.t0[k]) * dt, tb.vinit, use_imm, tb.Xm,
+        if st[k] == TRK_TENTATIVE and not vinit[k] and t > t0[k]:
+            _two_point(X, Pc, k, zm[i], Rm[i], z0, R0, (t - t0[k]) * dt, vinit, use_imm, tb.Xm,
                        tb.Pm, tb.mu)
         else:
             if use_imm:
-                _imm_update(tb.Xm, tb.Pm, tb.mu, k, zm[i], Rm[i], Sx, Si, wk.Kg, wk.tmp, wk.ll, X, Pc)
+                _imm_update(tb.Xm, tb.Pm, tb.mu, k, zm[i], Rm[i], Sx, Si, Kg, tmp, wk.ll, X, Pc)
             else:
-                _kf_update(X, Pc, k, zm[i], Rm[i], Sx, Si, wk.Kg, wk.tmp)
-        _mark_updated(tb, k, t, zlab[i])
-        wk.upd[nupd] = k
-        wk.upd_lab[nupd] = i
+                _kf_update(X, Pc, k, zm[i], Rm[i], Sx, Si, Kg, tmp)
+        _mark_updated(X, Pc, vinit, z0, R0, last_upd, lab, hitnow, nhit, k, t, zlab[i])
+        upd[nupd] = k
+        upd_lab[nupd] = i
         nupd += 1
     return nupd, pairs
 
@@ -1076,7 +1125,7 @@ def _jpda_update(cfg, tb, wk, t, nk, nz, prow, pcol, plr, npairs, zm, Rm, zlab, 
             else:
                 pda_update(X, Pc, k, beta0[c], npair, wk.pm, wk.pb, zm, Rm, wk.S, wk.Si, wk.Kg, wk.tmp,
                            wk.xs, wk.Ps, wk.dm, wk.Cm)
-        _mark_updated(tb, k, t, zlab[ibest])
+        _mark_updated(X, Pc, tb.vinit, tb.z0, tb.R0, tb.last_upd, tb.lab, tb.hitnow, tb.nhit, k, t, zlab[ibest])
         wk.upd[nupd] = k
         wk.upd_lab[nupd] = ibest
         nupd += 1
@@ -1090,15 +1139,14 @@ def confirm_tracks(cfg, tb, wk, t, nk, confirmed):
     the track, or hit it): confirmed[:n] gets the tracks confirmed now (state, step of
     confirmation set), in column order; a track that can no longer be confirmed is freed.
     Returns n."""
-    nmask = (1 << cfg.conf_n) - 1
-    conf_m = cfg.conf_m
-    conf_n = cfg.conf_n
-    st = tb.st
-    looked = tb.looked
-    hitnow = tb.hitnow
-    hist = tb.hist
-    nlook = tb.nlook
-    cols = wk.cols
+    return confirm_slots(tb.st, tb.looked, tb.hitnow, tb.hist, tb.nlook, tb.conf_at, wk.cols, nk, cfg.conf_m,
+                         cfg.conf_n, t, confirmed)
+
+
+@numba.njit(**LEAF_OPTIONS)
+def confirm_slots(st, looked, hitnow, hist, nlook, conf_at, cols, nk, conf_m, conf_n, t, confirmed):
+    """:func:`confirm_tracks` on the table's arrays (the engine reads them once per replication)."""
+    nmask = (1 << conf_n) - 1
     nc = 0
     for c in range(nk):
         k = cols[c]
@@ -1115,7 +1163,7 @@ def confirm_tracks(cfg, tb, wk, t, nk, confirmed):
             h >>= 1
         if hits >= conf_m:
             st[k] = TRK_CONFIRMED
-            tb.conf_at[k] = t
+            conf_at[k] = t
             confirmed[nc] = k
             nc += 1
         elif nlook[k] >= conf_n:
@@ -1139,6 +1187,13 @@ def initiate_tracks(cfg, tb, wk, t, zm, Rm, zlab, nz, pic):
     lost = 0
     vmax = cfg.vmax
     k_from = 0
+    if nz == 0:
+        return nb, lost
+    X = tb.X
+    P = tb.P
+    z0 = tb.z0
+    R0 = tb.R0
+    born = wk.born
     for i in range(nz):
         if near[i] <= gamma_init:
             continue
@@ -1152,21 +1207,21 @@ def initiate_tracks(cfg, tb, wk, t, zm, Rm, zlab, nz, pic):
             k_from = K
             lost += 1
             continue
-        tb.st[k] = TRK_TENTATIVE
+        st[k] = TRK_TENTATIVE
         for a in range(3):
-            tb.X[k, a] = zm[i, a]
-            tb.X[k, a + 3] = 0.0
-            tb.z0[k, a] = zm[i, a]
+            X[k, a] = zm[i, a]
+            X[k, a + 3] = 0.0
+            z0[k, a] = zm[i, a]
             for b in range(6):
-                tb.P[k, a, b] = 0.0
-                tb.P[k, a + 3, b] = 0.0
+                P[k, a, b] = 0.0
+                P[k, a + 3, b] = 0.0
         for a in range(3):
             for b in range(3):
-                tb.P[k, a, b] = Rm[i, a, b]
-                tb.R0[k, a, b] = Rm[i, a, b]
-            tb.P[k, a + 3, a + 3] = vmax * vmax
+                P[k, a, b] = Rm[i, a, b]
+                R0[k, a, b] = Rm[i, a, b]
+            P[k, a + 3, a + 3] = vmax * vmax
         if cfg.use_imm:
-            _imm_set(tb.Xm, tb.Pm, tb.mu, k, tb.X, tb.P)
+            _imm_set(tb.Xm, tb.Pm, tb.mu, k, X, P)
         tb.tpred[k] = t
         tb.t0[k] = t
         tb.vinit[k] = False
@@ -1177,9 +1232,9 @@ def initiate_tracks(cfg, tb, wk, t, zm, Rm, zlab, nz, pic):
         tb.lab[k] = zlab[i]
         tb.pic[k] = pic
         if cfg.conf_m <= 1:
-            tb.st[k] = TRK_CONFIRMED
+            st[k] = TRK_CONFIRMED
             tb.conf_at[k] = t
-        wk.born[nb] = k
+        born[nb] = k
         nb += 1
         k_from = k + 1
     return nb, lost
