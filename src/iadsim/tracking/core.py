@@ -694,24 +694,27 @@ def predict_tracks(cfg, tb, wk, t, pic):
     if not cfg.use_imm:
         return predict_slots(tb.X, tb.P, tb.st, tb.pic, tb.tpred, wk.cols, tb.looked, tb.hitnow, cfg.dt, cfg.q, t,
                              pic)
-    # the arrays are taken out of the structures once (not per slot: each read counts a reference)
-    st = tb.st
-    tpic = tb.pic
-    tpred = tb.tpred
     cols = wk.cols
-    looked = tb.looked
-    hitnow = tb.hitnow
-    X = tb.X
-    P = tb.P
+    tpred = tb.tpred
+    nk = live_slots(tb.st, tb.pic, cols, tb.looked, tb.hitnow, pic)
+    for c in range(nk):
+        k = cols[c]
+        dts = (t - tpred[k]) * cfg.dt
+        if dts > 0.0:
+            imm_predict(tb.Xm, tb.Pm, tb.mu, k, cfg.Pi, cfg.omegas, dts, cfg.q, tb.X, tb.P, wk.F, wk.xt, wk.tmp,
+                        wk.x0m, wk.P0m, wk.cbar)
+        tpred[k] = t
+    return nk
+
+
+@numba.njit(**LEAF_OPTIONS)
+def live_slots(st, tpic, cols, looked, hitnow, pic):
+    """The live tracks of picture ``pic`` into cols[:nk] (slot order), their looked / hit flags
+    cleared. Returns nk."""
     nk = 0
     for k in range(st.shape[0]):
         if st[k] == TRK_FREE or tpic[k] != pic:
             continue
-        dts = (t - tpred[k]) * cfg.dt
-        if dts > 0.0:
-            imm_predict(tb.Xm, tb.Pm, tb.mu, k, cfg.Pi, cfg.omegas, dts, cfg.q, X, P, wk.F, wk.xt, wk.tmp, wk.x0m,
-                        wk.P0m, wk.cbar)
-        tpred[k] = t
         cols[nk] = k
         nk += 1
         looked[k] = False
@@ -723,18 +726,13 @@ def predict_tracks(cfg, tb, wk, t, pic):
 def predict_slots(X, P, st, tpic, tpred, cols, looked, hitnow, dt, q, t, pic):
     """:func:`predict_tracks` with the Kalman filter, on the table's arrays (the engine reads
     them once per replication and calls this for every scan)."""
-    nk = 0
-    for k in range(st.shape[0]):
-        if st[k] == TRK_FREE or tpic[k] != pic:
-            continue
+    nk = live_slots(st, tpic, cols, looked, hitnow, pic)
+    for c in range(nk):
+        k = cols[c]
         dts = (t - tpred[k]) * dt
         if dts > 0.0:
             _predict(X, P, k, dts, q)
         tpred[k] = t
-        cols[nk] = k
-        nk += 1
-        looked[k] = False
-        hitnow[k] = False
     return nk
 
 
