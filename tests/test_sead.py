@@ -238,3 +238,13 @@ def test_a_mission_that_releases_nothing_says_which_kinds_do(small_dir):
     msgs = [pr.message for pr in exc.value.problems if pr.path == "threats[0].mission"]
     assert any("releases no weapon" in m and "(sead, strike)" in m for m in msgs), msgs
     assert not any("only a strike" in m for m in msgs)
+
+
+def test_a_decoy_on_a_sead_mission_is_named_by_its_kind(small_dir):
+    thr = dict(_sead(), decoy=True)
+    p = small_dir / "decoy.yaml"
+    p.write_text(yaml.safe_dump(_scenario([thr], sensors=[EW])))
+    with pytest.raises(InputError) as exc:
+        iadsim.load_scenario(p)
+    assert any("a decoy releases no weapons" in pr.message and "not a sead mission" in pr.message
+               for pr in exc.value.problems), exc.value.problems
