@@ -61,7 +61,10 @@ def test_the_worked_example_runs_and_the_laser_kills_less_at_longer_range(worked
     assert killed[4.0] > 0.0
     assert (d / "catalog" / "demo_hel_50kw.yaml").exists()
     w = ns["res"].world
-    assert "effector_laser" in w.models and "Leaves out" in w.models["effector_laser"]
+    # the run's flyout and kill texts are the laser's own: what it leaves out, nothing of missiles or guns
+    for key in ("flyout", "kill"):
+        assert w.models[key].startswith("High-energy laser fire units") and "Leaves out for lasers" in w.models[key]
+        assert "missile" not in w.models[key] and "Gun fire units" not in w.models[key]
     # laser figures are logged for the report, and every figure of the entry carries a source
     used = {(f.system, f.key) for f in w.figures}
     assert ("demo_hel_50kw", "laser_power_kw") in used and ("demo_hel_50kw", "laser_kill_fluence_j_cm2") in used

@@ -114,3 +114,58 @@ def test_the_example_kind_runs_the_same_in_worker_processes(worked_example):
     two = iadsim.simulate(ns["ld"], replications=8, workers=2, chunk_size=4)
     assert np.array_equal(one.raw.kill_step, two.raw.kill_step)
     assert np.array_equal(one.raw.leak_step, two.raw.leak_step)
+
+
+@pytest.fixture()
+def plugin_example(tmp_path, monkeypatch):
+    """The doc's files in a folder, and its blocks for the plugin way; the plugin's kind, module and
+    loaded file are the test's own (removed afterwards)."""
+    from iadsim.missions import MISSION_KINDS, MISSIONS
+    from iadsim.plugins import LOADED
+
+    blocks = _blocks()
+    for _lang, info, body in blocks:
+        if info.startswith("file="):
+            (tmp_path / info.split("=", 1)[1]).write_text(body, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    loaded = dict(LOADED)
+    try:
+        yield tmp_path, blocks
+    finally:
+        MISSIONS.pop("loiter-dive", None)
+        MISSION_KINDS.pop("loiter-dive", None)
+        LOADED.clear()
+        LOADED.update(loaded)
+        sys.modules.pop("iadsim_plugin_loiter", None)
+
+
+def test_the_example_kind_loaded_as_a_plugin_runs_in_sweep_worker_processes(plugin_example):
+    """docs/missions.md's plugin way: `iadsim sweep --plugin loiter.py --workers 2` and
+    `run_sweep(workers=2)` on a scenario loaded with plugins=: the workers run the plugin, know the
+    kind, and give the numbers of a sweep in this process."""
+    import shlex
+
+    import pyarrow.parquet as pq
+
+    from iadsim.cli import main
+    from iadsim.montecarlo.sweep import run_sweep
+
+    folder, blocks = plugin_example
+    console = next(body for lang, _, body in blocks if lang == "console" and "--plugin loiter.py" in body)
+    sweep = next(line for line in console.splitlines() if line.startswith("iadsim sweep"))
+    args = shlex.split(sweep)[1:]
+    assert args[args.index("--workers") + 1] == "2"
+    assert main(args + ["-n", "6", "--quiet"]) == 0
+    code = next(body for lang, info, body in blocks if lang == "python" and "run_sweep(" in body)
+    ns: dict = {}
+    exec(compile(code.replace('"loiter-sweep"', '"api-sweep"'), str(DOC), "exec"), ns)   # noqa: S102
+    cols = ["cell", "threat", "p_accomplished", "p_loss"]
+    cli = pq.read_table(folder / "loiter-sweep" / "missions.parquet").to_pandas()[cols]
+    # the same plan in this process: the same numbers as in two workers
+    assert ns["res"].cells_run == 2 and run_sweep(ns["plan"], folder / "one", workers=1).cells_run == 2
+    api_two = pq.read_table(folder / "api-sweep" / "missions.parquet").to_pandas()
+    api_one = pq.read_table(folder / "one" / "missions.parquet").to_pandas()
+    assert len(api_two) == 2 and api_two.equals(api_one), (api_two, api_one)
+    assert list(cli.cell) == [0, 1] and set(cli.threat) == {"loiterer"}
+    # direction of effect, as in the single runs: the longer loiter is accomplished less often
+    assert cli.p_accomplished.iloc[1] <= cli.p_accomplished.iloc[0]

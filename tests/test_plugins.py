@@ -318,3 +318,42 @@ def test_a_ray_sweep_refuses_plugins(small_dir, tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "--backend" in err and "Ray workers do not load plugins" in err, err
     assert not out.exists()
+
+
+def test_a_ray_run_refuses_plugins_before_ray_starts(small_dir, tmp_path, capsys, monkeypatch):
+    """`iadsim run --backend ray` with a plugin: refused like the Ray sweep (Ray workers never run
+    the user's file), exit 2, nothing written, Ray never imported or started."""
+    import iadsim
+    from iadsim.montecarlo import ray_backend
+
+    def no_ray(*a, **k):
+        raise AssertionError("Ray was started")
+
+    monkeypatch.setattr(ray_backend, "session", no_ray)
+    monkeypatch.setitem(sys.modules, "ray", None)   # importing Ray now fails: the refusal comes first
+    (small_dir / "tor_rounds.py").write_text(TOR_PLUGIN)
+    out = tmp_path / "never"
+    rc = _cli("run", str(small_dir / "scenario.yaml"), "--backend", "ray", "-n", "2",
+              "--plugin", str(small_dir / "tor_rounds.py"), "--out", str(out))
+    err = capsys.readouterr().err
+    assert rc == 2 and "--backend" in err and "Ray workers do not load plugins" in err, err
+    assert "Traceback" not in err and not out.exists()
+    # Python: simulate() refuses it too, naming the argument
+    ld = iadsim.load_scenario(small_dir / "scenario.yaml", plugins=[small_dir / "tor_rounds.py"])
+    with pytest.raises(InputError) as exc:
+        iadsim.simulate(ld, replications=2, backend="ray")
+    assert [p.path for p in exc.value.problems] == ["backend"]
+
+
+def test_a_plugin_that_registers_a_mission_kind_says_so(tmp_path):
+    from iadsim.missions import MISSION_KINDS, MISSIONS
+    from iadsim.plugins import load_plugin
+
+    f = tmp_path / "hover.py"
+    f.write_text("from iadsim.missions import register\nfrom iadsim.missions.oneway import OneWay\n\n\n"
+                 "@register\nclass Hover(OneWay):\n    kind = 'hover-test'\n")
+    try:
+        assert load_plugin(f).registered == ("mission kind 'hover-test'",)
+    finally:
+        MISSIONS.pop("hover-test", None)
+        MISSION_KINDS.pop("hover-test", None)

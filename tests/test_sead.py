@@ -209,3 +209,42 @@ def test_a_unit_that_relocated_is_not_where_the_anti_radiation_missile_arrives(s
     assert (a.raw.site_kill[:, 0] >= 0).mean() > 0.5              # staying put, the ARM gets it
     assert not (b.raw.site_kill[:, 0] >= 0).any()                 # moved away: nothing to home on
     assert b.raw.site_kill.shape == a.raw.site_kill.shape          # one column per real site
+
+
+def test_a_sead_egress_below_the_terrain_names_the_egress(small_dir):
+    """A SEAD sortie returns home like ISR and strike (its kind's ``returns`` flag): an egress below the
+    terrain is reported at threats[i].mission.egress, not at the target it never flies at."""
+    from iadsim.engine import compile_world
+
+    thr = _sead()
+    thr["mission"]["egress"] = [{"lat": 10.05, "lon": 20.3, "altitude_m": 10.0}]   # MSL; the ground is >= 300 m
+    p = small_dir / "low.yaml"
+    p.write_text(yaml.safe_dump(_scenario([thr], sensors=[EW])))
+    with pytest.raises(InputError) as exc:
+        compile_world(iadsim.load_scenario(p))
+    [problem] = exc.value.problems
+    assert problem.path == "threats[0].mission.egress", problem
+    assert problem.message.startswith("the egress passes below the terrain"), problem.message
+
+
+def test_a_mission_that_releases_nothing_says_which_kinds_do(small_dir):
+    thr = {"name": "isr", "type": "mq_9_reaper", "altitude_m": 3000, "route": [{"lat": 10.39, "lon": 20.01}],
+           "mission": {"kind": "isr", "station": {"lat": 10.2, "lon": 20.2}, "time_on_station_s": 600,
+                       "weapon": {"type": "Hellfire", "target": "depot"}}}
+    p = small_dir / "isr.yaml"
+    p.write_text(yaml.safe_dump(_scenario([thr])))
+    with pytest.raises(InputError) as exc:
+        iadsim.load_scenario(p)
+    msgs = [pr.message for pr in exc.value.problems if pr.path == "threats[0].mission"]
+    assert any("releases no weapon" in m and "(sead, strike)" in m for m in msgs), msgs
+    assert not any("only a strike" in m for m in msgs)
+
+
+def test_a_decoy_on_a_sead_mission_is_named_by_its_kind(small_dir):
+    thr = dict(_sead(), decoy=True)
+    p = small_dir / "decoy.yaml"
+    p.write_text(yaml.safe_dump(_scenario([thr], sensors=[EW])))
+    with pytest.raises(InputError) as exc:
+        iadsim.load_scenario(p)
+    assert any("a decoy releases no weapons" in pr.message and "not a sead mission" in pr.message
+               for pr in exc.value.problems), exc.value.problems

@@ -118,13 +118,17 @@ def simulate(scenario: LoadedScenario | str | Path, replications: int | None = N
         raise _bad("policy", f"expected a policy name, got {policy!r}")
     ld = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
     ld = revalidated(ld)
+    if backend == "ray" and getattr(ld, "plugins", None):   # Ray workers never ran the user's files
+        raise _bad("backend", "Ray workers do not load plugins; run a scenario with plugins with backend='local'")
     check_fidelity(ld)
     if policy is not None and policy != ld.scenario.simulation.policy:
         sim = ld.scenario.simulation.model_copy(update={"policy": policy})
         tiles = list(getattr(ld, "dem_tiles", []) or [])
+        plugins = list(getattr(ld, "plugins", None) or [])
         ld = LoadedScenario(ld.scenario.model_copy(update={"simulation": sim}), ld.source, ld.base_dir,
                             ld.catalog, ld.dem_path, text=ld.text, source_path=getattr(ld, "source_path", None))
         ld.dem_tiles = tiles
+        ld.plugins = plugins   # the workers load them too
     check_policy(ld.scenario.simulation.policy, ld.source)
     if seed is not None:
         from iadsim.scenario.models import check_seed

@@ -52,10 +52,12 @@ LOADED: dict[Path, Plugin] = {}
 
 def _registries() -> dict[str, set]:
     from iadsim.effectors import REGISTRY
+    from iadsim.missions.registry import MISSIONS
     from iadsim.sensors import SENSOR_TYPES
 
     return {"sensor type": {(k, id(v.__class__)) for k, v in SENSOR_TYPES.items()},
-            "effector type": {(k, id(v)) for k, v in REGISTRY.items()}}
+            "effector type": {(k, id(v)) for k, v in REGISTRY.items()},
+            "mission kind": {(k, id(v.__class__)) for k, v in MISSIONS.items()}}
 
 
 def _module_name(path: Path) -> str:

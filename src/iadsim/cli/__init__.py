@@ -127,7 +127,7 @@ TablesOnly = Annotated[bool, typer.Option(
     "--tables-only", help="write only the tables, summary.json, run.json and the scenario and catalog copies: "
                           "no report, KMZ/CZML, routes or coverage rasters (faster)")]
 PluginOpt = Annotated[Optional[list[Path]], typer.Option(
-    "--plugin", help="a Python file that registers sensor or effector types, run before the scenario is "
+    "--plugin", help="a Python file that registers sensor, effector or mission types, run before the scenario is "
                      "loaded (repeatable). It is code: it runs with your permissions, like any Python "
                      "module you import; name only files you trust (docs/sensors.md, docs/effectors.md)")]
 CatalogOpt = Annotated[Optional[list[Path]], typer.Option(
@@ -147,7 +147,7 @@ def say_plugins(ld, quiet: bool = False) -> None:
     """Name the user plugins a command ran (on stderr), so that running outside code is never silent."""
     for p in getattr(ld, "plugins", None) or ():
         if not quiet:
-            what = ", ".join(p.registered) if p.registered else "registered no sensor or effector type"
+            what = ", ".join(p.registered) if p.registered else "registered no sensor, effector or mission type"
             err.print(f"[dim]plugin {escape(str(p.path))} (sha256 {p.sha256[:12]}): {escape(what)}[/dim]",
                       highlight=False, soft_wrap=True)
 
@@ -190,8 +190,11 @@ def _print_summary(results, out: Path | None, elapsed: float) -> None:
                   _fmt_p(r.p_leak, r.p_leak_lo, r.p_leak_hi)
                   + (" reached" if isinstance(r.target, str) else " survived"),
                   f"{r.p_detected:.2f}", f"{r.mean_shots:.2f}")
+    from iadsim.effectors import shots_label
+
     t.caption = ("reached: the threat reached its target; survived: a threat without a target (a drone on a "
-                 "sortie) was not killed before its sortie ended")
+                 "sortie) was not killed before its sortie ended; shots: mean per replication of every shot "
+                 f"fired at it ({shots_label(results.world)}, counted together)")
     console.print(t)
     at = results.asset_table()
     if len(at):
@@ -290,6 +293,9 @@ def _run(path: Path | None, replications, seed, out: Path | None, workers: int, 
     ld = loaded if loaded is not None else load_scenario(path, overrides=parse_set(overrides) or None,
                                                          **scenario_sources(plugins, catalogs, allow_plugins))
     say_plugins(ld, quiet)
+    if backend == "ray" and ld.plugins:   # Ray workers unpickle the world where the plugins never ran
+        raise InputError.single("command line", "--backend", "Ray workers do not load plugins; run a "
+                                                             "scenario with plugins with --backend local")
     out = output_folder(out, ld.scenario.name, kind="run", force=force)
     n = replications if replications is not None else ld.scenario.simulation.replications
     check_policy(policy or ld.scenario.simulation.policy, ld.source)  # refused before the folder is made

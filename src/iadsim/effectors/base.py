@@ -132,6 +132,18 @@ def shot_names(world) -> list[str]:
     return out
 
 
+def shots_label(world) -> str:
+    """What the per-threat ``shots`` count of a compiled world adds up: the shot names of the weapon
+    types its fire units fire, joined with " + " ("missiles", "missiles + bursts"...); "shots" for a
+    world without its scenario or fire units."""
+    ld = getattr(world, "loaded", None)
+    try:
+        names = [cls.shots() for cls in weapon_types_in_use(ld)] if ld is not None else []
+    except (KeyError, TypeError, AttributeError):
+        names = []
+    return " + ".join(dict.fromkeys(names)) or "shots"
+
+
 def weapon_type(system: System) -> str:
     """The registered weapon type name of a catalog effector (e.g. 'missile', 'gun')."""
     return effector_for(system).weapon_type
@@ -146,6 +158,20 @@ class Effector(ABC):
     #: what outputs call its shots, plural ("missiles", "bursts", "laser dwells": the expenditure
     #: tables' "fires" column); default: "<weapon_type> shots"
     shot_name: ClassVar[str] = ""
+    #: its part of the run's 'flyout' assumption text: how a shot reaches its target (time to effect,
+    #: envelope) and what that leaves out; the run's text joins the parts of the types in use
+    flyout_text: ClassVar[str] = ""
+    #: its part of the run's 'kill' assumption text: the kill probability of one shot and what it leaves out
+    kill_text: ClassVar[str] = ""
+    #: the same at full fidelity, where they differ ("": as at fast fidelity)
+    full_flyout_text: ClassVar[str] = ""
+    full_kill_text: ClassVar[str] = ""
+
+    @classmethod
+    def second_weapons(cls, system: System) -> tuple[str, ...]:
+        """The other registered weapon types a fire unit of this type also fires (a gun-missile
+        unit's guns: ``("gun",)``); their texts join the run's 'flyout' and 'kill' texts."""
+        return ()
 
     @classmethod
     def shots(cls) -> str:
@@ -305,11 +331,49 @@ def base_parameters(ctx: EngagementContext, sysm: System, tab: EnvelopeTable, vm
     return out
 
 
+def weapon_types_in_use(ld) -> list[type["Effector"]]:
+    """The weapon types a scenario's fire units fire (each unit's type and its second weapons), in
+    registration order (missile, gun, then the types user modules add)."""
+    found: dict[str, type[Effector]] = {}
+    for e in ld.scenario.effectors:
+        sysm = ld.catalog[e.system]
+        eff = effector_for(sysm)
+        found.setdefault(eff.weapon_type, type(eff))
+        for name in eff.second_weapons(sysm):
+            if name in REGISTRY:
+                found.setdefault(name, REGISTRY[name])
+    order = list(REGISTRY)
+    return sorted(found.values(), key=lambda c: order.index(c.weapon_type) if c.weapon_type in order else len(order))
+
+
+#: the run's 'flyout' and 'kill' texts of a scenario without fire units
+NO_FIRE_UNITS = "no fire units in the scenario: nothing is fired at the threats"
+
+
+def weapon_model_text(types, key: str, fidelity: str = "fast") -> str:
+    """The run's ``key`` ('flyout' or 'kill') assumption text: the parts the weapon types ``types``
+    state (``Effector.flyout_text``, ``kill_text``; at full fidelity ``full_flyout_text``,
+    ``full_kill_text`` where given), joined; a type that states none says so."""
+    parts = []
+    for cls in types:
+        text = (getattr(cls, f"full_{key}_text", "") if fidelity == "full" else "") or getattr(cls, f"{key}_text", "")
+        if not text:
+            text = (f"{cls.weapon_type} fire units ({cls.shots()}): the weapon type states no {key} text of its own"
+                    + (f"; its assumptions: effector_{cls.weapon_type}" if cls.model_text else
+                       "; iadsim knows nothing of what its model leaves out"))
+        if parts and not parts[-1].endswith("."):
+            parts[-1] += "."
+        parts.append(text)
+    return " ".join(parts) if parts else NO_FIRE_UNITS
+
+
 def effector_models(ld) -> dict[str, str]:
-    """The assumption texts of the weapon types a scenario's fire units use that state their own
-    (``Effector.model_text``), keyed ``effector_<weapon type>``; missiles and guns are described by the
-    run's 'flyout' and 'kill' texts (iadsim.engine.world.MODELS_USED) and add nothing."""
-    out = {}
+    """The run's 'flyout' and 'kill' assumption texts, from the weapon types its fire units fire
+    (:func:`weapon_model_text`), and the texts of the weapon types that state a general one of
+    their own (``Effector.model_text``), keyed ``effector_<weapon type>``."""
+    types = weapon_types_in_use(ld)
+    fidelity = ld.scenario.simulation.fidelity
+    out = {key: weapon_model_text(types, key, fidelity) for key in ("flyout", "kill")}
     for e in ld.scenario.effectors:
         eff = effector_for(ld.catalog[e.system])
         if eff.model_text:

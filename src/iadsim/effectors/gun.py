@@ -19,7 +19,22 @@ from iadsim.physics.gun import burst_kill_probability_at_range
 class Gun(Effector):
     weapon_type = "gun"
     shot_name = "bursts"
-    model_text = ""   # the run's 'flyout' and 'kill' texts (iadsim.engine.world.MODELS_USED) describe it
+    # the run's 'flyout' and 'kill' texts for gun units (also a gun-missile unit's guns); the same at
+    # full fidelity, where the burst's intercept and kill probability are computed on the track's estimate
+    flyout_text = ('Gun fire units (gun figures, no flyout figures): each shot is a burst; the shell flies flat '
+                   'along the slant range with drag proportional to v^2 (v = v0 exp(-k x), time of flight (exp(k '
+                   "x) - 1) / (k v0); McCoy 1999 ch. 2), the PIP iterated on the shell's time of flight; "
+                   "envelope = the catalog's cut at the gun's effective slant range. Leaves out for guns: "
+                   'gravity drop and superelevation, Mach-dependent drag, air density with height, turret slew '
+                   'limits')
+    kill_text = ("Gun fire units: the Pk of a burst of n rounds (n = rate of fire x burst length) at the PIP's "
+                 'slant range R is 1 - (1 - p_h p_k|h)^n with p_h = 1 - exp(-A / (2 pi sigma^2)), sigma = R x '
+                 '(dispersion and aiming error in quadrature) (circular normal impacts centred on the target; '
+                 "Przemieniecki 2000 ch. 4, Driels 2014 ch. 8, 12), A the threat's presented area and p_k|h "
+                 'its kill probability per hit (its own figures, else defaults by RCS class; Ball 2003); it '
+                 'falls with range. Leaves out for guns: rounds are independent (no aiming error common to a '
+                 'burst, which would make hits correlated), no fuze or proximity effect, no aspect or target '
+                 'manoeuvre, no cumulative damage across bursts')
 
     @classmethod
     def applies(cls, system: System) -> bool:

@@ -10,6 +10,8 @@ from iadsim.catalog import System
 from iadsim.catalog.envelope import FLYOUT_FIGURES, LOFT_FIGURES, has_flyout, is_gun, system_table
 from iadsim.effectors.base import Effector, base_parameters, model_figure, register
 from iadsim.engine.kernel import FP_EDGE, FP_KFULL, FP_LOSS, FP_NM, FP_RATIO
+from iadsim.engine.mixed import is_gun_missile
+from iadsim.engine.world import FULL_MODELS
 from iadsim.physics.pk import pk_factor
 
 
@@ -19,7 +21,33 @@ class Missile(Effector):
 
     weapon_type = "missile"
     shot_name = "missiles"
-    model_text = ""   # the run's 'flyout' and 'kill' texts (iadsim.engine.world.MODELS_USED) describe it
+    # the run's 'flyout' and 'kill' texts for missile units (full fidelity: iadsim.engine.world.FULL_MODELS)
+    flyout_text = ('point-mass missile (boost and sustain burns by the rocket equation, coast; drag with a '
+                   'constant Cd*A/m in the US Standard Atmosphere 1976; gravity) flown along the straight line '
+                   'of sight to the predicted intercept point of a constant-velocity target, found by iterating '
+                   "the flyout time (so receding targets' PIPs move out); the envelope is the slant-range x "
+                   'altitude limits cut where the missile arrives after its guidance time or below its minimum '
+                   "useful speed, or the target is faster than the system's maximum; flyout figures fitted to "
+                   'the public maximum range and mean speed; tabulated per unit. Long-range systems (public peak '
+                   'speed, no mean-speed fit): fitted to the public peak speed and maximum range; where a '
+                   'straight path would need implausibly low drag (S-300PMU2, S-400) the missile flies the '
+                   'faster of the straight line and a lofted path (climb at a loft elevation to a loft height, '
+                   'then straight to the PIP; the turn between the legs is instantaneous, loft height and '
+                   'elevation are estimates). Leaves out: proportional-navigation paths, Mach-dependent drag, '
+                   'induced drag of manoeuvres, seeker or command-link limits other than the guidance time; '
+                   'systems without flyout or gun figures fly at a constant mean speed.')
+    kill_text = ("single-shot Pk = the catalog's reference Pk x an engagement factor (missile-to-target speed "
+                 'ratio at intercept, fraction of the maximum range, aspect from head-on to tail chase, target '
+                 "manoeuvre against the missile's load limit); a salvo's failures share a common cause "
+                 '(beta-factor model, Fleming 1975 / NUREG/CR-4780); zero if the target has left the envelope '
+                 'or line of sight at intercept. Leaves out: warhead and fuze detail, countermeasures, '
+                 'target-specific vulnerability.')
+    full_flyout_text = FULL_MODELS["flyout"]
+    full_kill_text = FULL_MODELS["kill"]
+
+    @classmethod
+    def second_weapons(cls, system: System) -> tuple[str, ...]:
+        return ("gun",) if is_gun_missile(system) else ()   # a gun-missile unit's guns (iadsim.engine.mixed)
 
     @classmethod
     def applies(cls, system: System) -> bool:

@@ -366,6 +366,8 @@ def _check_below_ground(ld, i: int, thr, sysm: System, sortie, grid: LocalGrid, 
     hit = first_below_ground(sortie.path, terrain)
     if hit is None:
         return
+    from iadsim.missions.registry import is_carrier
+
     k, hx, hy, ha, hg = hit
     lon_h, lat_h = grid.to_lonlat(hx, hy)
     n_route = len(thr.route)
@@ -382,7 +384,7 @@ def _check_below_ground(ld, i: int, thr, sysm: System, sortie, grid: LocalGrid, 
         field_, what = f"{where}.mission.station", "the transit to and the time on station"
     elif "release" in marks and k < marks["release"]:
         field_, what = f"{where}.mission.weapon", "the approach to the release point"
-    elif sortie.kind in ("isr", "strike"):
+    elif is_carrier(sortie.kind):   # a kind that returns home (iadsim.missions.registry): its egress
         field_, what = f"{where}.mission.egress", "the egress"
     elif thr.orbit is not None and thr.target is None:
         field_, what = f"{where}.orbit", "the orbit"

@@ -422,6 +422,13 @@ def _threat_rows(results, ranking=None) -> list[dict]:
     return rows
 
 
+def _shots_label(results) -> str:
+    """What the threat table's shots add up (iadsim.effectors.shots_label: "missiles + bursts"...)."""
+    from iadsim.effectors import shots_label
+
+    return shots_label(results.world)
+
+
 def _threat_eval_rows(results, ranking=None) -> list[dict]:
     """The threat-evaluation ranking up to each threat's end (:func:`threat_ranking_to_end`): peak
     urgency and the closest point of approach behind it."""
@@ -827,6 +834,7 @@ def render_report(results, *, title: str | None = None, run_folder: str | Path |
         fig_coverage_height=html_figs.get("coverage_by_height"),
         fig_tornado=html_figs.get("tornado"),
         threat_rows=_threat_rows(results, ranking),
+        shots_label=_shots_label(results),
         threat_eval_rows=_threat_eval_rows(results, ranking),
         asset_rows=_asset_rows(results) if has_assets else [],
         effector_rows=_effector_rows(results),

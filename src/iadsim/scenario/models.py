@@ -534,7 +534,8 @@ class Mission(_Model):
         if k.releases and self.weapon is None:
             raise ValueError(f"a {self.kind} mission needs a weapon (type, count, target)")
         if not k.releases and (self.weapon is not None or self.release is not None):
-            raise ValueError(f"only a strike mission releases a weapon (kind is {self.kind!r})")
+            raise ValueError(f"a {self.kind} mission releases no weapon: mission.weapon and mission.release "
+                             f"are for the kinds that release weapons ({_releasing_kinds()})")
         validate_params(self)   # the kind's own fields (errors at their paths)
         return self
 
@@ -544,6 +545,13 @@ def _mission_schema(schema: dict) -> None:
     from iadsim.missions.registry import mission_schema
 
     mission_schema(schema)
+
+
+def _releasing_kinds() -> str:
+    """The registered kinds that release weapons (iadsim.missions.registry: ``releases``), listed."""
+    from iadsim.missions.registry import MISSIONS
+
+    return ", ".join(sorted(k for k, m in MISSIONS.items() if m.releases))
 
 
 def _mission_kind(mission):
@@ -639,7 +647,8 @@ class Threat(_Model):
     @model_validator(mode="after")
     def _decoy_fits(self) -> "Threat":
         if self.decoy is not None and self.mission is not None and _mission_kind(self.mission).releases:
-            raise ValueError("a decoy releases no weapons: give it a route and a target, not a strike mission")
+            raise ValueError(f"a decoy releases no weapons: give it a route and a target, not a "
+                             f"{self.mission.kind} mission")
         return self
 
     @model_validator(mode="after")
