@@ -4,20 +4,19 @@ scenario and changes the outcome in the right direction."""
 
 from __future__ import annotations
 
-import re
 import sys
 
 import numpy as np
 import pytest
 
 from conftest import REPO
+from docblocks import doc_blocks, write_doc_files
 
 DOC = REPO / "docs" / "missions.md"
-FENCE = re.compile(r"^```(\w+) ?([^\n]*)\n(.*?)^```", re.S | re.M)
 
 
 def _blocks() -> list[tuple[str, str, str]]:
-    return [(lang, info.strip(), body) for lang, info, body in FENCE.findall(DOC.read_text(encoding="utf-8"))]
+    return doc_blocks(DOC)
 
 
 def test_worked_example_blocks_are_there():
@@ -36,13 +35,7 @@ def worked_example(tmp_path, monkeypatch, capsys):
     unregistered afterwards."""
     from iadsim.missions import MISSION_KINDS, MISSIONS
 
-    run = None
-    for _lang, info, body in _blocks():
-        if info.startswith("file="):
-            path = tmp_path / info.split("=", 1)[1]
-            path.write_text(body, encoding="utf-8")
-        elif info == "run":
-            run = body
+    run = write_doc_files(_blocks(), tmp_path).get("run")
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     ns: dict = {}
@@ -124,9 +117,7 @@ def plugin_example(tmp_path, monkeypatch):
     from iadsim.plugins import LOADED
 
     blocks = _blocks()
-    for _lang, info, body in blocks:
-        if info.startswith("file="):
-            (tmp_path / info.split("=", 1)[1]).write_text(body, encoding="utf-8")
+    write_doc_files(blocks, tmp_path)
     monkeypatch.chdir(tmp_path)
     loaded = dict(LOADED)
     try:

@@ -3,19 +3,18 @@ new sensor type they add (an acoustic array) detects the drone in the small scen
 
 from __future__ import annotations
 
-import re
 import sys
 
 import numpy as np
 
 from conftest import REPO
+from docblocks import doc_blocks, write_doc_files
 
 DOC = REPO / "docs" / "sensors.md"
-FENCE = re.compile(r"^```(\w+) ([^\n]+)\n(.*?)^```", re.S | re.M)
 
 
 def _blocks() -> list[tuple[str, str, str]]:
-    return [(lang, info.strip(), body) for lang, info, body in FENCE.findall(DOC.read_text(encoding="utf-8"))]
+    return doc_blocks(DOC)
 
 
 def test_worked_example_blocks_are_there():
@@ -32,14 +31,7 @@ def test_worked_example_adds_a_sensor_type_that_detects(tmp_path, monkeypatch, c
     from iadsim.catalog.models import SENSOR_TYPE_FIGURES
     from iadsim.sensors import SENSOR_TYPES
 
-    run = None
-    for _lang, info, body in _blocks():
-        if info.startswith("file="):
-            path = tmp_path / info.split("=", 1)[1]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(body, encoding="utf-8")
-        elif info == "run":
-            run = body
+    run = write_doc_files(_blocks(), tmp_path).get("run")
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     ns: dict = {}
@@ -77,14 +69,7 @@ def test_worked_example_runs_from_the_command_line(tmp_path, monkeypatch, capsys
     from iadsim.plugins import LOADED
     from iadsim.sensors import SENSOR_TYPES
 
-    cli = None
-    for _lang, info, body in _blocks():
-        if info.startswith("file="):
-            path = tmp_path / info.split("=", 1)[1]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(body, encoding="utf-8")
-        elif info == "cli":
-            cli = body
+    cli = write_doc_files(_blocks(), tmp_path).get("cli")
     assert cli is not None
     monkeypatch.chdir(tmp_path)
     loaded = dict(LOADED)
