@@ -1367,3 +1367,34 @@ def capture_drop(buf, t, k):
     buf[n, 1] = t
     buf[n, 2] = k
     buf[0, 0] = n + 1
+
+
+# --------------------------------------------------------------------------- Python callers
+# In a fresh process every compiled function that Python calls loads its own cache index and
+# library; building a structure and fetching its arrays for Python in the same call saves one.
+
+
+def seed_fields(proxy, arrays):
+    """Give a structure's Python proxy its arrays (returned by the call that built it), so that
+    reading its fields from Python needs no compiled call of its own. Returns the proxy."""
+    proxy.__dict__["_arrays"] = arrays
+    return proxy
+
+
+@numba.njit(cache=True)
+def new_tracker_fields(dt, q, gamma, gamma_init, vmax, conf_m, conf_n, use_imm, use_jpda, jpda_max_events,
+                       omega, p_switch, K, NZ):
+    """:func:`new_tracker` and the track table's arrays (for :func:`seed_fields`), in one call."""
+    cfg, tb, wk, pairs = new_tracker(dt, q, gamma, gamma_init, vmax, conf_m, conf_n, use_imm, use_jpda,
+                                     jpda_max_events, omega, p_switch, K, NZ)
+    return cfg, tb, wk, pairs, _table_arrays(tb)
+
+
+@numba.njit(cache=True)
+def new_tables_fields(K, NZ, nmod, use_imm):
+    """An empty track table of K slots, work arrays and pair storage for scans of at most NZ
+    measurements, and the arrays of the table and of the work arrays (for :func:`seed_fields`),
+    in one call."""
+    tb = track_table(K, nmod, use_imm)
+    wk = scan_work(K, NZ, nmod)
+    return tb, wk, scan_pairs(NZ), _table_arrays(tb), _work_arrays(wk)

@@ -80,8 +80,9 @@ class SequentialTracker:
 
     def reset(self) -> None:
         """Forget all tracks."""
-        self.cfg, self.table, self._work, self._pairs = core.new_tracker(
+        self.cfg, tb, self._work, self._pairs, arrays = core.new_tracker_fields(
             *self._args, self.capacity, self.max_measurements)
+        self.table = core.seed_fields(tb, arrays)
         self._confirmed = np.empty(self.capacity, np.int64)
         self._no_looks = np.empty(0, np.int64)
         self.time: int | None = None

@@ -550,8 +550,9 @@ class Tracker:
     def _grow(self, K: int, NZ: int) -> None:
         """Track table of K slots and work arrays for NZ measurements, the live tracks kept."""
         M = self.M
-        tb = core.track_table(K, M, self.cfg.use_imm)
-        wk = core.scan_work(K, NZ, M)
+        tb, wk, pairs, tb_arrays, wk_arrays = core.new_tables_fields(K, NZ, M, self.cfg.use_imm)
+        core.seed_fields(tb, tb_arrays)
+        core.seed_fields(wk, wk_arrays)
         fields = {"_id": np.full(K, -1, np.int64), "_score": np.zeros(K), "_max_score": np.zeros(K),
                   "_misses": np.zeros(K, np.int64), "_sensor": np.zeros(K, np.int32),
                   "_Xp": np.zeros((K, 6)), "_Pp": np.zeros((K, 6, 6))}
@@ -564,7 +565,7 @@ class Tracker:
                 arr[:K0] = getattr(self, name)
         for name, arr in fields.items():
             setattr(self, name, arr)
-        self.table, self._work, self._pairs = tb, wk, core.scan_pairs(NZ)
+        self.table, self._work, self._pairs = tb, wk, pairs
         self._confirmed = np.empty(K, np.int64)
         self._K, self._NZ = K, NZ
 
