@@ -57,6 +57,15 @@ def test_mean_interval_is_cut_at_the_support():
     assert mean_interval(f, support=(0.0, 1.0))[2] == 1.0 < mean_interval(f)[2]
 
 
+def test_effector_table_intervals_stay_within_zero_and_max(small_results):
+    """Shots expended are counts: the table's interval stops at zero (a unit that rarely fires
+    used to show a negative lower bound) and brackets the mean."""
+    et = small_results.effector_table()
+    assert len(et)
+    assert (et.lo >= 0.0).all() and (et.lo <= et.mean_missiles).all() and (et.mean_missiles <= et.hi).all()
+    assert (et.mean_missiles <= et.max_missiles).all()
+
+
 def test_replication_table_columns_and_consistency(small_results):
     df = small_results.replications
     need = {"replication", "threat", "detected_at_s", "first_engaged_at_s", "shots", "killed", "kill_time_s",

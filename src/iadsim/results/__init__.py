@@ -542,7 +542,7 @@ class Results:
             x = ex.loc[ex["effector"] == name, "missiles"].to_numpy()
             if b is not None:   # a gun-missile unit's expenditure counts its bursts too: missiles alone here
                 x = x - b[:, i]
-            m, lo, hi = mean_interval(x)
+            m, lo, hi = mean_interval(x, support=(0.0, np.inf))   # shots: never negative
             rows.append({"effector": name, "system": w.effector_system[i],
                          # what one "missile" of the unit is: a missile, a burst of a gun unit, a laser dwell...
                          "fires": fires[i],
