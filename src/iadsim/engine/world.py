@@ -151,14 +151,13 @@ class FullWorld:
         fc_of = np.full(S, -1, dtype=np.int64)
         fc_of[np.asarray(world.effector_sensor, dtype=np.int64)] = np.arange(len(world.effector_sensor))
         return FullWorldArrays(
-            first_step=world.first_step, end_step=world.end_step, parent=world.parent, target=world.target,
-            values=self.values, pos=world.pos, scan=world.scan, snr=world.snr, meas_r=self.meas_r,
+            **world.shared_kernel_fields(),
+            values=self.values, pos=world.pos, meas_r=self.meas_r,
             meas_az=self.meas_az, meas_el=self.meas_el, sensor_xyz=world.sensor_xyz, sigma=self.sigma,
             min_el=self.min_el, sens_range=world.sensor_range_m, elev=self.elev, mva=self.mva,
             assets=world.asset_info, eff_xyz=world.effector_xyz, tab_tof=world.tab_tof, tab_spd=world.tab_spd,
             flpar=world.flyout_par, fc_of=fc_of, max_el=self.max_el, ref_pd=self.ref_pd,
-            reloads0=world.reloads, salvo=world.salvo, max_eng=world.max_eng, assess_steps=world.assess_steps,
-            min_interval_steps=world.min_interval_steps, fire_mode=world.fire_mode, gun_vuln=world.gun_vuln)
+            gun_vuln=world.gun_vuln)
 
 
 @dataclass
@@ -314,13 +313,19 @@ class World:
         from iadsim.engine.records import WorldArrays
 
         return WorldArrays(
-            nsteps=self.nsteps, first_step=self.first_step, end_step=self.end_step, parent=self.parent,
-            target=self.target, priority=self.priority, scan=self.scan, snr=self.snr, tof=self.tof,
+            **self.shared_kernel_fields(),
+            nsteps=self.nsteps, priority=self.priority, tof=self.tof,
             pip_ok=self.pip_ok, pip_r=self.pip_r, pip_agl=self.pip_agl, pip_above=self.pip_above,
             act_ok=self.act_ok, act_r=self.act_r, act_agl=self.act_agl, act_above=self.act_above,
-            pk_geo=self.pk_geo, reloads0=self.reloads, salvo=self.salvo, max_eng=self.max_eng,
-            assess_steps=self.assess_steps, min_interval_steps=self.min_interval_steps,
-            fire_mode=self.fire_mode, latency_steps=self.latency_steps, drop_steps=self.drop_steps)
+            pk_geo=self.pk_geo, latency_steps=self.latency_steps, drop_steps=self.drop_steps)
+
+    def shared_kernel_fields(self) -> dict:
+        """The run-wide arrays both kernels' world records hold under the same names (threats'
+        steps and links, radar scans and SNR, fire units' magazines and doctrine)."""
+        return dict(first_step=self.first_step, end_step=self.end_step, parent=self.parent, target=self.target,
+                    scan=self.scan, snr=self.snr, reloads0=self.reloads, salvo=self.salvo, max_eng=self.max_eng,
+                    assess_steps=self.assess_steps, min_interval_steps=self.min_interval_steps,
+                    fire_mode=self.fire_mode)
 
 
 class _FigureLog:
